@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from allauth.account.adapter import DefaultAccountAdapter
+from django.urls import reverse
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def get_login_redirect_url(self, request):
+        # An invitation link followed while logged out brings the user back to accept it.
+        pending = request.session.pop("pending_invitation", None)
+        if pending:
+            return reverse("orgs:invitation_accept", args=[pending])
+        return super().get_login_redirect_url(request)
+
+    def get_signup_redirect_url(self, request):
+        return self.get_login_redirect_url(request)

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from apps.core.ids import PublicIdField
+from apps.organizations.models import OrgOwnedModel
+
+KEY_PREFIX = "cnd_"
+
+
+def hash_key(secret: str) -> str:
+    # API keys are 32 random bytes: a fast hash is enough (nothing to brute-force), and it lets
+    # authentication look the key up by hash in one indexed query.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def for_org(self, organization):
+        return self.filter(organization=organization)
+
+    def active(self):
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiKey(OrgOwnedModel):
+    class Scope(models.TextChoices):
+        READ = "read", "Read only"
+        WRITE = "write", "Read and write"
+
+    public_id = PublicIdField()
+    name = models.CharField(max_length=100)
+    # The first characters of the secret, shown in lists so people can tell keys apart.
+    prefix = models.CharField(max_length=16, db_index=True)
+    hashed_key = models.CharField(max_length=64, unique=True)
+    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.WRITE)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == self.Scope.WRITE
+
+    @staticmethod
+    def generate_secret() -> str:
+        return KEY_PREFIX + secrets.token_urlsafe(32)

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.shortcuts import render
+from django.urls import get_script_prefix, set_script_prefix, set_urlconf
+
+from .context import current_ip
+from .models import Organization
+from .tenancy import normalise_host, organization_for_host
+
+PATH_PREFIX = re.compile(r"^/s/(?P<slug>[a-z0-9-]{1,40})(?P<rest>/.*)?$")
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    # REMOTE_ADDR is the peer; behind a proxy, configure it to set REMOTE_ADDR (gunicorn
+    # --forwarded-allow-ips) rather than trusting a client-supplied X-Forwarded-For here.
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def unknown_page(request: HttpRequest, message: str):
+    return render(request, "errors/unknown_page.html", {"message": message}, status=404)
+
+
+class TenantMiddleware:
+    """Routes each request to the application or to one organization's public status page.
+
+    - an application host (ALLOWED_HOSTS): the main URLconf; /s/<slug>/... is that
+      organization's status page, served by the public URLconf with /s/<slug>/ as script prefix
+      so `{% url %}` builds the right links in both modes;
+    - <slug>.<STATUS_PAGE_DOMAIN> or a verified custom domain: the public URLconf at /;
+    - anything else: a 404 page that says the page does not exist.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        token = current_ip.set(client_ip(request))
+        try:
+            return self.route(request)
+        finally:
+            current_ip.reset(token)
+
+    def route(self, request: HttpRequest):
+        request.organization = None
+        host = normalise_host(request.META.get("HTTP_HOST") or request.META.get("SERVER_NAME", ""))
+        if host in settings.APP_HOSTS or f"[{host}]" in settings.APP_HOSTS:
+            match = PATH_PREFIX.match(request.path_info)
+            if match is None:
+                return self.get_response(request)
+            organization = Organization.objects.filter(slug=match["slug"]).first()
+            if organization is None:
+                return unknown_page(request, "There is no status page at this address.")
+            prefix = get_script_prefix().rstrip("/") + f"/s/{organization.slug}/"
+            return self.serve_public(request, organization, match["rest"] or "/", prefix)
+        organization = organization_for_host(host) if host else None
+        if organization is None:
+            return unknown_page(request, "There is no status page at this address.")
+        return self.serve_public(request, organization, request.path_info, get_script_prefix())
+
+    def serve_public(self, request, organization, path_info: str, prefix: str):
+        request.organization = organization
+        request.urlconf = settings.PUBLIC_URLCONF
+        # Clients such as slok/stactus request //api/v2/...: treat repeated slashes as one.
+        request.path_info = re.sub("/{2,}", "/", path_info)
+        request.public_prefix = prefix
+        previous = get_script_prefix()
+        set_script_prefix(prefix)
+        set_urlconf(settings.PUBLIC_URLCONF)
+        try:
+            return self.get_response(request)
+        finally:
+            set_script_prefix(previous)
+            set_urlconf(None)

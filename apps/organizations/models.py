@@ -1,0 +1,277 @@
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+import zoneinfo
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone as dj_timezone
+
+from apps.core.ids import PublicIdField
+
+from .roles import Role, has_permission
+
+if TYPE_CHECKING:
+    from apps.accounts.models import User
+
+TIMEZONE_CHOICES = sorted((tz, tz) for tz in zoneinfo.available_timezones() if "/" in tz or tz == "UTC")
+
+slug_validator = RegexValidator(
+    r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$",
+    "Use 1 to 40 lowercase letters, digits or hyphens; start and end with a letter or digit.",
+)
+color_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a colour like #2563eb.")
+
+# Slugs that would collide with our own hosts or paths on <slug>.<STATUS_PAGE_DOMAIN>.
+RESERVED_SLUGS = frozenset(
+    {
+        "www", "api", "app", "admin", "dashboard", "static", "media", "mail", "status", "help",
+        "support", "docs", "blog", "s", "hooks", "accounts", "login", "signup", "new", "demo-admin",
+        "healthz", "readyz", "candor", "billing", "security", "abuse", "root", "ftp", "smtp",
+    }
+)  # fmt: skip
+
+
+class Organization(models.Model):
+    public_id = PublicIdField()
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=40, unique=True, validators=[slug_validator])
+    timezone = models.CharField(max_length=64, choices=TIMEZONE_CHOICES, default="UTC")
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Bumped (on commit) by every service that changes what the public page shows; part of the
+    # public page's cache key.
+    content_version = models.PositiveBigIntegerField(default=1)
+
+    # Branding of the public page.
+    logo = models.ImageField(upload_to="branding/logos/", blank=True)
+    favicon = models.ImageField(upload_to="branding/favicons/", blank=True)
+    accent_color = models.CharField(max_length=7, default="#2563eb", validators=[color_validator])
+    website_url = models.URLField(blank=True)
+    support_url = models.URLField(blank=True)
+    footer_text = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def subdomain_host(self) -> str:
+        return f"{self.slug}.{settings.STATUS_PAGE_DOMAIN}"
+
+    @property
+    def public_path_url(self) -> str:
+        """The status page below /s/<slug>/ on the application host."""
+        return f"{settings.SITE_URL}/s/{self.slug}/"
+
+    @property
+    def public_url(self) -> str:
+        """Canonical status page URL: the verified custom domain if any, else the path URL."""
+        domain = self.domains.filter(verified_at__isnull=False).order_by("created_at").first()
+        scheme = "https" if settings.PRODUCTION else "http"
+        if domain:
+            return f"{scheme}://{domain.hostname}/"
+        return self.public_path_url
+
+
+class OrgQuerySet(models.QuerySet):
+    def for_org(self, organization: Organization) -> OrgQuerySet:
+        return self.filter(organization=organization)
+
+
+class OrgOwnedModel(models.Model):
+    """Base for every row that belongs to one organization. Fetch through `.for_org(org)`."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+
+    objects = OrgQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class MembershipQuerySet(OrgQuerySet):
+    def owners(self) -> MembershipQuerySet:
+        return self.filter(role=Role.OWNER)
+
+
+class Membership(models.Model):
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user"], name="one_membership_per_user")
+        ]
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organization} ({self.role})"
+
+    def can(self, permission: str) -> bool:
+        return has_permission(self.role, permission)
+
+
+class Invitation(models.Model):
+    public_id = PublicIdField()
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.EDITOR)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    # Rotated on resend, so an older link stops working.
+    nonce = models.CharField(max_length=32, default=secrets.token_urlsafe)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    sent_at = models.DateTimeField(default=dj_timezone.now)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OrgQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "email"],
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="one_open_invitation_per_email",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.email} to {self.organization}"
+
+    @property
+    def expires_at(self):
+        return self.sent_at + timedelta(days=settings.INVITATION_MAX_AGE_DAYS)
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None
+
+    @property
+    def is_expired(self) -> bool:
+        return dj_timezone.now() >= self.expires_at
+
+    @property
+    def state(self) -> str:
+        if self.accepted_at:
+            return "accepted"
+        if self.revoked_at:
+            return "revoked"
+        if self.is_expired:
+            return "expired"
+        return "pending"
+
+
+class Domain(models.Model):
+    """A custom hostname for an organization's status page. Routes only once verified."""
+
+    public_id = PublicIdField()
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="domains")
+    hostname = models.CharField(max_length=253, unique=True)
+    verification_token = models.CharField(max_length=64, default=secrets.token_hex)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_check_error = models.CharField(max_length=200, blank=True)
+
+    objects = OrgQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["hostname"]
+
+    def __str__(self) -> str:
+        return self.hostname
+
+    @property
+    def txt_record_name(self) -> str:
+        return f"{settings.DOMAIN_VERIFICATION_PREFIX}.{self.hostname}"
+
+    @property
+    def txt_record_value(self) -> str:
+        return f"candor-verification={self.verification_token}"
+
+
+class AuditEntry(models.Model):
+    """One staff action: who did what to which object, when, from where."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="audit_entries"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Kept when the user is deleted, and used for API keys and system actors.
+    actor_label = models.CharField(max_length=200)
+    action = models.CharField(max_length=64, db_index=True)
+    target_type = models.CharField(max_length=64, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_label = models.CharField(max_length=200, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=dj_timezone.now, db_index=True)
+
+    objects = OrgQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.actor_label} {self.action} {self.target_label}"
+
+    @classmethod
+    def record(
+        cls,
+        organization: Organization,
+        *,
+        actor: User | str | None,
+        action: str,
+        target: models.Model | None = None,
+        data: dict | None = None,
+    ) -> AuditEntry:
+        from .context import current_ip
+
+        if actor is None or isinstance(actor, str):
+            user, label = None, actor or "system"
+        else:
+            user, label = actor, actor.email
+        return cls.objects.create(
+            organization=organization,
+            actor=user,
+            actor_label=label,
+            action=action,
+            target_type=target._meta.model_name if target is not None else "",
+            target_id=str(getattr(target, "public_id", None) or getattr(target, "pk", "") or ""),
+            target_label=str(target)[:200] if target is not None else "",
+            ip_address=current_ip.get(),
+            data=data or {},
+        )

@@ -1,0 +1,50 @@
+"""Roles and the one permission table. Every role check in Candor reads PERMISSIONS."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    EDITOR = "editor", "Editor"
+    VIEWER = "viewer", "Viewer"
+
+
+OWNER, ADMIN, EDITOR, VIEWER = Role.OWNER, Role.ADMIN, Role.EDITOR, Role.VIEWER
+
+# permission -> roles that hold it
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "org.view": frozenset({OWNER, ADMIN, EDITOR, VIEWER}),
+    "org.change_settings": frozenset({OWNER, ADMIN}),
+    "org.delete": frozenset({OWNER}),
+    "org.billing": frozenset({OWNER}),
+    "members.view": frozenset({OWNER, ADMIN, EDITOR, VIEWER}),
+    "members.manage": frozenset({OWNER, ADMIN}),
+    "members.manage_owners": frozenset({OWNER}),
+    "domains.manage": frozenset({OWNER, ADMIN}),
+    "api_keys.manage": frozenset({OWNER, ADMIN}),
+    "audit.view": frozenset({OWNER, ADMIN}),
+    "components.edit": frozenset({OWNER, ADMIN, EDITOR}),
+    "incidents.edit": frozenset({OWNER, ADMIN, EDITOR}),
+    "incidents.delete": frozenset({OWNER, ADMIN}),
+    "branding.edit": frozenset({OWNER, ADMIN}),
+    "subscribers.manage": frozenset({OWNER, ADMIN, EDITOR}),
+    "forum.moderate": frozenset({OWNER, ADMIN, EDITOR}),
+}
+
+
+def has_permission(role: str | None, permission: str) -> bool:
+    if permission not in PERMISSIONS:
+        raise KeyError(f"Unknown permission {permission!r}: add it to PERMISSIONS")
+    return role is not None and role in PERMISSIONS[permission]
+
+
+def assignable_roles(actor_role: str) -> list[str]:
+    """Roles a member with actor_role may give to others."""
+    if actor_role == OWNER:
+        return [OWNER, ADMIN, EDITOR, VIEWER]
+    if actor_role == ADMIN:
+        return [ADMIN, EDITOR, VIEWER]
+    return []

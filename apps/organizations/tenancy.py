@@ -1,0 +1,94 @@
+"""The one place that decides which organization a request is for.
+
+Public routes: TenantMiddleware resolves the organization from the host or the /s/<slug>/ prefix.
+Dashboard routes: `org_view` resolves it from /dashboard/<org_slug>/ and checks the membership.
+API routes: apps.api.base.OrgViewSet takes it from the API key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
+
+from .models import Domain, Membership, Organization
+
+NOT_FOUND_MESSAGE = "No such organization, or you are not a member of it."
+
+
+def normalise_host(raw_host: str) -> str:
+    """Lower-case host without port or trailing dot; '' when the header is malformed."""
+    from django.http.request import split_domain_port
+
+    domain, _port = split_domain_port(raw_host)
+    return domain.rstrip(".").lower()
+
+
+def organization_for_host(host: str) -> Organization | None:
+    """The organization whose status page lives on host, or None.
+
+    SECURITY: only an exact `<slug>.<STATUS_PAGE_DOMAIN>` (one label before the domain) or an
+    exact verified custom hostname matches; `demo.status.example.com.evil.test` does not.
+    """
+    suffix = "." + settings.STATUS_PAGE_DOMAIN
+    if host.endswith(suffix):
+        slug = host[: -len(suffix)]
+        if not slug or "." in slug:
+            return None
+        return Organization.objects.filter(slug=slug).first()
+    domain = (
+        Domain.objects.select_related("organization")
+        .filter(hostname=host, verified_at__isnull=False)
+        .first()
+    )
+    return domain.organization if domain else None
+
+
+def get_membership(user, org_slug: str) -> Membership:
+    """The caller's membership of the organization, or 404 (same for missing and not yours)."""
+    if not user.is_authenticated:
+        raise Http404(NOT_FOUND_MESSAGE)
+    membership = (
+        Membership.objects.select_related("organization")
+        .filter(organization__slug=org_slug, user=user)
+        .first()
+    )
+    if membership is None:
+        raise Http404(NOT_FOUND_MESSAGE)
+    return membership
+
+
+def org_view(permission: str = "org.view", *, write_permission: str | None = None):
+    """Decorator for every dashboard view under /dashboard/<org_slug>/.
+
+    Resolves request.organization and request.membership, answers 404 to non-members and 403
+    when the role lacks `permission`. With write_permission, GET/HEAD need `permission` and
+    every other method needs write_permission (a viewer can look at a page but not post it).
+    """
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(request: HttpRequest, org_slug: str, *args, **kwargs):
+            if not request.user.is_authenticated:
+                from django.contrib.auth.views import redirect_to_login
+
+                return redirect_to_login(request.get_full_path())
+            membership = get_membership(request.user, org_slug)
+            needed = permission
+            if write_permission and request.method not in ("GET", "HEAD", "OPTIONS"):
+                needed = write_permission
+            if not membership.can(needed):
+                raise PermissionDenied("Your role in this organization does not allow this.")
+            request.organization = membership.organization
+            request.membership = membership
+            request.session["current_org"] = org_slug
+            return view(request, *args, **kwargs)
+
+        wrapper.org_permission = permission  # read by the URL-walking tenancy test
+        wrapper.org_write_permission = write_permission
+        return wrapper
+
+    return decorator

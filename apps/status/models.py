@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from apps.core.ids import PublicIdField
+from apps.organizations.models import OrgOwnedModel
+
+
+class ComponentStatus(models.TextChoices):
+    OPERATIONAL = "operational", "Operational"
+    DEGRADED_PERFORMANCE = "degraded_performance", "Degraded performance"
+    PARTIAL_OUTAGE = "partial_outage", "Partial outage"
+    MAJOR_OUTAGE = "major_outage", "Major outage"
+    UNDER_MAINTENANCE = "under_maintenance", "Under maintenance"
+
+
+# Worse is larger. A group's status is the worst of its children's.
+SEVERITY = {
+    ComponentStatus.OPERATIONAL: 0,
+    ComponentStatus.UNDER_MAINTENANCE: 1,
+    ComponentStatus.DEGRADED_PERFORMANCE: 2,
+    ComponentStatus.PARTIAL_OUTAGE: 3,
+    ComponentStatus.MAJOR_OUTAGE: 4,
+}
+
+
+def worst_status(statuses) -> str:
+    return max(statuses, key=lambda s: SEVERITY[s], default=ComponentStatus.OPERATIONAL)
+
+
+class ComponentGroup(OrgOwnedModel):
+    """A named group of components (one level only, as in the status API reference)."""
+
+    public_id = PublicIdField()
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=500, blank=True)
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Component(OrgOwnedModel):
+    public_id = PublicIdField()
+    group = models.ForeignKey(
+        ComponentGroup,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="components",
+    )
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=500, blank=True)
+    # Position among its siblings (top level, or inside its group).
+    position = models.PositiveIntegerField(default=0)
+    status = models.CharField(
+        max_length=24, choices=ComponentStatus.choices, default=ComponentStatus.OPERATIONAL
+    )
+    only_show_if_degraded = models.BooleanField(default=False)
+    showcase = models.BooleanField(default=True, help_text="Show 90-day uptime bars")
+    start_date = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [models.Index(fields=["organization", "group", "position"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def display_name(self) -> str:
+        """`Group - Child` for children of a group, as affected_components names it."""
+        return f"{self.group.name} - {self.name}" if self.group_id else self.name
+
+
+class ComponentStatusChange(OrgOwnedModel):
+    """History: one row per component status change (who, when, from, to, which incident)."""
+
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="changes")
+    from_status = models.CharField(max_length=24, choices=ComponentStatus.choices)
+    to_status = models.CharField(max_length=24, choices=ComponentStatus.choices)
+    changed_at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
+    incident = models.ForeignKey(
+        "incidents.Incident",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="component_changes",
+    )
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["component", "changed_at"])]
+
+
+class UptimeDay(OrgOwnedModel):
+    """Seconds a component spent in each status on one day (in the organization's timezone).
+
+    Kept current incrementally by apps.status.services so no page view scans raw history.
+    """
+
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="uptime_days")
+    date = models.DateField()
+    operational_seconds = models.PositiveIntegerField(default=0)
+    degraded_seconds = models.PositiveIntegerField(default=0)
+    partial_seconds = models.PositiveIntegerField(default=0)
+    major_seconds = models.PositiveIntegerField(default=0)
+    maintenance_seconds = models.PositiveIntegerField(default=0)
+    # Worst status seen that day, for the bar's colour.
+    worst_status = models.CharField(
+        max_length=24, choices=ComponentStatus.choices, default=ComponentStatus.OPERATIONAL
+    )
+    closed = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["component", "date"], name="one_uptime_row_per_day")
+        ]

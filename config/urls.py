@@ -1,0 +1,31 @@
+"""Application URLs (landing, accounts, dashboard, API). Status pages: config/urls_public.py."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from apps.core import views as core_views
+
+dashboard_org_patterns = [
+    path("", include("apps.organizations.urls_dashboard")),
+    path("", include("apps.integrations.urls_dashboard")),
+    path("", include("apps.status.urls_dashboard")),
+    path("", include("apps.incidents.urls_dashboard")),
+]
+
+urlpatterns = [
+    path("", core_views.landing, name="landing"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
+    path("accounts/", include("allauth.urls")),
+    path("accounts/", include("apps.accounts.urls")),
+    path("", include("apps.organizations.urls")),
+    path("dashboard/<slug:org_slug>/", include(dashboard_org_patterns)),
+    path("api/", include("apps.api.urls")),
+    path("admin/", admin.site.urls),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,83 @@
+"""Shared fixtures: an organization with owner, admin, editor and viewer, and an outsider who
+is a member (owner) of another organization — like healthchecks' Alice/Bob/Charlie."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+from apps.organizations.roles import Role
+
+from .factories import ApiKeyFactory, MembershipFactory, OrganizationFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def org(db):
+    return OrganizationFactory(name="Acme Cloud", slug="acme")
+
+
+@pytest.fixture
+def other_org(db):
+    return OrganizationFactory(name="Globex", slug="globex")
+
+
+def _member(org, role, email):
+    return MembershipFactory(organization=org, user=UserFactory(email=email), role=role).user
+
+
+@pytest.fixture
+def owner(org):
+    return _member(org, Role.OWNER, "alice@acme.test")
+
+
+@pytest.fixture
+def admin(org):
+    return _member(org, Role.ADMIN, "adam@acme.test")
+
+
+@pytest.fixture
+def editor(org):
+    return _member(org, Role.EDITOR, "eddie@acme.test")
+
+
+@pytest.fixture
+def viewer(org):
+    return _member(org, Role.VIEWER, "vera@acme.test")
+
+
+@pytest.fixture
+def outsider(other_org):
+    return _member(other_org, Role.OWNER, "oscar@globex.test")
+
+
+@pytest.fixture
+def api_key(org):
+    return ApiKeyFactory(organization=org)
+
+
+@pytest.fixture
+def read_only_key(org):
+    return ApiKeyFactory(organization=org, name="Dashboard TV", scope="read")
+
+
+@pytest.fixture
+def other_api_key(other_org):
+    return ApiKeyFactory(organization=other_org)
+
+
+@pytest.fixture
+def api(client):
+    """A client that sends `Authorization: Bearer <key>` for api_key."""
+
+    def for_key(key):
+        client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {key.secret}"
+        return client
+
+    return for_key

@@ -1,0 +1,95 @@
+"""factory_boy factories for the foundation. Apps add theirs in tests/<app>/factories.py."""
+
+from __future__ import annotations
+
+import factory
+
+from apps.accounts.models import User
+from apps.integrations.models import ApiKey, hash_key
+from apps.organizations.models import Domain, Invitation, Membership, Organization
+from apps.organizations.roles import Role
+
+PASSWORD = "correct horse battery staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("email",)
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    display_name = factory.Faker("name")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def verified(self, create, extracted, **kwargs):
+        """Users have a verified primary address unless verified=False is passed."""
+        if not create:
+            return
+        from allauth.account.models import EmailAddress
+
+        self.save()
+        EmailAddress.objects.get_or_create(
+            user=self,
+            email=self.email,
+            defaults={"verified": extracted is not False, "primary": True},
+        )
+
+
+class OrganizationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organization
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Acme {n}")
+    slug = factory.Sequence(lambda n: f"acme-{n}")
+    timezone = "UTC"
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    organization = factory.SubFactory(OrganizationFactory)
+    user = factory.SubFactory(UserFactory)
+    role = Role.EDITOR
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Invitation
+
+    organization = factory.SubFactory(OrganizationFactory)
+    email = factory.Sequence(lambda n: f"invitee{n}@example.com")
+    role = Role.EDITOR
+
+
+class DomainFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Domain
+
+    organization = factory.SubFactory(OrganizationFactory)
+    hostname = factory.Sequence(lambda n: f"status{n}.example.org")
+
+
+class ApiKeyFactory(factory.django.DjangoModelFactory):
+    """ApiKeyFactory(organization=org) — the plain secret is on `.secret` after creation."""
+
+    class Meta:
+        model = ApiKey
+        exclude = ("secret",)
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = "Deploy script"
+    scope = ApiKey.Scope.WRITE
+    secret = factory.LazyFunction(ApiKey.generate_secret)
+    prefix = factory.LazyAttribute(lambda o: o.secret[:12])
+    hashed_key = factory.LazyAttribute(lambda o: hash_key(o.secret))
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        secret = kwargs.pop("secret", None)
+        obj = super()._create(model_class, *args, **kwargs)
+        obj.secret = secret
+        return obj
