@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import factory
+from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.integrations.models import ApiKey, hash_key
@@ -93,3 +96,86 @@ class ApiKeyFactory(factory.django.DjangoModelFactory):
         obj = super()._create(model_class, *args, **kwargs)
         obj.secret = secret
         return obj
+
+
+# --- status pages and incidents -------------------------------------------------------------
+
+from apps.incidents.models import (  # noqa: E402
+    Impact,
+    Incident,
+    IncidentStatus,
+    IncidentTemplate,
+    IncidentUpdate,
+    Kind,
+    MaintenanceStatus,
+)
+from apps.status.models import Component, ComponentGroup, UptimeDay  # noqa: E402
+
+
+class ComponentGroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ComponentGroup
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Region {n}")
+    position = factory.Sequence(lambda n: n + 1)
+
+
+class ComponentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Component
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Service {n}")
+    position = factory.Sequence(lambda n: n + 1)
+
+
+class UptimeDayFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = UptimeDay
+
+    component = factory.SubFactory(ComponentFactory)
+    organization = factory.SelfAttribute("component.organization")
+    operational_seconds = 86400
+
+
+class IncidentFactory(factory.django.DjangoModelFactory):
+    """An incident with no updates; use IncidentUpdateFactory(incident=...) to add some."""
+
+    class Meta:
+        model = Incident
+
+    organization = factory.SubFactory(OrganizationFactory)
+    kind = Kind.INCIDENT
+    name = factory.Sequence(lambda n: f"Elevated error rates {n}")
+    status = IncidentStatus.INVESTIGATING
+    impact = Impact.MINOR
+
+
+class MaintenanceFactory(IncidentFactory):
+    kind = Kind.MAINTENANCE
+    name = factory.Sequence(lambda n: f"Database upgrade {n}")
+    status = MaintenanceStatus.SCHEDULED
+    impact = Impact.MAINTENANCE
+    scheduled_for = factory.LazyFunction(lambda: timezone.now() + timedelta(days=2))
+    scheduled_until = factory.LazyAttribute(lambda o: o.scheduled_for + timedelta(hours=2))
+
+
+class IncidentUpdateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = IncidentUpdate
+
+    incident = factory.SubFactory(IncidentFactory)
+    organization = factory.SelfAttribute("incident.organization")
+    status = factory.SelfAttribute("incident.status")
+    body = "We are currently investigating this issue."
+
+
+class IncidentTemplateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = IncidentTemplate
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = "Degraded performance"
+    title = "Degraded performance"
+    body = "Some requests are slower than usual. We are investigating."

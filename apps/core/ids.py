@@ -28,5 +28,5 @@ class PublicIdField(models.CharField):
         super().__init__(*args, **kwargs)
 
     def deconstruct(self):
-        name, path, args, kwargs = super().deconstruct()
+        name, _path, args, kwargs = super().deconstruct()
         return name, "apps.core.ids.PublicIdField", args, kwargs

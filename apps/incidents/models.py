@@ -68,9 +68,7 @@ class Incident(OrgOwnedModel):
     impact = models.CharField(max_length=12, choices=Impact.choices, default=Impact.NONE)
     # When set, impact was chosen by staff rather than computed from the affected components.
     impact_override = models.BooleanField(default=False)
-    components = models.ManyToManyField(
-        "status.Component", related_name="incidents", blank=True
-    )
+    components = models.ManyToManyField("status.Component", related_name="incidents", blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(default=timezone.now)

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 import zoneinfo
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -17,7 +17,9 @@ from .roles import Role, has_permission
 if TYPE_CHECKING:
     from apps.accounts.models import User
 
-TIMEZONE_CHOICES = sorted((tz, tz) for tz in zoneinfo.available_timezones() if "/" in tz or tz == "UTC")
+TIMEZONE_CHOICES = sorted(
+    (tz, tz) for tz in zoneinfo.available_timezones() if "/" in tz or tz == "UTC"
+)
 
 slug_validator = RegexValidator(
     r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$",

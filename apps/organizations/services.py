@@ -26,7 +26,9 @@ def validate_new_slug(slug: str) -> str:
 
 
 @transaction.atomic
-def create_organization(*, actor: User, name: str, slug: str, timezone: str = "UTC") -> Organization:
+def create_organization(
+    *, actor: User, name: str, slug: str, timezone: str = "UTC"
+) -> Organization:
     """Create an organization with actor as its first owner."""
     slug = validate_new_slug(slug)
     organization = Organization.objects.create(name=name.strip(), slug=slug, timezone=timezone)
