@@ -81,7 +81,6 @@ class ApiKeyFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = ApiKey
-        exclude = ("secret",)
 
     organization = factory.SubFactory(OrganizationFactory)
     name = "Deploy script"

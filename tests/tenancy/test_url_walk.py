@@ -1,0 +1,154 @@
+"""Walk every named dashboard and management-API URL as somebody from another organization.
+
+Like Read the Docs' test_privacy_urls.py: a URL added without a decision about who may reach it
+fails here until its parameters and expected status are written down below.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.admindocs.views import extract_views_from_urlpatterns
+from django.urls import get_resolver
+
+from apps.organizations.roles import has_permission
+
+from ..factories import (
+    ApiKeyFactory,
+    ComponentFactory,
+    ComponentGroupFactory,
+    DomainFactory,
+    IncidentFactory,
+    IncidentTemplateFactory,
+    IncidentUpdateFactory,
+    InvitationFactory,
+    MaintenanceFactory,
+    MembershipFactory,
+)
+
+DASHBOARD = "dashboard/<slug:org_slug>/"
+API = "api/v1/"
+PARAM = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
+
+
+def _patterns(prefix: str):
+    for view, route, _namespace, name in extract_views_from_urlpatterns(
+        get_resolver().url_patterns
+    ):
+        if route.startswith(prefix) and "drf_format_suffix" not in route:
+            yield view, route, name
+
+
+@pytest.fixture
+def org_objects(org, owner):
+    """One object of every kind in `org`, keyed by the URL parameter names that address them."""
+    group = ComponentGroupFactory(organization=org)
+    component = ComponentFactory(organization=org, group=group)
+    incident = IncidentFactory(organization=org)
+    update = IncidentUpdateFactory(incident=incident)
+    maintenance = MaintenanceFactory(organization=org)
+    member = MembershipFactory(organization=org)
+    values = {
+        "org_slug": org.slug,
+        "group_id": group.public_id,
+        "component_id": component.public_id,
+        "incident_id": incident.public_id,
+        "update_id": update.public_id,
+        "maintenance_id": maintenance.public_id,
+        "template_id": IncidentTemplateFactory(organization=org).public_id,
+        "membership_id": member.pk,
+        "member_id": member.pk,
+        "invitation_id": InvitationFactory(organization=org).public_id,
+        "domain_id": DomainFactory(organization=org).public_id,
+        "key_id": ApiKeyFactory(organization=org).public_id,
+        "api_key_id": ApiKeyFactory(organization=org).public_id,
+    }
+    return values
+
+
+def _build(route: str, values: dict) -> str:
+    def substitute(match: re.Match) -> str:
+        name = match["name"]
+        if name not in values:
+            raise AssertionError(
+                f"URL {route!r} has parameter {name!r}: add a value for it to org_objects"
+            )
+        return str(values[name])
+
+    return "/" + PARAM.sub(substitute, route)
+
+
+def dashboard_urls(values):
+    return [(route, _build(route, values), view) for view, route, _ in _patterns(DASHBOARD)]
+
+
+def test_there_are_dashboard_urls_to_walk(org_objects):
+    assert len(dashboard_urls(org_objects)) >= 6
+
+
+def test_outsider_gets_404_on_every_dashboard_url(client, outsider, org_objects):
+    client.force_login(outsider)
+    for route, url, _view in dashboard_urls(org_objects):
+        for method in ("get", "post"):
+            response = getattr(client, method)(url)
+            assert response.status_code == 404, f"{method.upper()} {url} ({route})"
+
+
+def test_anonymous_is_sent_to_login_from_every_dashboard_url(client, org_objects):
+    for route, url, _view in dashboard_urls(org_objects):
+        response = client.get(url)
+        assert response.status_code == 302, f"GET {url} ({route})"
+        assert "/accounts/login/" in response["Location"]
+
+
+def test_viewer_gets_403_on_every_dashboard_write(client, viewer, org_objects):
+    client.force_login(viewer)
+    checked = 0
+    for route, url, view in dashboard_urls(org_objects):
+        read = getattr(view, "org_permission", None)
+        write = getattr(view, "org_write_permission", None) or read
+        assert read, f"{route} is not wrapped in org_view(): tenancy must not be per view"
+        if has_permission("viewer", write):
+            continue  # e.g. leaving the organization: a viewer may do it
+        response = client.post(url)
+        assert response.status_code == 403, f"POST {url} ({route})"
+        checked += 1
+    assert checked > 0
+
+
+# API endpoints (organization from the key). Lists can't 404: they must simply not show
+# another organization's rows; detail URLs of another organization's objects must 404.
+API_LIST_ROUTES_VISIBLE_TO_ANY_KEY = {"api/v1/", "api/v1/organization/"}
+
+
+def api_urls(values):
+    return [(route, _build(route, values)) for _view, route, _ in _patterns(API)]
+
+
+def test_other_organizations_key_gets_404_on_every_api_object_url(
+    client, other_api_key, org_objects
+):
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {other_api_key.secret}"}
+    for route, url in api_urls(org_objects):
+        if not PARAM.search(route):
+            continue
+        for method in ("get", "patch", "put", "delete"):
+            response = getattr(client, method)(url, content_type="application/json", **headers)
+            assert response.status_code == 404, f"{method.upper()} {url} ({route})"
+
+
+def test_other_organizations_key_sees_none_of_its_rows_in_api_lists(
+    client, other_api_key, org_objects
+):
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {other_api_key.secret}"}
+    for route, url in api_urls(org_objects):
+        if PARAM.search(route):
+            continue
+        response = client.get(url, **headers)
+        assert response.status_code == 200, f"GET {url} ({route})"
+        body = response.content.decode()
+        leaked = [
+            value for value in org_objects.values() if isinstance(value, str) and value in body
+        ]
+        assert leaked == [] or route in API_LIST_ROUTES_VISIBLE_TO_ANY_KEY, f"{url}: {leaked}"
