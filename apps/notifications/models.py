@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import base64
+import secrets
+
 from django.db import models
 from django.utils import timezone
 
 from apps.core.ids import PublicIdField
-from apps.organizations.models import OrgOwnedModel
+from apps.organizations.models import OrgOwnedModel, OrgQuerySet
 
 
 class NotificationEvent(OrgOwnedModel):
@@ -62,3 +65,139 @@ class NotificationEvent(OrgOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.kind} ({self.public_id})"
+
+
+# --- subscribers and deliveries --------------------------------------------------------------
+
+WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
+
+
+def new_webhook_secret() -> str:
+    """A Standard Webhooks symmetric secret: `whsec_` + base64 of 32 random bytes."""
+    return WEBHOOK_SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def new_manage_nonce() -> str:
+    return secrets.token_urlsafe(18)
+
+
+class SubscriberQuerySet(OrgQuerySet):
+    def active(self) -> SubscriberQuerySet:
+        return self.filter(state=Subscriber.State.ACTIVE, confirmed_at__isnull=False)
+
+
+class Subscriber(OrgOwnedModel):
+    """Someone who hears about an organization's incidents: an address, a webhook or Slack.
+
+    Links in mail (manage, unsubscribe) carry a token derived from `manage_nonce` with an HMAC
+    keyed by SECRET_KEY (see apps.notifications.tokens): the token itself is never stored, and
+    rotating the nonce revokes every link sent so far.
+    """
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        WEBHOOK = "webhook", "Webhook"
+        SLACK = "slack", "Slack"
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active"
+        DISABLED = "disabled", "Disabled"
+
+    public_id = PublicIdField()
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    # The address mail goes to (email channel), or where failure notices go (webhook channel).
+    email = models.EmailField(blank=True)
+    # Webhook endpoint or Slack incoming-webhook URL.
+    url = models.URLField(max_length=2000, blank=True)
+    webhook_secret = models.CharField(max_length=100, default=new_webhook_secret)
+    # Double opt-in: nothing is sent to an address before it is confirmed. Webhook and Slack
+    # subscribers are confirmed when created.
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    manage_nonce = models.CharField(max_length=32, default=new_manage_nonce)
+    # Empty means every component (and page-wide events).
+    components = models.ManyToManyField("status.Component", related_name="+", blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
+    disabled_reason = models.CharField(max_length=300, blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    # Failed attempts in a row (webhook/Slack); reset by a success, disables at a threshold.
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = SubscriberQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "email"],
+                condition=models.Q(channel="email"),
+                name="one_email_subscriber_per_address",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "channel", "url"],
+                condition=models.Q(channel__in=["webhook", "slack"]),
+                name="one_hook_subscriber_per_url",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "state", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()}: {self.email if self.is_email else self.url}"
+
+    @property
+    def is_email(self) -> bool:
+        return self.channel == self.Channel.EMAIL
+
+    @property
+    def is_active(self) -> bool:
+        return self.state == self.State.ACTIVE and self.confirmed_at is not None
+
+
+class Delivery(OrgOwnedModel):
+    """One event to one subscriber. Unique per (event, subscriber): a re-run fan-out is harmless.
+
+    A batch task claims pending rows by setting `leased_until`/`lease_owner` in one conditional
+    UPDATE, sends, and marks each row sent right after the provider accepted it. A retry is a
+    pending row whose lease is pushed to `next_attempt_at`: retries are scheduled in the
+    database and picked up by the `retry_due_deliveries` beat task, never by long countdowns.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    event = models.ForeignKey(
+        NotificationEvent, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="deliveries")
+    # Copied from the subscriber so batches can be routed without a join.
+    channel = models.CharField(max_length=10, choices=Subscriber.Channel.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    # When the sweeper should (re)send this row if nobody holds a lease on it.
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    leased_until = models.DateTimeField(null=True, blank=True)
+    # The Celery task id holding the lease; a redelivered task (same id) may reclaim its rows.
+    lease_owner = models.CharField(max_length=64, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "subscriber"], name="one_delivery_per_event")
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="delivery_due",
+                condition=models.Q(status="pending"),
+            ),
+            models.Index(fields=["event", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.subscriber_id}: {self.status}"
