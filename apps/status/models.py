@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -30,6 +32,17 @@ def worst_status(statuses) -> str:
     return max(statuses, key=lambda s: SEVERITY[s], default=ComponentStatus.OPERATIONAL)
 
 
+# Word, icon and CSS class for each status: one vocabulary for the dashboard and the public page
+# (templates/status/includes/status_badge.html). Colour is never the only signal.
+STATUS_ICONS = {
+    ComponentStatus.OPERATIONAL: "✓",
+    ComponentStatus.DEGRADED_PERFORMANCE: "▲",
+    ComponentStatus.PARTIAL_OUTAGE: "◐",
+    ComponentStatus.MAJOR_OUTAGE: "✕",
+    ComponentStatus.UNDER_MAINTENANCE: "🔧",
+}
+
+
 class ComponentGroup(OrgOwnedModel):
     """A named group of components (one level only, as in the status API reference)."""
 
@@ -45,6 +58,14 @@ class ComponentGroup(OrgOwnedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def status(self) -> str:
+        """The worst status of the group's components (operational when it has none).
+
+        Reads `components.all()`, so prefetch `components` when listing groups.
+        """
+        return worst_status(c.status for c in self.components.all())
 
 
 class Component(OrgOwnedModel):
@@ -68,6 +89,10 @@ class Component(OrgOwnedModel):
     start_date = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    # The UptimeDay rows account for this component's time up to this instant; the next status
+    # change (or close_uptime_days at midnight) adds the seconds after it. Null for rows created
+    # outside apps.status.services: accounting then starts at the start of the day.
+    uptime_accounted_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["position", "id"]
@@ -130,3 +155,55 @@ class UptimeDay(OrgOwnedModel):
         constraints = [
             models.UniqueConstraint(fields=["component", "date"], name="one_uptime_row_per_day")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.component_id} on {self.date}"
+
+    @property
+    def uptime_fraction(self) -> float | None:
+        """Weighted uptime of this day, 0.0 to 1.0 (see UPTIME_WEIGHTS), None if nothing counted.
+
+        A day spent entirely under maintenance has no denominator, hence None.
+        """
+        return uptime_fraction([self])
+
+    @property
+    def total_seconds(self) -> int:
+        return sum(getattr(self, field) for field in SECONDS_FIELD.values())
+
+
+# Share of a second in each status that counts as downtime (the Statuspage convention): a major
+# outage is fully down, a partial outage 30 % down, degraded performance counts as up. Time under
+# maintenance is left out of the denominator: planned work neither helps nor hurts uptime.
+UPTIME_WEIGHTS: dict[str, float] = {
+    ComponentStatus.OPERATIONAL: 0.0,
+    ComponentStatus.DEGRADED_PERFORMANCE: 0.0,
+    ComponentStatus.PARTIAL_OUTAGE: 0.3,
+    ComponentStatus.MAJOR_OUTAGE: 1.0,
+}
+
+# UptimeDay column holding the seconds spent in each status.
+SECONDS_FIELD: dict[str, str] = {
+    ComponentStatus.OPERATIONAL: "operational_seconds",
+    ComponentStatus.DEGRADED_PERFORMANCE: "degraded_seconds",
+    ComponentStatus.PARTIAL_OUTAGE: "partial_seconds",
+    ComponentStatus.MAJOR_OUTAGE: "major_seconds",
+    ComponentStatus.UNDER_MAINTENANCE: "maintenance_seconds",
+}
+
+
+def uptime_fraction(days: Iterable[UptimeDay]) -> float | None:
+    """Weighted uptime (0.0 to 1.0) over some UptimeDay rows, or None when nothing was measured.
+
+    uptime = 1 - sum(seconds[s] * UPTIME_WEIGHTS[s]) / (all seconds - maintenance seconds)
+    """
+    counted = 0
+    downtime = 0.0
+    for day in days:
+        for status, weight in UPTIME_WEIGHTS.items():
+            seconds = getattr(day, SECONDS_FIELD[status])
+            counted += seconds
+            downtime += seconds * weight
+    if counted == 0:
+        return None
+    return max(0.0, 1.0 - downtime / counted)
