@@ -131,6 +131,10 @@ class Membership(models.Model):
         return has_permission(self.role, permission)
 
 
+def new_nonce() -> str:
+    return secrets.token_urlsafe(16)
+
+
 class Invitation(models.Model):
     public_id = PublicIdField()
     organization = models.ForeignKey(
@@ -142,7 +146,7 @@ class Invitation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     # Rotated on resend, so an older link stops working.
-    nonce = models.CharField(max_length=32, default=secrets.token_urlsafe)
+    nonce = models.CharField(max_length=64, default=new_nonce)
     created_at = models.DateTimeField(default=dj_timezone.now)
     sent_at = models.DateTimeField(default=dj_timezone.now)
     accepted_at = models.DateTimeField(null=True, blank=True)
