@@ -143,7 +143,13 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # Close each organization's UptimeDay rows soon after its local midnight (idempotent).
+    "status-close-uptime-days": {
+        "task": "status.close_uptime_days",
+        "schedule": 15 * 60.0,
+    },
+}
 
 # Email: EMAIL_URL (smtp://user:pass@host:587, smtp+tls://..., consolemail://) or, unset in
 # development, mail is printed on the terminal that runs the server.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,8 +11,13 @@ from django.core.exceptions import ValidationError
 from apps.notifications.models import NotificationEvent
 from apps.organizations.models import AuditEntry
 from apps.status import services
-from apps.status.models import ComponentStatus, ComponentStatusChange, UptimeDay
-from tests.factories import ComponentFactory, ComponentGroupFactory, IncidentFactory
+from apps.status.models import Component, ComponentStatus, ComponentStatusChange, UptimeDay
+from tests.factories import (
+    ComponentFactory,
+    ComponentGroupFactory,
+    IncidentFactory,
+    UptimeDayFactory,
+)
 
 NEW_YORK = ZoneInfo("America/New_York")
 OK = ComponentStatus.OPERATIONAL
@@ -168,3 +173,252 @@ def test_set_component_statuses_refuses_an_unknown_status(org, editor):
         services.set_component_statuses(org, {component: "on_fire"}, actor=editor)
 
     assert not ComponentStatusChange.objects.exists()
+
+
+# --- daily close -----------------------------------------------------------------------------
+
+
+def test_close_uptime_days_accounts_the_rest_of_the_day_and_opens_today(api_component, editor):
+    services.set_component_status(api_component, MAJOR, actor=editor, at=ny(2026, 1, 10, 22))
+    services.set_component_status(api_component, OK, actor=editor, at=ny(2026, 1, 11, 3))
+
+    services.close_uptime_days_for(api_component.organization, now=ny(2026, 1, 12, 0, 10))
+
+    eleventh = day_row(api_component, date(2026, 1, 11))
+    assert (eleventh.major_seconds, eleventh.operational_seconds) == (3 * 3600, 21 * 3600)
+    assert eleventh.closed
+    twelfth = day_row(api_component, date(2026, 1, 12))
+    assert twelfth.total_seconds == 0
+    assert not twelfth.closed
+
+
+def test_close_uptime_days_is_idempotent(api_component, editor):
+    services.set_component_status(api_component, MAJOR, actor=editor, at=ny(2026, 1, 10, 22))
+
+    services.close_uptime_days_for(api_component.organization, now=ny(2026, 1, 11, 0, 5))
+    services.close_uptime_days_for(api_component.organization, now=ny(2026, 1, 11, 0, 20))
+
+    tenth = day_row(api_component, date(2026, 1, 10))
+    assert (tenth.operational_seconds, tenth.major_seconds) == (10 * 3600, 2 * 3600)
+    assert UptimeDay.objects.filter(component=api_component).count() == 2
+
+
+def test_change_after_close_counts_from_midnight(api_component, editor):
+    services.set_component_status(api_component, MAJOR, actor=editor, at=ny(2026, 1, 10, 22))
+    services.close_uptime_days_for(api_component.organization, now=ny(2026, 1, 11, 0, 5))
+
+    services.set_component_status(api_component, OK, actor=editor, at=ny(2026, 1, 11, 1))
+
+    assert day_row(api_component, date(2026, 1, 11)).major_seconds == 3600
+    assert day_row(api_component, date(2026, 1, 10)).major_seconds == 2 * 3600
+
+
+def test_close_task_runs_for_every_organization(api_component, other_org):
+    from apps.status.tasks import close_uptime_days
+
+    ComponentFactory(organization=other_org)
+
+    assert close_uptime_days() == 2
+    assert close_uptime_days() == 0
+
+
+# --- backfill --------------------------------------------------------------------------------
+
+
+def test_backfill_uptime_writes_history_and_closed_days(api_component):
+    written = services.backfill_uptime(
+        api_component,
+        [
+            (ny(2026, 1, 1), OK),
+            (ny(2026, 1, 2, 23), MAJOR),
+            (ny(2026, 1, 3, 1), PARTIAL),
+            (ny(2026, 1, 3, 2), OK),
+        ],
+        until=ny(2026, 1, 5, 12),
+    )
+
+    assert written == 3
+    days = {d.date: d for d in UptimeDay.objects.filter(component=api_component)}
+    assert sorted(days) == [date(2026, 1, d) for d in range(1, 6)]
+    assert days[date(2026, 1, 2)].major_seconds == 3600
+    assert (days[date(2026, 1, 3)].major_seconds, days[date(2026, 1, 3)].partial_seconds) == (
+        3600,
+        3600,
+    )
+    assert days[date(2026, 1, 3)].worst_status == MAJOR
+    assert days[date(2026, 1, 4)].operational_seconds == 86400
+    assert days[date(2026, 1, 4)].closed
+    assert days[date(2026, 1, 5)].operational_seconds == 12 * 3600
+    assert not days[date(2026, 1, 5)].closed
+
+
+def test_status_change_after_backfill_continues_from_until(api_component, editor):
+    services.backfill_uptime(api_component, [(ny(2026, 1, 1), OK)], until=ny(2026, 1, 5, 12))
+
+    services.set_component_status(api_component, MAJOR, actor=editor, at=ny(2026, 1, 5, 13))
+
+    fifth = day_row(api_component, date(2026, 1, 5))
+    assert fifth.operational_seconds == 13 * 3600
+
+
+def test_backfill_is_refused_on_a_component_with_history(api_component, editor):
+    services.set_component_status(api_component, MAJOR, actor=editor, at=ny(2026, 1, 10, 13))
+
+    with pytest.raises(ValueError, match="already has history"):
+        services.backfill_uptime(api_component, [(ny(2026, 1, 1), OK)], until=ny(2026, 1, 5))
+
+
+def test_backfill_two_years_uses_few_queries(api_component, django_assert_max_num_queries):
+    changes = [(ny(2024, 1, 1), OK)]
+    for week in range(104):
+        start = ny(2024, 1, 2, 10) + timedelta(weeks=week)
+        changes += [(start, PARTIAL), (start + timedelta(hours=1), OK)]
+
+    # A handful of bulk inserts for 731 days and 208 changes, not a query per row.
+    with django_assert_max_num_queries(20):
+        services.backfill_uptime(api_component, changes, until=ny(2026, 1, 1))
+
+    assert ComponentStatusChange.objects.filter(component=api_component).count() == 208
+
+
+# --- uptime weighting ------------------------------------------------------------------------
+
+
+def test_uptime_fraction_weights_partial_outage_and_ignores_maintenance(api_component):
+    day = UptimeDayFactory.build(
+        component=api_component,
+        operational_seconds=36000,
+        partial_seconds=10000,
+        major_seconds=4000,
+        maintenance_seconds=36400,
+    )
+
+    # 1 - (0.3 * 10000 + 4000) / 50000
+    assert day.uptime_fraction == pytest.approx(0.86)
+
+
+def test_uptime_fraction_of_a_maintenance_only_day_is_unknown(api_component):
+    day = UptimeDayFactory.build(
+        component=api_component, operational_seconds=0, maintenance_seconds=86400
+    )
+
+    assert day.uptime_fraction is None
+
+
+# --- components, groups, order ---------------------------------------------------------------
+
+
+def test_create_component_appends_at_its_parent(org, editor):
+    group = services.create_component_group(org, actor=editor, name="Europe")
+    website = services.create_component(org, actor=editor, name="Website")
+    api = services.create_component(org, actor=editor, name="API", group=group)
+    dashboard = services.create_component(org, actor=editor, name="Dashboard", group=group)
+
+    assert (group.position, website.position) == (1, 2)
+    assert (api.position, dashboard.position) == (1, 2)
+    assert AuditEntry.objects.filter(action="component.create").count() == 3
+
+
+def test_create_component_requires_a_name(org, editor):
+    with pytest.raises(ValidationError):
+        services.create_component(org, actor=editor, name="   ")
+
+
+def test_component_cannot_join_another_orgs_group(org, other_org, editor):
+    theirs = ComponentGroupFactory(organization=other_org)
+
+    with pytest.raises(ValidationError):
+        services.create_component(org, actor=editor, name="API", group=theirs)
+
+    assert not Component.objects.exists()
+
+
+def test_reorder_sets_positions_and_moves_between_groups(org, editor):
+    europe = ComponentGroupFactory(organization=org, position=1)
+    asia = ComponentGroupFactory(organization=org, position=2)
+    web = ComponentFactory(organization=org, group=europe, position=1)
+    api = ComponentFactory(organization=org, group=europe, position=2)
+    cdn = ComponentFactory(organization=org, group=None, position=3)
+
+    services.reorder(
+        org,
+        actor=editor,
+        items=[
+            {"type": "component", "id": cdn.public_id, "group": None},
+            {"type": "group", "id": asia.public_id},
+            {"type": "group", "id": europe.public_id},
+            {"type": "component", "id": web.public_id, "group": asia.public_id},
+        ],
+    )
+
+    for obj in (europe, asia, web, api, cdn):
+        obj.refresh_from_db()
+    assert (cdn.position, asia.position, europe.position) == (1, 2, 3)
+    assert (web.group, web.position) == (asia, 1)
+    assert (api.group, api.position) == (europe, 1)
+
+
+def test_reorder_refuses_unknown_ids_and_writes_nothing(org, other_org, editor):
+    mine = ComponentFactory(organization=org, position=1)
+    theirs = ComponentFactory(organization=other_org, position=1)
+
+    with pytest.raises(ValidationError):
+        services.reorder(
+            org,
+            actor=editor,
+            items=[
+                {"type": "component", "id": theirs.public_id},
+                {"type": "component", "id": mine.public_id},
+            ],
+        )
+
+    assert not AuditEntry.objects.filter(action="components.reorder").exists()
+
+
+def test_reorder_refuses_a_group_in_a_group(org, editor):
+    europe, asia = ComponentGroupFactory.create_batch(2, organization=org)
+
+    with pytest.raises(ValidationError):
+        services.reorder(
+            org,
+            actor=editor,
+            items=[{"type": "group", "id": asia.public_id, "group": europe.public_id}],
+        )
+
+
+def test_move_swaps_with_the_neighbour(org, editor):
+    first = ComponentFactory(organization=org, position=1)
+    second = ComponentFactory(organization=org, position=2)
+
+    assert services.move(org, actor=editor, item=second, direction="up")
+    assert not services.move(
+        org, actor=editor, item=Component.objects.get(pk=second.pk), direction="up"
+    )
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (second.position, first.position) == (1, 2)
+
+
+def test_deleting_a_group_keeps_its_components_at_top_level(org, editor):
+    group = ComponentGroupFactory(organization=org, position=1)
+    loose = ComponentFactory(organization=org, position=2)
+    child = ComponentFactory(organization=org, group=group, position=1)
+
+    services.delete_component_group(group, actor=editor)
+
+    child.refresh_from_db()
+    loose.refresh_from_db()
+    assert child.group is None
+    assert (loose.position, child.position) == (1, 2)
+
+
+def test_update_component_moves_it_to_the_end_of_the_new_group(org, editor):
+    group = ComponentGroupFactory(organization=org)
+    ComponentFactory(organization=org, group=group, position=1)
+    component = ComponentFactory(organization=org, position=1)
+
+    services.update_component(component, actor=editor, group=group, name="Edge")
+
+    component.refresh_from_db()
+    assert (component.group, component.position, component.name) == (group, 2, "Edge")
