@@ -229,6 +229,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["apps.api.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["apps.api.permissions.HasApiKeyScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["apps.api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api_key": env.str("API_RATE_LIMIT", default="600/min")},
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
@@ -238,9 +240,19 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Candor management API",
-    "DESCRIPTION": "Drive a Candor status page from scripts, monitoring and chat-ops.",
+    "DESCRIPTION": (
+        "Drive a Candor status page from scripts, monitoring and chat-ops. Authenticate with an "
+        "API key (Dashboard → API keys) as `Authorization: Bearer <key>`. Errors are "
+        '`{"detail": "..."}` with the status code: 401 no or invalid key, 403 read-only key, '
+        "404 not found, 429 too many requests (see Retry-After)."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and docs are public (apps/api/urls.py sets the same on the views).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # HTTPS and cookies. SECURE_SSL_REDIRECT defaults on in production; turn it off for a plain-HTTP

@@ -1,43 +1,69 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
+from django.db.models import Q
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from apps.integrations.models import ApiKey, hash_key
+from apps.integrations.models import KEY_PREFIX, ApiKey, hash_key
+
+if TYPE_CHECKING:
+    from rest_framework.request import Request
 
 # last_used_at is written at most this often per key, so busy keys don't write on every call.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
+INVALID_KEY_MESSAGE = "Invalid or revoked API key."
+
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
-    """`Authorization: Bearer <key>`. Sets request.auth to the ApiKey; request.user stays None."""
+    """`Authorization: Bearer <key>`. Sets request.auth to the ApiKey; request.user stays None.
+
+    There is no user behind a key: permissions read request.auth (apps.api.permissions) and the
+    organization comes from the key (apps.api.base).
+    """
 
     keyword = "Bearer"
 
-    def authenticate(self, request):
+    def authenticate(self, request: Request) -> tuple[None, ApiKey] | None:
         header = authentication.get_authorization_header(request).decode("latin-1")
         if not header:
-            return None
+            return None  # no credentials: the permission check answers 401
         scheme, _, secret = header.partition(" ")
-        if scheme.lower() != "bearer" or not secret.strip():
+        secret = secret.strip()
+        if scheme.lower() != self.keyword.lower() or not secret:
             raise exceptions.AuthenticationFailed(
                 "Send the API key as `Authorization: Bearer <key>`."
             )
+        if not secret.startswith(KEY_PREFIX) or len(secret) > 200:
+            raise exceptions.AuthenticationFailed(INVALID_KEY_MESSAGE)
+        # SECURITY: looked up by the SHA-256 of the secret (an indexed, exact match), so neither
+        # the stored value nor the comparison reveals anything usable about other keys.
+        # Revoked keys are excluded here: revocation takes effect on the very next request.
         key = (
             ApiKey.objects.active()
             .select_related("organization")
-            .filter(hashed_key=hash_key(secret.strip()))
+            .filter(hashed_key=hash_key(secret))
             .first()
         )
         if key is None:
-            raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
-        now = timezone.now()
-        if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
-            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-            key.last_used_at = now
+            raise exceptions.AuthenticationFailed(INVALID_KEY_MESSAGE)
+        self._touch(key)
         return (None, key)
 
-    def authenticate_header(self, request):
+    def _touch(self, key: ApiKey) -> None:
+        now = timezone.now()
+        if key.last_used_at is not None and now - key.last_used_at < LAST_USED_RESOLUTION:
+            return
+        # Conditional, so concurrent requests with one key write the row once per resolution.
+        ApiKey.objects.filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION),
+            pk=key.pk,
+        ).update(last_used_at=now)
+        key.last_used_at = now
+
+    def authenticate_header(self, request: Request) -> str:
+        # A WWW-Authenticate value makes DRF answer 401 (not 403) when the key is missing or bad.
         return 'Bearer realm="api"'

@@ -1,50 +1,79 @@
 """The one base class for management API viewsets. Scoping cannot be skipped.
 
 Subclasses declare `queryset` (an org-owned model's manager) and may narrow it in
-`filter_queryset_for_request`; they never override get_queryset, get_object or get_permissions
-(PostHog's `routing.py` habit, enforced by __init_subclass__).
+`filter_queryset_for_request`; they never override get_queryset, get_object, get_permissions or
+get_authenticators (PostHog's `routing.py` habit, enforced by __init_subclass__). Serializers
+find the organization in their context (`self.context["organization"]`) and pass it to services.
 """
 
 from __future__ import annotations
 
-from rest_framework import viewsets
+from typing import Any
 
+from django.db.models import Model, QuerySet
+from rest_framework import viewsets
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import BasePermission
+
+from apps.organizations.models import Organization
+
+from .authentication import ApiKeyAuthentication
 from .permissions import HasApiKeyScope
 
-FORBIDDEN_OVERRIDES = ("get_queryset", "get_object", "get_permissions")
+FORBIDDEN_OVERRIDES = ("get_queryset", "get_object", "get_permissions", "get_authenticators")
 
 
 class OrgViewSetMixin:
+    authentication_classes = [ApiKeyAuthentication]
     permission_classes = [HasApiKeyScope]
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         for name in FORBIDDEN_OVERRIDES:
-            if name in cls.__dict__:
+            # SECURITY: compare what the class resolves to, not only cls.__dict__, so an
+            # override brought in by another mixin placed before this one is refused too.
+            if getattr(cls, name) is not getattr(OrgViewSetMixin, name):
                 raise TypeError(
                     f"{cls.__name__} overrides {name}(); org scoping lives in OrgViewSetMixin. "
                     "Implement filter_queryset_for_request() instead."
                 )
+        if "authentication_classes" in cls.__dict__:
+            raise TypeError(f"{cls.__name__} sets authentication_classes; API keys only.")
 
     @property
-    def organization(self):
+    def organization(self) -> Organization:
         # SECURITY: the organization comes from the authenticated API key, never the request.
         return self.request.auth.organization
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet:
+        if getattr(self, "swagger_fake_view", False):
+            # drf-spectacular inspects the view without a key; it only needs the model.
+            return self.queryset.none()
         return self.filter_queryset_for_request(self.queryset.for_org(self.organization))
 
-    def filter_queryset_for_request(self, queryset):
+    def filter_queryset_for_request(self, queryset: QuerySet) -> QuerySet:
+        """Narrow the organization's rows for this request (filters, select_related)."""
         return queryset
 
-    def get_permissions(self):
-        return [permission() for permission in self.permission_classes]
+    def get_object(self) -> Model:
+        # The lookup runs on get_queryset(), so another organization's id is a 404.
+        return super().get_object()
 
-    def get_serializer_context(self):
+    def get_permissions(self) -> list[BasePermission]:
+        # SECURITY: the key scope check always runs first; subclasses may add permissions with
+        # permission_classes but cannot drop this one.
+        extra = [p() for p in self.permission_classes if p is not HasApiKeyScope]
+        return [HasApiKeyScope(), *extra]
+
+    def get_authenticators(self) -> list[BaseAuthentication]:
+        return [ApiKeyAuthentication()]
+
+    def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
-        context["organization"] = getattr(self.request, "auth", None) and self.organization
+        has_key = self.request is not None and getattr(self.request, "auth", None) is not None
+        context["organization"] = self.organization if has_key else None
         return context
 
 

@@ -1,18 +1,28 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rest_framework import permissions
 
 from apps.integrations.models import ApiKey
 
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
+
 
 class HasApiKeyScope(permissions.BasePermission):
-    """A valid key is needed for everything; a read-only key may only read."""
+    """A valid key is needed for everything; a read-only key may only read.
+
+    Without a key DRF turns the refusal into 401 (ApiKeyAuthentication sends WWW-Authenticate);
+    with a read-only key on a write it is 403 with `message`.
+    """
 
     message = "This API key is read-only; use a key with write scope."
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         key = request.auth
-        if not isinstance(key, ApiKey):
+        if not isinstance(key, ApiKey) or not key.is_active:
             return False
         if request.method in permissions.SAFE_METHODS:
             return True

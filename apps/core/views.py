@@ -38,13 +38,28 @@ def _check_cache() -> None:
         raise RuntimeError("cache did not return the value just written")
 
 
+# The broker check must answer well within a load balancer's probe timeout, also when the broker
+# host drops packets instead of refusing the connection.
+BROKER_CHECK_TIMEOUT = 1.5  # seconds
+
+
 def _check_broker() -> None:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return  # tasks run in-process: there is no broker to reach
     from config.celery import app
 
-    with app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=1, timeout=2)
+    # The URL is read from settings on every call (not from the Celery app's cached config), and
+    # neither kombu nor redis-py may retry: one attempt, short socket timeouts.
+    with app.connection_for_write(
+        url=settings.CELERY_BROKER_URL,
+        connect_timeout=BROKER_CHECK_TIMEOUT,
+        transport_options={
+            "socket_connect_timeout": BROKER_CHECK_TIMEOUT,
+            "socket_timeout": BROKER_CHECK_TIMEOUT,
+            "max_retries": 0,
+        },
+    ) as conn:
+        conn.ensure_connection(max_retries=1, interval_start=0, timeout=BROKER_CHECK_TIMEOUT)
 
 
 CHECKS = {"database": _check_database, "cache": _check_cache, "broker": _check_broker}
@@ -59,8 +74,11 @@ def readyz(request: HttpRequest) -> JsonResponse:
         try:
             check()
         except Exception as exc:
-            logger.warning("readyz: %s failed: %s", name, exc)
-            results[name] = f"error: {type(exc).__name__}: {exc}"[:300]
+            logger.warning("readyz: %s failed: %s", name, exc, exc_info=True)
+            # SECURITY: /readyz is public; exception messages can carry host names, user names
+            # or URLs, so the response names the failing part and the error type only (the log
+            # has the rest).
+            results[name] = f"error: {type(exc).__name__}"
             failing.append(name)
         else:
             results[name] = "ok"

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from django import forms
+
+from .models import ApiKey
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(
+        max_length=100,
+        help_text="What uses this key, e.g. “Deploy pipeline” or “Grafana alerts”.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}),
+    )
+    scope = forms.ChoiceField(
+        choices=[
+            (ApiKey.Scope.READ, "Read only: can look at the organization's data"),
+            (ApiKey.Scope.WRITE, "Read and write: can also open and update incidents, etc."),
+        ],
+        initial=ApiKey.Scope.READ,
+        widget=forms.RadioSelect,
+        help_text="Give a key the least it needs. Read-only keys get 403 on any change.",
+    )
+    # One random value per form page: a reload of the "key created" page re-posts the form, and
+    # this lets the view answer "already created" instead of making a second key.
+    form_nonce = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Give the key a name.")
+        return name
