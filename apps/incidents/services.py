@@ -1,0 +1,1090 @@
+"""Every write to incidents, maintenances, their updates and templates goes through here.
+
+Each staff action runs in one transaction and writes, together: the change, an AuditEntry, an
+outbox NotificationEvent when subscribers may care (the delivery pipeline reads those rows), and
+a content-version bump on commit so the cached public page is rendered again. Invalid requests
+raise django.core.exceptions.ValidationError before anything is written.
+
+Impact rule: unless staff chose one (impact_override), an incident's impact is the *peak* of
+the component statuses set during the incident (major_outage → critical, partial_outage → major,
+degraded_performance → minor). It is never lowered automatically: resolving an outage puts the
+components back to operational, and the history must still say how bad it was. Staff can
+override it when a status was set by mistake.
+
+Cancelled maintenance: there is no "cancelled" status in the status API, so a cancelled
+maintenance is `completed`, with a last update saying it was cancelled, `resolved_at` set to the
+cancel time, and a MAINTENANCE_CANCELLED event (not MAINTENANCE_COMPLETED). `was_cancelled()`
+tells the two apart (a cancelled maintenance never reached in_progress/verifying).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from apps.notifications.models import NotificationEvent
+from apps.organizations.models import AuditEntry, Membership, Organization
+from apps.organizations.services import bump_content_version
+from apps.status.models import Component, ComponentStatus
+from apps.status.services import set_component_statuses
+
+from . import texts
+from .models import (
+    ACTIVE_MAINTENANCE,
+    UNRESOLVED_INCIDENT,
+    Impact,
+    Incident,
+    IncidentStatus,
+    IncidentTemplate,
+    IncidentUpdate,
+    IncidentUpdateRevision,
+    Kind,
+    MaintenanceStatus,
+)
+
+if TYPE_CHECKING:
+    from apps.accounts.models import User
+
+    Actor = User | str | None
+
+EventKind = NotificationEvent.Kind
+
+IMPACT_FOR_COMPONENT_STATUS: dict[str, str] = {
+    ComponentStatus.MAJOR_OUTAGE: Impact.CRITICAL,
+    ComponentStatus.PARTIAL_OUTAGE: Impact.MAJOR,
+    ComponentStatus.DEGRADED_PERFORMANCE: Impact.MINOR,
+}
+IMPACT_RANK = {Impact.NONE: 0, Impact.MINOR: 1, Impact.MAJOR: 2, Impact.CRITICAL: 3}
+INCIDENT_IMPACTS = (Impact.NONE, Impact.MINOR, Impact.MAJOR, Impact.CRITICAL)
+# Maintenance status moves staff may make with post_update (besides staying put).
+MAINTENANCE_MOVES: dict[str, tuple[str, ...]] = {
+    MaintenanceStatus.SCHEDULED: (MaintenanceStatus.IN_PROGRESS,),
+    MaintenanceStatus.IN_PROGRESS: (MaintenanceStatus.VERIFYING, MaintenanceStatus.COMPLETED),
+    MaintenanceStatus.VERIFYING: (MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.COMPLETED),
+}
+MAX_REMINDER_HOURS = 168
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def impact_for_statuses(statuses: Iterable[str]) -> str:
+    """Impact implied by component statuses (the status API reference §1.5 mapping)."""
+    impacts = [IMPACT_FOR_COMPONENT_STATUS.get(s, Impact.NONE) for s in statuses]
+    return max(impacts, key=IMPACT_RANK.__getitem__, default=Impact.NONE)
+
+
+def emit(
+    kind: str,
+    incident: Incident,
+    update: IncidentUpdate | None = None,
+    *,
+    deliver: bool = True,
+    data: dict | None = None,
+) -> NotificationEvent:
+    """Write the outbox row for a notifiable change (call inside the change's transaction).
+
+    component_ids lists the incident's affected components so subscribers to only some
+    components are matched; the delivery pipeline reads the row after commit.
+    """
+    component_ids = list(
+        incident.components.order_by("position", "id").values_list("public_id", flat=True)
+    )
+    return NotificationEvent.objects.create(
+        organization=incident.organization,
+        kind=kind,
+        incident=incident,
+        update=update,
+        component_ids=component_ids,
+        data=data or {},
+        deliver=deliver,
+    )
+
+
+def _require_text(value: str | None, what: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ValidationError(f"The {what} cannot be empty.", code="required")
+    return value
+
+
+def _check_components(organization: Organization, components: Mapping[Component, str]) -> None:
+    """SECURITY: a component of another organization is refused before anything is written."""
+    for component, status in components.items():
+        if component.organization_id != organization.pk:
+            # Same words for "missing" and "not yours".
+            raise ValidationError("Unknown component.", code="unknown_component")
+        if status not in ComponentStatus.values:
+            raise ValidationError(
+                f"“{status}” is not a component status for {component.name}.",
+                code="invalid_component_status",
+            )
+
+
+def _check_incident_status(status: str, allowed: Iterable[str]) -> None:
+    allowed = tuple(allowed)
+    if status in MaintenanceStatus.values:
+        raise ValidationError(
+            f"“{status}” is a maintenance status; incidents use investigating, identified, "
+            "monitoring or resolved.",
+            code="wrong_kind_status",
+        )
+    if status not in allowed:
+        raise ValidationError(
+            f"“{status}” is not allowed here; use one of: {', '.join(allowed)}.",
+            code="invalid_status",
+        )
+
+
+def _apply_components(
+    incident: Incident,
+    components: Mapping[Component, str],
+    *,
+    actor: Actor,
+    at: datetime,
+    notify: bool,
+) -> list[dict] | None:
+    """Set component statuses for this incident; return the update's affected_components.
+
+    With notify, the status engine also writes its COMPONENT_STATUS_CHANGED events (component
+    subscribers and webhooks expect them, as Statuspage sends them); "don't notify" silences
+    both those and the incident's own event.
+    """
+    if not components:
+        return None
+
+    # Read the current statuses from the database: the objects passed in may be stale.
+    current = dict(
+        Component.objects.filter(pk__in=[c.pk for c in components]).values_list("pk", "status")
+    )
+    affected = [
+        {
+            "code": component.public_id,
+            "name": component.display_name,
+            "old_status": current[component.pk],
+            "new_status": new_status,
+        }
+        for component, new_status in components.items()
+    ]
+    changes = {c: s for c, s in components.items() if current[c.pk] != s}
+    if changes:
+        set_component_statuses(
+            incident.organization, changes, actor=actor, incident=incident, at=at
+        )
+    incident.components.add(*components.keys())
+    return affected
+
+
+def _add_update(
+    incident: Incident,
+    *,
+    actor: Actor,
+    status: str,
+    body: str,
+    at: datetime,
+    display_at: datetime | None = None,
+    deliver_notifications: bool = True,
+    next_update_due: datetime | None = None,
+    affected_components: list[dict] | None = None,
+) -> IncidentUpdate:
+    return IncidentUpdate.objects.create(
+        organization=incident.organization,
+        incident=incident,
+        status=status,
+        body=body,
+        created_at=at,
+        updated_at=at,
+        display_at=display_at or at,
+        deliver_notifications=deliver_notifications,
+        next_update_due=next_update_due,
+        affected_components=affected_components,
+        created_by=actor if _is_user(actor) else None,
+    )
+
+
+def _is_user(actor: Actor) -> bool:
+    return actor is not None and not isinstance(actor, str)
+
+
+def _raise_impact(incident: Incident, components: Mapping[Component, str]) -> None:
+    if incident.impact_override or not components:
+        return
+    peak = impact_for_statuses(components.values())
+    if IMPACT_RANK.get(peak, 0) > IMPACT_RANK.get(incident.impact, 0):
+        incident.impact = peak
+
+
+def _claim_status(incident: Incident, new_status: str, at: datetime) -> None:
+    """Move the row from the status we read to new_status, or fail if someone else moved it.
+
+    A conditional UPDATE, so two beat runs (or a beat run and a person) never both transition
+    the same maintenance.
+    """
+    claimed = Incident.objects.filter(pk=incident.pk, status=incident.status).update(
+        status=new_status, updated_at=at
+    )
+    if claimed != 1:
+        raise ValidationError(
+            "This was changed by someone else a moment ago. Reload the page and try again.",
+            code="conflict",
+        )
+    incident.status = new_status
+    incident.updated_at = at
+
+
+# --- incidents -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def open_incident(
+    organization: Organization,
+    *,
+    actor: Actor,
+    name: str,
+    status: str,
+    body: str,
+    impact: str | None = None,
+    components: Mapping[Component, str] | None = None,
+    deliver_notifications: bool = True,
+    next_update_due: datetime | None = None,
+    template: IncidentTemplate | None = None,
+    started_at: datetime | None = None,
+) -> Incident:
+    components = dict(components or {})
+    name = _require_text(name, "incident name")
+    body = _require_text(body, "message")
+    _check_incident_status(status, UNRESOLVED_INCIDENT)
+    if impact is not None and impact not in INCIDENT_IMPACTS:
+        raise ValidationError(f"“{impact}” is not an incident impact.", code="invalid_impact")
+    _check_components(organization, components)
+    if template is not None and template.organization_id != organization.pk:
+        raise ValidationError("Unknown template.", code="unknown_template")
+
+    now = timezone.now()
+    incident = Incident.objects.create(
+        organization=organization,
+        kind=Kind.INCIDENT,
+        name=name,
+        status=status,
+        impact=impact if impact is not None else impact_for_statuses(components.values()),
+        impact_override=impact is not None,
+        created_at=now,
+        updated_at=now,
+        started_at=started_at or now,
+        monitoring_at=now if status == IncidentStatus.MONITORING else None,
+        next_update_due=next_update_due,
+        created_by=actor if _is_user(actor) else None,
+    )
+    affected = _apply_components(
+        incident, components, actor=actor, at=now, notify=deliver_notifications
+    )
+    update = _add_update(
+        incident,
+        actor=actor,
+        status=status,
+        body=body,
+        at=now,
+        deliver_notifications=deliver_notifications,
+        next_update_due=next_update_due,
+        affected_components=affected,
+    )
+    AuditEntry.record(
+        organization,
+        actor=actor,
+        action="incident.open",
+        target=incident,
+        data={"template": template.public_id} if template else None,
+    )
+    emit(EventKind.INCIDENT_OPENED, incident, update, deliver=deliver_notifications)
+    bump_content_version(organization)
+    return incident
+
+
+@transaction.atomic
+def post_update(
+    incident: Incident,
+    *,
+    actor: Actor,
+    status: str,
+    body: str,
+    components: Mapping[Component, str] | None = None,
+    deliver_notifications: bool = True,
+    next_update_due: datetime | None = None,
+    display_at: datetime | None = None,
+) -> IncidentUpdate:
+    """Post an update. On a maintenance, a status move runs the matching maintenance action."""
+    components = dict(components or {})
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    if incident.is_maintenance:
+        return _post_maintenance_status(
+            incident,
+            actor=actor,
+            status=status,
+            body=body,
+            deliver_notifications=deliver_notifications,
+        )
+    if incident.status not in UNRESOLVED_INCIDENT:
+        raise ValidationError(
+            "This incident is resolved. Reopen it to post another update.", code="resolved"
+        )
+    _check_incident_status(status, (*UNRESOLVED_INCIDENT, IncidentStatus.RESOLVED))
+    body = _require_text(body, "message")
+    _check_components(incident.organization, components)
+
+    now = timezone.now()
+    affected = _apply_components(
+        incident, components, actor=actor, at=now, notify=deliver_notifications
+    )
+    _raise_impact(incident, components)
+    incident.status = status
+    incident.updated_at = now
+    incident.next_update_due = None if status == IncidentStatus.RESOLVED else next_update_due
+    if status == IncidentStatus.MONITORING and incident.monitoring_at is None:
+        incident.monitoring_at = now
+    if status == IncidentStatus.RESOLVED:
+        incident.resolved_at = now
+    incident.save(
+        update_fields=[
+            "status",
+            "impact",
+            "updated_at",
+            "next_update_due",
+            "monitoring_at",
+            "resolved_at",
+        ]
+    )
+    update = _add_update(
+        incident,
+        actor=actor,
+        status=status,
+        body=body,
+        at=now,
+        display_at=display_at,
+        deliver_notifications=deliver_notifications,
+        next_update_due=incident.next_update_due,
+        affected_components=affected,
+    )
+    resolved = status == IncidentStatus.RESOLVED
+    AuditEntry.record(
+        incident.organization,
+        actor=actor,
+        action="incident.resolve" if resolved else "incident.update",
+        target=incident,
+        data={"status": status},
+    )
+    kind = EventKind.INCIDENT_RESOLVED if resolved else EventKind.INCIDENT_UPDATED
+    emit(kind, incident, update, deliver=deliver_notifications)
+    bump_content_version(incident.organization)
+    return update
+
+
+@transaction.atomic
+def resolve_incident(
+    incident: Incident,
+    *,
+    actor: Actor,
+    body: str | None = None,
+    components: Mapping[Component, str] | None = None,
+    deliver_notifications: bool = True,
+) -> IncidentUpdate:
+    """Resolve; affected components go back to operational unless `components` says otherwise."""
+    if incident.is_maintenance:
+        raise ValidationError(
+            "A scheduled maintenance is completed, not resolved.", code="wrong_kind"
+        )
+    if components is None:
+        components = {
+            c: ComponentStatus.OPERATIONAL
+            for c in incident.components.all()
+            if c.status != ComponentStatus.OPERATIONAL
+        }
+    return post_update(
+        incident,
+        actor=actor,
+        status=IncidentStatus.RESOLVED,
+        body=body or texts.default_update_text(IncidentStatus.RESOLVED),
+        components=components,
+        deliver_notifications=deliver_notifications,
+    )
+
+
+@transaction.atomic
+def reopen_incident(
+    incident: Incident,
+    *,
+    actor: Actor,
+    body: str | None = None,
+    status: str = IncidentStatus.INVESTIGATING,
+    components: Mapping[Component, str] | None = None,
+    deliver_notifications: bool = True,
+) -> IncidentUpdate:
+    components = dict(components or {})
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    if incident.is_maintenance:
+        raise ValidationError("A scheduled maintenance cannot be reopened.", code="wrong_kind")
+    if incident.status in UNRESOLVED_INCIDENT:
+        raise ValidationError("This incident is not resolved, so it cannot be reopened.")
+    _check_incident_status(status, UNRESOLVED_INCIDENT)
+    body = _require_text(body or texts.REOPENED_TEXT, "message")
+    _check_components(incident.organization, components)
+
+    now = timezone.now()
+    affected = _apply_components(
+        incident, components, actor=actor, at=now, notify=deliver_notifications
+    )
+    _raise_impact(incident, components)
+    incident.status = status
+    incident.resolved_at = None
+    incident.updated_at = now
+    if status == IncidentStatus.MONITORING and incident.monitoring_at is None:
+        incident.monitoring_at = now
+    incident.save(update_fields=["status", "impact", "resolved_at", "updated_at", "monitoring_at"])
+    update = _add_update(
+        incident,
+        actor=actor,
+        status=status,
+        body=body,
+        at=now,
+        deliver_notifications=deliver_notifications,
+        affected_components=affected,
+    )
+    AuditEntry.record(incident.organization, actor=actor, action="incident.reopen", target=incident)
+    emit(
+        EventKind.INCIDENT_UPDATED,
+        incident,
+        update,
+        deliver=deliver_notifications,
+        data={"reopened": True},
+    )
+    bump_content_version(incident.organization)
+    return update
+
+
+@transaction.atomic
+def edit_update(update: IncidentUpdate, *, actor: Actor, body: str) -> IncidentUpdate:
+    """Correct an update's text; the old text is kept as a revision. Nobody is re-notified."""
+    body = _require_text(body, "message")
+    update = IncidentUpdate.objects.select_for_update().get(pk=update.pk)
+    if body == update.body:
+        return update
+    now = timezone.now()
+    IncidentUpdateRevision.objects.create(
+        organization=update.organization,
+        update=update,
+        body=update.body,
+        edited_by=actor if _is_user(actor) else None,
+        edited_at=now,
+    )
+    update.body = body
+    update.updated_at = now
+    update.save(update_fields=["body", "updated_at"])
+    AuditEntry.record(
+        update.organization,
+        actor=actor,
+        action="incident.edit_update",
+        target=update.incident,
+        data={"update": update.public_id},
+    )
+    bump_content_version(update.organization)
+    return update
+
+
+@transaction.atomic
+def backfill_incident(
+    organization: Organization,
+    *,
+    actor: Actor,
+    name: str,
+    impact: str,
+    components: Iterable[Component],
+    updates: list[tuple[str, str, datetime]],
+) -> Incident:
+    """Record a past incident with its own times. Nobody is notified and component statuses
+    (and their history) are left alone: they describe the present, not the past."""
+    name = _require_text(name, "incident name")
+    components = list(components)
+    _check_components(organization, {c: ComponentStatus.OPERATIONAL for c in components})
+    if impact not in INCIDENT_IMPACTS:
+        raise ValidationError(f"“{impact}” is not an incident impact.", code="invalid_impact")
+    if not updates:
+        raise ValidationError("A backfilled incident needs at least one update.")
+    now = timezone.now()
+    ordered = sorted(updates, key=lambda u: u[2])
+    for status, body, display_at in ordered:
+        _check_incident_status(status, (*UNRESOLVED_INCIDENT, IncidentStatus.RESOLVED))
+        _require_text(body, "message")
+        if display_at > now:
+            raise ValidationError("Backfilled updates must be in the past.", code="future")
+    if ordered[-1][0] != IncidentStatus.RESOLVED:
+        raise ValidationError(
+            "The last update of a backfilled incident must be “resolved”.", code="unresolved"
+        )
+    if any(status == IncidentStatus.RESOLVED for status, _b, _d in ordered[:-1]):
+        raise ValidationError("Only the last backfilled update can be “resolved”.")
+
+    first_at, last_at = ordered[0][2], ordered[-1][2]
+    monitoring = [d for s, _b, d in ordered if s == IncidentStatus.MONITORING]
+    # created_at is the incident's own start, so history pages place it in the right month;
+    # the audit entry keeps when it was actually entered.
+    incident = Incident.objects.create(
+        organization=organization,
+        kind=Kind.INCIDENT,
+        name=name,
+        status=IncidentStatus.RESOLVED,
+        impact=impact,
+        impact_override=True,
+        created_at=first_at,
+        started_at=first_at,
+        updated_at=now,
+        monitoring_at=monitoring[0] if monitoring else None,
+        resolved_at=last_at,
+        created_by=actor if _is_user(actor) else None,
+    )
+    incident.components.add(*components)
+    for status, body, display_at in ordered:
+        _add_update(
+            incident,
+            actor=actor,
+            status=status,
+            body=body.strip(),
+            at=now,
+            display_at=display_at,
+            deliver_notifications=False,
+        )
+    AuditEntry.record(organization, actor=actor, action="incident.backfill", target=incident)
+    bump_content_version(organization)
+    return incident
+
+
+@transaction.atomic
+def delete_incident(incident: Incident, *, actor: User) -> None:
+    """Delete an incident or maintenance and its timeline (admins and owners only).
+
+    Component statuses are left as they are: deleting the record of an outage does not end it.
+    """
+    membership = Membership.objects.filter(organization=incident.organization, user=actor).first()
+    if membership is None or not membership.can("incidents.delete"):
+        raise PermissionDenied("Only admins and owners can delete incidents.")
+    organization = incident.organization
+    AuditEntry.record(
+        organization,
+        actor=actor,
+        action="maintenance.delete" if incident.is_maintenance else "incident.delete",
+        target=incident,
+        data={"name": incident.name},
+    )
+    incident.delete()
+    bump_content_version(organization)
+
+
+# --- scheduled maintenance -----------------------------------------------------------------
+
+
+def _notify_default(incident: Incident) -> bool:
+    """Automatic and follow-up events notify only if the maintenance was announced with
+    notifications (the first update records the staff's choice)."""
+    first = incident.updates.order_by("created_at", "id").first()
+    return first.deliver_notifications if first else True
+
+
+def was_cancelled(incident: Incident) -> bool:
+    """A completed maintenance that never started was cancelled (see the module docstring)."""
+    return (
+        incident.is_maintenance
+        and incident.status == MaintenanceStatus.COMPLETED
+        and not incident.updates.filter(status__in=ACTIVE_MAINTENANCE).exists()
+    )
+
+
+def _maintenance_for_update(incident: Incident) -> Incident:
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    if not incident.is_maintenance:
+        raise ValidationError(
+            "This is an incident, not a scheduled maintenance.", code="wrong_kind"
+        )
+    return incident
+
+
+def _maintenance_step(
+    incident: Incident,
+    *,
+    actor: Actor,
+    from_statuses: Iterable[str],
+    to_status: str,
+    body: str | None,
+    deliver_notifications: bool | None,
+    event_kind: str,
+    audit_action: str,
+    components: Mapping[Component, str] | None = None,
+    at: datetime | None = None,
+    problem: str,
+) -> IncidentUpdate:
+    incident = _maintenance_for_update(incident)
+    if incident.status not in tuple(from_statuses):
+        raise ValidationError(problem, code="invalid_transition")
+    body = _require_text(body or texts.default_update_text(to_status), "message")
+    now = at or timezone.now()
+    deliver = _notify_default(incident) if deliver_notifications is None else deliver_notifications
+    _claim_status(incident, to_status, now)
+    affected = _apply_components(incident, components or {}, actor=actor, at=now, notify=deliver)
+    if to_status == MaintenanceStatus.COMPLETED:
+        incident.resolved_at = now
+    incident.next_update_due = None
+    incident.save(update_fields=["resolved_at", "next_update_due"])
+    update = _add_update(
+        incident,
+        actor=actor,
+        status=to_status,
+        body=body,
+        at=now,
+        deliver_notifications=deliver,
+        affected_components=affected,
+    )
+    AuditEntry.record(incident.organization, actor=actor, action=audit_action, target=incident)
+    emit(event_kind, incident, update, deliver=deliver)
+    bump_content_version(incident.organization)
+    return update
+
+
+@transaction.atomic
+def schedule_maintenance(
+    organization: Organization,
+    *,
+    actor: Actor,
+    name: str,
+    body: str,
+    scheduled_for: datetime,
+    scheduled_until: datetime,
+    components: Iterable[Component],
+    auto_start: bool = True,
+    auto_complete: bool = True,
+    reminder_hours: int | None = None,
+    deliver_notifications: bool = True,
+) -> Incident:
+    components = list(components)
+    name = _require_text(name, "maintenance name")
+    body = _require_text(body or texts.default_update_text(MaintenanceStatus.SCHEDULED), "message")
+    if timezone.is_naive(scheduled_for) or timezone.is_naive(scheduled_until):
+        raise ValidationError("Maintenance times need a timezone.", code="naive")
+    if scheduled_until <= scheduled_for:
+        raise ValidationError("The maintenance must end after it starts.", code="end_before_start")
+    now = timezone.now()
+    if scheduled_until <= now:
+        raise ValidationError("This maintenance window has already ended.", code="past")
+    if reminder_hours is not None and not 1 <= reminder_hours <= MAX_REMINDER_HOURS:
+        raise ValidationError(
+            f"Send the reminder between 1 and {MAX_REMINDER_HOURS} hours before the start.",
+            code="reminder_hours",
+        )
+    _check_components(organization, {c: ComponentStatus.UNDER_MAINTENANCE for c in components})
+
+    incident = Incident.objects.create(
+        organization=organization,
+        kind=Kind.MAINTENANCE,
+        name=name,
+        status=MaintenanceStatus.SCHEDULED,
+        impact=Impact.MAINTENANCE,
+        created_at=now,
+        updated_at=now,
+        started_at=now,
+        scheduled_for=scheduled_for,
+        scheduled_until=scheduled_until,
+        auto_start=auto_start,
+        auto_complete=auto_complete,
+        reminder_hours=reminder_hours,
+        created_by=actor if _is_user(actor) else None,
+    )
+    incident.components.add(*components)
+    update = _add_update(
+        incident,
+        actor=actor,
+        status=MaintenanceStatus.SCHEDULED,
+        body=body,
+        at=now,
+        deliver_notifications=deliver_notifications,
+    )
+    AuditEntry.record(organization, actor=actor, action="maintenance.schedule", target=incident)
+    emit(EventKind.MAINTENANCE_SCHEDULED, incident, update, deliver=deliver_notifications)
+    bump_content_version(organization)
+    return incident
+
+
+@transaction.atomic
+def start_maintenance(
+    incident: Incident,
+    *,
+    actor: Actor,
+    body: str | None = None,
+    deliver_notifications: bool | None = None,
+    at: datetime | None = None,
+) -> IncidentUpdate:
+    """Start now (or at `at`, for the beat task): components go under maintenance."""
+    components = {c: ComponentStatus.UNDER_MAINTENANCE for c in incident.components.all()}
+    return _maintenance_step(
+        incident,
+        actor=actor,
+        from_statuses=(MaintenanceStatus.SCHEDULED,),
+        to_status=MaintenanceStatus.IN_PROGRESS,
+        body=body,
+        deliver_notifications=deliver_notifications,
+        event_kind=EventKind.MAINTENANCE_STARTED,
+        audit_action="maintenance.start",
+        components=components,
+        at=at,
+        problem="Only a scheduled maintenance can be started.",
+    )
+
+
+@transaction.atomic
+def mark_verifying(
+    incident: Incident,
+    *,
+    actor: Actor,
+    body: str | None = None,
+    deliver_notifications: bool | None = None,
+) -> IncidentUpdate:
+    return _maintenance_step(
+        incident,
+        actor=actor,
+        from_statuses=(MaintenanceStatus.IN_PROGRESS,),
+        to_status=MaintenanceStatus.VERIFYING,
+        body=body,
+        deliver_notifications=deliver_notifications,
+        event_kind=EventKind.MAINTENANCE_UPDATED,
+        audit_action="maintenance.verify",
+        problem="Only a maintenance in progress can move to verifying.",
+    )
+
+
+@transaction.atomic
+def complete_maintenance(
+    incident: Incident,
+    *,
+    actor: Actor,
+    body: str | None = None,
+    deliver_notifications: bool | None = None,
+    at: datetime | None = None,
+) -> IncidentUpdate:
+    """Complete; components still under maintenance go back to operational.
+
+    Components that something else has since marked degraded or down are left alone.
+    """
+    components = {
+        c: ComponentStatus.OPERATIONAL
+        for c in incident.components.filter(status=ComponentStatus.UNDER_MAINTENANCE)
+    }
+    return _maintenance_step(
+        incident,
+        actor=actor,
+        from_statuses=ACTIVE_MAINTENANCE,
+        to_status=MaintenanceStatus.COMPLETED,
+        body=body,
+        deliver_notifications=deliver_notifications,
+        event_kind=EventKind.MAINTENANCE_COMPLETED,
+        audit_action="maintenance.complete",
+        components=components,
+        at=at,
+        problem="Only a maintenance in progress or verifying can be completed; "
+        "cancel a maintenance that has not started.",
+    )
+
+
+@transaction.atomic
+def cancel_maintenance(
+    incident: Incident,
+    *,
+    actor: Actor,
+    body: str | None = None,
+    deliver_notifications: bool | None = None,
+) -> IncidentUpdate:
+    """Cancel a maintenance that has not started (see the module docstring for the shape)."""
+    return _maintenance_step(
+        incident,
+        actor=actor,
+        from_statuses=(MaintenanceStatus.SCHEDULED,),
+        to_status=MaintenanceStatus.COMPLETED,
+        body=body or texts.CANCELLED_TEXT,
+        deliver_notifications=deliver_notifications,
+        event_kind=EventKind.MAINTENANCE_CANCELLED,
+        audit_action="maintenance.cancel",
+        problem="Only a maintenance that has not started can be cancelled; complete it instead.",
+    )
+
+
+@transaction.atomic
+def extend_maintenance(
+    incident: Incident,
+    *,
+    actor: Actor,
+    new_until: datetime,
+    body: str | None = None,
+    deliver_notifications: bool | None = None,
+) -> IncidentUpdate:
+    incident = _maintenance_for_update(incident)
+    if incident.status not in (MaintenanceStatus.SCHEDULED, *ACTIVE_MAINTENANCE):
+        raise ValidationError("A completed maintenance cannot be extended.", code="completed")
+    if timezone.is_naive(new_until):
+        raise ValidationError("Maintenance times need a timezone.", code="naive")
+    if new_until <= incident.scheduled_until:
+        raise ValidationError("The new end must be later than the current end.", code="not_later")
+    now = timezone.now()
+    org = incident.organization
+    body = _require_text(
+        body or texts.extended_text(timezone.localtime(new_until, org.tzinfo), org.timezone),
+        "message",
+    )
+    deliver = _notify_default(incident) if deliver_notifications is None else deliver_notifications
+    old_until = incident.scheduled_until
+    incident.scheduled_until = new_until
+    incident.updated_at = now
+    incident.save(update_fields=["scheduled_until", "updated_at"])
+    update = _add_update(
+        incident,
+        actor=actor,
+        status=incident.status,
+        body=body,
+        at=now,
+        deliver_notifications=deliver,
+    )
+    AuditEntry.record(
+        org,
+        actor=actor,
+        action="maintenance.extend",
+        target=incident,
+        data={"from": old_until.isoformat(), "to": new_until.isoformat()},
+    )
+    emit(EventKind.MAINTENANCE_UPDATED, incident, update, deliver=deliver)
+    bump_content_version(org)
+    return update
+
+
+@transaction.atomic
+def post_maintenance_update(
+    incident: Incident,
+    *,
+    actor: Actor,
+    body: str,
+    deliver_notifications: bool = True,
+) -> IncidentUpdate:
+    """A message on an open maintenance without changing its status."""
+    incident = _maintenance_for_update(incident)
+    if incident.status == MaintenanceStatus.COMPLETED:
+        raise ValidationError(
+            "This maintenance is over; it cannot take more updates.", code="completed"
+        )
+    body = _require_text(body, "message")
+    now = timezone.now()
+    Incident.objects.filter(pk=incident.pk).update(updated_at=now)
+    update = _add_update(
+        incident,
+        actor=actor,
+        status=incident.status,
+        body=body,
+        at=now,
+        deliver_notifications=deliver_notifications,
+    )
+    AuditEntry.record(
+        incident.organization, actor=actor, action="maintenance.update", target=incident
+    )
+    emit(EventKind.MAINTENANCE_UPDATED, incident, update, deliver=deliver_notifications)
+    bump_content_version(incident.organization)
+    return update
+
+
+def _post_maintenance_status(
+    incident: Incident, *, actor: Actor, status: str, body: str, deliver_notifications: bool
+) -> IncidentUpdate:
+    """post_update on a maintenance: route a status move to its action, so components and
+    events always follow the same rules."""
+    if status not in MaintenanceStatus.values:
+        raise ValidationError(
+            f"“{status}” is an incident status; maintenances use scheduled, in progress, "
+            "verifying or completed.",
+            code="wrong_kind_status",
+        )
+    if incident.status == MaintenanceStatus.COMPLETED:
+        raise ValidationError(
+            "This maintenance is over; it cannot take more updates.", code="completed"
+        )
+    if status == incident.status:
+        return post_maintenance_update(
+            incident, actor=actor, body=body, deliver_notifications=deliver_notifications
+        )
+    if status not in MAINTENANCE_MOVES.get(incident.status, ()):
+        raise ValidationError(
+            f"A maintenance cannot go from {incident.get_status_display().lower()} to "
+            f"{MaintenanceStatus(status).label.lower()}.",
+            code="invalid_transition",
+        )
+    action = {
+        MaintenanceStatus.IN_PROGRESS: start_maintenance,
+        MaintenanceStatus.VERIFYING: mark_verifying,
+        MaintenanceStatus.COMPLETED: complete_maintenance,
+    }[status]
+    if action is start_maintenance and incident.status == MaintenanceStatus.VERIFYING:
+        return _back_to_in_progress(incident, actor=actor, body=body, deliver=deliver_notifications)
+    return action(incident, actor=actor, body=body, deliver_notifications=deliver_notifications)
+
+
+def _back_to_in_progress(
+    incident: Incident, *, actor: Actor, body: str, deliver: bool
+) -> IncidentUpdate:
+    """Verification found a problem: the work continues (components stay under maintenance)."""
+    return _maintenance_step(
+        incident,
+        actor=actor,
+        from_statuses=(MaintenanceStatus.VERIFYING,),
+        to_status=MaintenanceStatus.IN_PROGRESS,
+        body=body,
+        deliver_notifications=deliver,
+        event_kind=EventKind.MAINTENANCE_UPDATED,
+        audit_action="maintenance.update",
+        problem="Only a maintenance being verified can go back to in progress.",
+    )
+
+
+@transaction.atomic
+def send_maintenance_reminder(incident: Incident, *, at: datetime) -> bool:
+    """Write the reminder event once; False when another run already sent it."""
+    claimed = Incident.objects.filter(
+        pk=incident.pk,
+        kind=Kind.MAINTENANCE,
+        status=MaintenanceStatus.SCHEDULED,
+        reminder_sent_at__isnull=True,
+    ).update(reminder_sent_at=at)
+    if claimed != 1:
+        return False
+    incident.reminder_sent_at = at
+    emit(
+        EventKind.MAINTENANCE_REMINDER,
+        incident,
+        deliver=_notify_default(incident),
+        data={"body": texts.reminder_text(incident.reminder_hours or 1)},
+    )
+    AuditEntry.record(
+        incident.organization, actor=None, action="maintenance.reminder", target=incident
+    )
+    return True
+
+
+# --- templates -----------------------------------------------------------------------------
+
+
+def _check_template_fields(kind: str, status: str, impact: str) -> None:
+    if kind == Kind.MAINTENANCE:
+        if status not in MaintenanceStatus.values:
+            raise ValidationError("A maintenance template needs a maintenance status.")
+    else:
+        _check_incident_status(status, UNRESOLVED_INCIDENT)
+        if impact not in INCIDENT_IMPACTS:
+            raise ValidationError(f"“{impact}” is not an incident impact.")
+
+
+@transaction.atomic
+def create_template(
+    organization: Organization,
+    *,
+    actor: Actor,
+    name: str,
+    title: str,
+    body: str,
+    kind: str = Kind.INCIDENT,
+    status: str = IncidentStatus.INVESTIGATING,
+    impact: str = Impact.MINOR,
+) -> IncidentTemplate:
+    _check_template_fields(kind, status, impact)
+    template = IncidentTemplate.objects.create(
+        organization=organization,
+        kind=kind,
+        name=_require_text(name, "template name"),
+        title=_require_text(title, "incident name"),
+        body=_require_text(body, "message"),
+        status=status,
+        impact=impact,
+    )
+    AuditEntry.record(organization, actor=actor, action="incident_template.create", target=template)
+    return template
+
+
+@transaction.atomic
+def update_template(
+    template: IncidentTemplate,
+    *,
+    actor: Actor,
+    name: str,
+    title: str,
+    body: str,
+    kind: str,
+    status: str,
+    impact: str,
+) -> IncidentTemplate:
+    _check_template_fields(kind, status, impact)
+    template.name = _require_text(name, "template name")
+    template.title = _require_text(title, "incident name")
+    template.body = _require_text(body, "message")
+    template.kind, template.status, template.impact = kind, status, impact
+    template.save(update_fields=["name", "title", "body", "kind", "status", "impact"])
+    AuditEntry.record(
+        template.organization, actor=actor, action="incident_template.update", target=template
+    )
+    return template
+
+
+@transaction.atomic
+def delete_template(template: IncidentTemplate, *, actor: Actor) -> None:
+    AuditEntry.record(
+        template.organization, actor=actor, action="incident_template.delete", target=template
+    )
+    template.delete()
+
+
+@transaction.atomic
+def ensure_default_templates(
+    organization: Organization, *, actor: Actor = None
+) -> list[IncidentTemplate]:
+    """Create the default templates the organization does not have yet (matched by name)."""
+    existing = set(IncidentTemplate.objects.for_org(organization).values_list("name", flat=True))
+    created = [
+        IncidentTemplate.objects.create(organization=organization, **fields)
+        for fields in texts.DEFAULT_TEMPLATES
+        if fields["name"] not in existing
+    ]
+    if created:
+        AuditEntry.record(
+            organization,
+            actor=actor,
+            action="incident_template.defaults",
+            data={"created": [t.name for t in created]},
+        )
+    return created
+
+
+__all__ = [
+    "backfill_incident",
+    "cancel_maintenance",
+    "complete_maintenance",
+    "create_template",
+    "delete_incident",
+    "delete_template",
+    "edit_update",
+    "emit",
+    "ensure_default_templates",
+    "extend_maintenance",
+    "impact_for_statuses",
+    "mark_verifying",
+    "open_incident",
+    "post_maintenance_update",
+    "post_update",
+    "reopen_incident",
+    "resolve_incident",
+    "schedule_maintenance",
+    "send_maintenance_reminder",
+    "start_maintenance",
+    "update_template",
+    "was_cancelled",
+]

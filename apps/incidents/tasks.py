@@ -1,0 +1,74 @@
+"""Beat-driven maintenance transitions: start, complete and remind on time."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from celery import shared_task
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from . import services
+from .models import ACTIVE_MAINTENANCE, Incident, MaintenanceStatus
+
+logger = logging.getLogger(__name__)
+
+# Shown in the audit log and component history for changes nobody clicked.
+SCHEDULER = "scheduler"
+
+
+def run_maintenance_transitions_at(now: datetime) -> dict[str, int]:
+    """Do every maintenance transition due at `now`; safe to run twice or concurrently.
+
+    Each transition claims its row with a conditional UPDATE (status still what we read, or
+    reminder_sent_at still empty) inside the service, so a second run finds nothing to do and
+    two overlapping runs never both start, complete or remind the same maintenance.
+    """
+    done = {"reminded": 0, "started": 0, "completed": 0}
+    maintenances = Incident.objects.maintenances().select_related("organization")
+
+    # Reminders first, so a reminder is never sent for a maintenance already starting.
+    horizon = now + timedelta(hours=services.MAX_REMINDER_HOURS)
+    for incident in maintenances.filter(
+        status=MaintenanceStatus.SCHEDULED,
+        reminder_hours__isnull=False,
+        reminder_sent_at__isnull=True,
+        scheduled_for__gt=now,
+        scheduled_for__lte=horizon,
+    ):
+        if incident.scheduled_for - timedelta(hours=incident.reminder_hours) <= now:
+            done["reminded"] += services.send_maintenance_reminder(incident, at=now)
+
+    for incident in maintenances.filter(
+        status=MaintenanceStatus.SCHEDULED, auto_start=True, scheduled_for__lte=now
+    ):
+        done["started"] += _attempt(services.start_maintenance, incident, now)
+
+    for incident in maintenances.filter(
+        status__in=ACTIVE_MAINTENANCE, auto_complete=True, scheduled_until__lte=now
+    ):
+        done["completed"] += _attempt(services.complete_maintenance, incident, now)
+    return done
+
+
+def _attempt(action, incident: Incident, now: datetime) -> bool:
+    try:
+        action(incident, actor=SCHEDULER, at=now)
+    except ValidationError:
+        # Someone (a person or another beat run) moved it first: nothing left to do.
+        logger.info("maintenance %s already moved on", incident.public_id)
+        return False
+    return True
+
+
+@shared_task(
+    name="incidents.run_maintenance_transitions",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    time_limit=120,
+    soft_time_limit=100,
+    ignore_result=True,
+)
+def run_maintenance_transitions() -> dict[str, int]:
+    return run_maintenance_transitions_at(timezone.now())
