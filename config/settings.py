@@ -144,6 +144,11 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # Start, complete and send reminders for scheduled maintenances (idempotent).
+    "incidents-maintenance-transitions": {
+        "task": "incidents.run_maintenance_transitions",
+        "schedule": 60.0,
+    },
     # Close each organization's UptimeDay rows soon after its local midnight (idempotent).
     "status-close-uptime-days": {
         "task": "status.close_uptime_days",
