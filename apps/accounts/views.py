@@ -1,9 +1,37 @@
 from __future__ import annotations
 
+from allauth.account.models import EmailAddress
+from allauth.mfa.utils import is_mfa_enabled
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from apps.organizations.models import Membership
+
+from .forms import ProfileForm
+from .services import update_profile
 
 
 @login_required
-def profile(request):
-    return render(request, "base.html")
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    form = ProfileForm(request.POST or None, initial={"display_name": user.display_name})
+    if request.method == "POST" and form.is_valid():
+        update_profile(user, display_name=form.cleaned_data["display_name"])
+        messages.success(request, "Profile saved.")
+        return redirect("accounts:profile")
+    return render(
+        request,
+        "account/profile.html",
+        {
+            "form": form,
+            "emails": EmailAddress.objects.filter(user=user).order_by("-primary", "email"),
+            "mfa_enabled": is_mfa_enabled(user),
+            "memberships": Membership.objects.filter(user=user)
+            .select_related("organization")
+            .order_by("organization__name"),
+        },
+    )

@@ -1,18 +1,58 @@
-"""Every write to organizations, memberships, invitations and domains goes through here."""
+"""Every write to organizations, memberships, invitations and domains goes through here.
+
+Each function is one staff action: it checks what the permission table allows (views check the
+coarse permission through `org_view`; the finer rules about owners live here so no caller can
+skip them), writes inside a transaction and records one AuditEntry.
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import logging
+import secrets
 from typing import TYPE_CHECKING
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
 
-from .models import RESERVED_SLUGS, AuditEntry, Membership, Organization, slug_validator
-from .roles import Role
+from . import dns as org_dns
+from .models import (
+    RESERVED_SLUGS,
+    TIMEZONE_CHOICES,
+    AuditEntry,
+    Domain,
+    Invitation,
+    Membership,
+    Organization,
+    slug_validator,
+)
+from .roles import Role, assignable_roles
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
+
+logger = logging.getLogger(__name__)
+
+INVITATION_SALT = "candor.organizations.invitation"
+VALID_TIMEZONES = frozenset(tz for tz, _label in TIMEZONE_CHOICES)
+
+
+class LastOwnerError(ValidationError):
+    """The action would leave the organization without an owner."""
+
+
+LAST_OWNER_MESSAGE = (
+    "An organization needs at least one owner. Make another member an owner first, "
+    "or delete the organization."
+)
+
+
+# --- organizations ----------------------------------------------------------------------------
 
 
 def validate_new_slug(slug: str) -> str:
@@ -25,16 +65,78 @@ def validate_new_slug(slug: str) -> str:
     return slug
 
 
+def _validate_timezone(tz: str) -> str:
+    if tz not in VALID_TIMEZONES:
+        raise ValidationError(f"“{tz}” is not a known time zone.", code="timezone")
+    return tz
+
+
 @transaction.atomic
 def create_organization(
     *, actor: User, name: str, slug: str, timezone: str = "UTC"
 ) -> Organization:
     """Create an organization with actor as its first owner."""
     slug = validate_new_slug(slug)
-    organization = Organization.objects.create(name=name.strip(), slug=slug, timezone=timezone)
+    try:
+        # A savepoint, so a concurrent creation of the same slug becomes a form error rather
+        # than a broken transaction.
+        with transaction.atomic():
+            organization = Organization.objects.create(
+                name=name.strip(), slug=slug, timezone=_validate_timezone(timezone)
+            )
+    except IntegrityError as exc:
+        raise ValidationError(
+            f"“{slug}” is already taken. Please choose another.", code="taken"
+        ) from exc
     Membership.objects.create(organization=organization, user=actor, role=Role.OWNER)
     AuditEntry.record(organization, actor=actor, action="organization.create", target=organization)
     return organization
+
+
+@transaction.atomic
+def update_organization_settings(
+    organization: Organization, *, actor: User, name: str, timezone: str
+) -> Organization:
+    _require(organization, actor, "org.change_settings")
+    changes = {}
+    name = name.strip()
+    if name != organization.name:
+        changes["name"] = [organization.name, name]
+        organization.name = name
+    if timezone != organization.timezone:
+        changes["timezone"] = [organization.timezone, _validate_timezone(timezone)]
+        organization.timezone = timezone
+    if changes:
+        organization.save(update_fields=["name", "timezone", "updated_at"])
+        # The name and timezone appear on the public page.
+        bump_content_version(organization)
+        AuditEntry.record(
+            organization,
+            actor=actor,
+            action="organization.update",
+            target=organization,
+            data={"changes": changes},
+        )
+    return organization
+
+
+@transaction.atomic
+def delete_organization(organization: Organization, *, actor: User, confirmation: str) -> None:
+    """Delete the organization and everything it owns. Owners only, confirmed by its slug."""
+    _require(organization, actor, "org.delete")
+    if confirmation.strip() != organization.slug:
+        raise ValidationError(
+            f"Type “{organization.slug}” exactly to confirm.", code="confirmation"
+        )
+    # No AuditEntry: the audit log is deleted with the organization (it cascades), so the lasting
+    # record of who deleted what is the application log.
+    logger.warning(
+        "organization deleted: slug=%s public_id=%s by=%s",
+        organization.slug,
+        organization.public_id,
+        actor.email,
+    )
+    organization.delete()
 
 
 def bump_content_version(organization: Organization) -> None:
@@ -46,3 +148,427 @@ def bump_content_version(organization: Organization) -> None:
         )
 
     transaction.on_commit(bump)
+
+
+# --- memberships ------------------------------------------------------------------------------
+
+
+def _membership_of(organization: Organization, user: User) -> Membership:
+    membership = Membership.objects.filter(organization=organization, user=user).first()
+    if membership is None:
+        raise PermissionDenied("You are not a member of this organization.")
+    return membership
+
+
+def _require(organization: Organization, actor: User, permission: str) -> Membership:
+    membership = _membership_of(organization, actor)
+    if not membership.can(permission):
+        raise PermissionDenied("Your role in this organization does not allow this.")
+    return membership
+
+
+def _lock_owners(organization: Organization) -> list[Membership]:
+    # SECURITY: locking the owner rows serialises "demote/remove an owner" actions, so two
+    # owners demoting each other at the same moment cannot both succeed and leave none.
+    return list(
+        Membership.objects.select_for_update().filter(organization=organization, role=Role.OWNER)
+    )
+
+
+def _ensure_not_last_owner(organization: Organization, membership: Membership) -> None:
+    if membership.role != Role.OWNER:
+        return
+    owners = _lock_owners(organization)
+    if len([m for m in owners if m.pk != membership.pk]) == 0:
+        raise LastOwnerError(LAST_OWNER_MESSAGE, code="last_owner")
+
+
+def _check_can_manage(actor_membership: Membership, target: Membership) -> None:
+    if not actor_membership.can("members.manage"):
+        raise PermissionDenied("Your role does not allow managing members.")
+    if target.role == Role.OWNER and not actor_membership.can("members.manage_owners"):
+        raise PermissionDenied("Only owners can change or remove an owner.")
+
+
+@transaction.atomic
+def change_member_role(membership: Membership, *, actor: User, role: str) -> Membership:
+    organization = membership.organization
+    actor_membership = _membership_of(organization, actor)
+    _check_can_manage(actor_membership, membership)
+    if role not in Role.values:
+        raise ValidationError("Choose a valid role.", code="invalid_role")
+    if role not in assignable_roles(actor_membership.role):
+        raise PermissionDenied(f"Your role cannot make someone {Role(role).label.lower()}.")
+    if role == membership.role:
+        return membership
+    if role != Role.OWNER:
+        _ensure_not_last_owner(organization, membership)
+    previous = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    AuditEntry.record(
+        organization,
+        actor=actor,
+        action="member.role_change",
+        target=membership.user,
+        data={"from": previous, "to": role},
+    )
+    return membership
+
+
+@transaction.atomic
+def remove_member(membership: Membership, *, actor: User) -> None:
+    organization = membership.organization
+    if membership.user_id == actor.pk:
+        raise ValidationError("Use “Leave organization” to remove yourself.", code="self")
+    actor_membership = _membership_of(organization, actor)
+    _check_can_manage(actor_membership, membership)
+    _ensure_not_last_owner(organization, membership)
+    AuditEntry.record(
+        organization,
+        actor=actor,
+        action="member.remove",
+        target=membership.user,
+        data={"role": membership.role},
+    )
+    membership.delete()
+
+
+@transaction.atomic
+def leave_organization(organization: Organization, *, actor: User) -> None:
+    membership = _membership_of(organization, actor)
+    _ensure_not_last_owner(organization, membership)
+    AuditEntry.record(
+        organization,
+        actor=actor,
+        action="member.leave",
+        target=actor,
+        data={"role": membership.role},
+    )
+    membership.delete()
+
+
+# --- invitations ------------------------------------------------------------------------------
+
+
+class InvitationError(Exception):
+    """An invitation link that cannot be used; `status` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, *, status: int, invitation: Invitation | None = None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.invitation = invitation
+
+
+def invitation_token(invitation: Invitation) -> str:
+    """The signed token in the invitation link: the invitation's public id and its nonce."""
+    return signing.dumps({"i": invitation.public_id, "n": invitation.nonce}, salt=INVITATION_SALT)
+
+
+def invitation_url(invitation: Invitation) -> str:
+    path = reverse("orgs:invitation_accept", args=[invitation_token(invitation)])
+    return settings.SITE_URL + path
+
+
+def invitation_from_token(token: str) -> Invitation:
+    """The invitation a link points at, if the link may still be used; else InvitationError.
+
+    Expiry is computed from the invitation's sent_at (reset by a resend), not from the token's
+    own timestamp, so resending extends the deadline while the nonce kills the older link.
+    """
+    try:
+        payload = signing.loads(token, salt=INVITATION_SALT)
+        public_id, nonce = str(payload["i"]), str(payload["n"])
+    except (signing.BadSignature, KeyError, TypeError):
+        raise InvitationError(
+            "This invitation link is not valid. Check that you copied the whole link.", status=404
+        ) from None
+    invitation = (
+        Invitation.objects.select_related("organization", "invited_by")
+        .filter(public_id=public_id)
+        .first()
+    )
+    if invitation is None:
+        raise InvitationError("This invitation no longer exists. Ask for a new one.", status=404)
+    if invitation.accepted_at is not None:
+        raise InvitationError(
+            "This invitation has already been accepted.", status=410, invitation=invitation
+        )
+    if invitation.revoked_at is not None:
+        raise InvitationError(
+            "This invitation was withdrawn. Ask an admin of the organization for a new one.",
+            status=410,
+            invitation=invitation,
+        )
+    if not secrets.compare_digest(nonce, invitation.nonce):
+        raise InvitationError(
+            "This invitation link was replaced by a newer one. Use the link in the most recent "
+            "invitation email.",
+            status=410,
+            invitation=invitation,
+        )
+    if invitation.is_expired:
+        raise InvitationError(
+            "This invitation has expired. Ask an admin of the organization to resend it.",
+            status=410,
+            invitation=invitation,
+        )
+    return invitation
+
+
+def _send_invitation_email_on_commit(invitation: Invitation) -> None:
+    from .emails import send_invitation_email
+
+    # Built now (inside the transaction) so the link carries the nonce just written.
+    url = invitation_url(invitation)
+    transaction.on_commit(lambda: send_invitation_email(invitation, url))
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def validate_invitee(organization: Organization, email: str) -> str:
+    email = normalise_email(email)
+    if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
+        raise ValidationError(f"{email} is already a member of this organization.", code="member")
+    pending = Invitation.objects.filter(
+        organization=organization,
+        email__iexact=email,
+        accepted_at__isnull=True,
+        revoked_at__isnull=True,
+    ).first()
+    if pending is not None and not pending.is_expired:
+        raise ValidationError(
+            f"{email} already has a pending invitation. Resend it from the list below.",
+            code="pending",
+        )
+    return email
+
+
+@transaction.atomic
+def invite_member(organization: Organization, *, actor: User, email: str, role: str) -> Invitation:
+    actor_membership = _require(organization, actor, "members.manage")
+    if role not in assignable_roles(actor_membership.role):
+        raise PermissionDenied(f"Your role cannot invite someone as {role}.")
+    email = validate_invitee(organization, email)
+    # An expired open invitation is replaced: it keeps the history but frees the address.
+    Invitation.objects.filter(
+        organization=organization,
+        email__iexact=email,
+        accepted_at__isnull=True,
+        revoked_at__isnull=True,
+    ).update(revoked_at=timezone.now())
+    invitation = Invitation.objects.create(
+        organization=organization, email=email, role=role, invited_by=actor
+    )
+    AuditEntry.record(
+        organization,
+        actor=actor,
+        action="invitation.send",
+        target=invitation,
+        data={"email": email, "role": role},
+    )
+    _send_invitation_email_on_commit(invitation)
+    return invitation
+
+
+@transaction.atomic
+def resend_invitation(invitation: Invitation, *, actor: User) -> Invitation:
+    """Send the invitation again with a new link; the previous link stops working."""
+    _require(invitation.organization, actor, "members.manage")
+    if not invitation.is_open:
+        raise ValidationError("Only a pending invitation can be resent.", code="closed")
+    invitation.nonce = secrets.token_urlsafe()
+    invitation.sent_at = timezone.now()
+    invitation.save(update_fields=["nonce", "sent_at"])
+    AuditEntry.record(
+        invitation.organization,
+        actor=actor,
+        action="invitation.resend",
+        target=invitation,
+        data={"email": invitation.email},
+    )
+    _send_invitation_email_on_commit(invitation)
+    return invitation
+
+
+@transaction.atomic
+def revoke_invitation(invitation: Invitation, *, actor: User) -> Invitation:
+    _require(invitation.organization, actor, "members.manage")
+    if not invitation.is_open:
+        raise ValidationError("This invitation is no longer pending.", code="closed")
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
+    AuditEntry.record(
+        invitation.organization,
+        actor=actor,
+        action="invitation.revoke",
+        target=invitation,
+        data={"email": invitation.email},
+    )
+    return invitation
+
+
+@transaction.atomic
+def accept_invitation(token: str, *, actor: User) -> Membership:
+    """Make actor a member with the invited role.
+
+    The link is what grants access, not the address it was sent to: someone invited at a work
+    alias often signs up with their personal login, and the inviter already chose to trust
+    whoever holds the link (as Slack, GitHub and Linear do). The confirmation page shows the
+    mismatch plainly before the user accepts, and the audit row records both addresses.
+    """
+    invitation = invitation_from_token(token)
+    # SECURITY: re-read under a row lock so two concurrent acceptances of one link cannot both
+    # pass the "still open" check.
+    invitation = (
+        Invitation.objects.select_for_update().select_related("organization").get(pk=invitation.pk)
+    )
+    invitation_from_token(token)  # the checks again, now that the row is locked
+    organization = invitation.organization
+    membership = Membership.objects.filter(organization=organization, user=actor).first()
+    if membership is None:
+        membership = Membership.objects.create(
+            organization=organization, user=actor, role=invitation.role
+        )
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = actor
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    AuditEntry.record(
+        organization,
+        actor=actor,
+        action="invitation.accept",
+        target=invitation,
+        data={
+            "invited_email": invitation.email,
+            "accepted_as": actor.email,
+            "role": membership.role,
+        },
+    )
+    return membership
+
+
+# --- custom domains ---------------------------------------------------------------------------
+
+
+def _is_ip_address(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def normalise_hostname(raw: str) -> str:
+    """A lower-case ASCII hostname, or ValidationError saying what is wrong with it."""
+    value = raw.strip().lower()
+    for prefix in ("https://", "http://"):
+        if value.startswith(prefix):
+            value = value[len(prefix) :]
+    value = value.split("/", 1)[0].rstrip(".")
+    if not value:
+        raise ValidationError("Enter a hostname such as status.example.com.", code="empty")
+    if _is_ip_address(value.strip("[]")):
+        raise ValidationError("Enter a hostname, not an IP address.", code="ip")
+    try:
+        value = value.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ValidationError(f"“{raw.strip()}” is not a valid hostname.", code="invalid") from None
+    labels = value.split(".")
+    label_ok = all(
+        0 < len(label) <= 63
+        and all(c.isalnum() or c == "-" for c in label)
+        and not label.startswith("-")
+        and not label.endswith("-")
+        for label in labels
+    )
+    if len(value) > 253 or len(labels) < 2 or not label_ok or labels[-1].isdigit():
+        raise ValidationError(
+            f"“{raw.strip()}” is not a valid hostname. Use something like status.example.com.",
+            code="invalid",
+        )
+    return value
+
+
+def validate_new_hostname(organization: Organization, raw: str) -> str:
+    hostname = normalise_hostname(raw)
+    status_domain = settings.STATUS_PAGE_DOMAIN
+    if hostname == status_domain or hostname.endswith("." + status_domain):
+        raise ValidationError(
+            f"Addresses under {status_domain} are provided by Candor already; add your own "
+            "domain instead.",
+            code="status_domain",
+        )
+    app_hosts = {h.strip("[]").lower() for h in settings.APP_HOSTS}
+    if hostname in app_hosts:
+        raise ValidationError("That hostname belongs to Candor itself.", code="app_host")
+    existing = Domain.objects.filter(hostname=hostname).first()
+    if existing is not None:
+        if existing.organization_id == organization.pk:
+            raise ValidationError(f"{hostname} is already added below.", code="duplicate")
+        raise ValidationError(
+            f"{hostname} is already used by another organization. If it is yours, contact support.",
+            code="taken",
+        )
+    return hostname
+
+
+@transaction.atomic
+def add_domain(organization: Organization, *, actor: User, hostname: str) -> Domain:
+    _require(organization, actor, "domains.manage")
+    hostname = validate_new_hostname(organization, hostname)
+    try:
+        with transaction.atomic():
+            domain = Domain.objects.create(organization=organization, hostname=hostname)
+    except IntegrityError as exc:
+        raise ValidationError(
+            f"{hostname} is already used by another organization.", code="taken"
+        ) from exc
+    AuditEntry.record(organization, actor=actor, action="domain.add", target=domain)
+    return domain
+
+
+@transaction.atomic
+def verify_domain(domain: Domain, *, actor: User) -> bool:
+    """Look up the TXT record and mark the domain verified when it holds our value."""
+    _require(domain.organization, actor, "domains.manage")
+    now = timezone.now()
+    error = ""
+    try:
+        records = org_dns.resolve_txt(domain.txt_record_name)
+    except org_dns.DNSLookupError as exc:
+        records, error = [], str(exc)
+    found = domain.txt_record_value in records
+    if found:
+        domain.verified_at = domain.verified_at or now
+        domain.last_check_error = ""
+    else:
+        domain.last_check_error = (
+            error
+            or f"No TXT record {domain.txt_record_name} with the expected value was found. DNS "
+            "changes can take a while to appear."
+        )[:200]
+    domain.last_checked_at = now
+    domain.save(update_fields=["verified_at", "last_checked_at", "last_check_error"])
+    AuditEntry.record(
+        domain.organization,
+        actor=actor,
+        action="domain.verify" if found else "domain.verify_failed",
+        target=domain,
+        data={} if found else {"error": domain.last_check_error},
+    )
+    if found:
+        # public_url (shown on the page) now points at this domain.
+        bump_content_version(domain.organization)
+    return found
+
+
+@transaction.atomic
+def remove_domain(domain: Domain, *, actor: User) -> None:
+    _require(domain.organization, actor, "domains.manage")
+    AuditEntry.record(domain.organization, actor=actor, action="domain.remove", target=domain)
+    if domain.verified_at:
+        bump_content_version(domain.organization)
+    domain.delete()

@@ -1,38 +1,574 @@
+"""Organization pages: home, creation, dashboard overview, team, invitations, domains, audit log
+and settings. Dashboard views resolve the organization and role through `org_view`; every
+write is a call to a function in services.py."""
+
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from datetime import datetime, time, timedelta
 
-from .models import Organization
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from . import services
+from .forms import (
+    AuditFilterForm,
+    DeleteOrganizationForm,
+    DomainForm,
+    InviteForm,
+    OrganizationCreateForm,
+    OrganizationSettingsForm,
+    RoleForm,
+)
+from .models import AuditEntry, Domain, Invitation, Membership
+from .roles import Role
 from .tenancy import org_view
+
+AUDIT_PAGE_SIZE = 50
+
+
+def _error_text(exc: ValidationError) -> str:
+    return " ".join(exc.messages)
+
+
+def _optional_url(name: str, *args: str) -> str | None:
+    """reverse(), or None while the app that owns the URL has not defined it yet."""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return None
+
+
+# --- outside any organization -----------------------------------------------------------------
 
 
 @login_required
-def home(request):
-    organizations = Organization.objects.filter(memberships__user=request.user)
-    return render(request, "organizations/home.html", {"organizations": organizations})
+def home(request: HttpRequest) -> HttpResponse:
+    memberships = (
+        Membership.objects.filter(user=request.user)
+        .select_related("organization")
+        .order_by("organization__name")
+    )
+    return render(
+        request,
+        "organizations/home.html",
+        {"memberships": memberships, "current_slug": request.session.get("current_org")},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def create(request: HttpRequest) -> HttpResponse:
+    form = OrganizationCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            organization = services.create_organization(
+                actor=request.user,
+                name=form.cleaned_data["name"],
+                slug=form.cleaned_data["slug"],
+                timezone=form.cleaned_data["timezone"],
+            )
+        except ValidationError as exc:
+            form.add_error("slug", exc)
+        else:
+            messages.success(request, f"{organization.name} is ready. Here is what to do first.")
+            return redirect("organizations:overview", organization.slug)
+    return render(
+        request,
+        "organizations/create.html",
+        {"form": form, "status_page_domain": settings.STATUS_PAGE_DOMAIN},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        invitation = services.invitation_from_token(token)
+    except services.InvitationError as exc:
+        return render(
+            request,
+            "organizations/invitation_invalid.html",
+            {"message": exc.message, "invitation": exc.invitation},
+            status=exc.status,
+        )
+    organization = invitation.organization
+    if not request.user.is_authenticated:
+        # The account adapter sends the user back here after logging in or signing up.
+        request.session["pending_invitation"] = token
+        if request.method == "POST":
+            return redirect("account_login")
+        return render(
+            request,
+            "organizations/invitation_accept.html",
+            {"invitation": invitation, "organization": organization},
+        )
+    existing = Membership.objects.filter(organization=organization, user=request.user).first()
+    if request.method == "POST":
+        try:
+            services.accept_invitation(token, actor=request.user)
+        except services.InvitationError as exc:
+            return render(
+                request,
+                "organizations/invitation_invalid.html",
+                {"message": exc.message, "invitation": exc.invitation},
+                status=exc.status,
+            )
+        request.session.pop("pending_invitation", None)
+        if existing:
+            messages.info(request, f"You were already a member of {organization.name}.")
+        else:
+            messages.success(request, f"Welcome to {organization.name}.")
+        return redirect("organizations:overview", organization.slug)
+    return render(
+        request,
+        "organizations/invitation_accept.html",
+        {
+            "invitation": invitation,
+            "organization": organization,
+            "existing_membership": existing,
+            "email_differs": request.user.email.lower() != invitation.email.lower(),
+        },
+    )
+
+
+# --- dashboard --------------------------------------------------------------------------------
+
+
+def _onboarding_steps(request: HttpRequest) -> list[dict]:
+    from apps.status.models import Component
+
+    organization = request.organization
+    membership = request.membership
+    slug = organization.slug
+    member_count = Membership.objects.filter(organization=organization).count()
+    pending_invites = [
+        i
+        for i in Invitation.objects.for_org(organization).filter(
+            accepted_at__isnull=True, revoked_at__isnull=True
+        )
+        if not i.is_expired
+    ]
+    has_domain = Domain.objects.for_org(organization).filter(verified_at__isnull=False).exists()
+    steps = [
+        {
+            "title": "Add the components customers depend on",
+            "text": "List the parts of your service people notice when they break: website, "
+            "API, sign-in, payments. Each one gets a status and a 90-day uptime bar.",
+            "done": Component.objects.for_org(organization).exists(),
+            "url": _optional_url("status:components", slug),
+            "action": "Add components",
+        },
+        {
+            "title": "Invite your team",
+            "text": "Bring in the people who will post updates during an incident, so nobody "
+            "waits for the one person with the password.",
+            "done": member_count > 1,
+            "url": reverse("organizations:members", args=[slug]),
+            "action": "Invite people",
+            "note": (
+                f"{len(pending_invites)} invitation{'s' if len(pending_invites) != 1 else ''} "
+                "waiting for an answer."
+                if pending_invites and member_count <= 1
+                else ""
+            ),
+        },
+    ]
+    if membership.can("domains.manage"):
+        steps.append(
+            {
+                "title": "Use your own domain (optional)",
+                "text": "Serve the page on an address such as status.example.com, so "
+                "customers recognise it.",
+                "done": has_domain,
+                "url": reverse("organizations:domains", args=[slug]),
+                "action": "Add a domain",
+            }
+        )
+    return steps
 
 
 @org_view()
-def overview(request):
-    return render(request, "organizations/overview.html")
+def overview(request: HttpRequest) -> HttpResponse:
+    steps = _onboarding_steps(request)
+    return render(
+        request,
+        "organizations/overview.html",
+        {
+            "org": request.organization,
+            "steps": steps,
+            "steps_done": sum(1 for s in steps if s["done"]),
+        },
+    )
+
+
+def _member_rows(request: HttpRequest) -> list[dict]:
+    organization = request.organization
+    actor = request.membership
+    owner_count = Membership.objects.filter(organization=organization, role=Role.OWNER).count()
+    rows = []
+    for membership in (
+        Membership.objects.filter(organization=organization)
+        .select_related("user")
+        .order_by("user__email")
+    ):
+        is_self = membership.pk == actor.pk
+        is_last_owner = membership.role == Role.OWNER and owner_count == 1
+        touchable = actor.can("members.manage") and (
+            membership.role != Role.OWNER or actor.can("members.manage_owners")
+        )
+        rows.append(
+            {
+                "membership": membership,
+                "is_self": is_self,
+                "is_last_owner": is_last_owner,
+                "can_change_role": touchable and not is_last_owner,
+                "can_remove": touchable and not is_self and not is_last_owner,
+                "role_form": RoleForm(initial={"role": membership.role}, actor_role=actor.role),
+            }
+        )
+    return rows
+
+
+def _render_members(request: HttpRequest, invite_form: InviteForm | None = None, status=200):
+    organization = request.organization
+    actor = request.membership
+    can_manage = actor.can("members.manage")
+    if invite_form is None and can_manage:
+        invite_form = InviteForm(organization=organization, actor_role=actor.role)
+    invitations = (
+        Invitation.objects.for_org(organization)
+        .filter(accepted_at__isnull=True)
+        .select_related("invited_by")
+        .order_by("-sent_at")[:100]
+        if can_manage
+        else []
+    )
+    return render(
+        request,
+        "organizations/members.html",
+        {
+            "org": organization,
+            "rows": _member_rows(request),
+            "invite_form": invite_form,
+            "invitations": invitations,
+            "can_manage": can_manage,
+            "max_age_days": settings.INVITATION_MAX_AGE_DAYS,
+        },
+        status=status,
+    )
 
 
 @org_view("members.view")
-def members(request):
-    return render(request, "organizations/overview.html")
+def members(request: HttpRequest) -> HttpResponse:
+    return _render_members(request)
+
+
+@org_view("members.view", write_permission="members.manage")
+@require_POST
+def invite(request: HttpRequest) -> HttpResponse:
+    organization = request.organization
+    form = InviteForm(request.POST, organization=organization, actor_role=request.membership.role)
+    if not form.is_valid():
+        return _render_members(request, invite_form=form, status=400)
+    try:
+        invitation = services.invite_member(
+            organization,
+            actor=request.user,
+            email=form.cleaned_data["email"],
+            role=form.cleaned_data["role"],
+        )
+    except ValidationError as exc:
+        form.add_error("email", exc)
+        return _render_members(request, invite_form=form, status=400)
+    messages.success(request, f"Invitation sent to {invitation.email}.")
+    return redirect("organizations:members", organization.slug)
+
+
+def _member_or_404(request: HttpRequest, membership_id: int) -> Membership:
+    membership = (
+        Membership.objects.for_org(request.organization)
+        .select_related("user", "organization")
+        .filter(pk=membership_id)
+        .first()
+    )
+    if membership is None:
+        raise Http404("No such member in this organization.")
+    return membership
+
+
+@org_view("members.view", write_permission="members.manage")
+@require_POST
+def change_role(request: HttpRequest, membership_id: int) -> HttpResponse:
+    membership = _member_or_404(request, membership_id)
+    form = RoleForm(request.POST, actor_role=request.membership.role)
+    if not form.is_valid():
+        messages.error(request, "Choose one of the roles you are allowed to give.")
+    else:
+        try:
+            services.change_member_role(
+                membership, actor=request.user, role=form.cleaned_data["role"]
+            )
+        except ValidationError as exc:
+            messages.error(request, _error_text(exc))
+        else:
+            messages.success(
+                request, f"{membership.user.email} is now {membership.get_role_display().lower()}."
+            )
+    return redirect("organizations:members", request.organization.slug)
+
+
+@org_view("members.view", write_permission="members.manage")
+@require_POST
+def remove(request: HttpRequest, membership_id: int) -> HttpResponse:
+    membership = _member_or_404(request, membership_id)
+    try:
+        services.remove_member(membership, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, f"{membership.user.email} was removed from the organization.")
+    return redirect("organizations:members", request.organization.slug)
+
+
+# Leaving is the one write every role may do (a viewer must be able to leave), so it needs only
+# org.view for both GET and POST.
+@org_view("org.view")
+@require_http_methods(["GET", "POST"])
+def leave(request: HttpRequest) -> HttpResponse:
+    organization = request.organization
+    owner_count = Membership.objects.filter(organization=organization, role=Role.OWNER).count()
+    is_last_owner = request.membership.role == Role.OWNER and owner_count == 1
+    if request.method == "POST":
+        try:
+            services.leave_organization(organization, actor=request.user)
+        except ValidationError as exc:
+            messages.error(request, _error_text(exc))
+            return redirect("organizations:leave", organization.slug)
+        request.session.pop("current_org", None)
+        messages.success(request, f"You left {organization.name}.")
+        return redirect("orgs:home")
+    return render(
+        request,
+        "organizations/leave.html",
+        {"org": organization, "is_last_owner": is_last_owner},
+    )
+
+
+def _invitation_or_404(request: HttpRequest, public_id: str) -> Invitation:
+    invitation = (
+        Invitation.objects.for_org(request.organization)
+        .select_related("organization")
+        .filter(public_id=public_id)
+        .first()
+    )
+    if invitation is None:
+        raise Http404("No such invitation in this organization.")
+    return invitation
+
+
+@org_view("members.view", write_permission="members.manage")
+@require_POST
+def resend_invitation(request: HttpRequest, public_id: str) -> HttpResponse:
+    invitation = _invitation_or_404(request, public_id)
+    try:
+        services.resend_invitation(invitation, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(
+            request,
+            f"Invitation sent again to {invitation.email}. The previous link no longer works.",
+        )
+    return redirect("organizations:members", request.organization.slug)
+
+
+@org_view("members.view", write_permission="members.manage")
+@require_POST
+def revoke_invitation(request: HttpRequest, public_id: str) -> HttpResponse:
+    invitation = _invitation_or_404(request, public_id)
+    try:
+        services.revoke_invitation(invitation, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, f"Invitation to {invitation.email} withdrawn.")
+    return redirect("organizations:members", request.organization.slug)
+
+
+# --- custom domains ---------------------------------------------------------------------------
+
+
+def _render_domains(request: HttpRequest, form: DomainForm | None = None, status=200):
+    organization = request.organization
+    return render(
+        request,
+        "organizations/domains.html",
+        {
+            "org": organization,
+            "form": form or DomainForm(organization=organization),
+            "domains": Domain.objects.for_org(organization).order_by("hostname"),
+            "cname_target": organization.subdomain_host,
+        },
+        status=status,
+    )
 
 
 @org_view("domains.manage")
-def domains(request):
-    return render(request, "organizations/overview.html")
+@require_http_methods(["GET", "POST"])
+def domains(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _render_domains(request)
+    organization = request.organization
+    form = DomainForm(request.POST, organization=organization)
+    if not form.is_valid():
+        return _render_domains(request, form, status=400)
+    try:
+        domain = services.add_domain(
+            organization, actor=request.user, hostname=form.cleaned_data["hostname"]
+        )
+    except ValidationError as exc:
+        form.add_error("hostname", exc)
+        return _render_domains(request, form, status=400)
+    messages.success(
+        request, f"{domain.hostname} added. Publish the DNS records below, then verify."
+    )
+    return redirect("organizations:domains", organization.slug)
+
+
+def _domain_or_404(request: HttpRequest, public_id: str) -> Domain:
+    domain = (
+        Domain.objects.for_org(request.organization)
+        .select_related("organization")
+        .filter(public_id=public_id)
+        .first()
+    )
+    if domain is None:
+        raise Http404("No such domain in this organization.")
+    return domain
+
+
+@org_view("domains.manage")
+@require_POST
+def verify_domain(request: HttpRequest, public_id: str) -> HttpResponse:
+    domain = _domain_or_404(request, public_id)
+    if services.verify_domain(domain, actor=request.user):
+        messages.success(request, f"{domain.hostname} is verified and now serves your page.")
+    else:
+        messages.error(request, f"{domain.hostname} is not verified yet: {domain.last_check_error}")
+    return redirect("organizations:domains", request.organization.slug)
+
+
+@org_view("domains.manage")
+@require_POST
+def remove_domain(request: HttpRequest, public_id: str) -> HttpResponse:
+    domain = _domain_or_404(request, public_id)
+    services.remove_domain(domain, actor=request.user)
+    messages.success(request, f"{domain.hostname} removed. It no longer serves your page.")
+    return redirect("organizations:domains", request.organization.slug)
+
+
+# --- audit log --------------------------------------------------------------------------------
 
 
 @org_view("audit.view")
-def audit(request):
-    return render(request, "organizations/overview.html")
+def audit(request: HttpRequest) -> HttpResponse:
+    organization = request.organization
+    entries = AuditEntry.objects.for_org(organization).select_related("actor")
+    actions = sorted(
+        AuditEntry.objects.for_org(organization).values_list("action", flat=True).distinct()
+    )
+    form = AuditFilterForm(request.GET or None, actions=actions)
+    if form.is_valid():
+        data = form.cleaned_data
+        tz = organization.tzinfo
+        if data["action"]:
+            entries = entries.filter(action=data["action"])
+        if data["actor"]:
+            entries = entries.filter(actor_label__icontains=data["actor"].strip())
+        # Dates are days in the organization's time zone, inclusive at both ends.
+        if data["since"]:
+            entries = entries.filter(
+                created_at__gte=datetime.combine(data["since"], time.min, tzinfo=tz)
+            )
+        if data["until"]:
+            day_after = data["until"] + timedelta(days=1)
+            entries = entries.filter(
+                created_at__lt=datetime.combine(day_after, time.min, tzinfo=tz)
+            )
+    page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "organizations/audit.html",
+        {
+            "org": organization,
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "filtered": any(request.GET.get(k) for k in ("action", "actor", "since", "until")),
+        },
+    )
+
+
+# --- settings ---------------------------------------------------------------------------------
 
 
 @org_view("org.view", write_permission="org.change_settings")
-def settings_view(request):
-    return render(request, "organizations/overview.html")
+@require_http_methods(["GET", "POST"])
+def settings_view(request: HttpRequest) -> HttpResponse:
+    organization = request.organization
+    form = OrganizationSettingsForm(request.POST or None, instance=organization)
+    if request.method == "POST" and form.is_valid():
+        services.update_organization_settings(
+            organization,
+            actor=request.user,
+            name=form.cleaned_data["name"],
+            timezone=form.cleaned_data["timezone"],
+        )
+        messages.success(request, "Settings saved.")
+        return redirect("organizations:settings", organization.slug)
+    if request.method == "POST":
+        # The form mutates the instance while validating; the page header must keep the
+        # stored name.
+        organization.refresh_from_db()
+    return _render_settings(request, form, DeleteOrganizationForm(organization=organization))
+
+
+def _render_settings(request, form, delete_form, status=200) -> HttpResponse:
+    membership = request.membership
+    return render(
+        request,
+        "organizations/settings.html",
+        {
+            "org": request.organization,
+            "form": form,
+            "delete_form": delete_form,
+            "can_edit": membership.can("org.change_settings"),
+            "can_delete": membership.can("org.delete"),
+        },
+        status=status,
+    )
+
+
+@org_view("org.delete")
+@require_POST
+def delete(request: HttpRequest) -> HttpResponse:
+    organization = request.organization
+    delete_form = DeleteOrganizationForm(request.POST, organization=organization)
+    if not delete_form.is_valid():
+        form = OrganizationSettingsForm(instance=organization)
+        return _render_settings(request, form, delete_form, status=400)
+    name = organization.name
+    services.delete_organization(
+        organization, actor=request.user, confirmation=delete_form.cleaned_data["confirmation"]
+    )
+    request.session.pop("current_org", None)
+    messages.success(request, f"{name} and everything in it was deleted.")
+    return redirect("orgs:home")

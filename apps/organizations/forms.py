@@ -1,0 +1,135 @@
+"""Forms validate input and call the validators that services use; services do the writes."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.text import slugify
+
+from .models import TIMEZONE_CHOICES, Organization
+from .roles import Role, assignable_roles
+from .services import validate_invitee, validate_new_hostname, validate_new_slug
+
+
+def _role_choices(roles: list[str]) -> list[tuple[str, str]]:
+    return [(role, Role(role).label) for role in roles]
+
+
+class OrganizationCreateForm(forms.Form):
+    name = forms.CharField(
+        max_length=100,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "organization"}),
+        help_text="Your company or product, as customers know it.",
+    )
+    slug = forms.CharField(
+        max_length=40,
+        required=False,
+        label="Address",
+        help_text="Lowercase letters, digits and hyphens. Leave empty to use the name.",
+        widget=forms.TextInput(
+            attrs={"autocapitalize": "none", "spellcheck": "false", "data-slug-input": ""}
+        ),
+    )
+    timezone = forms.ChoiceField(
+        choices=TIMEZONE_CHOICES,
+        initial="UTC",
+        label="Time zone",
+        help_text="Used for maintenance windows and daily uptime.",
+    )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        name = cleaned.get("name") or ""
+        slug = (cleaned.get("slug") or "").strip() or slugify(name)[:40].strip("-")
+        if not slug:
+            if name:
+                self.add_error("slug", "Choose an address made of letters, digits or hyphens.")
+            return cleaned
+        try:
+            cleaned["slug"] = validate_new_slug(slug)
+        except ValidationError as exc:
+            self.add_error("slug", exc)
+        return cleaned
+
+
+class OrganizationSettingsForm(forms.ModelForm):
+    class Meta:
+        model = Organization
+        fields = ["name", "timezone"]
+        labels = {"timezone": "Time zone"}
+
+
+class DeleteOrganizationForm(forms.Form):
+    confirmation = forms.CharField(
+        label="Type the organization's address to confirm",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none"}),
+    )
+
+    def __init__(self, *args, organization: Organization, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.organization = organization
+
+    def clean_confirmation(self) -> str:
+        value = self.cleaned_data["confirmation"].strip()
+        if value != self.organization.slug:
+            raise ValidationError(f"Type “{self.organization.slug}” exactly to confirm.")
+        return value
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(
+        label="Email address", widget=forms.EmailInput(attrs={"autocomplete": "off"})
+    )
+    role = forms.ChoiceField(choices=())
+
+    def __init__(self, *args, organization: Organization, actor_role: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.organization = organization
+        self.fields["role"].choices = _role_choices(assignable_roles(actor_role))
+        self.fields["role"].initial = Role.EDITOR
+
+    def clean_email(self) -> str:
+        return validate_invitee(self.organization, self.cleaned_data["email"])
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=())
+
+    def __init__(self, *args, actor_role: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = _role_choices(assignable_roles(actor_role))
+
+
+class DomainForm(forms.Form):
+    hostname = forms.CharField(
+        max_length=253,
+        label="Hostname",
+        help_text="For example status.example.com.",
+        widget=forms.TextInput(
+            attrs={"placeholder": "status.example.com", "autocapitalize": "none"}
+        ),
+    )
+
+    def __init__(self, *args, organization: Organization, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.organization = organization
+
+    def clean_hostname(self) -> str:
+        return validate_new_hostname(self.organization, self.cleaned_data["hostname"])
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.ChoiceField(required=False)
+    actor = forms.CharField(
+        required=False, label="Actor", widget=forms.TextInput(attrs={"placeholder": "email"})
+    )
+    since = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, actions: list[str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = [("", "All actions")] + [(a, a) for a in actions]
