@@ -52,11 +52,11 @@ class OrganizationCreateForm(forms.Form):
         return cleaned
 
 
-class OrganizationSettingsForm(forms.ModelForm):
-    class Meta:
-        model = Organization
-        fields = ["name", "timezone"]
-        labels = {"timezone": "Time zone"}
+class OrganizationSettingsForm(forms.Form):
+    # A plain form, not a ModelForm: validating a ModelForm writes into the instance, and the
+    # service must see the stored values to record what changed.
+    name = forms.CharField(max_length=Organization._meta.get_field("name").max_length)
+    timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES, label="Time zone")
 
 
 class DeleteOrganizationForm(forms.Form):

@@ -524,7 +524,10 @@ def audit(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def settings_view(request: HttpRequest) -> HttpResponse:
     organization = request.organization
-    form = OrganizationSettingsForm(request.POST or None, instance=organization)
+    form = OrganizationSettingsForm(
+        request.POST or None,
+        initial={"name": organization.name, "timezone": organization.timezone},
+    )
     if request.method == "POST" and form.is_valid():
         services.update_organization_settings(
             organization,
@@ -534,10 +537,6 @@ def settings_view(request: HttpRequest) -> HttpResponse:
         )
         messages.success(request, "Settings saved.")
         return redirect("organizations:settings", organization.slug)
-    if request.method == "POST":
-        # The form mutates the instance while validating; the page header must keep the
-        # stored name.
-        organization.refresh_from_db()
     return _render_settings(request, form, DeleteOrganizationForm(organization=organization))
 
 
@@ -563,7 +562,9 @@ def delete(request: HttpRequest) -> HttpResponse:
     organization = request.organization
     delete_form = DeleteOrganizationForm(request.POST, organization=organization)
     if not delete_form.is_valid():
-        form = OrganizationSettingsForm(instance=organization)
+        form = OrganizationSettingsForm(
+            initial={"name": organization.name, "timezone": organization.timezone}
+        )
         return _render_settings(request, form, delete_form, status=400)
     name = organization.name
     services.delete_organization(
