@@ -262,8 +262,13 @@ class InvitationError(Exception):
 
 
 def invitation_token(invitation: Invitation) -> str:
-    """The signed token in the invitation link: the invitation's public id and its nonce."""
-    return signing.dumps({"i": invitation.public_id, "n": invitation.nonce}, salt=INVITATION_SALT)
+    """The signed token in the invitation link: the invitation's public id and its nonce.
+
+    Not timestamped: expiry comes from the invitation's sent_at, so one invitation (and nonce)
+    always has one link.
+    """
+    signer = signing.Signer(salt=INVITATION_SALT)
+    return signer.sign_object({"i": invitation.public_id, "n": invitation.nonce})
 
 
 def invitation_url(invitation: Invitation) -> str:
@@ -278,7 +283,7 @@ def invitation_from_token(token: str) -> Invitation:
     own timestamp, so resending extends the deadline while the nonce kills the older link.
     """
     try:
-        payload = signing.loads(token, salt=INVITATION_SALT)
+        payload = signing.Signer(salt=INVITATION_SALT).unsign_object(token)
         public_id, nonce = str(payload["i"]), str(payload["n"])
     except (signing.BadSignature, KeyError, TypeError):
         raise InvitationError(
