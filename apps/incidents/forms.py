@@ -1,0 +1,347 @@
+"""Forms for the incident and maintenance dashboard. They validate input only; services write."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, tzinfo
+from itertools import groupby
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import F
+from django.utils import timezone
+
+from apps.organizations.models import Organization
+from apps.status.models import Component, ComponentStatus
+
+from . import texts
+from .models import (
+    UNRESOLVED_INCIDENT,
+    Impact,
+    IncidentStatus,
+    Kind,
+    MaintenanceStatus,
+)
+from .services import INCIDENT_IMPACTS, MAX_REMINDER_HOURS
+
+NOT_AFFECTED = ""
+AUTO_IMPACT = "auto"
+INCIDENT_STATUS_CHOICES = [(s, IncidentStatus(s).label) for s in UNRESOLVED_INCIDENT]
+UPDATE_STATUS_CHOICES = [*INCIDENT_STATUS_CHOICES, (IncidentStatus.RESOLVED, "Resolved")]
+IMPACT_CHOICES = [(i, Impact(i).label) for i in INCIDENT_IMPACTS]
+
+
+def org_components(organization: Organization):
+    """The organization's components in page order: ungrouped first, then group by group."""
+    return (
+        Component.objects.for_org(organization)
+        .select_related("group")
+        .order_by(F("group__position").asc(nulls_first=True), "group_id", "position", "id")
+    )
+
+
+class OrgDateTimeField(forms.DateTimeField):
+    """A datetime-local input read and shown in the organization's timezone, not the server's.
+
+    Django's DateTimeField uses the *active* timezone; here the zone is explicit so a form can
+    never silently fall back to UTC. Times that do not exist locally (the hour skipped when
+    clocks go forward) are refused instead of being shifted.
+    """
+
+    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+    def __init__(self, *args, **kwargs):
+        self.tzinfo: tzinfo = UTC
+        super().__init__(*args, **kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, datetime) and timezone.is_aware(value):
+            return timezone.make_naive(value, self.tzinfo)
+        return value
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, datetime):
+            naive = value
+        else:
+            try:
+                naive = datetime.fromisoformat(str(value).strip())
+            except ValueError:
+                raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+        if naive.tzinfo is not None:
+            return naive
+        aware = naive.replace(tzinfo=self.tzinfo)
+        if aware.astimezone(UTC).astimezone(self.tzinfo).replace(tzinfo=None) != naive:
+            raise ValidationError(
+                f"{naive:%Y-%m-%d %H:%M} does not exist in {self.tzinfo} (the clocks skip it).",
+                code="nonexistent",
+            )
+        return aware
+
+
+class OrgForm(forms.Form):
+    """A form that knows its organization: timezone for datetimes, components for pickers."""
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        self.organization = organization
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, OrgDateTimeField):
+                field.tzinfo = organization.tzinfo
+                field.help_text = field.help_text or f"In {organization.timezone} time."
+
+
+class ComponentPickerMixin:
+    """One select per component: "Not affected" or a status. Field names carry public ids."""
+
+    fields: dict
+    cleaned_data: dict
+
+    def add_component_pickers(
+        self, components, initial: dict[int, str] | None = None, *, allow_untouched: bool = True
+    ) -> None:
+        self.picker_components = list(components)
+        choices = [(NOT_AFFECTED, "Not affected")] if allow_untouched else []
+        choices += ComponentStatus.choices
+        for component in self.picker_components:
+            self.fields[f"component_{component.public_id}"] = forms.ChoiceField(
+                label=component.name,
+                choices=choices,
+                required=False,
+                initial=(initial or {}).get(component.pk, NOT_AFFECTED),
+            )
+
+    def component_groups(self) -> list[tuple[str, list]]:
+        """[(group name or "", [(component, bound field)])] for the template."""
+        rows = [(c, self[f"component_{c.public_id}"]) for c in self.picker_components]
+        return [
+            (name, list(items))
+            for name, items in groupby(rows, key=lambda r: r[0].group.name if r[0].group_id else "")
+        ]
+
+    def component_changes(self) -> dict[Component, str]:
+        return {
+            c: self.cleaned_data[f"component_{c.public_id}"]
+            for c in self.picker_components
+            if self.cleaned_data.get(f"component_{c.public_id}")
+        }
+
+
+class IncidentForm(ComponentPickerMixin, OrgForm):
+    template = forms.CharField(widget=forms.HiddenInput, required=False)
+    name = forms.CharField(max_length=255, label="Incident name")
+    status = forms.ChoiceField(choices=INCIDENT_STATUS_CHOICES)
+    impact = forms.ChoiceField(
+        choices=[(AUTO_IMPACT, "Automatic (from component statuses)"), *IMPACT_CHOICES],
+        initial=AUTO_IMPACT,
+        help_text="Automatic: a major outage is critical, a partial outage major, "
+        "degraded performance minor.",
+    )
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}),
+        label="Message",
+        initial=texts.default_update_text(IncidentStatus.INVESTIGATING),
+    )
+    notify = forms.BooleanField(required=False, initial=True, label="Notify subscribers")
+    next_update_due = OrgDateTimeField(
+        required=False, label="Next update due", help_text="When you promise the next update."
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_component_pickers(org_components(self.organization))
+
+    def impact_or_none(self) -> str | None:
+        impact = self.cleaned_data["impact"]
+        return None if impact == AUTO_IMPACT else impact
+
+
+class UpdateForm(ComponentPickerMixin, OrgForm):
+    status = forms.ChoiceField(choices=UPDATE_STATUS_CHOICES)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label="Message")
+    notify = forms.BooleanField(required=False, initial=True, label="Notify subscribers")
+    next_update_due = OrgDateTimeField(required=False, label="Next update due")
+
+    def __init__(self, *args, incident, **kwargs):
+        super().__init__(*args, **kwargs)
+        affected = {c.pk for c in incident.components.all()}
+        components = list(org_components(self.organization))
+        # Prefilled with the current status of the components this incident affects, so an
+        # update that does not touch them keeps them as they are.
+        self.add_component_pickers(
+            components, {c.pk: c.status for c in components if c.pk in affected}
+        )
+        self.fields["status"].initial = incident.status
+
+
+class MaintenanceUpdateForm(OrgForm):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label="Message")
+    notify = forms.BooleanField(required=False, initial=True, label="Notify subscribers")
+
+
+class EditUpdateForm(forms.Form):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), label="Message")
+
+
+class ResolveForm(forms.Form):
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Message",
+        initial=texts.default_update_text(IncidentStatus.RESOLVED),
+    )
+    notify = forms.BooleanField(required=False, initial=True, label="Notify subscribers")
+
+
+class ReopenForm(forms.Form):
+    status = forms.ChoiceField(choices=INCIDENT_STATUS_CHOICES)
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), label="Message", initial=texts.REOPENED_TEXT
+    )
+    notify = forms.BooleanField(required=False, initial=True, label="Notify subscribers")
+
+
+BACKFILL_STEPS = [*UNRESOLVED_INCIDENT, IncidentStatus.RESOLVED]
+
+
+class BackfillForm(OrgForm):
+    """A past incident: up to one update per status, in order; only "resolved" is required."""
+
+    name = forms.CharField(max_length=255, label="Incident name")
+    impact = forms.ChoiceField(choices=IMPACT_CHOICES, initial=Impact.MINOR)
+    components = forms.ModelMultipleChoiceField(
+        queryset=Component.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Affected components",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["components"].queryset = org_components(self.organization)
+        for status in BACKFILL_STEPS:
+            required = status == IncidentStatus.RESOLVED
+            label = IncidentStatus(status).label
+            self.fields[f"body_{status}"] = forms.CharField(
+                widget=forms.Textarea(attrs={"rows": 2}),
+                required=required,
+                label=f"{label}: message",
+                initial=texts.default_update_text(status) if required else "",
+            )
+            field = OrgDateTimeField(required=required, label=f"{label}: time")
+            field.tzinfo = self.organization.tzinfo
+            self.fields[f"at_{status}"] = field
+
+    def steps(self) -> list[tuple[str, object, object]]:
+        return [
+            (IncidentStatus(s).label, self[f"body_{s}"], self[f"at_{s}"]) for s in BACKFILL_STEPS
+        ]
+
+    def clean(self):
+        data = super().clean()
+        for status in BACKFILL_STEPS:
+            body, at = data.get(f"body_{status}"), data.get(f"at_{status}")
+            if body and not at:
+                self.add_error(f"at_{status}", "When did this update happen?")
+            if at and not body:
+                self.add_error(f"body_{status}", "Write what was said at that time.")
+        return data
+
+    def updates(self) -> list[tuple[str, str, datetime]]:
+        return [
+            (s, self.cleaned_data[f"body_{s}"], self.cleaned_data[f"at_{s}"])
+            for s in BACKFILL_STEPS
+            if self.cleaned_data.get(f"body_{s}")
+        ]
+
+
+class DeleteForm(forms.Form):
+    confirm_name = forms.CharField(label="Type the name to confirm", max_length=255)
+
+    def __init__(self, *args, expected: str, **kwargs):
+        self.expected = expected
+        super().__init__(*args, **kwargs)
+
+    def clean_confirm_name(self) -> str:
+        value = self.cleaned_data["confirm_name"].strip()
+        if value != self.expected.strip():
+            raise ValidationError("That is not the name. Nothing was deleted.")
+        return value
+
+
+class MaintenanceForm(OrgForm):
+    name = forms.CharField(max_length=255, label="Title")
+    scheduled_for = OrgDateTimeField(label="Starts")
+    scheduled_until = OrgDateTimeField(label="Ends")
+    components = forms.ModelMultipleChoiceField(
+        queryset=Component.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Components under maintenance",
+    )
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        label="Message",
+        initial=texts.default_update_text(MaintenanceStatus.SCHEDULED),
+    )
+    auto_start = forms.BooleanField(
+        required=False, initial=True, label="Start automatically at the start time"
+    )
+    auto_complete = forms.BooleanField(
+        required=False, initial=True, label="Complete automatically at the end time"
+    )
+    reminder_hours = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_REMINDER_HOURS,
+        label="Remind subscribers (hours before)",
+        help_text="Leave empty for no reminder.",
+    )
+    notify = forms.BooleanField(required=False, initial=True, label="Notify subscribers")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["components"].queryset = org_components(self.organization)
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("scheduled_for"), data.get("scheduled_until")
+        if start and end and end <= start:
+            self.add_error("scheduled_until", "The maintenance must end after it starts.")
+        return data
+
+
+class ExtendForm(OrgForm):
+    scheduled_until = OrgDateTimeField(label="New end")
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        label="Message",
+        help_text="Leave empty to say the maintenance takes longer and when it should end.",
+    )
+    notify = forms.BooleanField(required=False, initial=True, label="Notify subscribers")
+
+
+TEMPLATE_STATUS_CHOICES = [
+    *INCIDENT_STATUS_CHOICES,
+    (MaintenanceStatus.SCHEDULED, "Scheduled (maintenance)"),
+]
+
+
+class TemplateForm(forms.Form):
+    kind = forms.ChoiceField(choices=Kind.choices, initial=Kind.INCIDENT)
+    name = forms.CharField(max_length=100, label="Template name")
+    title = forms.CharField(max_length=255, label="Incident name")
+    status = forms.ChoiceField(choices=TEMPLATE_STATUS_CHOICES)
+    impact = forms.ChoiceField(choices=Impact.choices, initial=Impact.MINOR)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), label="Message")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == Kind.MAINTENANCE:
+            # A maintenance is always announced as scheduled with maintenance impact.
+            data["status"], data["impact"] = MaintenanceStatus.SCHEDULED, Impact.MAINTENANCE
+        elif data.get("status") == MaintenanceStatus.SCHEDULED:
+            self.add_error("status", "Incidents start as investigating, identified or monitoring.")
+        elif data.get("impact") == Impact.MAINTENANCE:
+            self.add_error("impact", "Maintenance impact is for maintenance templates.")
+        return data

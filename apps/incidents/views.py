@@ -1,0 +1,559 @@
+"""Staff dashboard for incidents, scheduled maintenance and incident templates.
+
+Every view goes through `org_view`: members read, editors and up write (POST), admins delete.
+Times are shown and entered in the organization's timezone. Views call services for every
+write and turn their ValidationErrors into form errors.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from apps.organizations.tenancy import org_view
+from apps.status.models import Component
+
+from . import forms, services, texts
+from .models import (
+    OPEN_MAINTENANCE,
+    UNRESOLVED_INCIDENT,
+    Incident,
+    IncidentStatus,
+    IncidentTemplate,
+    IncidentUpdate,
+    Kind,
+    MaintenanceStatus,
+)
+
+READ_WRITE = {"write_permission": "incidents.edit"}
+PAGE_SIZE = 25
+
+
+def _render(request: HttpRequest, template: str, context: dict | None = None, **kwargs):
+    """Render with the organization's timezone active, so every time reads in local time."""
+    organization = request.organization
+    context = {
+        "org": organization,
+        "can_edit": request.membership.can("incidents.edit"),
+        "can_delete": request.membership.can("incidents.delete"),
+        **(context or {}),
+    }
+    with timezone.override(organization.tzinfo):
+        return render(request, template, context, **kwargs)
+
+
+def _get(request: HttpRequest, public_id: str, kind: str) -> Incident:
+    # Same 404 for "no such incident" and "another organization's incident".
+    return get_object_or_404(
+        Incident.objects.for_org(request.organization).filter(kind=kind), public_id=public_id
+    )
+
+
+def _form_error(form, error: ValidationError) -> None:
+    form.add_error(None, error)
+
+
+def _components_prefetch() -> Prefetch:
+    return Prefetch("components", queryset=Component.objects.select_related("group"))
+
+
+def _timeline(incident: Incident):
+    return incident.updates.select_related("created_by").prefetch_related("revisions__edited_by")
+
+
+# --- incidents -----------------------------------------------------------------------------
+
+
+@org_view("org.view")
+def incident_list(request: HttpRequest) -> HttpResponse:
+    incidents = Incident.objects.for_org(request.organization).incidents()
+    active = incidents.filter(status__in=UNRESOLVED_INCIDENT).prefetch_related(
+        _components_prefetch()
+    )
+    past = incidents.exclude(status__in=UNRESOLVED_INCIDENT).prefetch_related(
+        _components_prefetch()
+    )
+    page = Paginator(past, PAGE_SIZE).get_page(request.GET.get("page"))
+    return _render(request, "incidents/dashboard/list.html", {"active": active, "page": page})
+
+
+def _template_initial(request: HttpRequest) -> tuple[IncidentTemplate | None, dict]:
+    public_id = request.GET.get("template") or request.POST.get("template")
+    if not public_id:
+        return None, {}
+    template = (
+        IncidentTemplate.objects.for_org(request.organization)
+        .filter(public_id=public_id, kind=Kind.INCIDENT)
+        .first()
+    )
+    if template is None:
+        return None, {}
+    initial = {
+        "template": template.public_id,
+        "name": template.title,
+        "body": template.body,
+        "status": template.status,
+        "impact": template.impact,
+    }
+    return template, initial
+
+
+def _preview_context(form: forms.IncidentForm) -> dict:
+    """What the first update will look like, from whatever of the form is valid so far."""
+    data = form.cleaned_data if hasattr(form, "cleaned_data") else {}
+    changes = form.component_changes() if data else {}
+    impact = data.get("impact")
+    if impact in (None, forms.AUTO_IMPACT):
+        impact = services.impact_for_statuses(changes.values())
+    status = data.get("status") or IncidentStatus.INVESTIGATING
+    return {
+        "preview": {
+            "name": data.get("name") or form.data.get("name") or "Untitled incident",
+            "status": status,
+            "status_label": IncidentStatus(status).label,
+            "impact": impact,
+            "body": data.get("body") or form.data.get("body", ""),
+            "components": sorted(changes.items(), key=lambda item: item[0].display_name),
+            "notify": data.get("notify", False),
+            "next_update_due": data.get("next_update_due"),
+            "now": timezone.now(),
+        }
+    }
+
+
+@org_view("incidents.edit")
+def incident_new(request: HttpRequest) -> HttpResponse:
+    template, initial = _template_initial(request)
+    templates = IncidentTemplate.objects.for_org(request.organization).filter(kind=Kind.INCIDENT)
+    if request.method != "POST":
+        form = forms.IncidentForm(organization=request.organization, initial=initial)
+        return _render(
+            request,
+            "incidents/dashboard/compose.html",
+            {"form": form, "templates": templates, "template": template},
+        )
+
+    form = forms.IncidentForm(request.POST, organization=request.organization)
+    valid = form.is_valid()
+    if "preview" in request.POST:
+        # Preview never saves: the htmx request gets the panel, a plain POST the whole page.
+        context = {
+            "form": form,
+            "templates": templates,
+            "template": template,
+            **_preview_context(form),
+        }
+        if request.headers.get("HX-Request"):
+            return _render(request, "incidents/dashboard/_preview.html", context)
+        return _render(request, "incidents/dashboard/compose.html", context)
+    if valid:
+        try:
+            incident = services.open_incident(
+                request.organization,
+                actor=request.user,
+                name=form.cleaned_data["name"],
+                status=form.cleaned_data["status"],
+                body=form.cleaned_data["body"],
+                impact=form.impact_or_none(),
+                components=form.component_changes(),
+                deliver_notifications=form.cleaned_data["notify"],
+                next_update_due=form.cleaned_data["next_update_due"],
+                template=template,
+            )
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, "Incident opened and published on your status page.")
+            return redirect("incidents:detail", request.organization.slug, incident.public_id)
+    return _render(
+        request,
+        "incidents/dashboard/compose.html",
+        {"form": form, "templates": templates, "template": template},
+        status=400,
+    )
+
+
+@org_view("org.view", **READ_WRITE)
+def incident_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+    """The timeline; POST posts an update (editors and up)."""
+    incident = _get(request, public_id, Kind.INCIDENT)
+    form = forms.UpdateForm(
+        request.POST or None, organization=request.organization, incident=incident
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.post_update(
+                incident,
+                actor=request.user,
+                status=form.cleaned_data["status"],
+                body=form.cleaned_data["body"],
+                components=form.component_changes(),
+                deliver_notifications=form.cleaned_data["notify"],
+                next_update_due=form.cleaned_data["next_update_due"],
+            )
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, "Update posted.")
+            return redirect("incidents:detail", request.organization.slug, incident.public_id)
+    context = {
+        "incident": incident,
+        "updates": _timeline(incident),
+        "components": incident.components.select_related("group"),
+        "form": form,
+        "resolve_form": forms.ResolveForm(),
+        "reopen_form": forms.ReopenForm(),
+        "default_texts": texts.DEFAULT_UPDATE_TEXT,
+    }
+    status = 400 if request.method == "POST" else 200
+    return _render(request, "incidents/dashboard/detail.html", context, status=status)
+
+
+@org_view("incidents.edit")
+def edit_update(request: HttpRequest, public_id: str, update_id: str) -> HttpResponse:
+    incident = get_object_or_404(
+        Incident.objects.for_org(request.organization), public_id=public_id
+    )
+    update = get_object_or_404(
+        IncidentUpdate.objects.for_org(request.organization).filter(incident=incident),
+        public_id=update_id,
+    )
+    form = forms.EditUpdateForm(request.POST or None, initial={"body": update.body})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.edit_update(update, actor=request.user, body=form.cleaned_data["body"])
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, "Update corrected. The previous text is kept for staff.")
+            return redirect(_detail_url(request, incident))
+    return _render(
+        request,
+        "incidents/dashboard/edit_update.html",
+        {
+            "incident": incident,
+            "update": update,
+            "form": form,
+            "revisions": update.revisions.select_related("edited_by"),
+        },
+    )
+
+
+def _detail_url(request: HttpRequest, incident: Incident) -> str:
+    name = "incidents:maintenance_detail" if incident.is_maintenance else "incidents:detail"
+    return reverse(name, args=[request.organization.slug, incident.public_id])
+
+
+@org_view("incidents.edit")
+def resolve(request: HttpRequest, public_id: str) -> HttpResponse:
+    incident = _get(request, public_id, Kind.INCIDENT)
+    form = forms.ResolveForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.resolve_incident(
+                incident,
+                actor=request.user,
+                body=form.cleaned_data["body"],
+                deliver_notifications=form.cleaned_data["notify"],
+            )
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, "Incident resolved. Affected components are operational.")
+            return redirect(_detail_url(request, incident))
+    return _render(
+        request,
+        "incidents/dashboard/action.html",
+        {
+            "incident": incident,
+            "form": form,
+            "title": "Resolve incident",
+            "submit": "Resolve incident",
+            "explain": "Affected components go back to operational. To keep one "
+            "degraded, post an update with status Resolved instead.",
+        },
+    )
+
+
+@org_view("incidents.edit")
+def reopen(request: HttpRequest, public_id: str) -> HttpResponse:
+    incident = _get(request, public_id, Kind.INCIDENT)
+    form = forms.ReopenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.reopen_incident(
+                incident,
+                actor=request.user,
+                status=form.cleaned_data["status"],
+                body=form.cleaned_data["body"],
+                deliver_notifications=form.cleaned_data["notify"],
+            )
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, "Incident reopened.")
+            return redirect(_detail_url(request, incident))
+    return _render(
+        request,
+        "incidents/dashboard/action.html",
+        {
+            "incident": incident,
+            "form": form,
+            "title": "Reopen incident",
+            "submit": "Reopen incident",
+            "explain": "Use this when the same problem comes back. Set component "
+            "statuses with the next update.",
+        },
+    )
+
+
+@org_view("incidents.edit")
+def backfill(request: HttpRequest) -> HttpResponse:
+    form = forms.BackfillForm(request.POST or None, organization=request.organization)
+    if request.method == "POST" and form.is_valid():
+        try:
+            incident = services.backfill_incident(
+                request.organization,
+                actor=request.user,
+                name=form.cleaned_data["name"],
+                impact=form.cleaned_data["impact"],
+                components=form.cleaned_data["components"],
+                updates=form.updates(),
+            )
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, "Past incident recorded. Nobody was notified.")
+            return redirect(_detail_url(request, incident))
+    return _render(request, "incidents/dashboard/backfill.html", {"form": form})
+
+
+@org_view("incidents.delete")
+def delete(request: HttpRequest, public_id: str) -> HttpResponse:
+    incident = get_object_or_404(
+        Incident.objects.for_org(request.organization), public_id=public_id
+    )
+    form = forms.DeleteForm(request.POST or None, expected=incident.name)
+    if request.method == "POST" and form.is_valid():
+        services.delete_incident(incident, actor=request.user)
+        messages.success(request, f"“{incident.name}” was deleted.")
+        name = "incidents:maintenance_list" if incident.is_maintenance else "incidents:list"
+        return redirect(name, request.organization.slug)
+    return _render(request, "incidents/dashboard/delete.html", {"incident": incident, "form": form})
+
+
+# --- maintenance ---------------------------------------------------------------------------
+
+
+@org_view("org.view")
+def maintenance_list(request: HttpRequest) -> HttpResponse:
+    maintenances = Incident.objects.for_org(request.organization).maintenances()
+    upcoming = (
+        maintenances.filter(status__in=OPEN_MAINTENANCE)
+        .order_by("scheduled_for", "id")
+        .prefetch_related(_components_prefetch())
+    )
+    past = (
+        maintenances.filter(status=MaintenanceStatus.COMPLETED)
+        .order_by("-scheduled_for", "-id")
+        .prefetch_related(_components_prefetch())
+    )
+    page = Paginator(past, PAGE_SIZE).get_page(request.GET.get("page"))
+    return _render(
+        request, "incidents/dashboard/maintenance_list.html", {"upcoming": upcoming, "page": page}
+    )
+
+
+@org_view("incidents.edit")
+def maintenance_new(request: HttpRequest) -> HttpResponse:
+    form = forms.MaintenanceForm(request.POST or None, organization=request.organization)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            maintenance = services.schedule_maintenance(
+                request.organization,
+                actor=request.user,
+                name=data["name"],
+                body=data["body"],
+                scheduled_for=data["scheduled_for"],
+                scheduled_until=data["scheduled_until"],
+                components=data["components"],
+                auto_start=data["auto_start"],
+                auto_complete=data["auto_complete"],
+                reminder_hours=data["reminder_hours"],
+                deliver_notifications=data["notify"],
+            )
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, "Maintenance scheduled and published on your status page.")
+            return redirect(_detail_url(request, maintenance))
+    return _render(request, "incidents/dashboard/maintenance_form.html", {"form": form})
+
+
+@org_view("org.view", **READ_WRITE)
+def maintenance_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+    """The timeline; POST posts a message without changing the status."""
+    maintenance = _get(request, public_id, Kind.MAINTENANCE)
+    form = forms.MaintenanceUpdateForm(request.POST or None, organization=request.organization)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.post_maintenance_update(
+                maintenance,
+                actor=request.user,
+                body=form.cleaned_data["body"],
+                deliver_notifications=form.cleaned_data["notify"],
+            )
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, "Update posted.")
+            return redirect(_detail_url(request, maintenance))
+    context = {
+        "incident": maintenance,
+        "updates": _timeline(maintenance),
+        "components": maintenance.components.select_related("group"),
+        "form": form,
+        "extend_form": forms.ExtendForm(organization=request.organization),
+        "cancelled": services.was_cancelled(maintenance),
+    }
+    status = 400 if request.method == "POST" else 200
+    return _render(request, "incidents/dashboard/maintenance_detail.html", context, status=status)
+
+
+def _maintenance_action(action, done_message: str):
+    @org_view("incidents.edit")
+    @require_POST
+    def view(request: HttpRequest, public_id: str) -> HttpResponse:
+        maintenance = _get(request, public_id, Kind.MAINTENANCE)
+        try:
+            action(maintenance, actor=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, done_message)
+        return redirect(_detail_url(request, maintenance))
+
+    return view
+
+
+maintenance_start = _maintenance_action(
+    services.start_maintenance, "Maintenance started; its components are under maintenance."
+)
+maintenance_verify = _maintenance_action(services.mark_verifying, "Marked as verifying.")
+maintenance_complete = _maintenance_action(
+    services.complete_maintenance, "Maintenance completed; its components are operational."
+)
+maintenance_cancel = _maintenance_action(services.cancel_maintenance, "Maintenance cancelled.")
+
+
+@org_view("incidents.edit")
+def maintenance_extend(request: HttpRequest, public_id: str) -> HttpResponse:
+    maintenance = _get(request, public_id, Kind.MAINTENANCE)
+    form = forms.ExtendForm(
+        request.POST or None,
+        organization=request.organization,
+        initial={"scheduled_until": maintenance.scheduled_until},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.extend_maintenance(
+                maintenance,
+                actor=request.user,
+                new_until=form.cleaned_data["scheduled_until"],
+                body=form.cleaned_data["body"] or None,
+                deliver_notifications=form.cleaned_data["notify"],
+            )
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, "Maintenance window extended.")
+            return redirect(_detail_url(request, maintenance))
+    return _render(
+        request,
+        "incidents/dashboard/action.html",
+        {
+            "incident": maintenance,
+            "form": form,
+            "title": "Extend maintenance",
+            "submit": "Extend",
+            "explain": "Subscribers see the new end time.",
+        },
+    )
+
+
+# --- templates -----------------------------------------------------------------------------
+
+
+@org_view("org.view")
+def template_list(request: HttpRequest) -> HttpResponse:
+    templates = IncidentTemplate.objects.for_org(request.organization)
+    return _render(request, "incidents/dashboard/templates.html", {"templates": templates})
+
+
+def _template_from(request: HttpRequest, public_id: str) -> IncidentTemplate:
+    return get_object_or_404(
+        IncidentTemplate.objects.for_org(request.organization), public_id=public_id
+    )
+
+
+@org_view("incidents.edit")
+def template_new(request: HttpRequest) -> HttpResponse:
+    form = forms.TemplateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.create_template(request.organization, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, "Template saved.")
+            return redirect("incidents:templates", request.organization.slug)
+    return _render(request, "incidents/dashboard/template_form.html", {"form": form})
+
+
+@org_view("incidents.edit")
+def template_edit(request: HttpRequest, public_id: str) -> HttpResponse:
+    template = _template_from(request, public_id)
+    initial = {
+        f: getattr(template, f) for f in ("kind", "name", "title", "status", "impact", "body")
+    }
+    form = forms.TemplateForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_template(template, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, "Template saved.")
+            return redirect("incidents:templates", request.organization.slug)
+    return _render(
+        request, "incidents/dashboard/template_form.html", {"form": form, "template": template}
+    )
+
+
+@org_view("incidents.edit")
+def template_delete(request: HttpRequest, public_id: str) -> HttpResponse:
+    template = _template_from(request, public_id)
+    if request.method == "POST":
+        services.delete_template(template, actor=request.user)
+        messages.success(request, f"Template “{template.name}” deleted.")
+        return redirect("incidents:templates", request.organization.slug)
+    return _render(request, "incidents/dashboard/template_delete.html", {"template": template})
+
+
+@org_view("incidents.edit")
+@require_POST
+def template_defaults(request: HttpRequest) -> HttpResponse:
+    created = services.ensure_default_templates(request.organization, actor=request.user)
+    messages.success(
+        request,
+        f"Added {len(created)} default templates." if created else "You have all the defaults.",
+    )
+    return redirect("incidents:templates", request.organization.slug)
