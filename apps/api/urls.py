@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import DefaultRouter
 
-from . import views
+from . import docs, views
 
 app_name = "api"
 
@@ -21,5 +21,7 @@ urlpatterns = [
     path("v1/", include(router.urls)),
     re_path(r"^v1/", views.not_found, name="not_found"),
     path("schema/", SpectacularAPIView.as_view(**public), name="schema"),
-    path("docs/", SpectacularRedocView.as_view(url_name="api:schema", **public), name="docs"),
+    # Server-rendered reference (no CDN, no JavaScript); Redoc for those who prefer it.
+    path("docs/", docs.api_docs, name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema", **public), name="redoc"),
 ]

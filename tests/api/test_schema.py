@@ -27,8 +27,25 @@ def test_the_schema_ignores_a_bad_key_rather_than_refusing(client, db):
     assert response.status_code == 200
 
 
-def test_the_docs_page_is_public(client, db):
+def test_the_docs_page_is_public_and_lists_every_operation(client, db):
     response = client.get("/api/docs/")
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "/api/v1/organization/" in page
+    assert "Authorization: Bearer" in page
+    assert 'id="schema-Organization"' in page
+
+
+def test_the_docs_page_needs_no_third_party_script(client, db):
+    response = client.get("/api/docs/")
+
+    assert b"cdn." not in response.content
+    assert b'src="http' not in response.content
+
+
+def test_the_redoc_page_is_public(client, db):
+    response = client.get("/api/redoc/")
 
     assert response.status_code == 200
     assert b"/api/schema/" in response.content
