@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from allauth.account.adapter import DefaultAccountAdapter
+from django.conf import settings
 from django.urls import reverse
 
 
@@ -14,3 +15,8 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def get_signup_redirect_url(self, request):
         return self.get_login_redirect_url(request)
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        # Mail templates render without context processors; the footer links to the app.
+        context.setdefault("SITE_URL", settings.SITE_URL)
+        super().send_mail(template_prefix, email, context)
