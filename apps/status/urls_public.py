@@ -1,9 +1,50 @@
+"""A status page's public URLs (mounted at the page root by config/urls_public.py).
+
+The API v2 paths end in `.json`, so CommonMiddleware's APPEND_SLASH never redirects them
+(a client that does not follow redirects must get its 200 directly).
+"""
+
+from __future__ import annotations
+
 from django.urls import path
 
-from . import views_public
+from . import api_v2, feeds, views_public
 
 app_name = "public"
 
 urlpatterns = [
     path("", views_public.page, name="page"),
+    path("history/", views_public.history, name="history"),
+    path("incidents/<slug:public_id>/", views_public.incident, name="incident"),
+    # Feeds: Statuspage's names and the DESIGN.md aliases serve the same documents.
+    path("history.atom", feeds.atom, name="history-atom"),
+    path("history.rss", feeds.rss, name="history-rss"),
+    path("feed.atom", feeds.atom, name="feed-atom"),
+    path("feed.rss", feeds.rss, name="feed-rss"),
+    path("maintenance.ics", feeds.maintenance_ics, name="maintenance-ics"),
+    # Status API v2 (shared/reference/status-api-v2.md).
+    path("api/v2/summary.json", api_v2.summary, name="api-v2-summary"),
+    path("api/v2/status.json", api_v2.status, name="api-v2-status"),
+    path("api/v2/components.json", api_v2.components, name="api-v2-components"),
+    path("api/v2/incidents.json", api_v2.incidents, name="api-v2-incidents"),
+    path(
+        "api/v2/incidents/unresolved.json",
+        api_v2.incidents_unresolved,
+        name="api-v2-incidents-unresolved",
+    ),
+    path(
+        "api/v2/scheduled-maintenances.json",
+        api_v2.scheduled_maintenances,
+        name="api-v2-scheduled-maintenances",
+    ),
+    path(
+        "api/v2/scheduled-maintenances/upcoming.json",
+        api_v2.scheduled_maintenances_upcoming,
+        name="api-v2-scheduled-maintenances-upcoming",
+    ),
+    path(
+        "api/v2/scheduled-maintenances/active.json",
+        api_v2.scheduled_maintenances_active,
+        name="api-v2-scheduled-maintenances-active",
+    ),
 ]

@@ -1,7 +1,388 @@
+"""The public status page as readers see it: page, history by month, incident timeline.
+
+Every view answers through apps.status.caching.public_response (rendered once per content
+change, ETag/304, last good copy on database failure); the data comes from the same loaders as
+the status API v2, so the page and the JSON never disagree.
+"""
+
 from __future__ import annotations
 
-from django.shortcuts import render
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import nh3
+from django.db.models import Min, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django.views.decorators.http import require_safe
+
+from apps.incidents.models import (
+    ACTIVE_MAINTENANCE,
+    Impact,
+    Incident,
+    IncidentStatus,
+    Kind,
+    MaintenanceStatus,
+)
+from apps.organizations.models import Organization
+
+from . import api_v2
+from .caching import STALE_MARKER, public_response
+from .models import Component, ComponentGroup
+from .uptime import format_percent, overall_fraction, uptime_bars
+
+HTML = "text/html; charset=utf-8"
+RECENT_DAYS = 14
+HISTORY_MONTHS_PER_PAGE = 3
+# Upper bound on what one page of the page/history lists loads, whatever the history size.
+RECENT_LIMIT = 200
+HISTORY_LIMIT = 500
+
+# Impact of an incident -> CSS tone and word, for the cards and history.
+IMPACT_TONE = {
+    Impact.NONE: "none",
+    Impact.MINOR: "minor",
+    Impact.MAJOR: "major",
+    Impact.CRITICAL: "critical",
+    Impact.MAINTENANCE: "maintenance",
+}
+INDICATOR_ICON = {"none": "✓", "minor": "▲", "major": "◐", "critical": "✕", "maintenance": "🔧"}
+
+BODY_TAGS = {"a", "br", "p", "strong", "em", "b", "i", "code", "pre", "ul", "ol", "li"}
 
 
-def page(request):
-    return render(request, "status/page.html", {"organization": request.organization})
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def body_html(text: str) -> SafeString:
+    """An update body as safe HTML: staff may use a few tags and links (as Statuspage bodies
+    do); everything else is stripped by nh3, then line breaks are kept."""
+    cleaned = nh3.clean(
+        text,
+        tags=BODY_TAGS,
+        attributes={"a": {"href"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="nofollow noopener noreferrer",
+    )
+    return mark_safe(cleaned.replace("\r\n", "\n").replace("\n", "<br>\n"))  # noqa: S308 - nh3 output
+
+
+def _channel(hex_colour: str) -> float:
+    value = int(hex_colour, 16) / 255
+    return value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4
+
+
+def luminance(hex_colour: str) -> float:
+    code = hex_colour.lstrip("#")
+    red, green, blue = (_channel(code[i : i + 2]) for i in (0, 2, 4))
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def contrast(first: str, second: str) -> float:
+    high, low = sorted((luminance(first), luminance(second)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def _mix(hex_colour: str, target: str, amount: float) -> str:
+    a, b = hex_colour.lstrip("#"), target.lstrip("#")
+    parts = [
+        round(int(a[i : i + 2], 16) * (1 - amount) + int(b[i : i + 2], 16) * amount)
+        for i in (0, 2, 4)
+    ]
+    return "#" + "".join(f"{part:02x}" for part in parts)
+
+
+def readable_on(hex_colour: str, background: str, minimum: float = 4.5) -> str:
+    """`hex_colour`, darkened or lightened toward black/white until it reaches WCAG AA
+    contrast on `background` (a brand colour chosen for a logo is often too light for text)."""
+    target = "#000000" if luminance(background) > 0.5 else "#ffffff"
+    colour = hex_colour
+    step = 0.0
+    while contrast(colour, background) < minimum and step < 1:
+        step += 0.05
+        colour = _mix(hex_colour, target, step)
+    return colour
+
+
+def accent_palette(accent: str) -> dict[str, str]:
+    """CSS colours derived from the organization's accent: the fill, the text on the fill
+    (black or white, whichever reads better), and link colours readable on light/dark."""
+    try:
+        luminance(accent)
+    except ValueError:
+        accent = "#2563eb"
+    ink = "#ffffff" if contrast(accent, "#ffffff") >= contrast(accent, "#000000") else "#000000"
+    return {
+        "accent": accent,
+        "accent_ink": ink,
+        "accent_text": readable_on(accent, "#ffffff"),
+        "accent_text_dark": readable_on(accent, "#171a21"),
+    }
+
+
+def local_day_start(day: date, organization: Organization) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=organization.tzinfo)
+
+
+def month_start(day: date, back: int = 0) -> date:
+    index = day.year * 12 + (day.month - 1) - back
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def when(incident: Incident) -> datetime:
+    """When an item happened for readers: a maintenance's window start, an incident's start."""
+    if incident.kind == Kind.MAINTENANCE and incident.scheduled_for:
+        return incident.scheduled_for
+    return incident.started_at
+
+
+def in_window(start: datetime, end: datetime) -> Q:
+    return Q(kind=Kind.INCIDENT, started_at__gte=start, started_at__lt=end) | Q(
+        kind=Kind.MAINTENANCE, scheduled_for__gte=start, scheduled_for__lt=end
+    )
+
+
+def decorate(incident: Incident) -> Incident:
+    """Attach what templates show: tone, latest update, safe bodies."""
+    incident.tone = IMPACT_TONE.get(incident.impact, "none")
+    incident.latest_update = incident.public_updates[0] if incident.public_updates else None
+    for update in incident.public_updates:
+        update.body_html = body_html(update.body)
+    return incident
+
+
+def duration_text(start: datetime | None, end: datetime | None) -> str | None:
+    if start is None or end is None or end < start:
+        return None
+    minutes = int((end - start).total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = []
+    if days:
+        parts.append(f"{days} day{'s' if days != 1 else ''}")
+    if hours:
+        parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
+    if minutes or not parts:
+        parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
+    return " ".join(parts[:2])
+
+
+@dataclass
+class Visible:
+    """A top-level row of the page: a component, or a group with its visible children."""
+
+    item: ComponentGroup | Component
+    children: list[Component]
+
+    @property
+    def is_group(self) -> bool:
+        return isinstance(self.item, ComponentGroup)
+
+    @property
+    def status(self) -> str:
+        return self.item.rollup_status if self.is_group else self.item.status
+
+    @property
+    def open(self) -> bool:
+        return any(child.status != "operational" for child in self.children)
+
+
+def visible_rows(tree: api_v2.ComponentTree) -> list[Visible]:
+    """What the page lists: `only_show_if_degraded` components only while not operational,
+    groups only when something in them is shown."""
+
+    def shown(component: Component) -> bool:
+        return not component.only_show_if_degraded or component.status != "operational"
+
+    rows = []
+    for item in tree.top_level:
+        if isinstance(item, ComponentGroup):
+            children = [child for child in item.children if shown(child)]
+            if children:
+                rows.append(Visible(item, children))
+        elif shown(item):
+            rows.append(Visible(item, []))
+    return rows
+
+
+def base_context(request: HttpRequest, organization: Organization) -> dict[str, Any]:
+    return {
+        "organization": organization,
+        "palette": accent_palette(organization.accent_color),
+        "stale_marker": mark_safe(STALE_MARKER),  # noqa: S308 - a constant HTML comment
+        "page_tz": organization.timezone,
+    }
+
+
+def cached_html(
+    request: HttpRequest, name: str, build: Callable[[], tuple[str, dict[str, Any]]], **kwargs
+) -> HttpResponse:
+    def render() -> tuple[str, str]:
+        template, context = build()
+        return render_to_string(template, context, request=request), HTML
+
+    return public_response(request, name, render, **kwargs)
+
+
+# --- views -----------------------------------------------------------------------------------
+
+
+@require_safe
+def page(request: HttpRequest) -> HttpResponse:
+    organization = request.organization
+    now = timezone.now()
+    today = now.astimezone(organization.tzinfo).date()
+
+    def build() -> tuple[str, dict[str, Any]]:
+        tree = api_v2.load_components(organization)
+        open_items = [
+            decorate(item)
+            for item in api_v2.load_incidents(
+                organization, api_v2.open_items_queryset(organization), tree
+            )
+        ]
+        maintenances = api_v2.by_schedule(m for m in open_items if m.kind == Kind.MAINTENANCE)
+        rows = visible_rows(tree)
+        showcased = [
+            component
+            for row in rows
+            for component in ([row.item] if not row.is_group else row.children)
+            if component.showcase
+        ]
+        bars = uptime_bars(organization, showcased, today=today, now=now)
+        for component in showcased:
+            component.uptime = bars[component.pk]
+        context = base_context(request, organization)
+        status = api_v2.page_status(tree, open_items)
+        context.update(
+            status=status,
+            status_icon=INDICATOR_ICON[status["indicator"]],
+            rows=rows,
+            active_incidents=[i for i in open_items if i.kind == Kind.INCIDENT],
+            active_maintenances=[m for m in maintenances if m.status in ACTIVE_MAINTENANCE],
+            upcoming_maintenances=[
+                m for m in maintenances if m.status == MaintenanceStatus.SCHEDULED
+            ],
+            overall_uptime=format_percent(overall_fraction(bars.values())),
+            has_bars=bool(showcased),
+            recent_days=recent_days(organization, tree, today),
+            bar_start=today - timedelta(days=89),
+        )
+        return "status/public/page.html", context
+
+    return cached_html(request, "page", build, vary_on=today.isoformat())
+
+
+def recent_days(
+    organization: Organization, tree: api_v2.ComponentTree, today: date
+) -> list[tuple[date, list[Incident]]]:
+    """Incidents and finished maintenances of the last RECENT_DAYS days, day by day (newest
+    first), each under the local day it started."""
+    start = local_day_start(today - timedelta(days=RECENT_DAYS - 1), organization)
+    end = local_day_start(today + timedelta(days=1), organization)
+    queryset = (
+        api_v2.incidents_queryset(organization)
+        .filter(in_window(start, end))
+        .exclude(kind=Kind.MAINTENANCE, status=MaintenanceStatus.SCHEDULED)[:RECENT_LIMIT]
+    )
+    by_day: dict[date, list[Incident]] = {}
+    items = api_v2.load_incidents(organization, queryset, tree)
+    for incident in sorted(items, key=when, reverse=True):
+        day = timezone.localdate(when(incident), timezone=organization.tzinfo)
+        by_day.setdefault(day, []).append(decorate(incident))
+    return [
+        (today - timedelta(days=offset), by_day.get(today - timedelta(days=offset), []))
+        for offset in range(RECENT_DAYS)
+    ]
+
+
+def _page_number(request: HttpRequest) -> int:
+    try:
+        number = int(request.GET.get("page", "1"))
+    except ValueError:
+        raise Http404("No such page of history.") from None
+    if number < 1:
+        raise Http404("No such page of history.")
+    return number
+
+
+@require_safe
+def history(request: HttpRequest) -> HttpResponse:
+    """Incident history by month, HISTORY_MONTHS_PER_PAGE months a page, newest first."""
+    organization = request.organization
+    today = timezone.localdate(timezone=organization.tzinfo)
+    number = _page_number(request)
+
+    def build() -> tuple[str, dict[str, Any]]:
+        tz = organization.tzinfo
+        back = (number - 1) * HISTORY_MONTHS_PER_PAGE
+        months = [month_start(today, back + k) for k in range(HISTORY_MONTHS_PER_PAGE)]
+        oldest, newest = months[-1], months[0]
+        window_start = local_day_start(oldest, organization)
+        window_end = local_day_start(month_start(newest, -1), organization)
+        earliest = (
+            Incident.objects.for_org(organization)
+            .exclude(kind=Kind.MAINTENANCE, status=MaintenanceStatus.SCHEDULED)
+            .aggregate(first=Min("started_at"))["first"]
+        )
+        first_month = month_start(timezone.localdate(earliest, timezone=tz)) if earliest else None
+        if number > 1 and (first_month is None or first_month > newest):
+            raise Http404("No such page of history.")
+        tree = api_v2.load_components(organization)
+        queryset = (
+            api_v2.incidents_queryset(organization)
+            .filter(in_window(window_start, window_end))
+            .exclude(kind=Kind.MAINTENANCE, status=MaintenanceStatus.SCHEDULED)[:HISTORY_LIMIT]
+        )
+        by_month: dict[date, list[Incident]] = {month: [] for month in months}
+        items = api_v2.load_incidents(organization, queryset, tree)
+        for incident in sorted(items, key=when, reverse=True):
+            started = timezone.localdate(when(incident), timezone=tz)
+            incident.duration = duration_text(incident.started_at, incident.resolved_at)
+            by_month[month_start(started)].append(decorate(incident))
+        context = base_context(request, organization)
+        context.update(
+            months=list(by_month.items()),
+            page_number=number,
+            newer_page=number - 1 if number > 1 else None,
+            older_page=number + 1 if first_month and first_month < oldest else None,
+            range_start=oldest,
+            range_end=newest,
+        )
+        return "status/public/history.html", context
+
+    return cached_html(request, f"history:{number}", build, vary_on=today.isoformat())
+
+
+@require_safe
+def incident(request: HttpRequest, public_id: str) -> HttpResponse:
+    organization = request.organization
+
+    def build() -> tuple[str, dict[str, Any]]:
+        tree = api_v2.load_components(organization)
+        queryset = api_v2.incidents_queryset(organization).filter(public_id=public_id)
+        found = api_v2.load_incidents(organization, queryset, tree)
+        if not found:
+            raise Http404("There is no such incident on this status page.")
+        item = decorate(found[0])
+        closed = item.status in (
+            IncidentStatus.RESOLVED,
+            IncidentStatus.POSTMORTEM,
+            MaintenanceStatus.COMPLETED,
+        )
+        context = base_context(request, organization)
+        context.update(
+            incident=item,
+            is_open=item.is_open,
+            duration=duration_text(item.started_at, item.resolved_at) if closed else None,
+            affected=[(c, c.display_name) for c in item.public_components],
+            page_title=escape(item.name),
+        )
+        return "status/public/incident.html", context
+
+    return cached_html(request, f"incident:{public_id}", build)

@@ -1,0 +1,181 @@
+"""Caching for everything a status page reader fetches (DESIGN.md "Public page caching").
+
+Every public view (HTML page, history, incident page, status API v2, feeds) answers through
+`public_response`, so the rules live here only:
+
+- A rendering is stored under a key holding the organization's id and `content_version`.
+  Services bump the version on commit, so a change simply makes a new key: nothing here ever
+  invalidates, and each page is rendered once per change (old entries age out).
+- The last good rendering of each resource is also kept without expiry. When the database
+  fails (OperationalError), that copy is served, with a visible "may be out of date" note on
+  HTML pages, rather than a 500: a status page must stay up when we are the ones having
+  the outage.
+- `ETag` is a hash of the body and `Last-Modified` the time it was rendered; a matching
+  `If-None-Match` (or, without one, `If-Modified-Since`) gets a 304.
+- `Cache-Control` lets a CDN hold a copy briefly and serve it stale while revalidating or
+  while we are down.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.utils.http import http_date, parse_etags, parse_http_date_safe
+
+logger = logging.getLogger(__name__)
+
+CACHE_CONTROL = "public, max-age=30, s-maxage=60, stale-while-revalidate=30, stale-if-error=86400"
+# A stale copy is served only while we are failing; let caches keep it briefly, no longer.
+STALE_CACHE_CONTROL = "public, max-age=10, s-maxage=10"
+# The key changes with every content change, so a fresh entry never goes wrong; the timeout
+# only frees memory for versions nobody asks for any more.
+FRESH_TIMEOUT = 24 * 60 * 60
+KEY_PREFIX = "public-page"
+
+# Rendered into every HTML page (templates/status/base_public.html); replaced by the note
+# below when a last-good copy is served during a database failure.
+STALE_MARKER = "<!--candor:stale-note-->"
+STALE_NOTE = (
+    '<div class="stale-note" role="status"><strong>This page may be out of date.</strong> '
+    "We could not load the latest status just now; this is the last version we saved. "
+    "It will refresh automatically once we can reach our database again.</div>"
+)
+
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+
+@dataclass(frozen=True)
+class Rendering:
+    body: bytes
+    content_type: str
+    etag: str
+    rendered_at: float
+
+
+def make_rendering(body: str | bytes, content_type: str) -> Rendering:
+    data = body.encode() if isinstance(body, str) else body
+    digest = hashlib.sha256(data).hexdigest()[:32]
+    return Rendering(
+        body=data, content_type=content_type, etag=f'"{digest}"', rendered_at=time.time()
+    )
+
+
+def _variant(request: HttpRequest, vary_on: str) -> str:
+    # The same organization is reached on several hosts and prefixes (/s/<slug>/ or a tenant
+    # host); links and absolute URLs in the body differ, so each keeps its own copy. Hosts are
+    # bounded: TenantMiddleware only lets known ones through.
+    prefix = getattr(request, "public_prefix", "/")
+    raw = f"{request.get_host()}|{prefix}|{vary_on}"
+    return hashlib.sha1(raw.encode(), usedforsecurity=False).hexdigest()[:16]
+
+
+def cache_keys(request: HttpRequest, name: str, vary_on: str = "") -> tuple[str, str]:
+    org = request.organization
+    variant = _variant(request, vary_on)
+    fresh = f"{KEY_PREFIX}:{org.id}:{org.content_version}:{variant}:{name}"
+    last_good = f"{KEY_PREFIX}:last-good:{org.id}:{variant}:{name}"
+    return fresh, last_good
+
+
+def _cache_get(key: str) -> Rendering | None:
+    # A cache outage must not take the page down either: treat it as a miss.
+    try:
+        return cache.get(key)
+    except Exception:  # any backend error means "not cached"
+        logger.warning("public page cache read failed for %s", key, exc_info=True)
+        return None
+
+
+def _cache_set(key: str, value: Rendering, timeout: int | None) -> None:
+    try:
+        cache.set(key, value, timeout)
+    except Exception:  # the page is still served, just not cached
+        logger.warning("public page cache write failed for %s", key, exc_info=True)
+
+
+def _not_modified(request: HttpRequest, rendering: Rendering) -> bool:
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match:
+        if if_none_match.strip() == "*":
+            return True
+        # Weak comparison (RFC 9110 13.1.2): a CDN may hand back our tag as W/"...".
+        tags = {tag.removeprefix("W/") for tag in parse_etags(if_none_match)}
+        return rendering.etag in tags
+    since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
+    return since is not None and int(rendering.rendered_at) <= since
+
+
+def public_response(
+    request: HttpRequest,
+    name: str,
+    render: Callable[[], tuple[str | bytes, str]],
+    *,
+    vary_on: str = "",
+    cors: bool = False,
+) -> HttpResponse:
+    """Answer a public GET/HEAD from the cache, rendering with `render()` on a miss.
+
+    `name` identifies the resource (with any parameter that changes the body, such as a page
+    number); `vary_on` adds anything else the body depends on (the date, for pages whose
+    "last 90 days" move at midnight). `render` returns (body, content type) and must do all of
+    its database work itself, so that a failure there falls back to the last good copy.
+    """
+    fresh_key, last_good_key = cache_keys(request, name, vary_on)
+    stale = False
+    rendering = _cache_get(fresh_key)
+    if rendering is None:
+        try:
+            body, content_type = render()
+        except DATABASE_ERRORS:
+            rendering = _cache_get(last_good_key)
+            if rendering is None:
+                logger.exception("database failed and no saved copy of %s", name)
+                return _unavailable(cors=cors)
+            logger.warning("database failed; serving the last good copy of %s", name)
+            stale = True
+            rendering = _as_stale(rendering)
+        else:
+            rendering = make_rendering(body, content_type)
+            _cache_set(fresh_key, rendering, FRESH_TIMEOUT)
+            _cache_set(last_good_key, rendering, None)
+
+    if _not_modified(request, rendering):
+        response: HttpResponse = HttpResponseNotModified()
+    else:
+        response = HttpResponse(rendering.body, content_type=rendering.content_type)
+    response["ETag"] = rendering.etag
+    response["Last-Modified"] = http_date(rendering.rendered_at)
+    response["Cache-Control"] = STALE_CACHE_CONTROL if stale else CACHE_CONTROL
+    if stale:
+        response["X-Status-Page-Stale"] = "true"
+    if cors:
+        response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _as_stale(rendering: Rendering) -> Rendering:
+    if not rendering.content_type.startswith("text/html"):
+        return rendering
+    body = rendering.body.replace(STALE_MARKER.encode(), STALE_NOTE.encode(), 1)
+    stale = make_rendering(body, rendering.content_type)
+    return Rendering(stale.body, stale.content_type, stale.etag, rendering.rendered_at)
+
+
+def _unavailable(*, cors: bool) -> HttpResponse:
+    response = HttpResponse(
+        "This status page is temporarily unavailable. Please try again in a minute.\n",
+        status=503,
+        content_type="text/plain; charset=utf-8",
+    )
+    response["Retry-After"] = "30"
+    response["Cache-Control"] = "no-store"
+    if cors:
+        response["Access-Control-Allow-Origin"] = "*"
+    return response

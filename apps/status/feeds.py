@@ -1,0 +1,221 @@
+"""Feeds of a status page: incident history as Atom and RSS, maintenance as iCalendar.
+
+`history.atom`/`history.rss` are Statuspage's names (reference §1.2), `feed.atom`/`feed.rss`
+the DESIGN.md aliases; both serve the same document. Each item is an incident or maintenance
+with all of its updates, newest first. `maintenance.ics` is written by hand per RFC 5545.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from django.http import HttpRequest, HttpResponse
+from django.template.defaultfilters import date as date_filter
+from django.urls import reverse
+from django.utils import feedgenerator
+from django.utils.html import escape
+from django.views.decorators.http import require_safe
+
+from apps.incidents.models import Incident, Kind
+from apps.organizations.models import Organization
+
+from . import api_v2
+from .caching import public_response
+
+FEED_LIMIT = 50
+
+
+def _absolute(request: HttpRequest, name: str, *args: str) -> str:
+    return request.build_absolute_uri(reverse(f"public:{name}", args=args))
+
+
+def _local(value: datetime, organization: Organization) -> str:
+    return date_filter(value.astimezone(organization.tzinfo), "M j, H:i T")
+
+
+def item_description(incident: Incident, organization: Organization) -> str:
+    """HTML like Statuspage's feed items: each update's time, status and text, newest first."""
+    parts = []
+    if incident.kind == Kind.MAINTENANCE and incident.scheduled_for:
+        window = _local(incident.scheduled_for, organization)
+        if incident.scheduled_until:
+            window += " to " + _local(incident.scheduled_until, organization)
+        parts.append(f"<p><strong>THIS IS A SCHEDULED EVENT {escape(window)}</strong></p>")
+    for update in incident.public_updates:
+        parts.append(
+            f"<p><small>{escape(_local(update.display_at, organization))}</small><br>"
+            f"<strong>{escape(update.get_status_display())}</strong> - {escape(update.body)}</p>"
+        )
+    if incident.public_components:
+        names = ", ".join(component.display_name for component in incident.public_components)
+        parts.append(f"<p>This incident affected: {escape(names)}.</p>")
+    return "".join(parts)
+
+
+def _history_feed(request: HttpRequest, feed_class: type[feedgenerator.SyndicationFeed]) -> str:
+    organization = request.organization
+    tree = api_v2.load_components(organization)
+    queryset = api_v2.incidents_queryset(organization)[:FEED_LIMIT]
+    incidents = api_v2.load_incidents(organization, queryset, tree)
+    feed_url_name = "history-atom" if feed_class is feedgenerator.Atom1Feed else "history-rss"
+    feed = feed_class(
+        title=f"{organization.name} status",
+        link=_absolute(request, "page"),
+        description=f"Incidents and scheduled maintenance of {organization.name}",
+        language="en",
+        feed_url=_absolute(request, feed_url_name),
+        feed_guid=_absolute(request, feed_url_name),
+    )
+    for incident in incidents:
+        url = _absolute(request, "incident", incident.public_id)
+        feed.add_item(
+            title=incident.name,
+            link=url,
+            description=item_description(incident, organization),
+            unique_id=url,
+            unique_id_is_permalink=True,
+            pubdate=incident.started_at,
+            updateddate=incident.updated_at,
+        )
+    # An empty feed still needs <updated> (Atom requires it): fall back to the organization's.
+    if not incidents:
+        feed.latest_post_date = lambda: organization.updated_at  # type: ignore[method-assign]
+    return feed.writeString("utf-8")
+
+
+@require_safe
+def atom(request: HttpRequest) -> HttpResponse:
+    return public_response(
+        request,
+        "history.atom",
+        lambda: (
+            _history_feed(request, feedgenerator.Atom1Feed),
+            "application/atom+xml; charset=utf-8",
+        ),
+        cors=True,
+    )
+
+
+@require_safe
+def rss(request: HttpRequest) -> HttpResponse:
+    return public_response(
+        request,
+        "history.rss",
+        lambda: (
+            _history_feed(request, feedgenerator.Rss201rev2Feed),
+            "application/rss+xml; charset=utf-8",
+        ),
+        cors=True,
+    )
+
+
+# --- iCalendar (RFC 5545) --------------------------------------------------------------------
+
+
+def ics_escape(text: str) -> str:
+    """TEXT value escaping (RFC 5545 3.3.11): backslash, semicolon, comma, newline."""
+    return (
+        text.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\r", "\\n")
+        .replace("\n", "\\n")
+    )
+
+
+def ics_fold(line: str) -> str:
+    """Fold a content line into chunks of at most 75 octets (RFC 5545 3.1), continuation lines
+    starting with one space, never splitting a UTF-8 character."""
+    encoded = line.encode()
+    if len(encoded) <= 75:
+        return line
+    chunks: list[str] = []
+    current = ""
+    size = 0
+    limit = 75
+    for char in line:
+        width = len(char.encode())
+        if size + width > limit:
+            chunks.append(current)
+            current, size = "", 0
+            limit = 74  # the leading space counts toward the next line's 75 octets
+        current += char
+        size += width
+    chunks.append(current)
+    return "\r\n ".join(chunks)
+
+
+def ics_time(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def calendar_lines(
+    request: HttpRequest, organization: Organization, maintenances: Iterable[Incident]
+) -> list[str]:
+    host = request.get_host().split(":")[0] or "candor"
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//Candor//Status page maintenance//EN",
+        "CALSCALE:GREGORIAN",
+        f"X-WR-CALNAME:{ics_escape(organization.name + ' maintenance')}",
+        "X-PUBLISHED-TTL:PT1H",
+        "REFRESH-INTERVAL;VALUE=DURATION:PT1H",
+    ]
+    for item in maintenances:
+        if item.scheduled_for is None:
+            continue
+        latest = item.public_updates[0].body if item.public_updates else ""
+        affected = ", ".join(component.display_name for component in item.public_components)
+        description = latest + (f"\n\nAffected: {affected}" if affected else "")
+        url = _absolute(request, "incident", item.public_id)
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{item.public_id}@{host}",
+            # No METHOD in this calendar, so DTSTAMP is when the event was last revised
+            # (RFC 5545 3.8.7.2); it also keeps the document identical between renderings.
+            f"DTSTAMP:{ics_time(item.updated_at)}",
+            f"LAST-MODIFIED:{ics_time(item.updated_at)}",
+            f"DTSTART:{ics_time(item.scheduled_for)}",
+        ]
+        if item.scheduled_until:
+            lines.append(f"DTEND:{ics_time(item.scheduled_until)}")
+        lines += [
+            f"SUMMARY:{ics_escape(item.name)}",
+            f"DESCRIPTION:{ics_escape(description)}",
+            f"URL:{url}",
+            "STATUS:CONFIRMED",
+            f"X-CANDOR-STATUS:{item.status}",
+            "TRANSP:TRANSPARENT",
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    return lines
+
+
+def _calendar(request: HttpRequest) -> str:
+    organization = request.organization
+    tree = api_v2.load_components(organization)
+    queryset = (
+        Incident.objects.for_org(organization)
+        .filter(kind=Kind.MAINTENANCE, scheduled_for__isnull=False)
+        .order_by("-scheduled_for", "-id")[:FEED_LIMIT]
+    )
+    maintenances = api_v2.load_incidents(organization, queryset, tree)
+    return "".join(
+        ics_fold(line) + "\r\n" for line in calendar_lines(request, organization, maintenances)
+    )
+
+
+@require_safe
+def maintenance_ics(request: HttpRequest) -> HttpResponse:
+    response = public_response(
+        request,
+        "maintenance.ics",
+        lambda: (_calendar(request), "text/calendar; charset=utf-8"),
+        cors=True,
+    )
+    response["Content-Disposition"] = 'inline; filename="maintenance.ics"'
+    return response

@@ -1,0 +1,196 @@
+"""Read side of uptime for the public page: 90-day bars and uptime percentages.
+
+The rows are kept current by apps.status.services (UptimeDay, one per component and local day);
+this module only reads them: one query for the bars of every component, one for the incidents
+shown in the bars' per-day tooltips.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.incidents.models import Incident, IncidentStatus, Kind
+from apps.organizations.models import Organization
+from apps.status.models import SECONDS_FIELD, Component, UptimeDay, uptime_fraction
+
+BAR_DAYS = 90
+
+
+@dataclass
+class DayCell:
+    date: date
+    # Worst status of the day, None when there is no data (before the component existed, or a
+    # day the rollup never recorded).
+    status: str | None
+    fraction: float | None
+    incidents: list[str] = field(default_factory=list)
+
+    @property
+    def percent(self) -> str | None:
+        return format_percent(self.fraction)
+
+    @property
+    def has_issue(self) -> bool:
+        return bool(self.incidents) or (self.status not in (None, "operational"))
+
+
+@dataclass
+class ComponentUptime:
+    component: Component
+    days: list[DayCell]
+    fraction: float | None
+
+    @property
+    def percent(self) -> str | None:
+        return format_percent(self.fraction)
+
+    @property
+    def issue_days(self) -> list[DayCell]:
+        """Days worth listing for readers who cannot hover (phones, keyboards): newest first."""
+        return [day for day in reversed(self.days) if day.has_issue]
+
+
+def format_percent(fraction: float | None) -> str | None:
+    if fraction is None:
+        return None
+    # Round down: 99.996 % must not read as 100 % on a day that had an outage.
+    hundredths = int(fraction * 10000)
+    return f"{hundredths / 100:.2f}"
+
+
+def window(today: date, days: int = BAR_DAYS) -> list[date]:
+    return [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
+
+
+def first_day(component: Component, organization: Organization) -> date:
+    """The first day the component has data for: its start date, else its creation day."""
+    created = timezone.localdate(component.created_at, timezone=organization.tzinfo)
+    return min(component.start_date, created) if component.start_date else created
+
+
+def uptime_bars(
+    organization: Organization,
+    components: Sequence[Component],
+    *,
+    today: date | None = None,
+    now: datetime | None = None,
+    days: int = BAR_DAYS,
+) -> dict[int, ComponentUptime]:
+    """Bar data for `components` over the last `days` local days, keyed by component pk.
+
+    One query for every component's UptimeDay rows, one for the incidents of the window.
+    Today's row only counts time up to the component's last accounted instant, so the time
+    since then (in its current status) is added here, without writing anything.
+    """
+    tz = organization.tzinfo
+    now = now or timezone.now()
+    today = today or now.astimezone(tz).date()
+    dates = window(today, days)
+    by_pk = {component.pk: component for component in components}
+    rows: dict[tuple[int, date], UptimeDay] = {}
+    if by_pk:
+        queryset = UptimeDay.objects.for_org(organization).filter(
+            component_id__in=by_pk, date__gte=dates[0], date__lte=today
+        )
+        for row in queryset:
+            rows[(row.component_id, row.date)] = row
+    incidents = incidents_by_day(organization, by_pk, dates[0], today, now=now)
+
+    result: dict[int, ComponentUptime] = {}
+    for component in components:
+        begins = first_day(component, organization)
+        cells: list[DayCell] = []
+        counted: list[UptimeDay] = []
+        for day in dates:
+            row = rows.get((component.pk, day))
+            if day == today:
+                row = _with_time_since_accounted(component, row, today, now, tz)
+            names = incidents.get((component.pk, day), [])
+            if row is None:
+                # No row: before the component existed, or a day nothing was recorded.
+                cells.append(DayCell(day, None, None, names if day >= begins else []))
+                continue
+            counted.append(row)
+            cells.append(DayCell(day, row.worst_status, row.uptime_fraction, names))
+        result[component.pk] = ComponentUptime(component, cells, uptime_fraction(counted))
+    return result
+
+
+def overall_fraction(bars: Iterable[ComponentUptime]) -> float | None:
+    """Uptime over every showcased component's days together (time-weighted)."""
+    fractions = [bar.fraction for bar in bars if bar.fraction is not None]
+    if not fractions:
+        return None
+    return sum(fractions) / len(fractions)
+
+
+def _with_time_since_accounted(
+    component: Component, row: UptimeDay | None, today: date, now: datetime, tz: ZoneInfo
+) -> UptimeDay | None:
+    since = component.uptime_accounted_until
+    if since is None or since >= now:
+        return row
+    midnight = datetime(today.year, today.month, today.day, tzinfo=tz)
+    extra = int((now - max(since, midnight)).total_seconds())
+    if extra <= 0:
+        return row
+    if row is None:
+        row = UptimeDay(component=component, date=today, worst_status=component.status)
+    else:
+        # A copy: the loaded row must stay as stored.
+        row = UptimeDay(**{f.attname: getattr(row, f.attname) for f in UptimeDay._meta.fields})
+    column = SECONDS_FIELD[component.status]
+    setattr(row, column, getattr(row, column) + extra)
+    return row
+
+
+def incidents_by_day(
+    organization: Organization,
+    components: Iterable[int],
+    start: date,
+    end: date,
+    *,
+    now: datetime,
+) -> dict[tuple[int, date], list[str]]:
+    """Names of the incidents touching each (component pk, local day) in [start, end]."""
+    component_ids = list(components)
+    if not component_ids:
+        return {}
+    tz = organization.tzinfo
+    start_at = datetime(start.year, start.month, start.day, tzinfo=tz)
+    links = (
+        Incident.components.through.objects.filter(
+            incident__organization=organization,
+            incident__kind=Kind.INCIDENT,
+            component_id__in=component_ids,
+            incident__started_at__lt=datetime(end.year, end.month, end.day, tzinfo=tz)
+            + timedelta(days=1),
+        )
+        .filter(Q(incident__resolved_at__isnull=True) | Q(incident__resolved_at__gte=start_at))
+        .values_list(
+            "component_id",
+            "incident__name",
+            "incident__status",
+            "incident__started_at",
+            "incident__resolved_at",
+        )
+        .order_by("incident__started_at", "incident_id")
+    )
+    found: dict[tuple[int, date], list[str]] = defaultdict(list)
+    closed = {IncidentStatus.RESOLVED, IncidentStatus.POSTMORTEM}
+    for component_id, name, status, started_at, resolved_at in links:
+        finished = resolved_at or (started_at if status in closed else now)
+        first = max(timezone.localdate(started_at, timezone=tz), start)
+        last = min(timezone.localdate(finished, timezone=tz), end)
+        day = first
+        while day <= last:
+            found[(component_id, day)].append(name)
+            day += timedelta(days=1)
+    return found
