@@ -137,8 +137,8 @@ def starter_components(request: HttpRequest) -> HttpResponse:
 
 @org_view(COMPONENTS_WRITE)
 @require_POST
-def component_set_status(request: HttpRequest, public_id: str) -> HttpResponse:
-    component = _get_component(request, public_id)
+def component_set_status(request: HttpRequest, component_id: str) -> HttpResponse:
+    component = _get_component(request, component_id)
     form = StatusForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose one of the listed statuses.")
@@ -190,14 +190,14 @@ def _move(request: HttpRequest, item: ComponentGroup | Component) -> HttpRespons
 
 @org_view(COMPONENTS_WRITE)
 @require_POST
-def component_move(request: HttpRequest, public_id: str) -> HttpResponse:
-    return _move(request, _get_component(request, public_id))
+def component_move(request: HttpRequest, component_id: str) -> HttpResponse:
+    return _move(request, _get_component(request, component_id))
 
 
 @org_view(COMPONENTS_WRITE)
 @require_POST
-def group_move(request: HttpRequest, public_id: str) -> HttpResponse:
-    return _move(request, _get_group(request, public_id))
+def group_move(request: HttpRequest, group_id: str) -> HttpResponse:
+    return _move(request, _get_group(request, group_id))
 
 
 # --- create, edit, delete --------------------------------------------------------------------
@@ -228,8 +228,8 @@ def component_create(request: HttpRequest) -> HttpResponse:
 
 
 @org_view(COMPONENTS_WRITE)
-def component_edit(request: HttpRequest, public_id: str) -> HttpResponse:
-    component = _get_component(request, public_id)
+def component_edit(request: HttpRequest, component_id: str) -> HttpResponse:
+    component = _get_component(request, component_id)
     initial = {
         "name": component.name,
         "description": component.description,
@@ -255,8 +255,8 @@ def component_edit(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 @org_view(COMPONENTS_WRITE)
-def component_delete(request: HttpRequest, public_id: str) -> HttpResponse:
-    component = _get_component(request, public_id)
+def component_delete(request: HttpRequest, component_id: str) -> HttpResponse:
+    component = _get_component(request, component_id)
     if request.method == "POST":
         services.delete_component(component, actor=request.user)
         messages.success(request, f"Deleted {component.name}.")
@@ -286,8 +286,8 @@ def group_create(request: HttpRequest) -> HttpResponse:
 
 
 @org_view(COMPONENTS_WRITE)
-def group_edit(request: HttpRequest, public_id: str) -> HttpResponse:
-    group = _get_group(request, public_id)
+def group_edit(request: HttpRequest, group_id: str) -> HttpResponse:
+    group = _get_group(request, group_id)
     form = GroupForm(
         request.POST or None, initial={"name": group.name, "description": group.description}
     )
@@ -299,8 +299,8 @@ def group_edit(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 @org_view(COMPONENTS_WRITE)
-def group_delete(request: HttpRequest, public_id: str) -> HttpResponse:
-    group = _get_group(request, public_id)
+def group_delete(request: HttpRequest, group_id: str) -> HttpResponse:
+    group = _get_group(request, group_id)
     if request.method == "POST":
         services.delete_component_group(group, actor=request.user)
         messages.success(request, f"Deleted the group {group.name}; its components are kept.")
@@ -345,8 +345,8 @@ def _percent(fraction: float | None) -> str:
 
 
 @org_view(COMPONENTS_READ, write_permission=COMPONENTS_WRITE)
-def component_history(request: HttpRequest, public_id: str) -> HttpResponse:
-    component = _get_component(request, public_id)
+def component_history(request: HttpRequest, component_id: str) -> HttpResponse:
+    component = _get_component(request, component_id)
     organization = request.organization
     changes = (
         ComponentStatusChange.objects.for_org(organization)
