@@ -133,17 +133,51 @@ CELERY_TASK_ALWAYS_EAGER = not REDIS_URL and not env.str("CELERY_BROKER_URL", de
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
+# Reliability (shared/reference/delivery-notes.md §3): ack after the task ran, re-queue when a
+# worker process dies, reserve one task per process. Tasks must be idempotent (see
+# apps/notifications/tasks.py for how deliveries are claimed).
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_TIME_LIMIT = 300
-CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 10.0
+# When a worker is killed outright (SIGKILL, OOM, lost host) its unacknowledged tasks come back
+# from Redis after the visibility timeout, found by kombu's unacked-restore sweep (by default
+# only every ~100 s; 2 s here). Every task must finish well inside the visibility timeout, or
+# Redis hands it to a second worker while it still runs: hence the time limits below. Work
+# that needs longer is split into several tasks. Never use countdown/ETA longer than it.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=60)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": 2,
+    "unacked_restore_throttle": 1,
+}
+CELERY_TASK_TIME_LIMIT = max(5, CELERY_VISIBILITY_TIMEOUT - 5)
+CELERY_TASK_SOFT_TIME_LIMIT = max(4, CELERY_VISIBILITY_TIMEOUT - 15)
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Separate queues so a slow webhook endpoint never delays email (DESIGN.md "Processes").
+CELERY_TASK_ROUTES = {
+    "notifications.fanout_event": {"queue": "notifications"},
+    "notifications.send_email_batch": {"queue": "notifications"},
+    "notifications.send_confirmation": {"queue": "notifications"},
+    "notifications.send_disabled_notice": {"queue": "notifications"},
+    "notifications.send_webhook_batch": {"queue": "webhooks"},
+}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # Resend deliveries whose retry time has come, or whose batch died or was lost.
+    "notifications-retry-due-deliveries": {
+        "task": "notifications.retry_due_deliveries",
+        "schedule": 10.0,
+    },
+    # Restart fan-outs of events left unprocessed (crash between commit and enqueue).
+    "notifications-requeue-unprocessed-events": {
+        "task": "notifications.requeue_unprocessed_events",
+        "schedule": 30.0,
+    },
     # Start, complete and send reminders for scheduled maintenances (idempotent).
     "incidents-maintenance-transitions": {
         "task": "incidents.run_maintenance_transitions",
@@ -238,10 +272,13 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"api_key": env.str("API_RATE_LIMIT", default="600/min")},
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Size-limited and strict (apps/api/parsers.py): DRF's own reads bodies of any size.
+    "DEFAULT_PARSER_CLASSES": ["apps.api.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "apps.api.pagination.CursorPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,
+    # Service ValidationErrors become 400s; every error body has "detail" (apps/api/exceptions.py).
+    "EXCEPTION_HANDLER": "apps.api.exceptions.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Candor management API",

@@ -1,0 +1,1 @@
+"""Delivery channels. Each sends one batch of claimed deliveries over one connection."""

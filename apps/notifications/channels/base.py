@@ -1,0 +1,45 @@
+"""What every channel's batch shares: claiming, the time budget, loading rows."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from django.db.models import QuerySet
+
+from .. import conf, services
+from ..models import Delivery
+
+
+class Batch:
+    """Claimed deliveries of one batch task, sent in id order within a time budget."""
+
+    def __init__(self, delivery_ids: Sequence[int], *, owner: str) -> None:
+        self.owner = owner
+        self.claimed = services.claim(delivery_ids, owner=owner)
+        self.started = time.monotonic()
+        self.budget = conf.batch_time_budget()
+        self.left_over: list[int] = []
+
+    def rows(self) -> QuerySet[Delivery]:
+        return (
+            Delivery.objects.filter(pk__in=self.claimed)
+            .select_related(
+                "subscriber",
+                "event__organization",
+                "event__incident__organization",
+                "event__update",
+                "event__component__group",
+                "event__component__organization",
+            )
+            .order_by("id")
+        )
+
+    def out_of_time(self) -> bool:
+        # Callers check it only after the first send, so every batch makes progress.
+        return time.monotonic() - self.started > self.budget
+
+    def hand_over(self, remaining: Sequence[Delivery]) -> None:
+        """Release rows this batch did not get to; the caller enqueues them again."""
+        self.left_over = [d.pk for d in remaining]
+        services.release(self.left_over)

@@ -1,0 +1,265 @@
+"""Subscriber mail: one SMTP (or provider) connection per batch, one thread per incident.
+
+Headers per shared/reference/delivery-notes.md §2.1:
+- From: the organization's name at the notifications address (apart from account mail);
+- Message-ID stable per (event, subscriber), so a resend after a crash is the same message;
+  In-Reply-To/References point at a per-incident root id (Discourse's pattern), and the
+  subject never carries the incident's state, so mail clients keep one thread per incident;
+- List-Unsubscribe (HTTPS, opaque token) + List-Unsubscribe-Post (RFC 8058 one-click), List-Id.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from collections.abc import Sequence
+from datetime import datetime
+from email.utils import formataddr
+from typing import Any
+
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from apps.incidents.models import Incident, IncidentStatus, Kind, MaintenanceStatus
+from apps.status.models import ComponentStatus
+
+from .. import conf, services, tokens
+from ..models import Delivery, NotificationEvent, Subscriber
+from ..payloads import incident_url
+from .base import Batch
+
+logger = logging.getLogger(__name__)
+
+EventKind = NotificationEvent.Kind
+STATUS_LABELS = dict(IncidentStatus.choices) | dict(MaintenanceStatus.choices)
+COMPONENT_LABELS = dict(ComponentStatus.choices)
+
+
+def format_time(value: datetime | None, tz) -> str:
+    """`Sat 28 Nov 2026, 09:30 UTC` in the organization's timezone."""
+    if value is None:
+        return ""
+    return timezone.localtime(value, tz).strftime("%a %-d %b %Y, %H:%M %Z")
+
+
+def thread_root_id(incident: Incident) -> str:
+    return f"<incident/{incident.public_id}@{conf.message_id_domain()}>"
+
+
+def from_header(organization_name: str) -> str:
+    # formataddr quotes and RFC 2047-encodes the name (commas, non-ASCII) correctly.
+    return formataddr((organization_name, conf.from_address()))
+
+
+class EventMail:
+    """Everything about one event's mail that does not depend on the subscriber."""
+
+    def __init__(self, event: NotificationEvent) -> None:
+        self.event = event
+        self.organization = event.organization
+        self.tz = self.organization.tzinfo
+        self.base_url = self.organization.public_url
+        self.incident: Incident | None = event.incident if event.incident_id else None
+        self.update = event.update if event.update_id else None
+        self.subject = self._subject()
+        self.headline = self._headline()
+        self.context: dict[str, Any] = {
+            "organization": self.organization,
+            "event": event,
+            "incident": self.incident,
+            "update": self.update,
+            "headline": self.headline,
+            "subject": self.subject,
+            "page_url": self.base_url,
+            "incident_url": incident_url(self.incident) if self.incident else self.base_url,
+            "posted_at": format_time(
+                self.update.display_at if self.update else event.created_at, self.tz
+            ),
+            "next_update": format_time(self._next_update_due(), self.tz),
+            "scheduled_for": format_time(getattr(self.incident, "scheduled_for", None), self.tz),
+            "scheduled_until": format_time(
+                getattr(self.incident, "scheduled_until", None), self.tz
+            ),
+            "components": self._component_names(),
+        }
+
+    def _next_update_due(self) -> datetime | None:
+        if self.update and self.update.next_update_due:
+            return self.update.next_update_due
+        if self.incident and self.incident.is_open:
+            return self.incident.next_update_due
+        return None
+
+    def _component_names(self) -> list[str]:
+        if self.update and self.update.affected_components:
+            return [c.get("name", "") for c in self.update.affected_components if c.get("name")]
+        if self.incident:
+            return [c.display_name for c in self.incident.components.select_related("group")]
+        if self.event.component_id:
+            return [self.event.component.display_name]
+        return []
+
+    def _subject(self) -> str:
+        # SECURITY-adjacent: never the state ("Resolved") — it would split the mail thread.
+        if self.incident is not None:
+            if self.incident.kind == Kind.MAINTENANCE:
+                return f"Scheduled maintenance: {self.incident.name}"
+            return self.incident.name
+        if self.event.component_id:
+            new = COMPONENT_LABELS.get(self.event.data.get("new_status", ""), "changed")
+            return f"{self.event.component.display_name}: {new.lower()}"
+        return f"{self.organization.name} status"
+
+    def _headline(self) -> str:
+        kind = self.event.kind
+        status = STATUS_LABELS.get(self.update.status if self.update else "", "")
+        if self.incident is not None and not status:
+            status = self.incident.get_status_display()
+        return {
+            EventKind.INCIDENT_OPENED: f"New incident: {status}",
+            EventKind.INCIDENT_UPDATED: f"Update: {status}",
+            EventKind.INCIDENT_RESOLVED: "Resolved",
+            EventKind.MAINTENANCE_SCHEDULED: "Maintenance scheduled",
+            EventKind.MAINTENANCE_REMINDER: "Reminder: maintenance is about to start",
+            EventKind.MAINTENANCE_STARTED: "Maintenance in progress",
+            EventKind.MAINTENANCE_UPDATED: f"Maintenance update: {status}",
+            EventKind.MAINTENANCE_COMPLETED: "Maintenance completed",
+            EventKind.MAINTENANCE_CANCELLED: "Maintenance cancelled",
+        }.get(kind, self.subject)
+
+    def message_id(self, subscriber: Subscriber) -> str:
+        domain = conf.message_id_domain()
+        if self.incident is not None:
+            return (
+                f"<incident/{self.incident.public_id}/{self.event.public_id}."
+                f"{subscriber.public_id}@{domain}>"
+            )
+        return f"<event/{self.event.public_id}.{subscriber.public_id}@{domain}>"
+
+    def message(self, subscriber: Subscriber, connection=None) -> EmailMultiAlternatives:
+        unsubscribe = tokens.unsubscribe_url(subscriber, self.base_url)
+        context = {
+            **self.context,
+            "subscriber": subscriber,
+            "unsubscribe_url": unsubscribe,
+            "manage_url": tokens.manage_url(subscriber, self.base_url),
+        }
+        headers = {
+            "Message-ID": self.message_id(subscriber),
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "List-Id": f'"{self.organization.name} status" '
+            f"<{self.organization.slug}.{conf.message_id_domain()}>",
+            "Auto-Submitted": "auto-generated",
+        }
+        if self.incident is not None:
+            root = thread_root_id(self.incident)
+            headers["In-Reply-To"] = root
+            headers["References"] = root
+        message = EmailMultiAlternatives(
+            subject=self.subject,
+            body=render_to_string("notifications/email/event.txt", context),
+            from_email=from_header(self.organization.name),
+            to=[subscriber.email],
+            headers=headers,
+            connection=connection,
+        )
+        message.attach_alternative(
+            render_to_string("notifications/email/event.html", context), "text/html"
+        )
+        return message
+
+
+def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
+    """Send the batch's deliveries over one connection. Returns ids handed over (time budget)."""
+    batch = Batch(delivery_ids, owner=owner)
+    if not batch.claimed:
+        return []
+    rows = list(batch.rows())
+    mails: dict[int, EventMail] = {}
+    connection = get_connection(fail_silently=False)
+    try:
+        connection.open()
+    except (smtplib.SMTPException, OSError) as exc:
+        for delivery in rows:
+            services.record_failure(delivery, f"Could not connect to the mail server: {exc}")
+        return []
+    try:
+        for index, delivery in enumerate(rows):
+            if index and batch.out_of_time():
+                batch.hand_over(rows[index:])
+                break
+            subscriber = delivery.subscriber
+            if not subscriber.is_active:
+                services.mark_skipped([delivery.pk], "Unsubscribed, unconfirmed or disabled.")
+                continue
+            mail = mails.get(delivery.event_id)
+            if mail is None:
+                mail = mails[delivery.event_id] = EventMail(delivery.event)
+            message = mail.message(subscriber, connection)
+            try:
+                accepted = connection.send_messages([message])
+            except smtplib.SMTPRecipientsRefused as exc:
+                services.record_failure(delivery, f"Address refused: {exc}", permanent=True)
+                continue
+            except (smtplib.SMTPException, OSError) as exc:
+                # The connection is probably gone: this and the rest are retried later.
+                for rest in rows[index:]:
+                    services.record_failure(rest, f"Mail server error: {exc}")
+                break
+            if accepted:
+                services.mark_sent(delivery.pk)
+            else:
+                services.record_failure(delivery, "The mail backend did not accept the message.")
+    finally:
+        try:
+            connection.close()
+        except Exception:  # closing a broken connection must not undo the marks above
+            logger.warning("Closing the mail connection failed", exc_info=True)
+    return batch.left_over
+
+
+# --- one-off mail (not batched) -------------------------------------------------------------
+
+
+def send_confirmation(subscriber: Subscriber) -> None:
+    """Double opt-in: the only mail an unconfirmed address ever gets."""
+    organization = subscriber.organization
+    context = {
+        "organization": organization,
+        "confirm_url": tokens.confirm_url(subscriber),
+        "page_url": organization.public_url,
+    }
+    message = EmailMultiAlternatives(
+        subject=f"Confirm your subscription to {organization.name} status updates",
+        body=render_to_string("notifications/email/confirm.txt", context),
+        from_email=from_header(organization.name),
+        to=[subscriber.email],
+        headers={"Auto-Submitted": "auto-generated"},
+    )
+    message.attach_alternative(
+        render_to_string("notifications/email/confirm.html", context), "text/html"
+    )
+    message.send()
+
+
+def send_disabled_notice(subscriber: Subscriber) -> None:
+    organization = subscriber.organization
+    context = {
+        "organization": organization,
+        "subscriber": subscriber,
+        "page_url": organization.public_url,
+        "manage_url": tokens.manage_url(subscriber),
+    }
+    EmailMultiAlternatives(
+        subject=f"Your {subscriber.get_channel_display()} subscription to "
+        f"{organization.name} status was disabled",
+        body=render_to_string("notifications/email/disabled.txt", context),
+        from_email=from_header(organization.name),
+        to=[subscriber.email],
+        headers={"Auto-Submitted": "auto-generated"},
+    ).send()
+
+
+__all__ = ["Delivery", "EventMail", "send_batch", "send_confirmation", "send_disabled_notice"]

@@ -1,0 +1,76 @@
+"""Tunables of the delivery pipeline (settings override them; defaults are the design's)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+
+def _get(name: str, default):
+    return getattr(settings, name, default)
+
+
+def fanout_chunk() -> int:
+    # 500 subscribers per chunk: one small bulk insert and one email batch task each.
+    return _get("NOTIFICATIONS_FANOUT_CHUNK", 500)
+
+
+def webhook_batch() -> int:
+    # Webhooks go to different hosts (no connection to reuse), and one slow endpoint may take
+    # the whole timeout: small batches keep a slow endpoint from holding up many others.
+    return _get("NOTIFICATIONS_WEBHOOK_BATCH", 10)
+
+
+def batch_time_budget() -> float:
+    # A batch stops starting new sends after this many seconds and hands the rest to a new
+    # task, so every task ends well inside its time limit and the broker's visibility timeout.
+    return _get("NOTIFICATIONS_BATCH_TIME_BUDGET", 15.0)
+
+
+def lease_seconds() -> int:
+    # Rows claimed by a batch are free again shortly *before* a killed worker's message comes
+    # back from the broker (visibility timeout), so the redelivered task can claim them at once.
+    visibility = _get("CELERY_BROKER_TRANSPORT_OPTIONS", {}).get("visibility_timeout", 60)
+    return _get("NOTIFICATIONS_LEASE_SECONDS", max(2, int(visibility) - 5))
+
+
+def sweep_grace() -> int:
+    # A new delivery becomes "due" for the sweeper this long after creation, in case its batch
+    # message was lost (Redis restart); the batch normally sends it well before.
+    return _get("NOTIFICATIONS_SWEEP_GRACE_SECONDS", 120)
+
+
+def unprocessed_event_grace() -> int:
+    return _get("NOTIFICATIONS_EVENT_REQUEUE_AFTER_SECONDS", 120)
+
+
+def webhook_retry_schedule() -> list[int]:
+    # Standard Webhooks' example schedule after the first attempt: 5 s, 5 min, 30 min, 2 h,
+    # 5 h, 10 h, 14 h, 20 h, 24 h (about 3 days in all); jitter is added on top.
+    return _get(
+        "NOTIFICATIONS_WEBHOOK_RETRY_SCHEDULE",
+        [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400],
+    )
+
+
+def email_retry_schedule() -> list[int]:
+    # SMTP trouble is usually ours (provider down): retry for about 4 hours.
+    return _get("NOTIFICATIONS_EMAIL_RETRY_SCHEDULE", [30, 120, 600, 1800, 3600, 7200])
+
+
+def disable_after_failures() -> int:
+    # Statuspage quarantines a webhook after 10 failed requests; so do we (consecutive ones).
+    return _get("NOTIFICATIONS_DISABLE_AFTER_FAILURES", 10)
+
+
+def from_address() -> str:
+    """Address subscriber mail is sent from; the organization's name is the display name.
+
+    Subscription mail uses its own address, apart from account mail (DEFAULT_FROM_EMAIL), as
+    Google's subscription guidelines ask (shared/reference/delivery-notes.md §2.1).
+    """
+    default = f"notifications@{settings.STATUS_PAGE_DOMAIN}"
+    return _get("NOTIFICATIONS_FROM_EMAIL", default)
+
+
+def message_id_domain() -> str:
+    return _get("NOTIFICATIONS_MESSAGE_ID_DOMAIN", settings.STATUS_PAGE_DOMAIN)

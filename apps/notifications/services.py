@@ -1,0 +1,492 @@
+"""The notification pipeline's state changes: enqueue, fan-out, claim, mark, retry, disable.
+
+Flow (shared/DESIGN.md "Notification pipeline"):
+1. a service writes a NotificationEvent with its change (outbox); `enqueue_event_on_commit`
+   (also wired to post_save) enqueues `fanout_event` after commit;
+2. `fan_out` walks matching subscribers in id order, bulk-creates Delivery rows (unique per
+   event and subscriber, so re-running is harmless) and enqueues one batch task per chunk;
+3. a batch task `claim`s its rows (conditional UPDATE), sends, and `mark_sent` each row right
+   after the provider accepted it; failures are `record_failure`d with a retry time in the DB;
+4. beat: `retry_due_deliveries` resends due rows, `requeue_unprocessed_events` restarts fan-outs
+   that never finished (crash, lost broker message).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from . import conf
+from .models import Delivery, NotificationEvent, Subscriber, new_manage_nonce
+
+logger = logging.getLogger(__name__)
+
+Channel = Subscriber.Channel
+EMAIL_CHANNELS = (Channel.EMAIL,)
+HOOK_CHANNELS = (Channel.WEBHOOK, Channel.SLACK)
+# Email gets incident and maintenance events but not component-only changes (as Statuspage
+# does); webhooks and Slack get everything. An organization-level switch for component mail
+# can be added here once Organization has the field.
+COMPONENT_ONLY_KINDS = frozenset({NotificationEvent.Kind.COMPONENT_STATUS_CHANGED})
+
+
+# --- 1. enqueue -----------------------------------------------------------------------------
+
+
+def enqueue_fanout(event_id: int, after_id: int = 0) -> bool:
+    """Send the fan-out task to the broker. Never raises: a failure leaves the event for the
+    `requeue_unprocessed_events` beat task (the outbox row is the durable record)."""
+    from .tasks import fanout_event
+
+    try:
+        fanout_event.apply_async(args=[event_id, after_id])
+    except Exception:
+        logger.exception("Could not enqueue fan-out of event %s; beat will retry", event_id)
+        return False
+    return True
+
+
+def enqueue_event_on_commit(event: NotificationEvent) -> None:
+    """Fan the event out once the current transaction commits (now, outside a transaction)."""
+    if getattr(event, "_fanout_enqueued", False):
+        return
+    event._fanout_enqueued = True  # type: ignore[attr-defined]
+    event_id = event.pk
+    transaction.on_commit(lambda: enqueue_fanout(event_id), robust=True)
+
+
+# --- 2. fan-out -----------------------------------------------------------------------------
+
+
+def channels_for(event: NotificationEvent) -> tuple[str, ...]:
+    if event.kind in COMPONENT_ONLY_KINDS:
+        return HOOK_CHANNELS
+    return (*EMAIL_CHANNELS, *HOOK_CHANNELS)
+
+
+def matching_subscribers(event: NotificationEvent) -> QuerySet[Subscriber]:
+    """Active, confirmed subscribers who follow a component the event touches (or everything).
+
+    An event with no component ids is page-wide and reaches everyone.
+    """
+    subscribers = (
+        Subscriber.objects.for_org(event.organization)
+        .active()
+        .filter(channel__in=channels_for(event))
+    )
+    if event.component_ids:
+        follows = Subscriber.components.through.objects.filter(subscriber_id=OuterRef("pk"))
+        touched = follows.filter(component__public_id__in=list(event.component_ids))
+        subscribers = subscribers.filter(~Exists(follows) | Exists(touched))
+    return subscribers
+
+
+def _enqueue_batches(delivery_rows: Sequence[tuple[int, str]]) -> None:
+    from .tasks import send_email_batch, send_webhook_batch
+
+    email_ids = [pk for pk, channel in delivery_rows if channel == Channel.EMAIL]
+    hook_ids = [pk for pk, channel in delivery_rows if channel != Channel.EMAIL]
+    size = conf.webhook_batch()
+    try:
+        if email_ids:
+            send_email_batch.apply_async(args=[email_ids])
+        for start in range(0, len(hook_ids), size):
+            send_webhook_batch.apply_async(args=[hook_ids[start : start + size]])
+    except Exception:
+        # The rows are pending with a next_attempt_at: retry_due_deliveries sends them.
+        logger.exception("Could not enqueue delivery batches; the sweeper will send them")
+
+
+def fan_out(event_id: int, after_id: int = 0, *, time_budget: float | None = None) -> int | None:
+    """Create deliveries for subscribers with id > after_id, chunk by chunk, enqueueing a batch
+    per chunk. Returns the id to resume after when the time budget ran out, else None."""
+    event = NotificationEvent.objects.select_related("organization").filter(pk=event_id).first()
+    if event is None or event.processed_at is not None:
+        return None
+    if not event.deliver:
+        # "Don't notify": the event stays for the record and is never delivered.
+        NotificationEvent.objects.filter(pk=event.pk, processed_at__isnull=True).update(
+            processed_at=timezone.now()
+        )
+        return None
+    budget = conf.batch_time_budget() if time_budget is None else time_budget
+    started = time.monotonic()
+    subscribers = matching_subscribers(event).order_by("id")
+    chunk_size = conf.fanout_chunk()
+    while True:
+        chunk = list(subscribers.filter(id__gt=after_id).values_list("id", "channel")[:chunk_size])
+        if not chunk:
+            NotificationEvent.objects.filter(pk=event.pk, processed_at__isnull=True).update(
+                processed_at=timezone.now()
+            )
+            return None
+        now = timezone.now()
+        due = now + timedelta(seconds=conf.sweep_grace())
+        Delivery.objects.bulk_create(
+            [
+                Delivery(
+                    organization_id=event.organization_id,
+                    event_id=event.pk,
+                    subscriber_id=subscriber_id,
+                    channel=channel,
+                    created_at=now,
+                    next_attempt_at=due,
+                )
+                for subscriber_id, channel in chunk
+            ],
+            ignore_conflicts=True,  # a re-run fan-out finds the rows already there
+        )
+        ids = [subscriber_id for subscriber_id, _ in chunk]
+        rows = list(
+            Delivery.objects.filter(
+                event_id=event.pk, subscriber_id__in=ids, status=Delivery.Status.PENDING
+            )
+            .order_by("id")
+            .values_list("id", "channel")
+        )
+        _enqueue_batches(rows)
+        after_id = chunk[-1][0]
+        if time.monotonic() - started > budget:
+            return after_id
+
+
+# --- 3. claim, mark, fail -------------------------------------------------------------------
+
+
+def claim(delivery_ids: Iterable[int], *, owner: str) -> list[int]:
+    """Take the lease on the still-pending rows among delivery_ids; returns the claimed ids.
+
+    A row is claimable when pending and not leased, or leased by `owner` (the same Celery task
+    redelivered after its worker died). Each claim counts an attempt, which bounds the loops
+    task_reject_on_worker_lost can cause.
+    """
+    now = timezone.now()
+    lease = now + timedelta(seconds=conf.lease_seconds())
+    with transaction.atomic():
+        claimable = Delivery.objects.filter(
+            id__in=list(delivery_ids), status=Delivery.Status.PENDING
+        ).filter(Q(leased_until__isnull=True) | Q(leased_until__lte=now) | Q(lease_owner=owner))
+        ids = list(
+            claimable.select_for_update(skip_locked=True)
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
+        if ids:
+            Delivery.objects.filter(id__in=ids).update(
+                leased_until=lease,
+                next_attempt_at=lease,
+                lease_owner=owner[:64],
+                attempts=F("attempts") + 1,
+            )
+    return ids
+
+
+def mark_sent(delivery_id: int) -> bool:
+    """Record that the provider accepted the message. Conditional: False if already decided."""
+    updated = Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.PENDING).update(
+        status=Delivery.Status.SENT,
+        sent_at=timezone.now(),
+        leased_until=None,
+        lease_owner="",
+        last_error="",
+    )
+    return updated == 1
+
+
+def mark_skipped(delivery_ids: Iterable[int], reason: str) -> int:
+    return Delivery.objects.filter(
+        pk__in=list(delivery_ids), status=Delivery.Status.PENDING
+    ).update(status=Delivery.Status.SKIPPED, last_error=reason[:500], leased_until=None)
+
+
+def release(delivery_ids: Iterable[int]) -> None:
+    """Give back rows this batch claimed but did not get to (time budget): due now."""
+    now = timezone.now()
+    Delivery.objects.filter(pk__in=list(delivery_ids), status=Delivery.Status.PENDING).update(
+        leased_until=None,
+        lease_owner="",
+        next_attempt_at=now,
+        attempts=F("attempts") - 1,
+    )
+
+
+def retry_delay(schedule: Sequence[int], attempts: int, retry_after: float | None = None) -> float:
+    """Seconds until the next attempt after `attempts` failed ones, with ±20% jitter so a
+    recovering endpoint is not hit by every retry at once. Honours Retry-After (≤ 1 day)."""
+    base = schedule[min(max(attempts, 1), len(schedule)) - 1]
+    delay = base * random.uniform(0.8, 1.2)  # noqa: S311 (jitter, not cryptography)
+    if retry_after:
+        delay = max(delay, min(float(retry_after), 86400.0))
+    return delay
+
+
+def record_failure(
+    delivery: Delivery,
+    error: str,
+    *,
+    permanent: bool = False,
+    retry_after: float | None = None,
+) -> str:
+    """Schedule a retry (pending, leased until the retry time) or give up (failed).
+
+    Returns the delivery's new status.
+    """
+    schedule = (
+        conf.email_retry_schedule()
+        if delivery.channel == Channel.EMAIL
+        else conf.webhook_retry_schedule()
+    )
+    max_attempts = len(schedule) + 1
+    pending = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.PENDING)
+    if permanent or delivery.attempts >= max_attempts:
+        pending.update(
+            status=Delivery.Status.FAILED,
+            last_error=error[:500],
+            leased_until=None,
+            lease_owner="",
+        )
+        return Delivery.Status.FAILED
+    retry_at = timezone.now() + timedelta(
+        seconds=retry_delay(schedule, delivery.attempts, retry_after)
+    )
+    # The lease doubles as "not before": nobody claims the row until retry_at.
+    pending.update(
+        last_error=error[:500], leased_until=retry_at, next_attempt_at=retry_at, lease_owner=""
+    )
+    return Delivery.Status.PENDING
+
+
+# --- webhook health -------------------------------------------------------------------------
+
+
+def note_hook_success(subscriber: Subscriber) -> None:
+    if subscriber.consecutive_failures:
+        Subscriber.objects.filter(pk=subscriber.pk).update(consecutive_failures=0)
+        subscriber.consecutive_failures = 0
+
+
+def note_hook_failure(subscriber: Subscriber) -> None:
+    """Count a failed attempt; disable the subscriber after too many in a row."""
+    Subscriber.objects.filter(pk=subscriber.pk).update(
+        consecutive_failures=F("consecutive_failures") + 1
+    )
+    failures = (
+        Subscriber.objects.filter(pk=subscriber.pk)
+        .values_list("consecutive_failures", flat=True)
+        .first()
+    ) or 0
+    subscriber.consecutive_failures = failures
+    if failures >= conf.disable_after_failures():
+        disable_subscriber(
+            subscriber,
+            reason=f"Disabled after {failures} failed deliveries in a row.",
+        )
+
+
+def disable_subscriber(subscriber: Subscriber, *, reason: str, notify: bool = True) -> bool:
+    """Stop delivering to a webhook/Slack subscriber and email its failure-notice address.
+
+    Conditional on the subscriber being active, so concurrent batches send one notice.
+    """
+    with transaction.atomic():
+        changed = Subscriber.objects.filter(pk=subscriber.pk, state=Subscriber.State.ACTIVE).update(
+            state=Subscriber.State.DISABLED,
+            disabled_reason=reason[:300],
+            disabled_at=timezone.now(),
+        )
+        if not changed:
+            return False
+        subscriber.state = Subscriber.State.DISABLED
+        subscriber.disabled_reason = reason[:300]
+        Delivery.objects.filter(subscriber=subscriber, status=Delivery.Status.PENDING).update(
+            status=Delivery.Status.SKIPPED, last_error="Subscriber disabled.", leased_until=None
+        )
+        if notify and subscriber.email:
+            from .tasks import send_disabled_notice
+
+            subscriber_id = subscriber.pk
+            transaction.on_commit(
+                lambda: send_disabled_notice.apply_async(args=[subscriber_id]), robust=True
+            )
+    logger.info("Disabled subscriber %s: %s", subscriber.public_id, reason)
+    return True
+
+
+# --- 4. sweepers ----------------------------------------------------------------------------
+
+
+def due_deliveries(limit: int = 5000) -> list[tuple[int, str]]:
+    now = timezone.now()
+    return list(
+        Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+        .filter(Q(leased_until__isnull=True) | Q(leased_until__lte=now))
+        .order_by("next_attempt_at", "id")
+        .values_list("id", "channel")[:limit]
+    )
+
+
+def retry_due_deliveries(limit: int = 5000) -> int:
+    rows = due_deliveries(limit)
+    chunk = conf.fanout_chunk()
+    for start in range(0, len(rows), chunk):
+        _enqueue_batches(rows[start : start + chunk])
+    return len(rows)
+
+
+def requeue_unprocessed_events(limit: int = 100) -> int:
+    cutoff = timezone.now() - timedelta(seconds=conf.unprocessed_event_grace())
+    event_ids = list(
+        NotificationEvent.objects.filter(processed_at__isnull=True, created_at__lte=cutoff)
+        .order_by("created_at")
+        .values_list("id", flat=True)[:limit]
+    )
+    for event_id in event_ids:
+        enqueue_fanout(event_id)
+    return len(event_ids)
+
+
+# --- 5. subscribing (public page, dashboard) ------------------------------------------------
+
+SLACK_HOOK_PREFIX = "https://hooks.slack.com/"
+
+
+def _components_for(organization, component_ids: Iterable[str]) -> list:
+    from apps.status.models import Component
+
+    ids = list(component_ids)
+    if not ids:
+        return []
+    # SECURITY: only this organization's components; unknown ids are dropped, not trusted.
+    return list(Component.objects.for_org(organization).filter(public_id__in=ids))
+
+
+def _send_confirmation_on_commit(subscriber: Subscriber) -> None:
+    from .tasks import send_confirmation
+
+    subscriber_id = subscriber.pk
+
+    def enqueue() -> None:
+        try:
+            send_confirmation.apply_async(args=[subscriber_id])
+        except Exception:
+            logger.exception("Could not enqueue the confirmation mail of %s", subscriber_id)
+
+    transaction.on_commit(enqueue)
+
+
+@transaction.atomic
+def subscribe_email(organization, *, email: str, component_ids: Iterable[str] = ()) -> Subscriber:
+    """Start a double opt-in: store the unconfirmed address and mail a confirmation link.
+
+    Nothing else is ever sent before the link is clicked. An address that is already confirmed
+    gets no mail here (the caller shows the same message either way, so the form does not
+    reveal who is subscribed).
+    """
+    address = email.strip().lower()
+    subscriber = (
+        Subscriber.objects.for_org(organization)
+        .select_for_update()
+        .filter(channel=Channel.EMAIL, email=address)
+        .first()
+    )
+    if subscriber is not None and subscriber.is_active:
+        return subscriber
+    if subscriber is None:
+        subscriber = Subscriber.objects.create(
+            organization=organization, channel=Channel.EMAIL, email=address
+        )
+    else:
+        # Someone unsubscribed earlier (or never confirmed): start over, with new links.
+        subscriber.state = Subscriber.State.ACTIVE
+        subscriber.confirmed_at = None
+        subscriber.disabled_reason = ""
+        subscriber.manage_nonce = new_manage_nonce()
+        subscriber.save(update_fields=["state", "confirmed_at", "disabled_reason", "manage_nonce"])
+    subscriber.components.set(_components_for(organization, component_ids))
+    _send_confirmation_on_commit(subscriber)
+    return subscriber
+
+
+def confirm_subscriber(subscriber: Subscriber) -> bool:
+    """Idempotent: True the first time."""
+    updated = Subscriber.objects.filter(pk=subscriber.pk, confirmed_at__isnull=True).update(
+        confirmed_at=timezone.now()
+    )
+    subscriber.refresh_from_db(fields=["confirmed_at"])
+    return updated == 1
+
+
+def validate_hook_url(url: str, channel: str) -> str:
+    """Raise ValidationError unless the URL is fit for the channel (checked again at send)."""
+    from django.core.exceptions import ValidationError
+
+    from apps.core import http
+
+    url = url.strip()
+    if channel == Channel.SLACK and not url.startswith(SLACK_HOOK_PREFIX):
+        raise ValidationError(
+            "Use a Slack incoming-webhook URL (it starts with https://hooks.slack.com/).",
+            code="not_slack",
+        )
+    if channel == Channel.WEBHOOK and url.startswith(SLACK_HOOK_PREFIX):
+        raise ValidationError("For Slack, use the Slack subscription instead.", code="slack")
+    try:
+        http.validate_url(url)
+    except http.UnsafeURLError as exc:
+        raise ValidationError(str(exc), code="unsafe") from exc
+    except http.OutboundError as exc:
+        raise ValidationError(str(exc), code="unresolvable") from exc
+    return url
+
+
+@transaction.atomic
+def subscribe_hook(
+    organization,
+    *,
+    channel: str,
+    url: str,
+    email: str = "",
+    component_ids: Iterable[str] = (),
+) -> Subscriber:
+    """Add a webhook (with a failure-notice address) or Slack subscriber, active at once."""
+    url = validate_hook_url(url, channel)
+    subscriber, _ = Subscriber.objects.for_org(organization).update_or_create(
+        organization=organization,
+        channel=channel,
+        url=url,
+        defaults={
+            "email": email.strip().lower(),
+            "state": Subscriber.State.ACTIVE,
+            "disabled_reason": "",
+            "consecutive_failures": 0,
+            "confirmed_at": timezone.now(),
+        },
+    )
+    subscriber.components.set(_components_for(organization, component_ids))
+    return subscriber
+
+
+def set_components(subscriber: Subscriber, component_ids: Iterable[str]) -> None:
+    subscriber.components.set(_components_for(subscriber.organization, component_ids))
+
+
+@transaction.atomic
+def unsubscribe(subscriber: Subscriber) -> bool:
+    """Stop everything for this subscriber now (idempotent). Pending deliveries are skipped."""
+    updated = Subscriber.objects.filter(pk=subscriber.pk, state=Subscriber.State.ACTIVE).update(
+        state=Subscriber.State.DISABLED,
+        disabled_reason="Unsubscribed.",
+        disabled_at=timezone.now(),
+    )
+    Delivery.objects.filter(subscriber_id=subscriber.pk, status=Delivery.Status.PENDING).update(
+        status=Delivery.Status.SKIPPED, last_error="Unsubscribed.", leased_until=None
+    )
+    subscriber.refresh_from_db(fields=["state", "disabled_reason", "disabled_at"])
+    return updated == 1

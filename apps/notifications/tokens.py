@@ -1,0 +1,55 @@
+"""Links in subscriber mail: manage, confirm and one-click unsubscribe, without logging in.
+
+A token is `<subscriber public id>-<HMAC>`; the HMAC (keyed by SECRET_KEY) covers the public id
+and the subscriber's `manage_nonce`. The token is never stored, a database leak alone cannot
+forge one, and rotating the nonce revokes every link already sent.
+"""
+
+from __future__ import annotations
+
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from apps.organizations.models import Organization
+
+from .models import Subscriber
+
+SALT = "candor.notifications.subscriber-link"
+
+
+def _mac(subscriber: Subscriber) -> str:
+    value = f"{subscriber.public_id}:{subscriber.manage_nonce}"
+    return salted_hmac(SALT, value, algorithm="sha256").hexdigest()[:32]
+
+
+def make_token(subscriber: Subscriber) -> str:
+    return f"{subscriber.public_id}-{_mac(subscriber)}"
+
+
+def subscriber_for_token(organization: Organization, token: str) -> Subscriber | None:
+    """The organization's subscriber the token was made for, or None (tampered, revoked)."""
+    public_id, _, mac = token.partition("-")
+    if not public_id or not mac:
+        return None
+    subscriber = Subscriber.objects.for_org(organization).filter(public_id=public_id).first()
+    # SECURITY: constant-time comparison; same None for "no such subscriber" and "bad mac".
+    if subscriber is None or not constant_time_compare(mac, _mac(subscriber)):
+        return None
+    return subscriber
+
+
+def page_url(organization: Organization, path: str) -> str:
+    return organization.public_url + path
+
+
+def manage_url(subscriber: Subscriber, base: str | None = None) -> str:
+    return (base or subscriber.organization.public_url) + f"manage/{make_token(subscriber)}/"
+
+
+def unsubscribe_url(subscriber: Subscriber, base: str | None = None) -> str:
+    return (base or subscriber.organization.public_url) + f"unsubscribe/{make_token(subscriber)}/"
+
+
+def confirm_url(subscriber: Subscriber, base: str | None = None) -> str:
+    return (
+        base or subscriber.organization.public_url
+    ) + f"subscribe/confirm/{make_token(subscriber)}/"

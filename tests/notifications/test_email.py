@@ -1,0 +1,141 @@
+"""Subscriber mail: parts, sender, subject, one thread per incident, RFC 8058 headers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from apps.notifications import tokens
+from apps.notifications.models import NotificationEvent
+from tests.factories import IncidentFactory, IncidentUpdateFactory, MaintenanceFactory
+
+from .factories import EmailSubscriberFactory, NotificationEventFactory
+
+Kind = NotificationEvent.Kind
+
+
+@pytest.fixture
+def publish(django_capture_on_commit_callbacks):
+    def publish(**kwargs) -> NotificationEvent:
+        with django_capture_on_commit_callbacks(execute=True):
+            return NotificationEventFactory(**kwargs)
+
+    return publish
+
+
+@pytest.fixture
+def incident(org):
+    return IncidentFactory(
+        organization=org,
+        name="Elevated API errors",
+        next_update_due=timezone.now() + timedelta(minutes=30),
+    )
+
+
+@pytest.fixture
+def reader(org):
+    return EmailSubscriberFactory(organization=org, email="reader@example.com")
+
+
+def post(publish, incident, kind, status, body):
+    update = IncidentUpdateFactory(incident=incident, status=status, body=body)
+    return publish(organization=incident.organization, kind=kind, incident=incident, update=update)
+
+
+def test_it_sends_plain_text_and_html_from_the_organization(publish, incident, reader):
+    post(publish, incident, Kind.INCIDENT_OPENED, "investigating", "We are looking into it.")
+    message = mail.outbox[0]
+
+    assert message.from_email.startswith("Acme Cloud <")
+    assert message.subject == "Elevated API errors"
+    assert "We are looking into it." in message.body
+    assert message.body.startswith("New incident: Investigating")
+    html, mimetype = message.alternatives[0]
+    assert mimetype == "text/html"
+    assert "We are looking into it." in html
+
+
+def test_it_links_to_the_incident_and_says_when_the_next_update_is_due(publish, incident, reader):
+    post(publish, incident, Kind.INCIDENT_OPENED, "investigating", "Looking.")
+    body = mail.outbox[0].body
+
+    assert f"{incident.organization.public_url}incidents/{incident.public_id}/" in body
+    assert "Next update expected by" in body
+
+
+def test_every_update_of_an_incident_lands_in_one_thread(publish, incident, reader):
+    post(publish, incident, Kind.INCIDENT_OPENED, "investigating", "Looking.")
+    post(publish, incident, Kind.INCIDENT_UPDATED, "identified", "Found it.")
+    post(publish, incident, Kind.INCIDENT_RESOLVED, "resolved", "Fixed.")
+    _first, second, third = mail.outbox
+    root = f"<incident/{incident.public_id}@status.localhost>"
+
+    assert {m.subject for m in mail.outbox} == {"Elevated API errors"}
+    assert {m.extra_headers["In-Reply-To"] for m in mail.outbox} == {root}
+    assert {m.extra_headers["References"] for m in mail.outbox} == {root}
+    assert len({m.extra_headers["Message-ID"] for m in mail.outbox}) == 3
+    assert third.body.startswith("Resolved")
+    assert "Found it." in second.body
+
+
+def test_another_incident_gets_its_own_thread(publish, org, incident, reader):
+    other = IncidentFactory(organization=org, name="Slow dashboard")
+    post(publish, incident, Kind.INCIDENT_OPENED, "investigating", "Looking.")
+    post(publish, other, Kind.INCIDENT_OPENED, "investigating", "Looking.")
+
+    assert mail.outbox[0].extra_headers["References"] != mail.outbox[1].extra_headers["References"]
+
+
+def test_it_carries_one_click_unsubscribe_headers(publish, incident, reader):
+    post(publish, incident, Kind.INCIDENT_OPENED, "investigating", "Looking.")
+    message = mail.outbox[0]
+    url = tokens.unsubscribe_url(reader)
+
+    assert message.extra_headers["List-Unsubscribe"] == f"<{url}>"
+    assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "List-Id" in message.extra_headers
+    assert url in message.body
+    assert tokens.manage_url(reader) in message.body
+    rendered = message.message().as_string()
+    assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in rendered
+
+
+def test_maintenance_mail_says_when(publish, org, reader):
+    maintenance = MaintenanceFactory(organization=org, name="Database upgrade")
+    post(publish, maintenance, Kind.MAINTENANCE_SCHEDULED, "scheduled", "We will upgrade.")
+    message = mail.outbox[0]
+
+    assert message.subject == "Scheduled maintenance: Database upgrade"
+    assert "Scheduled:" in message.body
+
+
+def test_an_organization_name_with_a_comma_is_quoted(publish, org, incident, reader):
+    org.name = "Acme, Inc."
+    org.save()
+    post(publish, incident, Kind.INCIDENT_OPENED, "investigating", "Looking.")
+
+    assert mail.outbox[0].from_email.startswith('"Acme, Inc." <')
+
+
+def test_a_tampered_link_matches_no_subscriber(org, reader):
+    token = tokens.make_token(reader)
+
+    assert tokens.subscriber_for_token(org, token) == reader
+    assert tokens.subscriber_for_token(org, f"{reader.public_id}-{'0' * 32}") is None
+    assert tokens.subscriber_for_token(org, token.replace("-", "-x")) is None
+    assert tokens.subscriber_for_token(org, "nonsense") is None
+
+
+def test_a_link_of_another_organization_does_not_work_here(org, other_org, reader):
+    assert tokens.subscriber_for_token(other_org, tokens.make_token(reader)) is None
+
+
+def test_rotating_the_nonce_revokes_old_links(org, reader):
+    token = tokens.make_token(reader)
+    reader.manage_nonce = "rotated"
+    reader.save()
+
+    assert tokens.subscriber_for_token(org, token) is None
