@@ -1,0 +1,336 @@
+"""`manage.py demo`: the `demo` organization with realistic content, idempotently.
+
+Run twice, it changes nothing the second time (it only prints the URLs and login again);
+`--reset` deletes the demo organization and builds it anew. The content has the depth the
+status page is tested against: 50 components in groups, about 500 past incidents over two
+years with their uptime history, an incident in progress and an upcoming maintenance.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.models import User
+from apps.incidents import services as incidents
+from apps.incidents.models import IncidentStatus
+from apps.organizations.models import Membership, Organization
+from apps.organizations.roles import Role
+from apps.organizations.services import create_organization
+from apps.status import services as status
+from apps.status.models import ComponentStatus
+
+SLUG = "demo"
+PASSWORD = "candor-demo"  # noqa: S105 (printed for the local demo login on purpose)
+USERS = [
+    ("demo@candor.localhost", "Dana Demo", Role.OWNER),
+    ("editor@candor.localhost", "Eli Editor", Role.EDITOR),
+    ("viewer@candor.localhost", "Vic Viewer", Role.VIEWER),
+]
+
+CATALOGUE: list[tuple[str | None, list[str]]] = [
+    (None, ["Website", "Documentation", "Support portal", "Community forum", "Status API"]),
+    (
+        "Core platform",
+        ["API", "Web app", "Dashboard", "Authentication", "Webhooks", "Background jobs",
+         "Scheduler", "Realtime events"],
+    ),
+    (
+        "Data and storage",
+        ["Primary database", "Read replicas", "Search", "File storage", "Backups", "Analytics",
+         "Data export"],
+    ),
+    (
+        "Integrations",
+        ["Slack", "GitHub", "Jira", "PagerDuty", "Zapier", "Email delivery", "SMS delivery",
+         "Microsoft Teams"],
+    ),
+    (
+        "Regions",
+        ["US East (Virginia)", "US West (Oregon)", "Canada (Montreal)", "EU West (Dublin)",
+         "EU Central (Frankfurt)", "UK (London)", "Asia Pacific (Singapore)",
+         "Asia Pacific (Tokyo)", "Asia Pacific (Sydney)", "South America (São Paulo)",
+         "India (Mumbai)", "Africa (Cape Town)"],
+    ),
+    ("Payments", ["Checkout", "Invoicing", "Card processing", "Payouts", "Tax calculation"]),
+    ("Apps", ["iOS app", "Android app", "Desktop app", "CLI", "Browser extension"]),
+]  # fmt: skip
+
+# (name, status the components get, [(status, body)...]) in plain words.
+SCENARIOS = [
+    (
+        "Slow page loads for some customers",
+        ComponentStatus.DEGRADED_PERFORMANCE,
+        [
+            (
+                "investigating",
+                "Some pages are taking longer than usual to load. We are looking into why.",
+            ),
+            (
+                "identified",
+                "A database query became slow after this morning's release. We "
+                "are rolling the release back.",
+            ),
+            (
+                "monitoring",
+                "The rollback is done and pages load at normal speed again. We are "
+                "watching to make sure it stays that way.",
+            ),
+            (
+                "resolved",
+                "Pages have loaded normally for an hour. Sorry for the wait you had "
+                "while this lasted.",
+            ),
+        ],
+    ),
+    (
+        "Errors when signing in",
+        ComponentStatus.PARTIAL_OUTAGE,
+        [
+            (
+                "investigating",
+                "Some people cannot sign in and see an error instead. We know "
+                "and we are working on it.",
+            ),
+            (
+                "identified",
+                "An expired certificate between two of our services is causing "
+                "this. We are replacing it.",
+            ),
+            (
+                "resolved",
+                "Signing in works again for everyone. We have added an alert so an "
+                "expiring certificate warns us weeks ahead.",
+            ),
+        ],
+    ),
+    (
+        "Service unavailable",
+        ComponentStatus.MAJOR_OUTAGE,
+        [
+            (
+                "investigating",
+                "The service is down for everyone. We are on it and will post "
+                "an update within 30 minutes.",
+            ),
+            (
+                "identified",
+                "A network change at our hosting provider cut off our servers. We "
+                "are working with them to undo it.",
+            ),
+            (
+                "monitoring",
+                "Service is back. Some requests made during the outage may need to be retried.",
+            ),
+            (
+                "resolved",
+                "Everything has worked normally for two hours. This outage stopped "
+                "your work, and we are sorry. A written review will follow.",
+            ),
+        ],
+    ),
+    (
+        "Delayed notifications",
+        ComponentStatus.DEGRADED_PERFORMANCE,
+        [
+            ("investigating", "Notifications are arriving late, some by up to 20 minutes."),
+            ("monitoring", "We added capacity and the backlog is clearing."),
+            ("resolved", "All delayed notifications have been delivered."),
+        ],
+    ),
+    (
+        "Failed payments",
+        ComponentStatus.PARTIAL_OUTAGE,
+        [
+            ("investigating", "Some card payments are failing. No one has been charged twice."),
+            (
+                "identified",
+                "Our payment provider is having problems; we are switching to the backup route.",
+            ),
+            ("resolved", "Payments work normally. If a payment failed, please try it again."),
+        ],
+    ),
+]
+
+IMPACT = {
+    ComponentStatus.DEGRADED_PERFORMANCE: "minor",
+    ComponentStatus.PARTIAL_OUTAGE: "major",
+    ComponentStatus.MAJOR_OUTAGE: "critical",
+}
+
+
+class Command(BaseCommand):
+    help = "Create (or show) the demo organization with realistic content."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--reset", action="store_true", help="Delete the demo organization and rebuild it."
+        )
+        parser.add_argument(
+            "--incidents", type=int, default=500, help="Past incidents to generate (default 500)."
+        )
+        parser.add_argument(
+            "--history-days", type=int, default=730, help="Days of history (default 730)."
+        )
+
+    def handle(
+        self, *args, reset: bool = False, incidents: int = 500, history_days: int = 730, **options
+    ):
+        if reset:
+            Organization.objects.filter(slug=SLUG).delete()
+        users = [self.ensure_user(email, name) for email, name, _role in USERS]
+        organization = Organization.objects.filter(slug=SLUG).first()
+        if organization is None:
+            self.stdout.write("Building the demo organization (this takes a few seconds)…")
+            organization = self.build(users, past_incidents=incidents, days=history_days)
+        for user, (_email, _name, role) in zip(users, USERS, strict=True):
+            Membership.objects.get_or_create(
+                organization=organization, user=user, defaults={"role": role}
+            )
+        self.report(organization)
+
+    def ensure_user(self, email: str, name: str) -> User:
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(email=email, password=PASSWORD, display_name=name)
+        EmailAddress.objects.get_or_create(
+            user=user, email=email, defaults={"verified": True, "primary": True}
+        )
+        return user
+
+    @transaction.atomic
+    def build(self, users: list[User], *, past_incidents: int, days: int) -> Organization:
+        owner = users[0]
+        rng = random.Random(2026)  # noqa: S311 (demo data, not security)
+        now = timezone.now()
+        organization = create_organization(
+            actor=owner, name="Demo Cloud", slug=SLUG, timezone="Europe/Amsterdam"
+        )
+        organization.website_url = "https://example.com/"
+        organization.support_url = "https://example.com/support"
+        organization.footer_text = "Demo Cloud is a made-up company for trying Candor."
+        organization.save(update_fields=["website_url", "support_url", "footer_text"])
+
+        components = []
+        for group_name, names in CATALOGUE:
+            group = None
+            if group_name:
+                group = status.create_component_group(organization, actor=owner, name=group_name)
+            for name in names:
+                components.append(
+                    status.create_component(
+                        organization,
+                        actor=owner,
+                        name=name,
+                        group=group,
+                        start_date=(now - timedelta(days=days + 30)).date(),
+                    )
+                )
+
+        history_start = now - timedelta(days=days)
+        outages: dict[int, list[tuple[datetime, datetime, str]]] = {c.pk: [] for c in components}
+        by_pk = {c.pk: c for c in components}
+        starts = sorted(
+            history_start + timedelta(seconds=rng.randrange(0, (days - 1) * 86400))
+            for _ in range(past_incidents)
+        )
+        for started in starts:
+            name, severity, steps = rng.choice(SCENARIOS)
+            affected = rng.sample(components, k=rng.choice([1, 1, 1, 2, 3]))
+            duration = timedelta(minutes=rng.randrange(15, 240))
+            step_gap = duration / (len(steps) - 1)
+            updates = [
+                (step_status, body, started + step_gap * i)
+                for i, (step_status, body) in enumerate(steps)
+            ]
+            incidents.backfill_incident(
+                organization,
+                actor=owner,
+                name=name,
+                impact=IMPACT[severity],
+                components=affected,
+                updates=updates,
+            )
+            for component in affected:
+                outages[component.pk].append((started, started + duration, severity))
+
+        history_end = now - timedelta(hours=2)
+        for pk, component_outages in outages.items():
+            timeline = _status_timeline(history_start, component_outages)
+            status.backfill_uptime(by_pk[pk], timeline, until=history_end)
+
+        api, eu_west = by_pk[components[5].pk], next(c for c in components if "Dublin" in c.name)
+        incident = incidents.open_incident(
+            organization,
+            actor=owner,
+            name="Slow API responses in Europe",
+            status=IncidentStatus.INVESTIGATING,
+            body="Some API requests from Europe take several seconds. We know and are "
+            "investigating. Next update within 30 minutes.",
+            components={api: ComponentStatus.DEGRADED_PERFORMANCE},
+            next_update_due=now + timedelta(minutes=30),
+            deliver_notifications=False,
+        )
+        incidents.post_update(
+            incident,
+            actor=owner,
+            status=IncidentStatus.IDENTIFIED,
+            body="A network link into our Dublin region is overloaded. We are moving traffic "
+            "to a second link. Requests still work, but slowly.",
+            components={
+                api: ComponentStatus.DEGRADED_PERFORMANCE,
+                eu_west: ComponentStatus.PARTIAL_OUTAGE,
+            },
+            next_update_due=now + timedelta(minutes=30),
+            deliver_notifications=False,
+        )
+        start = (now + timedelta(days=3)).astimezone(organization.tzinfo)
+        start = start.replace(hour=6, minute=0, second=0, microsecond=0)
+        incidents.schedule_maintenance(
+            organization,
+            actor=owner,
+            name="Database upgrade",
+            body="We are upgrading our primary database to a newer version. The dashboard "
+            "will be read-only for up to 30 minutes; the API keeps working.",
+            scheduled_for=start,
+            scheduled_until=start + timedelta(hours=1),
+            components=[c for c in components if c.name in ("Primary database", "Dashboard")],
+            reminder_hours=24,
+            deliver_notifications=False,
+        )
+        incidents.ensure_default_templates(organization, actor=owner)
+        return organization
+
+    def report(self, organization: Organization) -> None:
+        site = settings.SITE_URL
+        self.stdout.write(
+            self.style.SUCCESS(f"\nDemo organization “{organization.name}” is ready.\n")
+            + f"  Status page:  {site}/s/{organization.slug}/\n"
+            + f"  Also at:      http://{organization.subdomain_host}:8000/\n"
+            + f"  Status API:   {site}/s/{organization.slug}/api/v2/summary.json\n"
+            + f"  Dashboard:    {site}/dashboard/{organization.slug}/\n"
+            + f"  Log in as:    {USERS[0][0]} / {PASSWORD}"
+            + f"  (also {USERS[1][0]} and {USERS[2][0]}, same password)\n"
+        )
+
+
+def _status_timeline(
+    start: datetime, outages: list[tuple[datetime, datetime, str]]
+) -> list[tuple[datetime, str]]:
+    """[(when, status)] for a component from its outage intervals; overlaps take the worst."""
+    from apps.status.models import SEVERITY
+
+    timeline = [(start, str(ComponentStatus.OPERATIONAL))]
+    boundaries = sorted({t for begin, end, _s in outages for t in (begin, end)})
+    for moment in boundaries:
+        covering = [s for begin, end, s in outages if begin <= moment < end]
+        current = max(covering, key=lambda s: SEVERITY[s], default=ComponentStatus.OPERATIONAL)
+        if current != timeline[-1][1]:
+            timeline.append((moment, str(current)))
+    return timeline
