@@ -79,6 +79,12 @@ class OrgDateTimeField(forms.DateTimeField):
         return aware
 
 
+class ComponentChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Component) -> str:
+        # "Europe - API", not "API": two groups may both have an "API".
+        return obj.display_name
+
+
 class OrgForm(forms.Form):
     """A form that knows its organization: timezone for datetimes, components for pickers."""
 
@@ -88,7 +94,9 @@ class OrgForm(forms.Form):
         for field in self.fields.values():
             if isinstance(field, OrgDateTimeField):
                 field.tzinfo = organization.tzinfo
-                field.help_text = field.help_text or f"In {organization.timezone} time."
+                # State the zone beside every time input: staff are often elsewhere.
+                zone = f"In {organization.timezone} time."
+                field.help_text = f"{field.help_text} {zone}" if field.help_text else zone
 
 
 class ComponentPickerMixin:
@@ -132,7 +140,7 @@ class IncidentForm(ComponentPickerMixin, OrgForm):
     name = forms.CharField(max_length=255, label="Incident name")
     status = forms.ChoiceField(choices=INCIDENT_STATUS_CHOICES)
     impact = forms.ChoiceField(
-        choices=[(AUTO_IMPACT, "Automatic (from component statuses)"), *IMPACT_CHOICES],
+        choices=[(AUTO_IMPACT, "Automatic"), *IMPACT_CHOICES],
         initial=AUTO_IMPACT,
         help_text="Automatic: a major outage is critical, a partial outage major, "
         "degraded performance minor.",
@@ -208,7 +216,7 @@ class BackfillForm(OrgForm):
 
     name = forms.CharField(max_length=255, label="Incident name")
     impact = forms.ChoiceField(choices=IMPACT_CHOICES, initial=Impact.MINOR)
-    components = forms.ModelMultipleChoiceField(
+    components = ComponentChoiceField(
         queryset=Component.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -272,7 +280,7 @@ class MaintenanceForm(OrgForm):
     name = forms.CharField(max_length=255, label="Title")
     scheduled_for = OrgDateTimeField(label="Starts")
     scheduled_until = OrgDateTimeField(label="Ends")
-    components = forms.ModelMultipleChoiceField(
+    components = ComponentChoiceField(
         queryset=Component.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -333,7 +341,11 @@ class TemplateForm(forms.Form):
     title = forms.CharField(max_length=255, label="Incident name")
     status = forms.ChoiceField(choices=TEMPLATE_STATUS_CHOICES)
     impact = forms.ChoiceField(choices=Impact.choices, initial=Impact.MINOR)
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), label="Message")
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}),
+        label="Message",
+        help_text="Say what customers experience, in plain words. Do not play it down.",
+    )
 
     def clean(self):
         data = super().clean()

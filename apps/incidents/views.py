@@ -43,6 +43,8 @@ def _render(request: HttpRequest, template: str, context: dict | None = None, **
         "org": organization,
         "can_edit": request.membership.can("incidents.edit"),
         "can_delete": request.membership.can("incidents.delete"),
+        # Keys are status values, for the composer's "swap in the default text" script.
+        "default_texts": {str(k): v for k, v in texts.DEFAULT_UPDATE_TEXT.items()},
         **(context or {}),
     }
     with timezone.override(organization.tzinfo):
@@ -81,7 +83,11 @@ def incident_list(request: HttpRequest) -> HttpResponse:
         _components_prefetch()
     )
     page = Paginator(past, PAGE_SIZE).get_page(request.GET.get("page"))
-    return _render(request, "incidents/dashboard/list.html", {"active": active, "page": page})
+    return _render(
+        request,
+        "incidents/dashboard/list.html",
+        {"active": active, "page": page, "now": timezone.now()},
+    )
 
 
 def _template_initial(request: HttpRequest) -> tuple[IncidentTemplate | None, dict]:
@@ -210,7 +216,6 @@ def incident_detail(request: HttpRequest, public_id: str) -> HttpResponse:
         "form": form,
         "resolve_form": forms.ResolveForm(),
         "reopen_form": forms.ReopenForm(),
-        "default_texts": texts.DEFAULT_UPDATE_TEXT,
     }
     status = 400 if request.method == "POST" else 200
     return _render(request, "incidents/dashboard/detail.html", context, status=status)
