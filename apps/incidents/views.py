@@ -187,9 +187,9 @@ def incident_new(request: HttpRequest) -> HttpResponse:
 
 
 @org_view("org.view", **READ_WRITE)
-def incident_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+def incident_detail(request: HttpRequest, incident_id: str) -> HttpResponse:
     """The timeline; POST posts an update (editors and up)."""
-    incident = _get(request, public_id, Kind.INCIDENT)
+    incident = _get(request, incident_id, Kind.INCIDENT)
     form = forms.UpdateForm(
         request.POST or None, organization=request.organization, incident=incident
     )
@@ -222,9 +222,9 @@ def incident_detail(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 @org_view("incidents.edit")
-def edit_update(request: HttpRequest, public_id: str, update_id: str) -> HttpResponse:
+def edit_update(request: HttpRequest, incident_id: str, update_id: str) -> HttpResponse:
     incident = get_object_or_404(
-        Incident.objects.for_org(request.organization), public_id=public_id
+        Incident.objects.for_org(request.organization), public_id=incident_id
     )
     update = get_object_or_404(
         IncidentUpdate.objects.for_org(request.organization).filter(incident=incident),
@@ -257,8 +257,8 @@ def _detail_url(request: HttpRequest, incident: Incident) -> str:
 
 
 @org_view("incidents.edit")
-def resolve(request: HttpRequest, public_id: str) -> HttpResponse:
-    incident = _get(request, public_id, Kind.INCIDENT)
+def resolve(request: HttpRequest, incident_id: str) -> HttpResponse:
+    incident = _get(request, incident_id, Kind.INCIDENT)
     form = forms.ResolveForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -288,8 +288,8 @@ def resolve(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 @org_view("incidents.edit")
-def reopen(request: HttpRequest, public_id: str) -> HttpResponse:
-    incident = _get(request, public_id, Kind.INCIDENT)
+def reopen(request: HttpRequest, incident_id: str) -> HttpResponse:
+    incident = _get(request, incident_id, Kind.INCIDENT)
     form = forms.ReopenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -341,9 +341,9 @@ def backfill(request: HttpRequest) -> HttpResponse:
 
 
 @org_view("incidents.delete")
-def delete(request: HttpRequest, public_id: str) -> HttpResponse:
+def delete(request: HttpRequest, incident_id: str) -> HttpResponse:
     incident = get_object_or_404(
-        Incident.objects.for_org(request.organization), public_id=public_id
+        Incident.objects.for_org(request.organization), public_id=incident_id
     )
     form = forms.DeleteForm(request.POST or None, expected=incident.name)
     if request.method == "POST" and form.is_valid():
@@ -404,9 +404,9 @@ def maintenance_new(request: HttpRequest) -> HttpResponse:
 
 
 @org_view("org.view", **READ_WRITE)
-def maintenance_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+def maintenance_detail(request: HttpRequest, maintenance_id: str) -> HttpResponse:
     """The timeline; POST posts a message without changing the status."""
-    maintenance = _get(request, public_id, Kind.MAINTENANCE)
+    maintenance = _get(request, maintenance_id, Kind.MAINTENANCE)
     form = forms.MaintenanceUpdateForm(request.POST or None, organization=request.organization)
     if request.method == "POST" and form.is_valid():
         try:
@@ -436,8 +436,8 @@ def maintenance_detail(request: HttpRequest, public_id: str) -> HttpResponse:
 def _maintenance_action(action, done_message: str):
     @org_view("incidents.edit")
     @require_POST
-    def view(request: HttpRequest, public_id: str) -> HttpResponse:
-        maintenance = _get(request, public_id, Kind.MAINTENANCE)
+    def view(request: HttpRequest, maintenance_id: str) -> HttpResponse:
+        maintenance = _get(request, maintenance_id, Kind.MAINTENANCE)
         try:
             action(maintenance, actor=request.user)
         except ValidationError as error:
@@ -460,8 +460,8 @@ maintenance_cancel = _maintenance_action(services.cancel_maintenance, "Maintenan
 
 
 @org_view("incidents.edit")
-def maintenance_extend(request: HttpRequest, public_id: str) -> HttpResponse:
-    maintenance = _get(request, public_id, Kind.MAINTENANCE)
+def maintenance_extend(request: HttpRequest, maintenance_id: str) -> HttpResponse:
+    maintenance = _get(request, maintenance_id, Kind.MAINTENANCE)
     form = forms.ExtendForm(
         request.POST or None,
         organization=request.organization,
@@ -524,8 +524,8 @@ def template_new(request: HttpRequest) -> HttpResponse:
 
 
 @org_view("incidents.edit")
-def template_edit(request: HttpRequest, public_id: str) -> HttpResponse:
-    template = _template_from(request, public_id)
+def template_edit(request: HttpRequest, template_id: str) -> HttpResponse:
+    template = _template_from(request, template_id)
     initial = {
         f: getattr(template, f) for f in ("kind", "name", "title", "status", "impact", "body")
     }
@@ -544,8 +544,8 @@ def template_edit(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 @org_view("incidents.edit")
-def template_delete(request: HttpRequest, public_id: str) -> HttpResponse:
-    template = _template_from(request, public_id)
+def template_delete(request: HttpRequest, template_id: str) -> HttpResponse:
+    template = _template_from(request, template_id)
     if request.method == "POST":
         services.delete_template(template, actor=request.user)
         messages.success(request, f"Template “{template.name}” deleted.")
