@@ -295,6 +295,17 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # `status` and `impact` fields carry different value sets: one name each (apps/api/enums.py).
+    "ENUM_NAME_OVERRIDES": {
+        "ComponentStatusEnum": "apps.status.models.ComponentStatus",
+        "IncidentStatusEnum": "apps.incidents.models.IncidentStatus",
+        "OpenIncidentStatusEnum": "apps.api.enums.OPEN_INCIDENT_STATUS",
+        "IncidentUpdateStatusEnum": "apps.api.enums.INCIDENT_UPDATE_STATUS",
+        "MaintenanceStatusEnum": "apps.incidents.models.MaintenanceStatus",
+        "TemplateStatusEnum": "apps.api.enums.ANY_STATUS",
+        "ImpactEnum": "apps.incidents.models.Impact",
+        "IncidentImpactEnum": "apps.api.enums.INCIDENT_IMPACT",
+    },
 }
 
 # HTTPS and cookies. SECURE_SSL_REDIRECT defaults on in production; turn it off for a plain-HTTP

@@ -8,17 +8,24 @@ find the organization in their context (`self.context["organization"]`) and pass
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Model, QuerySet
-from rest_framework import viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 
 from apps.organizations.models import Organization
 
+from . import idempotency
 from .authentication import ApiKeyAuthentication
+from .filters import QueryFilterBackend
 from .permissions import HasApiKeyScope
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+    from rest_framework.request import Request
+    from rest_framework.response import Response
 
 FORBIDDEN_OVERRIDES = ("get_queryset", "get_object", "get_permissions", "get_authenticators")
 
@@ -28,6 +35,13 @@ class OrgViewSetMixin:
     permission_classes = [HasApiKeyScope]
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
+    # Query-parameter filters and ordering, declared per viewset with filter_serializer_class
+    # (see apps.api.filters); list views only.
+    filter_backends = [QueryFilterBackend]
+    filter_serializer_class: type | None = None
+    # Response fields never stored for Idempotency-Key replays (secrets shown once).
+    idempotency_redact: tuple[str, ...] = ()
+    _idempotency_claim: idempotency.Claim | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -46,6 +60,12 @@ class OrgViewSetMixin:
     def organization(self) -> Organization:
         # SECURITY: the organization comes from the authenticated API key, never the request.
         return self.request.auth.organization
+
+    @property
+    def actor(self) -> str:
+        """Who the audit log and history name for this request: the key, by name and prefix."""
+        key = self.request.auth
+        return f"API key “{key.name}” ({key.prefix}…)"[:200]
 
     def get_queryset(self) -> QuerySet:
         if getattr(self, "swagger_fake_view", False):
@@ -74,7 +94,40 @@ class OrgViewSetMixin:
         context = super().get_serializer_context()
         has_key = self.request is not None and getattr(self.request, "auth", None) is not None
         context["organization"] = self.organization if has_key else None
+        context["actor"] = self.actor if has_key else None
         return context
+
+    def apply_filters(self, queryset: QuerySet, params: dict[str, Any]) -> QuerySet:
+        """Apply the validated query parameters of filter_serializer_class (list views)."""
+        return queryset
+
+    # --- request cycle: idempotency, and 404 before 405 -------------------------------------
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        self._idempotency_claim = None
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            idempotency.abandon(self._idempotency_claim)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # authentication, scope, throttling
+        self._idempotency_claim = idempotency.begin(request)
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if self._idempotency_claim is not None and not self._idempotency_claim.finished:
+            idempotency.finish(self._idempotency_claim, response, redact=self.idempotency_redact)
+        return response
+
+    def http_method_not_allowed(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        # SECURITY: on a URL naming another organization's object, every method answers 404,
+        # the same as for a missing object; a 405 would be the only different answer.
+        if self.lookup_url_kwarg in kwargs:
+            self.get_object()
+        return super().http_method_not_allowed(request, *args, **kwargs)
 
 
 class OrgViewSet(OrgViewSetMixin, viewsets.ModelViewSet):
@@ -83,3 +136,7 @@ class OrgViewSet(OrgViewSetMixin, viewsets.ModelViewSet):
 
 class OrgReadOnlyViewSet(OrgViewSetMixin, viewsets.ReadOnlyModelViewSet):
     pass
+
+
+class OrgListViewSet(OrgViewSetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """List only (e.g. the audit log: its rows have no public id to address them by)."""

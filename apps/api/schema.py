@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -21,3 +22,82 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
                 "Retry-After)."
             ),
         }
+
+
+# --- shared pieces of operation documentation ------------------------------------------------
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "Any unique string (e.g. a UUID). Sending the same POST again with the same key and body "
+        "within 24 hours returns the first response (with `Idempotent-Replayed: true`) and "
+        "changes nothing; the same key with another body is a 409."
+    ),
+)
+
+
+def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
+    """Documented error responses: always 401 and 429, plus the given codes."""
+    from .serializers import ErrorSerializer
+
+    descriptions = {
+        400: "Invalid input: `detail` says what, and each bad field is listed with its "
+        "messages. Unknown fields, ids of objects that do not exist or belong to another "
+        "organization, and transitions the current state does not allow are 400s too.",
+        401: "No API key, or an invalid or revoked one.",
+        403: "The API key is read-only.",
+        404: "Not found, or it belongs to another organization.",
+        409: "The Idempotency-Key was used for another request, or is still being processed; "
+        "or the object was changed by someone else at the same moment.",
+        413: "The request body is larger than 2 MB.",
+        415: "The body is not `application/json`.",
+        429: "Too many requests for this key; retry after `Retry-After` seconds.",
+    }
+    wanted = sorted({401, 429, *codes})
+    return {
+        code: OpenApiResponse(ErrorSerializer, description=descriptions[code]) for code in wanted
+    }
+
+
+WRITE_ERRORS = (400, 403, 409, 413, 415)
+
+
+def crud_schema(
+    singular: str, plural: str, serializer: Any, *, tag: str | None = None
+) -> dict[str, Any]:
+    """extend_schema_view arguments for a model viewset's standard actions."""
+    tags = [tag or plural.replace(" ", "-")]
+    return {
+        "list": extend_schema(
+            summary=f"List {plural}", tags=tags, responses={200: serializer, **error_responses(400)}
+        ),
+        "retrieve": extend_schema(
+            summary=f"Get a {singular}",
+            tags=tags,
+            responses={200: serializer, **error_responses(404)},
+        ),
+        "create": extend_schema(
+            summary=f"Create a {singular}",
+            tags=tags,
+            parameters=[IDEMPOTENCY_KEY],
+            responses={201: serializer, **error_responses(*WRITE_ERRORS)},
+        ),
+        "update": extend_schema(
+            summary=f"Replace a {singular}",
+            tags=tags,
+            responses={200: serializer, **error_responses(*WRITE_ERRORS, 404)},
+        ),
+        "partial_update": extend_schema(
+            summary=f"Change some fields of a {singular}",
+            tags=tags,
+            responses={200: serializer, **error_responses(*WRITE_ERRORS, 404)},
+        ),
+        "destroy": extend_schema(
+            summary=f"Delete a {singular}",
+            tags=tags,
+            responses={204: None, **error_responses(403, 404)},
+        ),
+    }

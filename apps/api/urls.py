@@ -5,13 +5,34 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import DefaultRouter
 
+from apps.incidents.api import IncidentTemplateViewSet, IncidentViewSet, MaintenanceViewSet
+from apps.integrations.api import ApiKeyViewSet
+from apps.notifications.api import SubscriberViewSet
+from apps.organizations.api import AuditLogViewSet
+from apps.status.api import ComponentGroupViewSet, ComponentViewSet
+
 from . import docs, views
 
 app_name = "api"
 
-# Resources of the management API: other apps register their viewsets (apps.api.base.OrgViewSet
-# subclasses) here, e.g. router.register("incidents", IncidentViewSet, basename="incidents").
-router = DefaultRouter(trailing_slash=True)
+
+class Router(DefaultRouter):
+    # JSON only: no `.json` format-suffix twins of every route.
+    include_format_suffixes = False
+
+
+# Resources of the management API: each app's api.py holds its viewsets (apps.api.base.OrgViewSet
+# subclasses); they are registered here. path() routes (not regexes), so URL parameters read as
+# <str:incident_id> for the schema, the docs and the URL-walking tenancy test.
+router = Router(trailing_slash=True, use_regex_path=False)
+router.register("components", ComponentViewSet, basename="components")
+router.register("component-groups", ComponentGroupViewSet, basename="component-groups")
+router.register("incidents", IncidentViewSet, basename="incidents")
+router.register("maintenances", MaintenanceViewSet, basename="maintenances")
+router.register("templates", IncidentTemplateViewSet, basename="templates")
+router.register("subscribers", SubscriberViewSet, basename="subscribers")
+router.register("audit-log", AuditLogViewSet, basename="audit-log")
+router.register("api-keys", ApiKeyViewSet, basename="api-keys")
 
 # The schema and its documentation are public: they describe the API, they hold no data.
 public = {"authentication_classes": [], "permission_classes": [AllowAny], "throttle_classes": []}

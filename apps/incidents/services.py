@@ -49,6 +49,7 @@ from .models import (
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
+    from apps.integrations.models import ApiKey
 
     Actor = User | str | None
 
@@ -1088,3 +1089,78 @@ __all__ = [
     "update_template",
     "was_cancelled",
 ]
+
+
+# --- management API (/api/v1/, apps/incidents/api.py) --------------------------------------
+# Added for the management API. API keys belong to an organization, not to a user, so they
+# cannot go through the membership check of delete_incident; and the API edits an incident's
+# name and impact, which the dashboard has no separate service for.
+
+
+@transaction.atomic
+def update_incident_details(
+    incident: Incident,
+    *,
+    actor: Actor,
+    name: str | None = None,
+    impact: str | None = None,
+) -> Incident:
+    """Rename an incident or maintenance and/or set its impact by hand (impact_override).
+
+    Nobody is notified: the next update carries the news.
+    """
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    changed: list[str] = []
+    if name is not None:
+        incident.name = _require_text(name, "incident name")
+        changed.append("name")
+    if impact is not None:
+        allowed = (
+            (*INCIDENT_IMPACTS, Impact.MAINTENANCE)
+            if incident.is_maintenance
+            else (INCIDENT_IMPACTS)
+        )
+        if impact not in allowed:
+            raise ValidationError(f"“{impact}” is not an incident impact.", code="invalid_impact")
+        incident.impact = impact
+        incident.impact_override = True
+        changed += ["impact", "impact_override"]
+    if not changed:
+        return incident
+    incident.updated_at = timezone.now()
+    incident.save(update_fields=[*changed, "updated_at"])
+    AuditEntry.record(
+        incident.organization,
+        actor=actor,
+        action="maintenance.edit" if incident.is_maintenance else "incident.edit",
+        target=incident,
+        data={"changed": [field for field in changed if field != "impact_override"]},
+    )
+    bump_content_version(incident.organization)
+    return incident
+
+
+@transaction.atomic
+def delete_incident_with_api_key(incident: Incident, *, api_key: ApiKey, actor: str) -> None:
+    """delete_incident for the management API: the key stands in for the member.
+
+    SECURITY: API keys are organization-level credentials created by owners and admins (who hold
+    `incidents.delete`), so an active write key of the incident's own organization may delete;
+    a read-only key, a revoked key or another organization's key may not.
+    """
+    if (
+        api_key.organization_id != incident.organization_id
+        or not api_key.is_active
+        or not api_key.can_write
+    ):
+        raise PermissionDenied("This API key cannot delete incidents.")
+    organization = incident.organization
+    AuditEntry.record(
+        organization,
+        actor=actor,
+        action="maintenance.delete" if incident.is_maintenance else "incident.delete",
+        target=incident,
+        data={"name": incident.name},
+    )
+    incident.delete()
+    bump_content_version(organization)

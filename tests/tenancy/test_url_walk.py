@@ -26,6 +26,7 @@ from ..factories import (
     MaintenanceFactory,
     MembershipFactory,
 )
+from ..notifications.factories import EmailSubscriberFactory
 
 DASHBOARD = "dashboard/<slug:org_slug>/"
 API = "api/v1/"
@@ -63,6 +64,7 @@ def org_objects(org, owner):
         "domain_id": DomainFactory(organization=org).public_id,
         "key_id": ApiKeyFactory(organization=org).public_id,
         "api_key_id": ApiKeyFactory(organization=org).public_id,
+        "subscriber_id": EmailSubscriberFactory(organization=org).public_id,
     }
     return values
 

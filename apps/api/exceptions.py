@@ -1,0 +1,98 @@
+"""One exception handler for the management API: every error is `{"detail": "..."}`.
+
+DRF already answers its own exceptions. This adds what services and Django raise:
+
+- django.core.exceptions.ValidationError (raised by services before they write anything) is a
+  400 with the service's message, and its field errors when it has them;
+- RequestDataTooBig (a body over DATA_UPLOAD_MAX_MEMORY_SIZE) is a 413, not Django's bare 400;
+- an idempotent replay (apps.api.idempotency) returns the stored first response.
+
+Field errors keep DRF's shape (`{"name": ["This field is required."]}`) and gain a `detail`
+summarising them, so every error body has `detail` and clients can show it as it is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.settings import api_settings
+from rest_framework.views import exception_handler as drf_exception_handler
+
+NON_FIELD = api_settings.NON_FIELD_ERRORS_KEY
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "too_large"
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This conflicts with the current state of the resource."
+    default_code = "conflict"
+
+
+class IdempotentReplay(Exception):
+    """Raised before the handler runs when an Idempotency-Key was seen with the same body: the
+    handler is skipped and the first response is sent again."""
+
+    def __init__(self, status_code: int, body: Any) -> None:
+        super().__init__(status_code)
+        self.status_code = status_code
+        self.body = body
+
+    def as_response(self) -> Response:
+        return Response(self.body, status=self.status_code, headers={"Idempotent-Replayed": "true"})
+
+
+def _first_message(errors: Any) -> str:
+    """The first human message in a DRF error structure (list, dict or string)."""
+    if isinstance(errors, dict):
+        for value in errors.values():
+            return _first_message(value)
+        return ""
+    if isinstance(errors, list):
+        return _first_message(errors[0]) if errors else ""
+    return str(errors)
+
+
+def summarise(errors: dict[str, Any]) -> str:
+    parts = []
+    for field, messages in errors.items():
+        message = _first_message(messages)
+        parts.append(message if field == NON_FIELD else f"{field}: {message}")
+    return " ".join(parts) if len(parts) == 1 else "; ".join(parts)
+
+
+def from_django_validation_error(exc: DjangoValidationError) -> exceptions.ValidationError:
+    detail = as_serializer_error(exc)
+    if set(detail) == {NON_FIELD}:
+        # A plain service message: "This incident is resolved. Reopen it to post another update."
+        return exceptions.ValidationError({"detail": " ".join(detail[NON_FIELD])})
+    return exceptions.ValidationError(detail)
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, IdempotentReplay):
+        return exc.as_response()
+    if isinstance(exc, DjangoValidationError):
+        exc = from_django_validation_error(exc)
+    elif isinstance(exc, RequestDataTooBig):
+        from .parsers import too_large
+
+        exc = too_large()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # a bug: Django's 500 handling (and error reporting) takes over
+    data = response.data
+    if isinstance(data, list):
+        response.data = {"detail": " ".join(str(message) for message in data)}
+    elif isinstance(data, dict) and "detail" not in data:
+        response.data = {"detail": summarise(data), **data}
+    return response

@@ -1,0 +1,146 @@
+"""Serializer building blocks shared by every resource's api.py.
+
+- StrictSerializerMixin: unknown (or read-only) fields in a body are a 400 naming them, instead of
+  DRF's silent ignoring, so a misspelt field never looks like it worked.
+- OrgObjectField / OrgObjectListField: a public id in a body resolved to an object of the key's
+  organization. SECURITY: lookups go through `for_org(organization)`, so another organization's id
+  is "unknown", exactly like a missing one, and nothing is written.
+- ComponentStatusMapField: `{"<component id>": "<status>"}`, resolved in one query.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from django.db.models import Model
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.status.models import Component, ComponentStatus
+
+# Public ids are 12 lowercase base-36 characters (apps.core.ids); anything else cannot exist, so
+# it is refused without a query (and strings the database would choke on never reach it).
+PUBLIC_ID = re.compile(r"^[a-z0-9]{1,32}$")
+MAX_IDS_PER_REQUEST = 500
+
+
+def organization_of(field: serializers.Field) -> Any:
+    organization = field.context.get("organization")
+    if organization is None:
+        raise RuntimeError("Serializer context has no organization (use an OrgViewSet).")
+    return organization
+
+
+def _format_ids(ids: list[str]) -> str:
+    shown = ", ".join(f"“{value}”" for value in ids[:10])
+    return shown + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+
+
+def resolve_ids(
+    field: serializers.Field, model: type[Model], ids: list[str], label: str
+) -> dict[str, Model]:
+    """{public id: object} for ids of the key's organization; a ValidationError names the rest."""
+    unknown = [value for value in ids if not PUBLIC_ID.match(value)]
+    wellformed = [value for value in ids if PUBLIC_ID.match(value)]
+    found = {
+        obj.public_id: obj
+        for obj in model.objects.for_org(organization_of(field)).filter(public_id__in=wellformed)
+    }
+    unknown += [value for value in wellformed if value not in found]
+    if unknown:
+        noun = label if len(unknown) == 1 else f"{label}s"
+        raise serializers.ValidationError(f"Unknown {noun}: {_format_ids(unknown)}.")
+    return found
+
+
+class StrictSerializerMixin:
+    """Refuse fields the serializer does not accept, naming them."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            errors = {}
+            for name in data:
+                field = self.fields.get(name)  # type: ignore[attr-defined]
+                if field is None:
+                    errors[str(name)] = ["Unknown field."]
+                elif field.read_only:
+                    errors[str(name)] = ["This field is read-only."]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+class StrictSerializer(StrictSerializerMixin, serializers.Serializer):
+    pass
+
+
+class StrictModelSerializer(StrictSerializerMixin, serializers.ModelSerializer):
+    pass
+
+
+@extend_schema_field({"type": "string", "nullable": True, "example": "k3x9ftq2b7lm"})
+class OrgObjectField(serializers.Field):
+    """One object of the key's organization, by public id (null allowed with allow_null)."""
+
+    def __init__(self, *, model: type[Model], label_name: str, **kwargs: Any) -> None:
+        self.model = model
+        self.label_name = label_name
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> str | None:
+        return value.public_id if value is not None else None
+
+    def to_internal_value(self, data: Any) -> Model:
+        if not isinstance(data, str):
+            raise serializers.ValidationError(f"Give the {self.label_name} id as a string.")
+        return resolve_ids(self, self.model, [data], self.label_name)[data]
+
+
+@extend_schema_field(
+    {"type": "array", "items": {"type": "string", "example": "k3x9ftq2b7lm"}, "maxItems": 500}
+)
+class OrgObjectListField(serializers.ListField):
+    """A list of public ids of the key's organization → list of objects (one query)."""
+
+    def __init__(self, *, model: type[Model], label_name: str, **kwargs: Any) -> None:
+        self.model = model
+        self.label_name = label_name
+        kwargs.setdefault("child", serializers.CharField())
+        kwargs.setdefault("max_length", MAX_IDS_PER_REQUEST)
+        super().__init__(**kwargs)
+
+    def to_representation(self, data: Any) -> list[str]:
+        return [obj.public_id for obj in (data.all() if hasattr(data, "all") else data)]
+
+    def to_internal_value(self, data: Any) -> list[Model]:
+        ids = list(dict.fromkeys(super().to_internal_value(data)))  # drop repeats, keep order
+        found = resolve_ids(self, self.model, ids, self.label_name)
+        return [found[value] for value in ids]
+
+
+class ComponentStatusMapField(serializers.DictField):
+    """`{"<component id>": "<component status>"}` → {Component: status}."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("child", serializers.ChoiceField(choices=ComponentStatus.choices))
+        kwargs.setdefault(
+            "help_text",
+            "Components to change, as a map of component id to its new status, e.g. "
+            '`{"k3x9ftq2b7lm": "major_outage"}`. Components of the incident not listed keep '
+            "their status.",
+        )
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> dict[Component, str]:
+        statuses: dict[str, str] = super().to_internal_value(data)
+        if len(statuses) > MAX_IDS_PER_REQUEST:
+            raise serializers.ValidationError(
+                f"At most {MAX_IDS_PER_REQUEST} components per request."
+            )
+        found = resolve_ids(self, Component, list(statuses), "component id")
+        return {found[public_id]: status for public_id, status in statuses.items()}
+
+    def to_representation(self, value: Any) -> dict[str, str]:
+        return {component.public_id: status for component, status in value.items()}

@@ -1,0 +1,730 @@
+"""Management API: incidents, scheduled maintenances, their updates, and templates.
+
+`/api/v1/incidents/`, `/api/v1/maintenances/` (one model, `kind`, as in the status API reference),
+each with `.../<id>/updates/`, action routes for lifecycle steps, and `/api/v1/templates/`.
+Every write goes through apps.incidents.services; their ValidationErrors (e.g. posting to a
+resolved incident, starting a completed maintenance) become 400s in apps.api.exceptions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.api.base import OrgViewSet
+from apps.api.enums import ANY_STATUS, INCIDENT_IMPACT, INCIDENT_UPDATE_STATUS, OPEN_INCIDENT_STATUS
+from apps.api.fields import (
+    ComponentStatusMapField,
+    OrgObjectListField,
+    StrictModelSerializer,
+    StrictSerializer,
+)
+from apps.api.filters import ListFilterSerializer, ordering_field
+from apps.api.schema import IDEMPOTENCY_KEY, WRITE_ERRORS, crud_schema, error_responses
+from apps.status.models import Component, ComponentStatus
+
+from . import services, texts
+from .models import (
+    Impact,
+    Incident,
+    IncidentStatus,
+    IncidentTemplate,
+    IncidentUpdate,
+    Kind,
+    MaintenanceStatus,
+)
+from .services import MAX_REMINDER_HOURS
+
+BODY_MAX_LENGTH = 20_000
+OPEN_INCIDENT_STATUSES = OPEN_INCIDENT_STATUS
+UPDATE_INCIDENT_STATUSES = INCIDENT_UPDATE_STATUS
+INCIDENT_IMPACT_CHOICES = INCIDENT_IMPACT
+
+
+def body_field(**kwargs: Any) -> serializers.CharField:
+    kwargs.setdefault("required", False)
+    kwargs.setdefault(
+        "help_text", "The message readers see. Defaults to the standard text for the status."
+    )
+    return serializers.CharField(max_length=BODY_MAX_LENGTH, trim_whitespace=True, **kwargs)
+
+
+def deliver_field() -> serializers.BooleanField:
+    return serializers.BooleanField(
+        required=False, help_text="Notify subscribers of this change. Default true."
+    )
+
+
+# --- read serializers ------------------------------------------------------------------------
+
+
+class AffectedComponentSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="The component id.")
+    name = serializers.CharField(help_text="`Group - Component` for components in a group.")
+    old_status = serializers.ChoiceField(choices=ComponentStatus.choices)
+    new_status = serializers.ChoiceField(choices=ComponentStatus.choices)
+
+
+class IncidentComponentSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
+
+    class Meta:
+        model = Component
+        fields = ["id", "name", "status"]
+        read_only_fields = fields
+
+
+class IncidentUpdateSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
+    incident_id = serializers.CharField(source="incident.public_id", read_only=True)
+    status = serializers.ChoiceField(choices=IncidentStatus.choices, read_only=True)
+    affected_components = AffectedComponentSerializer(many=True, read_only=True, allow_null=True)
+
+    class Meta:
+        model = IncidentUpdate
+        fields = [
+            "id",
+            "incident_id",
+            "status",
+            "body",
+            "created_at",
+            "updated_at",
+            "display_at",
+            "deliver_notifications",
+            "next_update_due",
+            "affected_components",
+        ]
+        read_only_fields = fields
+
+
+class MaintenanceUpdateSerializer(IncidentUpdateSerializer):
+    status = serializers.ChoiceField(choices=MaintenanceStatus.choices, read_only=True)
+
+
+INCIDENT_FIELDS = [
+    "id",
+    "name",
+    "status",
+    "impact",
+    "impact_override",
+    "created_at",
+    "updated_at",
+    "started_at",
+    "monitoring_at",
+    "resolved_at",
+    "next_update_due",
+    "components",
+    "incident_updates",
+]
+
+
+class IncidentSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
+    status = serializers.ChoiceField(choices=IncidentStatus.choices, read_only=True)
+    impact = serializers.ChoiceField(choices=Impact.choices, read_only=True)
+    components = IncidentComponentSerializer(
+        many=True, read_only=True, help_text="Affected components, with their current status."
+    )
+    incident_updates = IncidentUpdateSerializer(
+        source="updates", many=True, read_only=True, help_text="Newest first."
+    )
+
+    class Meta:
+        model = Incident
+        fields = INCIDENT_FIELDS
+        read_only_fields = fields
+
+
+class MaintenanceSerializer(IncidentSerializer):
+    status = serializers.ChoiceField(choices=MaintenanceStatus.choices, read_only=True)
+    incident_updates = MaintenanceUpdateSerializer(
+        source="updates", many=True, read_only=True, help_text="Newest first."
+    )
+
+    class Meta:
+        model = Incident
+        fields = [
+            *INCIDENT_FIELDS,
+            "scheduled_for",
+            "scheduled_until",
+            "auto_start",
+            "auto_complete",
+            "reminder_hours",
+        ]
+        read_only_fields = fields
+
+
+# --- write serializers -----------------------------------------------------------------------
+
+
+class IncidentCreateSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=255)
+    status = serializers.ChoiceField(
+        choices=OPEN_INCIDENT_STATUSES, default=IncidentStatus.INVESTIGATING
+    )
+    impact = serializers.ChoiceField(
+        choices=INCIDENT_IMPACT_CHOICES,
+        required=False,
+        allow_null=True,
+        help_text="Set the impact by hand. By default it follows the worst component status.",
+    )
+    body = body_field()
+    components = ComponentStatusMapField(required=False)
+    deliver_notifications = deliver_field()
+    next_update_due = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="When you promise the next update."
+    )
+
+
+class IncidentChangeSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=255, required=False)
+    impact = serializers.ChoiceField(
+        choices=INCIDENT_IMPACT_CHOICES,
+        required=False,
+        help_text="Setting it makes the impact manual (`impact_override`).",
+    )
+
+
+class IncidentUpdateCreateSerializer(StrictSerializer):
+    status = serializers.ChoiceField(choices=UPDATE_INCIDENT_STATUSES)
+    body = body_field()
+    components = ComponentStatusMapField(required=False)
+    deliver_notifications = deliver_field()
+    next_update_due = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class UpdateEditSerializer(StrictSerializer):
+    body = serializers.CharField(max_length=BODY_MAX_LENGTH)
+
+
+class ResolveSerializer(StrictSerializer):
+    body = body_field()
+    components = ComponentStatusMapField(
+        required=False,
+        help_text="Statuses to set. By default every affected component goes back to operational.",
+    )
+    deliver_notifications = deliver_field()
+
+
+class ReopenSerializer(StrictSerializer):
+    status = serializers.ChoiceField(
+        choices=OPEN_INCIDENT_STATUSES, default=IncidentStatus.INVESTIGATING
+    )
+    body = body_field()
+    components = ComponentStatusMapField(required=False)
+    deliver_notifications = deliver_field()
+
+
+class MaintenanceCreateSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=255)
+    body = body_field()
+    scheduled_for = serializers.DateTimeField(help_text="Start of the window.")
+    scheduled_until = serializers.DateTimeField(help_text="End of the window.")
+    components = OrgObjectListField(
+        model=Component,
+        label_name="component id",
+        required=False,
+        help_text="Ids of the components under maintenance.",
+    )
+    auto_start = serializers.BooleanField(
+        required=False, help_text="Start by itself at scheduled_for. Default true."
+    )
+    auto_complete = serializers.BooleanField(
+        required=False, help_text="Complete by itself at scheduled_until. Default true."
+    )
+    reminder_hours = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_REMINDER_HOURS,
+        help_text="Remind subscribers this many hours before the start.",
+    )
+    deliver_notifications = deliver_field()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["scheduled_until"] <= attrs["scheduled_for"]:
+            raise serializers.ValidationError(
+                {"scheduled_until": ["The maintenance must end after it starts."]}
+            )
+        return attrs
+
+
+class MaintenanceChangeSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=255, required=False)
+    scheduled_until = serializers.DateTimeField(
+        required=False,
+        help_text="A later end extends the maintenance and posts an update saying so.",
+    )
+    body = body_field(help_text="Message of the extension update (with scheduled_until).")
+    deliver_notifications = deliver_field()
+
+
+class MaintenanceStepSerializer(StrictSerializer):
+    body = body_field()
+    deliver_notifications = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        help_text="Notify subscribers. By default, as when the maintenance was announced.",
+    )
+
+
+class MaintenanceUpdateCreateSerializer(StrictSerializer):
+    status = serializers.ChoiceField(
+        choices=MaintenanceStatus.choices,
+        required=False,
+        help_text="Omit (or repeat the current status) to post a message without moving it.",
+    )
+    body = serializers.CharField(max_length=BODY_MAX_LENGTH)
+    deliver_notifications = deliver_field()
+
+
+# --- filters ---------------------------------------------------------------------------------
+
+
+class IncidentFilterSerializer(ListFilterSerializer):
+    status = serializers.MultipleChoiceField(
+        choices=IncidentStatus.choices, required=False, help_text="Only these statuses."
+    )
+    component = serializers.CharField(
+        required=False, max_length=32, help_text="Only those affecting this component id."
+    )
+    ordering = ordering_field(["created_at", "updated_at", "started_at"], "-created_at")
+
+
+class MaintenanceFilterSerializer(ListFilterSerializer):
+    status = serializers.MultipleChoiceField(
+        choices=MaintenanceStatus.choices, required=False, help_text="Only these statuses."
+    )
+    component = serializers.CharField(
+        required=False, max_length=32, help_text="Only those affecting this component id."
+    )
+    scheduled_after = serializers.DateTimeField(
+        required=False, help_text="Only windows starting at or after this time."
+    )
+    scheduled_before = serializers.DateTimeField(
+        required=False, help_text="Only windows starting before this time."
+    )
+    ordering = ordering_field(["created_at", "updated_at", "scheduled_for"], "-created_at")
+
+
+# --- viewsets --------------------------------------------------------------------------------
+
+
+class BaseIncidentViewSet(OrgViewSet):
+    queryset = Incident.objects.all()
+    kind = Kind.INCIDENT
+    update_serializer_class: type[serializers.Serializer] = IncidentUpdateSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    ordering = "-created_at"
+
+    def filter_queryset_for_request(self, queryset: QuerySet) -> QuerySet:
+        updates = IncidentUpdate.objects.select_related("incident")
+        return queryset.filter(kind=self.kind).prefetch_related(
+            Prefetch("updates", queryset=updates), "components"
+        )
+
+    def apply_filters(self, queryset: QuerySet, params: dict[str, Any]) -> QuerySet:
+        if params.get("status"):
+            queryset = queryset.filter(status__in=params["status"])
+        if "component" in params:
+            queryset = queryset.filter(components__public_id=params["component"])
+        if "created_after" in params:
+            queryset = queryset.filter(created_at__gte=params["created_after"])
+        if "created_before" in params:
+            queryset = queryset.filter(created_at__lt=params["created_before"])
+        if "scheduled_after" in params:
+            queryset = queryset.filter(scheduled_for__gte=params["scheduled_after"])
+        if "scheduled_before" in params:
+            queryset = queryset.filter(scheduled_for__lt=params["scheduled_before"])
+        return queryset
+
+    def validated(self, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
+        serializer = serializer_class(data=self.request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def respond(self, incident: Incident, code: int = status.HTTP_200_OK) -> Response:
+        """The incident as it is now (re-read, so prefetched updates include the new one)."""
+        fresh = self.filter_queryset_for_request(Incident.objects.filter(pk=incident.pk)).get()
+        return Response(self.get_serializer(fresh).data, status=code)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        incident = self.get_object()
+        data = self.validated(self.change_serializer_class)
+        self.change(incident, data)
+        return self.respond(incident)
+
+    def perform_destroy(self, instance: Incident) -> None:
+        services.delete_incident_with_api_key(instance, api_key=self.request.auth, actor=self.actor)
+
+    # GET and PATCH /<id>/updates/<update_id>/ (the list and POST are per kind below).
+
+    def update_detail(self, request: Request, update_id: str) -> Response:
+        incident = self.get_object()
+        update = (
+            IncidentUpdate.objects.for_org(self.organization)
+            .select_related("incident")
+            .filter(incident=incident, public_id=update_id)
+            .first()
+        )
+        if update is None:
+            return Response({"detail": "No update matches the given query."}, status=404)
+        if request.method == "PATCH":
+            data = self.validated(UpdateEditSerializer)
+            update = services.edit_update(update, actor=self.actor, body=data["body"])
+        return Response(self.update_serializer_class(update).data)
+
+
+@extend_schema_view(**crud_schema("incident", "incidents", IncidentSerializer))
+@extend_schema_view(
+    list=extend_schema(parameters=[IncidentFilterSerializer]),
+    create=extend_schema(
+        request=IncidentCreateSerializer,
+        description="Open an incident: its first update is posted with it, and the listed "
+        "components change status.",
+    ),
+    partial_update=extend_schema(request=IncidentChangeSerializer),
+    destroy=extend_schema(
+        description="Delete the incident and its timeline. Component statuses stay as they are."
+    ),
+)
+class IncidentViewSet(BaseIncidentViewSet):
+    serializer_class = IncidentSerializer
+    lookup_url_kwarg = "incident_id"
+    filter_serializer_class = IncidentFilterSerializer
+    change_serializer_class = IncidentChangeSerializer
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = self.validated(IncidentCreateSerializer)
+        incident_status = data["status"]
+        incident = services.open_incident(
+            self.organization,
+            actor=self.actor,
+            name=data["name"],
+            status=incident_status,
+            body=data.get("body") or texts.default_update_text(incident_status),
+            impact=data.get("impact"),
+            components=data.get("components") or {},
+            deliver_notifications=data.get("deliver_notifications", True),
+            next_update_due=data.get("next_update_due"),
+        )
+        return self.respond(incident, status.HTTP_201_CREATED)
+
+    def change(self, incident: Incident, data: dict[str, Any]) -> None:
+        services.update_incident_details(
+            incident, actor=self.actor, name=data.get("name"), impact=data.get("impact")
+        )
+
+    @extend_schema(
+        summary="List an incident's updates",
+        tags=["incidents"],
+        responses={200: IncidentUpdateSerializer(many=True), **error_responses(404)},
+        methods=["GET"],
+    )
+    @extend_schema(
+        summary="Post an incident update",
+        description="Post an update: its status becomes the incident's, and the listed "
+        "components change status. Posting `resolved` resolves the incident.",
+        tags=["incidents"],
+        request=IncidentUpdateCreateSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: IncidentUpdateSerializer, **error_responses(*WRITE_ERRORS, 404)},
+        methods=["POST"],
+    )
+    @action(detail=True, methods=["get", "post"], url_path="updates", pagination_class=None)
+    def updates(self, request: Request, incident_id: str) -> Response:
+        incident = self.get_object()
+        if request.method == "GET":
+            return Response(self.update_serializer_class(incident.updates.all(), many=True).data)
+        data = self.validated(IncidentUpdateCreateSerializer)
+        update = services.post_update(
+            incident,
+            actor=self.actor,
+            status=data["status"],
+            body=data.get("body") or texts.default_update_text(data["status"]),
+            components=data.get("components") or {},
+            deliver_notifications=data.get("deliver_notifications", True),
+            next_update_due=data.get("next_update_due"),
+        )
+        return Response(self.update_serializer_class(update).data, status=201)
+
+    @extend_schema(
+        summary="Get one incident update",
+        tags=["incidents"],
+        responses={200: IncidentUpdateSerializer, **error_responses(404)},
+        methods=["GET"],
+    )
+    @extend_schema(
+        summary="Correct an incident update's text",
+        description="The old text is kept as a revision; nobody is notified again.",
+        tags=["incidents"],
+        request=UpdateEditSerializer,
+        responses={200: IncidentUpdateSerializer, **error_responses(*WRITE_ERRORS, 404)},
+        methods=["PATCH"],
+    )
+    @action(detail=True, methods=["get", "patch"], url_path="updates/<str:update_id>")
+    def update_item(self, request: Request, incident_id: str, update_id: str) -> Response:
+        return self.update_detail(request, update_id)
+
+    @extend_schema(
+        summary="Resolve an incident",
+        description="Posts a resolved update. Affected components go back to operational "
+        "unless `components` says otherwise.",
+        tags=["incidents"],
+        request=ResolveSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: IncidentSerializer, **error_responses(*WRITE_ERRORS, 404)},
+    )
+    @action(detail=True, methods=["post"])
+    def resolve(self, request: Request, incident_id: str) -> Response:
+        incident = self.get_object()
+        data = self.validated(ResolveSerializer)
+        services.resolve_incident(
+            incident,
+            actor=self.actor,
+            body=data.get("body"),
+            components=data.get("components"),
+            deliver_notifications=data.get("deliver_notifications", True),
+        )
+        return self.respond(incident)
+
+    @extend_schema(
+        summary="Reopen a resolved incident",
+        tags=["incidents"],
+        request=ReopenSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: IncidentSerializer, **error_responses(*WRITE_ERRORS, 404)},
+    )
+    @action(detail=True, methods=["post"])
+    def reopen(self, request: Request, incident_id: str) -> Response:
+        incident = self.get_object()
+        data = self.validated(ReopenSerializer)
+        services.reopen_incident(
+            incident,
+            actor=self.actor,
+            body=data.get("body"),
+            status=data["status"],
+            components=data.get("components") or {},
+            deliver_notifications=data.get("deliver_notifications", True),
+        )
+        return self.respond(incident)
+
+
+def _step_schema(summary: str, description: str) -> Any:
+    return extend_schema(
+        summary=summary,
+        description=description,
+        tags=["maintenances"],
+        request=MaintenanceStepSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: MaintenanceSerializer, **error_responses(*WRITE_ERRORS, 404)},
+    )
+
+
+@extend_schema_view(**crud_schema("maintenance", "maintenances", MaintenanceSerializer))
+@extend_schema_view(
+    list=extend_schema(parameters=[MaintenanceFilterSerializer]),
+    create=extend_schema(
+        request=MaintenanceCreateSerializer,
+        description="Schedule a maintenance window. With auto_start and auto_complete it "
+        "starts and completes by itself; otherwise use the start and complete actions.",
+    ),
+    partial_update=extend_schema(
+        request=MaintenanceChangeSerializer,
+        description="Rename, or extend with a later `scheduled_until` (posts an update).",
+    ),
+)
+class MaintenanceViewSet(BaseIncidentViewSet):
+    kind = Kind.MAINTENANCE
+    serializer_class = MaintenanceSerializer
+    update_serializer_class = MaintenanceUpdateSerializer
+    lookup_url_kwarg = "maintenance_id"
+    filter_serializer_class = MaintenanceFilterSerializer
+    change_serializer_class = MaintenanceChangeSerializer
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = self.validated(MaintenanceCreateSerializer)
+        incident = services.schedule_maintenance(
+            self.organization,
+            actor=self.actor,
+            name=data["name"],
+            body=data.get("body") or texts.default_update_text(MaintenanceStatus.SCHEDULED),
+            scheduled_for=data["scheduled_for"],
+            scheduled_until=data["scheduled_until"],
+            components=data.get("components") or [],
+            auto_start=data.get("auto_start", True),
+            auto_complete=data.get("auto_complete", True),
+            reminder_hours=data.get("reminder_hours"),
+            deliver_notifications=data.get("deliver_notifications", True),
+        )
+        return self.respond(incident, status.HTTP_201_CREATED)
+
+    def change(self, incident: Incident, data: dict[str, Any]) -> None:
+        if "name" in data:
+            services.update_incident_details(incident, actor=self.actor, name=data["name"])
+        if "scheduled_until" in data:
+            services.extend_maintenance(
+                incident,
+                actor=self.actor,
+                new_until=data["scheduled_until"],
+                body=data.get("body"),
+                deliver_notifications=data.get("deliver_notifications"),
+            )
+
+    @extend_schema(
+        summary="List a maintenance's updates",
+        tags=["maintenances"],
+        responses={200: MaintenanceUpdateSerializer(many=True), **error_responses(404)},
+        methods=["GET"],
+    )
+    @extend_schema(
+        summary="Post a maintenance update",
+        description="A message, optionally moving the status (scheduled → in_progress → "
+        "verifying → completed) with the same effects as the action routes.",
+        tags=["maintenances"],
+        request=MaintenanceUpdateCreateSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: MaintenanceUpdateSerializer, **error_responses(*WRITE_ERRORS, 404)},
+        methods=["POST"],
+    )
+    @action(detail=True, methods=["get", "post"], url_path="updates", pagination_class=None)
+    def updates(self, request: Request, maintenance_id: str) -> Response:
+        incident = self.get_object()
+        if request.method == "GET":
+            return Response(self.update_serializer_class(incident.updates.all(), many=True).data)
+        data = self.validated(MaintenanceUpdateCreateSerializer)
+        deliver = data.get("deliver_notifications", True)
+        if data.get("status") in (None, incident.status):
+            update = services.post_maintenance_update(
+                incident, actor=self.actor, body=data["body"], deliver_notifications=deliver
+            )
+        else:
+            update = services.post_update(
+                incident,
+                actor=self.actor,
+                status=data["status"],
+                body=data["body"],
+                deliver_notifications=deliver,
+            )
+        return Response(self.update_serializer_class(update).data, status=201)
+
+    @extend_schema(
+        summary="Get one maintenance update",
+        tags=["maintenances"],
+        responses={200: MaintenanceUpdateSerializer, **error_responses(404)},
+        methods=["GET"],
+    )
+    @extend_schema(
+        summary="Correct a maintenance update's text",
+        tags=["maintenances"],
+        request=UpdateEditSerializer,
+        responses={200: MaintenanceUpdateSerializer, **error_responses(*WRITE_ERRORS, 404)},
+        methods=["PATCH"],
+    )
+    @action(detail=True, methods=["get", "patch"], url_path="updates/<str:update_id>")
+    def update_item(self, request: Request, maintenance_id: str, update_id: str) -> Response:
+        return self.update_detail(request, update_id)
+
+    def _step(self, service: Any) -> Response:
+        incident = self.get_object()
+        data = self.validated(MaintenanceStepSerializer)
+        service(
+            incident,
+            actor=self.actor,
+            body=data.get("body"),
+            deliver_notifications=data.get("deliver_notifications"),
+        )
+        return self.respond(incident)
+
+    @_step_schema("Start a maintenance", "Components go under maintenance.")
+    @action(detail=True, methods=["post"])
+    def start(self, request: Request, maintenance_id: str) -> Response:
+        return self._step(services.start_maintenance)
+
+    @_step_schema("Move a maintenance to verifying", "The work is done and being checked.")
+    @action(detail=True, methods=["post"])
+    def verify(self, request: Request, maintenance_id: str) -> Response:
+        return self._step(services.mark_verifying)
+
+    @_step_schema(
+        "Complete a maintenance", "Components still under maintenance go back to operational."
+    )
+    @action(detail=True, methods=["post"])
+    def complete(self, request: Request, maintenance_id: str) -> Response:
+        return self._step(services.complete_maintenance)
+
+    @_step_schema(
+        "Cancel a maintenance",
+        "Only before it starts. It is shown as completed, with an update saying it was cancelled.",
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, maintenance_id: str) -> Response:
+        return self._step(services.cancel_maintenance)
+
+
+# --- templates -------------------------------------------------------------------------------
+
+
+class IncidentTemplateSerializer(StrictModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
+    kind = serializers.ChoiceField(choices=Kind.choices, default=Kind.INCIDENT)
+    status = serializers.ChoiceField(
+        choices=ANY_STATUS,
+        default=IncidentStatus.INVESTIGATING,
+        help_text="The status the incident starts in (an incident or maintenance status).",
+    )
+    impact = serializers.ChoiceField(choices=Impact.choices, default=Impact.MINOR)
+    title = serializers.CharField(max_length=255, help_text="The incident name it fills in.")
+    body = serializers.CharField(max_length=BODY_MAX_LENGTH)
+
+    class Meta:
+        model = IncidentTemplate
+        fields = ["id", "kind", "name", "title", "body", "status", "impact", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+    def create(self, validated_data: dict[str, Any]) -> IncidentTemplate:
+        return services.create_template(
+            self.context["organization"], actor=self.context["actor"], **validated_data
+        )
+
+    def update(
+        self, instance: IncidentTemplate, validated_data: dict[str, Any]
+    ) -> IncidentTemplate:
+        fields = {
+            name: validated_data.get(name, getattr(instance, name))
+            for name in ("name", "title", "body", "kind", "status", "impact")
+        }
+        return services.update_template(instance, actor=self.context["actor"], **fields)
+
+
+class TemplateFilterSerializer(ListFilterSerializer):
+    kind = serializers.ChoiceField(choices=Kind.choices, required=False)
+    ordering = ordering_field(["created_at", "name"], "name")
+
+
+@extend_schema_view(**crud_schema("template", "templates", IncidentTemplateSerializer))
+@extend_schema_view(list=extend_schema(parameters=[TemplateFilterSerializer]))
+class IncidentTemplateViewSet(OrgViewSet):
+    queryset = IncidentTemplate.objects.all()
+    serializer_class = IncidentTemplateSerializer
+    lookup_url_kwarg = "template_id"
+    filter_serializer_class = TemplateFilterSerializer
+    ordering = "name"
+
+    def apply_filters(self, queryset: QuerySet, params: dict[str, Any]) -> QuerySet:
+        if "kind" in params:
+            queryset = queryset.filter(kind=params["kind"])
+        if "created_after" in params:
+            queryset = queryset.filter(created_at__gte=params["created_after"])
+        if "created_before" in params:
+            queryset = queryset.filter(created_at__lt=params["created_before"])
+        return queryset
+
+    def perform_destroy(self, instance: IncidentTemplate) -> None:
+        services.delete_template(instance, actor=self.actor)
