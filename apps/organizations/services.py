@@ -29,6 +29,7 @@ from .models import (
     Invitation,
     Membership,
     Organization,
+    new_nonce,
     slug_validator,
 )
 from .roles import Role, assignable_roles
@@ -385,7 +386,7 @@ def resend_invitation(invitation: Invitation, *, actor: User) -> Invitation:
     _require(invitation.organization, actor, "members.manage")
     if not invitation.is_open:
         raise ValidationError("Only a pending invitation can be resent.", code="closed")
-    invitation.nonce = secrets.token_urlsafe()
+    invitation.nonce = new_nonce()
     invitation.sent_at = timezone.now()
     invitation.save(update_fields=["nonce", "sent_at"])
     AuditEntry.record(

@@ -360,11 +360,11 @@ def leave(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _invitation_or_404(request: HttpRequest, public_id: str) -> Invitation:
+def _invitation_or_404(request: HttpRequest, invitation_id: str) -> Invitation:
     invitation = (
         Invitation.objects.for_org(request.organization)
         .select_related("organization")
-        .filter(public_id=public_id)
+        .filter(public_id=invitation_id)
         .first()
     )
     if invitation is None:
@@ -374,8 +374,8 @@ def _invitation_or_404(request: HttpRequest, public_id: str) -> Invitation:
 
 @org_view("members.view", write_permission="members.manage")
 @require_POST
-def resend_invitation(request: HttpRequest, public_id: str) -> HttpResponse:
-    invitation = _invitation_or_404(request, public_id)
+def resend_invitation(request: HttpRequest, invitation_id: str) -> HttpResponse:
+    invitation = _invitation_or_404(request, invitation_id)
     try:
         services.resend_invitation(invitation, actor=request.user)
     except ValidationError as exc:
@@ -390,8 +390,8 @@ def resend_invitation(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @org_view("members.view", write_permission="members.manage")
 @require_POST
-def revoke_invitation(request: HttpRequest, public_id: str) -> HttpResponse:
-    invitation = _invitation_or_404(request, public_id)
+def revoke_invitation(request: HttpRequest, invitation_id: str) -> HttpResponse:
+    invitation = _invitation_or_404(request, invitation_id)
     try:
         services.revoke_invitation(invitation, actor=request.user)
     except ValidationError as exc:
@@ -441,11 +441,11 @@ def domains(request: HttpRequest) -> HttpResponse:
     return redirect("organizations:domains", organization.slug)
 
 
-def _domain_or_404(request: HttpRequest, public_id: str) -> Domain:
+def _domain_or_404(request: HttpRequest, domain_id: str) -> Domain:
     domain = (
         Domain.objects.for_org(request.organization)
         .select_related("organization")
-        .filter(public_id=public_id)
+        .filter(public_id=domain_id)
         .first()
     )
     if domain is None:
@@ -455,8 +455,8 @@ def _domain_or_404(request: HttpRequest, public_id: str) -> Domain:
 
 @org_view("domains.manage")
 @require_POST
-def verify_domain(request: HttpRequest, public_id: str) -> HttpResponse:
-    domain = _domain_or_404(request, public_id)
+def verify_domain(request: HttpRequest, domain_id: str) -> HttpResponse:
+    domain = _domain_or_404(request, domain_id)
     if services.verify_domain(domain, actor=request.user):
         messages.success(request, f"{domain.hostname} is verified and now serves your page.")
     else:
@@ -466,8 +466,8 @@ def verify_domain(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @org_view("domains.manage")
 @require_POST
-def remove_domain(request: HttpRequest, public_id: str) -> HttpResponse:
-    domain = _domain_or_404(request, public_id)
+def remove_domain(request: HttpRequest, domain_id: str) -> HttpResponse:
+    domain = _domain_or_404(request, domain_id)
     services.remove_domain(domain, actor=request.user)
     messages.success(request, f"{domain.hostname} removed. It no longer serves your page.")
     return redirect("organizations:domains", request.organization.slug)

@@ -15,8 +15,8 @@ pytestmark = pytest.mark.django_db
 def objects(org, owner, editor):
     return {
         "membership_id": Membership.objects.get(organization=org, user=editor).pk,
-        "invitation": InvitationFactory(organization=org).public_id,
-        "domain": DomainFactory(organization=org).public_id,
+        "invitation_id": InvitationFactory(organization=org).public_id,
+        "domain_id": DomainFactory(organization=org).public_id,
     }
 
 
@@ -28,11 +28,11 @@ URLS = {
     "leave": [],
     "change_role": ["membership_id"],
     "remove_member": ["membership_id"],
-    "resend_invitation": ["invitation"],
-    "revoke_invitation": ["invitation"],
+    "resend_invitation": ["invitation_id"],
+    "revoke_invitation": ["invitation_id"],
     "domains": [],
-    "verify_domain": ["domain"],
-    "remove_domain": ["domain"],
+    "verify_domain": ["domain_id"],
+    "remove_domain": ["domain_id"],
     "audit": [],
     "settings": [],
     "delete": [],
