@@ -378,7 +378,17 @@ def maintenance_list(request: HttpRequest) -> HttpResponse:
 
 @org_view("incidents.edit")
 def maintenance_new(request: HttpRequest) -> HttpResponse:
-    form = forms.MaintenanceForm(request.POST or None, organization=request.organization)
+    initial = {}
+    template = (
+        IncidentTemplate.objects.for_org(request.organization)
+        .filter(public_id=request.GET.get("template", ""), kind=Kind.MAINTENANCE)
+        .first()
+    )
+    if template is not None:
+        initial = {"name": template.title, "body": template.body}
+    form = forms.MaintenanceForm(
+        request.POST or None, organization=request.organization, initial=initial
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -400,7 +410,12 @@ def maintenance_new(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Maintenance scheduled and published on your status page.")
             return redirect(_detail_url(request, maintenance))
-    return _render(request, "incidents/dashboard/maintenance_form.html", {"form": form})
+    templates = IncidentTemplate.objects.for_org(request.organization).filter(kind=Kind.MAINTENANCE)
+    return _render(
+        request,
+        "incidents/dashboard/maintenance_form.html",
+        {"form": form, "maintenance_templates": templates},
+    )
 
 
 @org_view("org.view", **READ_WRITE)

@@ -366,3 +366,32 @@ def test_default_templates_button(client, editor, org):
     client.post(url("template_defaults"))
     page = client.get(url("templates"))
     assert b"Major outage" in page.content
+
+
+def test_maintenance_form_prefills_from_template(client, editor, org):
+    template = IncidentTemplateFactory(
+        organization=org, kind="maintenance", status="scheduled", impact="maintenance",
+        title="Network maintenance", body="Brief connection drops are expected.",
+    )  # fmt: skip
+    client.force_login(editor)
+    page = client.get(url("maintenance_new") + f"?template={template.public_id}")
+    assert b"Brief connection drops are expected." in page.content
+
+
+def test_incident_detail_query_count(client, editor, incident, django_assert_max_num_queries):
+    for n in range(20):
+        services.post_update(incident, actor=editor, status="identified", body=f"Update {n}")
+    services.edit_update(incident.updates.first(), actor=editor, body="Corrected.")
+    client.force_login(editor)
+    with django_assert_max_num_queries(16):
+        response = client.get(url("detail", incident.public_id))
+    assert response.status_code == 200
+
+
+def test_maintenance_list_query_count(client, editor, org, api, django_assert_max_num_queries):
+    for _ in range(30):
+        MaintenanceFactory(organization=org).components.add(api)
+    client.force_login(editor)
+    with django_assert_max_num_queries(12):
+        response = client.get(url("maintenance_list"))
+    assert response.status_code == 200
