@@ -265,8 +265,9 @@ def open_incident(
     _check_components(organization, components)
     if template is not None and template.organization_id != organization.pk:
         raise ValidationError("Unknown template.", code="unknown_template")
-
     now = timezone.now()
+    if started_at is not None and started_at > now:
+        raise ValidationError("An incident cannot start in the future.", code="future")
     incident = Incident.objects.create(
         organization=organization,
         kind=Kind.INCIDENT,
@@ -399,10 +400,19 @@ def resolve_incident(
             "A scheduled maintenance is completed, not resolved.", code="wrong_kind"
         )
     if components is None:
+        # A component that an active maintenance put under maintenance stays there: ending
+        # this incident does not end that maintenance.
+        in_maintenance = set(
+            Incident.objects.for_org(incident.organization)
+            .maintenances()
+            .filter(status__in=ACTIVE_MAINTENANCE)
+            .values_list("components", flat=True)
+        )
         components = {
             c: ComponentStatus.OPERATIONAL
             for c in incident.components.all()
             if c.status != ComponentStatus.OPERATIONAL
+            and not (c.status == ComponentStatus.UNDER_MAINTENANCE and c.pk in in_maintenance)
         }
     return post_update(
         incident,

@@ -16,7 +16,8 @@ from tests.factories import ComponentFactory, IncidentFactory
 
 pytestmark = pytest.mark.django_db
 Kinds = NotificationEvent.Kind
-START = datetime(2026, 12, 1, 17, 0, tzinfo=UTC)
+# Far enough ahead that "the window has already ended" never trips; December, so PST.
+START = datetime(2036, 12, 1, 17, 0, tzinfo=UTC)
 END = START + timedelta(hours=2)
 
 
@@ -179,7 +180,7 @@ def test_extend_moves_the_end_and_says_so(org, editor, maintenance):
     )
     maintenance.refresh_from_db()
     assert maintenance.scheduled_until == END + timedelta(hours=1)
-    assert update.body.endswith("by 2026-12-01 12:00 (America/Los_Angeles).")
+    assert update.body.endswith("by 2036-12-01 12:00 (America/Los_Angeles).")
     assert kinds(maintenance)[-1] == Kinds.MAINTENANCE_UPDATED
 
 
@@ -287,3 +288,16 @@ def test_beat_schedule_registers_the_task(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["incidents-maintenance-transitions"]
     assert entry["task"] == "incidents.run_maintenance_transitions"
     assert timezone.now() is not None
+
+
+def test_resolving_an_incident_leaves_components_of_a_running_maintenance(
+    maintenance, editor, database
+):
+    services.start_maintenance(maintenance, actor=editor)
+    incident = services.open_incident(
+        maintenance.organization, actor=editor, name="Slow during upgrade",
+        status="investigating", body="b", components={database: ComponentStatus.UNDER_MAINTENANCE},
+    )  # fmt: skip
+    services.resolve_incident(incident, actor=editor)
+    database.refresh_from_db()
+    assert database.status == ComponentStatus.UNDER_MAINTENANCE

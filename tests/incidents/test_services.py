@@ -464,3 +464,21 @@ def test_emit_lists_affected_component_ids(org, api_component):
     assert event.component_ids == [api_component.public_id]
     assert event.deliver is False
     assert event.organization == org
+
+
+def test_open_incident_cannot_start_in_the_future(org, editor):
+    before = counts()
+    with pytest.raises(ValidationError, match="future"):
+        services.open_incident(
+            org, actor=editor, name="x", status="investigating", body="b",
+            started_at=timezone.now() + timedelta(hours=1),
+        )  # fmt: skip
+    assert counts() == before
+
+
+def test_open_incident_with_earlier_start(org, editor):
+    started = timezone.now() - timedelta(minutes=20)
+    incident = services.open_incident(
+        org, actor=editor, name="x", status="investigating", body="b", started_at=started
+    )
+    assert incident.started_at == started

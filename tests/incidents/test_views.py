@@ -281,16 +281,16 @@ def test_schedule_maintenance_in_org_timezone_and_shown_back(client, editor, org
     client.force_login(editor)
     response = client.post(url("maintenance_new"), {
         "name": "Database upgrade", "body": "Planned work.", "components": [api.pk],
-        "scheduled_for": "2026-12-01T09:00", "scheduled_until": "2026-12-01T11:00",
+        "scheduled_for": "2036-12-01T09:00", "scheduled_until": "2036-12-01T11:00",
         "auto_start": "on", "auto_complete": "on", "reminder_hours": "2", "notify": "on",
     })  # fmt: skip
     maintenance = Incident.objects.get(name="Database upgrade")
     assert response.status_code == 302
-    assert maintenance.scheduled_for == datetime(2026, 12, 1, 17, 0, tzinfo=UTC)
+    assert maintenance.scheduled_for == datetime(2036, 12, 1, 17, 0, tzinfo=UTC)
     assert maintenance.reminder_hours == 2
 
     page = client.get(url("maintenance_detail", maintenance.public_id)).content.decode()
-    assert "Dec 1, 2026 09:00 PST" in page
+    assert "Dec 1, 2036 09:00 PST" in page
     assert "America/Los_Angeles" in page
     form_page = client.get(url("maintenance_new")).content.decode()
     assert "America/Los_Angeles" in form_page
