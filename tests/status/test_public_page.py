@@ -198,13 +198,17 @@ def test_uptime_bars_have_ninety_days_with_accessible_day_details(client, org):
     bars = body.split('<ol class="sp-bars"')[1].split("</ol>")[0]
     assert bars.count("<li ") == 90
     day = (today - timedelta(days=2)).strftime("%b %-d, %Y")
-    assert f'title="{day}: 99.00 % uptime. 1 incident: Web down"' in bars
-    assert f'<span class="visually-hidden">{day}: 99.00 % uptime. 1 incident: Web down' in bars
+    # One text per day: hidden from sight, read by screen readers, a tooltip on hover.
+    assert (
+        '<li class="sp-day sp-day-major_outage">'
+        f'<span class="sp-tip">{day}: 99.00 % uptime. 1 incident: Web down</span></li>'
+    ) in bars
     # Before the component existed there is no data.
     old = (today - timedelta(days=60)).strftime("%b %-d, %Y")
-    assert f'title="{old}: no data"' in bars
+    assert f'<span class="sp-tip">{old}: no data</span>' in bars
     # Readers without hover get the days with issues in a <details>.
     assert "1 day with issues" in body
+    assert f"{day}: 99.00 % uptime. 1 incident: Web down</li>" in body
 
 
 def test_uptime_bars_read_every_component_in_one_query(org, django_assert_num_queries):
