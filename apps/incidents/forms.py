@@ -187,6 +187,14 @@ class MaintenanceUpdateForm(OrgForm):
     notify = forms.BooleanField(required=False, initial=True, label="Notify subscribers")
 
 
+class IncidentDetailsForm(forms.Form):
+    name = forms.CharField(max_length=255, label="Incident name")
+    impact = forms.ChoiceField(
+        choices=IMPACT_CHOICES,
+        help_text="Setting it by hand stops the automatic impact from component statuses.",
+    )
+
+
 class EditUpdateForm(forms.Form):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), label="Message")
 

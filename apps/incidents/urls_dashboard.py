@@ -12,6 +12,7 @@ urlpatterns = [
     path("incidents/new/", views.incident_new, name="new"),
     path("incidents/backfill/", views.backfill, name="backfill"),
     path("incidents/<str:incident_id>/", views.incident_detail, name="detail"),
+    path("incidents/<str:incident_id>/edit/", views.edit_details, name="edit"),
     path("incidents/<str:incident_id>/resolve/", views.resolve, name="resolve"),
     path("incidents/<str:incident_id>/reopen/", views.reopen, name="reopen"),
     path("incidents/<str:incident_id>/delete/", views.delete, name="delete"),

@@ -257,6 +257,42 @@ def _detail_url(request: HttpRequest, incident: Incident) -> str:
 
 
 @org_view("incidents.edit")
+def edit_details(request: HttpRequest, incident_id: str) -> HttpResponse:
+    """Rename, or correct the impact (e.g. a status set by mistake raised it)."""
+    incident = _get(request, incident_id, Kind.INCIDENT)
+    form = forms.IncidentDetailsForm(
+        request.POST or None, initial={"name": incident.name, "impact": incident.impact}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_incident_details(
+                incident,
+                actor=request.user,
+                name=form.cleaned_data["name"],
+                impact=form.cleaned_data["impact"]
+                if form.cleaned_data["impact"] != incident.impact
+                else None,
+            )
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, "Saved. Subscribers are not notified of this change.")
+            return redirect(_detail_url(request, incident))
+    return _render(
+        request,
+        "incidents/dashboard/action.html",
+        {
+            "incident": incident,
+            "form": form,
+            "title": "Edit name and impact",
+            "submit": "Save",
+            "explain": "Corrections only: nobody is notified. Post an update to tell readers "
+            "what changed.",
+        },
+    )
+
+
+@org_view("incidents.edit")
 def resolve(request: HttpRequest, incident_id: str) -> HttpResponse:
     incident = _get(request, incident_id, Kind.INCIDENT)
     form = forms.ResolveForm(request.POST or None)

@@ -67,6 +67,7 @@ def write_urls(incident, maintenance, template) -> list[str]:
         url("new"),
         url("backfill"),
         url("detail", incident.public_id),
+        url("edit", incident.public_id),
         url("resolve", incident.public_id),
         url("reopen", incident.public_id),
         url("edit_update", incident.public_id, update.public_id),
@@ -395,3 +396,14 @@ def test_maintenance_list_query_count(client, editor, org, api, django_assert_ma
     with django_assert_max_num_queries(12):
         response = client.get(url("maintenance_list"))
     assert response.status_code == 200
+
+
+def test_editor_corrects_impact(client, editor, incident):
+    client.force_login(editor)
+    response = client.post(
+        url("edit", incident.public_id), {"name": "API errors", "impact": "minor"}
+    )
+    incident.refresh_from_db()
+    assert response.status_code == 302
+    assert incident.impact == "minor"
+    assert incident.impact_override is True
