@@ -65,6 +65,10 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
 WRITE_ERRORS = (400, 403, 409, 413, 415)
 
 
+def _a(noun: str) -> str:
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
 def crud_schema(
     singular: str, plural: str, serializer: Any, *, tag: str | None = None
 ) -> dict[str, Any]:
@@ -75,28 +79,28 @@ def crud_schema(
             summary=f"List {plural}", tags=tags, responses={200: serializer, **error_responses(400)}
         ),
         "retrieve": extend_schema(
-            summary=f"Get a {singular}",
+            summary=f"Get {_a(singular)}",
             tags=tags,
             responses={200: serializer, **error_responses(404)},
         ),
         "create": extend_schema(
-            summary=f"Create a {singular}",
+            summary=f"Create {_a(singular)}",
             tags=tags,
             parameters=[IDEMPOTENCY_KEY],
             responses={201: serializer, **error_responses(*WRITE_ERRORS)},
         ),
         "update": extend_schema(
-            summary=f"Replace a {singular}",
+            summary=f"Replace {_a(singular)}",
             tags=tags,
             responses={200: serializer, **error_responses(*WRITE_ERRORS, 404)},
         ),
         "partial_update": extend_schema(
-            summary=f"Change some fields of a {singular}",
+            summary=f"Change some fields of {_a(singular)}",
             tags=tags,
             responses={200: serializer, **error_responses(*WRITE_ERRORS, 404)},
         ),
         "destroy": extend_schema(
-            summary=f"Delete a {singular}",
+            summary=f"Delete {_a(singular)}",
             tags=tags,
             responses={204: None, **error_responses(403, 404)},
         ),
