@@ -47,5 +47,11 @@ worker: install
 beat: install
 	$(BIN)/celery -A config beat --loglevel=INFO
 
+# The OpenAPI schema of the management API, checked like CI does (tests/api/test_schema.py).
+schema: install
+	@mkdir -p var
+	$(BIN)/python manage.py spectacular --fail-on-warn --validate --file var/schema.yml
+	@echo "wrote var/schema.yml"
+
 clean:
 	rm -rf $(VENV) var .pytest_cache
