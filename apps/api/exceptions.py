@@ -21,7 +21,6 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
-from rest_framework.views import exception_handler as drf_exception_handler
 
 NON_FIELD = api_settings.NON_FIELD_ERRORS_KEY
 
@@ -79,6 +78,10 @@ def from_django_validation_error(exc: DjangoValidationError) -> exceptions.Valid
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    # Imported here: rest_framework.views reads the parser setting at import, and the parser
+    # module imports this one (a module-level import would be circular).
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     if isinstance(exc, IdempotentReplay):
         return exc.as_response()
     if isinstance(exc, DjangoValidationError):

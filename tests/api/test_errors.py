@@ -1,0 +1,146 @@
+"""Bad input of every kind gets a 4xx with a useful `detail`, never a 500, and writes nothing."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.test import override_settings
+
+from apps.status.models import Component
+from tests.factories import ComponentFactory, IncidentFactory
+
+URL = "/api/v1/components/"
+JSON = "application/json"
+
+
+def test_malformed_json_is_a_400(api, api_key):
+    response = api(api_key).post(URL, '{"name": ', content_type=JSON)
+
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("JSON parse error")
+
+
+def test_a_form_body_is_a_415(api, api_key):
+    response = api(api_key).post(URL, "name=x", content_type="application/x-www-form-urlencoded")
+
+    assert response.status_code == 415
+    assert "application/x-www-form-urlencoded" in response.json()["detail"]
+
+
+def test_a_body_over_the_size_limit_is_a_413(api, api_key):
+    huge = '{"name": "' + "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 10) + '"}'
+
+    response = api(api_key).post(URL, huge, content_type=JSON)
+
+    assert response.status_code == 413
+    assert "limit" in response.json()["detail"]
+    assert Component.objects.count() == 0
+
+
+def test_a_body_over_the_size_limit_with_an_idempotency_key_is_a_413(api, api_key):
+    huge = '{"name": "' + "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 10) + '"}'
+
+    response = api(api_key).post(URL, huge, content_type=JSON, HTTP_IDEMPOTENCY_KEY="big")
+
+    assert response.status_code == 413
+
+
+def test_deeply_nested_json_is_a_400(api, api_key):
+    response = api(api_key).post(URL, "[" * 100_000, content_type=JSON)
+
+    assert response.status_code == 400
+
+
+def test_an_unpaired_surrogate_is_a_400(api, api_key):
+    response = api(api_key).post(URL, '{"name": "\\ud800"}', content_type=JSON)
+
+    assert response.status_code == 400
+    assert Component.objects.count() == 0
+
+
+def test_a_nul_character_is_a_400(api, api_key):
+    response = api(api_key).post(URL, {"name": "a\u0000b"}, content_type=JSON)
+
+    assert response.status_code == 400
+    assert "name" in response.json()
+
+
+def test_a_list_instead_of_an_object_is_a_400(api, api_key):
+    response = api(api_key).post(URL, ["name"], content_type=JSON)
+
+    assert response.status_code == 400
+    assert "Expected a dictionary" in response.json()["detail"]
+
+
+def test_wrong_types_are_400s_naming_the_field(api, api_key):
+    response = api(api_key).post(
+        URL, {"name": {"nested": True}, "showcase": "maybe", "group_id": 12}, content_type=JSON
+    )
+
+    assert response.status_code == 400
+    assert {"name", "showcase", "group_id"} <= set(response.json())
+
+
+def test_unknown_fields_are_400s_naming_them(api, api_key):
+    response = api(api_key).post(URL, {"name": "API", "colour": "red"}, content_type=JSON)
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "colour: Unknown field.", "colour": ["Unknown field."]}
+    assert Component.objects.count() == 0
+
+
+def test_malformed_ids_in_a_component_map_are_400s_not_500s(api, api_key, org):
+    response = api(api_key).post(
+        "/api/v1/incidents/",
+        {"name": "x", "components": {"\u0000; DROP TABLE": "major_outage", "": "major_outage"}},
+        content_type=JSON,
+    )
+
+    assert response.status_code == 400
+    assert "components" in response.json()
+
+
+def test_no_key_is_a_401_on_every_resource(client, db):
+    response = client.get("/api/v1/incidents/")
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Authentication credentials were not provided."}
+
+
+def test_an_unsupported_method_is_a_405_on_your_own_object(api, api_key, org):
+    incident = IncidentFactory(organization=org)
+
+    response = api(api_key).put(f"/api/v1/incidents/{incident.public_id}/", {}, content_type=JSON)
+
+    assert response.status_code == 405
+
+
+def test_an_unsupported_method_on_another_organizations_object_is_a_404(api, other_api_key, org):
+    incident = IncidentFactory(organization=org)
+
+    response = api(other_api_key).put(
+        f"/api/v1/incidents/{incident.public_id}/", {}, content_type=JSON
+    )
+
+    assert response.status_code == 404
+
+
+def test_an_invalid_cursor_is_a_404_with_a_detail(api, api_key):
+    response = api(api_key).get(URL, {"cursor": "not-base64!"})
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Invalid cursor"}
+
+
+@override_settings(
+    REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api_key": "1/min"}}
+)
+def test_too_many_requests_is_a_429_with_retry_after(api, api_key, org):
+    ComponentFactory(organization=org)
+    client = api(api_key)
+    client.get(URL)
+
+    response = client.post(URL, {"name": "x"}, content_type=JSON)
+
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert Component.objects.count() == 1

@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+from django.core import mail
+
+from apps.notifications.models import Subscriber
+from tests.factories import ComponentFactory
+from tests.notifications.factories import EmailSubscriberFactory
+
+URL = "/api/v1/subscribers/"
+JSON = "application/json"
+
+
+def detail(subscriber) -> str:
+    return f"{URL}{subscriber.public_id}/"
+
+
+def test_it_works_create_retrieve_list_unsubscribe(
+    api, api_key, org, django_capture_on_commit_callbacks
+):
+    component = ComponentFactory(organization=org)
+    client = api(api_key)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        created = client.post(
+            URL,
+            {
+                "channel": "email",
+                "email": "Reader@Example.com",
+                "components": [component.public_id],
+            },
+            content_type=JSON,
+        )
+    subscriber_id = created.json()["id"]
+    fetched = client.get(f"{URL}{subscriber_id}/")
+    listed = client.get(URL)
+    removed = client.delete(f"{URL}{subscriber_id}/")
+
+    assert created.status_code == 201
+    assert fetched.json()["email"] == "reader@example.com"
+    assert fetched.json()["confirmed"] is False
+    assert fetched.json()["components"] == [component.public_id]
+    assert len(mail.outbox) == 1
+    assert [row["id"] for row in listed.json()["results"]] == [subscriber_id]
+    assert removed.status_code == 204
+    assert Subscriber.objects.get(public_id=subscriber_id).state == "disabled"
+
+
+def test_a_component_of_another_organization_is_a_400_and_nothing_is_written(
+    api, api_key, other_org
+):
+    theirs = ComponentFactory(organization=other_org)
+
+    response = api(api_key).post(
+        URL,
+        {"channel": "email", "email": "a@example.com", "components": [theirs.public_id]},
+        content_type=JSON,
+    )
+
+    assert response.status_code == 400
+    assert theirs.public_id in response.json()["components"][0]
+    assert Subscriber.objects.count() == 0
+
+
+def test_a_webhook_to_a_private_address_is_a_400(api, api_key):
+    response = api(api_key).post(
+        URL, {"channel": "webhook", "url": "http://127.0.0.1:8000/hook"}, content_type=JSON
+    )
+
+    assert response.status_code == 400
+    assert Subscriber.objects.count() == 0
+
+
+def test_bad_enums_and_missing_fields_are_400s_naming_the_field(api, api_key):
+    client = api(api_key)
+
+    bad_channel = client.post(URL, {"channel": "pigeon"}, content_type=JSON)
+    no_email = client.post(URL, {"channel": "email"}, content_type=JSON)
+
+    assert "channel" in bad_channel.json()
+    assert "email" in no_email.json()
+    assert Subscriber.objects.count() == 0
+
+
+def test_a_read_only_key_cannot_write(api, read_only_key, org):
+    subscriber = EmailSubscriberFactory(organization=org)
+    client = api(read_only_key)
+
+    create = client.post(URL, {"channel": "email", "email": "a@example.com"}, content_type=JSON)
+
+    assert create.status_code == 403
+    assert client.delete(detail(subscriber)).status_code == 403
+    assert Subscriber.objects.get(pk=subscriber.pk).state == "active"
+
+
+def test_another_organizations_key_gets_404_and_an_empty_list(api, other_api_key, org):
+    subscriber = EmailSubscriberFactory(organization=org)
+    client = api(other_api_key)
+
+    assert client.get(detail(subscriber)).status_code == 404
+    assert client.delete(detail(subscriber)).status_code == 404
+    assert client.get(URL).json()["results"] == []
+    assert Subscriber.objects.get(pk=subscriber.pk).state == "active"
+
+
+def test_filters_by_component_and_state(api, api_key, org):
+    component = ComponentFactory(organization=org)
+    follower = EmailSubscriberFactory(organization=org, components=[component])
+    EmailSubscriberFactory(organization=org, state="disabled")
+    client = api(api_key)
+
+    by_component = client.get(URL, {"component": component.public_id}).json()["results"]
+    active = client.get(URL, {"state": "active"}).json()["results"]
+
+    assert [row["id"] for row in by_component] == [follower.public_id]
+    assert [row["id"] for row in active] == [follower.public_id]
+
+
+def test_listing_50_subscribers_takes_a_constant_number_of_queries(
+    api, api_key, org, django_assert_max_num_queries
+):
+    component = ComponentFactory(organization=org)
+    EmailSubscriberFactory.create_batch(50, organization=org, components=[component])
+    client = api(api_key)
+
+    with django_assert_max_num_queries(4):
+        response = client.get(URL)
+
+    assert len(response.json()["results"]) == 50
