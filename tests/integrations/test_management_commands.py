@@ -101,3 +101,17 @@ def test_create_api_key_can_make_a_read_only_key(org, api):
 def test_create_api_key_refuses_an_unknown_organization(db):
     with pytest.raises(CommandError, match="No organization"):
         run("create_api_key", "--org", "nope", "--name", "Provisioning")
+
+
+def test_create_organization_refuses_an_invalid_owner_email(db):
+    with pytest.raises(CommandError, match="--owner-email"):
+        run("create_organization", "--slug", "initech", "--name", "Initech", "--owner-email", "x")
+
+    assert not Organization.objects.filter(slug="initech").exists()
+
+
+def test_create_api_key_refuses_a_blank_name(org):
+    with pytest.raises(CommandError, match="name"):
+        run("create_api_key", "--org", "acme", "--name", "  ")
+
+    assert not ApiKey.objects.for_org(org).exists()
