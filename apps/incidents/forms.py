@@ -236,14 +236,16 @@ class BackfillForm(OrgForm):
         self.fields["components"].queryset = org_components(self.organization)
         for status in BACKFILL_STEPS:
             required = status == IncidentStatus.RESOLVED
-            label = IncidentStatus(status).label
             self.fields[f"body_{status}"] = forms.CharField(
                 widget=forms.Textarea(attrs={"rows": 2}),
                 required=required,
-                label=f"{label}: message",
+                # The step's fieldset legend names the status; the labels stay short.
+                label="Message",
                 initial=texts.default_update_text(status) if required else "",
             )
-            field = OrgDateTimeField(required=required, label=f"{label}: time")
+            field = OrgDateTimeField(
+                required=required, label="Time", help_text=f"In {self.organization.timezone}."
+            )
             field.tzinfo = self.organization.tzinfo
             self.fields[f"at_{status}"] = field
 
