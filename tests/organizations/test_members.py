@@ -146,3 +146,14 @@ def test_an_owner_with_a_co_owner_can_leave(login, org, owner):
     MembershipFactory(organization=org, role=Role.OWNER)
     login(owner).post(reverse("organizations:leave", args=[org.slug]))
     assert not Membership.objects.filter(organization=org, user=owner).exists()
+
+
+def test_the_sidebar_shows_admin_pages_by_permission_not_by_role_name(login, org, admin, viewer):
+    admin_page = login(admin).get(reverse("organizations:members", args=[org.slug])).content
+    viewer_page = login(viewer).get(reverse("organizations:members", args=[org.slug])).content
+    audit_url = reverse("organizations:audit", args=[org.slug]).encode()
+    domains_url = reverse("organizations:domains", args=[org.slug]).encode()
+    assert audit_url in admin_page
+    assert domains_url in admin_page
+    assert audit_url not in viewer_page
+    assert domains_url not in viewer_page
