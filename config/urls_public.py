@@ -7,6 +7,7 @@ from apps.core import views as core_views
 
 urlpatterns = [
     path("", include("apps.status.urls_public")),
+    path("", include("apps.notifications.urls_public")),
     path("healthz", core_views.healthz),
 ]
 

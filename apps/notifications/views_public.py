@@ -1,0 +1,232 @@
+"""Subscribe, confirm, manage and unsubscribe on an organization's public status page.
+
+No login: links carry an HMAC token (apps.notifications.tokens). Nothing is sent to an address
+before its owner confirms; subscribe attempts are rate-limited per IP and per address so the
+form cannot be used to bomb a third party's inbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django import forms
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from apps.organizations.middleware import client_ip
+from apps.status.models import Component
+
+from . import services, tokens
+from .models import Subscriber
+
+Channel = Subscriber.Channel
+
+# Per hour. An address (or URL) gets at most a few confirmation mails, whoever asks.
+RATE_LIMIT_PER_IP = 20
+RATE_LIMIT_PER_TARGET = 3
+RATE_LIMIT_WINDOW = 3600
+
+# Throwaway-inbox domains: subscribing them only produces bounces. Short on purpose; a
+# maintained list can replace it.
+DISPOSABLE_DOMAINS = frozenset(
+    {
+        "mailinator.com", "guerrillamail.com", "guerrillamail.net", "10minutemail.com",
+        "tempmail.com", "temp-mail.org", "yopmail.com", "trashmail.com", "sharklasers.com",
+        "getnada.com", "dispostable.com", "maildrop.cc", "throwawaymail.com", "fakeinbox.com",
+    }
+)  # fmt: skip
+
+
+def rate_limited(request: HttpRequest, target: str) -> bool:
+    """True when this IP or this address/URL asked too often in the last hour."""
+    organization = request.organization
+    target_hash = hashlib.sha256(target.strip().lower().encode()).hexdigest()[:32]
+    keys = [
+        (f"notifications:subscribe:ip:{client_ip(request)}", RATE_LIMIT_PER_IP),
+        (f"notifications:subscribe:to:{organization.pk}:{target_hash}", RATE_LIMIT_PER_TARGET),
+    ]
+    limited = False
+    for key, limit in keys:
+        cache.add(key, 0, RATE_LIMIT_WINDOW)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, RATE_LIMIT_WINDOW)
+            count = 1
+        limited = limited or count > limit
+    return limited
+
+
+class ComponentChoiceMixin(forms.Form):
+    components = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Leave all unticked to hear about every component.",
+    )
+
+    def __init__(self, *args, organization, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["components"].choices = [
+            (c.public_id, c.display_name)
+            for c in Component.objects.for_org(organization).select_related("group")
+        ]
+
+
+class EmailForm(ComponentChoiceMixin):
+    email = forms.EmailField(label="Email address", max_length=254)
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if email.rsplit("@", 1)[-1] in DISPOSABLE_DOMAINS:
+            raise ValidationError("Please use a permanent address: this one is disposable.")
+        return email
+
+
+class WebhookForm(ComponentChoiceMixin):
+    url = forms.URLField(label="Endpoint URL", max_length=2000, assume_scheme="https")
+    email = forms.EmailField(
+        label="Email for failure notices",
+        max_length=254,
+        help_text="We write here if your endpoint keeps failing and we stop sending.",
+    )
+
+    def clean_url(self) -> str:
+        return services.validate_hook_url(self.cleaned_data["url"], Channel.WEBHOOK)
+
+
+class SlackForm(ComponentChoiceMixin):
+    url = forms.URLField(
+        label="Slack incoming-webhook URL",
+        max_length=2000,
+        assume_scheme="https",
+        help_text="It starts with https://hooks.slack.com/",
+    )
+
+    def clean_url(self) -> str:
+        return services.validate_hook_url(self.cleaned_data["url"], Channel.SLACK)
+
+
+FORMS = {Channel.EMAIL: EmailForm, Channel.WEBHOOK: WebhookForm, Channel.SLACK: SlackForm}
+
+
+def _page(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
+    return render(
+        request,
+        f"notifications/public/{template}",
+        {"organization": request.organization, **context},
+        status=status,
+    )
+
+
+def invalid_link(request: HttpRequest) -> HttpResponse:
+    # Same answer for tampered, revoked and unknown links.
+    return _page(request, "invalid_link.html", {}, status=404)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def subscribe(request: HttpRequest) -> HttpResponse:
+    organization = request.organization
+    forms_by_channel = {
+        channel: form_class(organization=organization, prefix=channel)
+        for channel, form_class in FORMS.items()
+    }
+    if request.method == "POST":
+        channel = request.POST.get("channel", "")
+        form_class = FORMS.get(channel)
+        if form_class is None:
+            return _page(request, "subscribe.html", {"forms": forms_by_channel}, status=400)
+        form = form_class(request.POST, organization=organization, prefix=channel)
+        forms_by_channel[channel] = form
+        if form.is_valid():
+            target = form.cleaned_data.get("email") or ""
+            if channel != Channel.EMAIL:
+                target = form.cleaned_data["url"]
+            if rate_limited(request, target):
+                form.add_error(None, "Too many attempts. Please try again in an hour.")
+                return _page(request, "subscribe.html", {"forms": forms_by_channel}, status=429)
+            components = form.cleaned_data["components"]
+            if channel == Channel.EMAIL:
+                services.subscribe_email(
+                    organization, email=form.cleaned_data["email"], component_ids=components
+                )
+                return _page(request, "check_inbox.html", {"email": form.cleaned_data["email"]})
+            subscriber = services.subscribe_hook(
+                organization,
+                channel=channel,
+                url=form.cleaned_data["url"],
+                email=form.cleaned_data.get("email", ""),
+                component_ids=components,
+            )
+            return _page(
+                request,
+                "hook_added.html",
+                {"subscriber": subscriber, "manage_url": tokens.manage_url(subscriber)},
+            )
+        return _page(request, "subscribe.html", {"forms": forms_by_channel}, status=400)
+    return _page(request, "subscribe.html", {"forms": forms_by_channel})
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """GET asks, POST confirms: link scanners that prefetch the GET confirm nothing."""
+    subscriber = tokens.subscriber_for_token(request.organization, token)
+    if subscriber is None or subscriber.channel != Channel.EMAIL:
+        return invalid_link(request)
+    if request.method == "POST":
+        services.confirm_subscriber(subscriber)
+        return _page(
+            request,
+            "confirmed.html",
+            {"subscriber": subscriber, "manage_url": tokens.manage_url(subscriber)},
+        )
+    return _page(request, "confirm.html", {"subscriber": subscriber})
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def manage(request: HttpRequest, token: str) -> HttpResponse:
+    subscriber = tokens.subscriber_for_token(request.organization, token)
+    if subscriber is None:
+        return invalid_link(request)
+    initial = {"components": list(subscriber.components.values_list("public_id", flat=True))}
+    form = ComponentChoiceMixin(
+        request.POST or None, organization=request.organization, initial=initial
+    )
+    saved = False
+    if request.method == "POST" and form.is_valid():
+        services.set_components(subscriber, form.cleaned_data["components"])
+        saved = True
+    return _page(
+        request,
+        "manage.html",
+        {
+            "subscriber": subscriber,
+            "form": form,
+            "saved": saved,
+            "unsubscribe_url": tokens.unsubscribe_url(subscriber),
+        },
+    )
+
+
+# SECURITY: csrf_exempt because RFC 8058 one-click POSTs come from the mailbox provider with
+# no cookies; the unguessable token in the URL is the authorisation, and the only effect is
+# to stop mail. A GET never unsubscribes (scanners prefetch links).
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    subscriber = tokens.subscriber_for_token(request.organization, token)
+    if subscriber is None:
+        return invalid_link(request)
+    if request.method == "POST":
+        # Idempotent and always 200 (RFC 8058: no redirects).
+        services.unsubscribe(subscriber)
+        return _page(request, "unsubscribed.html", {"subscriber": subscriber})
+    return _page(request, "unsubscribe.html", {"subscriber": subscriber, "token": token})
