@@ -422,3 +422,19 @@ def test_update_component_moves_it_to_the_end_of_the_new_group(org, editor):
 
     component.refresh_from_db()
     assert (component.group, component.position, component.name) == (group, 2, "Edge")
+
+
+def test_a_daylight_saving_day_has_23_hours(org, editor):
+    org.timezone = "Europe/Berlin"
+    org.save(update_fields=["timezone"])
+    berlin = ZoneInfo("Europe/Berlin")
+    component = ComponentFactory(
+        organization=org, created_at=datetime(2026, 3, 28, 12, tzinfo=berlin)
+    )
+
+    services.close_uptime_days_for(org, now=datetime(2026, 3, 29, 0, 5, tzinfo=berlin))
+    services.close_uptime_days_for(org, now=datetime(2026, 3, 30, 0, 5, tzinfo=berlin))
+
+    # Clocks went forward on 29 March: that local day lasted 23 hours.
+    assert day_row(component, date(2026, 3, 29)).operational_seconds == 23 * 3600
+    assert day_row(component, date(2026, 3, 28)).operational_seconds == 12 * 3600
