@@ -12,6 +12,9 @@ from .models import Organization
 from .tenancy import normalise_host, organization_for_host
 
 PATH_PREFIX = re.compile(r"^/s/(?P<slug>[a-z0-9-]{1,40})(?P<rest>/.*)?$")
+# Load balancers and orchestrators probe by IP address or an internal name: health checks answer
+# on any host.
+HEALTH_PATHS = frozenset({"/healthz", "/readyz"})
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -46,6 +49,8 @@ class TenantMiddleware:
 
     def route(self, request: HttpRequest):
         request.organization = None
+        if request.path_info in HEALTH_PATHS:
+            return self.get_response(request)
         host = normalise_host(request.META.get("HTTP_HOST") or request.META.get("SERVER_NAME", ""))
         if host in settings.APP_HOSTS or f"[{host}]" in settings.APP_HOSTS:
             match = PATH_PREFIX.match(request.path_info)

@@ -85,3 +85,10 @@ def test_each_organization_gets_its_own_page(client, org):
     OrganizationFactory(name="Globex", slug="globex")
     assert b"Globex" in client.get("/s/globex/").content
     assert b"Globex" not in client.get("/s/acme/").content
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_health_checks_answer_on_any_host(client, db, path):
+    response = client.get(path, HTTP_HOST="10.0.3.7:8000")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
