@@ -52,6 +52,13 @@ IMPACT_TONE = {
     Impact.CRITICAL: "critical",
     Impact.MAINTENANCE: "maintenance",
 }
+IMPACT_LABEL = {
+    Impact.NONE: "No impact",
+    Impact.MINOR: "Minor impact",
+    Impact.MAJOR: "Major impact",
+    Impact.CRITICAL: "Critical impact",
+    Impact.MAINTENANCE: "Maintenance",
+}
 INDICATOR_ICON = {"none": "✓", "minor": "▲", "major": "◐", "critical": "✕", "maintenance": "🔧"}
 
 BODY_TAGS = {"a", "br", "p", "strong", "em", "b", "i", "code", "pre", "ul", "ol", "li"}
@@ -189,6 +196,7 @@ def time_html(value: datetime | None, tz: ZoneInfo) -> SafeString:
 def decorate(incident: Incident, tz: ZoneInfo) -> Incident:
     """Attach what templates show: tone, latest update, safe bodies, rendered times."""
     incident.tone = IMPACT_TONE.get(incident.impact, "none")
+    incident.impact_label = IMPACT_LABEL.get(incident.impact, "")
     incident.latest_update = incident.public_updates[0] if incident.public_updates else None
     for name in ("started_at", "resolved_at", "scheduled_for", "scheduled_until"):
         setattr(incident, f"{name}_html", time_html(getattr(incident, name), tz))

@@ -21,6 +21,7 @@ from apps.status.models import Component, ComponentGroup, UptimeDay
 from tests.factories import (
     ComponentFactory,
     ComponentGroupFactory,
+    DomainFactory,
     IncidentFactory,
     IncidentUpdateFactory,
     MaintenanceFactory,
@@ -231,6 +232,15 @@ def test_unknown_query_parameters_are_ignored(client, page):
     with_params = client.get("/s/acme/api/v2/incidents.json?page=2&callback=x")
     assert with_params.status_code == 200
     assert with_params.content == plain.content
+
+
+def test_served_on_a_verified_custom_domain_with_it_as_page_url(client, org, page):
+    DomainFactory(organization=org, hostname="status.acme.test", verified_at=datetime.now(UTC))
+    response = client.get("/api/v2/summary.json", HTTP_HOST="status.acme.test")
+    assert response.status_code == 200
+    data = json.loads(response.content)
+    assert data["page"]["url"] == "http://status.acme.test/"
+    assert data["incidents"][0]["shortlink"].startswith("http://status.acme.test/incidents/")
 
 
 def test_unknown_page_is_404(client, db):
