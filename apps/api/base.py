@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Model, QuerySet
+from django.http import Http404
 from rest_framework import mixins, viewsets
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
@@ -19,6 +20,7 @@ from apps.organizations.models import Organization
 
 from . import idempotency
 from .authentication import ApiKeyAuthentication
+from .fields import PUBLIC_ID
 from .filters import QueryFilterBackend
 from .permissions import HasApiKeyScope
 
@@ -35,6 +37,9 @@ class OrgViewSetMixin:
     permission_classes = [HasApiKeyScope]
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
+    # No OPTIONS metadata: it would describe endpoints the schema already documents, and answer
+    # 200 on another organization's URLs where every other method answers 404.
+    metadata_class = None
     # Query-parameter filters and ordering, declared per viewset with filter_serializer_class
     # (see apps.api.filters); list views only.
     filter_backends = [QueryFilterBackend]
@@ -78,7 +83,11 @@ class OrgViewSetMixin:
         return queryset
 
     def get_object(self) -> Model:
-        # The lookup runs on get_queryset(), so another organization's id is a 404.
+        # The lookup runs on get_queryset(), so another organization's id is a 404. A value that
+        # cannot be a public id is a 404 without a query (PostgreSQL refuses NUL characters with
+        # an error, not an empty result).
+        if not PUBLIC_ID.match(str(self.kwargs.get(self.lookup_url_kwarg, ""))):
+            raise Http404("No such object.")
         return super().get_object()
 
     def get_permissions(self) -> list[BasePermission]:

@@ -117,7 +117,8 @@ def begin(request: Request) -> Claim | None:
         )
     if existing.response_status is None:
         raise Conflict("A request with this Idempotency-Key is still being processed.")
-    raise IdempotentReplay(existing.response_status, existing.response_body)
+    body = json.loads(existing.response_body) if existing.response_body else None
+    raise IdempotentReplay(existing.response_status, body)
 
 
 def finish(claim: Claim, response: Response, *, redact: tuple[str, ...] = ()) -> None:
@@ -132,10 +133,10 @@ def finish(claim: Claim, response: Response, *, redact: tuple[str, ...] = ()) ->
         release(claim)
         return
     data = getattr(response, "data", None)
-    # Through the renderer, so what is stored is exactly what JSON clients received.
-    body = json.loads(JSONRenderer().render(data)) if data is not None else None
-    if isinstance(body, dict):
-        body.update({field: None for field in redact if field in body})
+    if isinstance(data, dict) and redact:
+        data = {**data, **{field: None for field in redact if field in data}}
+    # Rendered, so what is stored is exactly what JSON clients received.
+    body = JSONRenderer().render(data).decode() if data is not None else ""
     IdempotencyKey.objects.filter(pk=claim.row.pk).update(
         response_status=status, response_body=body
     )

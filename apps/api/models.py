@@ -21,7 +21,9 @@ class IdempotencyKey(OrgOwnedModel):
     # SHA-256 of the method, path and (canonical JSON) body: "the same request".
     request_hash = models.CharField(max_length=64)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.JSONField(null=True, blank=True)
+    # The rendered JSON text, not a JSONField: PostgreSQL's jsonb refuses "\u0000", which an
+    # error message may quote back from the request.
+    response_body = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from apps.api.base import OrgViewSet
 from apps.api.enums import ANY_STATUS, INCIDENT_IMPACT, INCIDENT_UPDATE_STATUS, OPEN_INCIDENT_STATUS
 from apps.api.fields import (
+    PUBLIC_ID,
     ComponentStatusMapField,
     OrgObjectListField,
     StrictModelSerializer,
@@ -367,12 +368,14 @@ class BaseIncidentViewSet(OrgViewSet):
 
     def update_detail(self, request: Request, update_id: str) -> Response:
         incident = self.get_object()
-        update = (
-            IncidentUpdate.objects.for_org(self.organization)
-            .select_related("incident")
-            .filter(incident=incident, public_id=update_id)
-            .first()
-        )
+        update = None
+        if PUBLIC_ID.match(update_id):
+            update = (
+                IncidentUpdate.objects.for_org(self.organization)
+                .select_related("incident")
+                .filter(incident=incident, public_id=update_id)
+                .first()
+            )
         if update is None:
             return Response({"detail": "No update matches the given query."}, status=404)
         if request.method == "PATCH":

@@ -144,3 +144,18 @@ def test_too_many_requests_is_a_429_with_retry_after(api, api_key, org):
     assert response.status_code == 429
     assert int(response["Retry-After"]) > 0
     assert Component.objects.count() == 1
+
+
+def test_an_id_that_cannot_exist_in_the_url_is_a_404_without_a_query(api, api_key, org):
+    incident = IncidentFactory(organization=org)
+    client = api(api_key)
+
+    assert client.get("/api/v1/components/a%00b/").status_code == 404
+    assert client.get(f"/api/v1/incidents/{incident.public_id}/updates/x%00y/").status_code == 404
+
+
+def test_a_nul_character_in_a_filter_is_a_400(api, api_key):
+    response = api(api_key).get("/api/v1/audit-log/", {"action": "a\u0000b"})
+
+    assert response.status_code == 400
+    assert "action" in response.json()

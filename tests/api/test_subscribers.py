@@ -1,13 +1,25 @@
 from __future__ import annotations
 
+import pytest
 from django.core import mail
 
 from apps.notifications.models import Subscriber
+from config.celery import app as celery_app
 from tests.factories import ComponentFactory
 from tests.notifications.factories import EmailSubscriberFactory
 
 URL = "/api/v1/subscribers/"
 JSON = "application/json"
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery():
+    """The confirmation mail is a Celery task: run it in-process, even when REDIS_URL is set."""
+    previous = (celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates)
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = previous
 
 
 def detail(subscriber) -> str:
