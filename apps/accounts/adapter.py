@@ -4,6 +4,9 @@ from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
 from django.urls import reverse
 
+# Set by the invitation page: the address the invitation was mailed to.
+INVITED_EMAIL_SESSION_KEY = "invited_email"
+
 
 class AccountAdapter(DefaultAccountAdapter):
     def get_login_redirect_url(self, request):
@@ -15,6 +18,16 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def get_signup_redirect_url(self, request):
         return self.get_login_redirect_url(request)
+
+    def is_email_verified(self, request, email: str) -> bool:
+        # Whoever opened an invitation link received it at the invited address, so signing up
+        # with exactly that address needs no second verification email. allauth's own
+        # stash_verified_email is not used: it would attach the invited address to the new
+        # account even when the user signs up with a different one.
+        invited = request.session.get(INVITED_EMAIL_SESSION_KEY) if request else None
+        if invited and invited.lower() == email.strip().lower():
+            return True
+        return super().is_email_verified(request, email)
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         # Mail templates render without context processors; the footer links to the app.

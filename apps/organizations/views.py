@@ -16,6 +16,8 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from apps.accounts.adapter import INVITED_EMAIL_SESSION_KEY
+
 from . import services
 from .forms import (
     AuditFilterForm,
@@ -101,6 +103,10 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     if not request.user.is_authenticated:
         # The account adapter sends the user back here after logging in or signing up.
         request.session["pending_invitation"] = token
+        # Following a link mailed to this address proves control of it, so signing up with the
+        # same address needs no second verification email; another address is still verified
+        # (see AccountAdapter.is_email_verified).
+        request.session[INVITED_EMAIL_SESSION_KEY] = invitation.email
         if request.method == "POST":
             return redirect("account_login")
         return render(
@@ -120,6 +126,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
                 status=exc.status,
             )
         request.session.pop("pending_invitation", None)
+        request.session.pop(INVITED_EMAIL_SESSION_KEY, None)
         if existing:
             messages.info(request, f"You were already a member of {organization.name}.")
         else:

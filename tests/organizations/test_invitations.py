@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.core import mail, signing
 from django.urls import reverse
 from django.utils import timezone
@@ -133,22 +134,38 @@ def test_a_logged_out_visitor_sees_who_invited_them_to_what(client, org, owner):
     assert client.session["pending_invitation"] == services.invitation_token(invitation)
 
 
-def test_a_new_user_signs_up_from_the_link_and_lands_back_on_it(client, org, owner, settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def test_signing_up_with_the_invited_address_needs_no_second_verification(client, org, owner):
     invitation = InvitationFactory(organization=org, email="newbie@example.com", invited_by=owner)
-    client.get(accept_path(invitation))
-    client.post(
+    invitation_page = client.get(accept_path(invitation)).content.decode()
+    assert reverse("account_signup") + "?email=newbie%40example.com" in invitation_page
+    signup_page = client.get(reverse("account_signup"), {"email": "newbie@example.com"})
+    assert b'value="newbie@example.com"' in signup_page.content
+    response = client.post(
         reverse("account_signup"),
         {"email": "newbie@example.com", "password1": PASSWORD, "password2": PASSWORD},
     )
+    assert mail.outbox == []
+    assert response.status_code == 302
+    assert response.url == accept_path(invitation)
+    client.post(response.url)
+    membership = Membership.objects.get(organization=org, user__email="newbie@example.com")
+    assert membership.role == Role.EDITOR
+
+
+def test_signing_up_with_another_address_verifies_it_then_returns_to_the_link(client, org):
+    invitation = InvitationFactory(organization=org, email="work@example.com")
+    client.get(accept_path(invitation))
+    client.post(
+        reverse("account_signup"),
+        {"email": "personal@example.net", "password1": PASSWORD, "password2": PASSWORD},
+    )
+    assert mail.outbox[-1].to == ["personal@example.net"]
     confirm = re.search(r"http://[^/\s]+(/accounts/confirm-email/[^/\s]+/)", mail.outbox[-1].body)
     response = client.post(confirm[1])
     assert response.status_code == 302
     assert response.url == accept_path(invitation)
-    response = client.post(response.url)
-    assert Membership.objects.get(organization=org, user__email="newbie@example.com").role == (
-        Role.EDITOR
-    )
+    addresses = EmailAddress.objects.filter(user__email="personal@example.net")
+    assert [(a.email, a.verified) for a in addresses] == [("personal@example.net", True)]
 
 
 def test_an_existing_user_logs_in_from_the_link_and_lands_back_on_it(client, org, owner):
