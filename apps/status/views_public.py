@@ -59,7 +59,15 @@ IMPACT_LABEL = {
     Impact.CRITICAL: "Critical impact",
     Impact.MAINTENANCE: "Maintenance",
 }
-INDICATOR_ICON = {"none": "✓", "minor": "▲", "major": "◐", "critical": "✕", "maintenance": "🔧"}
+# Plain symbols found in common text fonts (an emoji may render as an empty box); the text
+# presentation selector keeps the gear from turning into an emoji.
+INDICATOR_ICON = {
+    "none": "✓",
+    "minor": "▲",
+    "major": "◐",
+    "critical": "✕",
+    "maintenance": "⚙\ufe0e",
+}
 
 BODY_TAGS = {"a", "br", "p", "strong", "em", "b", "i", "code", "pre", "ul", "ol", "li"}
 
@@ -151,7 +159,8 @@ def accent_palette(accent: str) -> dict[str, str]:
         "accent": accent,
         "accent_ink": ink,
         "accent_text": readable_on(accent, "#ffffff"),
-        "accent_text_dark": readable_on(accent, "#171a21"),
+        # Above the AA minimum: thin link text on a dark page reads dim at exactly 4.5.
+        "accent_text_dark": readable_on(accent, "#171a21", minimum=6.0),
     }
 
 
