@@ -96,3 +96,25 @@ def test_the_overview_checklist_ticks_components_and_team(login, org, owner, edi
 def test_the_overview_hides_the_domain_step_from_editors(login, org, owner, editor):
     response = login(editor).get(reverse("organizations:overview", args=[org.slug]))
     assert len(response.context["steps"]) == 2
+
+
+@pytest.mark.parametrize(
+    "model", ["organization", "membership", "invitation", "domain", "auditentry"]
+)
+def test_the_operator_admin_lists_every_organizations_model(client, org, owner, model):
+    from tests.factories import UserFactory
+
+    staff = UserFactory(email="ops@candor.test", is_staff=True, is_superuser=True)
+    client.force_login(staff)
+    response = client.get(reverse(f"admin:organizations_{model}_changelist"))
+    assert response.status_code == 200
+
+
+def test_the_admin_never_shows_an_invitation_nonce(client, org):
+    from tests.factories import InvitationFactory, UserFactory
+
+    invitation = InvitationFactory(organization=org)
+    client.force_login(UserFactory(email="ops@candor.test", is_staff=True, is_superuser=True))
+    response = client.get(reverse("admin:organizations_invitation_change", args=[invitation.pk]))
+    assert response.status_code == 200
+    assert invitation.nonce.encode() not in response.content
