@@ -17,6 +17,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,7 +36,7 @@ from apps.incidents.models import (
     MaintenanceStatus,
 )
 from apps.organizations.models import Organization
-from apps.status.models import SEVERITY, Component, ComponentGroup, ComponentStatus, worst_status
+from apps.status.models import Component, ComponentGroup, ComponentStatus, worst_status
 
 from .caching import public_response
 
@@ -95,15 +96,15 @@ def encode(data: dict[str, Any]) -> str:
 class ComponentTree:
     """An organization's components and groups in display order, loaded in two queries.
 
-    Each group gets `children` (display order) and `rollup_status` (worst child status); every item
-    gets `display_position`, its 1-based position within its parent (reference §1.3).
+    Each group gets `children` (display order) and `rollup_status` (worst child status); every
+    item gets `display_position`, its 1-based position within its parent (reference §1.3).
     """
 
     top_level: list[ComponentGroup | Component]
     components: dict[int, Component]
     groups: dict[int, ComponentGroup]
 
-    @property
+    @cached_property
     def ordered(self) -> list[ComponentGroup | Component]:
         """Flat display order: top-level items, each group followed by its children."""
         items: list[ComponentGroup | Component] = []
@@ -113,9 +114,14 @@ class ComponentTree:
                 items.extend(item.children)
         return items
 
-    @property
+    @cached_property
     def leaves(self) -> list[Component]:
         return [item for item in self.ordered if isinstance(item, Component)]
+
+    @cached_property
+    def display_names(self) -> dict[str, str]:
+        """Public id -> "Group - Child" (or "Child"), as affected_components names them."""
+        return {c.public_id: c.display_name for c in self.components.values()}
 
     def latest_change(self) -> datetime | None:
         stamps = [item.updated_at for item in self.ordered]
@@ -286,10 +292,6 @@ def page_status(tree: ComponentTree, open_items: Iterable[Incident]) -> dict[str
     return {"indicator": best[0], "description": best[1]}
 
 
-def severity(status: str) -> int:
-    return SEVERITY.get(status, 0)
-
-
 # --- serialisation ---------------------------------------------------------------------------
 
 
@@ -374,7 +376,7 @@ def affected_components_json(ctx: Context, update: IncidentUpdate) -> list[dict[
     """The stored list, with names refreshed from the current components ("Group - Child")."""
     if update.affected_components is None:
         return None
-    names = {c.public_id: c.display_name for c in ctx.tree.components.values()}
+    names = ctx.tree.display_names
     entries = []
     for entry in update.affected_components:
         code = entry.get("code")
