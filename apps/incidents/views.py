@@ -216,6 +216,7 @@ def incident_detail(request: HttpRequest, incident_id: str) -> HttpResponse:
         "form": form,
         "resolve_form": forms.ResolveForm(),
         "reopen_form": forms.ReopenForm(),
+        "now": timezone.now(),
     }
     status = 400 if request.method == "POST" else 200
     return _render(request, "incidents/dashboard/detail.html", context, status=status)

@@ -407,3 +407,13 @@ def test_editor_corrects_impact(client, editor, incident):
     assert response.status_code == 302
     assert incident.impact == "minor"
     assert incident.impact_override is True
+
+
+def test_detail_flags_an_overdue_update(client, viewer, org):
+    incident = services.open_incident(
+        org, actor=None, name="Queue backlog", status="identified", body="b",
+        next_update_due=timezone.now() - timedelta(minutes=5),
+    )  # fmt: skip
+    client.force_login(viewer)
+    page = client.get(url("detail", incident.public_id))
+    assert b"overdue" in page.content
