@@ -121,7 +121,9 @@ class DomainForm(forms.Form):
 class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(required=False)
     actor = forms.CharField(
-        required=False, label="Actor", widget=forms.TextInput(attrs={"placeholder": "email"})
+        required=False,
+        label="Actor",
+        widget=forms.TextInput(attrs={"placeholder": "email", "list": "audit-actors"}),
     )
     since = forms.DateField(
         required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})

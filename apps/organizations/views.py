@@ -490,6 +490,10 @@ def audit(request: HttpRequest) -> HttpResponse:
     actions = sorted(
         AuditEntry.objects.for_org(organization).values_list("action", flat=True).distinct()
     )
+    # Suggestions for the actor box: everyone who has done something here.
+    actors = sorted(
+        AuditEntry.objects.for_org(organization).values_list("actor_label", flat=True).distinct()
+    )[:200]
     form = AuditFilterForm(request.GET or None, actions=actions)
     if form.is_valid():
         data = form.cleaned_data
@@ -519,6 +523,7 @@ def audit(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "query": query.urlencode(),
+            "actors": actors,
             "filtered": any(request.GET.get(k) for k in ("action", "actor", "since", "until")),
         },
     )
