@@ -39,7 +39,7 @@ STATUS_ICONS = {
     ComponentStatus.DEGRADED_PERFORMANCE: "▲",
     ComponentStatus.PARTIAL_OUTAGE: "◐",
     ComponentStatus.MAJOR_OUTAGE: "✕",
-    ComponentStatus.UNDER_MAINTENANCE: "🔧",
+    ComponentStatus.UNDER_MAINTENANCE: "◆",
 }
 
 
