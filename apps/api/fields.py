@@ -55,18 +55,46 @@ def resolve_ids(
     return found
 
 
+# JSON types each kind of field accepts. DRF coerces (0 → "0", "yes" → true); a typed client
+# should hear it sent the wrong type instead (and the schema says so).
+STRING_FIELDS = (
+    serializers.CharField,
+    serializers.ChoiceField,
+    serializers.DateTimeField,
+    serializers.DateField,
+)
+
+
+def wrong_type(field: serializers.Field, value: Any) -> str | None:
+    """The message for a value of the wrong JSON type, or None when the type is right."""
+    if value is None:
+        return None  # DRF reports null on a non-nullable field itself
+    if isinstance(field, serializers.BooleanField) and not isinstance(value, bool):
+        return "Must be true or false."
+    if isinstance(field, serializers.IntegerField) and (
+        isinstance(value, bool) or not isinstance(value, int)
+    ):
+        return "Must be an integer."
+    takes_string = isinstance(field, STRING_FIELDS) or getattr(field, "takes_string", False)
+    if takes_string and not isinstance(field, serializers.MultipleChoiceField):
+        return None if isinstance(value, str) else "Must be a string."
+    return None
+
+
 class StrictSerializerMixin:
-    """Refuse fields the serializer does not accept, naming them."""
+    """Refuse fields the serializer does not accept, naming them, and values of the wrong type."""
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping):
             errors = {}
-            for name in data:
+            for name, value in data.items():
                 field = self.fields.get(name)  # type: ignore[attr-defined]
                 if field is None:
                     errors[str(name)] = ["Unknown field."]
                 elif field.read_only:
                     errors[str(name)] = ["This field is read-only."]
+                elif message := wrong_type(field, value):
+                    errors[str(name)] = [message]
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)  # type: ignore[misc]
@@ -83,6 +111,8 @@ class StrictModelSerializer(StrictSerializerMixin, serializers.ModelSerializer):
 @extend_schema_field({"type": "string", "nullable": True, "example": "k3x9ftq2b7lm"})
 class OrgObjectField(serializers.Field):
     """One object of the key's organization, by public id (null allowed with allow_null)."""
+
+    takes_string = True
 
     def __init__(self, *, model: type[Model], label_name: str, **kwargs: Any) -> None:
         self.model = model

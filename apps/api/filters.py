@@ -25,20 +25,14 @@ CACHE_ATTRIBUTE = "_candor_filter_params"
 
 
 class ListFilterSerializer(serializers.Serializer):
+    # An empty range (created_after >= created_before) is not an error: it matches nothing.
+
     created_after = serializers.DateTimeField(
         required=False, help_text="Only rows created at or after this time (ISO 8601)."
     )
     created_before = serializers.DateTimeField(
         required=False, help_text="Only rows created before this time (ISO 8601)."
     )
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        after, before = attrs.get("created_after"), attrs.get("created_before")
-        if after and before and after >= before:
-            raise serializers.ValidationError(
-                {"created_before": ["Must be later than created_after."]}
-            )
-        return attrs
 
 
 def ordering_field(choices: list[str], default: str) -> serializers.ChoiceField:

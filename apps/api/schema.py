@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 
 
@@ -24,11 +24,26 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
         }
 
 
+class StrictSerializerScheme(OpenApiSerializerExtension):
+    """Request bodies of strict serializers (apps.api.fields.StrictSerializerMixin) refuse
+    unknown fields: say so in the schema with `additionalProperties: false`."""
+
+    target_class = "apps.api.fields.StrictSerializerMixin"
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        if direction == "request":
+            schema["additionalProperties"] = False
+        return schema
+
+
 # --- shared pieces of operation documentation ------------------------------------------------
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    str,
+    # Printable ASCII, no surrounding spaces (apps.api.idempotency).
+    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]([ -~]*[!-~])?$"},
     OpenApiParameter.HEADER,
     required=False,
     description=(

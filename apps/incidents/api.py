@@ -201,7 +201,9 @@ class IncidentUpdateCreateSerializer(StrictSerializer):
 
 
 class UpdateEditSerializer(StrictSerializer):
-    body = serializers.CharField(max_length=BODY_MAX_LENGTH)
+    body = serializers.CharField(
+        max_length=BODY_MAX_LENGTH, required=False, help_text="The corrected text."
+    )
 
 
 class ResolveSerializer(StrictSerializer):
@@ -380,7 +382,8 @@ class BaseIncidentViewSet(OrgViewSet):
             return Response({"detail": "No update matches the given query."}, status=404)
         if request.method == "PATCH":
             data = self.validated(UpdateEditSerializer)
-            update = services.edit_update(update, actor=self.actor, body=data["body"])
+            if "body" in data:
+                update = services.edit_update(update, actor=self.actor, body=data["body"])
         return Response(self.update_serializer_class(update).data)
 
 

@@ -28,6 +28,9 @@ from .models import Subscriber
 
 class SubscriberSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
+    # Plain strings: empty when the channel has none (an email subscriber has no URL).
+    email = serializers.CharField(read_only=True, help_text="Empty for Slack subscribers.")
+    url = serializers.CharField(read_only=True, help_text="Empty for email subscribers.")
     components = serializers.SerializerMethodField(
         help_text="Ids of the components it follows; empty means the whole page."
     )

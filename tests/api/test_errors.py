@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 from django.conf import settings
 from django.test import override_settings
 
@@ -124,11 +126,43 @@ def test_an_unsupported_method_on_another_organizations_object_is_a_404(api, oth
     assert response.status_code == 404
 
 
-def test_an_invalid_cursor_is_a_404_with_a_detail(api, api_key):
+def test_an_invalid_cursor_is_a_400(api, api_key):
     response = api(api_key).get(URL, {"cursor": "not-base64!"})
 
-    assert response.status_code == 404
-    assert response.json() == {"detail": "Invalid cursor"}
+    assert response.status_code == 400
+    assert "cursor" in response.json()
+
+
+def test_a_forged_cursor_position_is_a_400_not_a_crash(api, api_key, org):
+    ComponentFactory(organization=org)
+    forged = base64.b64encode(b"p=not-a-number").decode()
+
+    response = api(api_key).get(URL, {"cursor": forged, "ordering": "position"})
+
+    assert response.status_code == 400
+    assert "cursor" in response.json()
+
+
+def test_a_bad_page_size_is_a_400(api, api_key):
+    client = api(api_key)
+
+    assert client.get(URL, {"limit": "0"}).status_code == 400
+    assert client.get(URL, {"limit": "lots"}).status_code == 400
+    assert client.get(URL, {"limit": "1000"}).json()["limit"] == [
+        "Ensure this value is less than or equal to 200."
+    ]
+
+
+def test_values_of_the_wrong_json_type_are_not_coerced(api, api_key, org):
+    response = api(api_key).post(
+        URL, {"name": 42, "showcase": "yes", "description": False}, content_type=JSON
+    )
+
+    assert response.status_code == 400
+    assert response.json()["name"] == ["Must be a string."]
+    assert response.json()["showcase"] == ["Must be true or false."]
+    assert response.json()["description"] == ["Must be a string."]
+    assert Component.objects.count() == 0
 
 
 @override_settings(
