@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -61,7 +61,8 @@ def validate_new_slug(slug: str) -> str:
     slug_validator(slug)
     if slug in RESERVED_SLUGS:
         raise ValidationError(f"“{slug}” is reserved. Please choose another.", code="reserved")
-    if Organization.objects.filter(slug=slug).exists():
+    # A slug equal to another organization's public id would shadow its <page_id> host.
+    if Organization.objects.filter(Q(slug=slug) | Q(public_id=slug)).exists():
         raise ValidationError(f"“{slug}” is already taken. Please choose another.", code="taken")
     return slug
 

@@ -144,6 +144,9 @@ def test_totp_activation_then_login_asks_for_a_code(client, settings):
     assert Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
     recovery = Authenticator.objects.get(user=user, type=Authenticator.Type.RECOVERY_CODES)
     recovery_code = recovery.wrap().get_unused_codes()[0]
+    codes_page = client.get(reverse("mfa_view_recovery_codes")).content.decode()
+    assert recovery_code in codes_page
+    assert "Keep these codes somewhere safe" in codes_page
 
     client.post(reverse("account_logout"))
     response = client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
