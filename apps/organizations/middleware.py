@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest
 from django.shortcuts import render
 from django.urls import get_script_prefix, set_script_prefix, set_urlconf
@@ -25,6 +27,44 @@ def client_ip(request: HttpRequest) -> str | None:
 
 def unknown_page(request: HttpRequest, message: str):
     return render(request, "errors/unknown_page.html", {"message": message}, status=404)
+
+
+class LastKnownOrganizations:
+    """Per-process memory of the organizations recently served, by host or slug.
+
+    Used only when the database is unreachable, so the public page can still be served from
+    its last good rendering (apps/status/caching.py) instead of failing before any view runs.
+    """
+
+    def __init__(self, size: int = 5000):
+        self.size = size
+        self.items: OrderedDict[str, Organization] = OrderedDict()
+
+    def remember(self, key: str, organization: Organization) -> None:
+        self.items[key] = organization
+        self.items.move_to_end(key)
+        if len(self.items) > self.size:
+            self.items.popitem(last=False)
+
+    def recall(self, key: str) -> Organization | None:
+        return self.items.get(key)
+
+
+last_known = LastKnownOrganizations()
+
+
+def resolve(key: str, lookup):
+    """lookup() from the database; its last answer for key if the database is down."""
+    try:
+        organization = lookup()
+    except DatabaseError:
+        organization = last_known.recall(key)
+        if organization is None:
+            raise
+        return organization
+    if organization is not None:
+        last_known.remember(key, organization)
+    return organization
 
 
 class TenantMiddleware:
@@ -56,12 +96,17 @@ class TenantMiddleware:
             match = PATH_PREFIX.match(request.path_info)
             if match is None:
                 return self.get_response(request)
-            organization = Organization.objects.filter(slug=match["slug"]).first()
+            slug = match["slug"]
+            organization = resolve(
+                "slug:" + slug, lambda: Organization.objects.filter(slug=slug).first()
+            )
             if organization is None:
                 return unknown_page(request, "There is no status page at this address.")
             prefix = get_script_prefix().rstrip("/") + f"/s/{organization.slug}/"
             return self.serve_public(request, organization, match["rest"] or "/", prefix)
-        organization = organization_for_host(host) if host else None
+        organization = (
+            resolve("host:" + host, lambda: organization_for_host(host)) if host else None
+        )
         if organization is None:
             return unknown_page(request, "There is no status page at this address.")
         return self.serve_public(request, organization, request.path_info, get_script_prefix())

@@ -12,6 +12,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404, HttpRequest
 
 from .models import Domain, Membership, Organization
@@ -30,15 +31,20 @@ def normalise_host(raw_host: str) -> str:
 def organization_for_host(host: str) -> Organization | None:
     """The organization whose status page lives on host, or None.
 
-    SECURITY: only an exact `<slug>.<STATUS_PAGE_DOMAIN>` (one label before the domain) or an
+    SECURITY: only an exact `<label>.<STATUS_PAGE_DOMAIN>` (one label before the domain) or an
     exact verified custom hostname matches; `demo.status.example.com.evil.test` does not.
+
+    The label is the organization's slug or, as Statuspage clients build
+    `<page_id>.statuspage.io`, its 12-character public id. Slugs win; services refuse a new
+    slug equal to an existing public id.
     """
     suffix = "." + settings.STATUS_PAGE_DOMAIN
     if host.endswith(suffix):
-        slug = host[: -len(suffix)]
-        if not slug or "." in slug:
+        label = host[: -len(suffix)]
+        if not label or "." in label:
             return None
-        return Organization.objects.filter(slug=slug).first()
+        matches = list(Organization.objects.filter(Q(slug=label) | Q(public_id=label))[:2])
+        return next((org for org in matches if org.slug == label), matches[0] if matches else None)
     domain = (
         Domain.objects.select_related("organization")
         .filter(hostname=host, verified_at__isnull=False)

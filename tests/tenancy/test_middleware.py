@@ -92,3 +92,37 @@ def test_health_checks_answer_on_any_host(client, db, path):
     response = client.get(path, HTTP_HOST="10.0.3.7:8000")
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
+
+
+def test_page_id_host_serves_the_organization_like_statuspage_clients_expect(client, org):
+    response = client.get("/api/v2/status.json", HTTP_HOST=f"{org.public_id}.status.localhost")
+    assert response.status_code == 200
+    assert response.json()["page"]["id"] == org.public_id
+
+
+def test_a_slug_equal_to_another_organizations_page_id_is_refused(org, owner):
+    from django.core.exceptions import ValidationError
+
+    from apps.organizations.services import create_organization
+
+    with pytest.raises(ValidationError, match="already taken"):
+        create_organization(actor=owner, name="Shadow", slug=org.public_id)
+
+
+def test_a_page_seen_before_is_still_served_while_the_database_is_down(client, org, monkeypatch):
+    from django.db import OperationalError
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    assert client.get("/s/acme/").status_code == 200
+
+    def database_down(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(BaseDatabaseWrapper, "cursor", database_down)
+        response = client.get("/s/acme/")
+        # An organization this process never served can't be routed without the database.
+        with pytest.raises(OperationalError):
+            client.get("/s/globex-never-seen/")
+    assert response.status_code == 200
+    assert "Acme Cloud" in response.content.decode()
