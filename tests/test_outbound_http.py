@@ -176,3 +176,85 @@ def test_no_other_module_in_apps_imports_an_http_client():
             if any(module == name or module.startswith(name + ".") for name in HTTP_CLIENTS):
                 offenders.append(f"{path.relative_to(apps_dir)}: {module}")
     assert offenders == []
+
+
+def _self_signed(hostname: str, directory) -> tuple[str, str]:
+    """A throwaway certificate for hostname (cryptography is already installed via allauth)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_path), str(key_path)
+
+
+@pytest.fixture
+def tls_receiver(tmp_path, settings, monkeypatch):
+    """An HTTPS receiver on 127.0.0.1 whose certificate is for hooks.example.test only."""
+    import ssl
+
+    settings.WEBHOOK_ALLOW_LOOPBACK_TARGETS_FOR_TESTS = True
+    cert, key = _self_signed("hooks.example.test", tmp_path)
+    real_context = ssl.create_default_context
+
+    def trusting_test_ca(*args, **kwargs):
+        context = real_context(*args, **kwargs)
+        context.load_verify_locations(cert)
+        return context
+
+    monkeypatch.setattr(ssl, "create_default_context", trusting_test_ca)
+    real_getaddrinfo = socket.getaddrinfo
+
+    def resolve_test_names(host, port, *args, **kwargs):
+        if host.endswith(".example.test"):
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve_test_names)
+    with http_receiver() as receiver:
+        server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server_context.load_cert_chain(cert, key)
+        receiver.server.socket = server_context.wrap_socket(
+            receiver.server.socket, server_side=True
+        )
+        yield receiver
+
+
+def test_https_connects_to_the_vetted_ip_with_the_hostname_for_sni_and_host(tls_receiver):
+    port = tls_receiver.url.split(":")[2].split("/")[0]
+    response = http.post(f"https://hooks.example.test:{port}/hook", b"{}")
+
+    assert response.status == 200
+    assert tls_receiver.requests[0].headers["host"] == f"hooks.example.test:{port}"
+
+
+def test_https_checks_the_certificate_against_the_hostname(tls_receiver):
+    port = tls_receiver.url.split(":")[2].split("/")[0]
+    with pytest.raises(http.OutboundError, match=r"(?i)certificate|hostname"):
+        http.post(f"https://other.example.test:{port}/hook", b"{}")

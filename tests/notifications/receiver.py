@@ -24,6 +24,7 @@ class Receiver:
     statuses: list[int] = field(default_factory=lambda: [200])
     extra_headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    server: ThreadingHTTPServer | None = None
 
 
 @contextmanager
@@ -55,6 +56,7 @@ def http_receiver() -> Iterator[Receiver]:
             pass  # a client that timed out and hung up is expected in these tests
 
     server = Server(("127.0.0.1", 0), Handler)
+    state.server = server
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -16,6 +16,7 @@ class Batch:
 
     def __init__(self, delivery_ids: Sequence[int], *, owner: str) -> None:
         self.owner = owner
+        services.relax_commit_durability()
         self.claimed = services.claim(delivery_ids, owner=owner)
         self.started = time.monotonic()
         self.budget = conf.batch_time_budget()

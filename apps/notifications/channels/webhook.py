@@ -63,7 +63,9 @@ def _retry_after(response: http.Response) -> float | None:
     return float(value) if value.isdigit() else None
 
 
-def deliver_one(delivery, event_body_cache: dict[int, dict[str, Any]]) -> None:
+def deliver_one(
+    delivery, event_body_cache: dict[int, dict[str, Any]], base_urls: dict[int, str]
+) -> None:
     subscriber = delivery.subscriber
     event = delivery.event
     try:
@@ -76,7 +78,8 @@ def deliver_one(delivery, event_body_cache: dict[int, dict[str, Any]]) -> None:
                 base = event_body_cache[event.pk] = event_body(
                     event, page=page_object(event.organization)
                 )
-            payload = with_meta(base, event, unsubscribe_url=tokens.unsubscribe_url(subscriber))
+            unsubscribe = tokens.unsubscribe_url(subscriber, base_urls[event.organization_id])
+            payload = with_meta(base, event, unsubscribe_url=unsubscribe)
             body = encode(payload)
             headers = signed_headers(subscriber, message_id(event, subscriber), body)
         response = http.post(subscriber.url, body, headers)
@@ -111,6 +114,7 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
         return []
     rows = list(batch.rows())
     cache: dict[int, dict[str, Any]] = {}
+    base_urls = {d.event.organization_id: d.event.organization.public_url for d in rows}
     for index, delivery in enumerate(rows):
         if index and batch.out_of_time():
             batch.hand_over(rows[index:])
@@ -119,5 +123,5 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
         if not delivery.subscriber.is_active:
             services.mark_skipped([delivery.pk], "Subscriber disabled or removed.")
             continue
-        deliver_one(delivery, cache)
+        deliver_one(delivery, cache, base_urls)
     return batch.left_over
