@@ -132,3 +132,16 @@ def test_staff_actions_are_recorded_with_the_actor_and_ip(login, org, owner, edi
     assert entry.actor_label == owner.email
     assert entry.ip_address == "203.0.113.9"
     assert entry.target_label == str(editor)
+
+
+def test_times_are_shown_in_the_organizations_time_zone(login, owner):
+    from tests.factories import MembershipFactory
+
+    org = OrganizationFactory(slug="tokyo", timezone="Asia/Tokyo")
+    MembershipFactory(organization=org, user=owner, role="owner")
+    AuditEntryFactory(
+        organization=org, created_at=datetime(2026, 3, 1, 23, 30, tzinfo=ZoneInfo("UTC"))
+    )
+    content = audit(login(owner), org).content.decode()
+    assert "2 Mar 2026, 08:30" in content
+    assert "Asia/Tokyo" in content

@@ -157,3 +157,17 @@ def test_the_sidebar_shows_admin_pages_by_permission_not_by_role_name(login, org
     assert domains_url in admin_page
     assert audit_url not in viewer_page
     assert domains_url not in viewer_page
+
+
+def test_the_team_page_renders_with_a_bounded_number_of_queries(
+    login, org, owner, django_assert_max_num_queries
+):
+    from tests.factories import InvitationFactory
+
+    for _ in range(15):
+        MembershipFactory(organization=org)
+    for _ in range(10):
+        InvitationFactory(organization=org, invited_by=owner)
+    client = login(owner)
+    with django_assert_max_num_queries(12):
+        client.get(reverse("organizations:members", args=[org.slug]))
