@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import secrets
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -354,9 +355,25 @@ def validate_invitee(organization: Organization, email: str) -> str:
     return email
 
 
+# Invitations (new and resent) an organization may send per hour: enough for onboarding a team,
+# too few to turn Candor into a way of mailing strangers.
+INVITATIONS_PER_HOUR = 50
+
+
+def _check_invitation_rate(organization: Organization) -> None:
+    since = timezone.now() - timedelta(hours=1)
+    sent = Invitation.objects.filter(organization=organization, sent_at__gte=since).count()
+    if sent >= INVITATIONS_PER_HOUR:
+        raise ValidationError(
+            "Too many invitations were sent in the last hour. Please try again later.",
+            code="rate_limited",
+        )
+
+
 @transaction.atomic
 def invite_member(organization: Organization, *, actor: User, email: str, role: str) -> Invitation:
     actor_membership = _require(organization, actor, "members.manage")
+    _check_invitation_rate(organization)
     if role not in assignable_roles(actor_membership.role):
         raise PermissionDenied(f"Your role cannot invite someone as {role}.")
     email = validate_invitee(organization, email)
@@ -387,6 +404,7 @@ def resend_invitation(invitation: Invitation, *, actor: User) -> Invitation:
     _require(invitation.organization, actor, "members.manage")
     if not invitation.is_open:
         raise ValidationError("Only a pending invitation can be resent.", code="closed")
+    _check_invitation_rate(invitation.organization)
     invitation.nonce = new_nonce()
     invitation.sent_at = timezone.now()
     invitation.save(update_fields=["nonce", "sent_at"])
@@ -537,38 +555,43 @@ def add_domain(organization: Organization, *, actor: User, hostname: str) -> Dom
     return domain
 
 
-@transaction.atomic
 def verify_domain(domain: Domain, *, actor: User) -> bool:
-    """Look up the TXT record and mark the domain verified when it holds our value."""
+    """Look up the TXT record and mark the domain verified when it holds our value.
+
+    Not one transaction end to end: the DNS lookup can take seconds, and no database
+    transaction (or row lock) should stay open while we wait on the network. The writes after
+    it are atomic.
+    """
     _require(domain.organization, actor, "domains.manage")
-    now = timezone.now()
     error = ""
     try:
         records = org_dns.resolve_txt(domain.txt_record_name)
     except org_dns.DNSLookupError as exc:
         records, error = [], str(exc)
     found = domain.txt_record_value in records
-    if found:
-        domain.verified_at = domain.verified_at or now
-        domain.last_check_error = ""
-    else:
-        domain.last_check_error = (
-            error
-            or f"No TXT record {domain.txt_record_name} with the expected value was found. DNS "
-            "changes can take a while to appear."
-        )[:200]
-    domain.last_checked_at = now
-    domain.save(update_fields=["verified_at", "last_checked_at", "last_check_error"])
-    AuditEntry.record(
-        domain.organization,
-        actor=actor,
-        action="domain.verify" if found else "domain.verify_failed",
-        target=domain,
-        data={} if found else {"error": domain.last_check_error},
-    )
-    if found:
-        # public_url (shown on the page) now points at this domain.
-        bump_content_version(domain.organization)
+    with transaction.atomic():
+        now = timezone.now()
+        if found:
+            domain.verified_at = domain.verified_at or now
+            domain.last_check_error = ""
+        else:
+            domain.last_check_error = (
+                error
+                or f"No TXT record {domain.txt_record_name} with the expected value was found. "
+                "DNS changes can take a while to appear."
+            )[:200]
+        domain.last_checked_at = now
+        domain.save(update_fields=["verified_at", "last_checked_at", "last_check_error"])
+        AuditEntry.record(
+            domain.organization,
+            actor=actor,
+            action="domain.verify" if found else "domain.verify_failed",
+            target=domain,
+            data={} if found else {"error": domain.last_check_error},
+        )
+        if found:
+            # public_url (shown on the page) now points at this domain.
+            bump_content_version(domain.organization)
     return found
 
 

@@ -91,3 +91,22 @@ def test_revoking_twice_is_refused(org, owner):
     services.revoke_invitation(invitation, actor=owner)
     with pytest.raises(ValidationError):
         services.revoke_invitation(Invitation.objects.get(pk=invitation.pk), actor=owner)
+
+
+def test_an_organization_cannot_send_more_than_the_hourly_invitation_cap(org, owner):
+    InvitationFactory.create_batch(services.INVITATIONS_PER_HOUR, organization=org)
+    with pytest.raises(ValidationError, match="Too many invitations"):
+        services.invite_member(org, actor=owner, email="one-more@example.com", role=Role.EDITOR)
+
+
+def test_the_invitation_cap_is_shown_as_a_form_error(client, org, owner):
+    from django.urls import reverse
+
+    InvitationFactory.create_batch(services.INVITATIONS_PER_HOUR, organization=org)
+    client.force_login(owner)
+    response = client.post(
+        reverse("organizations:invite", args=[org.slug]),
+        {"email": "one-more@example.com", "role": Role.EDITOR},
+    )
+    assert response.status_code == 400
+    assert "Too many invitations" in response.content.decode()
