@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("apps.organizations.urls")),
     path("dashboard/<slug:org_slug>/", include(dashboard_org_patterns)),
     path("api/", include("apps.api.urls")),
+    path("hooks/", include("apps.integrations.urls_hooks")),
     path("admin/", admin.site.urls),
 ]
 

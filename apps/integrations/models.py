@@ -64,3 +64,22 @@ class ApiKey(OrgOwnedModel):
     @staticmethod
     def generate_secret() -> str:
         return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+# Inbound alerts and the importer live in their own module; importing them here registers them.
+from .models_alerts import (  # noqa: E402
+    AlertEvent,
+    AlertGroupState,
+    AlertIntegration,
+    ImportedObject,
+    StagedImport,
+)
+
+__all__ = [
+    "AlertEvent",
+    "AlertGroupState",
+    "AlertIntegration",
+    "ApiKey",
+    "ImportedObject",
+    "StagedImport",
+]

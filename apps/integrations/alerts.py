@@ -1,0 +1,635 @@
+"""Every write for inbound alert integrations: their settings, and what a notification does.
+
+What a notification does (receive_notification), per alert group (Alertmanager's groupKey):
+
+- Each alert is matched to components by one label (default `component`; its value is a
+  component's public id, its name or its "Group - Name", case-insensitive; several may be given
+  separated by commas). Its severity label picks the component status (severity_map, then
+  default_status). Alerts that match no component are ignored and the log says why.
+- Deduplication: the group's AlertGroupState remembers, per fingerprint, whether it is firing
+  and since when. An alert already known in the same state changes nothing, so Alertmanager's
+  repeat notifications and the duplicate sends of an HA pair are harmless.
+- New firing alerts open an incident (or, per setting, a draft that staff publish from the
+  dashboard); firing alerts later in the same group add their components to it (post_update).
+  An alert that resolves while others still fire gives its components back (operational)
+  unless another firing alert still needs them. When every alert of the group is resolved, the
+  incident moves to monitoring or is resolved, per setting.
+- What the public sees: the incident name is the alert's `summary` annotation (or alertname);
+  the update texts are written here and name only components. Alert descriptions and labels may
+  hold internal details (hosts, queries), so they are never published.
+
+The work runs inside the request, in one transaction: it is a few rows, the caller gets an
+honest answer, and when the database is down the hook answers 503 so the sender retries. The
+notification fan-out itself is already asynchronous (outbox rows, enqueued on commit).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.incidents import services as incident_services
+from apps.incidents.models import UNRESOLVED_INCIDENT, Incident, IncidentStatus
+from apps.organizations.models import AuditEntry, Organization
+from apps.status.models import Component, ComponentStatus
+
+from .alert_payloads import Alert, Notification
+from .models_alerts import (
+    HOOK_TOKEN_HINT_LENGTH,
+    AlertEvent,
+    AlertGroupState,
+    AlertIntegration,
+    generate_token,
+    hash_token,
+)
+
+if TYPE_CHECKING:
+    from apps.accounts.models import User
+
+    Actor = User | str | None
+
+ACTOR = "alert integration"
+PAYLOAD_EXCERPT_CHARS = 4000
+SETTINGS_FIELDS = frozenset(
+    {
+        "name",
+        "enabled",
+        "component_label",
+        "severity_label",
+        "severity_map",
+        "default_status",
+        "on_firing",
+        "on_resolved",
+        "deliver_notifications",
+        "signature_header",
+        "timestamp_header",
+    }
+)
+
+
+# --- settings ------------------------------------------------------------------------------
+
+
+def _clean_settings(fields: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(fields) - SETTINGS_FIELDS - {"hmac_secret", "bearer_token"}
+    if unknown:
+        raise TypeError(f"unexpected integration fields {sorted(unknown)}")
+    if "name" in fields:
+        fields["name"] = (fields["name"] or "").strip()
+        if not fields["name"]:
+            raise ValidationError({"name": "Give the integration a name."}, code="required")
+    for key in ("component_label", "severity_label", "signature_header"):
+        if key in fields:
+            fields[key] = (fields[key] or "").strip()
+            if not fields[key]:
+                raise ValidationError({key: "This cannot be empty."}, code="required")
+    if "timestamp_header" in fields:
+        fields["timestamp_header"] = (fields["timestamp_header"] or "").strip()
+    if "severity_map" in fields:
+        mapping = fields["severity_map"] or {}
+        if not isinstance(mapping, dict):
+            raise ValidationError({"severity_map": "Give an object of severity → status."})
+        allowed = set(ComponentStatus.values) - {ComponentStatus.OPERATIONAL}
+        cleaned = {}
+        for severity, status in mapping.items():
+            if status not in allowed:
+                raise ValidationError(
+                    {
+                        "severity_map": f"“{status}” (for {severity}) is not an outage status; "
+                        f"use one of {', '.join(sorted(allowed))}."
+                    },
+                    code="invalid_status",
+                )
+            cleaned[str(severity).strip().lower()] = status
+        fields["severity_map"] = cleaned
+    for key, choices in (
+        ("default_status", set(ComponentStatus.values) - {ComponentStatus.OPERATIONAL}),
+        ("on_firing", set(AlertIntegration.OnFiring.values)),
+        ("on_resolved", set(AlertIntegration.OnResolved.values)),
+    ):
+        if key in fields and fields[key] not in choices:
+            raise ValidationError({key: f"“{fields[key]}” is not a valid choice."})
+    return fields
+
+
+def _apply_secrets(integration: AlertIntegration, fields: dict[str, Any]) -> list[str]:
+    """bearer_token / hmac_secret: None keeps, "" clears, a value replaces."""
+    changed = []
+    bearer = fields.pop("bearer_token", None)
+    if bearer is not None:
+        integration.bearer_token_hash = hash_token(bearer.strip()) if bearer.strip() else ""
+        changed.append("bearer_token_hash")
+    secret = fields.pop("hmac_secret", None)
+    if secret is not None:
+        integration.hmac_secret = secret.strip()
+        changed.append("hmac_secret")
+    return changed
+
+
+@transaction.atomic
+def create_alert_integration(
+    organization: Organization, *, actor: Actor, kind: str, name: str, **fields: Any
+) -> tuple[AlertIntegration, str]:
+    """Create an integration; returns it with its URL token, which exists only in this value."""
+    if kind not in AlertIntegration.Kind.values:
+        raise ValidationError({"kind": f"“{kind}” is not an integration kind."}, code="kind")
+    fields = _clean_settings({"name": name, **fields})
+    token = generate_token()
+    integration = AlertIntegration(
+        organization=organization,
+        kind=kind,
+        token_hash=hash_token(token),
+        token_hint=token[:HOOK_TOKEN_HINT_LENGTH],
+        created_by=actor if actor is not None and not isinstance(actor, str) else None,
+    )
+    _apply_secrets(integration, fields)
+    for key, value in fields.items():
+        setattr(integration, key, value)
+    integration.save()
+    AuditEntry.record(
+        organization,
+        actor=actor,
+        action="alert_integration.create",
+        target=integration,
+        data={"kind": kind},
+    )
+    return integration, token
+
+
+@transaction.atomic
+def update_alert_integration(
+    integration: AlertIntegration, *, actor: Actor, **fields: Any
+) -> AlertIntegration:
+    fields = _clean_settings(dict(fields))
+    changed = _apply_secrets(integration, fields)
+    for key, value in fields.items():
+        if getattr(integration, key) != value:
+            setattr(integration, key, value)
+            changed.append(key)
+    if changed:
+        integration.save(update_fields=[*changed, "updated_at"])
+        AuditEntry.record(
+            integration.organization,
+            actor=actor,
+            action="alert_integration.update",
+            target=integration,
+            # Names of changed fields only: never the secrets themselves.
+            data={"changed": sorted(changed)},
+        )
+    return integration
+
+
+@transaction.atomic
+def rotate_hook_token(integration: AlertIntegration, *, actor: Actor) -> str:
+    """A new URL token; the old URL stops working at once."""
+    token = generate_token()
+    integration.token_hash = hash_token(token)
+    integration.token_hint = token[:HOOK_TOKEN_HINT_LENGTH]
+    integration.save(update_fields=["token_hash", "token_hint", "updated_at"])
+    AuditEntry.record(
+        integration.organization,
+        actor=actor,
+        action="alert_integration.rotate",
+        target=integration,
+    )
+    return token
+
+
+@transaction.atomic
+def delete_alert_integration(integration: AlertIntegration, *, actor: Actor) -> None:
+    """Delete the integration and its log. Incidents it opened stay."""
+    AuditEntry.record(
+        integration.organization,
+        actor=actor,
+        action="alert_integration.delete",
+        target=integration,
+    )
+    integration.delete()
+
+
+# --- authentication of a hook call -----------------------------------------------------------
+
+
+def integration_for_token(token: str) -> AlertIntegration | None:
+    # SECURITY: looked up by the token's hash, so comparison time says nothing about the token.
+    if not token or len(token) > 100:
+        return None
+    return (
+        AlertIntegration.objects.select_related("organization")
+        .filter(token_hash=hash_token(token))
+        .first()
+    )
+
+
+def bearer_ok(integration: AlertIntegration, authorization: str) -> bool:
+    if not integration.bearer_token_hash:
+        return True
+    scheme, _, credentials = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        return False
+    # SECURITY: constant-time comparison of the hashes.
+    return hmac.compare_digest(hash_token(credentials.strip()), integration.bearer_token_hash)
+
+
+def signature_problem(
+    integration: AlertIntegration, body: bytes, headers: Mapping[str, str], *, now: float
+) -> str | None:
+    """Grafana HMAC check; None when fine (or not configured), else what is wrong.
+
+    Grafana sends hex(HMAC-SHA256(secret, body)) in the signature header (default
+    X-Grafana-Alerting-Signature). With a timestamp header configured, it signs
+    "<unix timestamp>:<body>" and sends the timestamp in that header; we then refuse
+    timestamps more than five minutes away, so a captured request cannot be replayed later.
+    """
+    if integration.kind != AlertIntegration.Kind.GRAFANA or not integration.hmac_secret:
+        return None
+    signature = (headers.get(integration.signature_header) or "").strip().lower()
+    if not signature:
+        return f"Missing signature header {integration.signature_header}."
+    message = body
+    if integration.timestamp_header:
+        stamp = (headers.get(integration.timestamp_header) or "").strip()
+        try:
+            sent = float(stamp)
+        except ValueError:
+            return f"Missing or invalid timestamp header {integration.timestamp_header}."
+        if abs(now - sent) > 300:
+            return "The signature timestamp is more than five minutes off."
+        message = stamp.encode() + b":" + body
+    expected = hmac.new(integration.hmac_secret.encode(), message, hashlib.sha256).hexdigest()
+    # SECURITY: constant-time comparison.
+    if not hmac.compare_digest(expected, signature):
+        return "The HMAC signature does not match the body."
+    return None
+
+
+# --- the log -------------------------------------------------------------------------------
+
+
+def excerpt(raw: bytes) -> str:
+    return raw[:PAYLOAD_EXCERPT_CHARS].decode("utf-8", errors="replace")
+
+
+def log_event(
+    integration: AlertIntegration,
+    *,
+    outcome: str,
+    summary: str,
+    raw: bytes = b"",
+    http_status: int = 200,
+    group_key: str = "",
+    fingerprints: list[str] | None = None,
+    incident: Incident | None = None,
+) -> AlertEvent:
+    now = timezone.now()
+    AlertIntegration.objects.filter(pk=integration.pk).update(last_received_at=now)
+    return AlertEvent.objects.create(
+        organization=integration.organization,
+        integration=integration,
+        received_at=now,
+        outcome=outcome,
+        http_status=http_status,
+        group_key=group_key[:2000],
+        fingerprints=fingerprints or [],
+        summary=summary,
+        payload_excerpt=excerpt(raw),
+        incident=incident,
+    )
+
+
+# --- processing ----------------------------------------------------------------------------
+
+
+class _ComponentIndex:
+    """The organization's components by public id, "Group - Name" and name (lower-case)."""
+
+    def __init__(self, organization: Organization) -> None:
+        self.by_key: dict[str, Component] = {}
+        self.by_id: dict[str, Component] = {}
+        components = Component.objects.for_org(organization).select_related("group")
+        for component in components.order_by("position", "id"):
+            self.by_id[component.public_id] = component
+            for key in (component.public_id, component.display_name, component.name):
+                self.by_key.setdefault(key.strip().lower(), component)
+
+    def match(self, value: str) -> tuple[list[Component], list[str]]:
+        found, missing = [], []
+        for part in value.split(","):
+            key = part.strip().lower()
+            if not key:
+                continue
+            component = self.by_key.get(key)
+            if component is None:
+                missing.append(part.strip())
+            elif component not in found:
+                found.append(component)
+        return found, missing
+
+
+def _lock_state(integration: AlertIntegration, group_key: str) -> AlertGroupState:
+    key_hash = hashlib.sha256(group_key.encode()).hexdigest()
+    lookup = AlertGroupState.objects.select_for_update().select_related("incident")
+    state = lookup.filter(integration=integration, group_key_hash=key_hash).first()
+    if state is not None:
+        return state
+    try:
+        # A savepoint: if a concurrent call created the row first, read theirs.
+        with transaction.atomic():
+            AlertGroupState.objects.create(
+                organization=integration.organization,
+                integration=integration,
+                group_key=group_key,
+                group_key_hash=key_hash,
+                state=AlertGroupState.State.CLOSED,
+            )
+    except IntegrityError:
+        pass
+    return lookup.get(integration=integration, group_key_hash=key_hash)
+
+
+def _names(components: list[Component]) -> str:
+    names = [c.name for c in components]
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def receive_notification(
+    integration: AlertIntegration, notification: Notification, *, raw: bytes
+) -> AlertEvent:
+    """Apply a parsed notification and log it; one transaction (see the module docstring)."""
+    fingerprints = [a.fingerprint for a in notification.alerts]
+    with transaction.atomic():
+        if not integration.enabled:
+            return log_event(
+                integration,
+                outcome=AlertEvent.Outcome.IGNORED,
+                summary="Ignored: the integration is disabled.",
+                raw=raw,
+                group_key=notification.group_key,
+                fingerprints=fingerprints,
+            )
+        state = _lock_state(integration, notification.group_key)
+        summary, incident, changed = _apply(integration, state, notification)
+        notes = "; ".join(notification.notes)
+        return log_event(
+            integration,
+            outcome=AlertEvent.Outcome.CHANGED if changed else AlertEvent.Outcome.IGNORED,
+            summary=summary + (f" ({notes})" if notes else ""),
+            raw=raw,
+            group_key=notification.group_key,
+            fingerprints=fingerprints,
+            incident=incident,
+        )
+
+
+def _cycle_over(state: AlertGroupState) -> bool:
+    """The group's previous incident ended (or was deleted, or its draft dismissed)."""
+    if state.state in (AlertGroupState.State.CLOSED, AlertGroupState.State.DISMISSED):
+        return True
+    if state.state == AlertGroupState.State.OPEN:
+        return state.incident is None or state.incident.status not in UNRESOLVED_INCIDENT
+    return False
+
+
+def _apply(
+    integration: AlertIntegration, state: AlertGroupState, notification: Notification
+) -> tuple[str, Incident | None, bool]:
+    """Returns (what happened, the incident, whether anything changed)."""
+    index = _ComponentIndex(integration.organization)
+    problems: list[str] = []
+    matched: list[tuple[Alert, dict[str, str]]] = []
+    for alert in notification.alerts:
+        value = alert.labels.get(integration.component_label, "")
+        if not value:
+            problems.append(
+                f"{alert.name or alert.fingerprint}: no “{integration.component_label}” label"
+            )
+            continue
+        components, missing = index.match(value)
+        if missing:
+            problems.append(
+                f"{alert.name or alert.fingerprint}: no component named {', '.join(missing)}"
+            )
+        if components:
+            status = integration.status_for_severity(alert.labels.get(integration.severity_label))
+            matched.append((alert, {c.public_id: status for c in components}))
+
+    # Alerts are remembered across episodes (that is what makes a repeat of a dismissed draft's
+    # alerts change nothing); an episode whose incident ended starts from no components.
+    cycle_over = _cycle_over(state)
+    before = {} if cycle_over else state.wanted_components()
+
+    new_firing, new_resolved = [], []
+    for alert, components in matched:
+        known = state.alerts.get(alert.fingerprint)
+        starts_at = alert.starts_at.isoformat() if alert.starts_at else None
+        if alert.status == "firing":
+            if known and known["status"] == "firing":
+                continue  # a repeat
+            if (
+                known
+                and known["status"] == "resolved"
+                and starts_at is not None
+                and known.get("starts_at") is not None
+                and starts_at <= known["starts_at"]
+            ):
+                continue  # a late retry of a notification older than the resolution
+            new_firing.append(alert)
+        else:
+            if not known or known["status"] != "firing":
+                continue  # never seen firing, or already resolved
+            new_resolved.append(alert)
+        state.alerts[alert.fingerprint] = {
+            "status": alert.status,
+            "starts_at": starts_at,
+            "components": components,
+            "name": alert.name[:200],
+        }
+
+    problem_text = ("; ignored: " + "; ".join(problems)) if problems else ""
+    if not new_firing and not new_resolved:
+        if not matched and problems:
+            return "Ignored" + problem_text[len("; ignored") :], state.incident, False
+        return "No change: these alerts were already applied" + problem_text, state.incident, False
+
+    state.updated_at = timezone.now()
+    after = state.wanted_components()
+    components = [index.by_id[cid] for cid in after if cid in index.by_id]
+    firing = bool(after)
+    if cycle_over and not new_firing:
+        state.save()
+        return "Recorded: no open incident or draft for this group" + problem_text, None, True
+    if cycle_over:
+        state.incident = None
+        state.title = notification.title or state.title
+
+    # Drafts: nothing public happens until staff publish.
+    if state.state == AlertGroupState.State.PENDING or (
+        cycle_over and integration.on_firing == AlertIntegration.OnFiring.DRAFT
+    ):
+        state.state = AlertGroupState.State.PENDING if firing else AlertGroupState.State.CLOSED
+        state.save()
+        if firing:
+            text = f"Draft incident for {_names(components)} awaits publication"
+        else:
+            text = "All alerts resolved before the draft was published; draft closed"
+        return text + problem_text, None, True
+
+    if cycle_over:
+        incident = incident_services.open_incident(
+            integration.organization,
+            actor=f"{ACTOR} “{integration.name}”",
+            name=state.title or f"Problems with {_names(components)}",
+            status=IncidentStatus.INVESTIGATING,
+            body=f"We are investigating a problem affecting {_names(components)}.",
+            components={index.by_id[cid]: status for cid, status in after.items()},
+            deliver_notifications=integration.deliver_notifications,
+        )
+        state.incident = incident
+        state.state = AlertGroupState.State.OPEN
+        state.save()
+        return f"Opened incident “{incident.name}”" + problem_text, incident, True
+
+    incident = state.incident
+    assert incident is not None
+    summary = _update_incident(integration, state, index, before, after)
+    state.save()
+    return summary + problem_text, incident, True
+
+
+def _needed_elsewhere(state: AlertGroupState) -> set[str]:
+    """Components that firing alerts of other open groups of the organization still need."""
+    needed: set[str] = set()
+    others = AlertGroupState.objects.for_org(state.organization).filter(
+        state=AlertGroupState.State.OPEN
+    )
+    for other in others.exclude(pk=state.pk):
+        needed.update(other.wanted_components())
+    return needed
+
+
+def _update_incident(
+    integration: AlertIntegration,
+    state: AlertGroupState,
+    index: _ComponentIndex,
+    before: dict[str, str],
+    after: dict[str, str],
+) -> str:
+    incident = state.incident
+    assert incident is not None
+    actor = f"{ACTOR} “{integration.name}”"
+    deliver = integration.deliver_notifications
+    kept = _needed_elsewhere(state)
+    recovered = {
+        index.by_id[cid]: ComponentStatus.OPERATIONAL
+        for cid in before
+        if cid not in after and cid not in kept and cid in index.by_id
+    }
+    if not after:
+        if integration.on_resolved == AlertIntegration.OnResolved.RESOLVE:
+            state.state = AlertGroupState.State.CLOSED
+            incident_services.resolve_incident(
+                incident, actor=actor, components=recovered, deliver_notifications=deliver
+            )
+            return f"All alerts resolved: resolved incident “{incident.name}”"
+        incident_services.post_update(
+            incident,
+            actor=actor,
+            status=IncidentStatus.MONITORING,
+            body=incident_services.texts.default_update_text(IncidentStatus.MONITORING),
+            components=recovered,
+            deliver_notifications=deliver,
+        )
+        return f"All alerts resolved: incident “{incident.name}” moved to monitoring"
+
+    changes: dict[Component, str] = dict(recovered)
+    for cid, status in after.items():
+        if cid in index.by_id and before.get(cid) != status:
+            changes[index.by_id[cid]] = status
+    added = [index.by_id[cid] for cid in after if cid not in before and cid in index.by_id]
+    gone = [c for c in recovered]
+    still = [index.by_id[cid] for cid in after if cid in index.by_id]
+    if added:
+        body = f"The problem now also affects {_names(added)}. We are investigating."
+    elif gone:
+        body = f"{_names(gone)} recovered. We are still working on {_names(still)}."
+    else:
+        body = f"We are still investigating the problem affecting {_names(still)}."
+    # Back from monitoring when an alert fires again; otherwise keep the status staff chose.
+    status = (
+        IncidentStatus.INVESTIGATING
+        if incident.status == IncidentStatus.MONITORING and (added or changes)
+        else incident.status
+    )
+    incident_services.post_update(
+        incident,
+        actor=actor,
+        status=status,
+        body=body,
+        components=changes,
+        deliver_notifications=deliver,
+    )
+    if added:
+        return f"Added {_names(added)} to incident “{incident.name}”"
+    if gone:
+        return f"{_names(gone)} recovered; incident “{incident.name}” updated"
+    return f"Updated incident “{incident.name}”"
+
+
+# --- drafts ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def publish_draft(state: AlertGroupState, *, actor: Actor) -> Incident:
+    """Open the incident a draft describes, with the components its alerts still want."""
+    state = (
+        AlertGroupState.objects.select_for_update().select_related("integration").get(pk=state.pk)
+    )
+    if state.state != AlertGroupState.State.PENDING:
+        raise ValidationError("This draft was already published, dismissed or closed.")
+    index = _ComponentIndex(state.organization)
+    wanted = {
+        index.by_id[cid]: s for cid, s in state.wanted_components().items() if cid in index.by_id
+    }
+    if not wanted:
+        raise ValidationError("None of this draft's components exist any more.")
+    incident = incident_services.open_incident(
+        state.organization,
+        actor=actor,
+        name=state.title or f"Problems with {_names(list(wanted))}",
+        status=IncidentStatus.INVESTIGATING,
+        body=f"We are investigating a problem affecting {_names(list(wanted))}.",
+        components=wanted,
+        deliver_notifications=state.integration.deliver_notifications,
+    )
+    state.incident = incident
+    state.state = AlertGroupState.State.OPEN
+    state.updated_at = timezone.now()
+    state.save(update_fields=["incident", "state", "updated_at"])
+    return incident
+
+
+@transaction.atomic
+def dismiss_draft(state: AlertGroupState, *, actor: Actor) -> AlertGroupState:
+    """Drop a draft. Later notifications of the same alerts start a new draft only once they
+    fire anew (a new fingerprint, or the same alert after it resolved)."""
+    updated = AlertGroupState.objects.filter(
+        pk=state.pk, state=AlertGroupState.State.PENDING
+    ).update(state=AlertGroupState.State.DISMISSED, updated_at=timezone.now())
+    if updated:
+        AuditEntry.record(
+            state.organization,
+            actor=actor,
+            action="alert_draft.dismiss",
+            target=state.integration,
+            data={"group": state.group_key[:200]},
+        )
+    state.refresh_from_db()
+    return state

@@ -1,0 +1,13 @@
+"""Inbound alert webhooks: /hooks/<token>/<kind> (kind: alertmanager, grafana, generic)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views_hooks
+
+app_name = "hooks"
+
+urlpatterns = [
+    path("<str:token>/<str:kind>", views_hooks.receive, name="receive"),
+]

@@ -1,0 +1,111 @@
+"""The inbound alert endpoint. Answers JSON, always: senders log the body of failed calls.
+
+Status codes, in the order the checks run:
+404 unknown token or kind · 405 not POST/PUT · 401 bearer token missing or wrong ·
+413 body over MAX_BODY_BYTES · 415 not application/json · 401 bad Grafana HMAC signature ·
+400 not JSON, wrong version, unusable shape · 200 applied or ignored (the log says which) ·
+503 database unavailable (the only answer a retry can fix; Alertmanager and Grafana retry it).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.db import DatabaseError
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from . import alerts
+from .alert_payloads import PARSERS, PayloadError, parse
+from .models_alerts import AlertEvent, AlertIntegration
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+UNKNOWN = "Unknown hook URL: check the token and the kind (alertmanager, grafana or generic)."
+
+
+def _error(status: int, detail: str, **headers: str) -> JsonResponse:
+    response = JsonResponse({"detail": detail}, status=status)
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+def _reject(
+    integration: AlertIntegration, status: int, detail: str, raw: bytes = b""
+) -> JsonResponse:
+    """A refused call from an authenticated sender: logged, so staff see why alerts are missing.
+
+    Calls that fail authentication are not logged: whoever guessed or leaked a URL must not be
+    able to fill the organization's log.
+    """
+    alerts.log_event(
+        integration,
+        outcome=AlertEvent.Outcome.REJECTED,
+        summary=f"Refused ({status}): {detail}",
+        raw=raw,
+        http_status=status,
+    )
+    return _error(status, detail)
+
+
+# SECURITY: CSRF protection is for browser sessions; this endpoint is authenticated by the secret
+# URL token (and optionally a bearer token or an HMAC signature), never by cookies.
+@csrf_exempt
+def receive(request: HttpRequest, token: str, kind: str) -> JsonResponse:
+    try:
+        return _receive(request, token, kind)
+    except DatabaseError:
+        logger.exception("inbound alert: database unavailable")
+        return _error(503, "Temporarily unavailable; please retry.", **{"Retry-After": "30"})
+
+
+def _receive(request: HttpRequest, token: str, kind: str) -> JsonResponse:
+    if kind not in PARSERS:
+        return _error(404, UNKNOWN)
+    integration = alerts.integration_for_token(token)
+    # SECURITY: the token of one kind does not work on another kind's URL, and both answers are
+    # the same as for an unknown token.
+    if integration is None or integration.kind != kind:
+        return _error(404, UNKNOWN)
+    if request.method not in ("POST", "PUT"):
+        # Grafana may be configured to send PUT.
+        return _error(405, "Send alerts with POST.", Allow="POST, PUT")
+    if not alerts.bearer_ok(integration, request.headers.get("Authorization", "")):
+        return _error(
+            401, "Missing or wrong bearer token.", **{"WWW-Authenticate": 'Bearer realm="hooks"'}
+        )
+    authenticated = not (kind == AlertIntegration.Kind.GRAFANA and integration.hmac_secret)
+
+    length = request.headers.get("Content-Length")
+    too_big = f"The body is larger than {MAX_BODY_BYTES // 1024} KB."
+    if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+        return _reject(integration, 413, too_big) if authenticated else _error(413, too_big)
+    content_type = request.content_type or ""
+    if content_type != "application/json":
+        detail = f"Send JSON with Content-Type: application/json (got {content_type or 'none'})."
+        return _reject(integration, 415, detail) if authenticated else _error(415, detail)
+    # Read at most one byte more than allowed: a body without Content-Length (chunked) cannot
+    # make us buffer more than the limit.
+    raw = request.read(MAX_BODY_BYTES + 1)
+    if len(raw) > MAX_BODY_BYTES:
+        return _reject(integration, 413, too_big) if authenticated else _error(413, too_big)
+
+    problem = alerts.signature_problem(integration, raw, request.headers, now=time.time())
+    if problem:
+        return _error(401, problem)
+
+    try:
+        notification = parse(kind, raw)
+    except PayloadError as exc:
+        return _reject(integration, 400, str(exc), raw)
+    event = alerts.receive_notification(integration, notification, raw=raw)
+    return JsonResponse(
+        {
+            "status": event.outcome,
+            "detail": event.summary,
+            "incident": event.incident.public_id if event.incident else None,
+        }
+    )
