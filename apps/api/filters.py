@@ -54,6 +54,14 @@ def filter_params(request: Request, view: APIView) -> dict[str, Any]:
     params: dict[str, Any] = {}
     if serializer_class is not None and getattr(view, "action", None) == "list":
         serializer = serializer_class(data=request.query_params)
+        # DRF reads `?status=` as "not given"; an empty value is more likely a script's bug.
+        blank = {
+            name: ["Give a value, or leave the parameter out."]
+            for name in serializer.fields
+            if name in request.query_params and not request.query_params.get(name, "").strip()
+        }
+        if blank:
+            raise serializers.ValidationError(blank)
         serializer.is_valid(raise_exception=True)
         params = dict(serializer.validated_data)
     setattr(request, CACHE_ATTRIBUTE, params)

@@ -193,3 +193,10 @@ def test_a_nul_character_in_a_filter_is_a_400(api, api_key):
 
     assert response.status_code == 400
     assert "action" in response.json()
+
+
+def test_an_empty_filter_parameter_is_a_400(api, api_key):
+    response = api(api_key).get(URL, {"status": "", "ordering": "name"})
+
+    assert response.status_code == 400
+    assert response.json()["status"] == ["Give a value, or leave the parameter out."]
