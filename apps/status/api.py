@@ -23,6 +23,37 @@ from . import services
 from .models import Component, ComponentGroup, ComponentStatus
 
 
+def _reorder_item(item: Component | ComponentGroup) -> dict[str, str | None]:
+    if isinstance(item, ComponentGroup):
+        return {"type": "group", "id": item.public_id}
+    return {
+        "type": "component",
+        "id": item.public_id,
+        "group": item.group.public_id if item.group_id else None,
+    }
+
+
+def move_to_position(item: Component | ComponentGroup, position: int, *, actor: str) -> None:
+    """Put `item` at `position` (1-based) among its siblings, through services.reorder.
+
+    Siblings are the components of its group, or, at the top level, the groups and the
+    components outside groups together (they share one sequence, as on the page).
+    """
+    organization = item.organization
+    if isinstance(item, Component) and item.group_id:
+        siblings: list[Component | ComponentGroup] = list(
+            Component.objects.filter(group_id=item.group_id)
+            .select_related("group")
+            .order_by("position", "created_at", "pk")
+        )
+    else:
+        siblings = services.top_level_items(organization)
+    others = [s for s in siblings if not (type(s) is type(item) and s.pk == item.pk)]
+    others.insert(min(position, len(others) + 1) - 1, item)
+    services.reorder(organization, actor=actor, items=[_reorder_item(s) for s in others])
+    item.refresh_from_db(fields=["position"])
+
+
 class ComponentSerializer(StrictModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
     status = serializers.ChoiceField(
@@ -39,7 +70,11 @@ class ComponentSerializer(StrictModelSerializer):
         help_text="The component group this component belongs to, or null for the top level.",
     )
     position = serializers.IntegerField(
-        read_only=True, help_text="1-based order within its parent (top level or group)."
+        required=False,
+        min_value=1,
+        max_value=10_000,
+        help_text="1-based order within its parent (top level or group). Setting it moves the "
+        "component there and shifts its siblings; a position past the end puts it last.",
     )
 
     class Meta:
@@ -57,27 +92,33 @@ class ComponentSerializer(StrictModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["id", "position", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
 
     @transaction.atomic
     def create(self, validated_data: dict[str, Any]) -> Component:
         status = validated_data.pop("status", ComponentStatus.OPERATIONAL)
+        position = validated_data.pop("position", None)
         actor = self.context["actor"]
         component = services.create_component(
             self.context["organization"], actor=actor, **validated_data
         )
         if status != ComponentStatus.OPERATIONAL:
             services.set_component_status(component, status, actor=actor)
+        if position is not None:
+            move_to_position(component, position, actor=actor)
         return component
 
     @transaction.atomic
     def update(self, instance: Component, validated_data: dict[str, Any]) -> Component:
         status = validated_data.pop("status", None)
+        position = validated_data.pop("position", None)
         actor = self.context["actor"]
         if validated_data:
             services.update_component(instance, actor=actor, **validated_data)
         if status is not None:
             services.set_component_status(instance, status, actor=actor)
+        if position is not None:
+            move_to_position(instance, position, actor=actor)
         return instance
 
 
@@ -125,7 +166,13 @@ class ComponentGroupSerializer(StrictModelSerializer):
         read_only=True,
         help_text="The worst status of the group's components.",
     )
-    position = serializers.IntegerField(read_only=True, help_text="1-based order at the top level.")
+    position = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=10_000,
+        help_text="1-based order at the top level, shared with components outside groups. "
+        "Setting it moves the group there.",
+    )
     components = serializers.SerializerMethodField(
         help_text="Ids of the group's components, in display order."
     )
@@ -142,25 +189,36 @@ class ComponentGroupSerializer(StrictModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["id", "status", "position", "components", "created_at", "updated_at"]
+        read_only_fields = ["id", "status", "components", "created_at", "updated_at"]
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_components(self, group: ComponentGroup) -> list[str]:
         # components.all() is prefetched (and ordered by the model's position ordering).
         return [component.public_id for component in group.components.all()]
 
+    @transaction.atomic
     def create(self, validated_data: dict[str, Any]) -> ComponentGroup:
-        return services.create_component_group(
+        position = validated_data.pop("position", None)
+        group = services.create_component_group(
             self.context["organization"], actor=self.context["actor"], **validated_data
         )
+        if position is not None:
+            move_to_position(group, position, actor=self.context["actor"])
+        return group
 
+    @transaction.atomic
     def update(self, instance: ComponentGroup, validated_data: dict[str, Any]) -> ComponentGroup:
-        return services.update_component_group(
-            instance,
-            actor=self.context["actor"],
-            name=validated_data.get("name", instance.name),
-            description=validated_data.get("description", instance.description),
-        )
+        position = validated_data.pop("position", None)
+        if validated_data:
+            services.update_component_group(
+                instance,
+                actor=self.context["actor"],
+                name=validated_data.get("name", instance.name),
+                description=validated_data.get("description", instance.description),
+            )
+        if position is not None:
+            move_to_position(instance, position, actor=self.context["actor"])
+        return instance
 
 
 class ComponentGroupFilterSerializer(ListFilterSerializer):

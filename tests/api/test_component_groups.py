@@ -101,3 +101,14 @@ def test_listing_50_groups_takes_a_constant_number_of_queries(
         response = client.get(URL)
 
     assert len(response.json()["results"]) == 50
+
+
+def test_setting_the_position_moves_the_group_at_the_top_level(api, api_key, org):
+    loose = ComponentFactory(organization=org, position=1)
+    group = ComponentGroupFactory(organization=org, position=2)
+    client = api(api_key)
+
+    response = client.patch(detail(group), {"position": 1}, content_type=JSON)
+
+    assert response.json()["position"] == 1
+    assert client.get(f"/api/v1/components/{loose.public_id}/").json()["position"] == 2

@@ -183,3 +183,51 @@ def test_listing_50_components_takes_a_constant_number_of_queries(
         response = client.get(URL)
 
     assert len(response.json()["results"]) == 50
+
+
+def test_setting_the_position_moves_it_among_its_siblings(api, api_key, org):
+    group = ComponentGroupFactory(organization=org, position=1)
+    first = ComponentFactory(organization=org, position=2)
+    second = ComponentFactory(organization=org, position=3)
+    client = api(api_key)
+
+    response = client.patch(detail(second), {"position": 1}, content_type=JSON)
+
+    assert response.json()["position"] == 1
+    positions = {
+        row["id"]: row["position"]
+        for row in client.get(f"{URL}?ordering=position").json()["results"]
+    }
+    assert positions == {second.public_id: 1, first.public_id: 3}
+    assert client.get(f"/api/v1/component-groups/{group.public_id}/").json()["position"] == 2
+
+
+def test_a_position_inside_a_group_counts_within_the_group(api, api_key, org):
+    group = ComponentGroupFactory(organization=org)
+    first = ComponentFactory(organization=org, group=group, position=1)
+    client = api(api_key)
+
+    created = client.post(
+        URL, {"name": "New", "group_id": group.public_id, "position": 1}, content_type=JSON
+    )
+
+    assert created.json()["position"] == 1
+    assert client.get(detail(first)).json()["position"] == 2
+
+
+def test_a_position_past_the_end_puts_it_last(api, api_key, org):
+    ComponentFactory(organization=org, position=1)
+    component = ComponentFactory(organization=org, position=2)
+
+    response = api(api_key).patch(detail(component), {"position": 99}, content_type=JSON)
+
+    assert response.json()["position"] == 2
+
+
+def test_a_position_below_one_is_a_400(api, api_key, org):
+    component = ComponentFactory(organization=org)
+
+    response = api(api_key).patch(detail(component), {"position": 0}, content_type=JSON)
+
+    assert response.status_code == 400
+    assert "position" in response.json()
