@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
@@ -354,7 +355,7 @@ class BaseIncidentViewSet(OrgViewSet):
 
     def respond(self, incident: Incident, code: int = status.HTTP_200_OK) -> Response:
         """The incident as it is now (re-read, so prefetched updates include the new one)."""
-        fresh = self.filter_queryset_for_request(Incident.objects.filter(pk=incident.pk)).get()
+        fresh = self.get_queryset().get(pk=incident.pk)
         return Response(self.get_serializer(fresh).data, status=code)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -571,7 +572,9 @@ class MaintenanceViewSet(BaseIncidentViewSet):
         )
         return self.respond(incident, status.HTTP_201_CREATED)
 
+    @transaction.atomic
     def change(self, incident: Incident, data: dict[str, Any]) -> None:
+        # One transaction: a refused extension (not later than the current end) keeps the name.
         if "name" in data:
             services.update_incident_details(incident, actor=self.actor, name=data["name"])
         if "scheduled_until" in data:

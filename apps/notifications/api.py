@@ -193,7 +193,7 @@ class SubscriberViewSet(
                 email=data.get("email", ""),
                 component_ids=component_ids,
             )
-        fresh = self.filter_queryset_for_request(Subscriber.objects.filter(pk=subscriber.pk)).get()
+        fresh = self.get_queryset().get(pk=subscriber.pk)
         return Response(SubscriberCreatedSerializer(fresh).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance: Subscriber) -> None:

@@ -242,3 +242,19 @@ def test_listing_50_maintenances_takes_a_constant_number_of_queries(
         response = client.get(URL)
 
     assert len(response.json()["results"]) == 50
+
+
+def test_a_refused_extension_keeps_the_old_name_too(api, api_key, org):
+    maintenance = MaintenanceFactory(organization=org, name="Upgrade")
+    IncidentUpdateFactory(incident=maintenance)
+    earlier = maintenance.scheduled_until - timedelta(minutes=30)
+
+    response = api(api_key).patch(
+        detail(maintenance),
+        {"name": "Renamed", "scheduled_until": earlier.isoformat()},
+        content_type=JSON,
+    )
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == "The new end must be later than the current end."
+    assert Incident.objects.get(pk=maintenance.pk).name == "Upgrade"
