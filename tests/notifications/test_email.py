@@ -139,3 +139,48 @@ def test_rotating_the_nonce_revokes_old_links(org, reader):
     reader.save()
 
     assert tokens.subscriber_for_token(org, token) is None
+
+
+def test_the_pre_rendered_fast_path_builds_the_same_message(org, incident, reader):
+    from email import message_from_bytes
+
+    from apps.notifications.channels.email import EventMail
+
+    update = IncidentUpdateFactory(incident=incident, body="Ünïcode body, still 8-bit.")
+    event = NotificationEventFactory(
+        organization=org, kind=Kind.INCIDENT_OPENED, incident=incident, update=update
+    )
+    mail_for_event = EventMail(event)
+    fast = message_from_bytes(mail_for_event.raw_message(reader))
+    slow_bytes = mail_for_event.message(reader).message().as_bytes(linesep="\r\n")
+    slow = message_from_bytes(slow_bytes)
+    names = ["To", "From", "Subject", "Message-ID", "References", "List-Unsubscribe"]
+
+    # (the slow path may fold a long header onto a second line: same value)
+    assert [fast[n].strip() for n in names] == [slow[n].strip() for n in names]
+    fast_parts = [p.get_payload(decode=True) for p in fast.walk() if not p.is_multipart()]
+    slow_parts = [p.get_payload(decode=True) for p in slow.walk() if not p.is_multipart()]
+    assert fast_parts == slow_parts
+    assert tokens.unsubscribe_url(reader).encode() in fast_parts[0]
+
+
+def test_over_smtp_each_subscriber_gets_their_own_links(org, incident, settings, publish):
+    from .smtp_sink import SMTPSink
+
+    readers = EmailSubscriberFactory.create_batch(3, organization=org)
+    with SMTPSink() as sink:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+        post(publish, incident, Kind.INCIDENT_OPENED, "investigating", "Looking.")
+    received = {m.recipients[0]: m.message() for m in sink.state.messages}
+
+    assert sorted(received) == sorted(r.email for r in readers)
+    for reader in readers:
+        message = received[reader.email]
+        assert message["To"] == reader.email
+        assert message["List-Unsubscribe"] == f"<{tokens.unsubscribe_url(reader)}>"
+        assert (
+            tokens.manage_url(reader) in message.get_payload()[0].get_payload(decode=True).decode()
+        )

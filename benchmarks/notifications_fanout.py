@@ -1,0 +1,193 @@
+"""Notification fan-out benchmark and fault test (issue 4).
+
+10,000 confirmed email subscribers and 500 webhook subscribers receive one incident; one real
+Celery worker with 2 prefork processes sends through a local SMTP sink and a local HTTP
+receiver. Printed: time from the commit to the last delivery accepted, beside a bare smtplib
+loop sending the same 10,000 messages to the same sink in the same run (the ratio is the
+figure; the target is >= 0.8). With --kill, the worker is SIGKILLed mid-run and a new one
+started: every subscriber must end with the message, duplicates at most what was in flight.
+
+    createdb -h 127.0.0.1 -U postgres candor_bench
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/candor_bench \\
+    REDIS_URL=redis://127.0.0.1:6379/12 .venv/bin/python benchmarks/notifications_fanout.py [--kill]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import smtplib
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import transaction  # noqa: E402
+from django.db.models import Max  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from apps.incidents.models import Incident, IncidentUpdate  # noqa: E402
+from apps.notifications.channels.email import EventMail  # noqa: E402
+from apps.notifications.models import Delivery, NotificationEvent, Subscriber  # noqa: E402
+from apps.organizations.models import Organization  # noqa: E402
+from tests.notifications.receiver import http_receiver  # noqa: E402
+from tests.notifications.smtp_sink import SMTPSink  # noqa: E402
+from tests.notifications.worker import Worker, purge_queues, worker_env  # noqa: E402
+
+
+def check_environment() -> None:
+    if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        sys.exit("Set DATABASE_URL to a PostgreSQL database (createdb candor_bench).")
+    if not settings.REDIS_URL:
+        sys.exit("Set REDIS_URL (a Redis database the benchmark may purge, e.g. /12).")
+
+
+def create_page(emails: int, hooks: int, hook_url: str) -> Organization:
+    slug = f"bench-{uuid.uuid4().hex[:8]}"
+    org = Organization.objects.create(name="Benchmark Cloud", slug=slug)
+    now = timezone.now()
+    Subscriber.objects.bulk_create(
+        [
+            Subscriber(
+                organization=org,
+                channel=Subscriber.Channel.EMAIL,
+                email=f"reader{n}@{slug}.example.com",
+                confirmed_at=now,
+            )
+            for n in range(emails)
+        ],
+        batch_size=2000,
+    )
+    Subscriber.objects.bulk_create(
+        [
+            Subscriber(
+                organization=org,
+                channel=Subscriber.Channel.WEBHOOK,
+                url=f"{hook_url}/{n}",
+                email=f"ops{n}@{slug}.example.com",
+                confirmed_at=now,
+            )
+            for n in range(hooks)
+        ],
+        batch_size=2000,
+    )
+    return org
+
+
+def post_incident(org: Organization) -> tuple[NotificationEvent, float]:
+    """Open an incident as apps.incidents.services does; returns the event and commit time."""
+    with transaction.atomic():
+        incident = Incident.objects.create(
+            organization=org, name="Elevated API errors", status="investigating", impact="major"
+        )
+        update = IncidentUpdate.objects.create(
+            organization=org, incident=incident, status="investigating", body="Investigating."
+        )
+        event = NotificationEvent.objects.create(
+            organization=org,
+            kind=NotificationEvent.Kind.INCIDENT_OPENED,
+            incident=incident,
+            update=update,
+        )
+    return event, time.time()
+
+
+def wait_for_all(event: NotificationEvent, expected: int, timeout: float) -> None:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        decided = (
+            Delivery.objects.filter(event=event).exclude(status=Delivery.Status.PENDING).count()
+        )
+        if decided >= expected:
+            return
+        time.sleep(0.25)
+    raise SystemExit(f"Timed out: {decided}/{expected} deliveries decided after {timeout:.0f} s")
+
+
+def bare_loop(sink: SMTPSink, event: NotificationEvent, count: int) -> float:
+    """The same rendered messages, sent by plain smtplib over one connection."""
+    subscriber = Subscriber.objects.filter(
+        organization=event.organization, channel=Subscriber.Channel.EMAIL
+    ).first()
+    message = EventMail(event).message(subscriber)
+    recipients = [f"bare{n}@bench.example.com" for n in range(count)]
+    data = message.message().as_bytes()
+    started = time.perf_counter()
+    with smtplib.SMTP("127.0.0.1", sink.port) as smtp:
+        for recipient in recipients:
+            smtp.sendmail(message.from_email, [recipient], data)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--emails", type=int, default=10_000)
+    parser.add_argument("--webhooks", type=int, default=500)
+    parser.add_argument("--kill", action="store_true", help="SIGKILL the worker mid-run")
+    parser.add_argument("--kill-at", type=float, default=0.3, help="fraction of mail sent")
+    args = parser.parse_args()
+    check_environment()
+    call_command("migrate", verbosity=0)
+    purge_queues()
+
+    with SMTPSink() as sink, http_receiver() as receiver:
+        org = create_page(args.emails, args.webhooks, receiver.url)
+        # Workers as in production: DEBUG off (no per-query bookkeeping).
+        env = worker_env(smtp_port=sink.port, DEBUG="0")
+        if args.kill:
+            env["CELERY_VISIBILITY_TIMEOUT"] = "10"
+        workers = [Worker(env, concurrency=2).start()]
+        try:
+            event, committed = post_incident(org)
+            killed_at = None
+            if args.kill:
+                while sink.state.count() < args.emails * args.kill_at:
+                    time.sleep(0.05)
+                workers[0].kill()
+                killed_at = sink.state.count()
+                workers.append(Worker(env, concurrency=2).start())
+            wait_for_all(event, args.emails + args.webhooks, timeout=900)
+            last = Delivery.objects.filter(event=event).aggregate(last=Max("sent_at"))["last"]
+            pipeline = last.timestamp() - committed
+            pipeline_mails = sink.state.count()
+            bare = bare_loop(sink, event, args.emails)
+        finally:
+            for worker in workers:
+                worker.stop()
+
+        statuses = Counter(Delivery.objects.filter(event=event).values_list("status", flat=True))
+        mails = Counter(r for r in sink.state.recipients() if not r.startswith("bare"))
+        hook_paths = Counter(r.path for r in receiver.requests)
+
+    print(f"subscribers: {args.emails} email + {args.webhooks} webhook; 1 worker x 2 processes")
+    print(f"deliveries: {dict(statuses)}")
+    print(f"pipeline: commit -> last delivery accepted {pipeline:.2f} s "
+          f"({args.emails / pipeline:.0f} mail/s incl. webhooks)")  # fmt: skip
+    print(f"bare smtplib loop, same {args.emails} messages, same sink: {bare:.2f} s "
+          f"({args.emails / bare:.0f} mail/s)")  # fmt: skip
+    print(f"ratio (bare time / pipeline time): {bare / pipeline:.2f}  (target >= 0.8)")
+    missing = args.emails - len(mails)
+    duplicates = sum(c - 1 for c in mails.values()) + sum(c - 1 for c in hook_paths.values())
+    print(f"mail at sink during pipeline: {pipeline_mails}; missing recipients: {missing}; "
+          f"duplicates (mail + webhook): {duplicates}; "
+          f"webhooks received: {len(hook_paths)}")  # fmt: skip
+    if args.kill:
+        print(f"killed the worker (SIGKILL, whole process group) at {killed_at} mails")
+    Organization.objects.filter(pk=org.pk).delete()
+    if missing or len(hook_paths) != args.webhooks:
+        raise SystemExit("FAILED: some subscribers did not get the message")
+
+
+if __name__ == "__main__":
+    main()
