@@ -87,7 +87,8 @@ class OrgViewSetMixin:
         # cannot be a public id is a 404 without a query (PostgreSQL refuses NUL characters with
         # an error, not an empty result).
         if not PUBLIC_ID.match(str(self.kwargs.get(self.lookup_url_kwarg, ""))):
-            raise Http404("No such object.")
+            # The same words as DRF's own 404 for a well-formed id that matches nothing.
+            raise Http404(f"No {self.queryset.model._meta.object_name} matches the given query.")
         return super().get_object()
 
     def get_permissions(self) -> list[BasePermission]:

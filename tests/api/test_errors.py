@@ -200,3 +200,13 @@ def test_an_empty_filter_parameter_is_a_400(api, api_key):
 
     assert response.status_code == 400
     assert response.json()["status"] == ["Give a value, or leave the parameter out."]
+
+
+def test_a_malformed_id_gets_the_same_404_as_a_missing_one(api, api_key):
+    client = api(api_key)
+
+    malformed = client.get("/api/v1/components/NOT-AN-ID!/")
+    missing = client.get("/api/v1/components/zzzzzzzzzzzz/")
+
+    assert malformed.status_code == missing.status_code == 404
+    assert malformed.json() == missing.json()
