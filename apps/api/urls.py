@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 
 from apps.incidents.api import IncidentTemplateViewSet, IncidentViewSet, MaintenanceViewSet
 from apps.integrations.api import ApiKeyViewSet
+from apps.integrations.api_alerts import AlertIntegrationViewSet
 from apps.notifications.api import SubscriberViewSet
 from apps.organizations.api import AuditLogViewSet
 from apps.status.api import ComponentGroupViewSet, ComponentViewSet
@@ -33,6 +34,7 @@ router.register("templates", IncidentTemplateViewSet, basename="templates")
 router.register("subscribers", SubscriberViewSet, basename="subscribers")
 router.register("audit-log", AuditLogViewSet, basename="audit-log")
 router.register("api-keys", ApiKeyViewSet, basename="api-keys")
+router.register("integrations", AlertIntegrationViewSet, basename="integrations")
 
 # The schema and its documentation are public: they describe the API, they hold no data.
 public = {"authentication_classes": [], "permission_classes": [AllowAny], "throttle_classes": []}

@@ -332,7 +332,7 @@ class _ComponentIndex:
         return found, missing
 
 
-def _lock_state(integration: AlertIntegration, group_key: str) -> AlertGroupState:
+def lock_group_state(integration: AlertIntegration, group_key: str) -> AlertGroupState:
     key_hash = hashlib.sha256(group_key.encode()).hexdigest()
     lookup = AlertGroupState.objects.select_for_update().select_related("incident")
     state = lookup.filter(integration=integration, group_key_hash=key_hash).first()
@@ -375,7 +375,7 @@ def receive_notification(
                 group_key=notification.group_key,
                 fingerprints=fingerprints,
             )
-        state = _lock_state(integration, notification.group_key)
+        state = lock_group_state(integration, notification.group_key)
         summary, incident, changed = _apply(integration, state, notification)
         notes = "; ".join(notification.notes)
         return log_event(

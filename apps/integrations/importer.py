@@ -87,6 +87,7 @@ class PlannedComponent:
     only_show_if_degraded: bool
     start_date: Any
     position: tuple[int, int]
+    group_name: str = ""
     existing: Component | None = None
     how: str = "new"
 
@@ -276,6 +277,8 @@ def _plan_components(organization: Organization, raw: list, plan: Plan) -> None:
         )
     groups = {g.source_id: g for g in plan.groups}
     for component in plan.components:
+        if component.group_source_id in groups:
+            component.group_name = groups[component.group_source_id].name
         mapping = mapped.get((ImportedObject.SourceKind.COMPONENT, component.source_id))
         if mapping is not None:
             component.existing, component.how = mapping.component, "imported before"

@@ -12,6 +12,8 @@ import pytest
 from django.contrib.admindocs.views import extract_views_from_urlpatterns
 from django.urls import get_resolver
 
+from apps.integrations.alerts import create_alert_integration, lock_group_state
+from apps.integrations.importer import stage_import
 from apps.organizations.roles import has_permission
 
 from ..factories import (
@@ -66,6 +68,10 @@ def org_objects(org, owner):
         "api_key_id": ApiKeyFactory(organization=org).public_id,
         "subscriber_id": EmailSubscriberFactory(organization=org).public_id,
     }
+    integration, _token = create_alert_integration(org, actor=owner, kind="generic", name="CI")
+    values["integration_id"] = integration.public_id
+    values["draft_id"] = lock_group_state(integration, "url walk").public_id
+    values["import_id"] = stage_import(org, actor=owner, summary={}, incidents=None).public_id
     return values
 
 

@@ -1,0 +1,167 @@
+"""Forms for inbound alert integrations and the status page import."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+
+from apps.status.models import ComponentStatus
+
+from .importer import MAX_FILE_BYTES
+from .models_alerts import DEFAULT_SEVERITY_MAP, AlertIntegration
+
+OUTAGE_STATUSES = [c for c in ComponentStatus.choices if c[0] != ComponentStatus.OPERATIONAL]
+
+
+class AlertIntegrationForm(forms.Form):
+    kind = forms.ChoiceField(
+        choices=AlertIntegration.Kind.choices,
+        help_text="Which system posts to the hook. It decides the payload format and the URL.",
+    )
+    name = forms.CharField(max_length=100, help_text="E.g. “Production Alertmanager”.")
+    enabled = forms.BooleanField(
+        required=False, initial=True, label="Enabled: act on notifications"
+    )
+    component_label = forms.CharField(
+        max_length=100,
+        initial="component",
+        help_text="The alert label naming the component: its id, its name or “Group - Name”, "
+        "any case; several separated by commas.",
+    )
+    severity_label = forms.CharField(max_length=100, initial="severity")
+    severity_map = forms.CharField(
+        required=False,
+        label="Severity → component status",
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+        help_text="One “severity = status” per line. Built in: critical = major_outage, "
+        "major = partial_outage, warning = partial_outage.",
+    )
+    default_status = forms.ChoiceField(
+        choices=OUTAGE_STATUSES,
+        initial=ComponentStatus.DEGRADED_PERFORMANCE,
+        label="Status for other severities",
+    )
+    on_firing = forms.ChoiceField(
+        choices=AlertIntegration.OnFiring.choices,
+        label="When alerts fire",
+        widget=forms.RadioSelect,
+        initial=AlertIntegration.OnFiring.INCIDENT,
+    )
+    on_resolved = forms.ChoiceField(
+        choices=AlertIntegration.OnResolved.choices,
+        label="When every alert of the group is resolved",
+        widget=forms.RadioSelect,
+        initial=AlertIntegration.OnResolved.MONITORING,
+    )
+    deliver_notifications = forms.BooleanField(
+        required=False, initial=True, label="Notify subscribers of these incidents"
+    )
+    bearer_token = forms.CharField(
+        required=False,
+        max_length=200,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="Optional: require `Authorization: Bearer <token>`. Leave empty to keep the "
+        "current setting.",
+    )
+    clear_bearer_token = forms.BooleanField(required=False, label="Stop requiring a bearer token")
+    hmac_secret = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Grafana HMAC secret",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="Grafana only: the contact point's HMAC signature secret. Leave empty to keep "
+        "the current one.",
+    )
+    clear_hmac_secret = forms.BooleanField(required=False, label="Stop checking signatures")
+    signature_header = forms.CharField(
+        max_length=100, initial="X-Grafana-Alerting-Signature", label="Signature header"
+    )
+    timestamp_header = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Timestamp header",
+        help_text="Only if set in Grafana too: the signature then covers “timestamp:body”.",
+    )
+
+    def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if editing:
+            # The kind decides the URL and the token; change it by making a new integration.
+            del self.fields["kind"]
+
+    def clean_severity_map(self) -> dict[str, str]:
+        mapping: dict[str, str] = {}
+        allowed = {value for value, _label in OUTAGE_STATUSES}
+        for number, line in enumerate(self.cleaned_data["severity_map"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            severity, sep, status = line.partition("=")
+            severity, status = severity.strip().lower(), status.strip()
+            if not sep or not severity or status not in allowed:
+                raise forms.ValidationError(
+                    f"Line {number}: write “severity = status”, the status one of "
+                    f"{', '.join(sorted(allowed))}."
+                )
+            mapping[severity] = status
+        return mapping
+
+    def settings(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        data.pop("kind", None)
+        bearer, clear_bearer = data.pop("bearer_token"), data.pop("clear_bearer_token")
+        secret, clear_secret = data.pop("hmac_secret"), data.pop("clear_hmac_secret")
+        # None keeps the stored value, "" clears it, text replaces it.
+        data["bearer_token"] = "" if clear_bearer else (bearer or None)
+        data["hmac_secret"] = "" if clear_secret else (secret or None)
+        return data
+
+    @staticmethod
+    def initial_for(integration: AlertIntegration) -> dict[str, Any]:
+        return {
+            "name": integration.name,
+            "enabled": integration.enabled,
+            "component_label": integration.component_label,
+            "severity_label": integration.severity_label,
+            "severity_map": "\n".join(f"{k} = {v}" for k, v in integration.severity_map.items()),
+            "default_status": integration.default_status,
+            "on_firing": integration.on_firing,
+            "on_resolved": integration.on_resolved,
+            "deliver_notifications": integration.deliver_notifications,
+            "signature_header": integration.signature_header,
+            "timestamp_header": integration.timestamp_header,
+        }
+
+
+def severity_defaults_text() -> str:
+    return ", ".join(f"{k} = {v}" for k, v in DEFAULT_SEVERITY_MAP.items())
+
+
+class ImportForm(forms.Form):
+    summary = forms.FileField(
+        label="summary.json",
+        help_text="From https://<old page>/api/v2/summary.json. At most 5 MB.",
+    )
+    incidents = forms.FileField(
+        label="incidents.json",
+        required=False,
+        help_text="Optional: https://<old page>/api/v2/incidents.json, for past incidents.",
+    )
+
+    def _read(self, name: str) -> Any:
+        upload = self.cleaned_data.get(name)
+        if not upload:
+            return None
+        if upload.size > MAX_FILE_BYTES:
+            raise forms.ValidationError(f"{upload.name} is larger than 5 MB.")
+        try:
+            return json.loads(upload.read())
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise forms.ValidationError(f"{upload.name} is not valid JSON ({exc}).") from exc
+
+    def clean_summary(self) -> Any:
+        return self._read("summary")
+
+    def clean_incidents(self) -> Any:
+        return self._read("incidents")
