@@ -406,3 +406,56 @@ def test_two_groups_share_a_component_and_resolving_one_keeps_it_down(
 
     api_component.refresh_from_db()
     assert api_component.status == ComponentStatus.MAJOR_OUTAGE
+
+
+@pytest.fixture
+def generic(org, owner):
+    integration, token = create_alert_integration(org, actor=owner, kind="generic", name="Cron")
+    integration.token = token
+    return integration
+
+
+def test_generic_single_alert_shortcut_opens_and_resolves(client, generic, api_component):
+    firing = {
+        "title": "Checkout is slow",
+        "component": "API",
+        "severity": "warning",
+        "fingerprint": "checkout-latency",
+    }
+
+    post(client, generic, firing)
+    post(client, generic, firing)  # a repeat
+    post(client, generic, firing | {"status": "resolved"})
+
+    incident = Incident.objects.get()
+    assert incident.name == "Checkout is slow"
+    assert incident.status == IncidentStatus.MONITORING
+    assert ComponentStatusChange.objects.filter(to_status="partial_outage").count() == 1
+
+
+def test_generic_list_form_with_group_key(client, generic, api_component, web_component):
+    body = {
+        "version": "1",
+        "group_key": "edge",
+        "title": "Edge problems",
+        "alerts": [
+            {
+                "fingerprint": "e1",
+                "status": "firing",
+                "labels": {"component": "API,Website"},
+                "starts_at": "2026-11-28T08:00:00.123456789+01:00",
+            },
+        ],
+    }
+
+    response = post(client, generic, body)
+
+    assert response.status_code == 200
+    assert set(Incident.objects.get().components.all()) == {api_component, web_component}
+
+
+def test_generic_wrong_version_is_a_400(client, generic):
+    response = post(client, generic, {"version": "2", "alerts": []})
+
+    assert response.status_code == 400
+    assert "version" in response.json()["detail"]
