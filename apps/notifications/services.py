@@ -24,7 +24,13 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from . import conf
-from .models import Delivery, NotificationEvent, Subscriber, new_manage_nonce
+from .models import (
+    Delivery,
+    NotificationEvent,
+    Subscriber,
+    new_manage_nonce,
+    new_webhook_secret,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -475,18 +481,42 @@ def subscribe_hook(
 ) -> Subscriber:
     """Add a webhook (with a failure-notice address) or Slack subscriber, active at once."""
     url = validate_hook_url(url, channel)
-    subscriber, _ = Subscriber.objects.for_org(organization).update_or_create(
-        organization=organization,
-        channel=channel,
-        url=url,
-        defaults={
-            "email": email.strip().lower(),
-            "state": Subscriber.State.ACTIVE,
-            "disabled_reason": "",
-            "consecutive_failures": 0,
-            "confirmed_at": timezone.now(),
-        },
+    existing = (
+        Subscriber.objects.for_org(organization)
+        .select_for_update()
+        .filter(channel=channel, url=url)
+        .first()
     )
+    if existing is not None and existing.state == Subscriber.State.ACTIVE:
+        from django.core.exceptions import ValidationError
+
+        # SECURITY: never hand an existing endpoint's signing secret or manage link to whoever
+        # types its URL; the owner has the manage link from when they added it.
+        raise ValidationError(
+            "This endpoint is already subscribed. Use the manage link you got when you added "
+            "it to change or remove it.",
+            code="exists",
+        )
+    if existing is None:
+        subscriber = Subscriber.objects.create(
+            organization=organization,
+            channel=channel,
+            url=url,
+            email=email.strip().lower(),
+            confirmed_at=timezone.now(),
+        )
+    else:
+        # A disabled endpoint added again starts over: new secret and links (the old owner's
+        # copies stop working), failure count reset.
+        subscriber = existing
+        subscriber.email = email.strip().lower()
+        subscriber.state = Subscriber.State.ACTIVE
+        subscriber.disabled_reason = ""
+        subscriber.consecutive_failures = 0
+        subscriber.confirmed_at = timezone.now()
+        subscriber.webhook_secret = new_webhook_secret()
+        subscriber.manage_nonce = new_manage_nonce()
+        subscriber.save()
     subscriber.components.set(_components_for(organization, component_ids))
     return subscriber
 

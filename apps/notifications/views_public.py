@@ -156,13 +156,17 @@ def subscribe(request: HttpRequest) -> HttpResponse:
                     organization, email=form.cleaned_data["email"], component_ids=components
                 )
                 return _page(request, "check_inbox.html", {"email": form.cleaned_data["email"]})
-            subscriber = services.subscribe_hook(
-                organization,
-                channel=channel,
-                url=form.cleaned_data["url"],
-                email=form.cleaned_data.get("email", ""),
-                component_ids=components,
-            )
+            try:
+                subscriber = services.subscribe_hook(
+                    organization,
+                    channel=channel,
+                    url=form.cleaned_data["url"],
+                    email=form.cleaned_data.get("email", ""),
+                    component_ids=components,
+                )
+            except ValidationError as exc:
+                form.add_error("url", exc)
+                return _page(request, "subscribe.html", {"forms": forms_by_channel}, status=400)
             return _page(
                 request,
                 "hook_added.html",

@@ -204,3 +204,25 @@ def test_resubscribing_after_unsubscribing_starts_a_new_opt_in(subscribe, client
     assert subscriber.confirmed_at is None
     assert tokens.subscriber_for_token(org, old_token) is None
     assert len(mail.outbox) == 1
+
+
+def test_an_active_endpoint_added_again_does_not_reveal_its_secret(subscribe, org, public_dns):
+    hook = WebhookSubscriberFactory(organization=org, url="https://hooks.example.com/candor")
+    response = subscribe("webhook", url="https://hooks.example.com/candor", email="x@example.com")
+
+    assert response.status_code == 400
+    assert b"already subscribed" in response.content
+    assert hook.webhook_secret.encode() not in response.content
+
+
+def test_a_disabled_endpoint_added_again_gets_a_new_secret(subscribe, org, public_dns):
+    hook = WebhookSubscriberFactory(
+        organization=org, url="https://hooks.example.com/candor", state="disabled"
+    )
+    response = subscribe("webhook", url="https://hooks.example.com/candor", email="x@example.com")
+    fresh = Subscriber.objects.get(pk=hook.pk)
+
+    assert response.status_code == 200
+    assert fresh.state == Subscriber.State.ACTIVE
+    assert fresh.webhook_secret != hook.webhook_secret
+    assert hook.webhook_secret.encode() not in response.content
