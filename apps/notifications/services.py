@@ -41,6 +41,8 @@ HOOK_CHANNELS = (Channel.WEBHOOK, Channel.SLACK)
 # does); webhooks and Slack get everything. An organization-level switch for component mail
 # can be added here once Organization has the field.
 COMPONENT_ONLY_KINDS = frozenset({NotificationEvent.Kind.COMPONENT_STATUS_CHANGED})
+# Claims per delivery before giving up, whatever happened: above every retry schedule's length.
+MAX_CLAIMS = 15
 
 
 # --- 1. enqueue -----------------------------------------------------------------------------
@@ -184,6 +186,21 @@ def claim(delivery_ids: Iterable[int], *, owner: str) -> list[int]:
             .order_by("id")
             .values_list("id", flat=True)
         )
+        # A row whose batch keeps dying (a poison message, or a worker killed over and over)
+        # stops here instead of looping forever under task_reject_on_worker_lost.
+        exhausted = set(
+            Delivery.objects.filter(id__in=ids, attempts__gte=MAX_CLAIMS).values_list(
+                "id", flat=True
+            )
+        )
+        if exhausted:
+            Delivery.objects.filter(id__in=exhausted).update(
+                status=Delivery.Status.FAILED,
+                last_error=f"Gave up after {MAX_CLAIMS} attempts.",
+                leased_until=None,
+                lease_owner="",
+            )
+            ids = [pk for pk in ids if pk not in exhausted]
         if ids:
             Delivery.objects.filter(id__in=ids).update(
                 leased_until=lease,
@@ -538,3 +555,51 @@ def unsubscribe(subscriber: Subscriber) -> bool:
     )
     subscriber.refresh_from_db(fields=["state", "disabled_reason", "disabled_at"])
     return updated == 1
+
+
+# --- 6. staff: counts and retry (dashboard, API) -------------------------------------------
+
+
+def delivery_counts(event: NotificationEvent) -> dict[str, int]:
+    """{"pending": n, "sent": n, "failed": n, "skipped": n} for one event."""
+    from django.db.models import Count
+
+    counts = dict.fromkeys(Delivery.Status.values, 0)
+    rows = Delivery.objects.filter(event=event).values("status").annotate(n=Count("id"))
+    counts.update({row["status"]: row["n"] for row in rows})
+    return counts
+
+
+@transaction.atomic
+def retry_failed_deliveries(event: NotificationEvent, *, actor=None) -> int:
+    """Send the event's failed deliveries again (to subscribers still active), on commit."""
+    from apps.organizations.models import AuditEntry
+
+    now = timezone.now()
+    rows = list(
+        Delivery.objects.filter(
+            event=event,
+            status=Delivery.Status.FAILED,
+            subscriber__state=Subscriber.State.ACTIVE,
+        )
+        .select_for_update()
+        .values_list("id", "channel")
+    )
+    Delivery.objects.filter(id__in=[pk for pk, _ in rows]).update(
+        status=Delivery.Status.PENDING,
+        attempts=0,
+        leased_until=None,
+        lease_owner="",
+        last_error="",
+        next_attempt_at=now + timedelta(seconds=conf.sweep_grace()),
+    )
+    if rows:
+        AuditEntry.record(
+            event.organization,
+            actor=actor,
+            action="notifications.retry",
+            target=event,
+            data={"deliveries": len(rows)},
+        )
+        transaction.on_commit(lambda: _enqueue_batches(rows), robust=True)
+    return len(rows)

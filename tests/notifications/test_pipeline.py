@@ -461,3 +461,38 @@ def test_someone_who_unsubscribed_before_the_send_is_skipped(org, incident, monk
 
     assert mail.outbox == []
     assert event.deliveries.get().status == Status.SKIPPED
+
+
+def test_a_delivery_whose_batch_keeps_dying_is_given_up(org, incident):
+    subscriber = EmailSubscriberFactory(organization=org)
+    event = NotificationEventFactory(**opened(incident))
+    delivery = Delivery.objects.create(
+        organization=org,
+        event=event,
+        subscriber=subscriber,
+        channel="email",
+        attempts=services.MAX_CLAIMS,
+    )
+
+    assert services.claim([delivery.pk], owner="task-a") == []
+    delivery.refresh_from_db()
+    assert delivery.status == Status.FAILED
+    assert "Gave up" in delivery.last_error
+
+
+def test_staff_see_counts_and_can_retry_failures(
+    org, incident, publish, owner, loopback_hooks, django_capture_on_commit_callbacks
+):
+    with http_receiver() as hooks:
+        hooks.statuses = [400, 200]
+        WebhookSubscriberFactory(organization=org, url=hooks.url)
+        EmailSubscriberFactory(organization=org)
+        event = publish(**opened(incident))
+        before = services.delivery_counts(event)
+        with django_capture_on_commit_callbacks(execute=True):
+            retried = services.retry_failed_deliveries(event, actor=owner)
+
+    assert before == {"pending": 0, "sent": 1, "failed": 1, "skipped": 0}
+    assert retried == 1
+    assert services.delivery_counts(event) == {"pending": 0, "sent": 2, "failed": 0, "skipped": 0}
+    assert len(hooks.requests) == 2
