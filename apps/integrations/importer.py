@@ -91,6 +91,10 @@ class PlannedComponent:
     existing: Component | None = None
     how: str = "new"
 
+    @property
+    def status_label(self) -> str:
+        return ComponentStatus(self.status).label
+
 
 @dataclass
 class PlannedIncident:
@@ -125,6 +129,10 @@ class Plan:
             "incidents": sum(1 for i in self.incidents if not i.imported_before),
             "updates": sum(len(i.updates) for i in self.incidents if not i.imported_before),
         }
+
+    @property
+    def has_work(self) -> bool:
+        return any(self.counts().values())
 
     def group_name(self, source_id: str | None) -> str:
         for group in self.groups:

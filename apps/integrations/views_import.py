@@ -29,7 +29,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         summary, incidents = form.cleaned_data["summary"], form.cleaned_data["incidents"]
         plan = plan_import(request.organization, summary, incidents)
         staged = None
-        if plan.ok:
+        if plan.ok and plan.has_work:
             staged = stage_import(
                 request.organization, actor=request.user, summary=summary, incidents=incidents
             )

@@ -72,3 +72,20 @@ def test_an_editor_gets_403_and_an_outsider_404(client, editor, outsider, org):
     assert client.get(f"/dashboard/{org.slug}/import/").status_code == 403
     client.force_login(outsider)
     assert client.get(f"/dashboard/{org.slug}/import/").status_code == 404
+
+
+def test_uploading_imported_files_again_says_nothing_new(client, admin, org):
+    client.force_login(admin)
+    files = {"summary": upload("summary.json", SUMMARY), "incidents": upload("i.json", INCIDENTS)}
+    client.post(f"/dashboard/{org.slug}/import/", files)
+    client.post(f"/dashboard/{org.slug}/import/{StagedImport.objects.get().public_id}/confirm/")
+
+    again = client.post(
+        f"/dashboard/{org.slug}/import/",
+        {"summary": upload("summary.json", SUMMARY), "incidents": upload("i.json", INCIDENTS)},
+    )
+
+    page = again.content.decode()
+    assert "Nothing new to import" in page
+    assert "Import now" not in page
+    assert StagedImport.objects.count() == 1
