@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
     Actor = User | str | None
 
 ACTOR = "alert integration"
+EVENT_RETENTION = timedelta(days=30)
 PAYLOAD_EXCERPT_CHARS = 4000
 SETTINGS_FIELDS = frozenset(
     {
@@ -289,6 +291,11 @@ def log_event(
 ) -> AlertEvent:
     now = timezone.now()
     AlertIntegration.objects.filter(pk=integration.pk).update(last_received_at=now)
+    # The log is for "why did (or didn't) this alert do something": a month is plenty, and it
+    # keeps a chatty sender from growing the table without bound.
+    AlertEvent.objects.filter(
+        integration=integration, received_at__lt=now - EVENT_RETENTION
+    ).delete()
     return AlertEvent.objects.create(
         organization=integration.organization,
         integration=integration,
@@ -376,7 +383,16 @@ def receive_notification(
                 fingerprints=fingerprints,
             )
         state = lock_group_state(integration, notification.group_key)
-        summary, incident, changed = _apply(integration, state, notification)
+        try:
+            # A savepoint: if a service refuses (staff resolved the incident a moment ago, a
+            # component was deleted), the group's state rolls back with it and the call is
+            # logged. A retry would meet the same refusal, so the sender gets a 200.
+            with transaction.atomic():
+                summary, incident, changed = _apply(integration, state, notification)
+        except ValidationError as exc:
+            state.refresh_from_db()
+            summary = "Not applied: " + " ".join(exc.messages)
+            incident, changed = state.incident, False
         notes = "; ".join(notification.notes)
         return log_event(
             integration,

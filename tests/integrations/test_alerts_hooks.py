@@ -459,3 +459,36 @@ def test_generic_wrong_version_is_a_400(client, generic):
 
     assert response.status_code == 400
     assert "version" in response.json()["detail"]
+
+
+def test_a_refusal_by_the_incident_services_is_logged_and_answered_200(
+    client, alertmanager, api_component, monkeypatch
+):
+    from django.core.exceptions import ValidationError
+
+    from apps.incidents import services as incident_services
+
+    def refuse(*args, **kwargs):
+        raise ValidationError("This was changed by someone else a moment ago.")
+
+    monkeypatch.setattr(incident_services, "open_incident", refuse)
+
+    response = post(client, alertmanager, alertmanager_payload(am_alert("a1", "api")))
+
+    assert response.status_code == 200
+    assert "Not applied" in AlertEvent.objects.get().summary
+    # The state rolled back: the next delivery is applied, not taken for a repeat.
+    assert AlertGroupState.objects.get().alerts == {}
+
+
+def test_the_log_keeps_thirty_days(client, alertmanager, api_component):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    post(client, alertmanager, alertmanager_payload(am_alert("a1", "api")))
+    AlertEvent.objects.update(received_at=timezone.now() - timedelta(days=31))
+
+    post(client, alertmanager, alertmanager_payload(am_alert("a1", "api")))
+
+    assert AlertEvent.objects.count() == 1
