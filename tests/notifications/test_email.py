@@ -184,3 +184,14 @@ def test_over_smtp_each_subscriber_gets_their_own_links(org, incident, settings,
         assert (
             tokens.manage_url(reader) in message.get_payload()[0].get_payload(decode=True).decode()
         )
+
+
+def test_odd_names_do_not_break_the_headers(publish, org, reader):
+    org.name = 'Acme "Cloud"'
+    org.save()
+    incident = IncidentFactory(organization=org, name="Errors\nin the API")
+    post(publish, incident, Kind.INCIDENT_OPENED, "investigating", "Looking.")
+    message = mail.outbox[0]
+
+    assert message.subject == "Errors in the API"
+    assert message.extra_headers["List-Id"].startswith('"Acme Cloud status"')

@@ -496,3 +496,26 @@ def test_staff_see_counts_and_can_retry_failures(
     assert retried == 1
     assert services.delivery_counts(event) == {"pending": 0, "sent": 2, "failed": 0, "skipped": 0}
     assert len(hooks.requests) == 2
+
+
+def test_one_message_that_cannot_be_built_does_not_hold_up_the_batch(
+    org, incident, publish, monkeypatch
+):
+    from apps.notifications.channels.email import EventMail
+
+    broken = EmailSubscriberFactory(organization=org, email="broken@example.com")
+    others = EmailSubscriberFactory.create_batch(2, organization=org)
+    real_message = EventMail.message
+
+    def message(self, subscriber, connection=None):
+        if subscriber.pk == broken.pk:
+            raise ValueError("cannot build this one")
+        return real_message(self, subscriber, connection)
+
+    monkeypatch.setattr(EventMail, "message", message)
+    event = publish(**opened(incident))
+
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(s.email for s in others)
+    failed = event.deliveries.get(subscriber=broken)
+    assert failed.status == Status.PENDING
+    assert "cannot build this one" in failed.last_error

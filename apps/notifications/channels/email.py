@@ -56,6 +56,11 @@ def thread_root_id(incident: Incident) -> str:
     return f"<incident/{incident.public_id}@{conf.message_id_domain()}>"
 
 
+def list_name(organization_name: str) -> str:
+    """The name as a quoted-string phrase: one line, without quotes or backslashes."""
+    return " ".join(organization_name.replace('"', "").replace("\\", "").split())
+
+
 def from_header(organization_name: str) -> str:
     # formataddr quotes and RFC 2047-encodes the name (commas, non-ASCII) correctly.
     return formataddr((organization_name, conf.from_address()))
@@ -71,7 +76,8 @@ class EventMail:
         self.base_url = self.organization.public_url
         self.incident: Incident | None = event.incident if event.incident_id else None
         self.update = event.update if event.update_id else None
-        self.subject = self._subject()
+        # One line: a newline in a name would make Django refuse the header (BadHeaderError).
+        self.subject = " ".join(self._subject().split())
         self.headline = self._headline()
         self._raw_template: bytes | None = None
         self.context: dict[str, Any] = {
@@ -111,7 +117,7 @@ class EventMail:
         return []
 
     def _subject(self) -> str:
-        # SECURITY-adjacent: never the state ("Resolved") — it would split the mail thread.
+        # Never the state ("Resolved"): mail clients would split the thread.
         if self.incident is not None:
             if self.incident.kind == Kind.MAINTENANCE:
                 return f"Scheduled maintenance: {self.incident.name}"
@@ -177,7 +183,7 @@ class EventMail:
             "Message-ID": message_id,
             "List-Unsubscribe": f"<{unsubscribe_url}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "List-Id": f'"{self.organization.name} status" '
+            "List-Id": f'"{list_name(self.organization.name)} status" '
             f"<{self.organization.slug}.{conf.message_id_domain()}>",
             "Auto-Submitted": "auto-generated",
         }
@@ -281,6 +287,12 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
                 for rest in rows[index:]:
                     services.record_failure(rest, f"Mail server error: {exc}")
                 break
+            except Exception as exc:
+                # One message that cannot be built (an odd address, say) must not hold up the
+                # rest of the batch: it fails on its own and follows the retry schedule.
+                logger.exception("Could not send delivery %s", delivery.pk)
+                services.record_failure(delivery, f"{type(exc).__name__}: {exc}")
+                continue
             if accepted:
                 services.mark_sent(delivery.pk)
             else:

@@ -17,6 +17,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from django.db import DatabaseError
+
 from apps.core import http
 
 from .. import services, tokens
@@ -123,5 +125,12 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
         if not delivery.subscriber.is_active:
             services.mark_skipped([delivery.pk], "Subscriber disabled or removed.")
             continue
-        deliver_one(delivery, cache, base_urls)
+        try:
+            deliver_one(delivery, cache, base_urls)
+        except DatabaseError:
+            raise  # the task's autoretry handles a database hiccup
+        except Exception as exc:
+            # A bug or odd data in one delivery must not hold up the rest of the batch.
+            logger.exception("Could not send delivery %s", delivery.pk)
+            services.record_failure(delivery, f"{type(exc).__name__}: {exc}")
     return batch.left_over
