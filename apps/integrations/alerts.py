@@ -341,7 +341,7 @@ class _ComponentIndex:
 
 def lock_group_state(integration: AlertIntegration, group_key: str) -> AlertGroupState:
     key_hash = hashlib.sha256(group_key.encode()).hexdigest()
-    lookup = AlertGroupState.objects.select_for_update().select_related("incident")
+    lookup = AlertGroupState.objects.select_for_update(of=("self",)).select_related("incident")
     state = lookup.filter(integration=integration, group_key_hash=key_hash).first()
     if state is not None:
         return state
