@@ -470,6 +470,8 @@ def _apply(
         }
 
     problem_text = ("; ignored: " + "; ".join(problems)) if problems else ""
+    if not notification.alerts:
+        return "No alerts in the notification", state.incident, False
     if not new_firing and not new_resolved:
         if not matched and problems:
             return "Ignored" + problem_text[len("; ignored") :], state.incident, False
