@@ -10,4 +10,7 @@ app_name = "hooks"
 
 urlpatterns = [
     path("<str:token>/<str:kind>", views_hooks.receive, name="receive"),
+    # The same with a trailing slash: people paste URLs both ways, and a POST cannot be
+    # redirected to the other form without losing its body.
+    path("<str:token>/<str:kind>/", views_hooks.receive, name="receive_slash"),
 ]

@@ -492,3 +492,14 @@ def test_the_log_keeps_thirty_days(client, alertmanager, api_component):
     post(client, alertmanager, alertmanager_payload(am_alert("a1", "api")))
 
     assert AlertEvent.objects.count() == 1
+
+
+def test_a_trailing_slash_works_too(client, alertmanager, api_component):
+    response = client.post(
+        f"/hooks/{alertmanager.token}/alertmanager/",
+        data=json.dumps(alertmanager_payload(am_alert("a1", "api"))),
+        content_type="application/json",
+    )
+
+    assert response.status_code == 200
+    assert Incident.objects.count() == 1
