@@ -54,7 +54,9 @@ class ApiKeySerializer(StrictModelSerializer):
 class ApiKeyCreatedSerializer(ApiKeySerializer):
     secret = serializers.CharField(
         read_only=True,
-        help_text="The key itself, for `Authorization: Bearer …`. Shown only in this response.",
+        allow_null=True,
+        help_text="The key itself, for `Authorization: Bearer …`. Shown only in this response "
+        "(null when the response is an Idempotency-Key replay: the secret is never stored).",
     )
 
     class Meta(ApiKeySerializer.Meta):
