@@ -69,7 +69,15 @@ def summarise(errors: dict[str, Any]) -> str:
     return " ".join(parts) if len(parts) == 1 else "; ".join(parts)
 
 
-def from_django_validation_error(exc: DjangoValidationError) -> exceptions.ValidationError:
+# Service error codes that mean "the current state conflicts", not "bad input": 409.
+CONFLICT_CODES = frozenset({"conflict", "exists"})
+
+
+def from_django_validation_error(exc: DjangoValidationError) -> exceptions.APIException:
+    codes = {error.code for error in exc.error_list} if not hasattr(exc, "error_dict") else set()
+    if codes and codes <= CONFLICT_CODES:
+        # e.g. "This was changed by someone else a moment ago", "already subscribed".
+        return Conflict(" ".join(message for message in exc.messages))
     detail = as_serializer_error(exc)
     if set(detail) == {NON_FIELD}:
         # A plain service message: "This incident is resolved. Reopen it to post another update."

@@ -66,7 +66,8 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
         403: "The API key is read-only.",
         404: "Not found, or it belongs to another organization.",
         409: "The Idempotency-Key was used for another request, or is still being processed; "
-        "or the object was changed by someone else at the same moment.",
+        "or the change conflicts with the current state (changed by someone else a moment "
+        "ago, already exists).",
         413: "The request body is larger than 2 MB.",
         415: "The body is not `application/json`.",
         429: "Too many requests for this key; retry after `Retry-After` seconds.",

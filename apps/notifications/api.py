@@ -131,8 +131,8 @@ TAGS = ["subscribers"]
     create=extend_schema(
         summary="Add a subscriber",
         description="Email subscribers get a confirmation mail and receive nothing else until "
-        "they confirm. Webhook and Slack subscribers are active at once. Adding one that "
-        "exists updates its components.",
+        "they confirm. Webhook and Slack subscribers are active at once; an endpoint that is "
+        "already subscribed is a 409.",
         tags=TAGS,
         parameters=[IDEMPOTENCY_KEY],
         request=SubscriberCreateSerializer,

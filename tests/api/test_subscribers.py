@@ -138,3 +138,23 @@ def test_listing_50_subscribers_takes_a_constant_number_of_queries(
         response = client.get(URL)
 
     assert len(response.json()["results"]) == 50
+
+
+def test_a_webhook_gets_its_signing_secret_once_and_a_second_add_is_a_409(api, api_key, settings):
+    settings.WEBHOOK_ALLOW_LOOPBACK_TARGETS_FOR_TESTS = True
+    client = api(api_key)
+    body = {"channel": "webhook", "url": "http://127.0.0.1:9/hook", "email": "ops@example.com"}
+
+    created = client.post(URL, body, content_type=JSON)
+    again = client.post(URL, body, content_type=JSON)
+
+    assert created.status_code == 201
+    assert created.json()["webhook_secret"].startswith("whsec_")
+    assert "webhook_secret" not in client.get(detail_url(created.json()["id"])).json()
+    assert again.status_code == 409
+    assert "already subscribed" in again.json()["detail"]
+    assert Subscriber.objects.count() == 1
+
+
+def detail_url(subscriber_id: str) -> str:
+    return f"{URL}{subscriber_id}/"
