@@ -27,8 +27,8 @@ class JSONParser(parsers.JSONParser):
     at most the limit (plus one byte to notice more), whatever Content-Length claims.
 
     It also refuses what json.loads accepts but the database cannot store or the recursion limit
-    cannot survive: deeply nested documents (RecursionError, not ValueError) and lone UTF-16
-    surrogates in strings (PostgreSQL refuses them with a 500 otherwise).
+    cannot survive: deeply nested documents (RecursionError, not ValueError), NUL characters and
+    lone UTF-16 surrogates in strings (PostgreSQL refuses them with a 500 otherwise).
     """
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
@@ -48,10 +48,32 @@ class JSONParser(parsers.JSONParser):
             raise exceptions.ParseError("JSON parse error - nested too deeply.") from exc
         except ValueError as exc:
             raise exceptions.ParseError(f"JSON parse error - {exc}") from exc
-        try:
-            json.dumps(data, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise exceptions.ParseError(
-                "JSON parse error - strings must be valid Unicode (unpaired surrogate)."
-            ) from exc
+        problem = unstorable_text(data)
+        if problem:
+            raise exceptions.ParseError(f"JSON parse error - {problem}")
         return data
+
+
+def unstorable_text(data: Any) -> str | None:
+    """Why a parsed document holds text the database cannot store, or None.
+
+    Every string and key is checked (iteratively: the document may be deep), so no endpoint,
+    whatever its fields (free-form JSON included), ever hands PostgreSQL a NUL character or a
+    lone surrogate, both of which it refuses with an error rather than a validation message.
+    """
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                return "strings cannot contain NUL (\\u0000) characters."
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return "strings must be valid Unicode (unpaired surrogate)."
+    return None

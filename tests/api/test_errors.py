@@ -59,11 +59,19 @@ def test_an_unpaired_surrogate_is_a_400(api, api_key):
     assert Component.objects.count() == 0
 
 
-def test_a_nul_character_is_a_400(api, api_key):
-    response = api(api_key).post(URL, {"name": "a\u0000b"}, content_type=JSON)
+def test_a_nul_character_anywhere_in_the_body_is_a_400(api, api_key):
+    client = api(api_key)
 
-    assert response.status_code == 400
-    assert "name" in response.json()
+    in_a_value = client.post(URL, {"name": "a\u0000b"}, content_type=JSON)
+    in_a_key = client.post(
+        "/api/v1/incidents/",
+        {"name": "x", "components": {"ab\u0000": "major_outage"}},
+        content_type=JSON,
+    )
+
+    assert in_a_value.status_code == in_a_key.status_code == 400
+    assert "NUL" in in_a_value.json()["detail"]
+    assert Component.objects.count() == 0
 
 
 def test_a_list_instead_of_an_object_is_a_400(api, api_key):
@@ -93,7 +101,7 @@ def test_unknown_fields_are_400s_naming_them(api, api_key):
 def test_malformed_ids_in_a_component_map_are_400s_not_500s(api, api_key, org):
     response = api(api_key).post(
         "/api/v1/incidents/",
-        {"name": "x", "components": {"\u0000; DROP TABLE": "major_outage", "": "major_outage"}},
+        {"name": "x", "components": {"x; DROP TABLE": "major_outage", "": "major_outage"}},
         content_type=JSON,
     )
 
