@@ -7,8 +7,23 @@ import pytest
 from django.core.cache import cache
 
 from apps.organizations.roles import Role
+from config.celery import app as celery_app
 
 from .factories import ApiKeyFactory, MembershipFactory, OrganizationFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery(request):
+    """Tasks run in-process, as in the quick start, even when REDIS_URL points at a broker (CI):
+    only tests marked `services` talk to a real worker."""
+    if request.node.get_closest_marker("services"):
+        yield
+        return
+    previous = (celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates)
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = previous
 
 
 @pytest.fixture(autouse=True)

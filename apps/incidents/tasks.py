@@ -66,8 +66,6 @@ def _attempt(action, incident: Incident, now: datetime) -> bool:
     name="incidents.run_maintenance_transitions",
     acks_late=True,
     reject_on_worker_lost=True,
-    time_limit=120,
-    soft_time_limit=100,
     ignore_result=True,
 )
 def run_maintenance_transitions() -> dict[str, int]:
