@@ -603,3 +603,132 @@ def retry_failed_deliveries(event: NotificationEvent, *, actor=None) -> int:
         )
         transaction.on_commit(lambda: _enqueue_batches(rows), robust=True)
     return len(rows)
+
+
+# --- 7. staff dashboard: remove, import, export, per-page counts ---------------------------
+# Used by apps.notifications.views_dashboard. Kept apart from the pipeline above: nothing here
+# sends anything except through subscribe_email (import) and retry_failed_deliveries.
+
+REMOVED_REASON = "Removed by staff."
+# Path segments at least this long are shown shortened: they are usually tokens.
+_LONG_SEGMENT = 20
+
+
+def display_url(url: str) -> str:
+    """A webhook or Slack URL fit to show staff: no credentials, query string or fragment, and
+    no path tokens.
+
+    SECURITY: the URL often *is* the subscriber's secret (Slack's last path segment, `?token=`
+    query strings, `user:pass@`). Staff need to recognise an endpoint, not to call it.
+    """
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return "(unreadable URL)"
+    netloc = f"{host}:{port}" if port else host
+    segments = parts.path.split("/")
+    if url.startswith(SLACK_HOOK_PREFIX):
+        # /services/T…/B…/<token>: the workspace and channel ids help, the token must not show.
+        segments = [*segments[:4], "…"] if len(segments) > 4 else segments
+    else:
+        segments = [
+            f"{segment[:4]}…" if len(segment) >= _LONG_SEGMENT else segment for segment in segments
+        ]
+    shown = f"{parts.scheme}://{netloc}{'/'.join(segments)}"
+    if parts.query:
+        shown += "?…"
+    return shown
+
+
+def display_address(subscriber: Subscriber) -> str:
+    return subscriber.email if subscriber.is_email else display_url(subscriber.url)
+
+
+@transaction.atomic
+def remove_subscriber(subscriber: Subscriber, *, actor) -> bool:
+    """Stop every notification to this subscriber now, as the API's DELETE does: the row stays
+    (state disabled, "Removed by staff.") so past deliveries keep their history. Pending
+    deliveries are skipped. Idempotent: False when it was already disabled.
+    """
+    from apps.organizations.models import AuditEntry
+
+    updated = Subscriber.objects.filter(pk=subscriber.pk, state=Subscriber.State.ACTIVE).update(
+        state=Subscriber.State.DISABLED,
+        disabled_reason=REMOVED_REASON,
+        disabled_at=timezone.now(),
+    )
+    Delivery.objects.filter(subscriber_id=subscriber.pk, status=Delivery.Status.PENDING).update(
+        status=Delivery.Status.SKIPPED, last_error="Subscriber removed.", leased_until=None
+    )
+    subscriber.refresh_from_db(fields=["state", "disabled_reason", "disabled_at"])
+    if updated:
+        # SECURITY: no `target=subscriber`: its str() is the full URL, secrets included.
+        AuditEntry.record(
+            subscriber.organization,
+            actor=actor,
+            action="subscriber.remove",
+            data={
+                "subscriber": subscriber.public_id,
+                "channel": subscriber.channel,
+                "address": display_address(subscriber),
+            },
+        )
+    return updated == 1
+
+
+@transaction.atomic
+def import_email_subscribers(
+    organization, *, actor, rows: Sequence[tuple[str, Sequence[str]]]
+) -> list[Subscriber]:
+    """Invite every (address, component ids) row: all or nothing, in one transaction.
+
+    Each address goes through `subscribe_email`, so it is stored unconfirmed and gets the
+    usual confirmation mail (on commit); nothing else is sent before its owner clicks.
+    The caller (apps.notifications.csv_import) has validated the rows and dropped duplicates
+    and existing subscribers.
+    """
+    from apps.organizations.models import AuditEntry
+
+    subscribers = [
+        subscribe_email(organization, email=email, component_ids=component_ids)
+        for email, component_ids in rows
+    ]
+    AuditEntry.record(
+        organization,
+        actor=actor,
+        action="subscribers.import",
+        data={"invited": len(subscribers)},
+    )
+    return subscribers
+
+
+def record_subscriber_export(organization, *, actor, count: int) -> None:
+    """An export hands out every address: the audit log says who took a copy, and when."""
+    from apps.organizations.models import AuditEntry
+
+    AuditEntry.record(
+        organization, actor=actor, action="subscribers.export", data={"subscribers": count}
+    )
+
+
+def delivery_counts_by_event(event_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+    """`delivery_counts` for many events in ONE aggregate query (a list page's events)."""
+    from django.db.models import Count
+
+    ids = list(event_ids)
+    counts = {event_id: dict.fromkeys(Delivery.Status.values, 0) for event_id in ids}
+    if not ids:
+        return counts
+    rows = (
+        Delivery.objects.filter(event_id__in=ids)
+        .values("event_id", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in rows:
+        counts[row["event_id"]][row["status"]] = row["n"]
+    return counts

@@ -28,7 +28,7 @@ from ..factories import (
     MaintenanceFactory,
     MembershipFactory,
 )
-from ..notifications.factories import EmailSubscriberFactory
+from ..notifications.factories import EmailSubscriberFactory, NotificationEventFactory
 
 DASHBOARD = "dashboard/<slug:org_slug>/"
 API = "api/v1/"
@@ -67,6 +67,7 @@ def org_objects(org, owner):
         "key_id": ApiKeyFactory(organization=org).public_id,
         "api_key_id": ApiKeyFactory(organization=org).public_id,
         "subscriber_id": EmailSubscriberFactory(organization=org).public_id,
+        "event_id": NotificationEventFactory(organization=org).public_id,
     }
     integration, _token = create_alert_integration(org, actor=owner, kind="generic", name="CI")
     values["integration_id"] = integration.public_id

@@ -1,0 +1,365 @@
+"""Staff dashboard for subscribers and deliveries (below /dashboard/<org_slug>/).
+
+Every member reads the subscriber list and the notification log; editors and up
+(`subscribers.manage`) remove, import, export and retry. Writes go through services; the
+import sends confirmation mails through `subscribe_email` and never confirms anyone.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from apps.organizations.tenancy import org_view
+from apps.status.models import Component, ComponentStatus
+
+from . import csv_import, services
+from .forms_dashboard import DeliveryFilterForm, EventFilterForm, ImportForm, SubscriberFilterForm
+from .models import Delivery, NotificationEvent, Subscriber
+
+READ = "org.view"
+MANAGE = "subscribers.manage"
+SUBSCRIBERS_PAGE_SIZE = 50
+EVENTS_PAGE_SIZE = 25
+DELIVERIES_PAGE_SIZE = 50
+# Rows of each kind the import report lists before "and N more".
+REPORT_ROWS_SHOWN = 100
+
+State = Subscriber.State
+
+
+def _render(request: HttpRequest, template: str, context: dict | None = None, **kwargs):
+    """Render with the organization's timezone active, so every time reads in local time."""
+    organization = request.organization
+    context = {
+        "org": organization,
+        "can_manage": request.membership.can(MANAGE),
+        **(context or {}),
+    }
+    with timezone.override(organization.tzinfo):
+        return render(request, f"notifications/dashboard/{template}", context, **kwargs)
+
+
+def _query_without_page(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+def _state_filter(state: str) -> Q:
+    return {
+        "pending": Q(state=State.ACTIVE, confirmed_at__isnull=True),
+        "active": Q(state=State.ACTIVE, confirmed_at__isnull=False),
+        "disabled": Q(state=State.DISABLED),
+    }[state]
+
+
+def _with_components(subscribers: QuerySet[Subscriber]) -> QuerySet[Subscriber]:
+    return subscribers.prefetch_related(
+        Prefetch("components", queryset=Component.objects.select_related("group"))
+    )
+
+
+def _annotate(subscriber: Subscriber) -> Subscriber:
+    # SECURITY: templates show `shown_address`, never `url` (it may carry the secret).
+    subscriber.shown_address = services.display_address(subscriber)  # type: ignore[attr-defined]
+    return subscriber
+
+
+# --- subscribers ---------------------------------------------------------------------------
+
+
+@org_view(READ)
+@require_http_methods(["GET", "HEAD"])
+def subscriber_list(request: HttpRequest) -> HttpResponse:
+    organization = request.organization
+    all_subscribers = Subscriber.objects.for_org(organization)
+    subscribers = _with_components(all_subscribers).order_by("-created_at", "-id")
+    form = SubscriberFilterForm(request.GET or None)
+    filtered = False
+    if form.is_valid():
+        data = form.cleaned_data
+        if query := data["q"].strip():
+            # SECURITY: URLs match on their host only (a prefix of scheme://host). A contains
+            # search on the whole URL would let staff probe the path or query-string secret
+            # that the list hides, one character at a time.
+            by_url = Q()
+            if not any(char in query for char in "/?#@"):
+                by_url = Q(url__istartswith=f"https://{query}") | Q(
+                    url__istartswith=f"http://{query}"
+                )
+            subscribers = subscribers.filter(Q(email__icontains=query) | by_url)
+        if data["channel"]:
+            subscribers = subscribers.filter(channel=data["channel"])
+        if data["state"]:
+            subscribers = subscribers.filter(_state_filter(data["state"]))
+        filtered = any(data.values())
+    page = Paginator(subscribers, SUBSCRIBERS_PAGE_SIZE).get_page(request.GET.get("page"))
+    for subscriber in page.object_list:
+        _annotate(subscriber)
+    totals = all_subscribers.aggregate(
+        active=Count("id", filter=_state_filter("active")),
+        pending=Count("id", filter=_state_filter("pending")),
+        disabled=Count("id", filter=_state_filter("disabled")),
+    )
+    return _render(
+        request,
+        "subscribers.html",
+        {
+            "form": form,
+            "page": page,
+            "query": _query_without_page(request),
+            "filtered": filtered,
+            "totals": totals,
+        },
+    )
+
+
+@org_view(MANAGE)
+@require_http_methods(["GET", "HEAD", "POST"])
+def subscriber_remove(request: HttpRequest, subscriber_id: str) -> HttpResponse:
+    # Same 404 for "no such subscriber" and "another organization's subscriber".
+    subscriber = get_object_or_404(
+        Subscriber.objects.for_org(request.organization), public_id=subscriber_id
+    )
+    _annotate(subscriber)
+    if request.method == "POST":
+        if services.remove_subscriber(subscriber, actor=request.user):
+            messages.success(
+                request,
+                f"Removed {subscriber.shown_address}: nothing more will be sent to it.",  # type: ignore[attr-defined]
+            )
+        else:
+            messages.info(request, f"{subscriber.shown_address} was already disabled.")  # type: ignore[attr-defined]
+        return redirect("notifications:subscribers", request.organization.slug)
+    return _render(request, "remove.html", {"subscriber": subscriber})
+
+
+@org_view(MANAGE)
+@require_http_methods(["GET", "HEAD", "POST"])
+def subscriber_import(request: HttpRequest) -> HttpResponse:
+    """GET: the upload form. POST: check every row; with action=import, invite them too.
+
+    All or nothing: a file with an invalid row imports nothing and shows why. Duplicates and
+    addresses that already subscribe are skipped and listed.
+    """
+    organization = request.organization
+    form = ImportForm(request.POST or None, request.FILES or None)
+    context: dict = {"form": form, "quota_left": csv_import.quota_left(organization)}
+    if request.method != "POST":
+        return _render(request, "import.html", context)
+    if not form.is_valid():
+        return _render(request, "import.html", context, status=400)
+    importing = request.POST.get("action") == "import"
+    try:
+        report = csv_import.check_rows(organization, form.cleaned_data["file"].read())
+    except csv_import.ImportFileError as exc:
+        form.add_error("file", str(exc))
+        return _render(request, "import.html", context, status=400)
+    context.update(
+        {
+            "report": report,
+            "importing": importing,
+            "shown": REPORT_ROWS_SHOWN,
+            "hidden_offset": -REPORT_ROWS_SHOWN,
+            "file_name": form.cleaned_data["file"].name,
+        }
+    )
+    if not report.ok:
+        return _render(request, "import.html", context, status=400)
+    if not importing or not report.valid:
+        return _render(request, "import.html", context)
+    if len(report.valid) > context["quota_left"]:
+        context["over_quota"] = True
+        return _render(request, "import.html", context, status=429)
+    invited = services.import_email_subscribers(
+        organization, actor=request.user, rows=report.to_invite
+    )
+    csv_import.use_quota(organization, len(invited))
+    messages.success(
+        request,
+        f"Sent a confirmation request to {len(invited):,} address"
+        f"{'es' if len(invited) != 1 else ''}. They appear as pending until they confirm.",
+    )
+    context.update({"done": True, "invited": len(invited), "quota_left": None})
+    return _render(request, "import.html", context)
+
+
+class _Echo:
+    """A file-like object whose write() returns the line: csv.writer into a streaming body."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+# Spreadsheets run a cell starting with one of these as a formula (CSV injection): addresses
+# come from the public and are prefixed with a quote, as OWASP recommends.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: str) -> str:
+    return f"'{value}" if value.startswith(_FORMULA_STARTS) else value
+
+
+def _iso(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).isoformat() if moment else ""
+
+
+def _state_word(subscriber: Subscriber) -> str:
+    if subscriber.state == State.DISABLED:
+        return "disabled"
+    return "active" if subscriber.confirmed_at else "pending"
+
+
+def _export_rows(subscribers: QuerySet[Subscriber]) -> Iterator[list[str]]:
+    yield ["id", "channel", "address", "components", "state", "created", "confirmed"]
+    for subscriber in subscribers.iterator(chunk_size=1000):
+        yield [
+            subscriber.public_id,
+            subscriber.channel,
+            _cell(services.display_address(subscriber)),
+            _cell("; ".join(component.display_name for component in subscriber.components.all())),
+            _state_word(subscriber),
+            _iso(subscriber.created_at),
+            _iso(subscriber.confirmed_at),
+        ]
+
+
+@org_view(MANAGE)
+@require_http_methods(["GET", "HEAD"])
+def subscriber_export(request: HttpRequest) -> StreamingHttpResponse:
+    """Every subscriber of the organization as CSV, streamed (no list built in memory).
+
+    Editors and up: viewers may look at the list, but a copy of every address is a bigger
+    thing to hand out, and the audit log records who took one. Webhook and Slack URLs are
+    exported as shown on the list, without their secrets.
+    """
+    organization = request.organization
+    subscribers = _with_components(Subscriber.objects.for_org(organization)).order_by("id")
+    services.record_subscriber_export(
+        organization, actor=request.user, count=Subscriber.objects.for_org(organization).count()
+    )
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in _export_rows(subscribers)),
+        content_type="text/csv; charset=utf-8",
+    )
+    stamp = timezone.now().strftime("%Y-%m-%d")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{organization.slug}-subscribers-{stamp}.csv"'
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- notifications and deliveries ----------------------------------------------------------
+
+
+def _events(request: HttpRequest) -> QuerySet[NotificationEvent]:
+    return NotificationEvent.objects.for_org(request.organization).select_related(
+        "incident", "component__group"
+    )
+
+
+def _describe(event: NotificationEvent) -> NotificationEvent:
+    """Status words for component events (their data holds the raw values)."""
+    labels = dict(ComponentStatus.choices)
+    data = event.data if isinstance(event.data, dict) else {}
+    event.status_change = (  # type: ignore[attr-defined]
+        (labels.get(data.get("old_status"), "?"), labels[data["new_status"]])
+        if data.get("new_status") in labels
+        else None
+    )
+    return event
+
+
+@org_view(READ)
+@require_http_methods(["GET", "HEAD"])
+def event_list(request: HttpRequest) -> HttpResponse:
+    events = _events(request).order_by("-created_at", "-id")
+    form = EventFilterForm(request.GET or None)
+    filtered = False
+    if form.is_valid():
+        if form.cleaned_data["kind"]:
+            events = events.filter(kind=form.cleaned_data["kind"])
+        if form.cleaned_data["failed"]:
+            failed = Delivery.objects.filter(event=OuterRef("pk"), status=Delivery.Status.FAILED)
+            events = events.filter(Exists(failed))
+        filtered = any(form.cleaned_data.values())
+    page = Paginator(events, EVENTS_PAGE_SIZE).get_page(request.GET.get("page"))
+    # ONE aggregate query for the page's counts, not one per event.
+    counts = services.delivery_counts_by_event(event.pk for event in page.object_list)
+    for event in page.object_list:
+        _describe(event)
+        event.counts = counts[event.pk]  # type: ignore[attr-defined]
+        event.total = sum(event.counts.values())  # type: ignore[attr-defined]
+    return _render(
+        request,
+        "events.html",
+        {
+            "form": form,
+            "page": page,
+            "query": _query_without_page(request),
+            "filtered": filtered,
+        },
+    )
+
+
+@org_view(READ)
+@require_http_methods(["GET", "HEAD"])
+def event_detail(request: HttpRequest, event_id: str) -> HttpResponse:
+    event = _describe(get_object_or_404(_events(request), public_id=event_id))
+    counts = services.delivery_counts(event)
+    deliveries = event.deliveries.select_related("subscriber").order_by("id")
+    form = DeliveryFilterForm(request.GET or None)
+    status = ""
+    if form.is_valid() and form.cleaned_data["status"]:
+        status = form.cleaned_data["status"]
+        deliveries = deliveries.filter(status=status)
+    page = Paginator(deliveries, DELIVERIES_PAGE_SIZE).get_page(request.GET.get("page"))
+    for delivery in page.object_list:
+        _annotate(delivery.subscriber)
+    return _render(
+        request,
+        "event_detail.html",
+        {
+            "event": event,
+            "counts": counts,
+            "total": sum(counts.values()),
+            "status_tabs": [
+                (value, label, counts[value]) for value, label in Delivery.Status.choices
+            ],
+            "status": status,
+            "form": form,
+            "page": page,
+            "query": _query_without_page(request),
+        },
+    )
+
+
+@org_view(MANAGE)
+@require_POST
+def event_retry(request: HttpRequest, event_id: str) -> HttpResponse:
+    event = get_object_or_404(_events(request), public_id=event_id)
+    retried = services.retry_failed_deliveries(event, actor=request.user)
+    if retried:
+        messages.success(
+            request,
+            f"Sending {retried} failed deliver{'ies' if retried != 1 else 'y'} again. "
+            "Reload in a moment to see how they went.",
+        )
+    else:
+        messages.info(
+            request,
+            "Nothing to retry: no failed deliveries to subscribers that are still active.",
+        )
+    return redirect("notifications:event", request.organization.slug, event.public_id)
