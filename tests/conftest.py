@@ -89,6 +89,16 @@ def read_only_key(org):
 
 
 @pytest.fixture
+def admin_key(org):
+    return ApiKeyFactory(organization=org, name="Provisioning", scope="admin")
+
+
+@pytest.fixture
+def other_admin_key(other_org):
+    return ApiKeyFactory(organization=other_org, name="Globex provisioning", scope="admin")
+
+
+@pytest.fixture
 def other_api_key(other_org):
     return ApiKeyFactory(organization=other_org)
 

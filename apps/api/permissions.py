@@ -27,3 +27,12 @@ class HasApiKeyScope(permissions.BasePermission):
         if request.method in permissions.SAFE_METHODS:
             return True
         return key.can_write
+
+
+class HasAdminScope(HasApiKeyScope):
+    """Managing credentials (API keys, alert integrations) needs an admin-scope key."""
+
+    message = "Managing API keys and integrations needs an API key with admin scope."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return super().has_permission(request, view) and request.auth.can_admin

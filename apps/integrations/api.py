@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from apps.api.base import OrgViewSetMixin
 from apps.api.fields import StrictModelSerializer
 from apps.api.filters import ListFilterSerializer, ordering_field
+from apps.api.permissions import HasAdminScope
 from apps.api.schema import IDEMPOTENCY_KEY, WRITE_ERRORS, error_responses
 
 from . import services
@@ -29,7 +30,8 @@ class ApiKeySerializer(StrictModelSerializer):
     scope = serializers.ChoiceField(
         choices=ApiKey.Scope.choices,
         default=ApiKey.Scope.READ,
-        help_text="`read` keys can only read; `write` keys can change everything.",
+        help_text="`read` keys can only read; `write` keys can change everything but "
+        "credentials; `admin` keys can also manage API keys and alert integrations.",
     )
     prefix = serializers.CharField(
         read_only=True, help_text="The first characters of the secret, to tell keys apart."
@@ -109,6 +111,7 @@ class ApiKeyViewSet(
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
+    permission_classes = [HasAdminScope]
     queryset = ApiKey.objects.all()
     serializer_class = ApiKeySerializer
     lookup_url_kwarg = "key_id"

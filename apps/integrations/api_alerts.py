@@ -19,6 +19,7 @@ from rest_framework.response import Response
 
 from apps.api.base import OrgViewSet
 from apps.api.fields import StrictModelSerializer
+from apps.api.permissions import HasAdminScope
 from apps.api.schema import IDEMPOTENCY_KEY, WRITE_ERRORS, crud_schema, error_responses
 from apps.status.models import ComponentStatus
 
@@ -172,6 +173,7 @@ TAGS = ["integrations"]
     )
 )
 class AlertIntegrationViewSet(OrgViewSet):
+    permission_classes = [HasAdminScope]
     queryset = AlertIntegration.objects.all()
     serializer_class = AlertIntegrationSerializer
     lookup_url_kwarg = "integration_id"

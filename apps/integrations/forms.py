@@ -15,6 +15,7 @@ class ApiKeyForm(forms.Form):
         choices=[
             (ApiKey.Scope.READ, "Read only: can look at the organization's data"),
             (ApiKey.Scope.WRITE, "Read and write: can also open and update incidents, etc."),
+            (ApiKey.Scope.ADMIN, "Admin: can also manage API keys and alert integrations"),
         ],
         initial=ApiKey.Scope.READ,
         widget=forms.RadioSelect,

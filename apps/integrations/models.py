@@ -31,6 +31,9 @@ class ApiKey(OrgOwnedModel):
     class Scope(models.TextChoices):
         READ = "read", "Read only"
         WRITE = "write", "Read and write"
+        # SECURITY: only admin keys manage API keys and alert integrations, so a leaked write
+        # key cannot mint replacements that outlive its own revocation.
+        ADMIN = "admin", "Admin"
 
     public_id = PublicIdField()
     name = models.CharField(max_length=100)
@@ -59,7 +62,11 @@ class ApiKey(OrgOwnedModel):
 
     @property
     def can_write(self) -> bool:
-        return self.scope == self.Scope.WRITE
+        return self.scope in (self.Scope.WRITE, self.Scope.ADMIN)
+
+    @property
+    def can_admin(self) -> bool:
+        return self.scope == self.Scope.ADMIN
 
     @staticmethod
     def generate_secret() -> str:

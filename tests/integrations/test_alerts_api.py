@@ -12,15 +12,15 @@ URL = "/api/v1/integrations/"
 JSON = "application/json"
 
 
-def test_it_works_create_then_the_hook_url_posts_alerts(api, api_key, client, org, settings):
+def test_it_works_create_then_the_hook_url_posts_alerts(api, admin_key, client, org, settings):
     settings.SITE_URL = "https://candor.example"
-    created = api(api_key).post(
+    created = api(admin_key).post(
         URL,
         {"name": "Prometheus", "kind": "alertmanager", "severity_map": {"page": "major_outage"}},
         content_type=JSON,
     )
     body = created.json()
-    fetched = api(api_key).get(f"{URL}{body['id']}/")
+    fetched = api(admin_key).get(f"{URL}{body['id']}/")
     hook_path = body["hook_url"].removeprefix("https://candor.example")
     client.defaults.pop("HTTP_AUTHORIZATION")
     posted = client.post(
@@ -36,9 +36,9 @@ def test_it_works_create_then_the_hook_url_posts_alerts(api, api_key, client, or
     assert posted.status_code == 200
 
 
-def test_secrets_are_write_only(api, api_key):
+def test_secrets_are_write_only(api, admin_key):
     body = (
-        api(api_key)
+        api(admin_key)
         .post(
             URL,
             {"name": "Grafana", "kind": "grafana", "hmac_secret": "s3cret", "bearer_token": "t0k"},
@@ -53,11 +53,11 @@ def test_secrets_are_write_only(api, api_key):
     assert "t0k" not in json.dumps(body)
 
 
-def test_rotate_token_gives_a_new_url(api, api_key, org):
+def test_rotate_token_gives_a_new_url(api, admin_key, org):
     integration, _token = create_alert_integration(org, actor=None, kind="generic", name="CI")
     old_hash = integration.token_hash
 
-    response = api(api_key).post(f"{URL}{integration.public_id}/rotate-token/")
+    response = api(admin_key).post(f"{URL}{integration.public_id}/rotate-token/")
 
     integration.refresh_from_db()
     assert response.status_code == 200
@@ -65,13 +65,13 @@ def test_rotate_token_gives_a_new_url(api, api_key, org):
     assert integration.token_hash != old_hash
 
 
-def test_change_and_delete(api, api_key, org):
+def test_change_and_delete(api, admin_key, org):
     integration, _token = create_alert_integration(org, actor=None, kind="generic", name="CI")
 
-    changed = api(api_key).patch(
+    changed = api(admin_key).patch(
         f"{URL}{integration.public_id}/", {"on_resolved": "resolve"}, content_type=JSON
     )
-    deleted = api(api_key).delete(f"{URL}{integration.public_id}/")
+    deleted = api(admin_key).delete(f"{URL}{integration.public_id}/")
 
     assert changed.status_code == 200
     assert changed.json()["on_resolved"] == "resolve"
@@ -79,9 +79,9 @@ def test_change_and_delete(api, api_key, org):
     assert AlertIntegration.objects.count() == 0
 
 
-def test_bad_input_is_a_400_naming_the_field(api, api_key):
-    bad_kind = api(api_key).post(URL, {"name": "x", "kind": "nagios"}, content_type=JSON)
-    bad_map = api(api_key).post(
+def test_bad_input_is_a_400_naming_the_field(api, admin_key):
+    bad_kind = api(admin_key).post(URL, {"name": "x", "kind": "nagios"}, content_type=JSON)
+    bad_map = api(admin_key).post(
         URL, {"name": "x", "kind": "generic", "severity_map": {"p1": "fine"}}, content_type=JSON
     )
 
@@ -92,26 +92,26 @@ def test_bad_input_is_a_400_naming_the_field(api, api_key):
     assert AlertIntegration.objects.count() == 0
 
 
-def test_the_kind_cannot_change(api, api_key, org):
+def test_the_kind_cannot_change(api, admin_key, org):
     integration, _token = create_alert_integration(org, actor=None, kind="generic", name="CI")
 
-    response = api(api_key).patch(
+    response = api(admin_key).patch(
         f"{URL}{integration.public_id}/", {"kind": "grafana"}, content_type=JSON
     )
 
     assert response.status_code == 400
 
 
-def test_another_organizations_key_gets_404(api, other_api_key, org):
+def test_another_organizations_key_gets_404(api, other_admin_key, org):
     integration, _token = create_alert_integration(org, actor=None, kind="generic", name="CI")
 
     for method in ("get", "patch", "delete"):
-        response = getattr(api(other_api_key), method)(
+        response = getattr(api(other_admin_key), method)(
             f"{URL}{integration.public_id}/", content_type=JSON
         )
         assert response.status_code == 404, method
-    rotate = api(other_api_key).post(f"{URL}{integration.public_id}/rotate-token/")
-    listed = api(other_api_key).get(URL)
+    rotate = api(other_admin_key).post(f"{URL}{integration.public_id}/rotate-token/")
+    listed = api(other_admin_key).get(URL)
 
     assert rotate.status_code == 404
     assert listed.json()["results"] == []
@@ -123,11 +123,17 @@ def test_a_read_only_key_cannot_create(api, read_only_key):
     assert response.status_code == 403
 
 
-def test_list_query_count(api, api_key, org, django_assert_max_num_queries):
+def test_list_query_count(api, admin_key, org, django_assert_max_num_queries):
     for number in range(5):
         create_alert_integration(org, actor=None, kind="generic", name=f"CI {number}")
 
     with django_assert_max_num_queries(8):
-        response = api(api_key).get(URL)
+        response = api(admin_key).get(URL)
 
     assert len(response.json()["results"]) == 5
+
+
+def test_a_write_key_cannot_manage_integrations(api, api_key):
+    response = api(api_key).post(URL, {"name": "x", "kind": "alertmanager"}, content_type=JSON)
+    assert response.status_code == 403
+    assert api(api_key).get(URL).status_code == 403

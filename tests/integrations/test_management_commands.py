@@ -115,3 +115,15 @@ def test_create_api_key_refuses_a_blank_name(org):
         run("create_api_key", "--org", "acme", "--name", "  ")
 
     assert not ApiKey.objects.for_org(org).exists()
+
+
+def test_create_api_key_can_make_an_admin_key_that_manages_keys(org):
+    from django.test import Client
+
+    secret = run("create_api_key", "--org", "acme", "--name", "Terraform", "--admin").splitlines()[
+        -1
+    ]
+
+    response = Client().get("/api/v1/api-keys/", HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert response.status_code == 200
+    assert ApiKey.objects.get(name="Terraform").scope == ApiKey.Scope.ADMIN

@@ -47,7 +47,7 @@ def test_a_key_made_by_the_system_has_no_creator_but_an_audit_label(org):
 
 def test_create_api_key_refuses_an_unknown_scope_and_a_blank_name(org, owner):
     with pytest.raises(ValidationError):
-        create_api_key(org, actor=owner, name="Deploys", scope="admin")
+        create_api_key(org, actor=owner, name="Deploys", scope="root")
     with pytest.raises(ValidationError):
         create_api_key(org, actor=owner, name="   ", scope="read")
     assert not ApiKey.objects.for_org(org).exists()

@@ -136,9 +136,9 @@ def api_urls(values):
 
 
 def test_other_organizations_key_gets_404_on_every_api_object_url(
-    client, other_api_key, org_objects
+    client, other_admin_key, org_objects
 ):
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {other_api_key.secret}"}
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {other_admin_key.secret}"}
     for route, url in api_urls(org_objects):
         if not PARAM.search(route):
             continue
@@ -148,9 +148,9 @@ def test_other_organizations_key_gets_404_on_every_api_object_url(
 
 
 def test_other_organizations_key_sees_none_of_its_rows_in_api_lists(
-    client, other_api_key, org_objects
+    client, other_admin_key, org_objects
 ):
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {other_api_key.secret}"}
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {other_admin_key.secret}"}
     for route, url in api_urls(org_objects):
         if PARAM.search(route):
             continue

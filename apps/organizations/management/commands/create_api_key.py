@@ -1,4 +1,4 @@
-"""manage.py create_api_key --org S --name N [--read-only]
+"""manage.py create_api_key --org S --name N [--read-only | --admin]
 
 The secret is printed alone on the last line of stdout, so scripts can take it with
 `| tail -n 1`. It is not stored and cannot be shown again.
@@ -25,15 +25,25 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--org", required=True, help="The organization's slug.")
         parser.add_argument("--name", required=True, help="What uses the key.")
-        parser.add_argument(
+        scope = parser.add_mutually_exclusive_group()
+        scope.add_argument(
             "--read-only", action="store_true", help="Only GET requests (default: read and write)."
+        )
+        scope.add_argument(
+            "--admin",
+            action="store_true",
+            help="Also manage API keys and alert integrations through the API.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         organization = Organization.objects.filter(slug=options["org"].strip().lower()).first()
         if organization is None:
             raise CommandError(f"No organization with slug {options['org']!r}.")
-        scope = ApiKey.Scope.READ if options["read_only"] else ApiKey.Scope.WRITE
+        scope = ApiKey.Scope.WRITE
+        if options["read_only"]:
+            scope = ApiKey.Scope.READ
+        elif options["admin"]:
+            scope = ApiKey.Scope.ADMIN
         try:
             key, secret = create_api_key(
                 organization, actor=ACTOR_LABEL, name=options["name"], scope=scope
