@@ -202,6 +202,10 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Candor <noreply@candor.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Sender of subscriber notifications (the organization's name is the display name).
+NOTIFICATIONS_FROM_EMAIL = env.str(
+    "NOTIFICATIONS_FROM_EMAIL", default=f"notifications@{STATUS_PAGE_DOMAIN}"
+)
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
