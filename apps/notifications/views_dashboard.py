@@ -185,11 +185,7 @@ def subscriber_import(request: HttpRequest) -> HttpResponse:
         organization, actor=request.user, rows=report.to_invite
     )
     csv_import.use_quota(organization, len(invited))
-    messages.success(
-        request,
-        f"Sent a confirmation request to {len(invited):,} address"
-        f"{'es' if len(invited) != 1 else ''}. They appear as pending until they confirm.",
-    )
+    # The report says what happened (no flash message repeating it).
     context.update({"done": True, "invited": len(invited), "quota_left": None})
     return _render(request, "import.html", context)
 
@@ -319,6 +315,12 @@ def event_list(request: HttpRequest) -> HttpResponse:
 def event_detail(request: HttpRequest, event_id: str) -> HttpResponse:
     event = _describe(get_object_or_404(_events(request), public_id=event_id))
     counts = services.delivery_counts(event)
+    # What the retry button would resend: failures to subscribers still active.
+    retryable = 0
+    if counts[Delivery.Status.FAILED]:
+        retryable = event.deliveries.filter(
+            status=Delivery.Status.FAILED, subscriber__state=State.ACTIVE
+        ).count()
     deliveries = event.deliveries.select_related("subscriber").order_by("id")
     form = DeliveryFilterForm(request.GET or None)
     status = ""
@@ -334,6 +336,8 @@ def event_detail(request: HttpRequest, event_id: str) -> HttpResponse:
         {
             "event": event,
             "counts": counts,
+            "retryable": retryable,
+            "not_retryable": counts[Delivery.Status.FAILED] - retryable,
             "total": sum(counts.values()),
             "status_tabs": [
                 (value, label, counts[value]) for value, label in Delivery.Status.choices

@@ -414,3 +414,14 @@ def test_an_outsider_gets_404_everywhere(client, outsider, org, event):
 
     assert {client.get(page).status_code for page in every} == {404}
     assert {client.post(page).status_code for page in every} == {404}
+
+
+def test_failures_to_disabled_subscribers_offer_no_retry(client, editor, org, event):
+    gone = EmailSubscriberFactory(organization=org, state=Subscriber.State.DISABLED)
+    DeliveryFactory(event=event, subscriber=gone, status=Status.FAILED, last_error="SMTP 550")
+    client.force_login(editor)
+
+    page = client.get(url(org, f"notifications/{event.public_id}/")).content.decode()
+
+    assert "Retry failed deliveries" not in page
+    assert "they are not retried" in page
