@@ -684,19 +684,59 @@ def remove_subscriber(subscriber: Subscriber, *, actor) -> bool:
 def import_email_subscribers(
     organization, *, actor, rows: Sequence[tuple[str, Sequence[str]]]
 ) -> list[Subscriber]:
-    """Invite every (address, component ids) row: all or nothing, in one transaction.
+    """Invite every new (address, component ids) row: all or nothing, in one transaction.
 
-    Each address goes through `subscribe_email`, so it is stored unconfirmed and gets the
-    usual confirmation mail (on commit); nothing else is sent before its owner clicks.
-    The caller (apps.notifications.csv_import) has validated the rows and dropped duplicates
-    and existing subscribers.
+    The same double opt-in as `subscribe_email`, in bulk: rows are stored unconfirmed, with
+    components resolved by `_components_for` (this organization's only), and each gets the
+    confirmation mail through `_send_confirmation_on_commit`, the task the public form uses.
+    Nothing else is sent before its owner clicks. Not one `subscribe_email` call per row:
+    that took 33 s for 5,000 addresses on PostgreSQL (a savepoint, a locking read and three
+    writes each), this takes a few bulk statements.
+
+    Addresses that already have a subscriber (any state) are left alone: an import never
+    restarts an opt-in or re-subscribes someone who left. The caller
+    (apps.notifications.csv_import) reports those; a concurrent subscribe that lands between
+    that check and the insert raises IntegrityError and the whole import rolls back.
     """
     from apps.organizations.models import AuditEntry
 
-    subscribers = [
-        subscribe_email(organization, email=email, component_ids=component_ids)
-        for email, component_ids in rows
-    ]
+    wanted: dict[str, Sequence[str]] = {}
+    for email, component_ids in rows:
+        wanted.setdefault(email.strip().lower(), component_ids)
+    taken = set(
+        Subscriber.objects.for_org(organization)
+        .filter(channel=Channel.EMAIL, email__in=list(wanted))
+        .values_list("email", flat=True)
+    )
+    fresh = [address for address in wanted if address not in taken]
+    components = {
+        component.public_id: component
+        for component in _components_for(
+            organization, {cid for address in fresh for cid in wanted[address]}
+        )
+    }
+    now = timezone.now()
+    subscribers = Subscriber.objects.bulk_create(
+        [
+            Subscriber(
+                organization=organization, channel=Channel.EMAIL, email=address, created_at=now
+            )
+            for address in fresh
+        ],
+        batch_size=1000,
+    )
+    follows = Subscriber.components.through
+    follows.objects.bulk_create(
+        [
+            follows(subscriber_id=subscriber.pk, component_id=components[cid].pk)
+            for subscriber in subscribers
+            for cid in dict.fromkeys(wanted[subscriber.email])
+            if cid in components
+        ],
+        batch_size=1000,
+    )
+    for subscriber in subscribers:
+        _send_confirmation_on_commit(subscriber)
     AuditEntry.record(
         organization,
         actor=actor,

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import IntegrityError
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -181,9 +182,19 @@ def subscriber_import(request: HttpRequest) -> HttpResponse:
     if len(report.valid) > context["quota_left"]:
         context["over_quota"] = True
         return _render(request, "import.html", context, status=429)
-    invited = services.import_email_subscribers(
-        organization, actor=request.user, rows=report.to_invite
-    )
+    try:
+        invited = services.import_email_subscribers(
+            organization, actor=request.user, rows=report.to_invite
+        )
+    except IntegrityError:
+        # An address of the file subscribed on the status page in the meantime.
+        form.add_error(
+            "file",
+            "Someone subscribed one of these addresses just now. Nothing was imported: "
+            "check the file again.",
+        )
+        context.pop("report")
+        return _render(request, "import.html", context, status=409)
     csv_import.use_quota(organization, len(invited))
     # The report says what happened (no flash message repeating it).
     context.update({"done": True, "invited": len(invited), "quota_left": None})

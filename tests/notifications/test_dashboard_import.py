@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import IntegrityError
 
-from apps.notifications import csv_import
+from apps.notifications import csv_import, services
 from apps.notifications.models import Subscriber
 from apps.organizations.models import AuditEntry
 from tests.factories import ComponentFactory, ComponentGroupFactory
@@ -199,3 +200,41 @@ def test_a_viewer_cannot_import(client, viewer, org):
 
     assert response.status_code == 403
     assert Subscriber.objects.count() == 0
+
+
+def test_the_import_service_leaves_existing_subscribers_and_foreign_components_alone(
+    org, other_org, owner, django_capture_on_commit_callbacks
+):
+    left = EmailSubscriberFactory(
+        organization=org,
+        email="left@example.com",
+        state=Subscriber.State.DISABLED,
+        disabled_reason="Unsubscribed.",
+    )
+    theirs = ComponentFactory(organization=other_org)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        invited = services.import_email_subscribers(
+            org,
+            actor=owner,
+            rows=[("left@example.com", []), ("new@example.com", [theirs.public_id])],
+        )
+
+    assert [subscriber.email for subscriber in invited] == ["new@example.com"]
+    assert list(invited[0].components.all()) == []
+    left.refresh_from_db()
+    assert left.state == Subscriber.State.DISABLED
+    assert [message.to for message in mail.outbox] == [["new@example.com"]]
+
+
+def test_an_address_subscribed_meanwhile_rolls_the_import_back(upload, org, monkeypatch):
+    def collide(*args, **kwargs):
+        raise IntegrityError("one_email_subscriber_per_address")
+
+    monkeypatch.setattr(services, "import_email_subscribers", collide)
+
+    response = upload("ada@example.com\n")
+
+    assert response.status_code == 409
+    assert "Nothing was imported" in response.content.decode()
+    assert mail.outbox == []
