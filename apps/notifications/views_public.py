@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 
 from apps.organizations.middleware import client_ip
 from apps.status.models import Component
+from apps.status.views_public import base_context
 
 from . import services, tokens
 from .models import Subscriber
@@ -62,6 +63,24 @@ def rate_limited(request: HttpRequest, target: str) -> bool:
     return limited
 
 
+def component_choices(organization) -> list:
+    """Components in page order: top-level ones first, then each group as an optgroup."""
+    components = Component.objects.for_org(organization).select_related("group")
+    top_level: list = []
+    groups: dict[str, list] = {}
+
+    def page_order(c: Component) -> tuple[int, int, int]:
+        return (c.group.position if c.group else -1, c.group_id or 0, c.position)
+
+    for component in sorted(components, key=page_order):
+        choice = (component.public_id, component.name)
+        if component.group is None:
+            top_level.append(choice)
+        else:
+            groups.setdefault(component.group.name, []).append(choice)
+    return top_level + list(groups.items())
+
+
 class ComponentChoiceMixin(forms.Form):
     components = forms.MultipleChoiceField(
         required=False,
@@ -71,10 +90,7 @@ class ComponentChoiceMixin(forms.Form):
 
     def __init__(self, *args, organization, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["components"].choices = [
-            (c.public_id, c.display_name)
-            for c in Component.objects.for_org(organization).select_related("group")
-        ]
+        self.fields["components"].choices = component_choices(organization)
 
 
 class EmailForm(ComponentChoiceMixin):
@@ -118,7 +134,8 @@ def _page(request: HttpRequest, template: str, context: dict, status: int = 200)
     return render(
         request,
         f"notifications/public/{template}",
-        {"organization": request.organization, **context},
+        # The status page's own frame: accent palette, timezone note (apps.status.views_public).
+        {**base_context(request, request.organization), **context},
         status=status,
     )
 

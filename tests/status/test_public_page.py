@@ -401,3 +401,9 @@ def test_query_count_does_not_grow_with_history(
 
 def org_incident(org: Organization) -> str:
     return api_v2.incidents_queryset(org).values_list("public_id", flat=True).first()
+
+
+def test_every_public_page_offers_to_subscribe(client, org):
+    page = client.get("/s/acme/").content.decode()
+    assert 'href="/s/acme/subscribe/"' in page
+    assert "Subscribe to updates" in page
