@@ -134,13 +134,11 @@ def subscriber_remove(request: HttpRequest, subscriber_id: str) -> HttpResponse:
     )
     _annotate(subscriber)
     if request.method == "POST":
+        address = services.display_address(subscriber)
         if services.remove_subscriber(subscriber, actor=request.user):
-            messages.success(
-                request,
-                f"Removed {subscriber.shown_address}: nothing more will be sent to it.",  # type: ignore[attr-defined]
-            )
+            messages.success(request, f"Removed {address}: nothing more will be sent to it.")
         else:
-            messages.info(request, f"{subscriber.shown_address} was already disabled.")  # type: ignore[attr-defined]
+            messages.info(request, f"{address} was already disabled.")
         return redirect("notifications:subscribers", request.organization.slug)
     return _render(request, "remove.html", {"subscriber": subscriber})
 
