@@ -1,6 +1,5 @@
 """Application URLs (landing, accounts, dashboard, API). Status pages: config/urls_public.py."""
 
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -27,7 +26,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Uploaded logos and favicons (see apps.core.views.branding_file); MEDIA_URL is /media/.
+urlpatterns.append(
+    path("media/branding/<str:folder>/<str:name>", core_views.branding_file, name="branding_file")
+)

@@ -1,6 +1,5 @@
 """A status page's URLs, served on its host or below /s/<slug>/ (see TenantMiddleware)."""
 
-from django.conf import settings
 from django.urls import include, path
 
 from apps.core import views as core_views
@@ -11,7 +10,7 @@ urlpatterns = [
     path("healthz", core_views.healthz),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Uploaded logos and favicons (see apps.core.views.branding_file); MEDIA_URL is /media/.
+urlpatterns.append(
+    path("media/branding/<str:folder>/<str:name>", core_views.branding_file, name="branding_file")
+)

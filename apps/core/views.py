@@ -84,3 +84,40 @@ def readyz(request: HttpRequest) -> JsonResponse:
             results[name] = "ok"
     body = {"status": "fail" if failing else "ok", "checks": results, "failing": failing}
     return JsonResponse(body, status=503 if failing else 200)
+
+
+# Uploaded branding images, served by the application in every mode (the quick start has no
+# web server in front, and production needs no separate media host for a few small images).
+# SECURITY: only files directly inside the two branding folders, only image types whose bytes
+# were decoded on upload (apps.status.services.validate_branding_image; never SVG), with the
+# content type fixed from the extension, nosniff and a sandboxing CSP.
+BRANDING_FOLDERS = frozenset({"logos", "favicons"})
+BRANDING_TYPES = {
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "ico": "image/x-icon",
+}
+
+
+@require_GET
+def branding_file(request: HttpRequest, folder: str, name: str):
+    from pathlib import Path
+
+    from django.http import FileResponse, Http404
+
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if folder not in BRANDING_FOLDERS or extension not in BRANDING_TYPES or "/" in name:
+        raise Http404("No such image.")
+    root = Path(settings.MEDIA_ROOT).resolve() / "branding" / folder
+    path = (root / name).resolve()
+    if path.parent != root or not path.is_file():
+        raise Http404("No such image.")
+    response = FileResponse(path.open("rb"), content_type=BRANDING_TYPES[extension])
+    # File names are random per upload, so a URL's content never changes.
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
