@@ -5,6 +5,8 @@ from io import StringIO
 from django.core.management import call_command
 
 from apps.incidents.models import Incident
+from apps.integrations.models import AlertIntegration
+from apps.notifications.models import Subscriber
 from apps.organizations.models import Membership, Organization
 from apps.status.models import Component, ComponentStatusChange, UptimeDay
 
@@ -34,6 +36,8 @@ def test_demo_builds_an_organization_with_realistic_content(db):
     assert Incident.objects.for_org(demo).unresolved().count() == 1
     assert Incident.objects.for_org(demo).maintenances().count() == 1
     assert UptimeDay.objects.for_org(demo).count() >= 50 * 20
+    assert Subscriber.objects.for_org(demo).filter(confirmed_at__isnull=False).count() == 3
+    assert AlertIntegration.objects.for_org(demo).count() == 1
     assert "/s/demo/" in output
     assert "demo@candor.localhost / candor-demo" in output
 

@@ -20,6 +20,8 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.incidents import services as incidents
 from apps.incidents.models import IncidentStatus
+from apps.integrations.alerts import create_alert_integration
+from apps.notifications import services as notifications
 from apps.organizations.models import Membership, Organization
 from apps.organizations.roles import Role
 from apps.organizations.services import create_organization
@@ -305,6 +307,19 @@ class Command(BaseCommand):
             deliver_notifications=False,
         )
         incidents.ensure_default_templates(organization, actor=owner)
+
+        # Readers who subscribed (and confirmed) by email: their mail goes to the console in
+        # the quick start. No webhook subscribers: the quick start must not call out.
+        for n, component_names in enumerate([[], ["API"], ["Checkout", "Card processing"]]):
+            subscriber = notifications.subscribe_email(
+                organization,
+                email=f"reader{n + 1}@example.com",
+                component_ids=[c.public_id for c in components if c.name in component_names],
+            )
+            notifications.confirm_subscriber(subscriber)
+        create_alert_integration(
+            organization, actor=owner, kind="alertmanager", name="Prometheus (production)"
+        )
         return organization
 
     def report(self, organization: Organization) -> None:
