@@ -34,7 +34,7 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import transaction  # noqa: E402
-from django.db.models import Max  # noqa: E402
+from django.db.models import Max, Min  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from apps.incidents.models import Incident, IncidentUpdate  # noqa: E402
@@ -134,6 +134,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--emails", type=int, default=10_000)
     parser.add_argument("--webhooks", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
     parser.add_argument("--kill", action="store_true", help="SIGKILL the worker mid-run")
     parser.add_argument("--kill-at", type=float, default=0.3, help="fraction of mail sent")
     args = parser.parse_args()
@@ -147,7 +148,7 @@ def main() -> None:
         env = worker_env(smtp_port=sink.port, DEBUG="0")
         if args.kill:
             env["CELERY_VISIBILITY_TIMEOUT"] = "10"
-        workers = [Worker(env, concurrency=2).start()]
+        workers = [Worker(env, concurrency=args.concurrency).start()]
         try:
             event, committed = post_incident(org)
             killed_at = None
@@ -156,7 +157,7 @@ def main() -> None:
                     time.sleep(0.05)
                 workers[0].kill()
                 killed_at = sink.state.count()
-                workers.append(Worker(env, concurrency=2).start())
+                workers.append(Worker(env, concurrency=args.concurrency).start())
             wait_for_all(event, args.emails + args.webhooks, timeout=900)
             last = Delivery.objects.filter(event=event).aggregate(last=Max("sent_at"))["last"]
             pipeline = last.timestamp() - committed
@@ -166,17 +167,29 @@ def main() -> None:
             for worker in workers:
                 worker.stop()
 
+        spans = {
+            row["channel"]: (
+                row["first"].timestamp() - committed,
+                row["last"].timestamp() - committed,
+            )
+            for row in Delivery.objects.filter(event=event)
+            .values("channel")
+            .annotate(first=Min("sent_at"), last=Max("sent_at"))
+        }
         statuses = Counter(Delivery.objects.filter(event=event).values_list("status", flat=True))
         mails = Counter(r for r in sink.state.recipients() if not r.startswith("bare"))
         hook_paths = Counter(r.path for r in receiver.requests)
 
-    print(f"subscribers: {args.emails} email + {args.webhooks} webhook; 1 worker x 2 processes")
+    print(f"subscribers: {args.emails} email + {args.webhooks} webhook; "
+          f"1 worker x {args.concurrency} processes")  # fmt: skip
     print(f"deliveries: {dict(statuses)}")
     print(f"pipeline: commit -> last delivery accepted {pipeline:.2f} s "
           f"({args.emails / pipeline:.0f} mail/s incl. webhooks)")  # fmt: skip
     print(f"bare smtplib loop, same {args.emails} messages, same sink: {bare:.2f} s "
           f"({args.emails / bare:.0f} mail/s)")  # fmt: skip
     print(f"ratio (bare time / pipeline time): {bare / pipeline:.2f}  (target >= 0.8)")
+    for channel, (first, last) in sorted(spans.items()):
+        print(f"  {channel}: first accepted {first:.2f} s, last {last:.2f} s after the commit")
     missing = args.emails - len(mails)
     duplicates = sum(c - 1 for c in mails.values()) + sum(c - 1 for c in hook_paths.values())
     print(f"mail at sink during pipeline: {pipeline_mails}; missing recipients: {missing}; "

@@ -14,10 +14,12 @@ Flow (shared/DESIGN.md "Notification pipeline"):
 from __future__ import annotations
 
 import logging
+import queue
 import random
+import threading
 import time
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
@@ -225,6 +227,105 @@ def mark_sent(delivery_id: int) -> bool:
             [Delivery.Status.SENT, timezone.now(), delivery_id, Delivery.Status.PENDING],
         )
         return cursor.rowcount == 1
+
+
+def mark_sent_many(marks: Sequence[tuple[int, datetime]]) -> int:
+    """`mark_sent` for several (delivery id, accepted at) pairs in one statement (PostgreSQL)."""
+    table = Delivery._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS d SET status = %s, sent_at = v.sent_at, leased_until = NULL, "  # noqa: S608 (table name is ours)
+            "lease_owner = '', last_error = '' "
+            "FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::timestamptz[]) AS sent_at) AS v "
+            "WHERE d.id = v.id AND d.status = %s",
+            [
+                Delivery.Status.SENT,
+                [pk for pk, _ in marks],
+                [at for _, at in marks],
+                Delivery.Status.PENDING,
+            ],
+        )
+        return cursor.rowcount
+
+
+class SyncMarker:
+    """Marks each delivery sent in the caller's thread, on its connection (SQLite, tests in a
+    transaction, anything inside an atomic block)."""
+
+    def mark(self, delivery_id: int) -> None:
+        mark_sent(delivery_id)
+
+    def close(self) -> None:
+        pass
+
+
+class ThreadedMarker:
+    """Marks deliveries sent from a second thread with its own database connection.
+
+    The sender hands each accepted delivery over and goes on with the next SMTP transaction
+    while the mark's round trip and commit happen beside it; the thread writes whatever has
+    queued up since its last commit in one UPDATE. The queue is bounded (`limit`), so at most
+    that many accepted messages are ever unmarked: a worker killed mid-batch resends at most
+    those plus the one in flight, as before. `close()` drains the queue before the task returns
+    and re-raises a database error from the thread (the task then retries: rows not marked are
+    sent again, the at-least-once outcome of a crash).
+    """
+
+    _STOP = object()
+
+    def __init__(self, limit: int = 50) -> None:
+        self.queue: queue.Queue = queue.Queue(maxsize=limit)
+        self.error: BaseException | None = None
+        self.marked = 0
+        self.thread = threading.Thread(target=self._run, name="sent-marker", daemon=True)
+        self.thread.start()
+
+    def mark(self, delivery_id: int) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put((delivery_id, timezone.now()))
+
+    def close(self) -> None:
+        self.queue.put(self._STOP)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def _run(self) -> None:
+        # Django connections are per thread: this one is the thread's own, closed on the way out.
+        stop = False
+        try:
+            relax_commit_durability()
+            while not stop:
+                items = [self.queue.get()]
+                while True:
+                    try:
+                        items.append(self.queue.get_nowait())
+                    except queue.Empty:
+                        break
+                stop = any(item is self._STOP for item in items)
+                marks = [item for item in items if item is not self._STOP]
+                if marks:
+                    mark_sent_many(marks)
+                    self.marked += len(marks)
+        except BaseException as exc:  # handed to the sender's thread by close()/mark()
+            self.error = exc
+            logger.exception("Marking deliveries sent failed")
+            while not stop:  # never leave the sender blocked on a full queue
+                stop = self.queue.get() is self._STOP
+        finally:
+            connection.close()
+
+
+def sent_marker() -> SyncMarker | ThreadedMarker:
+    """The threaded marker on PostgreSQL outside a transaction, else the synchronous one."""
+    if (
+        connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        and conf.threaded_sent_marks()
+    ):
+        return ThreadedMarker()
+    return SyncMarker()
 
 
 def relax_commit_durability() -> None:

@@ -12,5 +12,5 @@ import os
 from config.settings import *  # noqa: F403 (a settings overlay)
 
 WEBHOOK_ALLOW_LOOPBACK_TARGETS_FOR_TESTS = True
-NOTIFICATIONS_FANOUT_CHUNK = int(os.environ.get("NOTIFICATIONS_FANOUT_CHUNK", "500"))
+NOTIFICATIONS_FANOUT_CHUNK = int(os.environ.get("NOTIFICATIONS_FANOUT_CHUNK", "1000"))
 NOTIFICATIONS_WEBHOOK_BATCH = int(os.environ.get("NOTIFICATIONS_WEBHOOK_BATCH", "10"))

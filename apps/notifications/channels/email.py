@@ -212,8 +212,9 @@ class EventMail:
         changed by MIME encoding (non-ASCII address, unusual URL): the caller then builds the
         message normally.
         """
-        unsubscribe = tokens.unsubscribe_url(subscriber, self.base_url)
-        manage = tokens.manage_url(subscriber, self.base_url)
+        token = tokens.make_token(subscriber)  # one HMAC for both links
+        unsubscribe = f"{self.base_url}unsubscribe/{token}/"
+        manage = f"{self.base_url}manage/{token}/"
         message_id = self.message_id(subscriber)
         values = (subscriber.email, unsubscribe, manage, message_id)
         if not all(SUBSTITUTABLE.match(value) for value in values):
@@ -248,7 +249,7 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
     batch = Batch(delivery_ids, owner=owner)
     if not batch.claimed:
         return []
-    rows = list(batch.rows())
+    rows = load_rows(batch.claimed)
     mails: dict[int, EventMail] = {}
     connection = get_connection(fail_silently=False)
     try:
@@ -258,6 +259,7 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
             services.record_failure(delivery, f"Could not connect to the mail server: {exc}")
         return []
     smtp_backend = isinstance(connection, SMTPBackend) and connection.connection is not None
+    marker = services.sent_marker()
     try:
         for index, delivery in enumerate(rows):
             if index and batch.out_of_time():
@@ -294,7 +296,7 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
                 services.record_failure(delivery, f"{type(exc).__name__}: {exc}")
                 continue
             if accepted:
-                services.mark_sent(delivery.pk)
+                marker.mark(delivery.pk)
             else:
                 services.record_failure(delivery, "The mail backend did not accept the message.")
     finally:
@@ -302,7 +304,53 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
             connection.close()
         except Exception:  # closing a broken connection must not undo the marks above
             logger.warning("Closing the mail connection failed", exc_info=True)
+        marker.close()  # every accepted delivery is marked before the task returns
     return batch.left_over
+
+
+SUBSCRIBER_FIELDS = (
+    "id",
+    "organization_id",
+    "public_id",
+    "channel",
+    "email",
+    "manage_nonce",
+    "state",
+    "confirmed_at",
+)
+
+
+def load_rows(delivery_ids: Sequence[int]) -> list[Delivery]:
+    """The batch's deliveries with the subscriber fields mail needs, and each event once.
+
+    `Batch.rows()` joins the event, incident, update and organization onto every row: for 500
+    rows of one event that was a fifth of the batch's time spent building the same objects.
+    """
+    rows = list(
+        Delivery.objects.filter(pk__in=list(delivery_ids))
+        .select_related("subscriber")
+        .only(
+            "id",
+            "organization_id",
+            "event_id",
+            "subscriber_id",
+            "channel",
+            "status",
+            "attempts",
+            *(f"subscriber__{name}" for name in SUBSCRIBER_FIELDS),
+        )
+        .order_by("id")
+    )
+    events = NotificationEvent.objects.select_related(
+        "organization",
+        "incident__organization",
+        "update",
+        "component__group",
+        "component__organization",
+    ).in_bulk({delivery.event_id for delivery in rows})
+    for delivery in rows:
+        delivery.event = events[delivery.event_id]
+    return rows
 
 
 # --- one-off mail (not batched) -------------------------------------------------------------

@@ -116,7 +116,9 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
         return []
     rows = list(batch.rows())
     cache: dict[int, dict[str, Any]] = {}
-    base_urls = {d.event.organization_id: d.event.organization.public_url for d in rows}
+    # public_url reads the organization's custom domain: once per organization, not per row.
+    organizations = {d.event.organization_id: d.event.organization for d in rows}
+    base_urls = {pk: organization.public_url for pk, organization in organizations.items()}
     for index, delivery in enumerate(rows):
         if index and batch.out_of_time():
             batch.hand_over(rows[index:])
