@@ -16,16 +16,84 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import signal
 import smtplib
+import socket
+import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+PRIVATE_REDIS_PORT = 6390
+
+
+class PrivateRedis:
+    """A throwaway redis-server on 127.0.0.1 (no RDB, no AOF, its own temp dir) for
+    --restart-redis: the shared Redis is never restarted. SIGKILL and start again = an empty
+    broker, every queued and unacked message gone."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.dir = tempfile.mkdtemp(prefix="candor-bench-redis-")
+        self.process: subprocess.Popen | None = None
+        self.starts = 0
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def start(self) -> PrivateRedis:
+        if self.process is None and self._answers():
+            sys.exit(f"Something already listens on 127.0.0.1:{self.port}; pick another port.")
+        log = open(Path(self.dir) / "redis.log", "ab")  # noqa: SIM115 (kept for the process)
+        self.process = subprocess.Popen(
+            [
+                "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no", "--dir", self.dir,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        self.starts += 1
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self._answers():
+                return self
+            time.sleep(0.05)
+        raise SystemExit("The private redis-server did not start.")
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# --restart-redis must point this process (Django, its Celery producer) and the workers at the
+# private server before Django reads REDIS_URL.
+PRIVATE_REDIS = PrivateRedis(PRIVATE_REDIS_PORT) if "--restart-redis" in sys.argv else None
+if PRIVATE_REDIS is not None:
+    PRIVATE_REDIS.start()
+    os.environ["REDIS_URL"] = f"redis://127.0.0.1:{PRIVATE_REDIS_PORT}/0"
+    os.environ.pop("CELERY_BROKER_URL", None)
 
 import django  # noqa: E402
 
@@ -103,9 +171,16 @@ def post_incident(org: Organization) -> tuple[NotificationEvent, float]:
     return event, time.time()
 
 
-def wait_for_all(event: NotificationEvent, expected: int, timeout: float) -> None:
+def wait_for_all(
+    event: NotificationEvent,
+    expected: int,
+    timeout: float,
+    tick: Callable[[], None] | None = None,
+) -> None:
     started = time.monotonic()
     while time.monotonic() - started < timeout:
+        if tick is not None:
+            tick()
         decided = (
             Delivery.objects.filter(event=event).exclude(status=Delivery.Status.PENDING).count()
         )
@@ -136,8 +211,44 @@ def main() -> None:
     parser.add_argument("--webhooks", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
     parser.add_argument("--kill", action="store_true", help="SIGKILL the worker mid-run")
+    parser.add_argument(
+        "--restart-redis",
+        action="store_true",
+        help=f"SIGKILL a private redis-server (port {PRIVATE_REDIS_PORT}) mid-run, start it again",
+    )
     parser.add_argument("--kill-at", type=float, default=0.3, help="fraction of mail sent")
     args = parser.parse_args()
+    try:
+        run(args)
+    finally:
+        if PRIVATE_REDIS is not None:
+            PRIVATE_REDIS.stop()
+
+
+class Sweepers:
+    """The beat tasks `requeue_unprocessed_events` and `retry_due_deliveries`, called from this
+    driver every `every` seconds (beat runs them every 30 s and 10 s) once Redis has restarted."""
+
+    def __init__(self, every: float = 2.0) -> None:
+        self.every = every
+        self.last = 0.0
+        self.calls = 0
+        self.events = 0
+        self.deliveries = 0
+
+    def __call__(self) -> None:
+        from apps.notifications import tasks
+
+        if time.monotonic() - self.last < self.every:
+            return
+        self.last = time.monotonic()
+        self.calls += 1
+        # Run in this process (they only query and enqueue), as beat's worker would.
+        self.events += tasks.requeue_unprocessed_events.run()
+        self.deliveries += tasks.retry_due_deliveries.run()
+
+
+def run(args: argparse.Namespace) -> None:
     check_environment()
     call_command("migrate", verbosity=0)
     purge_queues()
@@ -146,8 +257,15 @@ def main() -> None:
         org = create_page(args.emails, args.webhooks, receiver.url)
         # Workers as in production: DEBUG off (no per-query bookkeeping).
         env = worker_env(smtp_port=sink.port, DEBUG="0")
-        if args.kill:
+        if args.kill or args.restart_redis:
             env["CELERY_VISIBILITY_TIMEOUT"] = "10"
+        if args.restart_redis:
+            # Rows whose batch message died with Redis are due for the sweeper 10 s after
+            # creation (120 s in production), an unfinished fan-out 10 s after its event.
+            env["NOTIFICATIONS_SWEEP_GRACE_SECONDS"] = "10"
+            settings.NOTIFICATIONS_EVENT_REQUEUE_AFTER_SECONDS = 10
+        sweepers = Sweepers() if args.restart_redis else None
+        restart_at = restart_pause = None
         workers = [Worker(env, concurrency=args.concurrency).start()]
         try:
             event, committed = post_incident(org)
@@ -158,7 +276,16 @@ def main() -> None:
                 workers[0].kill()
                 killed_at = sink.state.count()
                 workers.append(Worker(env, concurrency=args.concurrency).start())
-            wait_for_all(event, args.emails + args.webhooks, timeout=900)
+            if PRIVATE_REDIS is not None:
+                while sink.state.count() < args.emails * args.kill_at:
+                    time.sleep(0.05)
+                PRIVATE_REDIS.kill()
+                restart_at = sink.state.count()
+                down = time.monotonic()
+                time.sleep(1.0)
+                PRIVATE_REDIS.start()
+                restart_pause = time.monotonic() - down
+            wait_for_all(event, args.emails + args.webhooks, timeout=900, tick=sweepers)
             last = Delivery.objects.filter(event=event).aggregate(last=Max("sent_at"))["last"]
             pipeline = last.timestamp() - committed
             pipeline_mails = sink.state.count()
@@ -197,8 +324,13 @@ def main() -> None:
           f"webhooks received: {len(hook_paths)}")  # fmt: skip
     if args.kill:
         print(f"killed the worker (SIGKILL, whole process group) at {killed_at} mails")
+    if args.restart_redis and sweepers is not None:
+        print(f"redis-server on :{PRIVATE_REDIS_PORT} SIGKILLed at {restart_at} mails, empty "
+              f"again after {restart_pause:.1f} s; sweepers called {sweepers.calls} times from "
+              f"the driver: {sweepers.events} fan-outs and {sweepers.deliveries} deliveries "
+              f"re-enqueued")  # fmt: skip
     Organization.objects.filter(pk=org.pk).delete()
-    if missing or len(hook_paths) != args.webhooks:
+    if missing or len(hook_paths) != args.webhooks or set(statuses) != {Delivery.Status.SENT}:
         raise SystemExit("FAILED: some subscribers did not get the message")
 
 
