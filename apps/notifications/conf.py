@@ -35,6 +35,12 @@ def threaded_sent_marks() -> bool:
     return _get("NOTIFICATIONS_THREADED_SENT_MARKS", True)
 
 
+def slack_min_interval() -> float:
+    # Slack allows about one message per second per incoming webhook (bursts are tolerated
+    # briefly, then it answers 429): sends to one Slack URL are spaced this far apart.
+    return float(_get("NOTIFICATIONS_SLACK_MIN_INTERVAL", 1.0))
+
+
 def lease_seconds() -> int:
     # Rows claimed by a batch are free again shortly *before* a killed worker's message comes
     # back from the broker (visibility timeout), so the redelivered task can claim them at once.

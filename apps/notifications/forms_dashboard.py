@@ -62,3 +62,12 @@ class DeliveryFilterForm(forms.Form):
     status = forms.ChoiceField(
         required=False, choices=[("", "Any status"), *Delivery.Status.choices]
     )
+
+
+class NotificationSettingsForm(forms.Form):
+    email_component_changes = forms.BooleanField(
+        required=False,
+        label="Email subscribers when a component's status changes without an incident",
+        help_text="Webhook and Slack subscribers always get these. Off by default: most "
+        "readers only want mail about incidents and maintenance.",
+    )

@@ -201,3 +201,35 @@ class Delivery(OrgOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.event} to {self.subscriber_id}: {self.status}"
+
+
+class NotificationSettings(models.Model):
+    """Per-organization notification choices, created the first time staff change one.
+
+    An organization without a row has the defaults (every field's default).
+    """
+
+    organization = models.OneToOneField(
+        "organizations.Organization",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="+",
+    )
+    # Component-only status changes always go to webhooks and Slack; to email only when on.
+    email_component_changes = models.BooleanField(
+        "Email subscribers when a component's status changes without an incident",
+        default=False,
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "notification settings"
+
+    def __str__(self) -> str:
+        return f"Notification settings of {self.organization_id}"
+
+    @classmethod
+    def for_org(cls, organization) -> NotificationSettings:
+        """The organization's settings (unsaved defaults when it has no row yet)."""
+        found = cls.objects.filter(organization=organization).first()
+        return found or cls(organization=organization)

@@ -13,7 +13,9 @@ Flow (shared/DESIGN.md "Notification pipeline"):
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
 import queue
 import random
 import threading
@@ -29,6 +31,7 @@ from . import conf
 from .models import (
     Delivery,
     NotificationEvent,
+    NotificationSettings,
     Subscriber,
     new_manage_nonce,
     new_webhook_secret,
@@ -39,9 +42,9 @@ logger = logging.getLogger(__name__)
 Channel = Subscriber.Channel
 EMAIL_CHANNELS = (Channel.EMAIL,)
 HOOK_CHANNELS = (Channel.WEBHOOK, Channel.SLACK)
-# Email gets incident and maintenance events but not component-only changes (as Statuspage
-# does); webhooks and Slack get everything. An organization-level switch for component mail
-# can be added here once Organization has the field.
+# Email gets incident and maintenance events; component-only changes only when the
+# organization turned `NotificationSettings.email_component_changes` on (off by default, as
+# Statuspage does). Webhooks and Slack get everything.
 COMPONENT_ONLY_KINDS = frozenset({NotificationEvent.Kind.COMPONENT_STATUS_CHANGED})
 # Claims per delivery before giving up, whatever happened: above every retry schedule's length.
 MAX_CLAIMS = 15
@@ -76,9 +79,39 @@ def enqueue_event_on_commit(event: NotificationEvent) -> None:
 
 
 def channels_for(event: NotificationEvent) -> tuple[str, ...]:
-    if event.kind in COMPONENT_ONLY_KINDS:
+    if event.kind in COMPONENT_ONLY_KINDS and not email_component_changes(event.organization_id):
         return HOOK_CHANNELS
     return (*EMAIL_CHANNELS, *HOOK_CHANNELS)
+
+
+def email_component_changes(organization_id: int) -> bool:
+    """Whether the organization mails its email subscribers component-only changes."""
+    return bool(
+        NotificationSettings.objects.filter(organization_id=organization_id)
+        .values_list("email_component_changes", flat=True)
+        .first()
+    )
+
+
+@transaction.atomic
+def set_email_component_changes(organization, *, enabled: bool, actor) -> bool:
+    """Staff switch (dashboard). Returns True when the value changed; audited then."""
+    from apps.organizations.models import AuditEntry
+
+    settings_row, _ = NotificationSettings.objects.select_for_update().get_or_create(
+        organization=organization
+    )
+    if settings_row.email_component_changes == enabled:
+        return False
+    settings_row.email_component_changes = enabled
+    settings_row.save(update_fields=["email_component_changes", "updated_at"])
+    AuditEntry.record(
+        organization,
+        actor=actor,
+        action="notifications.settings",
+        data={"email_component_changes": enabled},
+    )
+    return True
 
 
 def matching_subscribers(event: NotificationEvent) -> QuerySet[Subscriber]:
@@ -346,6 +379,51 @@ def mark_skipped(delivery_ids: Iterable[int], reason: str) -> int:
     return Delivery.objects.filter(
         pk__in=list(delivery_ids), status=Delivery.Status.PENDING
     ).update(status=Delivery.Status.SKIPPED, last_error=reason[:500], leased_until=None)
+
+
+def slack_wait(url: str) -> float:
+    """Seconds until this Slack URL may get another message; 0.0 means "send now" and books
+    the slot. Shared by every worker through the cache (Redis in production).
+
+    Windows of `slack_min_interval()` seconds, one message each (SET NX on the window's key),
+    and never sooner than the interval after the previous window's message. The key holds a
+    hash of the URL, never the URL (its last segment is the channel's secret). If the cache is
+    down, the message goes out: pacing must never stop delivery (Slack's 429 is retried).
+    """
+    from django.core.cache import cache
+
+    interval = conf.slack_min_interval()
+    if interval <= 0:
+        return 0.0
+    now = time.time()
+    window = int(now // interval)
+    prefix = "notifications:slack-pace:" + hashlib.sha256(url.encode()).hexdigest()[:32]
+    ttl = max(2, math.ceil(interval * 3))
+    try:
+        previous = cache.get(f"{prefix}:{window - 1}")
+        if previous is not None and now - previous < interval:
+            return previous + interval - now
+        if cache.add(f"{prefix}:{window}", now, timeout=ttl):
+            return 0.0
+        current = cache.get(f"{prefix}:{window}")
+    except Exception:
+        logger.warning("Slack pacing unavailable (cache error); sending anyway", exc_info=True)
+        return 0.0
+    next_window = (window + 1) * interval - now
+    if current is None:
+        return next_window
+    return max(next_window, current + interval - now)
+
+
+def defer(delivery_ids: Sequence[int], until: datetime) -> None:
+    """Put claimed rows back for later without counting an attempt (Slack pacing): pending,
+    leased until `until` so nobody sends them sooner, then due for the sweeper."""
+    Delivery.objects.filter(pk__in=list(delivery_ids), status=Delivery.Status.PENDING).update(
+        leased_until=until,
+        next_attempt_at=until,
+        lease_owner="",
+        attempts=F("attempts") - 1,
+    )
 
 
 def release(delivery_ids: Iterable[int]) -> None:

@@ -18,6 +18,7 @@ urlpatterns = [
         name="subscriber_remove",
     ),
     path("notifications/", views.event_list, name="events"),
+    path("notifications/settings/", views.notification_settings, name="settings"),
     path("notifications/<str:event_id>/", views.event_detail, name="event"),
     path("notifications/<str:event_id>/retry/", views.event_retry, name="event_retry"),
 ]

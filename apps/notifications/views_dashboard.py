@@ -24,8 +24,14 @@ from apps.organizations.tenancy import org_view
 from apps.status.models import Component, ComponentStatus
 
 from . import csv_import, services
-from .forms_dashboard import DeliveryFilterForm, EventFilterForm, ImportForm, SubscriberFilterForm
-from .models import Delivery, NotificationEvent, Subscriber
+from .forms_dashboard import (
+    DeliveryFilterForm,
+    EventFilterForm,
+    ImportForm,
+    NotificationSettingsForm,
+    SubscriberFilterForm,
+)
+from .models import Delivery, NotificationEvent, NotificationSettings, Subscriber
 
 READ = "org.view"
 MANAGE = "subscribers.manage"
@@ -315,8 +321,34 @@ def event_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "query": _query_without_page(request),
             "filtered": filtered,
+            "settings_form": NotificationSettingsForm(
+                initial={
+                    "email_component_changes": NotificationSettings.for_org(
+                        request.organization
+                    ).email_component_changes
+                }
+            ),
         },
     )
+
+
+@org_view(MANAGE)
+@require_POST
+def notification_settings(request: HttpRequest) -> HttpResponse:
+    form = NotificationSettingsForm(request.POST)
+    if form.is_valid():
+        enabled = form.cleaned_data["email_component_changes"]
+        changed = services.set_email_component_changes(
+            request.organization, enabled=enabled, actor=request.user
+        )
+        if changed:
+            messages.success(
+                request,
+                "Email subscribers now get component status changes."
+                if enabled
+                else "Email subscribers no longer get component status changes.",
+            )
+    return redirect("notifications:events", request.organization.slug)
 
 
 @org_view(READ)

@@ -15,6 +15,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from django.db import DatabaseError
@@ -119,6 +120,7 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
     # public_url reads the organization's custom domain: once per organization, not per row.
     organizations = {d.event.organization_id: d.event.organization for d in rows}
     base_urls = {pk: organization.public_url for pk, organization in organizations.items()}
+    deferred: list[tuple[int, float]] = []
     for index, delivery in enumerate(rows):
         if index and batch.out_of_time():
             batch.hand_over(rows[index:])
@@ -127,6 +129,11 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
         if not delivery.subscriber.is_active:
             services.mark_skipped([delivery.pk], "Subscriber disabled or removed.")
             continue
+        if delivery.subscriber.channel == Subscriber.Channel.SLACK:
+            wait = services.slack_wait(delivery.subscriber.url)
+            if wait > 0:
+                deferred.append((delivery.pk, wait))
+                continue
         try:
             deliver_one(delivery, cache, base_urls)
         except DatabaseError:
@@ -135,4 +142,33 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
             # A bug or odd data in one delivery must not hold up the rest of the batch.
             logger.exception("Could not send delivery %s", delivery.pk)
             services.record_failure(delivery, f"{type(exc).__name__}: {exc}")
+    if deferred:
+        defer_slack(deferred)
     return batch.left_over
+
+
+def celery_is_eager() -> bool:
+    from celery import current_app
+
+    return bool(current_app.conf.task_always_eager)
+
+
+def defer_slack(deferred: Sequence[tuple[int, float]]) -> None:
+    """Slack's pace: the rows wait in the database (next_attempt_at, the durable record) and a
+    task comes back for them when the slot opens, instead of a worker sleeping. The countdown
+    is a second or two, far below the broker's visibility timeout. Eager Celery (tests, quick
+    start) cannot wait, so there the sweeper (`retry_due_deliveries`) picks them up."""
+    from django.utils import timezone
+
+    from ..tasks import send_webhook_batch
+
+    wait = max(seconds for _, seconds in deferred)
+    ids = [pk for pk, _ in deferred]
+    services.defer(ids, timezone.now() + timedelta(seconds=wait))
+    if celery_is_eager():
+        return
+    try:
+        send_webhook_batch.apply_async(args=[ids], countdown=wait + 0.05)
+    except Exception:
+        logger.exception("Could not enqueue paced Slack deliveries; the sweeper will send them")
+    logger.info("Slack pacing: %s deliveries wait %.2f s", len(ids), wait)
