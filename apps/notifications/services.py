@@ -306,7 +306,7 @@ class ThreadedMarker:
 
     _STOP = object()
 
-    def __init__(self, limit: int = 50) -> None:
+    def __init__(self, limit: int = 10) -> None:
         self.queue: queue.Queue = queue.Queue(maxsize=limit)
         self.error: BaseException | None = None
         self.marked = 0
