@@ -292,6 +292,11 @@ class SyncMarker:
         pass
 
 
+# Accepted-but-unmarked messages one sender may hold: what a killed worker process can resend
+# besides the message in flight.
+SENT_MARK_QUEUE_LIMIT = 10
+
+
 class ThreadedMarker:
     """Marks deliveries sent from a second thread with its own database connection.
 
@@ -306,7 +311,7 @@ class ThreadedMarker:
 
     _STOP = object()
 
-    def __init__(self, limit: int = 10) -> None:
+    def __init__(self, limit: int = SENT_MARK_QUEUE_LIMIT) -> None:
         self.queue: queue.Queue = queue.Queue(maxsize=limit)
         self.error: BaseException | None = None
         self.marked = 0

@@ -146,7 +146,11 @@ def test_a_worker_killed_mid_fan_out_loses_nothing(org, sink, start_worker):
         for n in range(total)
     )
     sink.state.delay = 0.01  # stretch the run so the kill lands in the middle
-    fault_env = {"CELERY_VISIBILITY_TIMEOUT": "10", "NOTIFICATIONS_FANOUT_CHUNK": "50"}
+    fault_env = {
+        "CELERY_VISIBILITY_TIMEOUT": "10",
+        "NOTIFICATIONS_FANOUT_CHUNK": "50",
+        "NOTIFICATIONS_SWEEP_GRACE_SECONDS": "15",
+    }
     first = start_worker(**fault_env)
     event = post_incident(org)
     wait_until(lambda: sink.state.count() >= total // 4, 60, "a quarter of the mail")
@@ -155,14 +159,28 @@ def test_a_worker_killed_mid_fan_out_loses_nothing(org, sink, start_worker):
     assert at_kill < total, "the run finished before the kill; make it slower"
 
     start_worker(**fault_env)
-    recovery = wait_until(all_decided(event, total), 90, "every delivery after the kill")
+    decided = all_decided(event, total)
+    last_sweep = time.monotonic()
+
+    def decided_while_beat_runs() -> bool:
+        # Beat runs the sweepers every few seconds in production: the killed tasks come back by
+        # whichever path is first, the broker's unacked restore or the database sweep.
+        nonlocal last_sweep
+        if time.monotonic() - last_sweep > 3:
+            services.requeue_unprocessed_events()
+            services.retry_due_deliveries()
+            last_sweep = time.monotonic()
+        return decided()
+
+    recovery = wait_until(decided_while_beat_runs, 120, "every delivery after the kill")
 
     recipients = Counter(sink.state.recipients())
     duplicates = sum(count - 1 for count in recipients.values())
     print(f"kill at {at_kill}/{total} mails, recovered in {recovery:.1f} s, {duplicates} dup")
     assert set(recipients) == {f"reader{n}@example.com" for n in range(total)}
-    # At most what was in flight at the kill: one message per pool process.
-    assert duplicates <= 2
+    # At most what was in flight at the kill, per pool process (2): the message being sent and
+    # the accepted ones whose sent mark was still queued.
+    assert duplicates <= 2 * (1 + services.SENT_MARK_QUEUE_LIMIT)
     assert Delivery.objects.filter(event=event, status=Delivery.Status.SENT).count() == total
     # The killed tasks came back from the broker in seconds (visibility timeout 10 s here).
     assert recovery < 45
