@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format worker beat migrate demo schema clean
+.PHONY: install run test lint format worker beat migrate demo schema schemathesis clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,12 @@ schema: install
 	@mkdir -p var
 	$(BIN)/python manage.py spectacular --fail-on-warn --validate --file var/schema.yml
 	@echo "wrote var/schema.yml"
+
+# Schemathesis against the app under gunicorn, like CI (.ci/schemathesis): needs PostgreSQL and
+# Redis on 127.0.0.1 (PostgreSQL user postgres, as .ci/run sets them up). SCHEMATHESIS_MAX_EXAMPLES=N
+# changes the number of examples per operation.
+schemathesis: install
+	.ci/schemathesis
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

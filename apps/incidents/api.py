@@ -15,6 +15,7 @@ from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -702,14 +703,20 @@ class IncidentTemplateSerializer(StrictModelSerializer):
             self.context["organization"], actor=self.context["actor"], **validated_data
         )
 
+    @transaction.atomic
     def update(
         self, instance: IncidentTemplate, validated_data: dict[str, Any]
     ) -> IncidentTemplate:
+        # Lock the row: a DELETE committed since the view found it leaves nothing to save (a
+        # 404, as if it had been gone already), and one still to come waits for this update.
+        locked = IncidentTemplate.objects.select_for_update().filter(pk=instance.pk).first()
+        if locked is None:
+            raise NotFound("No IncidentTemplate matches the given query.")
         fields = {
-            name: validated_data.get(name, getattr(instance, name))
+            name: validated_data.get(name, getattr(locked, name))
             for name in ("name", "title", "body", "kind", "status", "impact")
         }
-        return services.update_template(instance, actor=self.context["actor"], **fields)
+        return services.update_template(locked, actor=self.context["actor"], **fields)
 
 
 class TemplateFilterSerializer(ListFilterSerializer):

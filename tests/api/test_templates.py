@@ -103,3 +103,27 @@ def test_listing_50_templates_takes_a_constant_number_of_queries(
         response = client.get(URL)
 
     assert len(response.json()["results"]) == 50
+
+
+def test_a_template_deleted_while_it_is_being_changed_is_a_404_not_a_500(
+    api, api_key, org, monkeypatch
+):
+    # Found by schemathesis (.ci/schemathesis): a DELETE from another process committed between
+    # the PATCH's lookup and its save, and save(update_fields=...) failed with a DatabaseError.
+    from apps.incidents.api import IncidentTemplateViewSet
+
+    template = IncidentTemplateFactory(organization=org)
+    found = IncidentTemplateViewSet.get_object
+
+    def found_then_deleted_elsewhere(view):
+        instance = found(view)
+        IncidentTemplate.objects.filter(pk=instance.pk).delete()
+        return instance
+
+    monkeypatch.setattr(IncidentTemplateViewSet, "get_object", found_then_deleted_elsewhere)
+
+    response = api(api_key).patch(detail(template), {"name": "0"}, content_type=JSON)
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No IncidentTemplate matches the given query."}
+    assert not IncidentTemplate.objects.filter(pk=template.pk).exists()
