@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -98,6 +98,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         from .parsers import too_large
 
         exc = too_large()
+    elif isinstance(exc, ObjectDoesNotExist):
+        # A service re-reads its object under a row lock; when another request deleted it in
+        # between, the object is gone for this caller too: the same 404 as a missing id.
+        exc = exceptions.NotFound("Not found.")
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # a bug: Django's 500 handling (and error reporting) takes over

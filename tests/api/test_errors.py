@@ -218,3 +218,27 @@ def test_a_malformed_id_gets_the_same_404_as_a_missing_one(api, api_key):
 
     assert malformed.status_code == missing.status_code == 404
     assert malformed.json() == missing.json()
+
+
+def test_an_object_deleted_while_a_request_was_working_on_it_is_a_404(
+    api, api_key, org, monkeypatch
+):
+    from apps.incidents import services as incident_services
+    from apps.incidents.models import Incident
+
+    from ..factories import IncidentFactory, IncidentUpdateFactory
+
+    incident = IncidentFactory(organization=org)
+    IncidentUpdateFactory(incident=incident)
+
+    def deleted_meanwhile(*args, **kwargs):
+        raise Incident.DoesNotExist("Incident matching query does not exist.")
+
+    monkeypatch.setattr(incident_services, "post_update", deleted_meanwhile)
+    response = api(api_key).post(
+        f"/api/v1/incidents/{incident.public_id}/updates/",
+        {"status": "identified", "body": "Found it."},
+        content_type="application/json",
+    )
+    assert response.status_code == 404
+    assert response.json()["detail"] == "Not found."
