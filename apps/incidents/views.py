@@ -7,6 +7,8 @@ write and turn their ValidationErrors into form errors.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -257,6 +259,31 @@ def _detail_url(request: HttpRequest, incident: Incident) -> str:
     return reverse(name, args=[request.organization.slug, incident.public_id])
 
 
+def _action_page(
+    request: HttpRequest,
+    incident: Incident,
+    form,
+    run: Callable[[dict], object],
+    *,
+    done: str,
+    title: str,
+    submit: str,
+    explain: str,
+) -> HttpResponse:
+    """One form page that runs one service on an incident: on success a message and back to the
+    incident; a service's ValidationError becomes a form error and nothing is written."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            run(form.cleaned_data)
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, done)
+            return redirect(_detail_url(request, incident))
+    context = {"incident": incident, "form": form, "title": title, "submit": submit}
+    return _render(request, "incidents/dashboard/action.html", {**context, "explain": explain})
+
+
 @org_view("incidents.edit")
 def edit_details(request: HttpRequest, incident_id: str) -> HttpResponse:
     """Rename, or correct the impact (e.g. a status set by mistake raised it)."""
@@ -264,95 +291,65 @@ def edit_details(request: HttpRequest, incident_id: str) -> HttpResponse:
     form = forms.IncidentDetailsForm(
         request.POST or None, initial={"name": incident.name, "impact": incident.impact}
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.update_incident_details(
-                incident,
-                actor=request.user,
-                name=form.cleaned_data["name"],
-                impact=form.cleaned_data["impact"]
-                if form.cleaned_data["impact"] != incident.impact
-                else None,
-            )
-        except ValidationError as error:
-            _form_error(form, error)
-        else:
-            messages.success(request, "Saved. Subscribers are not notified of this change.")
-            return redirect(_detail_url(request, incident))
-    return _render(
+
+    def run(data: dict) -> None:
+        services.update_incident_details(
+            incident,
+            actor=request.user,
+            name=data["name"],
+            impact=data["impact"] if data["impact"] != incident.impact else None,
+        )
+
+    return _action_page(
         request,
-        "incidents/dashboard/action.html",
-        {
-            "incident": incident,
-            "form": form,
-            "title": "Edit name and impact",
-            "submit": "Save",
-            "explain": "Corrections only: nobody is notified. Post an update to tell readers "
-            "what changed.",
-        },
+        incident,
+        form,
+        run,
+        done="Saved. Subscribers are not notified of this change.",
+        title="Edit name and impact",
+        submit="Save",
+        explain="Corrections only: nobody is notified. Post an update to tell readers "
+        "what changed.",
     )
 
 
 @org_view("incidents.edit")
 def resolve(request: HttpRequest, incident_id: str) -> HttpResponse:
     incident = _get(request, incident_id, Kind.INCIDENT)
-    form = forms.ResolveForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.resolve_incident(
-                incident,
-                actor=request.user,
-                body=form.cleaned_data["body"],
-                deliver_notifications=form.cleaned_data["notify"],
-            )
-        except ValidationError as error:
-            _form_error(form, error)
-        else:
-            messages.success(request, "Incident resolved. Affected components are operational.")
-            return redirect(_detail_url(request, incident))
-    return _render(
+    return _action_page(
         request,
-        "incidents/dashboard/action.html",
-        {
-            "incident": incident,
-            "form": form,
-            "title": "Resolve incident",
-            "submit": "Resolve incident",
-            "explain": "Affected components go back to operational. To keep one "
-            "degraded, post an update with status Resolved instead.",
-        },
+        incident,
+        forms.ResolveForm(request.POST or None),
+        lambda data: services.resolve_incident(
+            incident, actor=request.user, body=data["body"], deliver_notifications=data["notify"]
+        ),
+        done="Incident resolved. Affected components are operational.",
+        title="Resolve incident",
+        submit="Resolve incident",
+        explain="Affected components go back to operational. To keep one "
+        "degraded, post an update with status Resolved instead.",
     )
 
 
 @org_view("incidents.edit")
 def reopen(request: HttpRequest, incident_id: str) -> HttpResponse:
     incident = _get(request, incident_id, Kind.INCIDENT)
-    form = forms.ReopenForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.reopen_incident(
-                incident,
-                actor=request.user,
-                status=form.cleaned_data["status"],
-                body=form.cleaned_data["body"],
-                deliver_notifications=form.cleaned_data["notify"],
-            )
-        except ValidationError as error:
-            _form_error(form, error)
-        else:
-            messages.success(request, "Incident reopened.")
-            return redirect(_detail_url(request, incident))
-    return _render(
+    return _action_page(
         request,
-        "incidents/dashboard/action.html",
-        {
-            "incident": incident,
-            "form": form,
-            "title": "Reopen incident",
-            "submit": "Reopen incident",
-            "explain": "Use this when the same problem comes back. Set component "
-            "statuses with the next update.",
-        },
+        incident,
+        forms.ReopenForm(request.POST or None),
+        lambda data: services.reopen_incident(
+            incident,
+            actor=request.user,
+            status=data["status"],
+            body=data["body"],
+            deliver_notifications=data["notify"],
+        ),
+        done="Incident reopened.",
+        title="Reopen incident",
+        submit="Reopen incident",
+        explain="Use this when the same problem comes back. Set component "
+        "statuses with the next update.",
     )
 
 
@@ -519,30 +516,21 @@ def maintenance_extend(request: HttpRequest, maintenance_id: str) -> HttpRespons
         organization=request.organization,
         initial={"scheduled_until": maintenance.scheduled_until},
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.extend_maintenance(
-                maintenance,
-                actor=request.user,
-                new_until=form.cleaned_data["scheduled_until"],
-                body=form.cleaned_data["body"] or None,
-                deliver_notifications=form.cleaned_data["notify"],
-            )
-        except ValidationError as error:
-            _form_error(form, error)
-        else:
-            messages.success(request, "Maintenance window extended.")
-            return redirect(_detail_url(request, maintenance))
-    return _render(
+    return _action_page(
         request,
-        "incidents/dashboard/action.html",
-        {
-            "incident": maintenance,
-            "form": form,
-            "title": "Extend maintenance",
-            "submit": "Extend",
-            "explain": "Subscribers see the new end time.",
-        },
+        maintenance,
+        form,
+        lambda data: services.extend_maintenance(
+            maintenance,
+            actor=request.user,
+            new_until=data["scheduled_until"],
+            body=data["body"] or None,
+            deliver_notifications=data["notify"],
+        ),
+        done="Maintenance window extended.",
+        title="Extend maintenance",
+        submit="Extend",
+        explain="Subscribers see the new end time.",
     )
 
 
