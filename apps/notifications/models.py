@@ -21,6 +21,7 @@ class NotificationEvent(OrgOwnedModel):
         INCIDENT_OPENED = "incident.opened", "Incident opened"
         INCIDENT_UPDATED = "incident.updated", "Incident updated"
         INCIDENT_RESOLVED = "incident.resolved", "Incident resolved"
+        POSTMORTEM_PUBLISHED = "incident.postmortem_published", "Postmortem published"
         COMPONENT_STATUS_CHANGED = "component.status_changed", "Component status changed"
         MAINTENANCE_SCHEDULED = "maintenance.scheduled", "Maintenance scheduled"
         MAINTENANCE_REMINDER = "maintenance.reminder", "Maintenance reminder"

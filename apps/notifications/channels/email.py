@@ -136,6 +136,7 @@ class EventMail:
             EventKind.INCIDENT_OPENED: f"New incident: {status}",
             EventKind.INCIDENT_UPDATED: f"Update: {status}",
             EventKind.INCIDENT_RESOLVED: "Resolved",
+            EventKind.POSTMORTEM_PUBLISHED: "What happened, and what we are changing",
             EventKind.MAINTENANCE_SCHEDULED: "Maintenance scheduled",
             EventKind.MAINTENANCE_REMINDER: "Reminder: maintenance is about to start",
             EventKind.MAINTENANCE_STARTED: "Maintenance in progress",
