@@ -170,7 +170,110 @@ class IncidentTemplate(OrgOwnedModel):
         return self.name
 
 
+class Postmortem(OrgOwnedModel):
+    """What happened, told to customers after an incident (one per incident, kind incident).
+
+    A draft until published; publishing moves the incident to status `postmortem` and
+    unpublishing back to `resolved`, so `incident.status == "postmortem"` always means "has a
+    published postmortem" (lists show the badge without loading this row). Drafts are never
+    shown publicly. The sections are plain text (rendered escaped, with line breaks kept).
+    """
+
+    public_id = PublicIdField()
+    incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="postmortem")
+    summary = models.TextField(
+        blank=True,
+        help_text="What happened, in plain words: what customers saw, from when to when. "
+        "Write for someone who does not work here; no internal names or jargon.",
+    )
+    customer_impact = models.TextField(
+        blank=True,
+        help_text="Who was affected, how, and for how long. Acknowledge the inconvenience "
+        "honestly; do not minimise it.",
+    )
+    cause = models.TextField(
+        blank=True, help_text="Why it happened, explained without blame or internal jargon."
+    )
+    resolution = models.TextField(
+        blank=True, help_text="How service was restored, and what was done during the incident."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # Last change to the text or action items (drafts and published alike).
+    updated_at = models.DateTimeField(default=timezone.now)
+    # Set while published; cleared by unpublishing (the text stays, as a draft).
+    published_at = models.DateTimeField(null=True, blank=True)
+    # Whether the last publish notified subscribers (staff choose each time they publish).
+    notified_subscribers = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    SECTIONS = (
+        ("summary", "What happened"),
+        ("customer_impact", "Who was affected"),
+        ("cause", "Why it happened"),
+        ("resolution", "How we fixed it"),
+    )
+
+    def __str__(self) -> str:
+        return f"Postmortem: {self.incident.name}" if self.incident_id else "Postmortem"
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
+
+    def sections(self) -> list[tuple[str, str, str]]:
+        """(field name, heading, text) of the sections that have text, in reading order."""
+        return [
+            (name, label, getattr(self, name))
+            for name, label in self.SECTIONS
+            if getattr(self, name)
+        ]
+
+    def as_text(self, action_items: list[ActionItem] | None = None) -> str:
+        """The whole postmortem as plain text (webhook `postmortem_body`, mail, feeds)."""
+        parts = [f"{label}\n\n{text}" for _name, label, text in self.sections()]
+        items = list(self.action_items.all()) if action_items is None else action_items
+        if items:
+            lines = [f"- {item.title} ({item.get_status_display().lower()})" for item in items]
+            parts.append("What we are doing so it does not happen again\n\n" + "\n".join(lines))
+        return "\n\n".join(parts)
+
+
+class ActionItem(OrgOwnedModel):
+    """One thing being done so the incident does not happen again, shown with its progress."""
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+
+    public_id = PublicIdField()
+    postmortem = models.ForeignKey(
+        Postmortem, on_delete=models.CASCADE, related_name="action_items"
+    )
+    title = models.CharField(max_length=255, help_text="What will change, in plain words.")
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PLANNED)
+    due_date = models.DateField(null=True, blank=True)
+    # Display order within the postmortem, from 1.
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
 __all__ = [
+    "ActionItem",
     "ComponentStatus",
     "Impact",
     "Incident",
@@ -180,4 +283,5 @@ __all__ = [
     "IncidentUpdateRevision",
     "Kind",
     "MaintenanceStatus",
+    "Postmortem",
 ]
