@@ -16,12 +16,13 @@ from apps.status.models import Component, ComponentStatus
 from . import texts
 from .models import (
     UNRESOLVED_INCIDENT,
+    ActionItem,
     Impact,
     IncidentStatus,
     Kind,
     MaintenanceStatus,
 )
-from .services import INCIDENT_IMPACTS, MAX_REMINDER_HOURS
+from .services import INCIDENT_IMPACTS, MAX_REMINDER_HOURS, POSTMORTEM_TEXT_MAX
 
 NOT_AFFECTED = ""
 AUTO_IMPACT = "auto"
@@ -367,3 +368,94 @@ class TemplateForm(forms.Form):
         elif data.get("impact") == Impact.MAINTENANCE:
             self.add_error("impact", "Maintenance impact is for maintenance templates.")
         return data
+
+
+# --- postmortems -----------------------------------------------------------------------------
+
+
+def _section(
+    label: str, help_text: str, rows: int, placeholder: str, *, required: bool = False
+) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        help_text=help_text,
+        required=required,
+        max_length=POSTMORTEM_TEXT_MAX,
+        widget=forms.Textarea(attrs={"rows": rows, "placeholder": placeholder}),
+    )
+
+
+class PostmortemForm(forms.Form):
+    """The sections. Writing starts with the summary (publishing needs it); the others may
+    wait."""
+
+    summary = _section(
+        "What happened",
+        "In plain words, for someone who does not work here: what customers saw, from when to "
+        "when. Avoid internal names, acronyms and jargon.",
+        5,
+        "From 10:02 to 10:47 UTC, most attempts to sign in failed with an error page.",
+        required=True,
+    )
+    customer_impact = _section(
+        "Who was affected",
+        "Who was affected, how, and for how long. Say plainly that it caused trouble and that "
+        "you are sorry; do not minimise it (“some users”, “brief”) unless that is the truth.",
+        4,
+        "Everyone trying to sign in during those 45 minutes could not reach their account. "
+        "We know many of you were in the middle of work, and we are sorry.",
+    )
+    cause = _section(
+        "Why it happened",
+        "The cause, explained simply and without blame.",
+        4,
+        "A change to our sign-in service sent every request to a server that was restarting.",
+    )
+    resolution = _section(
+        "How we fixed it",
+        "What restored service. What you are changing so it does not happen again goes in the "
+        "action items below.",
+        3,
+        "We undid the change at 10:45 and sign-ins recovered within two minutes.",
+    )
+
+
+class PublishPostmortemForm(forms.Form):
+    notify = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Notify subscribers",
+        help_text="Email, webhook and Slack subscribers of the affected components get the "
+        "summary and a link.",
+    )
+
+
+class ActionItemForm(forms.Form):
+    title = forms.CharField(
+        max_length=255,
+        label="What will change",
+        help_text="One concrete change, in plain words.",
+        widget=forms.TextInput(attrs={"placeholder": "Test sign-in changes on one server first"}),
+    )
+    description = forms.CharField(
+        required=False,
+        max_length=POSTMORTEM_TEXT_MAX,
+        label="Details",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    status = forms.ChoiceField(choices=ActionItem.Status.choices, initial=ActionItem.Status.PLANNED)
+    due_date = forms.DateField(
+        required=False, label="Due", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class ActionItemStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=ActionItem.Status.choices)
+
+
+class MoveActionItemForm(forms.Form):
+    direction = forms.ChoiceField(choices=[("up", "Up"), ("down", "Down")])
+
+
+class ConfirmForm(forms.Form):
+    """No fields: the POST itself is the confirmation."""

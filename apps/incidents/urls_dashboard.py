@@ -16,6 +16,47 @@ urlpatterns = [
     path("incidents/<str:incident_id>/resolve/", views.resolve, name="resolve"),
     path("incidents/<str:incident_id>/reopen/", views.reopen, name="reopen"),
     path("incidents/<str:incident_id>/delete/", views.delete, name="delete"),
+    path("incidents/<str:incident_id>/postmortem/", views.postmortem, name="postmortem"),
+    path(
+        "incidents/<str:incident_id>/postmortem/publish/",
+        views.postmortem_publish,
+        name="postmortem_publish",
+    ),
+    path(
+        "incidents/<str:incident_id>/postmortem/unpublish/",
+        views.postmortem_unpublish,
+        name="postmortem_unpublish",
+    ),
+    path(
+        "incidents/<str:incident_id>/postmortem/delete/",
+        views.postmortem_delete,
+        name="postmortem_delete",
+    ),
+    path(
+        "incidents/<str:incident_id>/postmortem/action-items/",
+        views.action_item_add,
+        name="action_item_add",
+    ),
+    path(
+        "incidents/<str:incident_id>/postmortem/action-items/<str:item_id>/",
+        views.action_item_edit,
+        name="action_item_edit",
+    ),
+    path(
+        "incidents/<str:incident_id>/postmortem/action-items/<str:item_id>/status/",
+        views.action_item_status,
+        name="action_item_status",
+    ),
+    path(
+        "incidents/<str:incident_id>/postmortem/action-items/<str:item_id>/move/",
+        views.action_item_move,
+        name="action_item_move",
+    ),
+    path(
+        "incidents/<str:incident_id>/postmortem/action-items/<str:item_id>/delete/",
+        views.action_item_delete,
+        name="action_item_delete",
+    ),
     path(
         "incidents/<str:incident_id>/updates/<str:update_id>/edit/",
         views.edit_update,

@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,12 +26,14 @@ from . import forms, services, texts
 from .models import (
     OPEN_MAINTENANCE,
     UNRESOLVED_INCIDENT,
+    ActionItem,
     Incident,
     IncidentStatus,
     IncidentTemplate,
     IncidentUpdate,
     Kind,
     MaintenanceStatus,
+    Postmortem,
 )
 
 READ_WRITE = {"write_permission": "incidents.edit"}
@@ -218,6 +220,7 @@ def incident_detail(request: HttpRequest, incident_id: str) -> HttpResponse:
         "form": form,
         "resolve_form": forms.ResolveForm(),
         "reopen_form": forms.ReopenForm(),
+        "postmortem": _postmortem_of(request, incident),
         "now": timezone.now(),
     }
     status = 400 if request.method == "POST" else 200
@@ -602,3 +605,236 @@ def template_defaults(request: HttpRequest) -> HttpResponse:
         f"Added {len(created)} default templates." if created else "You have all the defaults.",
     )
     return redirect("incidents:templates", request.organization.slug)
+
+
+# --- postmortems ---------------------------------------------------------------------------
+# One page per incident: the sections (with a preview), the action items (htmx swaps the list
+# in place; without JavaScript every button is a form that posts and comes back here) and
+# publishing. Viewers read the same page without the forms.
+
+
+def _postmortem_url(request: HttpRequest, incident: Incident) -> str:
+    return reverse("incidents:postmortem", args=[request.organization.slug, incident.public_id])
+
+
+def _postmortem_of(request: HttpRequest, incident: Incident) -> Postmortem | None:
+    return Postmortem.objects.for_org(request.organization).filter(incident=incident).first()
+
+
+def _action_item(request: HttpRequest, incident: Incident, item_id: str) -> ActionItem:
+    # One filter across the relation (CONVENTIONS §1): the item of this incident's postmortem.
+    return get_object_or_404(
+        ActionItem.objects.for_org(request.organization)
+        .filter(postmortem__incident=incident)
+        .select_related("postmortem__incident"),
+        public_id=item_id,
+    )
+
+
+def _section_preview(data: dict) -> list[tuple[str, str]]:
+    return [(label, data.get(name) or "") for name, label in Postmortem.SECTIONS if data.get(name)]
+
+
+def _postmortem_page(
+    request: HttpRequest,
+    incident: Incident,
+    postmortem: Postmortem | None,
+    *,
+    form: forms.PostmortemForm | None = None,
+    item_form: forms.ActionItemForm | None = None,
+    preview: list[tuple[str, str]] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    if form is None:
+        initial = {n: getattr(postmortem, n) for n, _l in Postmortem.SECTIONS} if postmortem else {}
+        form = forms.PostmortemForm(initial=initial)
+    if preview is None and postmortem is not None:
+        preview = _section_preview({n: getattr(postmortem, n) for n, _l in Postmortem.SECTIONS})
+    context = {
+        "incident": incident,
+        "postmortem": postmortem,
+        "action_items": list(postmortem.action_items.all()) if postmortem else [],
+        "form": form,
+        "item_form": item_form or forms.ActionItemForm(),
+        "publish_form": forms.PublishPostmortemForm(),
+        "preview": preview,
+        "statuses": ActionItem.Status.choices,
+    }
+    if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "action-items":
+        # 200 even for form errors: htmx swaps only successful responses.
+        return _render(request, "incidents/dashboard/_action_items.html", context)
+    return _render(request, "incidents/dashboard/postmortem.html", context, status=status)
+
+
+@org_view("org.view", **READ_WRITE)
+def postmortem(request: HttpRequest, incident_id: str) -> HttpResponse:
+    """Read (members) or write (editors and up) the incident's postmortem."""
+    incident = _get(request, incident_id, Kind.INCIDENT)
+    current = _postmortem_of(request, incident)
+    if request.method != "POST":
+        return _postmortem_page(request, incident, current)
+    form = forms.PostmortemForm(request.POST)
+    valid = form.is_valid()
+    if "preview" in request.POST:
+        data = form.cleaned_data if valid else form.data
+        preview = _section_preview(data)
+        if request.headers.get("HX-Request"):
+            return _render(
+                request, "incidents/dashboard/_postmortem_preview.html", {"preview": preview}
+            )
+        return _postmortem_page(request, incident, current, form=form, preview=preview)
+    if valid:
+        try:
+            saved = services.save_postmortem(incident, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            if saved.is_published:
+                messages.success(request, "Saved. Readers see the new text now.")
+            else:
+                messages.success(request, "Draft saved. Only your team can see it.")
+            return redirect(_postmortem_url(request, incident))
+    return _postmortem_page(request, incident, current, form=form, status=400)
+
+
+def _postmortem_action(run: Callable[..., object], done: Callable[[HttpRequest], str]):
+    """A POST-only button on the postmortem page: run the service, say what happened."""
+
+    @org_view("incidents.edit")
+    @require_POST
+    def view(request: HttpRequest, incident_id: str) -> HttpResponse:
+        incident = _get(request, incident_id, Kind.INCIDENT)
+        try:
+            run(request, incident)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, done(request))
+        return redirect(_postmortem_url(request, incident))
+
+    return view
+
+
+def _publish(request: HttpRequest, incident: Incident) -> None:
+    form = forms.PublishPostmortemForm(request.POST)
+    form.is_valid()  # one optional checkbox: always valid
+    services.publish_postmortem(
+        incident, actor=request.user, notify_subscribers=form.cleaned_data["notify"]
+    )
+
+
+postmortem_publish = _postmortem_action(
+    _publish,
+    lambda request: (
+        "Postmortem published on your status page"
+        + (" and sent to subscribers." if request.POST.get("notify") else ".")
+    ),
+)
+postmortem_unpublish = _postmortem_action(
+    lambda request, incident: services.unpublish_postmortem(incident, actor=request.user),
+    lambda request: "Postmortem taken off the status page. It is kept as a draft.",
+)
+
+
+@org_view("incidents.edit")
+def postmortem_delete(request: HttpRequest, incident_id: str) -> HttpResponse:
+    incident = _get(request, incident_id, Kind.INCIDENT)
+    if _postmortem_of(request, incident) is None:
+        raise Http404("This incident has no postmortem.")
+    return _action_page(
+        request,
+        incident,
+        forms.ConfirmForm(request.POST if request.method == "POST" else None),
+        lambda data: services.delete_postmortem(incident, actor=request.user),
+        done="Postmortem draft deleted.",
+        title="Delete postmortem draft",
+        submit="Delete draft",
+        explain="The draft and its action items are deleted. A published postmortem must be "
+        "unpublished first.",
+    )
+
+
+def _back_to_items(request: HttpRequest, incident: Incident) -> HttpResponse:
+    if request.headers.get("HX-Request"):
+        return _postmortem_page(request, incident, _postmortem_of(request, incident))
+    return redirect(_postmortem_url(request, incident) + "#action-items")
+
+
+@org_view("incidents.edit")
+@require_POST
+def action_item_add(request: HttpRequest, incident_id: str) -> HttpResponse:
+    incident = _get(request, incident_id, Kind.INCIDENT)
+    form = forms.ActionItemForm(request.POST)
+    if form.is_valid():
+        try:
+            current = _postmortem_of(request, incident) or services.save_postmortem(
+                incident, actor=request.user
+            )
+            services.add_action_item(current, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            if not request.headers.get("HX-Request"):
+                messages.success(request, "Action item added.")
+            return _back_to_items(request, incident)
+    return _postmortem_page(
+        request, incident, _postmortem_of(request, incident), item_form=form, status=400
+    )
+
+
+@org_view("incidents.edit")
+def action_item_edit(request: HttpRequest, incident_id: str, item_id: str) -> HttpResponse:
+    incident = _get(request, incident_id, Kind.INCIDENT)
+    item = _action_item(request, incident, item_id)
+    initial = {f: getattr(item, f) for f in ("title", "description", "status", "due_date")}
+    form = forms.ActionItemForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_action_item(item, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, "Action item saved.")
+            return redirect(_postmortem_url(request, incident) + "#action-items")
+    return _render(
+        request,
+        "incidents/dashboard/action_item_form.html",
+        {"incident": incident, "item": item, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@org_view("incidents.edit")
+@require_POST
+def action_item_status(request: HttpRequest, incident_id: str, item_id: str) -> HttpResponse:
+    incident = _get(request, incident_id, Kind.INCIDENT)
+    item = _action_item(request, incident, item_id)
+    form = forms.ActionItemStatusForm(request.POST)
+    if form.is_valid():
+        services.update_action_item(item, actor=request.user, status=form.cleaned_data["status"])
+    else:
+        messages.error(request, "Choose planned, in progress or done.")
+    return _back_to_items(request, incident)
+
+
+@org_view("incidents.edit")
+@require_POST
+def action_item_move(request: HttpRequest, incident_id: str, item_id: str) -> HttpResponse:
+    incident = _get(request, incident_id, Kind.INCIDENT)
+    item = _action_item(request, incident, item_id)
+    form = forms.MoveActionItemForm(request.POST)
+    if form.is_valid():
+        step = -1 if form.cleaned_data["direction"] == "up" else 1
+        services.move_action_item(item, actor=request.user, position=max(1, item.position + step))
+    return _back_to_items(request, incident)
+
+
+@org_view("incidents.edit")
+@require_POST
+def action_item_delete(request: HttpRequest, incident_id: str, item_id: str) -> HttpResponse:
+    incident = _get(request, incident_id, Kind.INCIDENT)
+    item = _action_item(request, incident, item_id)
+    services.delete_action_item(item, actor=request.user)
+    if not request.headers.get("HX-Request"):
+        messages.success(request, f"Action item “{item.title}” deleted.")
+    return _back_to_items(request, incident)

@@ -28,6 +28,7 @@ from ..factories import (
     MaintenanceFactory,
     MembershipFactory,
 )
+from ..incidents.factories import ActionItemFactory, PostmortemFactory
 from ..notifications.factories import EmailSubscriberFactory, NotificationEventFactory
 
 DASHBOARD = "dashboard/<slug:org_slug>/"
@@ -50,6 +51,7 @@ def org_objects(org, owner):
     component = ComponentFactory(organization=org, group=group)
     incident = IncidentFactory(organization=org)
     update = IncidentUpdateFactory(incident=incident)
+    action_item = ActionItemFactory(postmortem=PostmortemFactory(incident=incident))
     maintenance = MaintenanceFactory(organization=org)
     member = MembershipFactory(organization=org)
     values = {
@@ -58,6 +60,7 @@ def org_objects(org, owner):
         "component_id": component.public_id,
         "incident_id": incident.public_id,
         "update_id": update.public_id,
+        "item_id": action_item.public_id,
         "maintenance_id": maintenance.public_id,
         "template_id": IncidentTemplateFactory(organization=org).public_id,
         "membership_id": member.pk,
