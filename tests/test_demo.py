@@ -4,7 +4,7 @@ from io import StringIO
 
 from django.core.management import call_command
 
-from apps.incidents.models import Incident
+from apps.incidents.models import ActionItem, Incident, Postmortem
 from apps.integrations.models import AlertIntegration
 from apps.notifications.models import Subscriber
 from apps.organizations.models import Membership, Organization
@@ -38,6 +38,12 @@ def test_demo_builds_an_organization_with_realistic_content(db):
     assert UptimeDay.objects.for_org(demo).count() >= 50 * 20
     assert Subscriber.objects.for_org(demo).filter(confirmed_at__isnull=False).count() == 3
     assert AlertIntegration.objects.for_org(demo).count() == 1
+    # The latest outage (and sign-in incident, when the 12 include one) carry published
+    # postmortems with action items.
+    postmortems = Postmortem.objects.for_org(demo).filter(published_at__isnull=False)
+    assert postmortems.filter(incident__name="Service unavailable").count() == 1
+    assert Incident.objects.for_org(demo).filter(status="postmortem").count() == postmortems.count()
+    assert ActionItem.objects.for_org(demo).count() >= 3
     assert "/s/demo/" in output
     assert "demo@candor.localhost / candor-demo" in output
 

@@ -3,7 +3,8 @@
 Run twice, it changes nothing the second time (it only prints the URLs and login again);
 `--reset` deletes the demo organization and builds it anew. The content has the depth the
 status page is tested against: 50 components in groups, about 500 past incidents over two
-years with their uptime history, an incident in progress and an upcoming maintenance.
+years with their uptime history (the latest outage and sign-in incidents with published
+postmortems and action items), an incident in progress and an upcoming maintenance.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.incidents import services as incidents
-from apps.incidents.models import IncidentStatus
+from apps.incidents.models import Incident, IncidentStatus
 from apps.integrations.alerts import create_alert_integration
 from apps.notifications import services as notifications
 from apps.organizations.models import Membership, Organization
@@ -160,6 +161,45 @@ SCENARIOS = [
     ),
 ]
 
+# Published postmortems for the latest incident of these scenarios: what happened in plain
+# words, an honest acknowledgement, the cause, the fix, and what is changing.
+POSTMORTEMS: dict[str, dict] = {
+    "Service unavailable": {
+        "summary": "For a little under two hours the whole service was unreachable: the "
+        "website, the dashboard and the API all answered with errors or not at all.",
+        "customer_impact": "Everyone was affected. If you were in the middle of work, you could "
+        "not save it or reach it until service came back, and some requests made during the "
+        "outage had to be sent again. This stopped many of you from working, and we are sorry.",
+        "cause": "Our hosting provider made a planned change to its network. The change cut "
+        "the connection between our servers and the internet, and our own checks did not "
+        "tell the two apart at first.",
+        "resolution": "Together with the provider we undid the change. Service came back "
+        "within minutes of that, and we watched it for two more hours before calling it over.",
+        "items": [
+            ("Get notice of our provider's network changes in advance", "done"),
+            (
+                "Serve the website from a second provider when the first one is unreachable",
+                "in_progress",
+            ),
+            ("Tell provider outages apart from our own in our alerts", "planned"),
+        ],
+    },
+    "Errors when signing in": {
+        "summary": "For about an hour, some people who tried to sign in saw an error page "
+        "instead of their account.",
+        "customer_impact": "Roughly one sign-in attempt in three failed. If you were signed in "
+        "already nothing changed, but if you were not, you were locked out until it was "
+        "fixed. We know how frustrating that is, and we are sorry.",
+        "cause": "Two of our internal services prove who they are to each other with a "
+        "certificate. That certificate expired, and nothing warned us beforehand.",
+        "resolution": "We issued a new certificate and sign-ins worked again right away.",
+        "items": [
+            ("Alert weeks before any certificate expires", "done"),
+            ("Renew internal certificates automatically", "in_progress"),
+        ],
+    },
+}
+
 IMPACT = {
     ComponentStatus.DEGRADED_PERFORMANCE: "minor",
     ComponentStatus.PARTIAL_OUTAGE: "major",
@@ -242,6 +282,7 @@ class Command(BaseCommand):
             history_start + timedelta(seconds=rng.randrange(0, (days - 1) * 86400))
             for _ in range(past_incidents)
         )
+        latest: dict[str, Incident] = {}
         for started in starts:
             name, severity, steps = rng.choice(SCENARIOS)
             affected = rng.sample(components, k=rng.choice([1, 1, 1, 2, 3]))
@@ -251,7 +292,7 @@ class Command(BaseCommand):
                 (step_status, body, started + step_gap * i)
                 for i, (step_status, body) in enumerate(steps)
             ]
-            incidents.backfill_incident(
+            latest[name] = incidents.backfill_incident(
                 organization,
                 actor=owner,
                 name=name,
@@ -261,6 +302,10 @@ class Command(BaseCommand):
             )
             for component in affected:
                 outages[component.pk].append((started, started + duration, severity))
+
+        for name, text in POSTMORTEMS.items():
+            if name in latest:
+                self.add_postmortem(latest[name], text, actor=owner)
 
         history_end = now - timedelta(hours=2)
         for pk, component_outages in outages.items():
@@ -321,6 +366,13 @@ class Command(BaseCommand):
             organization, actor=owner, kind="alertmanager", name="Prometheus (production)"
         )
         return organization
+
+    def add_postmortem(self, incident: Incident, text: dict, *, actor: User) -> None:
+        sections = {key: value for key, value in text.items() if key != "items"}
+        postmortem = incidents.save_postmortem(incident, actor=actor, **sections)
+        for title, item_status in text["items"]:
+            incidents.add_action_item(postmortem, actor=actor, title=title, status=item_status)
+        incidents.publish_postmortem(incident, actor=actor, notify_subscribers=False)
 
     def report(self, organization: Organization) -> None:
         site = settings.SITE_URL
