@@ -1,7 +1,8 @@
 """Management API: API keys of the organization (`/api/v1/api-keys/`).
 
-Keys are organization-level credentials: a write key may list, create and revoke the
+Keys are organization-level credentials: only an admin key may list, create and revoke the
 organization's keys (the dashboard restricts the same to owners and admins, who create keys).
+That includes trusted importers (`can_import_confirmed`), which skip the double opt-in.
 The secret is returned once, in the response to the create request; only its hash is stored.
 """
 
@@ -36,6 +37,13 @@ class ApiKeySerializer(StrictModelSerializer):
     prefix = serializers.CharField(
         read_only=True, help_text="The first characters of the secret, to tell keys apart."
     )
+    can_import_confirmed = serializers.BooleanField(
+        default=False,
+        help_text="Trusted importer: may add email subscribers as already confirmed "
+        "(`already_confirmed` on `POST /api/v1/subscribers/`), without a confirmation mail. "
+        "Only for addresses that already consented, e.g. a migration from another status "
+        "page. Needs `write` or `admin` scope; set when the key is created, never changed.",
+    )
     active = serializers.BooleanField(source="is_active", read_only=True)
 
     class Meta:
@@ -44,6 +52,7 @@ class ApiKeySerializer(StrictModelSerializer):
             "id",
             "name",
             "scope",
+            "can_import_confirmed",
             "prefix",
             "active",
             "created_at",
@@ -51,6 +60,13 @@ class ApiKeySerializer(StrictModelSerializer):
             "revoked_at",
         ]
         read_only_fields = ["id", "prefix", "active", "created_at", "last_used_at", "revoked_at"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("can_import_confirmed") and attrs.get("scope") == ApiKey.Scope.READ:
+            raise serializers.ValidationError(
+                {"can_import_confirmed": [services.READ_ONLY_TRUSTED_MESSAGE]}
+            )
+        return attrs
 
 
 class ApiKeyCreatedSerializer(ApiKeySerializer):
@@ -137,6 +153,7 @@ class ApiKeyViewSet(
             actor=self.actor,
             name=serializer.validated_data["name"],
             scope=serializer.validated_data["scope"],
+            can_import_confirmed=serializer.validated_data["can_import_confirmed"],
         )
         key.secret = secret  # type: ignore[attr-defined]  # for this one response only
         return Response(ApiKeyCreatedSerializer(key).data, status=status.HTTP_201_CREATED)

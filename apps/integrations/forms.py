@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 
 from .models import ApiKey
+from .services import READ_ONLY_TRUSTED_MESSAGE
 
 
 class ApiKeyForm(forms.Form):
@@ -21,6 +22,12 @@ class ApiKeyForm(forms.Form):
         widget=forms.RadioSelect,
         help_text="Give a key the least it needs. Read-only keys get 403 on any change.",
     )
+    can_import_confirmed = forms.BooleanField(
+        required=False,
+        label="Trusted importer",
+        help_text="may add email subscribers as already confirmed, without a confirmation mail. "
+        "Only for addresses that already consented, e.g. a migration from another status page.",
+    )
     # One random value per form page: a reload of the "key created" page re-posts the form, and
     # this lets the view answer "already created" instead of making a second key.
     form_nonce = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
@@ -30,3 +37,9 @@ class ApiKeyForm(forms.Form):
         if not name:
             raise forms.ValidationError("Give the key a name.")
         return name
+
+    def clean(self) -> dict:
+        cleaned = super().clean() or {}
+        if cleaned.get("can_import_confirmed") and cleaned.get("scope") == ApiKey.Scope.READ:
+            self.add_error("can_import_confirmed", READ_ONLY_TRUSTED_MESSAGE)
+        return cleaned

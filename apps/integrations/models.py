@@ -41,6 +41,10 @@ class ApiKey(OrgOwnedModel):
     prefix = models.CharField(max_length=16, db_index=True)
     hashed_key = models.CharField(max_length=64, unique=True)
     scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.WRITE)
+    # A "trusted importer": may add email subscribers as already confirmed (no double opt-in
+    # mail), for addresses that consented elsewhere, e.g. a migration from another status page.
+    # Set when the key is created, by an owner/admin or an admin key; never on read-only keys.
+    can_import_confirmed = models.BooleanField(default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -52,6 +56,14 @@ class ApiKey(OrgOwnedModel):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            # SECURITY: a read-only key cannot add anyone, so it cannot be a trusted importer
+            # either; the database refuses the combination whatever path writes the row.
+            models.CheckConstraint(
+                condition=~models.Q(scope="read", can_import_confirmed=True),
+                name="read_only_api_keys_are_never_trusted_importers",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
@@ -67,6 +79,10 @@ class ApiKey(OrgOwnedModel):
     @property
     def can_admin(self) -> bool:
         return self.scope == self.Scope.ADMIN
+
+    @property
+    def is_trusted_importer(self) -> bool:
+        return self.can_import_confirmed and self.can_write
 
     @staticmethod
     def generate_secret() -> str:

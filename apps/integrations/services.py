@@ -19,25 +19,41 @@ if TYPE_CHECKING:
 # costs nothing: the secret has 32 random bytes, the prefix gives away 48 bits of it at most.
 PREFIX_LENGTH = 12
 
+READ_ONLY_TRUSTED_MESSAGE = (
+    "A read-only key cannot add subscribers, so it cannot be a trusted importer: "
+    "choose the read and write or the admin scope."
+)
+
 
 @transaction.atomic
 def create_api_key(
-    organization: Organization, *, actor: User | str | None, name: str, scope: str
+    organization: Organization,
+    *,
+    actor: User | str | None,
+    name: str,
+    scope: str,
+    can_import_confirmed: bool = False,
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with its secret. The secret exists only in the return value.
 
     actor is the member who asked for it, or a label such as "system" for management commands.
+    Callers decide who may ask (owners and admins in the dashboard, admin keys in the API, the
+    command line); can_import_confirmed makes a trusted importer (see ApiKey), which needs a
+    write or admin scope.
     """
     name = name.strip()
     if not name:
         raise ValidationError("Give the key a name.", code="required")
     if scope not in ApiKey.Scope.values:
         raise ValidationError(f"Unknown scope {scope!r}.", code="invalid_scope")
+    if can_import_confirmed and scope == ApiKey.Scope.READ:
+        raise ValidationError(READ_ONLY_TRUSTED_MESSAGE, code="read_only_trusted")
     secret = ApiKey.generate_secret()
     key = ApiKey.objects.create(
         organization=organization,
         name=name,
         scope=scope,
+        can_import_confirmed=can_import_confirmed,
         # SECURITY: only the hash and a short prefix are stored; the secret cannot be shown again.
         prefix=secret[:PREFIX_LENGTH],
         hashed_key=hash_key(secret),
@@ -48,7 +64,7 @@ def create_api_key(
         actor=actor,
         action="api_key.create",
         target=key,
-        data={"scope": scope, "prefix": key.prefix},
+        data={"scope": scope, "prefix": key.prefix, "can_import_confirmed": can_import_confirmed},
     )
     return key, secret
 

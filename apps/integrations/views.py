@@ -62,6 +62,7 @@ def api_key_create(request: HttpRequest) -> HttpResponse:
                     actor=request.user,
                     name=form.cleaned_data["name"],
                     scope=form.cleaned_data["scope"],
+                    can_import_confirmed=form.cleaned_data["can_import_confirmed"],
                 )
             except ValidationError as exc:
                 form.add_error(None, exc)

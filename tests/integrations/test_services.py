@@ -34,7 +34,7 @@ def test_create_api_key_records_who_made_it_without_the_secret(org, owner):
     assert key.created_by == owner
     assert entry.actor == owner
     assert entry.target_id == key.public_id
-    assert entry.data == {"scope": "read", "prefix": key.prefix}
+    assert entry.data == {"scope": "read", "prefix": key.prefix, "can_import_confirmed": False}
     assert secret not in str(entry.__dict__)
 
 

@@ -1,4 +1,4 @@
-"""manage.py create_api_key --org S --name N [--read-only | --admin]
+"""manage.py create_api_key --org S --name N [--read-only | --admin] [--trusted]
 
 The secret is printed alone on the last line of stdout, so scripts can take it with
 `| tail -n 1`. It is not stored and cannot be shown again.
@@ -34,6 +34,13 @@ class Command(BaseCommand):
             action="store_true",
             help="Also manage API keys and alert integrations through the API.",
         )
+        parser.add_argument(
+            "--trusted",
+            action="store_true",
+            help="Trusted importer: may add email subscribers as already confirmed, without a "
+            "confirmation mail. Only for addresses that already consented, e.g. a migration "
+            "from another status page. Not with --read-only.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         organization = Organization.objects.filter(slug=options["org"].strip().lower()).first()
@@ -46,13 +53,18 @@ class Command(BaseCommand):
             scope = ApiKey.Scope.ADMIN
         try:
             key, secret = create_api_key(
-                organization, actor=ACTOR_LABEL, name=options["name"], scope=scope
+                organization,
+                actor=ACTOR_LABEL,
+                name=options["name"],
+                scope=scope,
+                can_import_confirmed=options["trusted"],
             )
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
+        trusted = ", trusted to import confirmed subscribers," if key.can_import_confirmed else ""
         self.stdout.write(
-            f"Created {key.get_scope_display().lower()} API key “{key.name}” ({key.prefix}…) "
-            f"for {organization.name} ({organization.slug})."
+            f"Created {key.get_scope_display().lower()} API key “{key.name}” ({key.prefix}…)"
+            f"{trusted} for {organization.name} ({organization.slug})."
         )
         self.stdout.write("Store the secret below now; it is not shown again:")
         # SECURITY: no styling and nothing after it: the last line is exactly the secret.
