@@ -1,7 +1,10 @@
 """Management API: subscribers (`/api/v1/subscribers/`): list, add, remove, with component filters.
 
 Email subscribers added here get the same double opt-in mail as on the public page: nothing else
-is sent before the link is clicked. Webhook and Slack subscribers are active at once; the webhook
+is sent before the link is clicked. The exception is a trusted importer key
+(`ApiKey.can_import_confirmed`) sending `already_confirmed: true`: the address consented
+elsewhere (a migration), so it is stored confirmed, with no mail (apps.notifications.importing).
+Webhook and Slack subscribers are active at once; the webhook
 signing secret is in the create response. Removing a subscriber unsubscribes it (pending
 deliveries are skipped); the row stays for the record, with state `disabled`.
 """
@@ -11,8 +14,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -20,9 +28,10 @@ from apps.api.base import OrgViewSetMixin
 from apps.api.fields import OrgObjectListField, StrictSerializer
 from apps.api.filters import ListFilterSerializer, ordering_field
 from apps.api.schema import IDEMPOTENCY_KEY, WRITE_ERRORS, error_responses
+from apps.api.serializers import ErrorSerializer
 from apps.status.models import Component
 
-from . import services
+from . import importing, services
 from .models import Subscriber
 
 
@@ -35,7 +44,8 @@ class SubscriberSerializer(serializers.ModelSerializer):
         help_text="Ids of the components it follows; empty means the whole page."
     )
     confirmed = serializers.SerializerMethodField(
-        help_text="False until an email subscriber clicks the confirmation link."
+        help_text="False until an email subscriber clicks the confirmation link (true at "
+        "once when a trusted importer key added it with `already_confirmed`)."
     )
 
     class Meta:
@@ -93,8 +103,27 @@ class SubscriberCreateSerializer(StrictSerializer):
         required=False,
         help_text="Only hear about these components; omit for the whole page.",
     )
+    already_confirmed = serializers.BooleanField(
+        default=False,
+        help_text="Email subscribers only, and only with a trusted importer key "
+        "(`can_import_confirmed`): `true` stores the address as confirmed and sends no "
+        "confirmation mail, for people who already consented, e.g. subscribers moved over "
+        "from another status page. An address waiting for its confirmation click becomes "
+        "confirmed; a stopped subscription (unsubscribed, removed) is a 409. Any other key "
+        "gets a 403 and nothing is stored. Webhook and Slack subscribers are active at once: "
+        "`true` there is a 400. The response's `confirmed` tells the outcome.",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["channel"] != Subscriber.Channel.EMAIL and attrs.get("already_confirmed"):
+            raise serializers.ValidationError(
+                {
+                    "already_confirmed": [
+                        "Only email subscribers wait for a confirmation; webhook and Slack "
+                        "subscribers are active at once. Leave already_confirmed out."
+                    ]
+                }
+            )
         if attrs["channel"] == Subscriber.Channel.EMAIL and not attrs.get("email"):
             raise serializers.ValidationError({"email": ["Email subscribers need an address."]})
         if attrs["channel"] != Subscriber.Channel.EMAIL and not attrs.get("url"):
@@ -131,12 +160,22 @@ TAGS = ["subscribers"]
     create=extend_schema(
         summary="Add a subscriber",
         description="Email subscribers get a confirmation mail and receive nothing else until "
-        "they confirm. Webhook and Slack subscribers are active at once; an endpoint that is "
-        "already subscribed is a 409.",
+        "they confirm, unless a trusted importer key sends `already_confirmed: true` (then "
+        "they are confirmed at once and get no mail; the audit log names the key). Webhook "
+        "and Slack subscribers are active at once; an endpoint that is already subscribed is "
+        "a 409.",
         tags=TAGS,
         parameters=[IDEMPOTENCY_KEY],
         request=SubscriberCreateSerializer,
-        responses={201: SubscriberCreatedSerializer, **error_responses(*WRITE_ERRORS)},
+        responses={
+            201: SubscriberCreatedSerializer,
+            **error_responses(*WRITE_ERRORS),
+            403: OpenApiResponse(
+                ErrorSerializer,
+                description="The API key is read-only, or it sent `already_confirmed: true` "
+                "without being trusted to import confirmed subscribers.",
+            ),
+        },
     ),
     destroy=extend_schema(
         summary="Unsubscribe",
@@ -181,7 +220,19 @@ class SubscriberViewSet(
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         component_ids = [component.public_id for component in data.get("components", [])]
-        if data["channel"] == Subscriber.Channel.EMAIL:
+        if data["already_confirmed"]:
+            key = self.request.auth
+            if not key.is_trusted_importer:
+                # Before anything is written: no row, no mail.
+                raise exceptions.PermissionDenied(importing.UNTRUSTED_MESSAGE)
+            subscriber = importing.import_confirmed_email(
+                self.organization,
+                email=data["email"],
+                component_ids=component_ids,
+                api_key=key,
+                actor=self.actor,
+            )
+        elif data["channel"] == Subscriber.Channel.EMAIL:
             subscriber = services.subscribe_email(
                 self.organization, email=data["email"], component_ids=component_ids
             )
