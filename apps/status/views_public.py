@@ -24,11 +24,13 @@ from django.views.decorators.http import require_safe
 
 from apps.incidents.models import (
     ACTIVE_MAINTENANCE,
+    ActionItem,
     Impact,
     Incident,
     IncidentStatus,
     Kind,
     MaintenanceStatus,
+    Postmortem,
 )
 from apps.organizations.models import Organization
 
@@ -421,6 +423,41 @@ def history(request: HttpRequest) -> HttpResponse:
     return cached_html(request, f"history:{number}", build, vary_on=today.isoformat())
 
 
+ACTION_ITEM_ICON = {
+    ActionItem.Status.PLANNED: "○",
+    ActionItem.Status.IN_PROGRESS: "◐",
+    ActionItem.Status.DONE: "✓",
+}
+
+
+def published_postmortem(organization: Organization, incident: Incident) -> Postmortem | None:
+    """The incident's published postmortem with its action items (two queries), or None.
+
+    Only an incident in status `postmortem` has one (publishing sets the status, unpublishing
+    and reopening clear it), so other incidents cost no query. SECURITY: a draft is never
+    returned, whatever the incident's status.
+    """
+    if incident.kind != Kind.INCIDENT or incident.status != IncidentStatus.POSTMORTEM:
+        return None
+    postmortem = (
+        Postmortem.objects.for_org(organization)
+        .filter(incident_id=incident.pk, published_at__isnull=False)
+        .prefetch_related("action_items")
+        .first()
+    )
+    if postmortem is None:
+        return None
+    tz = organization.tzinfo
+    postmortem.published_at_html = time_html(postmortem.published_at, tz)
+    # An edit made well after publishing is worth saying (a minute covers the publish itself).
+    edited = (postmortem.updated_at - postmortem.published_at).total_seconds() > 60
+    postmortem.updated_at_html = time_html(postmortem.updated_at, tz) if edited else None
+    postmortem.items = list(postmortem.action_items.all())
+    for item in postmortem.items:
+        item.icon = ACTION_ITEM_ICON.get(item.status, "")
+    return postmortem
+
+
 @require_safe
 def incident(request: HttpRequest, public_id: str) -> HttpResponse:
     organization = request.organization
@@ -444,6 +481,7 @@ def incident(request: HttpRequest, public_id: str) -> HttpResponse:
             duration=duration_text(item.started_at, item.resolved_at) if closed else None,
             affected=[(c, c.display_name) for c in item.public_components],
             page_title=escape(item.name),
+            postmortem=published_postmortem(organization, item),
         )
         return "status/public/incident.html", context
 

@@ -165,7 +165,7 @@ SCENARIOS = [
 # words, an honest acknowledgement, the cause, the fix, and what is changing.
 POSTMORTEMS: dict[str, dict] = {
     "Service unavailable": {
-        "summary": "For a little under two hours the whole service was unreachable: the "
+        "summary": "While this outage lasted, the whole service was unreachable: the "
         "website, the dashboard and the API all answered with errors or not at all.",
         "customer_impact": "Everyone was affected. If you were in the middle of work, you could "
         "not save it or reach it until service came back, and some requests made during the "
@@ -185,7 +185,7 @@ POSTMORTEMS: dict[str, dict] = {
         ],
     },
     "Errors when signing in": {
-        "summary": "For about an hour, some people who tried to sign in saw an error page "
+        "summary": "While this lasted, some people who tried to sign in saw an error page "
         "instead of their account.",
         "customer_impact": "Roughly one sign-in attempt in three failed. If you were signed in "
         "already nothing changed, but if you were not, you were locked out until it was "
