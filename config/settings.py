@@ -312,6 +312,7 @@ SPECTACULAR_SETTINGS = {
         "TemplateStatusEnum": "apps.api.enums.ANY_STATUS",
         "ImpactEnum": "apps.incidents.models.Impact",
         "IncidentImpactEnum": "apps.api.enums.INCIDENT_IMPACT",
+        "ActionItemStatusEnum": "apps.incidents.models.ActionItem.Status",
     },
 }
 

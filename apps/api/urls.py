@@ -3,9 +3,14 @@ from __future__ import annotations
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 from rest_framework.permissions import AllowAny
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import DefaultRouter, SimpleRouter
 
-from apps.incidents.api import IncidentTemplateViewSet, IncidentViewSet, MaintenanceViewSet
+from apps.incidents.api import (
+    IncidentTemplateViewSet,
+    IncidentViewSet,
+    MaintenanceViewSet,
+    PostmortemViewSet,
+)
 from apps.integrations.api import ApiKeyViewSet
 from apps.integrations.api_alerts import AlertIntegrationViewSet
 from apps.notifications.api import SubscriberViewSet
@@ -36,12 +41,17 @@ router.register("audit-log", AuditLogViewSet, basename="audit-log")
 router.register("api-keys", ApiKeyViewSet, basename="api-keys")
 router.register("integrations", AlertIntegrationViewSet, basename="integrations")
 
+# Resources nested below another's detail URL, with detail routes only (no list, no root-view
+# entry): an incident's postmortem and its action items, under incidents/<incident_id>/.
+nested = SimpleRouter(trailing_slash=True, use_regex_path=False)
+nested.register("incidents", PostmortemViewSet, basename="incident-postmortem")
+
 # The schema and its documentation are public: they describe the API, they hold no data.
 public = {"authentication_classes": [], "permission_classes": [AllowAny], "throttle_classes": []}
 
 urlpatterns = [
     path("v1/organization/", views.OrganizationView.as_view(), name="organization"),
-    path("v1/", include(router.urls)),
+    path("v1/", include(router.urls + nested.urls)),
     re_path(r"^v1/", views.not_found, name="not_found"),
     path("schema/", SpectacularAPIView.as_view(**public), name="schema"),
     # Server-rendered reference (no CDN, no JavaScript); Redoc for those who prefer it.

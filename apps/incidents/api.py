@@ -1,7 +1,8 @@
 """Management API: incidents, scheduled maintenances, their updates, and templates.
 
 `/api/v1/incidents/`, `/api/v1/maintenances/` (one model, `kind`, as in the status API reference),
-each with `.../<id>/updates/`, action routes for lifecycle steps, and `/api/v1/templates/`.
+each with `.../<id>/updates/`, action routes for lifecycle steps, `/api/v1/templates/`, and an
+incident's postmortem at `/api/v1/incidents/<id>/postmortem/` with its action items.
 Every write goes through apps.incidents.services; their ValidationErrors (e.g. posting to a
 resolved incident, starting a completed maintenance) become 400s in apps.api.exceptions.
 """
@@ -13,13 +14,13 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import serializers, status
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.api.base import OrgViewSet
+from apps.api.base import OrgViewSet, OrgViewSetMixin
 from apps.api.enums import ANY_STATUS, INCIDENT_IMPACT, INCIDENT_UPDATE_STATUS, OPEN_INCIDENT_STATUS
 from apps.api.fields import (
     PUBLIC_ID,
@@ -34,6 +35,7 @@ from apps.status.models import Component, ComponentStatus
 
 from . import services, texts
 from .models import (
+    ActionItem,
     Impact,
     Incident,
     IncidentStatus,
@@ -41,6 +43,7 @@ from .models import (
     IncidentUpdate,
     Kind,
     MaintenanceStatus,
+    Postmortem,
 )
 from .services import MAX_REMINDER_HOURS
 
@@ -744,3 +747,348 @@ class IncidentTemplateViewSet(OrgViewSet):
 
     def perform_destroy(self, instance: IncidentTemplate) -> None:
         services.delete_template(instance, actor=self.actor)
+
+
+# --- postmortems -------------------------------------------------------------------------------
+# `/api/v1/incidents/<id>/postmortem/` (one per incident), its `publish/` and `unpublish/`
+# actions, and `.../postmortem/action-items/[<item_id>/]`. The same nested pattern as
+# `incidents/<id>/updates/`: get_object() finds the incident through the key's organization
+# (another organization's id is a 404), and the children are looked up with for_org() under
+# it. Its own viewset, registered on the `incidents` prefix with detail routes only, because
+# the postmortem is replaced with PUT, which IncidentViewSet does not offer on the incident.
+
+SECTION_HELP = {
+    "summary": "What happened, in plain words: what customers saw, from when to when. "
+    "Needed to publish.",
+    "customer_impact": "Who was affected, how and for how long, acknowledged honestly.",
+    "cause": "Why it happened, without jargon.",
+    "resolution": "How service was restored.",
+}
+
+
+def section_field(name: str, *, required: bool = False) -> serializers.CharField:
+    return serializers.CharField(
+        max_length=services.POSTMORTEM_TEXT_MAX,
+        allow_blank=True,
+        required=required,
+        trim_whitespace=True,
+        help_text=SECTION_HELP[name],
+    )
+
+
+class ActionItemSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
+    status = serializers.ChoiceField(choices=ActionItem.Status.choices, read_only=True)
+
+    class Meta:
+        model = ActionItem
+        fields = [
+            "id",
+            "title",
+            "description",
+            "status",
+            "due_date",
+            "position",
+            "created_at",
+            "updated_at",
+            "completed_at",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {
+            "position": {"help_text": "Display order, from 1."},
+            "completed_at": {"help_text": "When it was marked done; null unless done."},
+        }
+
+
+class PostmortemSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
+    incident_id = serializers.CharField(source="incident.public_id", read_only=True)
+    published = serializers.BooleanField(
+        source="is_published", read_only=True, help_text="Shown on the public status page."
+    )
+    action_items = ActionItemSerializer(many=True, read_only=True, help_text="In display order.")
+
+    class Meta:
+        model = Postmortem
+        fields = [
+            "id",
+            "incident_id",
+            "summary",
+            "customer_impact",
+            "cause",
+            "resolution",
+            "published",
+            "published_at",
+            "notified_subscribers",
+            "created_at",
+            "updated_at",
+            "action_items",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {
+            "notified_subscribers": {"help_text": "Whether the last publish notified subscribers."},
+            "updated_at": {"help_text": "Last change to the text or the action items."},
+        }
+
+
+class PostmortemReplaceSerializer(StrictSerializer):
+    """PUT: every section at once; sections left out become empty."""
+
+    summary = section_field("summary", required=True)
+    customer_impact = section_field("customer_impact")
+    cause = section_field("cause")
+    resolution = section_field("resolution")
+
+
+class PostmortemChangeSerializer(StrictSerializer):
+    """PATCH: only the sections given change."""
+
+    summary = section_field("summary")
+    customer_impact = section_field("customer_impact")
+    cause = section_field("cause")
+    resolution = section_field("resolution")
+
+
+class PublishSerializer(StrictSerializer):
+    notify_subscribers = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Send the summary and a link to the subscribers of the incident's components "
+        "(email, webhooks, Slack). Default false.",
+    )
+
+
+class ActionItemWriteSerializer(StrictSerializer):
+    title = serializers.CharField(max_length=255, help_text="What will change, in plain words.")
+    description = serializers.CharField(
+        max_length=services.POSTMORTEM_TEXT_MAX, allow_blank=True, required=False
+    )
+    status = serializers.ChoiceField(
+        choices=ActionItem.Status.choices, required=False, help_text="Default planned."
+    )
+    due_date = serializers.DateField(required=False, allow_null=True)
+    position = serializers.IntegerField(
+        min_value=1,
+        max_value=10_000,
+        required=False,
+        help_text="Move it to this place in the list (1 = first); the others shift.",
+    )
+
+
+class ActionItemChangeSerializer(ActionItemWriteSerializer):
+    title = serializers.CharField(max_length=255, required=False)
+
+
+POSTMORTEM_TAGS = ["postmortems"]
+NO_POSTMORTEM = "This incident has no postmortem yet; create it with PUT."
+
+
+class PostmortemViewSet(OrgViewSetMixin, viewsets.GenericViewSet):
+    queryset = Incident.objects.all()
+    serializer_class = PostmortemSerializer
+    lookup_url_kwarg = "incident_id"
+    http_method_names = ["get", "put", "patch", "post", "delete", "head", "options"]
+    pagination_class = None
+
+    def filter_queryset_for_request(self, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(kind=Kind.INCIDENT)
+
+    def validated(self, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
+        serializer = serializer_class(data=self.request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def _postmortem(self, incident: Incident) -> Postmortem:
+        postmortem = (
+            Postmortem.objects.for_org(self.organization)
+            .filter(incident=incident)
+            .prefetch_related("action_items")
+            .first()
+        )
+        if postmortem is None:
+            raise NotFound(NO_POSTMORTEM)
+        postmortem.incident = incident
+        return postmortem
+
+    def respond(self, incident: Incident, code: int = status.HTTP_200_OK) -> Response:
+        return Response(PostmortemSerializer(self._postmortem(incident)).data, status=code)
+
+    @extend_schema(
+        summary="Get an incident's postmortem",
+        description="Drafts included (`published` false); readers only see published ones.",
+        tags=POSTMORTEM_TAGS,
+        responses={200: PostmortemSerializer, **error_responses(404)},
+        methods=["GET"],
+    )
+    @extend_schema(
+        summary="Write an incident's postmortem",
+        description="Creates the draft (201) or replaces every section (200). Editing a "
+        "published postmortem keeps it published; nobody is notified again.",
+        tags=POSTMORTEM_TAGS,
+        request=PostmortemReplaceSerializer,
+        responses={
+            200: PostmortemSerializer,
+            201: PostmortemSerializer,
+            **error_responses(*WRITE_ERRORS, 404),
+        },
+        methods=["PUT"],
+    )
+    @extend_schema(
+        summary="Change some sections of a postmortem",
+        tags=POSTMORTEM_TAGS,
+        request=PostmortemChangeSerializer,
+        responses={200: PostmortemSerializer, **error_responses(*WRITE_ERRORS, 404)},
+        methods=["PATCH"],
+    )
+    @extend_schema(
+        summary="Delete a postmortem draft",
+        description="Deletes the draft and its action items. A published postmortem must be "
+        "unpublished first (400).",
+        tags=POSTMORTEM_TAGS,
+        responses={204: None, **error_responses(400, 403, 404)},
+        methods=["DELETE"],
+    )
+    @action(detail=True, methods=["get", "put", "patch", "delete"], url_path="postmortem")
+    def postmortem(self, request: Request, incident_id: str) -> Response:
+        incident = self.get_object()
+        if request.method == "GET":
+            return self.respond(incident)
+        if request.method == "DELETE":
+            self._postmortem(incident)  # 404 when there is none
+            services.delete_postmortem(incident, actor=self.actor)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        if request.method == "PUT":
+            data = self.validated(PostmortemReplaceSerializer)
+            sections = {name: data.get(name, "") for name in SECTION_HELP}
+            existed = Postmortem.objects.filter(incident=incident).exists()
+            services.save_postmortem(incident, actor=self.actor, **sections)
+            return self.respond(
+                incident, status.HTTP_200_OK if existed else status.HTTP_201_CREATED
+            )
+        data = self.validated(PostmortemChangeSerializer)
+        self._postmortem(incident)
+        services.save_postmortem(incident, actor=self.actor, **data)
+        return self.respond(incident)
+
+    @extend_schema(
+        summary="Publish a postmortem",
+        description="Shows it on the public incident page and moves the incident to status "
+        "`postmortem`. The incident must be resolved and the summary written. With "
+        "`notify_subscribers`, subscribers get the summary and a link.",
+        tags=POSTMORTEM_TAGS,
+        request=PublishSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: PostmortemSerializer, **error_responses(*WRITE_ERRORS, 404)},
+    )
+    @action(detail=True, methods=["post"], url_path="postmortem/publish")
+    def publish(self, request: Request, incident_id: str) -> Response:
+        incident = self.get_object()
+        data = self.validated(PublishSerializer)
+        self._postmortem(incident)
+        services.publish_postmortem(
+            incident, actor=self.actor, notify_subscribers=data["notify_subscribers"]
+        )
+        return self.respond(incident)
+
+    @extend_schema(
+        summary="Unpublish a postmortem",
+        description="Takes it off the public page (kept as a draft); the incident is "
+        "`resolved` again.",
+        tags=POSTMORTEM_TAGS,
+        request=None,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: PostmortemSerializer, **error_responses(*WRITE_ERRORS, 404)},
+    )
+    @action(detail=True, methods=["post"], url_path="postmortem/unpublish")
+    def unpublish(self, request: Request, incident_id: str) -> Response:
+        incident = self.get_object()
+        self._postmortem(incident)
+        services.unpublish_postmortem(incident, actor=self.actor)
+        return self.respond(incident)
+
+    # Action items -----------------------------------------------------------------------------
+
+    def _item(self, postmortem: Postmortem, item_id: str) -> ActionItem:
+        item = None
+        if PUBLIC_ID.match(item_id):
+            item = (
+                ActionItem.objects.for_org(self.organization)
+                .filter(postmortem=postmortem, public_id=item_id)
+                .first()
+            )
+        if item is None:
+            raise NotFound("No action item matches the given query.")
+        item.postmortem = postmortem
+        return item
+
+    def _write_item(self, item: ActionItem, data: dict[str, Any]) -> ActionItem:
+        position = data.pop("position", None)
+        if data:
+            item = services.update_action_item(item, actor=self.actor, **data)
+        if position is not None and position != item.position:
+            item = services.move_action_item(item, actor=self.actor, position=position)
+        return ActionItem.objects.get(pk=item.pk)
+
+    @extend_schema(
+        summary="List a postmortem's action items",
+        tags=POSTMORTEM_TAGS,
+        responses={200: ActionItemSerializer(many=True), **error_responses(404)},
+        methods=["GET"],
+    )
+    @extend_schema(
+        summary="Add an action item",
+        description="Added last, unless `position` says where.",
+        tags=POSTMORTEM_TAGS,
+        request=ActionItemWriteSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: ActionItemSerializer, **error_responses(*WRITE_ERRORS, 404)},
+        methods=["POST"],
+    )
+    @action(detail=True, methods=["get", "post"], url_path="postmortem/action-items")
+    def action_items(self, request: Request, incident_id: str) -> Response:
+        incident = self.get_object()
+        postmortem = self._postmortem(incident)
+        if request.method == "GET":
+            return Response(ActionItemSerializer(postmortem.action_items.all(), many=True).data)
+        data = self.validated(ActionItemWriteSerializer)
+        position = data.pop("position", None)
+        item = services.add_action_item(postmortem, actor=self.actor, **data)
+        if position is not None:
+            item = self._write_item(item, {"position": position})
+        return Response(ActionItemSerializer(item).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Get an action item",
+        tags=POSTMORTEM_TAGS,
+        responses={200: ActionItemSerializer, **error_responses(404)},
+        methods=["GET"],
+    )
+    @extend_schema(
+        summary="Change an action item",
+        description="Setting `status` to `done` records `completed_at`; moving it away from "
+        "done clears it. `position` moves it in the list.",
+        tags=POSTMORTEM_TAGS,
+        request=ActionItemChangeSerializer,
+        responses={200: ActionItemSerializer, **error_responses(*WRITE_ERRORS, 404)},
+        methods=["PATCH"],
+    )
+    @extend_schema(
+        summary="Delete an action item",
+        tags=POSTMORTEM_TAGS,
+        responses={204: None, **error_responses(403, 404)},
+        methods=["DELETE"],
+    )
+    @action(
+        detail=True,
+        methods=["get", "patch", "delete"],
+        url_path="postmortem/action-items/<str:item_id>",
+    )
+    def action_item(self, request: Request, incident_id: str, item_id: str) -> Response:
+        incident = self.get_object()
+        item = self._item(self._postmortem(incident), item_id)
+        if request.method == "DELETE":
+            services.delete_action_item(item, actor=self.actor)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        if request.method == "PATCH":
+            item = self._write_item(item, self.validated(ActionItemChangeSerializer))
+        return Response(ActionItemSerializer(item).data)
