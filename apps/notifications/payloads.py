@@ -12,7 +12,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from apps.incidents.models import Incident, IncidentUpdate
+from apps.incidents.models import Incident, IncidentStatus, IncidentUpdate, Postmortem
 from apps.organizations.models import Organization
 from apps.status.models import Component, ComponentStatus, worst_status
 
@@ -86,11 +86,29 @@ def _component_object(component: Component, tz) -> dict[str, Any]:
     }
 
 
+def published_postmortem(incident: Incident) -> Postmortem | None:
+    """The published postmortem, with its action items. Only an incident in status
+    `postmortem` has one, so other incidents cost no query; a draft is never returned."""
+    if incident.status != IncidentStatus.POSTMORTEM:
+        return None
+    return (
+        Postmortem.objects.for_org(incident.organization)
+        .filter(incident=incident, published_at__isnull=False)
+        .prefetch_related("action_items")
+        .first()
+    )
+
+
 def incident_object(incident: Incident) -> dict[str, Any]:
-    """The union of the v2 incident object and the webhook-only fields (reference §3.4)."""
+    """The union of the v2 incident object and the webhook-only fields (reference §3.4).
+
+    The `postmortem_*` keys carry a published postmortem as Statuspage's webhooks did: the
+    whole text (sections and action items, plain text) and its times.
+    """
     tz = incident.organization.tzinfo
     updates = list(incident.updates.order_by("-display_at", "-id"))
     components = list(incident.components.select_related("group", "organization"))
+    postmortem = published_postmortem(incident)
     return {
         "id": incident.public_id,
         "page_id": incident.organization.public_id,
@@ -106,12 +124,14 @@ def incident_object(incident: Incident) -> dict[str, Any]:
         "resolved_at": timestamp(incident.resolved_at, tz),
         "shortlink": incident_url(incident),
         "backfilled": False,
-        "postmortem_body": None,
-        "postmortem_body_last_updated_at": None,
+        "postmortem_body": postmortem.as_text() if postmortem else None,
+        "postmortem_body_last_updated_at": timestamp(postmortem.updated_at, tz)
+        if postmortem
+        else None,
         "postmortem_ignored": False,
-        "postmortem_notified_subscribers": False,
+        "postmortem_notified_subscribers": postmortem.notified_subscribers if postmortem else False,
         "postmortem_notified_twitter": False,
-        "postmortem_published_at": None,
+        "postmortem_published_at": timestamp(postmortem.published_at, tz) if postmortem else None,
         "scheduled_for": timestamp(incident.scheduled_for, tz),
         "scheduled_until": timestamp(incident.scheduled_until, tz),
         "scheduled_remind_prior": bool(incident.reminder_hours),

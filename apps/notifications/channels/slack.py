@@ -24,10 +24,13 @@ def message(event: NotificationEvent) -> dict[str, Any]:
         update = event.update if event.update_id else None
         status = (update or incident).get_status_display()
         link = f"<{incident_url(incident)}|{escape(incident.name)}>"
-        summary = escape(update.body if update else "")
+        # Events without an update (a published postmortem) carry their text in data.
+        summary = escape(update.body if update else event.data.get("summary", ""))
         text = f"*{escape(organization.name)}*: {link}\n*{escape(status)}*"
         if summary:
             text += f" — {summary[:1500]}"
+        if event.kind == NotificationEvent.Kind.POSTMORTEM_PUBLISHED:
+            text += f"\n<{incident_url(incident)}|Read the postmortem>"
     elif event.component_id:
         component = event.component
         new = COMPONENT_LABELS.get(event.data.get("new_status", ""), component.status)
