@@ -19,8 +19,14 @@ def fanout_chunk() -> int:
 
 def webhook_batch() -> int:
     # Webhooks go to different hosts (no connection to reuse), and one slow endpoint may take
-    # the whole timeout: small batches keep a slow endpoint from holding up many others.
-    return _get("NOTIFICATIONS_WEBHOOK_BATCH", 10)
+    # the whole timeout: a batch serves webhook_concurrency() subscribers at once, so a slow
+    # one holds up only its own thread's share of the batch.
+    return _get("NOTIFICATIONS_WEBHOOK_BATCH", 50)
+
+
+def webhook_concurrency() -> int:
+    """Endpoints a webhook batch talks to at the same time (sender threads per task)."""
+    return _get("NOTIFICATIONS_WEBHOOK_CONCURRENCY", 8)
 
 
 def batch_time_budget() -> float:

@@ -52,6 +52,10 @@ def http_receiver() -> Iterator[Receiver]:
             pass
 
     class Server(ThreadingHTTPServer):
+        # socketserver's default backlog of 5 drops the SYNs of a burst of concurrent
+        # connections (clients retry a second later); real receivers accept far more.
+        request_queue_size = 128
+
         def handle_error(self, request, client_address) -> None:
             pass  # a client that timed out and hung up is expected in these tests
 

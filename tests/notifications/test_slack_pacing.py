@@ -127,7 +127,7 @@ def test_with_a_broker_the_waiting_rows_come_back_by_countdown(org, monkeypatch,
     sent: list[dict] = []
     monkeypatch.setattr(webhook_channel, "celery_is_eager", lambda: False)
     monkeypatch.setattr(tasks.send_webhook_batch, "apply_async", lambda **kw: sent.append(kw))
-    monkeypatch.setattr(webhook_channel, "deliver_one", lambda *a: pytest.fail("must not send now"))
+    monkeypatch.setattr(webhook_channel, "post_all", lambda *a: pytest.fail("must not send now"))
 
     assert webhook_channel.send_batch([delivery.pk], owner="t") == []
 

@@ -15,6 +15,8 @@ import json
 import logging
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -22,8 +24,8 @@ from django.db import DatabaseError
 
 from apps.core import http
 
-from .. import services, tokens
-from ..models import NotificationEvent, Subscriber
+from .. import conf, services, tokens
+from ..models import Delivery, NotificationEvent, Subscriber
 from ..payloads import event_body, page_object, with_meta
 from . import slack
 from .base import Batch
@@ -66,82 +68,150 @@ def _retry_after(response: http.Response) -> float | None:
     return float(value) if value.isdigit() else None
 
 
-def deliver_one(
-    delivery, event_body_cache: dict[int, dict[str, Any]], base_urls: dict[int, str]
-) -> None:
+@dataclass
+class Outgoing:
+    """One subscriber's deliveries of this batch, sent in id order by one sender thread."""
+
+    subscriber: Subscriber
+    requests: list[tuple[Delivery, bytes, dict[str, str]]] = field(default_factory=list)
+    # (delivery, response or the error that stopped it); None: not started (time budget).
+    results: list[tuple[Delivery, http.Response | http.OutboundError | None]] = field(
+        default_factory=list
+    )
+
+
+def build_request(
+    delivery: Delivery, bodies: dict[int, dict[str, Any]], base_urls: dict[int, str]
+) -> tuple[bytes, dict[str, str]]:
+    """The body and headers of one delivery (in the task's thread: it may read the database)."""
     subscriber = delivery.subscriber
     event = delivery.event
-    try:
-        if subscriber.channel == Subscriber.Channel.SLACK:
-            body = encode(slack.message(event))
-            headers = {"Content-Type": CONTENT_TYPE}
-        else:
-            base = event_body_cache.get(event.pk)
-            if base is None:
-                base = event_body_cache[event.pk] = event_body(
-                    event, page=page_object(event.organization)
+    if subscriber.channel == Subscriber.Channel.SLACK:
+        return encode(slack.message(event)), {"Content-Type": CONTENT_TYPE}
+    base = bodies.get(event.pk)
+    if base is None:
+        base = bodies[event.pk] = event_body(event, page=page_object(event.organization))
+    unsubscribe = tokens.unsubscribe_url(subscriber, base_urls[event.organization_id])
+    body = encode(with_meta(base, event, unsubscribe_url=unsubscribe))
+    return body, signed_headers(subscriber, message_id(event, subscriber), body)
+
+
+def post_all(outgoing: Outgoing, batch: Batch) -> Outgoing:
+    """Sender thread: HTTP only, no database. Stops at the first transport error (the endpoint
+    is down: the rest of this subscriber's rows are retried later) or out of time."""
+    for index, (delivery, body, headers) in enumerate(outgoing.requests):
+        if batch.out_of_time():
+            outgoing.results.extend((rest, None) for rest, _, _ in outgoing.requests[index:])
+            break
+        try:
+            outgoing.results.append((delivery, http.post(outgoing.subscriber.url, body, headers)))
+        except http.OutboundError as exc:
+            outgoing.results.append((delivery, exc))
+            if not isinstance(exc, http.UnsafeURLError):
+                outgoing.results.extend(
+                    (rest, http.OutboundError(f"Not sent after an earlier error: {exc}"))
+                    for rest, _, _ in outgoing.requests[index + 1 :]
                 )
-            unsubscribe = tokens.unsubscribe_url(subscriber, base_urls[event.organization_id])
-            payload = with_meta(base, event, unsubscribe_url=unsubscribe)
-            body = encode(payload)
-            headers = signed_headers(subscriber, message_id(event, subscriber), body)
-        response = http.post(subscriber.url, body, headers)
-    except http.UnsafeURLError as exc:
-        services.record_failure(delivery, f"Refused: {exc}", permanent=True)
+            break
+    return outgoing
+
+
+def record_result(
+    delivery: Delivery,
+    result: http.Response | http.OutboundError,
+    marker: services.SyncMarker | services.ThreadedMarker,
+) -> None:
+    """What the endpoint's answer means for the delivery and its subscriber (task's thread)."""
+    subscriber = delivery.subscriber
+    if isinstance(result, http.UnsafeURLError):
+        services.record_failure(delivery, f"Refused: {result}", permanent=True)
         services.note_hook_failure(subscriber)
         return
-    except http.OutboundError as exc:
-        services.record_failure(delivery, str(exc))
+    if isinstance(result, http.OutboundError):
+        services.record_failure(delivery, str(result))
         services.note_hook_failure(subscriber)
         return
-    if response.ok:
-        services.mark_sent(delivery.pk)
+    if result.ok:
+        marker.mark(delivery.pk)
         services.note_hook_success(subscriber)
         return
-    error = f"HTTP {response.status}: {response.body[:200].decode('utf-8', 'replace')}"
-    if response.status == 410:
+    error = f"HTTP {result.status}: {result.body[:200].decode('utf-8', 'replace')}"
+    if result.status == 410:
         services.record_failure(delivery, error, permanent=True)
         services.disable_subscriber(subscriber, reason="The endpoint answered 410 Gone.")
         return
-    retryable = response.status >= 500 or response.status in RETRYABLE_STATUSES
+    retryable = result.status >= 500 or result.status in RETRYABLE_STATUSES
     services.record_failure(
-        delivery, error, permanent=not retryable, retry_after=_retry_after(response)
+        delivery, error, permanent=not retryable, retry_after=_retry_after(result)
     )
     services.note_hook_failure(subscriber)
 
 
 def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
-    """POST each claimed delivery in turn. Returns ids handed over (time budget)."""
+    """POST the claimed deliveries, several endpoints at once. Returns ids handed over.
+
+    Endpoints are slow more often than not (seconds, up to the timeout), so up to
+    `conf.webhook_concurrency()` subscribers are served at the same time by sender threads
+    that only speak HTTP; every database write (sent marks, failures, disabling) happens here,
+    in the task's thread, as answers come back. One subscriber's deliveries stay in id order
+    on one thread, so a receiver sees an incident's events in the order they happened.
+    """
     batch = Batch(delivery_ids, owner=owner)
     if not batch.claimed:
         return []
     rows = list(batch.rows())
-    cache: dict[int, dict[str, Any]] = {}
+    bodies: dict[int, dict[str, Any]] = {}
     # public_url reads the organization's custom domain: once per organization, not per row.
     organizations = {d.event.organization_id: d.event.organization for d in rows}
     base_urls = {pk: organization.public_url for pk, organization in organizations.items()}
+    # Subscriber state as it is now (rows were claimed a moment ago, perhaps queued long before).
+    active = set(
+        Subscriber.objects.filter(
+            pk__in={d.subscriber_id for d in rows}, state=Subscriber.State.ACTIVE
+        ).values_list("pk", flat=True)
+    )
     deferred: list[tuple[int, float]] = []
-    for index, delivery in enumerate(rows):
-        if index and batch.out_of_time():
-            batch.hand_over(rows[index:])
-            break
-        delivery.subscriber.refresh_from_db(fields=["state", "consecutive_failures"])
-        if not delivery.subscriber.is_active:
+    outgoing: dict[int, Outgoing] = {}
+    for delivery in rows:
+        subscriber = delivery.subscriber
+        if subscriber.pk not in active or not subscriber.is_active:
             services.mark_skipped([delivery.pk], "Subscriber disabled or removed.")
             continue
-        if delivery.subscriber.channel == Subscriber.Channel.SLACK:
-            wait = services.slack_wait(delivery.subscriber.url)
+        if subscriber.channel == Subscriber.Channel.SLACK:
+            wait = services.slack_wait(subscriber.url)
             if wait > 0:
                 deferred.append((delivery.pk, wait))
                 continue
         try:
-            deliver_one(delivery, cache, base_urls)
+            body, headers = build_request(delivery, bodies, base_urls)
         except DatabaseError:
             raise  # the task's autoretry handles a database hiccup
         except Exception as exc:
             # A bug or odd data in one delivery must not hold up the rest of the batch.
-            logger.exception("Could not send delivery %s", delivery.pk)
+            logger.exception("Could not build delivery %s", delivery.pk)
             services.record_failure(delivery, f"{type(exc).__name__}: {exc}")
+            continue
+        entry = outgoing.setdefault(subscriber.pk, Outgoing(subscriber))
+        delivery.subscriber = entry.subscriber  # one object: a disable is seen by its other rows
+        entry.requests.append((delivery, body, headers))
+
+    not_started: list[Delivery] = []
+    marker = services.sent_marker()
+    try:
+        workers = max(1, min(conf.webhook_concurrency(), len(outgoing)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook") as pool:
+            futures = [pool.submit(post_all, entry, batch) for entry in outgoing.values()]
+            for future in as_completed(futures):
+                for delivery, result in future.result().results:
+                    if result is None:
+                        not_started.append(delivery)
+                    elif delivery.subscriber.state == Subscriber.State.ACTIVE:
+                        record_result(delivery, result, marker)
+                    # else: disabled by an earlier answer in this batch, which skipped its rows.
+    finally:
+        marker.close()
+    if not_started:
+        batch.hand_over(sorted(not_started, key=lambda d: d.pk))
     if deferred:
         defer_slack(deferred)
     return batch.left_over
