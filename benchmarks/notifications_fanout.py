@@ -110,8 +110,41 @@ from apps.notifications.channels.email import EventMail  # noqa: E402
 from apps.notifications.models import Delivery, NotificationEvent, Subscriber  # noqa: E402
 from apps.organizations.models import Organization  # noqa: E402
 from tests.notifications.receiver import http_receiver  # noqa: E402
-from tests.notifications.smtp_sink import SMTPSink  # noqa: E402
+from tests.notifications.smtp_sink import SinkProcess  # noqa: E402
 from tests.notifications.worker import Worker, purge_queues, worker_env  # noqa: E402
+
+
+def cpu_seconds(sink_pid: int) -> Counter:
+    """CPU time (user + system) used so far by every process on the machine, grouped as
+    workers, sink, driver (this process), postgres, redis and other (helpers, the desktop...).
+    Processes that ended between two snapshots are not counted (none of ours do)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    totals: Counter = Counter()
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{name}/stat").read_text()
+            cmdline = Path(f"/proc/{name}/cmdline").read_bytes()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        used = (int(fields[11]) + int(fields[12])) / tick
+        pid = int(name)
+        if pid == sink_pid:
+            group = "sink"
+        elif pid == os.getpid():
+            group = "driver"
+        elif b"celery" in cmdline and b"worker" in cmdline:
+            group = "workers"
+        elif cmdline.startswith(b"postgres") or b"postgres:" in cmdline:
+            group = "postgres"
+        elif b"redis-server" in cmdline:
+            group = "redis"
+        else:
+            group = "other"
+        totals[group] += used
+    return totals
 
 
 def check_environment() -> None:
@@ -190,7 +223,7 @@ def wait_for_all(
     raise SystemExit(f"Timed out: {decided}/{expected} deliveries decided after {timeout:.0f} s")
 
 
-def bare_loop(sink: SMTPSink, event: NotificationEvent, count: int) -> float:
+def bare_loop(sink: SinkProcess, event: NotificationEvent, count: int) -> float:
     """The same rendered messages, sent by plain smtplib over one connection."""
     subscriber = Subscriber.objects.filter(
         organization=event.organization, channel=Subscriber.Channel.EMAIL
@@ -215,6 +248,15 @@ def main() -> None:
         "--restart-redis",
         action="store_true",
         help=f"SIGKILL a private redis-server (port {PRIVATE_REDIS_PORT}) mid-run, start it again",
+    )
+    parser.add_argument(
+        "--sink-latency",
+        type=float,
+        default=0.0,
+        help="seconds the sink takes to accept each message (a real server queues it first)",
+    )
+    parser.add_argument(
+        "--timeline", action="store_true", help="print deliveries accepted per half second"
     )
     parser.add_argument("--kill-at", type=float, default=0.3, help="fraction of mail sent")
     args = parser.parse_args()
@@ -249,11 +291,12 @@ class Sweepers:
 
 
 def run(args: argparse.Namespace) -> None:
-    check_environment()
-    call_command("migrate", verbosity=0)
-    purge_queues()
-
-    with SMTPSink() as sink, http_receiver() as receiver:
+    # The sink runs in a process of its own (forked before any database connection exists),
+    # so neither the pipeline nor the bare loop shares a GIL with it.
+    with SinkProcess(delay=args.sink_latency) as sink, http_receiver() as receiver:
+        check_environment()
+        call_command("migrate", verbosity=0)
+        purge_queues()
         org = create_page(args.emails, args.webhooks, receiver.url)
         # Workers as in production: DEBUG off (no per-query bookkeeping).
         env = worker_env(smtp_port=sink.port, DEBUG="0")
@@ -268,6 +311,7 @@ def run(args: argparse.Namespace) -> None:
         restart_at = restart_pause = None
         workers = [Worker(env, concurrency=args.concurrency).start()]
         try:
+            cpu_before = cpu_seconds(sink.pid)
             event, committed = post_incident(org)
             killed_at = None
             if args.kill:
@@ -288,6 +332,7 @@ def run(args: argparse.Namespace) -> None:
             wait_for_all(event, args.emails + args.webhooks, timeout=900, tick=sweepers)
             last = Delivery.objects.filter(event=event).aggregate(last=Max("sent_at"))["last"]
             pipeline = last.timestamp() - committed
+            cpu_used = cpu_seconds(sink.pid) - cpu_before
             pipeline_mails = sink.state.count()
             bare = bare_loop(sink, event, args.emails)
         finally:
@@ -304,6 +349,12 @@ def run(args: argparse.Namespace) -> None:
             .annotate(first=Min("sent_at"), last=Max("sent_at"))
         }
         statuses = Counter(Delivery.objects.filter(event=event).values_list("status", flat=True))
+        timeline: Counter = Counter(
+            (channel, int((sent_at.timestamp() - committed) * 2))
+            for channel, sent_at in Delivery.objects.filter(event=event).values_list(
+                "channel", "sent_at"
+            )
+        )
         mails = Counter(r for r in sink.state.recipients() if not r.startswith("bare"))
         hook_paths = Counter(r.path for r in receiver.requests)
 
@@ -317,6 +368,17 @@ def run(args: argparse.Namespace) -> None:
     print(f"ratio (bare time / pipeline time): {bare / pipeline:.2f}  (target >= 0.8)")
     for channel, (first, last) in sorted(spans.items()):
         print(f"  {channel}: first accepted {first:.2f} s, last {last:.2f} s after the commit")
+    print(
+        "CPU seconds used until every delivery was decided: "
+        + ", ".join(f"{group} {seconds:.1f}" for group, seconds in cpu_used.most_common())
+        + f" (2 cores x {pipeline:.1f} s = {2 * pipeline:.1f})"
+    )
+    if args.timeline:
+        print("accepted per half second after the commit (email / webhook):")
+        for slot in range(max(slot for _, slot in timeline) + 1):
+            print(
+                f"  {slot / 2:5.1f} s  {timeline['email', slot]:5d}  {timeline['webhook', slot]:4d}"
+            )
     missing = args.emails - len(mails)
     duplicates = sum(c - 1 for c in mails.values()) + sum(c - 1 for c in hook_paths.values())
     print(f"mail at sink during pipeline: {pipeline_mails}; missing recipients: {missing}; "

@@ -7,12 +7,15 @@ answer down, to stretch a run for fault tests. Also used by benchmarks/notificat
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
 import socketserver
 import threading
 import time
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
+from multiprocessing.connection import Connection
 
 
 @dataclass
@@ -30,6 +33,12 @@ class SinkState:
     messages: list[Accepted] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     delay: float = 0.0
+    # Advertise RFC 2920 PIPELINING (commands are read line by line either way).
+    pipelining: bool = True
+    # Addresses refused at RCPT with 550.
+    refuse: set[str] = field(default_factory=set)
+    # A counter shared with another process (SinkProcess), bumped with every accepted message.
+    shared_count: object = None
 
     def count(self) -> int:
         with self.lock:
@@ -40,47 +49,103 @@ class SinkState:
             return [r for m in self.messages for r in m.recipients]
 
 
-class _Handler(socketserver.StreamRequestHandler):
+class _Handler(socketserver.BaseRequestHandler):
+    """One SMTP session. Replies are held until the sink is about to wait for more input and
+    then sent in one write (RFC 2920 §3.1), so pipelined commands get their replies together
+    and a client that waits for each reply gets it at once."""
+
     server: SMTPSink
 
+    def setup(self) -> None:
+        self.pending: list[bytes] = []
+        self.buffer = b""
+        self.position = 0
+
     def reply(self, line: str) -> None:
-        self.wfile.write(line.encode("ascii") + b"\r\n")
-        self.wfile.flush()
+        self.pending.append(line.encode("ascii") + b"\r\n")
+
+    def readline(self) -> bytes:
+        while (end := self.buffer.find(b"\n", self.position)) < 0:
+            if self.pending:
+                self.request.sendall(b"".join(self.pending))
+                self.pending.clear()
+            chunk = self.request.recv(1 << 16)
+            if not chunk:
+                return b""
+            self.buffer = self.buffer[self.position :] + chunk
+            self.position = 0
+        line = self.buffer[self.position : end + 1]
+        self.position = end + 1
+        return line
+
+    def read_data(self) -> bytes | None:
+        """The message after DATA, up to CRLF "." CRLF, with dot-stuffing undone."""
+        while True:
+            if self.buffer.startswith(b".\r\n", self.position):
+                self.position += 3
+                return b""
+            end = self.buffer.find(b"\r\n.\r\n", self.position)
+            if end >= 0:
+                content = self.buffer[self.position : end + 2]
+                self.position = end + 5
+                if content.startswith(b".."):
+                    content = content[1:]
+                return content.replace(b"\r\n..", b"\r\n.")
+            if self.pending:
+                self.request.sendall(b"".join(self.pending))
+                self.pending.clear()
+            chunk = self.request.recv(1 << 16)
+            if not chunk:
+                return None
+            self.buffer = self.buffer[self.position :] + chunk
+            self.position = 0
+
+    def finish(self) -> None:
+        if self.pending:
+            with contextlib.suppress(OSError):
+                self.request.sendall(b"".join(self.pending))
 
     def handle(self) -> None:
         self.reply("220 sink.localhost ESMTP ready")
         sender, recipients = "", []
         while True:
-            raw = self.rfile.readline(65536)
+            raw = self.readline()
             if not raw:
                 return
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
             verb = line[:4].upper()
             if verb == "EHLO":
-                self.wfile.write(b"250-sink.localhost\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")
-                self.wfile.flush()
+                self.reply("250-sink.localhost")
+                if self.server.state.pipelining:
+                    self.reply("250-PIPELINING")
+                self.reply("250-8BITMIME")
+                self.reply("250 SMTPUTF8")
             elif verb == "HELO":
                 self.reply("250 sink.localhost")
             elif verb == "MAIL":
                 sender, recipients = line.split(":", 1)[1].strip().split()[0].strip("<>"), []
                 self.reply("250 OK")
             elif verb == "RCPT":
-                recipients.append(line.split(":", 1)[1].strip().split()[0].strip("<>"))
+                recipient = line.split(":", 1)[1].strip().split()[0].strip("<>")
+                if recipient in self.server.state.refuse:
+                    self.reply("550 5.1.1 No such mailbox")
+                    continue
+                recipients.append(recipient)
                 self.reply("250 OK")
+            elif verb == "DATA" and not recipients:
+                self.reply("554 5.5.1 No valid recipients")
             elif verb == "DATA":
                 self.reply("354 End data with <CR><LF>.<CR><LF>")
-                chunks = []
-                while True:
-                    part = self.rfile.readline(1 << 20)
-                    if not part or part in (b".\r\n", b".\n"):
-                        break
-                    chunks.append(part[1:] if part.startswith(b"..") else part)
+                content = self.read_data()
+                if content is None:
+                    return  # the client hung up before the end of the message: not accepted
                 if self.server.state.delay:
                     time.sleep(self.server.state.delay)
                 with self.server.state.lock:
-                    self.server.state.messages.append(
-                        Accepted(sender, list(recipients), b"".join(chunks))
-                    )
+                    self.server.state.messages.append(Accepted(sender, list(recipients), content))
+                    if self.server.state.shared_count is not None:
+                        with self.server.state.shared_count.get_lock():
+                            self.server.state.shared_count.value += 1
                 self.reply("250 OK queued")
                 sender, recipients = "", []
             elif verb == "RSET":
@@ -98,6 +163,7 @@ class _Handler(socketserver.StreamRequestHandler):
 class SMTPSink(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # socketserver's 5 would drop connections in a burst
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__((host, port), _Handler)
@@ -115,3 +181,59 @@ class SMTPSink(socketserver.ThreadingTCPServer):
     def __exit__(self, *exc) -> None:
         self.shutdown()
         self.server_close()
+
+
+def _serve_in_child(control: Connection, shared_count, delay: float) -> None:
+    sink = SMTPSink()
+    sink.state.shared_count = shared_count
+    sink.state.delay = delay
+    with sink:
+        control.send(sink.port)
+        while True:
+            request = control.recv()
+            if request == "recipients":
+                control.send(sink.state.recipients())
+            else:
+                return
+
+
+class SinkProcess:
+    """The same sink in a process of its own, as a real mail server is: it does not share a
+    GIL with the code that drives a benchmark or with the clients it is measured against.
+    Forked, so call it before opening database connections. `state.count()` and
+    `state.recipients()` answer as SMTPSink's do."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        context = multiprocessing.get_context("fork")
+        self._control, child_end = context.Pipe()
+        self._count = context.Value("q", 0)
+        self._process = context.Process(
+            target=_serve_in_child, args=(child_end, self._count, delay), daemon=True
+        )
+        self.port = 0
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    @property
+    def state(self) -> SinkProcess:
+        return self
+
+    def count(self) -> int:
+        return self._count.value
+
+    def recipients(self) -> list[str]:
+        self._control.send("recipients")
+        return self._control.recv()
+
+    def __enter__(self) -> SinkProcess:
+        self._process.start()
+        self.port = self._control.recv()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._control.send("stop")
+        self._process.join(10)
+        if self._process.is_alive():
+            self._process.kill()

@@ -29,6 +29,7 @@ from apps.status.models import ComponentStatus
 from .. import conf, services, tokens
 from ..models import Delivery, NotificationEvent, Subscriber
 from ..payloads import incident_url
+from . import smtp
 from .base import Batch
 
 logger = logging.getLogger(__name__)
@@ -253,13 +254,17 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
     rows = load_rows(batch.claimed)
     mails: dict[int, EventMail] = {}
     connection = get_connection(fail_silently=False)
+    sender: smtp.Sender | None = None
     try:
         connection.open()
+        # Django's SMTP backend: pre-rendered bytes go straight onto its connection. Any
+        # other backend (a provider's API via django-anymail) gets normal EmailMessages.
+        if isinstance(connection, SMTPBackend) and connection.connection is not None:
+            sender = smtp.Sender(connection.connection, conf.from_address())
     except (smtplib.SMTPException, OSError) as exc:
         for delivery in rows:
             services.record_failure(delivery, f"Could not connect to the mail server: {exc}")
         return []
-    smtp_backend = isinstance(connection, SMTPBackend) and connection.connection is not None
     marker = services.sent_marker()
     try:
         for index, delivery in enumerate(rows):
@@ -274,11 +279,9 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
             if mail is None:
                 mail = mails[delivery.event_id] = EventMail(delivery.event)
             try:
-                # Django's SMTP backend: send pre-rendered bytes on its connection. Any other
-                # backend (a provider's API via django-anymail) gets a normal EmailMessage.
-                raw = mail.raw_message(subscriber) if smtp_backend else None
-                if raw is not None:
-                    connection.connection.sendmail(conf.from_address(), [subscriber.email], raw)
+                raw = mail.raw_message(subscriber) if sender is not None else None
+                if sender is not None and raw is not None:
+                    sender.send(subscriber.email, raw)
                     accepted = 1
                 else:
                     accepted = connection.send_messages([mail.message(subscriber, connection)])
