@@ -170,8 +170,33 @@ def fan_out(event_id: int, after_id: int = 0, *, time_budget: float | None = Non
                 processed_at=timezone.now()
             )
             return None
-        now = timezone.now()
-        due = now + timedelta(seconds=conf.sweep_grace())
+        create_deliveries(event, chunk)
+        # The chunk's pending rows, new or left by an earlier run of this fan-out.
+        rows = list(
+            Delivery.objects.filter(
+                event_id=event.pk,
+                subscriber_id__gt=after_id,
+                subscriber_id__lte=chunk[-1][0],
+                status=Delivery.Status.PENDING,
+            )
+            .order_by("id")
+            .values_list("id", "channel")
+        )
+        _enqueue_batches(rows)
+        after_id = chunk[-1][0]
+        if time.monotonic() - started > budget:
+            return after_id
+
+
+def create_deliveries(event: NotificationEvent, chunk: Sequence[tuple[int, str]]) -> None:
+    """One pending row per (event, subscriber id, channel) of the chunk; existing rows stay.
+
+    On PostgreSQL one INSERT from two arrays, without building a model instance per row
+    (for 10,000 subscribers that was half the fan-out's time); elsewhere bulk_create.
+    """
+    now = timezone.now()
+    due = now + timedelta(seconds=conf.sweep_grace())
+    if connection.vendor != "postgresql":
         Delivery.objects.bulk_create(
             [
                 Delivery(
@@ -186,18 +211,25 @@ def fan_out(event_id: int, after_id: int = 0, *, time_budget: float | None = Non
             ],
             ignore_conflicts=True,  # a re-run fan-out finds the rows already there
         )
-        ids = [subscriber_id for subscriber_id, _ in chunk]
-        rows = list(
-            Delivery.objects.filter(
-                event_id=event.pk, subscriber_id__in=ids, status=Delivery.Status.PENDING
-            )
-            .order_by("id")
-            .values_list("id", "channel")
+        return
+    table = Delivery._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (organization_id, event_id, subscriber_id, channel, status, "  # noqa: S608 (table name is ours)
+            "attempts, next_attempt_at, lease_owner, last_error, created_at) "
+            "SELECT %s, %s, c.id, c.channel, %s, 0, %s, '', '', %s "
+            "FROM unnest(%s::bigint[], %s::text[]) AS c(id, channel) "
+            "ON CONFLICT (event_id, subscriber_id) DO NOTHING",
+            [
+                event.organization_id,
+                event.pk,
+                Delivery.Status.PENDING,
+                due,
+                now,
+                [subscriber_id for subscriber_id, _ in chunk],
+                [channel for _, channel in chunk],
+            ],
         )
-        _enqueue_batches(rows)
-        after_id = chunk[-1][0]
-        if time.monotonic() - started > budget:
-            return after_id
 
 
 # --- 3. claim, mark, fail -------------------------------------------------------------------
