@@ -1207,7 +1207,8 @@ def publish_postmortem(
     incident: Incident, *, actor: Actor, notify_subscribers: bool = False
 ) -> Postmortem:
     """Publish: the incident's status becomes `postmortem`; subscribers hear of it only when
-    staff ask (the outbox event is written only then)."""
+    staff ask (otherwise the outbox event is kept for the record and never delivered, as for
+    every "don't notify" change)."""
     incident = _postmortem_incident(incident)
     postmortem = _postmortem_of(incident)
     if postmortem.is_published:
@@ -1234,12 +1235,12 @@ def publish_postmortem(
         target=incident,
         data={"notify_subscribers": notify_subscribers},
     )
-    if notify_subscribers:
-        emit(
-            EventKind.POSTMORTEM_PUBLISHED,
-            incident,
-            data={"postmortem": postmortem.public_id, "summary": excerpt(postmortem.summary)},
-        )
+    emit(
+        EventKind.POSTMORTEM_PUBLISHED,
+        incident,
+        deliver=notify_subscribers,
+        data={"postmortem": postmortem.public_id, "summary": excerpt(postmortem.summary)},
+    )
     bump_content_version(incident.organization)
     return postmortem
 

@@ -54,7 +54,8 @@ def actions(org) -> list[str]:
 
 
 def postmortem_events() -> list[NotificationEvent]:
-    return list(NotificationEvent.objects.filter(kind=Kinds.POSTMORTEM_PUBLISHED))
+    """Postmortem events that will be delivered (the others are kept for the record only)."""
+    return list(NotificationEvent.objects.filter(kind=Kinds.POSTMORTEM_PUBLISHED, deliver=True))
 
 
 def version(org) -> int:
@@ -132,11 +133,14 @@ def test_publishing_moves_the_incident_to_postmortem_and_notifies_when_asked(
     assert resolved.updates.count() == 2
 
 
-def test_publishing_without_notifying_writes_no_event(draft, resolved, editor, org):
+def test_publishing_without_notifying_delivers_nothing(draft, resolved, editor, org):
     services.publish_postmortem(resolved, actor=editor, notify_subscribers=False)
     resolved.refresh_from_db()
     assert resolved.status == IncidentStatus.POSTMORTEM
     assert postmortem_events() == []
+    # Kept for the record, as every "don't notify" change is.
+    [record] = NotificationEvent.objects.filter(kind=Kinds.POSTMORTEM_PUBLISHED)
+    assert record.deliver is False and record.incident_id == resolved.pk
     assert AuditEntry.objects.get(action="postmortem.publish").data == {"notify_subscribers": False}
 
 
