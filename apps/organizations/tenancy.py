@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpRequest
 
@@ -91,7 +91,12 @@ def org_view(permission: str = "org.view", *, write_permission: str | None = Non
             request.organization = membership.organization
             request.membership = membership
             request.session["current_org"] = org_slug
-            return view(request, *args, **kwargs)
+            try:
+                return view(request, *args, **kwargs)
+            except ObjectDoesNotExist as exc:
+                # An object deleted by another request while this one worked on it (a
+                # service's select_for_update().get(), say): it is gone, not a server error.
+                raise Http404("It no longer exists.") from exc
 
         wrapper.org_permission = permission  # read by the URL-walking tenancy test
         wrapper.org_write_permission = write_permission
