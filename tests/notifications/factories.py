@@ -5,7 +5,7 @@ from __future__ import annotations
 import factory
 from django.utils import timezone
 
-from apps.notifications.models import NotificationEvent, Subscriber
+from apps.notifications.models import Delivery, NotificationEvent, Subscriber
 from tests.factories import OrganizationFactory
 
 
@@ -50,3 +50,18 @@ class NotificationEventFactory(factory.django.DjangoModelFactory):
     incident = None
     update = None
     component_ids = factory.LazyFunction(list)
+
+
+class DeliveryFactory(factory.django.DjangoModelFactory):
+    """A delivery row as the fan-out writes it: DeliveryFactory(event=..., subscriber=...)."""
+
+    class Meta:
+        model = Delivery
+
+    event = factory.SubFactory(NotificationEventFactory)
+    subscriber = factory.SubFactory(
+        EmailSubscriberFactory, organization=factory.SelfAttribute("..event.organization")
+    )
+    organization = factory.SelfAttribute("event.organization")
+    channel = factory.SelfAttribute("subscriber.channel")
+    status = Delivery.Status.SENT

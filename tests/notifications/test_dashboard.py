@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 
-import factory
 import pytest
 from django.core import mail
 
@@ -15,6 +14,7 @@ from apps.organizations.models import AuditEntry
 from tests.factories import ComponentFactory, IncidentFactory
 
 from .factories import (
+    DeliveryFactory,
     EmailSubscriberFactory,
     NotificationEventFactory,
     SlackSubscriberFactory,
@@ -22,21 +22,6 @@ from .factories import (
 )
 
 Status = Delivery.Status
-
-
-class DeliveryFactory(factory.django.DjangoModelFactory):
-    """A delivery row as the fan-out writes it: DeliveryFactory(event=..., subscriber=...)."""
-
-    class Meta:
-        model = Delivery
-
-    event = factory.SubFactory(NotificationEventFactory)
-    subscriber = factory.SubFactory(
-        EmailSubscriberFactory, organization=factory.SelfAttribute("..event.organization")
-    )
-    organization = factory.SelfAttribute("event.organization")
-    channel = factory.SelfAttribute("subscriber.channel")
-    status = Status.SENT
 
 
 def url(org, path: str = "") -> str:
