@@ -37,6 +37,10 @@ class SinkState:
     pipelining: bool = True
     # Addresses refused at RCPT with 550.
     refuse: set[str] = field(default_factory=set)
+    # Messages to these addresses are rejected after their content (554).
+    reject_content: set[str] = field(default_factory=set)
+    # After this many accepted messages the next command gets 421 and the connection closes.
+    close_after: int | None = None
     # A counter shared with another process (SinkProcess), bumped with every accepted message.
     shared_count: object = None
 
@@ -114,6 +118,11 @@ class _Handler(socketserver.BaseRequestHandler):
                 return
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
             verb = line[:4].upper()
+            if (
+                limit := self.server.state.close_after
+            ) is not None and self.server.state.count() >= limit:
+                self.reply("421 4.3.2 Service shutting down")
+                return
             if verb == "EHLO":
                 self.reply("250-sink.localhost")
                 if self.server.state.pipelining:
@@ -139,6 +148,10 @@ class _Handler(socketserver.BaseRequestHandler):
                 content = self.read_data()
                 if content is None:
                     return  # the client hung up before the end of the message: not accepted
+                if set(recipients) & self.server.state.reject_content:
+                    self.reply("554 5.7.1 Message rejected")
+                    sender, recipients = "", []
+                    continue
                 if self.server.state.delay:
                     time.sleep(self.server.state.delay)
                 with self.server.state.lock:

@@ -29,20 +29,27 @@ def sink():
         yield sink
 
 
-def sender_for(sink: SMTPSink) -> tuple[smtplib.SMTP, smtp.Sender]:
+def session_for(sink: SMTPSink) -> tuple[smtplib.SMTP, smtp.Session]:
     connection = smtplib.SMTP("127.0.0.1", sink.port, timeout=5)
-    return connection, smtp.Sender(connection, "updates@status.example.com")
+    return connection, smtp.Session(connection, "updates@status.example.com")
+
+
+def errors(outcomes: list[smtp.Outcome]) -> dict:
+    return {o.key: (type(o.error).__name__ if o.error else None) for o in outcomes}
 
 
 @pytest.mark.parametrize("pipelining", [True, False])
 def test_messages_arrive_byte_for_byte(sink, pipelining):
     sink.state.pipelining = pipelining
-    connection, sender = sender_for(sink)
+    connection, session = session_for(sink)
+    outcomes = []
     with connection:
-        assert sender.pipelining is pipelining
+        assert session.pipelining is pipelining
         for n in range(3):
-            sender.send(f"reader{n}@example.com", MESSAGE)
+            outcomes += session.submit(n, f"reader{n}@example.com", MESSAGE)
+        outcomes += session.finish()
 
+    assert errors(outcomes) == {0: None, 1: None, 2: None}
     assert [m.recipients for m in sink.state.messages] == [
         [f"reader{n}@example.com"] for n in range(3)
     ]
@@ -51,20 +58,62 @@ def test_messages_arrive_byte_for_byte(sink, pipelining):
     assert all(m.data == MESSAGE + b"\r\n" for m in sink.state.messages)
 
 
-def test_a_refused_address_fails_alone_and_the_connection_goes_on(sink):
-    sink.state.refuse = {"gone@example.com"}
-    connection, sender = sender_for(sink)
+def test_an_outcome_comes_once_the_next_message_is_on_its_way(sink):
+    connection, session = session_for(sink)
     with connection:
-        sender.send("first@example.com", MESSAGE)
-        with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
-            sender.send("gone@example.com", MESSAGE)
-        sender.send("third@example.com", MESSAGE)
+        first = session.submit("a", "a@example.com", MESSAGE)
+        # The server said 354; the content waits to travel with the next envelope.
+        assert first == [] and sink.state.count() == 0
+        second = session.submit("b", "b@example.com", MESSAGE)
+        assert errors(second) == {"a": None}
+        assert errors(session.finish()) == {"b": None}
+        assert session.finish() == []
+    assert sink.state.count() == 2
 
-    assert refused.value.recipients["gone@example.com"][0] == 550
+
+def test_a_refused_address_fails_alone_and_the_session_goes_on(sink):
+    sink.state.refuse = {"gone@example.com"}
+    connection, session = session_for(sink)
+    with connection:
+        outcomes = session.submit(1, "first@example.com", MESSAGE)
+        outcomes += session.submit(2, "gone@example.com", MESSAGE)
+        outcomes += session.submit(3, "third@example.com", MESSAGE)
+        outcomes += session.finish()
+
+    assert errors(outcomes) == {1: None, 2: "SMTPRecipientsRefused", 3: None}
+    refused = next(o.error for o in outcomes if o.key == 2)
+    assert refused.recipients["gone@example.com"][0] == 550
     assert [m.recipients for m in sink.state.messages] == [
         ["first@example.com"],
         ["third@example.com"],
     ]
+
+
+def test_a_message_rejected_after_its_content_fails_alone(sink):
+    sink.state.reject_content = {"spam-trap@example.com"}
+    connection, session = session_for(sink)
+    with connection:
+        outcomes = session.submit(1, "spam-trap@example.com", MESSAGE)
+        outcomes += session.submit(2, "reader@example.com", MESSAGE)
+        outcomes += session.finish()
+
+    assert errors(outcomes) == {1: "SMTPDataError", 2: None}
+    assert next(o.error for o in outcomes if o.key == 1).smtp_code == 554
+    assert [m.recipients for m in sink.state.messages] == [["reader@example.com"]]
+
+
+def test_a_server_going_away_raises_and_leaves_the_rest_unconfirmed(sink):
+    sink.state.close_after = 2
+    _connection, session = session_for(sink)
+    reported = []
+    with pytest.raises(smtplib.SMTPServerDisconnected):
+        for n in range(5):
+            reported += session.submit(n, f"reader{n}@example.com", MESSAGE)
+    # Message 1's 250 came in the same read as the 421 for message 2's MAIL: drain() has it.
+    assert errors(reported) == {0: None}
+    assert errors(session.drain()) == {1: None}
+    assert session.drain() == []
+    assert sink.state.count() == 2
 
 
 def test_content_for_data_stuffs_dots_and_ends_the_message():
@@ -107,3 +156,37 @@ def test_a_batch_over_smtp_marks_the_refused_address_failed_and_sends_the_rest(
     }
     assert "550" in event.deliveries.get(subscriber=readers[1]).last_error
     assert mail.outbox == []  # the SMTP backend was used, not the test outbox
+
+
+def test_a_batch_whose_server_goes_away_retries_what_was_not_confirmed(
+    org, settings, django_capture_on_commit_callbacks
+):
+    readers = EmailSubscriberFactory.create_batch(4, organization=org)
+    incident = IncidentFactory(organization=org, name="Elevated API errors")
+    with SMTPSink() as sink:
+        sink.state.close_after = 2
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+        update = IncidentUpdateFactory(incident=incident, status="investigating", body="Looking.")
+        with django_capture_on_commit_callbacks(execute=True):
+            event = NotificationEventFactory(
+                organization=org,
+                kind=NotificationEvent.Kind.INCIDENT_OPENED,
+                incident=incident,
+                update=update,
+            )
+
+    received = {m.recipients[0] for m in sink.state.messages}
+    rows = {d.subscriber_id: d for d in event.deliveries.all()}
+    assert len(received) == 2
+    for reader in readers:
+        delivery = rows[reader.pk]
+        if reader.email in received:
+            assert delivery.status == Delivery.Status.SENT
+        else:
+            # Not confirmed by the server: pending again, with a retry time and the reason.
+            assert delivery.status == Delivery.Status.PENDING
+            assert delivery.next_attempt_at > timezone.now()
+            assert "Mail server error" in delivery.last_error

@@ -42,6 +42,19 @@ PLACEHOLDER_TO = "subscriber-address@placeholder.invalid"
 PLACEHOLDER_MESSAGE_ID = "<message-id-placeholder@placeholder.invalid>"
 PLACEHOLDER_UNSUBSCRIBE = "https://placeholder.invalid/unsubscribe-link-placeholder/"
 PLACEHOLDER_MANAGE = "https://placeholder.invalid/manage-link-placeholder/"
+PLACEHOLDERS = re.compile(
+    b"("
+    + b"|".join(
+        re.escape(p.encode())
+        for p in (
+            PLACEHOLDER_TO,
+            PLACEHOLDER_MESSAGE_ID,
+            PLACEHOLDER_UNSUBSCRIBE,
+            PLACEHOLDER_MANAGE,
+        )
+    )
+    + b")"
+)
 STATUS_LABELS = dict(IncidentStatus.choices) | dict(MaintenanceStatus.choices)
 COMPONENT_LABELS = dict(ComponentStatus.choices)
 
@@ -80,7 +93,7 @@ class EventMail:
         # One line: a newline in a name would make Django refuse the header (BadHeaderError).
         self.subject = " ".join(self._subject().split())
         self.headline = self._headline()
-        self._raw_template: bytes | None = None
+        self._raw_template: list[bytes] | None = None
         self.context: dict[str, Any] = {
             "organization": self.organization,
             "event": event,
@@ -222,28 +235,39 @@ class EventMail:
         if not all(SUBSTITUTABLE.match(value) for value in values):
             return None
         if self._raw_template is None:
-            raw = (
-                self._build(
-                    to=PLACEHOLDER_TO,
-                    message_id=PLACEHOLDER_MESSAGE_ID,
-                    unsubscribe_url=PLACEHOLDER_UNSUBSCRIBE,
-                    manage_url=PLACEHOLDER_MANAGE,
-                )
-                .message()
-                .as_bytes(linesep="\r\n")
-            )
-            # Quoted-printable or base64 parts (very long lines, say) may split a placeholder:
-            # then this event's mail is built message by message.
-            encoded = b"quoted-printable" in raw.lower() or b"base64" in raw.lower()
-            self._raw_template = b"" if encoded else raw
+            self._raw_template = self._split_template()
         if not self._raw_template:
             return None
-        return (
-            self._raw_template.replace(PLACEHOLDER_UNSUBSCRIBE.encode(), unsubscribe.encode())
-            .replace(PLACEHOLDER_MANAGE.encode(), manage.encode())
-            .replace(PLACEHOLDER_MESSAGE_ID.encode(), message_id.encode())
-            .replace(PLACEHOLDER_TO.encode(), subscriber.email.encode())
+        substitutes = {
+            PLACEHOLDER_UNSUBSCRIBE: unsubscribe,
+            PLACEHOLDER_MANAGE: manage,
+            PLACEHOLDER_MESSAGE_ID: message_id,
+            PLACEHOLDER_TO: subscriber.email,
+        }
+        # One join over the pre-split template instead of four passes over the whole message.
+        return b"".join(
+            part if index % 2 == 0 else substitutes[part.decode("ascii")].encode("ascii")
+            for index, part in enumerate(self._raw_template)
         )
+
+    def _split_template(self) -> list[bytes]:
+        """The event's message rendered once with placeholders, split around them: literal
+        bytes at even indexes, placeholder names at odd ones. Empty when placeholders could be
+        split by a transfer encoding (quoted-printable or base64 parts, for very long lines):
+        this event's mail is then built message by message."""
+        raw = (
+            self._build(
+                to=PLACEHOLDER_TO,
+                message_id=PLACEHOLDER_MESSAGE_ID,
+                unsubscribe_url=PLACEHOLDER_UNSUBSCRIBE,
+                manage_url=PLACEHOLDER_MANAGE,
+            )
+            .message()
+            .as_bytes(linesep="\r\n")
+        )
+        if b"quoted-printable" in raw.lower() or b"base64" in raw.lower():
+            return []
+        return PLACEHOLDERS.split(raw)
 
 
 def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
@@ -254,55 +278,88 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
     rows = load_rows(batch.claimed)
     mails: dict[int, EventMail] = {}
     connection = get_connection(fail_silently=False)
-    sender: smtp.Sender | None = None
+    session: smtp.Session | None = None
     try:
         connection.open()
         # Django's SMTP backend: pre-rendered bytes go straight onto its connection. Any
         # other backend (a provider's API via django-anymail) gets normal EmailMessages.
         if isinstance(connection, SMTPBackend) and connection.connection is not None:
-            sender = smtp.Sender(connection.connection, conf.from_address())
+            session = smtp.Session(connection.connection, conf.from_address())
     except (smtplib.SMTPException, OSError) as exc:
         for delivery in rows:
             services.record_failure(delivery, f"Could not connect to the mail server: {exc}")
         return []
     marker = services.sent_marker()
+    in_flight: dict[int, Delivery] = {}  # submitted to the session, outcome not known yet
+    done: set[int] = set()
+
+    def settle(outcomes: list[smtp.Outcome]) -> None:
+        for outcome in outcomes:
+            delivery = in_flight.pop(outcome.key)
+            done.add(delivery.pk)
+            if outcome.error is None:
+                marker.mark(delivery.pk)
+            elif isinstance(outcome.error, smtplib.SMTPRecipientsRefused):
+                error = f"Address refused: {outcome.error}"
+                services.record_failure(delivery, error, permanent=True)
+            else:
+                services.record_failure(delivery, f"Mail server refused it: {outcome.error}")
+
     try:
         for index, delivery in enumerate(rows):
             if index and batch.out_of_time():
+                if session is not None:
+                    settle(session.finish())
                 batch.hand_over(rows[index:])
+                done.update(d.pk for d in rows[index:])
                 break
             subscriber = delivery.subscriber
             if not subscriber.is_active:
                 services.mark_skipped([delivery.pk], "Unsubscribed, unconfirmed or disabled.")
+                done.add(delivery.pk)
                 continue
             mail = mails.get(delivery.event_id)
             if mail is None:
                 mail = mails[delivery.event_id] = EventMail(delivery.event)
             try:
-                raw = mail.raw_message(subscriber) if sender is not None else None
-                if sender is not None and raw is not None:
-                    sender.send(subscriber.email, raw)
-                    accepted = 1
-                else:
-                    accepted = connection.send_messages([mail.message(subscriber, connection)])
-            except smtplib.SMTPRecipientsRefused as exc:
-                services.record_failure(delivery, f"Address refused: {exc}", permanent=True)
-                continue
-            except (smtplib.SMTPException, OSError) as exc:
-                # The connection is probably gone: this and the rest are retried later.
-                for rest in rows[index:]:
-                    services.record_failure(rest, f"Mail server error: {exc}")
-                break
+                raw = mail.raw_message(subscriber) if session is not None else None
+                message = mail.message(subscriber, connection) if raw is None else None
             except Exception as exc:
                 # One message that cannot be built (an odd address, say) must not hold up the
                 # rest of the batch: it fails on its own and follows the retry schedule.
-                logger.exception("Could not send delivery %s", delivery.pk)
+                logger.exception("Could not build delivery %s", delivery.pk)
                 services.record_failure(delivery, f"{type(exc).__name__}: {exc}")
+                done.add(delivery.pk)
                 continue
-            if accepted:
-                marker.mark(delivery.pk)
+            if raw is not None:
+                in_flight[delivery.pk] = delivery
+                settle(session.submit(delivery.pk, subscriber.email, raw))
+                continue
+            if session is not None:
+                settle(session.finish())  # the connection is needed in step for this one
+            try:
+                accepted = connection.send_messages([message])
+            except smtplib.SMTPRecipientsRefused as exc:
+                accepted = None
+                services.record_failure(delivery, f"Address refused: {exc}", permanent=True)
             else:
-                services.record_failure(delivery, "The mail backend did not accept the message.")
+                if accepted:
+                    marker.mark(delivery.pk)
+                else:
+                    error = "The mail backend did not accept the message."
+                    services.record_failure(delivery, error)
+            done.add(delivery.pk)
+        else:
+            if session is not None:
+                settle(session.finish())
+    except (smtplib.SMTPException, OSError) as exc:
+        # The connection is probably gone: what the server confirmed before counts; messages
+        # not confirmed and the rest of the batch are retried later.
+        if session is not None:
+            settle(session.drain())
+        for delivery in rows:
+            if delivery.pk not in done:
+                services.record_failure(delivery, f"Mail server error: {exc}")
     finally:
         try:
             connection.close()

@@ -2,92 +2,161 @@
 
 smtplib's `sendmail` waits for the server after each of MAIL, RCPT, DATA and the message: four
 round trips a message. Servers that advertise PIPELINING (RFC 2920: Postfix, Exim, the big
-providers' relays) take MAIL, RCPT and DATA in one write and answer them together, so a
-message costs two round trips, and fewer system calls on both sides. The replies are checked
-in order, exactly as `sendmail` would; a message counts as accepted only on the server's 250
-after its content, so a failure anywhere leaves the delivery unsent (and retried), never
-marked sent by mistake. Without PIPELINING, or for anything unusual, `sendmail` does the work.
+providers' relays) read commands in groups, and "the actual transfer of message content is
+explicitly allowed to be the first command in a group" (§3.1). So once the server has said 354
+for a message, its content goes out in one write together with the next message's MAIL, RCPT
+and DATA, and the four replies come back together: one round trip a message, as Postfix's own
+client does.
+
+A message counts as accepted only on the server's 250 after its content. Replies are matched
+to messages in order; each message's result is handed back as an `Outcome` once its last reply
+has been read (one message later than it was submitted), so the caller marks a delivery sent
+only after the provider accepted it. A refused recipient or a rejected message fails alone and
+the session goes on; a broken connection raises, and every message whose result was not handed
+back is unconfirmed (the caller retries them: at-least-once). Without PIPELINING, or for an
+address that needs SMTPUTF8, `sendmail` does the work message by message.
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
 import smtplib
+from collections.abc import Hashable
+from dataclasses import dataclass
 
 CRLF = b"\r\n"
 # RFC 5321 §4.5.2 transparency: a line starting with "." gets another one.
 LEADING_DOT = re.compile(rb"(?m)^\.")
+Reply = tuple[int, bytes]
 
 
 def content_for_data(message: bytes) -> bytes:
     """The bytes to send after 354: dot-stuffed, CRLF-terminated, then the lone "."."""
-    stuffed = LEADING_DOT.sub(b"..", message)
+    stuffed = message
+    if message.startswith(b".") or b"\n." in message:
+        stuffed = LEADING_DOT.sub(b"..", message)
     if not stuffed.endswith(CRLF):
         stuffed += CRLF
     return stuffed + b"." + CRLF
 
 
-class Sender:
-    """Sends one message at a time on `smtp` (an smtplib.SMTP that has said EHLO)."""
+@dataclass(frozen=True)
+class Outcome:
+    key: Hashable
+    # None: the server accepted the message. Else why not (SMTPRecipientsRefused for a refused
+    # address, SMTPSenderRefused or SMTPDataError for a refused transaction or message).
+    error: smtplib.SMTPException | None = None
+
+
+@dataclass
+class _Waiting:
+    """A message the server said 354 for: its content goes out with the next command group."""
+
+    key: Hashable
+    content: bytes
+
+
+class Session:
+    """Sends messages on `smtp` (an open smtplib.SMTP), pipelining across messages when the
+    server advertises PIPELINING. `submit()` and `finish()` return the outcomes known so far;
+    both raise smtplib.SMTPException or OSError when the connection fails: `drain()` then
+    returns the outcomes learnt before the failure, and every other submitted message must be
+    treated as not sent."""
 
     def __init__(self, smtp: smtplib.SMTP, from_address: str) -> None:
         smtp.ehlo_or_helo_if_needed()
         self.smtp = smtp
         self.from_address = from_address
-        self.pipelining = bool(smtp.does_esmtp and smtp.has_extn("pipelining"))
-        self.announce_size = bool(smtp.does_esmtp and smtp.has_extn("size"))
-        self.eight_bit = bool(smtp.does_esmtp and smtp.has_extn("8bitmime"))
+        esmtp = bool(smtp.does_esmtp)
+        self.pipelining = esmtp and bool(smtp.has_extn("pipelining"))
+        self.announce_size = esmtp and bool(smtp.has_extn("size"))
+        self.eight_bit = esmtp and bool(smtp.has_extn("8bitmime"))
+        self.waiting: _Waiting | None = None
+        self.outcomes: list[Outcome] = []
 
-    def send(self, recipient: str, message: bytes) -> None:
-        """Returns once the server accepted the message; raises smtplib's exceptions else
-        (SMTPRecipientsRefused for a refused address: the connection stays usable)."""
+    def drain(self) -> list[Outcome]:
+        outcomes, self.outcomes = self.outcomes, []
+        return outcomes
+
+    def submit(self, key: Hashable, recipient: str, message: bytes) -> list[Outcome]:
         options = []
         if self.announce_size:
             options.append(f"SIZE={len(message)}")
-        if not message.isascii():
+        if not message.isascii() and self.eight_bit:
             # UTF-8 text parts are sent as 8-bit (Django's default): say so where the server
-            # understands it (RFC 6152), as sendmail would be told with mail_options.
-            if not self.eight_bit:
-                self.smtp.sendmail(self.from_address, [recipient], message)
-                return
+            # understands it (RFC 6152).
             options.append("BODY=8BITMIME")
-        if not self.pipelining or not recipient.isascii() or not self.from_address.isascii():
-            self.smtp.sendmail(self.from_address, [recipient], message, mail_options=options)
-            return
+        if not (self.pipelining and recipient.isascii() and self.from_address.isascii()):
+            self.finish()
+            self.outcomes.append(self._sendmail(key, recipient, message, options))
+            return self.drain()
         envelope = "".join(f" {option}" for option in options)
-        self.smtp.send(
+        group = (
             f"MAIL FROM:<{self.from_address}>{envelope}\r\n"
             f"RCPT TO:<{recipient}>\r\nDATA\r\n".encode("ascii")
         )
-        mail = self.smtp.getreply()
-        rcpt = self.smtp.getreply()
-        data = self.smtp.getreply()
-        if data[0] == 354:
-            # The server is waiting for content: after a refused MAIL or RCPT (which a
-            # conforming server answers with 503/554 here instead) send none, just the end.
-            accepted = mail[0] == 250 and rcpt[0] in (250, 251)
-            self.smtp.send(content_for_data(message) if accepted else b"." + CRLF)
-            final = self.smtp.getreply()
+        previous, self.waiting = self.waiting, None
+        if previous is not None:
+            self.smtp.send(previous.content + group)
+            self.outcomes.append(self._after_content(previous.key, self._reply()))
         else:
-            final = None
-        if any(reply[0] == 421 for reply in (mail, rcpt, data, final or (0, b""))):
-            self.smtp.close()
-            raise smtplib.SMTPServerDisconnected("The server closed the connection (421).")
+            self.smtp.send(group)
+        mail, rcpt, data = self._reply(), self._reply(), self._reply()
+        accepted = mail[0] == 250 and rcpt[0] in (250, 251)
+        if data[0] == 354 and accepted:
+            self.waiting = _Waiting(key, content_for_data(message))
+            return self.drain()
+        if data[0] == 354:
+            # A server that wants content after refusing MAIL or RCPT (a conforming one
+            # answers DATA with 503/554 instead): end the empty message at once.
+            self.smtp.send(b"." + CRLF)
+            self._reply()
+        if not accepted or data[0] != 354:
+            self._reset()
         if mail[0] != 250:
-            self._reset()
-            raise smtplib.SMTPSenderRefused(mail[0], mail[1], self.from_address)
-        if rcpt[0] not in (250, 251):
-            self._reset()
-            raise smtplib.SMTPRecipientsRefused({recipient: rcpt})
-        if data[0] != 354:
-            self._reset()
-            raise smtplib.SMTPDataError(data[0], data[1])
-        if final is None or final[0] != 250:
-            self._reset()
-            code, text = final or (data[0], data[1])
-            raise smtplib.SMTPDataError(code, text)
+            error: smtplib.SMTPException = smtplib.SMTPSenderRefused(*mail, self.from_address)
+        elif rcpt[0] not in (250, 251):
+            error = smtplib.SMTPRecipientsRefused({recipient: rcpt})
+        else:
+            error = smtplib.SMTPDataError(*data)
+        self.outcomes.append(Outcome(key, error))
+        return self.drain()
+
+    def finish(self) -> list[Outcome]:
+        """Send the content still waiting, if any, and return its outcome."""
+        previous, self.waiting = self.waiting, None
+        if previous is not None:
+            self.smtp.send(previous.content)
+            self.outcomes.append(self._after_content(previous.key, self._reply()))
+        return self.drain()
+
+    def _after_content(self, key: Hashable, final: Reply) -> Outcome:
+        # After the end of data the transaction is over whatever the reply: no reset needed.
+        if final[0] == 250:
+            return Outcome(key)
+        return Outcome(key, smtplib.SMTPDataError(*final))
+
+    def _sendmail(self, key: Hashable, recipient: str, message: bytes, options) -> Outcome:
+        try:
+            self.smtp.sendmail(self.from_address, [recipient], message, mail_options=options)
+        except (
+            smtplib.SMTPRecipientsRefused,
+            smtplib.SMTPSenderRefused,
+            smtplib.SMTPDataError,
+        ) as exc:
+            if self.smtp.sock is None:  # smtplib closed the connection (a 421)
+                raise
+            return Outcome(key, exc)
+        return Outcome(key)
+
+    def _reply(self) -> Reply:
+        code, text = self.smtp.getreply()
+        if code == 421:  # the server is closing the connection (RFC 5321 §3.8)
+            self.smtp.close()
+            raise smtplib.SMTPServerDisconnected(f"The server closed the connection: {text!r}")
+        return code, text
 
     def _reset(self) -> None:
-        with contextlib.suppress(smtplib.SMTPServerDisconnected):
-            self.smtp.rset()
+        code, text = self.smtp.docmd("RSET")
+        if code != 250:
+            raise smtplib.SMTPResponseException(code, text)
