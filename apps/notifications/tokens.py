@@ -7,7 +7,12 @@ forge one, and rotating the nonce revokes every link already sent.
 
 from __future__ import annotations
 
-from django.utils.crypto import constant_time_compare, salted_hmac
+import functools
+import hashlib
+import hmac
+
+from django.conf import settings
+from django.utils.crypto import constant_time_compare
 
 from apps.organizations.models import Organization
 
@@ -17,8 +22,17 @@ SALT = "candor.notifications.subscriber-link"
 
 
 def _mac(subscriber: Subscriber) -> str:
-    value = f"{subscriber.public_id}:{subscriber.manage_nonce}"
-    return salted_hmac(SALT, value, algorithm="sha256").hexdigest()[:32]
+    # Equal to salted_hmac(SALT, value, algorithm="sha256"), from a keyed HMAC made once per
+    # SECRET_KEY: an email batch makes one token per message.
+    mac = _keyed_hmac(settings.SECRET_KEY).copy()
+    mac.update(f"{subscriber.public_id}:{subscriber.manage_nonce}".encode())
+    return mac.hexdigest()[:32]
+
+
+@functools.lru_cache(maxsize=4)
+def _keyed_hmac(secret: str) -> hmac.HMAC:
+    key = hashlib.sha256((SALT + secret).encode()).digest()
+    return hmac.new(key, digestmod=hashlib.sha256)
 
 
 def make_token(subscriber: Subscriber) -> str:
