@@ -195,3 +195,18 @@ def test_odd_names_do_not_break_the_headers(publish, org, reader):
 
     assert message.subject == "Errors in the API"
     assert message.extra_headers["List-Id"].startswith('"Acme Cloud status"')
+
+
+def test_link_tokens_are_the_salted_hmac_of_the_subscriber(reader, settings):
+    """The cached keyed HMAC gives what salted_hmac gives, and follows SECRET_KEY."""
+    from django.utils.crypto import salted_hmac
+
+    def expected() -> str:
+        value = f"{reader.public_id}:{reader.manage_nonce}"
+        mac = salted_hmac(tokens.SALT, value, algorithm="sha256").hexdigest()[:32]
+        return f"{reader.public_id}-{mac}"
+
+    assert tokens.make_token(reader) == expected()
+    before = tokens.make_token(reader)
+    settings.SECRET_KEY = "another-secret-key-for-this-test-only-0123456789"
+    assert tokens.make_token(reader) == expected() != before
