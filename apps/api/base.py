@@ -32,6 +32,13 @@ if TYPE_CHECKING:
 FORBIDDEN_OVERRIDES = ("get_queryset", "get_object", "get_permissions", "get_authenticators")
 
 
+def api_key_actor(key: Any) -> str:
+    """How the audit log and history name a request made with `key`: its name and prefix.
+
+    Also for API views that are not viewsets (singletons such as notification settings)."""
+    return f"API key “{key.name}” ({key.prefix}…)"[:200]
+
+
 class OrgViewSetMixin:
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [HasApiKeyScope]
@@ -69,8 +76,7 @@ class OrgViewSetMixin:
     @property
     def actor(self) -> str:
         """Who the audit log and history name for this request: the key, by name and prefix."""
-        key = self.request.auth
-        return f"API key “{key.name}” ({key.prefix}…)"[:200]
+        return api_key_actor(self.request.auth)
 
     def get_queryset(self) -> QuerySet:
         if getattr(self, "swagger_fake_view", False):

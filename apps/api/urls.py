@@ -13,7 +13,11 @@ from apps.incidents.api import (
 )
 from apps.integrations.api import ApiKeyViewSet
 from apps.integrations.api_alerts import AlertIntegrationViewSet
-from apps.notifications.api import SubscriberViewSet
+from apps.notifications.api import (
+    NotificationEventViewSet,
+    NotificationSettingsView,
+    SubscriberViewSet,
+)
 from apps.organizations.api import AuditLogViewSet
 from apps.status.api import ComponentGroupViewSet, ComponentViewSet
 
@@ -37,6 +41,7 @@ router.register("incidents", IncidentViewSet, basename="incidents")
 router.register("maintenances", MaintenanceViewSet, basename="maintenances")
 router.register("templates", IncidentTemplateViewSet, basename="templates")
 router.register("subscribers", SubscriberViewSet, basename="subscribers")
+router.register("notification-events", NotificationEventViewSet, basename="notification-events")
 router.register("audit-log", AuditLogViewSet, basename="audit-log")
 router.register("api-keys", ApiKeyViewSet, basename="api-keys")
 router.register("integrations", AlertIntegrationViewSet, basename="integrations")
@@ -51,6 +56,11 @@ public = {"authentication_classes": [], "permission_classes": [AllowAny], "throt
 
 urlpatterns = [
     path("v1/organization/", views.OrganizationView.as_view(), name="organization"),
+    path(
+        "v1/notification-settings/",
+        NotificationSettingsView.as_view(),
+        name="notification-settings",
+    ),
     path("v1/", include(router.urls + nested.urls)),
     re_path(r"^v1/", views.not_found, name="not_found"),
     path("schema/", SpectacularAPIView.as_view(**public), name="schema"),

@@ -7,13 +7,19 @@ elsewhere (a migration), so it is stored confirmed, with no mail (apps.notificat
 Webhook and Slack subscribers are active at once; the webhook
 signing secret is in the create response. Removing a subscriber unsubscribes it (pending
 deliveries are skipped); the row stays for the record, with state `disabled`.
+
+Also what the dashboard's Notifications pages show and do (apps.notifications.views_dashboard):
+the outbox (`/api/v1/notification-events/`) with delivery counts per event, an event's
+deliveries, retrying its failed deliveries, and the organization's notification settings
+(`/api/v1/notification-settings/`). Both call the dashboard's service functions, so the result and
+the audit entry are the same whichever way staff go.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
@@ -21,18 +27,22 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.fields import empty
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from apps.api.base import OrgViewSetMixin
+from apps.api.base import OrgViewSetMixin, api_key_actor
 from apps.api.fields import OrgObjectListField, StrictSerializer
 from apps.api.filters import ListFilterSerializer, ordering_field
+from apps.api.pagination import CursorPagination
 from apps.api.schema import IDEMPOTENCY_KEY, WRITE_ERRORS, error_responses
 from apps.api.serializers import ErrorSerializer
 from apps.status.models import Component
 
 from . import importing, services
-from .models import Subscriber
+from .models import Delivery, NotificationEvent, NotificationSettings, Subscriber
 
 
 class SubscriberSerializer(serializers.ModelSerializer):
@@ -249,3 +259,324 @@ class SubscriberViewSet(
 
     def perform_destroy(self, instance: Subscriber) -> None:
         services.unsubscribe(instance)
+
+
+# --- notification events and their deliveries (the dashboard's Notifications pages) -----------
+
+
+class DeliveryCountsSerializer(serializers.Serializer):
+    pending = serializers.IntegerField(help_text="Waiting to be sent, or to be retried.")
+    sent = serializers.IntegerField()
+    failed = serializers.IntegerField(help_text="Gave up; `retry` sends them again.")
+    skipped = serializers.IntegerField(
+        help_text="Not sent on purpose, e.g. the subscriber unsubscribed in the meantime."
+    )
+
+
+class NotificationEventSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
+    incident = serializers.CharField(
+        source="incident.public_id",
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="The incident or maintenance it announces; null for component-only events.",
+    )
+    update = serializers.CharField(
+        source="update.public_id",
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="The update it announces, when it announces one.",
+    )
+    components = serializers.ListField(
+        source="component_ids",
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Ids of the components it concerns; empty means the whole page.",
+    )
+    deliver = serializers.BooleanField(
+        read_only=True,
+        help_text="False for changes posted with “don't notify”: kept for the record, never "
+        "delivered.",
+    )
+    processed_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="When all its deliveries had been created (for “don't notify” events: when "
+        "it was set aside); null until then.",
+    )
+    # Set on each event by the view: one aggregate query for a whole page of events.
+    delivery_counts = DeliveryCountsSerializer(
+        read_only=True, help_text="Its deliveries by status."
+    )
+
+    class Meta:
+        model = NotificationEvent
+        fields = [
+            "id",
+            "kind",
+            "incident",
+            "update",
+            "components",
+            "deliver",
+            "created_at",
+            "processed_at",
+            "delivery_counts",
+        ]
+        read_only_fields = fields
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    # Deliveries have no public id (the fan-out inserts them in bulk, and no URL addresses one):
+    # the row number, as a string like every other id, tells them apart across pages.
+    id = serializers.CharField(
+        read_only=True, help_text="Tells deliveries apart; no URL takes it (yet)."
+    )
+    # SECURITY: only the subscriber's public id is read (annotated by the view): the subscriber
+    # row, with its webhook secret and URL, is never loaded here.
+    subscriber = serializers.CharField(
+        source="subscriber_public_id",
+        read_only=True,
+        help_text="The subscriber's id (see /api/v1/subscribers/<id>/).",
+    )
+    attempts = serializers.IntegerField(read_only=True, help_text="Sending attempts so far.")
+    last_error = serializers.CharField(
+        read_only=True, help_text="Why the last attempt failed; empty when none did."
+    )
+    sent_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    next_attempt_at = serializers.DateTimeField(
+        read_only=True, help_text="Pending deliveries: when the next attempt is due."
+    )
+
+    class Meta:
+        model = Delivery
+        fields = [
+            "id",
+            "subscriber",
+            "channel",
+            "status",
+            "attempts",
+            "last_error",
+            "sent_at",
+            "next_attempt_at",
+        ]
+        read_only_fields = fields
+
+
+class RetryResultSerializer(serializers.Serializer):
+    retried = serializers.IntegerField(
+        help_text="Failed deliveries sent again: those to subscribers that are still active."
+    )
+    delivery_counts = DeliveryCountsSerializer(
+        help_text="The event's deliveries by status right after the retry: retried ones are "
+        "pending until they are sent."
+    )
+
+
+class QueryBooleanField(serializers.BooleanField):
+    # DRF reads a boolean missing from form-like data (a query string is one) as false; a filter
+    # left out must mean "either", not "false".
+    default_empty_html = empty
+
+
+class NotificationEventFilterSerializer(ListFilterSerializer):
+    kind = serializers.ChoiceField(choices=NotificationEvent.Kind.choices, required=False)
+    incident = serializers.CharField(
+        required=False,
+        max_length=32,
+        help_text="Only events of this incident or maintenance id.",
+    )
+    failed = QueryBooleanField(
+        required=False,
+        help_text="`true`: only events with at least one failed delivery (the dashboard's "
+        "“Only with failed deliveries”); `false`: only events without.",
+    )
+    ordering = ordering_field(["created_at"], "-created_at")
+
+
+class DeliveryFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Delivery.Status.choices, required=False)
+
+
+class DeliveryPagination(CursorPagination):
+    # In the order they were created, as on the dashboard's event page.
+    ordering = "id"
+
+
+EVENT_TAGS = ["notifications"]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List notification events",
+        description="The outbox: every change that notifies subscribers (or would have, when "
+        "posted with “don't notify”), newest first, with its deliveries counted by status.",
+        tags=EVENT_TAGS,
+        parameters=[NotificationEventFilterSerializer],
+        responses={200: NotificationEventSerializer, **error_responses(400)},
+    ),
+    retrieve=extend_schema(
+        summary="Get a notification event",
+        description="The event with its deliveries counted by status.",
+        tags=EVENT_TAGS,
+        responses={200: NotificationEventSerializer, **error_responses(404)},
+    ),
+)
+class NotificationEventViewSet(
+    OrgViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    queryset = NotificationEvent.objects.all()
+    serializer_class = NotificationEventSerializer
+    lookup_url_kwarg = "event_id"
+    filter_serializer_class = NotificationEventFilterSerializer
+    ordering = "-created_at"
+
+    def filter_queryset_for_request(self, queryset: QuerySet) -> QuerySet:
+        return queryset.select_related("incident", "update")
+
+    def apply_filters(self, queryset: QuerySet, params: dict[str, Any]) -> QuerySet:
+        if "kind" in params:
+            queryset = queryset.filter(kind=params["kind"])
+        if "incident" in params:
+            queryset = queryset.filter(incident__public_id=params["incident"])
+        if "failed" in params:
+            failed = Exists(
+                Delivery.objects.filter(event=OuterRef("pk"), status=Delivery.Status.FAILED)
+            )
+            queryset = queryset.filter(failed if params["failed"] else ~failed)
+        if "created_after" in params:
+            queryset = queryset.filter(created_at__gte=params["created_after"])
+        if "created_before" in params:
+            queryset = queryset.filter(created_at__lt=params["created_before"])
+        return queryset
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        # ONE aggregate query for the page's counts, as the dashboard's list does.
+        counts = services.delivery_counts_by_event(event.pk for event in page)
+        for event in page:
+            event.delivery_counts = counts[event.pk]  # type: ignore[attr-defined]
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        event = self.get_object()
+        event.delivery_counts = services.delivery_counts(event)  # type: ignore[attr-defined]
+        return Response(self.get_serializer(event).data)
+
+    @extend_schema(
+        summary="List a notification event's deliveries",
+        description="One row per subscriber the event went (or goes) to, in the order they "
+        "were created, with the last error of failed ones.",
+        tags=EVENT_TAGS,
+        parameters=[DeliveryFilterSerializer],
+        responses={200: DeliverySerializer(many=True), **error_responses(400, 404)},
+    )
+    @action(detail=True, methods=["get"], pagination_class=DeliveryPagination)
+    def deliveries(self, request: Request, event_id: str) -> Response:
+        event = self.get_object()
+        # Query parameters of a detail route: QueryFilterBackend only reads them on lists.
+        params = DeliveryFilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        deliveries = (
+            Delivery.objects.for_org(self.organization)
+            .filter(event=event)
+            .annotate(subscriber_public_id=F("subscriber__public_id"))
+        )
+        if "status" in params.validated_data:
+            deliveries = deliveries.filter(status=params.validated_data["status"])
+        page = self.paginate_queryset(deliveries)
+        return self.get_paginated_response(DeliverySerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Retry a notification event's failed deliveries",
+        description="What the dashboard's “Retry failed deliveries” button does: failed "
+        "deliveries to subscribers that are still active go back to pending and are sent "
+        "again; failures to subscribers that have left stay failed. Recorded in the audit log "
+        "when there was something to retry. No request body.",
+        tags=EVENT_TAGS,
+        request=None,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: RetryResultSerializer, **error_responses(403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, event_id: str) -> Response:
+        event = self.get_object()
+        retried = services.retry_failed_deliveries(event, actor=self.actor)
+        result = {"retried": retried, "delivery_counts": services.delivery_counts(event)}
+        return Response(RetryResultSerializer(result).data)
+
+
+# --- notification settings (a singleton per organization) ----------------------------------
+
+
+class NotificationSettingsSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = NotificationSettings
+        fields = ["email_component_changes"]
+        read_only_fields = fields
+        extra_kwargs = {
+            "email_component_changes": {
+                "help_text": "Email subscribers when a component's status changes without an "
+                "incident. Webhook and Slack subscribers always get these. Off by default."
+            }
+        }
+
+
+class NotificationSettingsChangeSerializer(StrictSerializer):
+    email_component_changes = serializers.BooleanField(
+        required=False,
+        help_text="`true` mails email subscribers component-only status changes.",
+    )
+
+
+SETTINGS_TAGS = ["notifications"]
+
+
+class NotificationSettingsView(APIView):
+    """The organization's notification settings: one object per organization, so no id in the
+    URL (like OrganizationView). Not an OrgViewSet: there is no list and no object to look up,
+    and the settings row only exists once staff changed something (`NotificationSettings.for_org`
+    gives the defaults before that)."""
+
+    # Default authentication, permission (HasApiKeyScope: PATCH needs write scope) and throttle
+    # classes (settings.REST_FRAMEWORK); the organization is the key's, never a parameter.
+
+    def respond(self, organization: Any) -> Response:
+        settings_row = NotificationSettings.for_org(organization)
+        return Response(NotificationSettingsSerializer(settings_row).data)
+
+    @extend_schema(
+        operation_id="notification_settings_retrieve",
+        summary="Get the notification settings",
+        description="The organization's notification choices (the dashboard's Notifications "
+        "settings).",
+        tags=SETTINGS_TAGS,
+        responses={200: NotificationSettingsSerializer, **error_responses()},
+    )
+    def get(self, request: Request) -> Response:
+        return self.respond(request.auth.organization)
+
+    @extend_schema(
+        operation_id="notification_settings_partial_update",
+        summary="Change the notification settings",
+        description="Change the fields given; the others keep their value. A change is "
+        "recorded in the audit log (`notifications.settings`), as from the dashboard.",
+        tags=SETTINGS_TAGS,
+        request=NotificationSettingsChangeSerializer,
+        responses={
+            200: NotificationSettingsSerializer,
+            **error_responses(400, 403, 413, 415),
+        },
+    )
+    def patch(self, request: Request) -> Response:
+        organization = request.auth.organization
+        serializer = NotificationSettingsChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        if "email_component_changes" in serializer.validated_data:
+            services.set_email_component_changes(
+                organization,
+                enabled=serializer.validated_data["email_component_changes"],
+                actor=api_key_actor(request.auth),
+            )
+        return self.respond(organization)

@@ -29,7 +29,11 @@ from ..factories import (
     MembershipFactory,
 )
 from ..incidents.factories import ActionItemFactory, PostmortemFactory
-from ..notifications.factories import EmailSubscriberFactory, NotificationEventFactory
+from ..notifications.factories import (
+    DeliveryFactory,
+    EmailSubscriberFactory,
+    NotificationEventFactory,
+)
 
 DASHBOARD = "dashboard/<slug:org_slug>/"
 API = "api/v1/"
@@ -54,6 +58,8 @@ def org_objects(org, owner):
     action_item = ActionItemFactory(postmortem=PostmortemFactory(incident=incident))
     maintenance = MaintenanceFactory(organization=org)
     member = MembershipFactory(organization=org)
+    # With a failed delivery, so its deliveries list and retry route have something to give away.
+    event = DeliveryFactory(event=NotificationEventFactory(organization=org), status="failed").event
     values = {
         "org_slug": org.slug,
         "group_id": group.public_id,
@@ -70,7 +76,7 @@ def org_objects(org, owner):
         "key_id": ApiKeyFactory(organization=org).public_id,
         "api_key_id": ApiKeyFactory(organization=org).public_id,
         "subscriber_id": EmailSubscriberFactory(organization=org).public_id,
-        "event_id": NotificationEventFactory(organization=org).public_id,
+        "event_id": event.public_id,
     }
     integration, _token = create_alert_integration(org, actor=owner, kind="generic", name="CI")
     values["integration_id"] = integration.public_id
@@ -145,7 +151,7 @@ def test_other_organizations_key_gets_404_on_every_api_object_url(
     for route, url in api_urls(org_objects):
         if not PARAM.search(route):
             continue
-        for method in ("get", "patch", "put", "delete"):
+        for method in ("get", "post", "patch", "put", "delete"):
             response = getattr(client, method)(url, content_type="application/json", **headers)
             assert response.status_code == 404, f"{method.upper()} {url} ({route})"
 
