@@ -328,11 +328,8 @@ class NotificationEventSerializer(serializers.ModelSerializer):
 
 
 class DeliverySerializer(serializers.ModelSerializer):
-    # Deliveries have no public id (the fan-out inserts them in bulk, and no URL addresses one):
-    # the row number, as a string like every other id, tells them apart across pages.
-    id = serializers.CharField(
-        read_only=True, help_text="Tells deliveries apart; no URL takes it (yet)."
-    )
+    # No id: a delivery is one event to one subscriber, so the subscriber's id names it within
+    # the event (the row number would tell the world how much the platform sends).
     # SECURITY: only the subscriber's public id is read (annotated by the view): the subscriber
     # row, with its webhook secret and URL, is never loaded here.
     subscriber = serializers.CharField(
@@ -352,7 +349,6 @@ class DeliverySerializer(serializers.ModelSerializer):
     class Meta:
         model = Delivery
         fields = [
-            "id",
             "subscriber",
             "channel",
             "status",

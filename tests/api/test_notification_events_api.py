@@ -228,9 +228,8 @@ def test_it_lists_an_events_deliveries_without_secrets(api, read_only_key, org, 
 
     assert response.status_code == 200
     rows = response.json()["results"]
-    assert [row["id"] for row in rows] == [str(sent.pk), str(failed.pk)]
+    assert [row["subscriber"] for row in rows] == [sent.subscriber.public_id, hook.public_id]
     assert rows[1] == {
-        "id": str(failed.pk),
         "subscriber": hook.public_id,
         "channel": "webhook",
         "status": "failed",
@@ -254,7 +253,8 @@ def test_deliveries_filter_by_status(api, api_key, event):
     only_failed = client.get(detail(event, "deliveries/"), {"status": "failed"})
     bad_status = client.get(detail(event, "deliveries/"), {"status": "lost"})
 
-    assert [row["id"] for row in only_failed.json()["results"]] == [str(failed.pk)]
+    rows = only_failed.json()["results"]
+    assert [row["subscriber"] for row in rows] == [failed.subscriber.public_id]
     assert bad_status.status_code == 400
     assert "status" in bad_status.json()
 
@@ -266,8 +266,8 @@ def test_deliveries_are_paginated_by_cursor(api, api_key, event):
     first = client.get(detail(event, "deliveries/"), {"limit": 2}).json()
     second = client.get(first["next"]).json()
 
-    ids = [row["id"] for row in first["results"] + second["results"]]
-    assert ids == [str(delivery.pk) for delivery in deliveries]
+    ids = [row["subscriber"] for row in first["results"] + second["results"]]
+    assert ids == [delivery.subscriber.public_id for delivery in deliveries]
     assert second["next"] is None
 
 
