@@ -117,7 +117,7 @@ from tests.notifications.worker import Worker, purge_queues, worker_env  # noqa:
 def cpu_seconds(sink_pid: int) -> Counter:
     """CPU time (user + system) used so far by every process on the machine, grouped as
     workers, sink, driver (this process), postgres, redis and other (helpers, the desktop...).
-    Processes that ended between two snapshots are not counted (none of ours do)."""
+    Processes that ended between two snapshots are not counted (with --kill: the killed worker)."""
     tick = os.sysconf("SC_CLK_TCK")
     totals: Counter = Counter()
     for name in os.listdir("/proc"):
@@ -249,6 +249,7 @@ def main() -> None:
         action="store_true",
         help=f"SIGKILL a private redis-server (port {PRIVATE_REDIS_PORT}) mid-run, start it again",
     )
+    parser.add_argument("--bare-runs", type=int, default=3, help="bare loop repetitions")
     parser.add_argument(
         "--sink-latency",
         type=float,
@@ -334,7 +335,11 @@ def run(args: argparse.Namespace) -> None:
             pipeline = last.timestamp() - committed
             cpu_used = cpu_seconds(sink.pid) - cpu_before
             pipeline_mails = sink.state.count()
-            bare = bare_loop(sink, event, args.emails)
+            # The bare loop's time swings with the machine's state (on a VM, waking an idle
+            # vCPU for each of smtplib's round trips costs more than the work itself): run it
+            # several times and compare against its best.
+            bares = [bare_loop(sink, event, args.emails) for _ in range(args.bare_runs)]
+            bare = min(bares)
         finally:
             for worker in workers:
                 worker.stop()
@@ -363,8 +368,9 @@ def run(args: argparse.Namespace) -> None:
     print(f"deliveries: {dict(statuses)}")
     print(f"pipeline: commit -> last delivery accepted {pipeline:.2f} s "
           f"({args.emails / pipeline:.0f} mail/s incl. webhooks)")  # fmt: skip
-    print(f"bare smtplib loop, same {args.emails} messages, same sink: {bare:.2f} s "
-          f"({args.emails / bare:.0f} mail/s)")  # fmt: skip
+    print(f"bare smtplib loop, same {args.emails} messages, same sink, best of "
+          f"{len(bares)}: {bare:.2f} s ({args.emails / bare:.0f} mail/s); all runs: "
+          + ", ".join(f"{b:.2f} s" for b in bares))  # fmt: skip
     print(f"ratio (bare time / pipeline time): {bare / pipeline:.2f}  (target >= 0.8)")
     for channel, (first, last) in sorted(spans.items()):
         print(f"  {channel}: first accepted {first:.2f} s, last {last:.2f} s after the commit")
