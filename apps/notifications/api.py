@@ -493,7 +493,7 @@ class NotificationEventViewSet(
         tags=EVENT_TAGS,
         request=None,
         parameters=[IDEMPOTENCY_KEY],
-        responses={200: RetryResultSerializer, **error_responses(403, 404, 409)},
+        responses={200: RetryResultSerializer, **error_responses(400, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, event_id: str) -> Response:

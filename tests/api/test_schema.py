@@ -49,3 +49,24 @@ def test_the_redoc_page_is_public(client, db):
 
     assert response.status_code == 200
     assert b"/api/schema/" in response.content
+
+
+def test_every_operation_documents_the_errors_it_can_answer_with(client, db):
+    """Each operation lists 401/429 (any request) and 400 wherever input is read: a body, query
+    filters or an Idempotency-Key header (a bad key is a 400 even on a body-less POST)."""
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    missing = []
+    for path, item in schema["paths"].items():
+        if not path.startswith("/api/v1/"):
+            continue
+        for method, operation in item.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            codes = set(operation.get("responses", {}))
+            needed = {"401", "429"}
+            parameters = {p["name"] for p in operation.get("parameters", [])}
+            if "requestBody" in operation or "Idempotency-Key" in parameters:
+                needed.add("400")
+            missing += [f"{method.upper()} {path}: {code}" for code in sorted(needed - codes)]
+
+    assert missing == []
