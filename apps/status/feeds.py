@@ -17,7 +17,7 @@ from django.utils import feedgenerator
 from django.utils.html import escape
 from django.views.decorators.http import require_safe
 
-from apps.incidents.models import Incident, Kind
+from apps.incidents.models import Incident, IncidentStatus, Kind, Postmortem
 from apps.organizations.models import Organization
 
 from . import api_v2
@@ -34,9 +34,18 @@ def _local(value: datetime, organization: Organization) -> str:
     return date_filter(value.astimezone(organization.tzinfo), "M j, H:i T")
 
 
-def item_description(incident: Incident, organization: Organization) -> str:
-    """HTML like Statuspage's feed items: each update's time, status and text, newest first."""
+def item_description(
+    incident: Incident, organization: Organization, postmortem: Postmortem | None = None
+) -> str:
+    """HTML like Statuspage's feed items: each update's time, status and text, newest first;
+    a published postmortem's summary first, with a link to read it whole."""
     parts = []
+    if postmortem is not None:
+        parts.append(
+            f"<p><strong>Postmortem</strong> - {escape(postmortem.summary)}</p>"
+            "<p>Read what happened and what is changing so it does not happen again on the "
+            "incident's page.</p>"
+        )
     if incident.kind == Kind.MAINTENANCE and incident.scheduled_for:
         window = _local(incident.scheduled_for, organization)
         if incident.scheduled_until:
@@ -67,12 +76,20 @@ def _history_feed(request: HttpRequest, feed_class: type[feedgenerator.Syndicati
         feed_url=_absolute(request, feed_url_name),
         feed_guid=_absolute(request, feed_url_name),
     )
+    # One more query, only when a listed incident has a published postmortem.
+    with_postmortem = [i.pk for i in incidents if i.status == IncidentStatus.POSTMORTEM]
+    postmortems: dict[int, Postmortem] = {}
+    if with_postmortem:
+        published = Postmortem.objects.filter(
+            incident_id__in=with_postmortem, published_at__isnull=False
+        ).only("incident_id", "summary")
+        postmortems = {postmortem.incident_id: postmortem for postmortem in published}
     for incident in incidents:
         url = _absolute(request, "incident", incident.public_id)
         feed.add_item(
             title=incident.name,
             link=url,
-            description=item_description(incident, organization),
+            description=item_description(incident, organization, postmortems.get(incident.pk)),
             unique_id=url,
             unique_id_is_permalink=True,
             pubdate=incident.started_at,

@@ -132,3 +132,26 @@ def test_status_api_lists_postmortem_incidents_as_the_reference_says(client, pub
     # Modern v2 objects carry no postmortem_* keys (reference §1.3): the page shows it.
     assert not [key for key in item if key.startswith("postmortem")]
     assert unresolved["incidents"] == []
+
+
+def test_feeds_carry_the_postmortem_summary_of_published_ones_only(client, org, published):
+    draft_incident = IncidentFactory(organization=org, name="Slow search", status="resolved")
+    PostmortemFactory(incident=draft_incident, summary="Draft text nobody may read yet.")
+
+    for name in ("history.atom", "history.rss"):
+        body = client.get(f"/s/acme/{name}").content.decode()
+        assert "Postmortem" in body and published.summary in body, name
+        assert "Draft text nobody may read yet." not in body, name
+
+
+def test_feed_queries_do_not_grow_with_postmortems(client, org, other_org):
+    for n in range(5):
+        incident = IncidentFactory(organization=org, name=f"Outage {n}", status="resolved")
+        PostmortemFactory(incident=incident, published=True)
+    incident = IncidentFactory(organization=other_org, name="One outage", status="resolved")
+    PostmortemFactory(incident=incident, published=True)
+
+    many = count_queries(client, "/s/acme/history.atom")
+    one = count_queries(client, "/s/globex/history.atom")
+
+    assert many == one
