@@ -14,10 +14,15 @@ Every public view (HTML page, history, incident page, status API v2, feeds) answ
   `If-None-Match` (or, without one, `If-Modified-Since`) gets a 304.
 - `Cache-Control` lets a CDN hold a copy briefly and serve it stale while revalidating or
   while we are down.
+- Bodies over 1 KB are also kept gzipped (compressed once per rendering, not per request) and
+  served so to clients that accept it, with `Vary: Accept-Encoding` and an ETag of their own.
+  These responses are the same for every reader and hold no secret, so compression cannot
+  leak one (BREACH needs a secret and attacker-chosen text in the same body).
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import logging
 import time
@@ -57,14 +62,47 @@ class Rendering:
     content_type: str
     etag: str
     rendered_at: float
+    # The body gzipped, when it is worth it (None in copies cached before this field existed).
+    gzipped: bytes | None = None
+
+    @property
+    def gzip_etag(self) -> str:
+        return self.etag[:-1] + '-gzip"'
+
+
+GZIP_MIN_SIZE = 1024
 
 
 def make_rendering(body: str | bytes, content_type: str) -> Rendering:
     data = body.encode() if isinstance(body, str) else body
     digest = hashlib.sha256(data).hexdigest()[:32]
+    gzipped = None
+    if len(data) >= GZIP_MIN_SIZE:
+        gzipped = gzip.compress(data, compresslevel=6, mtime=0)
     return Rendering(
-        body=data, content_type=content_type, etag=f'"{digest}"', rendered_at=time.time()
+        body=data,
+        content_type=content_type,
+        etag=f'"{digest}"',
+        rendered_at=time.time(),
+        gzipped=gzipped,
     )
+
+
+def accepts_gzip(request: HttpRequest) -> bool:
+    """gzip (or "*") listed in Accept-Encoding without q=0 (RFC 9110 §12.5.3)."""
+    weights: dict[str, float] = {}
+    for item in request.headers.get("Accept-Encoding", "").lower().split(","):
+        coding, *parameters = (part.strip() for part in item.split(";"))
+        weight = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        weights[coding] = weight
+    return weights.get("gzip", weights.get("*", 0.0)) > 0
 
 
 def _variant(request: HttpRequest, vary_on: str) -> str:
@@ -107,7 +145,7 @@ def _not_modified(request: HttpRequest, rendering: Rendering) -> bool:
             return True
         # Weak comparison (RFC 9110 13.1.2): a CDN may hand back our tag as W/"...".
         tags = {tag.removeprefix("W/") for tag in parse_etags(if_none_match)}
-        return rendering.etag in tags
+        return rendering.etag in tags or rendering.gzip_etag in tags
     since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
     return since is not None and int(rendering.rendered_at) <= since
 
@@ -146,11 +184,17 @@ def public_response(
             _cache_set(fresh_key, rendering, FRESH_TIMEOUT)
             _cache_set(last_good_key, rendering, None)
 
+    compressed = rendering.gzipped is not None and accepts_gzip(request)
     if _not_modified(request, rendering):
         response: HttpResponse = HttpResponseNotModified()
+    elif compressed:
+        response = HttpResponse(rendering.gzipped, content_type=rendering.content_type)
+        response["Content-Encoding"] = "gzip"
     else:
         response = HttpResponse(rendering.body, content_type=rendering.content_type)
-    response["ETag"] = rendering.etag
+    response["ETag"] = rendering.gzip_etag if compressed else rendering.etag
+    if rendering.gzipped is not None:
+        response["Vary"] = "Accept-Encoding"
     response["Last-Modified"] = http_date(rendering.rendered_at)
     response["Cache-Control"] = STALE_CACHE_CONTROL if stale else CACHE_CONTROL
     if stale:
@@ -165,7 +209,9 @@ def _as_stale(rendering: Rendering) -> Rendering:
         return rendering
     body = rendering.body.replace(STALE_MARKER.encode(), STALE_NOTE.encode(), 1)
     stale = make_rendering(body, rendering.content_type)
-    return Rendering(stale.body, stale.content_type, stale.etag, rendering.rendered_at)
+    return Rendering(
+        stale.body, stale.content_type, stale.etag, rendering.rendered_at, stale.gzipped
+    )
 
 
 def _unavailable(*, cors: bool) -> HttpResponse:
