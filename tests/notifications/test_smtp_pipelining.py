@@ -121,29 +121,38 @@ def test_content_for_data_stuffs_dots_and_ends_the_message():
     assert smtp.content_for_data(b"x\r\n") == b"x\r\n.\r\n"
 
 
-def test_a_batch_over_smtp_marks_the_refused_address_failed_and_sends_the_rest(
-    org, settings, django_capture_on_commit_callbacks
-):
-    readers = EmailSubscriberFactory.create_batch(3, organization=org)
-    incident = IncidentFactory(
-        organization=org,
-        name="Elevated API errors",
-        next_update_due=timezone.now() + timedelta(minutes=30),
-    )
-    with SMTPSink() as sink:
-        sink.state.refuse = {readers[1].email}
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
-        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+@pytest.fixture
+def open_incident_over_smtp(org, sink, settings, django_capture_on_commit_callbacks):
+    """Open an incident with Django's SMTP backend pointed at the sink; returns its event."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+
+    def open_incident() -> NotificationEvent:
+        incident = IncidentFactory(
+            organization=org,
+            name="Elevated API errors",
+            next_update_due=timezone.now() + timedelta(minutes=30),
+        )
         update = IncidentUpdateFactory(incident=incident, status="investigating", body="Looking.")
         with django_capture_on_commit_callbacks(execute=True):
-            event = NotificationEventFactory(
+            return NotificationEventFactory(
                 organization=org,
                 kind=NotificationEvent.Kind.INCIDENT_OPENED,
                 incident=incident,
                 update=update,
             )
+
+    return open_incident
+
+
+def test_a_batch_over_smtp_marks_the_refused_address_failed_and_sends_the_rest(
+    org, sink, open_incident_over_smtp
+):
+    readers = EmailSubscriberFactory.create_batch(3, organization=org)
+    sink.state.refuse = {readers[1].email}
+    event = open_incident_over_smtp()
 
     assert sorted(m.recipients[0] for m in sink.state.messages) == sorted(
         [readers[0].email, readers[2].email]
@@ -159,24 +168,11 @@ def test_a_batch_over_smtp_marks_the_refused_address_failed_and_sends_the_rest(
 
 
 def test_a_batch_whose_server_goes_away_retries_what_was_not_confirmed(
-    org, settings, django_capture_on_commit_callbacks
+    org, sink, open_incident_over_smtp
 ):
     readers = EmailSubscriberFactory.create_batch(4, organization=org)
-    incident = IncidentFactory(organization=org, name="Elevated API errors")
-    with SMTPSink() as sink:
-        sink.state.close_after = 2
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
-        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-        update = IncidentUpdateFactory(incident=incident, status="investigating", body="Looking.")
-        with django_capture_on_commit_callbacks(execute=True):
-            event = NotificationEventFactory(
-                organization=org,
-                kind=NotificationEvent.Kind.INCIDENT_OPENED,
-                incident=incident,
-                update=update,
-            )
+    sink.state.close_after = 2
+    event = open_incident_over_smtp()
 
     received = {m.recipients[0] for m in sink.state.messages}
     rows = {d.subscriber_id: d for d in event.deliveries.all()}
