@@ -3,7 +3,7 @@
 Email subscribers added here get the same double opt-in mail as on the public page: nothing else
 is sent before the link is clicked. The exception is a trusted importer key
 (`ApiKey.can_import_confirmed`) sending `already_confirmed: true`: the address consented
-elsewhere (a migration), so it is stored confirmed, with no mail (apps.notifications.importing).
+elsewhere (a migration), so it is stored confirmed, with no mail (services.import_confirmed_email).
 Webhook and Slack subscribers are active at once; the webhook
 signing secret is in the create response. Removing a subscriber unsubscribes it (pending
 deliveries are skipped); the row stays for the record, with state `disabled`.
@@ -41,7 +41,7 @@ from apps.api.schema import IDEMPOTENCY_KEY, WRITE_ERRORS, error_responses
 from apps.api.serializers import ErrorSerializer
 from apps.status.models import Component
 
-from . import importing, services
+from . import services
 from .models import Delivery, NotificationEvent, NotificationSettings, Subscriber
 
 
@@ -234,8 +234,8 @@ class SubscriberViewSet(
             key = self.request.auth
             if not key.is_trusted_importer:
                 # Before anything is written: no row, no mail.
-                raise exceptions.PermissionDenied(importing.UNTRUSTED_MESSAGE)
-            subscriber = importing.import_confirmed_email(
+                raise exceptions.PermissionDenied(services.UNTRUSTED_MESSAGE)
+            subscriber = services.import_confirmed_email(
                 self.organization,
                 email=data["email"],
                 component_ids=component_ids,

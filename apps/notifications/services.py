@@ -22,8 +22,10 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from django.db import connection, transaction
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -36,6 +38,10 @@ from .models import (
     new_manage_nonce,
     new_webhook_secret,
 )
+
+if TYPE_CHECKING:
+    from apps.integrations.models import ApiKey
+    from apps.organizations.models import Organization
 
 logger = logging.getLogger(__name__)
 
@@ -988,3 +994,102 @@ def delivery_counts_by_event(event_ids: Iterable[int]) -> dict[int, dict[str, in
     for row in rows:
         counts[row["event_id"]][row["status"]] = row["n"]
     return counts
+
+
+# --- 8. trusted imports (API) ---------------------------------------------------------------
+# Email subscribers added as already confirmed by a trusted importer API key
+# (`ApiKey.can_import_confirmed`, set by an owner or admin when the key was made): the key
+# vouches that the addresses consented elsewhere, e.g. on the status page they are moving
+# from, so they are stored confirmed and get no mail at all. Each one is audited, naming the
+# key. Same row lock and uniqueness rule as `subscribe_email`.
+
+IMPORT_AUDIT_ACTION = "subscriber.import_confirmed"
+
+UNTRUSTED_MESSAGE = (
+    "This API key is not trusted to import confirmed subscribers. Leave out "
+    "`already_confirmed` to send the address a confirmation mail, or have an owner or admin "
+    "create a trusted importer key (only for addresses that already consented)."
+)
+DISABLED_MESSAGE = (
+    "This address has a subscription that was stopped (unsubscribed, removed or bouncing). "
+    "An import does not restart it: leave out `already_confirmed` to send a confirmation mail, "
+    "so its owner decides."
+)
+RACE_MESSAGE = "Another request subscribed this address at the same moment; try again."
+
+
+@transaction.atomic
+def import_confirmed_email(
+    organization: Organization,
+    *,
+    email: str,
+    component_ids: Iterable[str] = (),
+    api_key: ApiKey,
+    actor: str,
+) -> Subscriber:
+    """Store `email` as a confirmed subscriber of `organization`; no mail is sent.
+
+    An address that already has a subscriber is handled as `subscribe_email` would, minus the
+    mail:
+    - confirmed and active: left exactly as it is (components too), nothing audited;
+    - active and waiting for its confirmation click: confirmed now, with the given components
+      (its links stay valid: the same person holds them);
+    - stopped (unsubscribed, removed by staff, disabled after bounces): refused with a 409.
+      `subscribe_email` restarts the opt-in there, which asks the person again; an import
+      vouching for a consent they withdrew here would override their choice.
+    """
+    # SECURITY: checked here too, not only in the API view, so no caller can skip it. The key
+    # must belong to the organization it imports into.
+    if not api_key.is_trusted_importer or api_key.organization_id != organization.pk:
+        raise PermissionDenied(UNTRUSTED_MESSAGE)
+    address = email.strip().lower()
+    now = timezone.now()
+    subscriber = (
+        Subscriber.objects.for_org(organization)
+        .select_for_update()
+        .filter(channel=Subscriber.Channel.EMAIL, email=address)
+        .first()
+    )
+    if subscriber is not None and subscriber.state != Subscriber.State.ACTIVE:
+        raise ValidationError(DISABLED_MESSAGE, code="exists")
+    if subscriber is not None and subscriber.confirmed_at is not None:
+        return subscriber
+    if subscriber is None:
+        was = "new"
+        try:
+            # A savepoint: a concurrent subscribe of the same address (the unique constraint)
+            # becomes a 409 to retry, and the caller's transaction stays usable.
+            with transaction.atomic():
+                subscriber = Subscriber.objects.create(
+                    organization=organization,
+                    channel=Subscriber.Channel.EMAIL,
+                    email=address,
+                    confirmed_at=now,
+                )
+        except IntegrityError as exc:
+            raise ValidationError(RACE_MESSAGE, code="conflict") from exc
+    else:
+        was = "unconfirmed"
+        subscriber.confirmed_at = now
+        subscriber.save(update_fields=["confirmed_at"])
+    components = _components_for(organization, component_ids)
+    subscriber.components.set(components)
+    from apps.organizations.models import AuditEntry
+
+    # The same shape as services.remove_subscriber's entry (ids and address in `data`); the
+    # actor label names the key too, and `api_key` survives a rename.
+    AuditEntry.record(
+        organization,
+        actor=actor,
+        action=IMPORT_AUDIT_ACTION,
+        data={
+            "subscriber": subscriber.public_id,
+            "channel": subscriber.channel,
+            "address": address,
+            "was": was,
+            "components": sorted(component.public_id for component in components),
+            "api_key": api_key.public_id,
+            "api_key_prefix": api_key.prefix,
+        },
+    )
+    return subscriber

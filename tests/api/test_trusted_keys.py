@@ -10,8 +10,8 @@ from django.core.exceptions import PermissionDenied
 from apps.api.models import IdempotencyKey
 from apps.incidents.services import open_incident
 from apps.integrations.models import ApiKey
-from apps.notifications.importing import import_confirmed_email
 from apps.notifications.models import Subscriber
+from apps.notifications.services import import_confirmed_email
 from apps.organizations.models import AuditEntry
 from tests.factories import ApiKeyFactory, ComponentFactory
 from tests.notifications.factories import EmailSubscriberFactory, WebhookSubscriberFactory
