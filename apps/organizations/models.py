@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone as dj_timezone
+from django.utils.functional import cached_property
 
 from apps.core.ids import PublicIdField
 
@@ -75,9 +76,12 @@ class Organization(models.Model):
         """The status page below /s/<slug>/ on the application host."""
         return f"{settings.SITE_URL}/s/{self.slug}/"
 
-    @property
+    @cached_property
     def public_url(self) -> str:
-        """Canonical status page URL: the verified custom domain if any, else the path URL."""
+        """Canonical status page URL: the verified custom domain if any, else the path URL.
+
+        One query per instance (mail, feeds and pages ask for it many times); an instance
+        lives for one request or task, and a domain change reaches the next one."""
         domain = self.domains.filter(verified_at__isnull=False).order_by("created_at").first()
         scheme = "https" if settings.PRODUCTION else "http"
         if domain:
