@@ -1,5 +1,6 @@
 """What an integrator's script does with a write key, following only /api/docs/: build a page,
-run an incident from investigating to resolved, run a maintenance from scheduled to completed."""
+run an incident from investigating to resolved, publish its postmortem, run a maintenance from
+scheduled to completed."""
 
 from __future__ import annotations
 
@@ -77,6 +78,33 @@ def test_a_script_builds_a_page_and_runs_an_incident_and_a_maintenance(api, api_
     assert {c["status"] for c in resolved["components"]} == {"operational"}
     assert group_after["status"] == "operational"
 
+    # After the outage: the postmortem, with what is being changed, published to subscribers.
+    postmortem_url = f"/api/v1/incidents/{incident['id']}/postmortem/"
+    written = client.put(
+        postmortem_url,
+        {
+            "summary": "For 40 minutes the API in Europe failed for most requests.",
+            "customer_impact": "Everyone using the API from Europe; we are sorry.",
+            "cause": "A configuration change overloaded one network link.",
+            "resolution": "We moved traffic to a second link.",
+        },
+        content_type=JSON,
+    )
+    post(
+        f"{postmortem_url}action-items/",
+        {"title": "Test network changes on one link first"},
+        "postmortem-item",
+    )
+    published = post(f"{postmortem_url}publish/", {"notify_subscribers": True}, "postmortem-go")
+    public = client.get(f"/s/{org.slug}/api/v2/incidents.json").json()["incidents"]
+
+    assert written.status_code == 201
+    assert published["published"] is True
+    assert [i["title"] for i in published["action_items"]] == [
+        "Test network changes on one link first"
+    ]
+    assert {i["id"]: i["status"] for i in public}[incident["id"]] == "postmortem"
+
     # A maintenance on Billing: scheduled, started, completed.
     start = timezone.now() + timedelta(hours=1)
     maintenance = post(
@@ -119,4 +147,5 @@ def test_a_script_builds_a_page_and_runs_an_incident_and_a_maintenance(api, api_
     ]
     assert "incident.open" in actions
     assert "incident.resolve" in actions
+    assert "postmortem.publish" in actions
     assert "maintenance.complete" in actions
