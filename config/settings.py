@@ -6,6 +6,7 @@ and HTTPS settings default on. See README "Configuration" for every variable.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import environ
@@ -200,6 +201,11 @@ if EMAIL_URL:
     vars().update(env.email_url("EMAIL_URL"))
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# A mail provider's API instead of SMTP, by configuration alone (django-anymail): e.g.
+# EMAIL_BACKEND=anymail.backends.postmark.EmailBackend with ANYMAIL_POSTMARK_SERVER_TOKEN=...
+# Every ANYMAIL_* variable becomes the Django setting of the same name, which anymail reads.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=EMAIL_BACKEND)
+vars().update({name: value for name, value in os.environ.items() if name.startswith("ANYMAIL_")})
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Candor <noreply@candor.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Sender of subscriber notifications (the organization's name is the display name).

@@ -138,3 +138,51 @@ def test_the_network_guard_really_blocks_outside_connections(tmp_path):
 
     assert result.returncode != 0
     assert "test guard" in result.stderr
+
+
+def test_a_mail_provider_is_configured_by_environment_alone(tmp_path):
+    code = (
+        "import django; django.setup()\n"
+        "from django.conf import settings\n"
+        "from django.core.mail import get_connection\n"
+        "print(settings.EMAIL_BACKEND)\n"
+        "print(settings.ANYMAIL_POSTMARK_SERVER_TOKEN)\n"
+        "print(type(get_connection()).__module__)\n"
+    )
+    result = run(
+        code,
+        tmp_path,
+        EMAIL_BACKEND="anymail.backends.postmark.EmailBackend",
+        ANYMAIL_POSTMARK_SERVER_TOKEN="server-token-from-the-environment",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "anymail.backends.postmark.EmailBackend",
+        "server-token-from-the-environment",
+        "anymail.backends.postmark",
+    ]
+
+
+def test_without_a_backend_variable_email_url_decides(tmp_path):
+    code = (
+        "import django; django.setup()\n"
+        "from django.conf import settings\n"
+        "print(settings.EMAIL_BACKEND, settings.EMAIL_PORT)\n"
+    )
+    result = run(code, tmp_path, EMAIL_URL="smtp://mail.example.com:2525")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.core.mail.backends.smtp.EmailBackend", "2525"]
+
+
+def test_a_mail_provider_instead_of_email_url_passes_check_deploy(tmp_path):
+    variables = {
+        **without("EMAIL_URL"),
+        "EMAIL_BACKEND": "anymail.backends.postmark.EmailBackend",
+        "ANYMAIL_POSTMARK_SERVER_TOKEN": "server-token",
+    }
+    result = run(CHECK_DEPLOY, tmp_path, **variables)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "candor.W002" not in result.stdout + result.stderr

@@ -20,11 +20,18 @@ def check_production_services(app_configs, **kwargs):
                 id="candor.W001",
             )
         )
-    if not settings.EMAIL_URL:
+    if settings.EMAIL_BACKEND in (
+        "django.core.mail.backends.console.EmailBackend",
+        "django.core.mail.backends.locmem.EmailBackend",
+        "django.core.mail.backends.dummy.EmailBackend",
+        "django.core.mail.backends.filebased.EmailBackend",
+    ):
         messages.append(
             Warning(
-                "EMAIL_URL is not set: email is printed to the console, not sent.",
-                hint="Set EMAIL_URL=smtp+tls://user:password@smtp.example.com:587",
+                "No mail server or provider is configured: email is not sent.",
+                hint="Set EMAIL_URL=smtp+tls://user:password@smtp.example.com:587, or "
+                "EMAIL_BACKEND=anymail.backends.<provider>.EmailBackend with its ANYMAIL_* "
+                "settings.",
                 id="candor.W002",
             )
         )

@@ -210,3 +210,18 @@ def test_link_tokens_are_the_salted_hmac_of_the_subscriber(reader, settings):
     before = tokens.make_token(reader)
     settings.SECRET_KEY = "another-secret-key-for-this-test-only-0123456789"
     assert tokens.make_token(reader) == expected() != before
+
+
+def test_a_provider_backend_gets_each_subscribers_own_message(publish, incident, settings):
+    """django-anymail (a provider's HTTP API) instead of SMTP: configuration only."""
+    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+    readers = EmailSubscriberFactory.create_batch(2, organization=incident.organization)
+
+    event = post(publish, incident, Kind.INCIDENT_OPENED, "investigating", "Looking.")
+
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(r.email for r in readers)
+    for message in mail.outbox:
+        reader = next(r for r in readers if r.email == message.to[0])
+        assert message.extra_headers["List-Unsubscribe"] == f"<{tokens.unsubscribe_url(reader)}>"
+        assert message.anymail_status.status == {"sent"}
+    assert set(event.deliveries.values_list("status", flat=True)) == {"sent"}
