@@ -39,8 +39,12 @@ class SinkState:
     refuse: set[str] = field(default_factory=set)
     # Messages to these addresses are rejected after their content (554).
     reject_content: set[str] = field(default_factory=set)
-    # After this many accepted messages the next command gets 421 and the connection closes.
+    # After this many messages accepted on one connection, the next command gets 421 and the
+    # connection closes (providers cap messages per session).
     close_after: int | None = None
+    # Connections after this many are greeted with 421 and closed.
+    max_sessions: int | None = None
+    sessions: int = 0
     # A counter shared with another process (SinkProcess), bumped with every accepted message.
     shared_count: object = None
 
@@ -110,18 +114,24 @@ class _Handler(socketserver.BaseRequestHandler):
                 self.request.sendall(b"".join(self.pending))
 
     def handle(self) -> None:
+        state = self.server.state
+        with state.lock:
+            state.sessions += 1
+            sessions = state.sessions
+        if state.max_sessions is not None and sessions > state.max_sessions:
+            self.reply("421 4.7.0 Too many sessions, try again later")
+            return
         self.reply("220 sink.localhost ESMTP ready")
         sender, recipients = "", []
+        accepted_here = 0
         while True:
             raw = self.readline()
             if not raw:
                 return
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
             verb = line[:4].upper()
-            if (
-                limit := self.server.state.close_after
-            ) is not None and self.server.state.count() >= limit:
-                self.reply("421 4.3.2 Service shutting down")
+            if state.close_after is not None and accepted_here >= state.close_after:
+                self.reply("421 4.3.2 Too many messages in this session")
                 return
             if verb == "EHLO":
                 self.reply("250-sink.localhost")
@@ -159,6 +169,7 @@ class _Handler(socketserver.BaseRequestHandler):
                     if self.server.state.shared_count is not None:
                         with self.server.state.shared_count.get_lock():
                             self.server.state.shared_count.value += 1
+                accepted_here += 1
                 self.reply("250 OK queued")
                 sender, recipients = "", []
             elif verb == "RSET":

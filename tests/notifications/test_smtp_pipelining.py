@@ -167,11 +167,22 @@ def test_a_batch_over_smtp_marks_the_refused_address_failed_and_sends_the_rest(
     assert mail.outbox == []  # the SMTP backend was used, not the test outbox
 
 
-def test_a_batch_whose_server_goes_away_retries_what_was_not_confirmed(
+def test_a_batch_opens_a_new_session_when_the_server_ends_one(org, sink, open_incident_over_smtp):
+    readers = EmailSubscriberFactory.create_batch(5, organization=org)
+    sink.state.close_after = 2  # messages per session, as some providers allow
+    event = open_incident_over_smtp()
+
+    assert sorted(m.recipients[0] for m in sink.state.messages) == sorted(r.email for r in readers)
+    assert sink.state.sessions == 3
+    assert set(event.deliveries.values_list("status", flat=True)) == {Delivery.Status.SENT}
+
+
+def test_what_a_vanished_server_did_not_confirm_waits_for_a_retry(
     org, sink, open_incident_over_smtp
 ):
     readers = EmailSubscriberFactory.create_batch(4, organization=org)
     sink.state.close_after = 2
+    sink.state.max_sessions = 1  # and then it refuses new connections
     event = open_incident_over_smtp()
 
     received = {m.recipients[0] for m in sink.state.messages}
@@ -185,4 +196,19 @@ def test_a_batch_whose_server_goes_away_retries_what_was_not_confirmed(
             # Not confirmed by the server: pending again, with a retry time and the reason.
             assert delivery.status == Delivery.Status.PENDING
             assert delivery.next_attempt_at > timezone.now()
-            assert "Mail server error" in delivery.last_error
+            assert "Could not connect to the mail server" in delivery.last_error
+
+
+def test_a_batch_gives_up_reconnecting_after_a_few_sessions(org, sink, open_incident_over_smtp):
+    from apps.notifications.channels import email
+
+    EmailSubscriberFactory.create_batch(email.RECONNECTS + 3, organization=org)
+    sink.state.close_after = 1
+    event = open_incident_over_smtp()
+
+    statuses = list(event.deliveries.values_list("status", "last_error"))
+    sent = [s for s, _ in statuses if s == Delivery.Status.SENT]
+    waiting = [e for s, e in statuses if s == Delivery.Status.PENDING]
+    assert len(sent) == sink.state.sessions == email.RECONNECTS + 1
+    assert len(waiting) == 2
+    assert all("Mail server error" in error for error in waiting)

@@ -270,25 +270,20 @@ class EventMail:
         return PLACEHOLDERS.split(raw)
 
 
+# Servers may end a session after so many messages (421) or drop it: a batch opens a new
+# connection and goes on with what was not confirmed, this many times.
+RECONNECTS = 3
+
+
 def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
-    """Send the batch's deliveries over one connection. Returns ids handed over (time budget)."""
+    """Send the batch's deliveries over one connection (a new one if the server ends it).
+    Returns ids handed over (time budget)."""
     batch = Batch(delivery_ids, owner=owner)
     if not batch.claimed:
         return []
     rows = load_rows(batch.claimed)
     mails: dict[int, EventMail] = {}
     connection = get_connection(fail_silently=False)
-    session: smtp.Session | None = None
-    try:
-        connection.open()
-        # Django's SMTP backend: pre-rendered bytes go straight onto its connection. Any
-        # other backend (a provider's API via django-anymail) gets normal EmailMessages.
-        if isinstance(connection, SMTPBackend) and connection.connection is not None:
-            session = smtp.Session(connection.connection, conf.from_address())
-    except (smtplib.SMTPException, OSError) as exc:
-        for delivery in rows:
-            services.record_failure(delivery, f"Could not connect to the mail server: {exc}")
-        return []
     marker = services.sent_marker()
     in_flight: dict[int, Delivery] = {}  # submitted to the session, outcome not known yet
     done: set[int] = set()
@@ -305,14 +300,15 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
             else:
                 services.record_failure(delivery, f"Mail server refused it: {outcome.error}")
 
-    try:
-        for index, delivery in enumerate(rows):
-            if index and batch.out_of_time():
+    def send(todo: list[Delivery], session: smtp.Session | None, first: bool) -> None:
+        for index, delivery in enumerate(todo):
+            # Checked only once something was sent, so every batch makes progress.
+            if (index or not first) and batch.out_of_time():
                 if session is not None:
                     settle(session.finish())
-                batch.hand_over(rows[index:])
-                done.update(d.pk for d in rows[index:])
-                break
+                batch.hand_over(todo[index:])
+                done.update(d.pk for d in todo[index:])
+                return
             subscriber = delivery.subscriber
             if not subscriber.is_active:
                 services.mark_skipped([delivery.pk], "Unsubscribed, unconfirmed or disabled.")
@@ -331,7 +327,7 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
                 services.record_failure(delivery, f"{type(exc).__name__}: {exc}")
                 done.add(delivery.pk)
                 continue
-            if raw is not None:
+            if session is not None and raw is not None:
                 in_flight[delivery.pk] = delivery
                 settle(session.submit(delivery.pk, subscriber.email, raw))
                 continue
@@ -349,24 +345,55 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
                     error = "The mail backend did not accept the message."
                     services.record_failure(delivery, error)
             done.add(delivery.pk)
-        else:
-            if session is not None:
-                settle(session.finish())
-    except (smtplib.SMTPException, OSError) as exc:
-        # The connection is probably gone: what the server confirmed before counts; messages
-        # not confirmed and the rest of the batch are retried later.
         if session is not None:
-            settle(session.drain())
+            settle(session.finish())
+
+    def fail_the_rest(error: str) -> None:
         for delivery in rows:
             if delivery.pk not in done:
-                services.record_failure(delivery, f"Mail server error: {exc}")
+                services.record_failure(delivery, error)
+                done.add(delivery.pk)
+
+    try:
+        for attempt in range(RECONNECTS + 1):
+            todo = [delivery for delivery in rows if delivery.pk not in done]
+            if not todo:
+                break
+            session: smtp.Session | None = None
+            try:
+                connection.open()
+                # Django's SMTP backend: pre-rendered bytes go straight onto its connection.
+                # Any other backend (a provider's API via django-anymail) gets EmailMessages.
+                if isinstance(connection, SMTPBackend) and connection.connection is not None:
+                    session = smtp.Session(connection.connection, conf.from_address())
+            except (smtplib.SMTPException, OSError) as exc:
+                fail_the_rest(f"Could not connect to the mail server: {exc}")
+                break
+            try:
+                send(todo, session, first=attempt == 0)
+                break
+            except (smtplib.SMTPException, OSError) as exc:
+                # The connection is gone: what the server confirmed counts; the messages it
+                # did not confirm go again, on a new connection or with a later retry.
+                if session is not None:
+                    settle(session.drain())
+                in_flight.clear()
+                _close_quietly(connection)
+                if attempt == RECONNECTS or batch.out_of_time():
+                    fail_the_rest(f"Mail server error: {exc}")
+                    break
+                logger.info("Mail server ended the session (%s); opening a new one", exc)
     finally:
-        try:
-            connection.close()
-        except Exception:  # closing a broken connection must not undo the marks above
-            logger.warning("Closing the mail connection failed", exc_info=True)
+        _close_quietly(connection)
         marker.close()  # every accepted delivery is marked before the task returns
     return batch.left_over
+
+
+def _close_quietly(connection) -> None:
+    try:
+        connection.close()
+    except Exception:  # closing a broken connection must not undo the marks above
+        logger.warning("Closing the mail connection failed", exc_info=True)
 
 
 SUBSCRIBER_FIELDS = (
