@@ -138,6 +138,8 @@ def test_publish_with_notification_then_unpublish(client, editor, draft):
     page = client.get(url("postmortem", incident.public_id)).content.decode()
     assert "Postmortem published on your status page and sent to subscribers." in page
     assert "Unpublish" in page
+    detail = client.get(url("detail", incident.public_id)).content.decode()
+    assert "This incident is resolved and its postmortem is published." in detail
     client.post(url("postmortem_unpublish", incident.public_id))
     incident.refresh_from_db()
     assert incident.status == IncidentStatus.RESOLVED
