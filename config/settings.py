@@ -205,6 +205,10 @@ else:
 # EMAIL_BACKEND=anymail.backends.postmark.EmailBackend with ANYMAIL_POSTMARK_SERVER_TOKEN=...
 # Every ANYMAIL_* variable becomes the Django setting of the same name, which anymail reads.
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=EMAIL_BACKEND)
+# Seconds an SMTP connect or reply may take: a stalled server fails the batch's connection
+# (it reconnects or retries later) instead of holding a worker until the task's time limit.
+# Batch budget (15 s) + this stays below the sender tasks' soft limit (40 s).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 vars().update({name: value for name, value in os.environ.items() if name.startswith("ANYMAIL_")})
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Candor <noreply@candor.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL

@@ -186,3 +186,21 @@ def test_a_mail_provider_instead_of_email_url_passes_check_deploy(tmp_path):
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "candor.W002" not in result.stdout + result.stderr
+
+
+def test_smtp_has_a_timeout_below_the_sender_tasks_limit(tmp_path):
+    code = (
+        "import django; django.setup()\n"
+        "from django.conf import settings\n"
+        "from apps.notifications import conf, tasks\n"
+        "print(settings.EMAIL_TIMEOUT, conf.batch_time_budget(),"
+        " tasks.SENDER_LIMITS['soft_time_limit'])\n"
+    )
+    default = run(code, tmp_path, EMAIL_URL="smtp://mail.example.com:25")
+    custom = run(code, tmp_path, EMAIL_URL="smtp://mail.example.com:25", EMAIL_TIMEOUT="5")
+
+    assert default.returncode == 0, default.stderr
+    timeout, budget, soft_limit = (float(v) for v in default.stdout.split())
+    assert timeout == 20
+    assert budget + timeout < soft_limit
+    assert custom.stdout.split()[0] == "5"

@@ -212,3 +212,24 @@ def test_a_batch_gives_up_reconnecting_after_a_few_sessions(org, sink, open_inci
     assert len(sent) == sink.state.sessions == email.RECONNECTS + 1
     assert len(waiting) == 2
     assert all("Mail server error" in error for error in waiting)
+
+
+def test_a_stalled_server_costs_a_timeout_not_the_task(
+    org, sink, settings, open_incident_over_smtp
+):
+    import time
+
+    from apps.notifications.channels import email
+
+    EmailSubscriberFactory.create_batch(2, organization=org)
+    settings.EMAIL_TIMEOUT = 0.3
+    sink.state.delay = 1.0  # the server takes a second to answer each message's content
+    started = time.monotonic()
+    event = open_incident_over_smtp()
+    elapsed = time.monotonic() - started
+
+    rows = list(event.deliveries.all())
+    assert {d.status for d in rows} == {Delivery.Status.PENDING}
+    assert all("timed out" in d.last_error for d in rows)
+    # One timeout per connection tried, not the task's time limit.
+    assert elapsed < (email.RECONNECTS + 1) * 0.3 + 2
