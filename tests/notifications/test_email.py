@@ -225,3 +225,35 @@ def test_a_provider_backend_gets_each_subscribers_own_message(publish, incident,
         assert message.extra_headers["List-Unsubscribe"] == f"<{tokens.unsubscribe_url(reader)}>"
         assert message.anymail_status.status == {"sent"}
     assert set(event.deliveries.values_list("status", flat=True)) == {"sent"}
+
+
+def test_a_provider_refusing_one_message_fails_it_alone(publish, incident, settings, monkeypatch):
+    from anymail.exceptions import AnymailAPIError
+    from anymail.message import AnymailRecipientStatus
+
+    from apps.notifications.channels.email import EventMail
+
+    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+    bounced, broken, fine = EmailSubscriberFactory.create_batch(
+        3, organization=incident.organization
+    )
+    real_message = EventMail.message
+
+    def message(self, subscriber, connection=None):
+        built = real_message(self, subscriber, connection)
+        if subscriber.pk == bounced.pk:
+            status = AnymailRecipientStatus(message_id=None, status="rejected")
+            built.anymail_test_response = {"recipient_status": {bounced.email: status}}
+        elif subscriber.pk == broken.pk:
+            built.anymail_test_response = AnymailAPIError("The provider answered 422.")
+        return built
+
+    monkeypatch.setattr(EventMail, "message", message)
+    event = post(publish, incident, Kind.INCIDENT_OPENED, "investigating", "Looking.")
+
+    rows = {d.subscriber_id: d for d in event.deliveries.all()}
+    assert rows[fine.pk].status == "sent"
+    assert rows[bounced.pk].status == "failed"  # refused address: permanent
+    assert "Address refused" in rows[bounced.pk].last_error
+    assert rows[broken.pk].status == "pending"  # retried on the schedule
+    assert "The provider answered 422." in rows[broken.pk].last_error

@@ -18,6 +18,7 @@ from datetime import datetime
 from email.utils import formataddr
 from typing import Any
 
+from anymail.exceptions import AnymailError, AnymailRecipientsRefused
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.template.loader import render_to_string
@@ -335,9 +336,16 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
                 settle(session.finish())  # the connection is needed in step for this one
             try:
                 accepted = connection.send_messages([message])
-            except smtplib.SMTPRecipientsRefused as exc:
+            except (smtplib.SMTPRecipientsRefused, AnymailRecipientsRefused) as exc:
                 accepted = None
                 services.record_failure(delivery, f"Address refused: {exc}", permanent=True)
+            except AnymailError as exc:
+                if isinstance(exc, OSError):
+                    raise  # the provider's API cannot be reached: handled like a lost connection
+                # The provider refused this one message (invalid payload, its own rules): it
+                # fails alone and follows the retry schedule.
+                accepted = None
+                services.record_failure(delivery, f"Mail provider refused it: {exc}")
             else:
                 if accepted:
                     marker.mark(delivery.pk)
