@@ -197,22 +197,21 @@ def incident_detail(request: HttpRequest, incident_id: str) -> HttpResponse:
     form = forms.UpdateForm(
         request.POST or None, organization=request.organization, incident=incident
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.post_update(
-                incident,
-                actor=request.user,
-                status=form.cleaned_data["status"],
-                body=form.cleaned_data["body"],
-                components=form.component_changes(),
-                deliver_notifications=form.cleaned_data["notify"],
-                next_update_due=form.cleaned_data["next_update_due"],
-            )
-        except ValidationError as error:
-            _form_error(form, error)
-        else:
-            messages.success(request, "Update posted.")
-            return redirect("incidents:detail", request.organization.slug, incident.public_id)
+    if _submitted(
+        request,
+        form,
+        lambda data: services.post_update(
+            incident,
+            actor=request.user,
+            status=data["status"],
+            body=data["body"],
+            components=form.component_changes(),
+            deliver_notifications=data["notify"],
+            next_update_due=data["next_update_due"],
+        ),
+    ):
+        messages.success(request, "Update posted.")
+        return redirect("incidents:detail", request.organization.slug, incident.public_id)
     context = {
         "incident": incident,
         "updates": _timeline(incident),
@@ -237,14 +236,13 @@ def edit_update(request: HttpRequest, incident_id: str, update_id: str) -> HttpR
         public_id=update_id,
     )
     form = forms.EditUpdateForm(request.POST or None, initial={"body": update.body})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.edit_update(update, actor=request.user, body=form.cleaned_data["body"])
-        except ValidationError as error:
-            _form_error(form, error)
-        else:
-            messages.success(request, "Update corrected. The previous text is kept for staff.")
-            return redirect(_detail_url(request, incident))
+    if _submitted(
+        request,
+        form,
+        lambda data: services.edit_update(update, actor=request.user, body=data["body"]),
+    ):
+        messages.success(request, "Update corrected. The previous text is kept for staff.")
+        return redirect(_detail_url(request, incident))
     return _render(
         request,
         "incidents/dashboard/edit_update.html",
@@ -262,6 +260,19 @@ def _detail_url(request: HttpRequest, incident: Incident) -> str:
     return reverse(name, args=[request.organization.slug, incident.public_id])
 
 
+def _submitted(request: HttpRequest, form, run: Callable[[dict], object]) -> bool:
+    """True once a valid POSTed form has run its service (`run(cleaned_data)`); a service's
+    ValidationError becomes a form error (and its transaction wrote nothing)."""
+    if request.method != "POST" or not form.is_valid():
+        return False
+    try:
+        run(form.cleaned_data)
+    except ValidationError as error:
+        _form_error(form, error)
+        return False
+    return True
+
+
 def _action_page(
     request: HttpRequest,
     incident: Incident,
@@ -275,14 +286,9 @@ def _action_page(
 ) -> HttpResponse:
     """One form page that runs one service on an incident: on success a message and back to the
     incident; a service's ValidationError becomes a form error and nothing is written."""
-    if request.method == "POST" and form.is_valid():
-        try:
-            run(form.cleaned_data)
-        except ValidationError as error:
-            _form_error(form, error)
-        else:
-            messages.success(request, done)
-            return redirect(_detail_url(request, incident))
+    if _submitted(request, form, run):
+        messages.success(request, done)
+        return redirect(_detail_url(request, incident))
     context = {"incident": incident, "form": form, "title": title, "submit": submit}
     return _render(request, "incidents/dashboard/action.html", {**context, "explain": explain})
 
@@ -460,19 +466,18 @@ def maintenance_detail(request: HttpRequest, maintenance_id: str) -> HttpRespons
     """The timeline; POST posts a message without changing the status."""
     maintenance = _get(request, maintenance_id, Kind.MAINTENANCE)
     form = forms.MaintenanceUpdateForm(request.POST or None, organization=request.organization)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.post_maintenance_update(
-                maintenance,
-                actor=request.user,
-                body=form.cleaned_data["body"],
-                deliver_notifications=form.cleaned_data["notify"],
-            )
-        except ValidationError as error:
-            _form_error(form, error)
-        else:
-            messages.success(request, "Update posted.")
-            return redirect(_detail_url(request, maintenance))
+    if _submitted(
+        request,
+        form,
+        lambda data: services.post_maintenance_update(
+            maintenance,
+            actor=request.user,
+            body=data["body"],
+            deliver_notifications=data["notify"],
+        ),
+    ):
+        messages.success(request, "Update posted.")
+        return redirect(_detail_url(request, maintenance))
     context = {
         "incident": maintenance,
         "updates": _timeline(maintenance),
@@ -555,14 +560,13 @@ def _template_from(request: HttpRequest, public_id: str) -> IncidentTemplate:
 @org_view("incidents.edit")
 def template_new(request: HttpRequest) -> HttpResponse:
     form = forms.TemplateForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.create_template(request.organization, actor=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            _form_error(form, error)
-        else:
-            messages.success(request, "Template saved.")
-            return redirect("incidents:templates", request.organization.slug)
+    if _submitted(
+        request,
+        form,
+        lambda data: services.create_template(request.organization, actor=request.user, **data),
+    ):
+        messages.success(request, "Template saved.")
+        return redirect("incidents:templates", request.organization.slug)
     return _render(request, "incidents/dashboard/template_form.html", {"form": form})
 
 
@@ -573,14 +577,13 @@ def template_edit(request: HttpRequest, template_id: str) -> HttpResponse:
         f: getattr(template, f) for f in ("kind", "name", "title", "status", "impact", "body")
     }
     form = forms.TemplateForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.update_template(template, actor=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            _form_error(form, error)
-        else:
-            messages.success(request, "Template saved.")
-            return redirect("incidents:templates", request.organization.slug)
+    if _submitted(
+        request,
+        form,
+        lambda data: services.update_template(template, actor=request.user, **data),
+    ):
+        messages.success(request, "Template saved.")
+        return redirect("incidents:templates", request.organization.slug)
     return _render(
         request, "incidents/dashboard/template_form.html", {"form": form, "template": template}
     )
@@ -788,14 +791,13 @@ def action_item_edit(request: HttpRequest, incident_id: str, item_id: str) -> Ht
     item = _action_item(request, incident, item_id)
     initial = {f: getattr(item, f) for f in ("title", "description", "status", "due_date")}
     form = forms.ActionItemForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.update_action_item(item, actor=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            _form_error(form, error)
-        else:
-            messages.success(request, "Action item saved.")
-            return redirect(_postmortem_url(request, incident) + "#action-items")
+    if _submitted(
+        request,
+        form,
+        lambda data: services.update_action_item(item, actor=request.user, **data),
+    ):
+        messages.success(request, "Action item saved.")
+        return redirect(_postmortem_url(request, incident) + "#action-items")
     return _render(
         request,
         "incidents/dashboard/action_item_form.html",
