@@ -80,9 +80,11 @@ def _history_feed(request: HttpRequest, feed_class: type[feedgenerator.Syndicati
     with_postmortem = [i.pk for i in incidents if i.status == IncidentStatus.POSTMORTEM]
     postmortems: dict[int, Postmortem] = {}
     if with_postmortem:
-        published = Postmortem.objects.filter(
-            incident_id__in=with_postmortem, published_at__isnull=False
-        ).only("incident_id", "summary")
+        published = (
+            Postmortem.objects.for_org(organization)
+            .filter(incident_id__in=with_postmortem, published_at__isnull=False)
+            .only("incident_id", "summary")
+        )
         postmortems = {postmortem.incident_id: postmortem for postmortem in published}
     for incident in incidents:
         url = _absolute(request, "incident", incident.public_id)
