@@ -177,7 +177,7 @@ def _apply_components(
     changes = {c: s for c, s in components.items() if current[c.pk] != s}
     if changes:
         set_component_statuses(
-            incident.organization, changes, actor=actor, incident=incident, at=at
+            incident.organization, changes, actor=actor, incident=incident, at=at, notify=notify
         )
     incident.components.add(*components.keys())
     return affected

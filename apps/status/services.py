@@ -151,8 +151,8 @@ def set_component_status(
     """Change a component's status; None (nothing written) when it already has that status.
 
     Writes the history row, keeps the UptimeDay rollups current, records an audit entry,
-    bumps the public page's content version and, with notify, writes a
-    COMPONENT_STATUS_CHANGED NotificationEvent in the same transaction.
+    bumps the public page's content version and writes a COMPONENT_STATUS_CHANGED
+    NotificationEvent in the same transaction (delivered only with notify).
 
     `at` defaults to now. It cannot go back before the component's previous change: an earlier
     `at` is moved up to it, so history stays ordered and no second is counted twice.
@@ -206,9 +206,11 @@ def set_component_status(
             "incident": incident.public_id if incident is not None else None,
         },
     )
-    if notify and apps.is_installed("apps.notifications"):
+    if apps.is_installed("apps.notifications"):
         from apps.notifications.models import NotificationEvent
 
+        # Without notify the event is still written, for the record, and never delivered
+        # (deliver=False), like every other "don't notify" change.
         NotificationEvent.objects.create(
             organization=organization,
             kind=NotificationEvent.Kind.COMPONENT_STATUS_CHANGED,
@@ -216,6 +218,7 @@ def set_component_status(
             incident=incident,
             component_ids=[locked.public_id],
             data={"old_status": old_status, "new_status": status},
+            deliver=notify,
         )
     bump_content_version(organization)
     return change

@@ -109,10 +109,12 @@ def test_status_change_writes_audit_and_notification(api_component, editor):
     assert AuditEntry.objects.filter(action="component.status_change").count() == 1
 
 
-def test_notify_false_writes_no_event(api_component, editor):
+def test_notify_false_keeps_the_event_for_the_record_never_delivered(api_component, editor):
     services.set_component_status(api_component, PARTIAL, actor=editor, notify=False)
 
-    assert not NotificationEvent.objects.exists()
+    event = NotificationEvent.objects.get()
+    assert event.kind == NotificationEvent.Kind.COMPONENT_STATUS_CHANGED
+    assert event.deliver is False
 
 
 def test_status_change_bumps_content_version(
