@@ -90,7 +90,10 @@ def org_view(permission: str = "org.view", *, write_permission: str | None = Non
                 raise PermissionDenied("Your role in this organization does not allow this.")
             request.organization = membership.organization
             request.membership = membership
-            request.session["current_org"] = org_slug
+            # Written only when it changes: a session write on every dashboard request is a
+            # database (or cache) write per page view and a Set-Cookie on every response.
+            if request.session.get("current_org") != org_slug:
+                request.session["current_org"] = org_slug
             try:
                 return view(request, *args, **kwargs)
             except ObjectDoesNotExist as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.urls import get_resolver, reverse
 
 from apps.organizations.models import Membership
@@ -88,3 +89,16 @@ def test_a_logged_out_visitor_is_sent_to_log_in(client, org, objects, name):
     response = client.get(url(org, name, objects))
     assert response.status_code == 302
     assert response.url.startswith(reverse("account_login"))
+
+
+def test_the_session_is_written_only_when_the_organization_changes(client, org, owner):
+    client.force_login(owner)
+    overview = reverse("organizations:overview", args=[org.slug])
+
+    first = client.get(overview)
+    second = client.get(overview)
+
+    assert first.status_code == second.status_code == 200
+    assert client.session["current_org"] == org.slug
+    assert settings.SESSION_COOKIE_NAME in first.cookies  # remembered on the first visit
+    assert settings.SESSION_COOKIE_NAME not in second.cookies  # and not saved again
