@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -159,6 +160,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TASK_TIME_LIMIT = max(5, CELERY_VISIBILITY_TIMEOUT - 5)
 CELERY_TASK_SOFT_TIME_LIMIT = max(4, CELERY_VISIBILITY_TIMEOUT - 15)
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Declared, so that a plain `celery -A config worker` (as every Celery user starts one) consumes
+# all three; without this it consumed only "default" and subscriber mail and webhooks waited
+# forever. `-Q` still splits them across workers.
+CELERY_TASK_QUEUES = [Queue("default"), Queue("notifications"), Queue("webhooks")]
 # Separate queues so a slow webhook endpoint never delays email (DESIGN.md "Processes").
 CELERY_TASK_ROUTES = {
     "notifications.fanout_event": {"queue": "notifications"},

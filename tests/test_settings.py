@@ -204,3 +204,17 @@ def test_smtp_has_a_timeout_below_the_sender_tasks_limit(tmp_path):
     assert timeout == 20
     assert budget + timeout < soft_limit
     assert custom.stdout.split()[0] == "5"
+
+
+def test_a_plain_worker_consumes_every_queue_that_tasks_are_routed_to():
+    from django.conf import settings
+
+    from config.celery import app
+
+    routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
+    routed.add(settings.CELERY_TASK_DEFAULT_QUEUE)
+    queues = app.amqp.queues
+    queues.select(None)  # what `celery worker` does when no -Q is given
+
+    assert routed == {"default", "notifications", "webhooks"}
+    assert {queue.name for queue in queues.consume_from.values()} == routed

@@ -60,7 +60,8 @@ class Worker:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(  # noqa: S603 (our own celery, fixed arguments)
             [
-                celery, "-A", "config", "worker", "-Q", QUEUES, "-P", "prefork",
+                # No -Q: a plain worker, as people start one, must consume every queue.
+                celery, "-A", "config", "worker", "-P", "prefork",
                 "-c", str(self.concurrency), "-n", f"test-{uuid.uuid4().hex[:8]}@%h",
                 "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO",
             ],
