@@ -39,6 +39,15 @@ if not SECRET_KEY:
 # are only known at run time, so Django's own host check is opened up and the real check is
 # done by apps.organizations.middleware.TenantMiddleware.
 APP_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+if any(host == "*" or host.startswith(".") for host in APP_HOSTS):
+    # Django's usual "*" would make every host an application host, so no status page on a
+    # custom domain or <slug>.<STATUS_PAGE_DOMAIN> could ever be reached: refuse it plainly.
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS names the hosts that serve the Candor application itself (landing page, "
+        "dashboard, API), e.g. ALLOWED_HOSTS=candor.example.com; wildcards ('*', '.example.com') "
+        "are not accepted. Status pages need no entry: <slug>.<STATUS_PAGE_DOMAIN> and verified "
+        "custom domains are recognised on their own."
+    )
 # SECURITY: TenantMiddleware rejects (404) every host that is neither an APP_HOST, a
 # <slug>.<STATUS_PAGE_DOMAIN> host nor a verified custom domain.
 ALLOWED_HOSTS = ["*"]

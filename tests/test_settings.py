@@ -218,3 +218,13 @@ def test_a_plain_worker_consumes_every_queue_that_tasks_are_routed_to():
 
     assert routed == {"default", "notifications", "webhooks"}
     assert {queue.name for queue in queues.consume_from.values()} == routed
+
+
+@pytest.mark.parametrize("hosts", ["*", "candor.example.com,*", ".example.com"])
+def test_a_wildcard_allowed_hosts_is_refused_with_what_to_set(tmp_path, hosts):
+    result = run(SETUP, tmp_path, **{**GOOD_PRODUCTION, "ALLOWED_HOSTS": hosts})
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "ALLOWED_HOSTS=candor.example.com" in result.stderr
+    assert "wildcards" in result.stderr
