@@ -8,6 +8,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.text import slugify
 
+from apps.core.dates import DisplayDateField
+
 from .models import Organization
 from .roles import Role, assignable_roles
 from .services import validate_invitee, validate_new_hostname, validate_new_slug
@@ -163,12 +165,8 @@ class AuditFilterForm(forms.Form):
         label="Actor",
         widget=forms.TextInput(attrs={"placeholder": "email", "list": "audit-actors"}),
     )
-    since = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    until = forms.DateField(
-        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    since = DisplayDateField(required=False, label="From")
+    until = DisplayDateField(required=False, label="To")
 
     def __init__(self, *args, actions: list[str], **kwargs) -> None:
         super().__init__(*args, **kwargs)
