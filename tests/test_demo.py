@@ -4,6 +4,7 @@ from io import StringIO
 
 from django.core.management import call_command
 
+from apps.accounts.models import User
 from apps.incidents.models import ActionItem, Incident, Postmortem
 from apps.integrations.models import AlertIntegration
 from apps.notifications.models import Subscriber
@@ -45,7 +46,7 @@ def test_demo_builds_an_organization_with_realistic_content(db):
     assert Incident.objects.for_org(demo).filter(status="postmortem").count() == postmortems.count()
     assert ActionItem.objects.for_org(demo).count() >= 3
     assert "/s/demo/" in output
-    assert "demo@candor.localhost / candor-demo" in output
+    assert "demo@example.test / candor-demo" in output
 
 
 def test_demo_is_idempotent(db):
@@ -58,7 +59,7 @@ def test_demo_is_idempotent(db):
 
 def test_demo_login_works_and_the_page_shows_the_incident(client, db):
     run_demo()
-    assert client.login(email="demo@candor.localhost", password="candor-demo")
+    assert client.login(email="demo@example.test", password="candor-demo")
     assert client.get("/dashboard/demo/").status_code == 200
     page = client.get("/s/demo/")
     assert page.status_code == 200
@@ -71,3 +72,12 @@ def test_demo_reset_rebuilds_from_scratch(db):
     run_demo("--reset")
     assert Organization.objects.get(slug="demo").public_id != first_id
     assert Component.objects.count() == 50
+
+
+def test_every_address_the_demo_creates_is_clearly_fake(db):
+    run_demo()
+    addresses = [*User.objects.values_list("email", flat=True)]
+    addresses += Subscriber.objects.exclude(email="").values_list("email", flat=True)
+
+    assert len(addresses) == 6  # three users, three subscribers
+    assert all(address.endswith("@example.test") for address in addresses)

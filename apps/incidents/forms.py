@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from itertools import groupby
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import F
 from django.utils import timezone
+from django.utils.formats import date_format
 
+from apps.core.dates import (
+    AM_PM,
+    DISPLAY_DATETIME,
+    DisplayDateField,
+    DisplayDateTimeInput,
+    parse_display_datetime,
+)
 from apps.organizations.models import Organization
 from apps.status.models import Component, ComponentStatus
 
@@ -41,41 +49,68 @@ def org_components(organization: Organization):
 
 
 class OrgDateTimeField(forms.DateTimeField):
-    """A datetime-local input read and shown in the organization's timezone, not the server's.
+    """A time read and shown in the organization's timezone, in the format the pages display.
 
     Django's DateTimeField uses the *active* timezone; here the zone is explicit so a form can
     never silently fall back to UTC. Times that do not exist locally (the hour skipped when
-    clocks go forward) are refused instead of being shifted.
+    clocks go forward) are refused instead of being shifted. A zone typed after the time
+    (copied from a page: "Dec 6, 2026 20:31 CET") is accepted when it is the organization's.
     """
 
-    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    widget = DisplayDateTimeInput
 
     def __init__(self, *args, **kwargs):
         self.tzinfo: tzinfo = UTC
         super().__init__(*args, **kwargs)
+
+    def example(self) -> str:
+        """Tomorrow at 09:00 in the organization's zone, written as the input wants it."""
+        tomorrow = timezone.now().astimezone(self.tzinfo).date() + timedelta(days=1)
+        return date_format(datetime.combine(tomorrow, time(9, 0)), DISPLAY_DATETIME)
 
     def prepare_value(self, value):
         if isinstance(value, datetime) and timezone.is_aware(value):
             return timezone.make_naive(value, self.tzinfo)
         return value
 
+    def _invalid(self) -> ValidationError:
+        return ValidationError(
+            f"Write the time like {self.example()} (in {self.tzinfo} time).", code="invalid"
+        )
+
     def to_python(self, value):
         if value in self.empty_values:
             return None
+        zone_written = ""
         if isinstance(value, datetime):
             naive = value
         else:
-            try:
-                naive = datetime.fromisoformat(str(value).strip())
-            except ValueError:
-                raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+            text = str(value).strip()
+            naive = parse_display_datetime(text)
+            if naive is None and " " in text:
+                head, zone_written = text.rsplit(" ", 1)
+                if zone_written.lower() in AM_PM:
+                    raise self._invalid()
+                naive = parse_display_datetime(head)
+            if naive is None:
+                raise self._invalid()
         if naive.tzinfo is not None:
             return naive
         aware = naive.replace(tzinfo=self.tzinfo)
         if aware.astimezone(UTC).astimezone(self.tzinfo).replace(tzinfo=None) != naive:
             raise ValidationError(
-                f"{naive:%Y-%m-%d %H:%M} does not exist in {self.tzinfo} (the clocks skip it).",
+                f"{date_format(naive, DISPLAY_DATETIME)} does not exist in {self.tzinfo} "
+                "(the clocks skip it).",
                 code="nonexistent",
+            )
+        if zone_written and zone_written.lower() not in {
+            str(self.tzinfo).lower(),
+            (aware.tzname() or "").lower(),
+        }:
+            raise ValidationError(
+                f"Times here are in {self.tzinfo} time ({aware.tzname()}); "
+                f"leave out “{zone_written}”.",
+                code="other_zone",
             )
         return aware
 
@@ -95,9 +130,11 @@ class OrgForm(forms.Form):
         for field in self.fields.values():
             if isinstance(field, OrgDateTimeField):
                 field.tzinfo = organization.tzinfo
-                # State the zone beside every time input: staff are often elsewhere.
-                zone = f"In {organization.timezone} time."
+                # State the zone and the format beside every time input: staff are often
+                # elsewhere, and the example is the format the pages show.
+                zone = f"In {organization.timezone} time, like {field.example()}."
                 field.help_text = f"{field.help_text} {zone}" if field.help_text else zone
+                field.widget.attrs["placeholder"] = f"e.g. {field.example()}"
 
 
 class ComponentPickerMixin:
@@ -244,10 +281,10 @@ class BackfillForm(OrgForm):
                 label="Message",
                 initial=texts.default_update_text(status) if required else "",
             )
-            field = OrgDateTimeField(
-                required=required, label="Time", help_text=f"In {self.organization.timezone}."
-            )
+            field = OrgDateTimeField(required=required, label="Time")
             field.tzinfo = self.organization.tzinfo
+            field.help_text = f"In {self.organization.timezone} time, like {field.example()}."
+            field.widget.attrs["placeholder"] = f"e.g. {field.example()}"
             self.fields[f"at_{status}"] = field
 
     def steps(self) -> list[tuple[str, object, object]]:
@@ -444,9 +481,7 @@ class ActionItemForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     status = forms.ChoiceField(choices=ActionItem.Status.choices, initial=ActionItem.Status.PLANNED)
-    due_date = forms.DateField(
-        required=False, label="Due", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    due_date = DisplayDateField(required=False, label="Due")
 
 
 class ActionItemStatusForm(forms.Form):

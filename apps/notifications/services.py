@@ -644,13 +644,35 @@ def _send_confirmation_on_commit(subscriber: Subscriber) -> None:
     transaction.on_commit(enqueue)
 
 
+def _send_already_subscribed_on_commit(subscriber: Subscriber) -> None:
+    from .tasks import send_already_subscribed
+
+    subscriber_id = subscriber.pk
+
+    def enqueue() -> None:
+        try:
+            send_already_subscribed.apply_async(args=[subscriber_id])
+        except Exception:
+            logger.exception("Could not enqueue the already-subscribed mail of %s", subscriber_id)
+
+    transaction.on_commit(enqueue)
+
+
 @transaction.atomic
-def subscribe_email(organization, *, email: str, component_ids: Iterable[str] = ()) -> Subscriber:
+def subscribe_email(
+    organization,
+    *,
+    email: str,
+    component_ids: Iterable[str] = (),
+    notify_if_subscribed: bool = False,
+) -> Subscriber:
     """Start a double opt-in: store the unconfirmed address and mail a confirmation link.
 
-    Nothing else is ever sent before the link is clicked. An address that is already confirmed
-    gets no mail here (the caller shows the same message either way, so the form does not
-    reveal who is subscribed).
+    Nothing else is ever sent before the link is clicked. An address still waiting for its
+    click gets the confirmation again (with new links). An address that is already confirmed
+    keeps its subscription as it is; with `notify_if_subscribed` (the public form) it gets a
+    mail saying so, with its manage link, so the form's "check your inbox" is true for every
+    address while the page still reveals nothing about who is subscribed.
     """
     address = email.strip().lower()
     subscriber = (
@@ -660,6 +682,8 @@ def subscribe_email(organization, *, email: str, component_ids: Iterable[str] = 
         .first()
     )
     if subscriber is not None and subscriber.is_active:
+        if notify_if_subscribed:
+            _send_already_subscribed_on_commit(subscriber)
         return subscriber
     if subscriber is None:
         subscriber = Subscriber.objects.create(

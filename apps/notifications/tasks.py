@@ -75,6 +75,22 @@ def send_confirmation(subscriber_id: int) -> None:
         email.send_confirmation(subscriber)
 
 
+@shared_task(name="notifications.send_already_subscribed", **DB_RETRY)
+def send_already_subscribed(subscriber_id: int) -> None:
+    subscriber = (
+        Subscriber.objects.select_related("organization")
+        .filter(
+            pk=subscriber_id,
+            confirmed_at__isnull=False,
+            state=Subscriber.State.ACTIVE,
+            channel=Subscriber.Channel.EMAIL,
+        )
+        .first()
+    )
+    if subscriber is not None:
+        email.send_already_subscribed(subscriber)
+
+
 @shared_task(name="notifications.send_disabled_notice", **DB_RETRY)
 def send_disabled_notice(subscriber_id: int) -> None:
     subscriber = (

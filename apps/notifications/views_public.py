@@ -169,8 +169,14 @@ def subscribe(request: HttpRequest) -> HttpResponse:
                 return _page(request, "subscribe.html", {"forms": forms_by_channel}, status=429)
             components = form.cleaned_data["components"]
             if channel == Channel.EMAIL:
+                # SECURITY: the same page for every address, new, waiting or subscribed; each
+                # gets a mail (a confirmation, or "already subscribed" with its manage link),
+                # so the page is true without saying which case it was.
                 services.subscribe_email(
-                    organization, email=form.cleaned_data["email"], component_ids=components
+                    organization,
+                    email=form.cleaned_data["email"],
+                    component_ids=components,
+                    notify_if_subscribed=True,
                 )
                 return _page(request, "check_inbox.html", {"email": form.cleaned_data["email"]})
             try:

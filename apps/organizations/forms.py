@@ -2,17 +2,40 @@
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.text import slugify
 
-from .models import TIMEZONE_CHOICES, Organization
+from apps.core.dates import DisplayDateField
+
+from .models import Organization
 from .roles import Role, assignable_roles
 from .services import validate_invitee, validate_new_hostname, validate_new_slug
+from .timezones import UTC_NAME, timezone_choices, zone_aliases
 
 
 def _role_choices(roles: list[str]) -> list[tuple[str, str]]:
     return [(role, Role(role).label) for role in roles]
+
+
+class TimeZoneField(forms.ChoiceField):
+    """Current canonical zones grouped by region, each with its offset; searchable with JS.
+
+    static/js/timezone-picker.js adds a filter box above the select and, with
+    `detect_browser_zone`, preselects the browser's zone (until the user picks one). Without
+    JavaScript it is a plain grouped select.
+    """
+
+    def __init__(self, *, current: str | None = None, detect_browser_zone: bool = False, **kw):
+        kw.setdefault("label", "Time zone")
+        super().__init__(choices=timezone_choices(current), **kw)
+        self.widget.attrs["data-timezone-picker"] = ""
+        if detect_browser_zone:
+            self.widget.attrs["data-detect-browser-zone"] = ""
+            # Browsers name some zones by their old names (Chrome: "Asia/Calcutta").
+            self.widget.attrs["data-zone-aliases"] = json.dumps(zone_aliases(), sort_keys=True)
 
 
 class OrganizationCreateForm(forms.Form):
@@ -31,11 +54,22 @@ class OrganizationCreateForm(forms.Form):
         ),
     )
     timezone = forms.ChoiceField(
-        choices=TIMEZONE_CHOICES,
-        initial="UTC",
+        initial=UTC_NAME,
         label="Time zone",
-        help_text="Used for maintenance windows and daily uptime.",
+        help_text="Used for maintenance windows and daily uptime. Your browser's zone is "
+        "chosen for you when it can be; you can change it later.",
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Built per form, so each zone's offset label is the current one (summer or winter).
+        field = self.fields["timezone"]
+        self.fields["timezone"] = TimeZoneField(
+            initial=field.initial,
+            help_text=field.help_text,
+            # Not on a form sent back with errors: the user's own choice stays.
+            detect_browser_zone=not self.is_bound,
+        )
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -56,7 +90,13 @@ class OrganizationSettingsForm(forms.Form):
     # A plain form, not a ModelForm: validating a ModelForm writes into the instance, and the
     # service must see the stored values to record what changed.
     name = forms.CharField(max_length=Organization._meta.get_field("name").max_length)
-    timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES, label="Time zone")
+    timezone = forms.ChoiceField(label="Time zone")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # The stored zone stays offered even when it is an old alias ("US/Pacific"), so
+        # renaming the organization does not force a new zone on it.
+        self.fields["timezone"] = TimeZoneField(current=self.initial.get("timezone"))
 
 
 class DeleteOrganizationForm(forms.Form):
@@ -125,12 +165,8 @@ class AuditFilterForm(forms.Form):
         label="Actor",
         widget=forms.TextInput(attrs={"placeholder": "email", "list": "audit-actors"}),
     )
-    since = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    until = forms.DateField(
-        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    since = DisplayDateField(required=False, label="From")
+    until = DisplayDateField(required=False, label="To")
 
     def __init__(self, *args, actions: list[str], **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -75,12 +75,59 @@ def test_the_confirmation_link_asks_then_confirms(client, org):
     assert subscriber.confirmed_at is not None
 
 
-def test_a_confirmed_address_gets_no_new_mail_and_the_answer_is_the_same(subscribe, org):
+def page_for(response, email: str) -> str:
+    """The answer with the address taken out, to compare answers for different addresses."""
+    return response.content.decode().replace(email, "ADDRESS")
+
+
+def test_a_held_address_gets_the_same_check_your_inbox_page_as_a_new_one(subscribe, org):
+    EmailSubscriberFactory(organization=org, email="confirmed@example.com")
+    EmailSubscriberFactory(organization=org, email="pending@example.com", confirmed_at=None)
+
+    new = subscribe("email", email="new@example.com")
+    confirmed = subscribe("email", email="confirmed@example.com")
+    pending = subscribe("email", email="pending@example.com")
+
+    assert new.status_code == confirmed.status_code == pending.status_code == 200
+    assert "We sent a message to <strong>new@example.com</strong>" in new.content.decode()
+    assert page_for(confirmed, "confirmed@example.com") == page_for(new, "new@example.com")
+    assert page_for(pending, "pending@example.com") == page_for(new, "new@example.com")
+
+
+def test_a_confirmed_address_is_told_it_is_subscribed_with_its_manage_link(subscribe, org):
+    subscriber = EmailSubscriberFactory(organization=org, email="reader@example.com")
+    confirmed_at = subscriber.confirmed_at
+
+    subscribe("email", email="reader@example.com")
+
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["reader@example.com"]
+    assert "already subscribed" in message.subject
+    assert tokens.manage_url(subscriber) in message.body
+    subscriber.refresh_from_db()
+    assert subscriber.confirmed_at == confirmed_at  # the subscription itself is untouched
+
+
+def test_a_pending_address_gets_its_confirmation_again(subscribe, org):
+    EmailSubscriberFactory(organization=org, email="reader@example.com", confirmed_at=None)
+
+    subscribe("email", email="reader@example.com")
+
+    subscriber = Subscriber.objects.get(email="reader@example.com")
+    assert len(mail.outbox) == 1
+    assert tokens.confirm_url(subscriber) in mail.outbox[0].body
+
+
+def test_the_already_subscribed_mail_is_rate_limited_like_a_confirmation(subscribe, org):
     EmailSubscriberFactory(organization=org, email="reader@example.com")
+    for _ in range(3):
+        subscribe("email", email="reader@example.com")
+
     response = subscribe("email", email="reader@example.com")
 
-    assert b"Check your inbox" in response.content
-    assert mail.outbox == []
+    assert response.status_code == 429
+    assert len(mail.outbox) == 3
 
 
 def test_repeated_attempts_for_one_address_are_rate_limited(subscribe, org):

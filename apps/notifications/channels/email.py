@@ -473,6 +473,27 @@ def send_confirmation(subscriber: Subscriber) -> None:
     message.send()
 
 
+def send_already_subscribed(subscriber: Subscriber) -> None:
+    """Someone asked to subscribe an address that already is: say so, with its manage link."""
+    organization = subscriber.organization
+    context = {
+        "organization": organization,
+        "manage_url": tokens.manage_url(subscriber),
+        "page_url": organization.public_url,
+    }
+    message = EmailMultiAlternatives(
+        subject=f"You are already subscribed to {organization.name} status updates",
+        body=render_to_string("notifications/email/already_subscribed.txt", context),
+        from_email=from_header(organization.name),
+        to=[subscriber.email],
+        headers={"Auto-Submitted": "auto-generated"},
+    )
+    message.attach_alternative(
+        render_to_string("notifications/email/already_subscribed.html", context), "text/html"
+    )
+    message.send()
+
+
 def send_disabled_notice(subscriber: Subscriber) -> None:
     organization = subscriber.organization
     context = {
@@ -491,4 +512,11 @@ def send_disabled_notice(subscriber: Subscriber) -> None:
     ).send()
 
 
-__all__ = ["Delivery", "EventMail", "send_batch", "send_confirmation", "send_disabled_notice"]
+__all__ = [
+    "Delivery",
+    "EventMail",
+    "send_already_subscribed",
+    "send_batch",
+    "send_confirmation",
+    "send_disabled_notice",
+]

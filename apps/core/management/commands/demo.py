@@ -32,9 +32,9 @@ from apps.status.models import ComponentStatus
 SLUG = "demo"
 PASSWORD = "candor-demo"  # noqa: S105 (printed for the local demo login on purpose)
 USERS = [
-    ("demo@candor.localhost", "Dana Demo", Role.OWNER),
-    ("editor@candor.localhost", "Eli Editor", Role.EDITOR),
-    ("viewer@candor.localhost", "Vic Viewer", Role.VIEWER),
+    ("demo@example.test", "Dana Demo", Role.OWNER),
+    ("editor@example.test", "Eli Editor", Role.EDITOR),
+    ("viewer@example.test", "Vic Viewer", Role.VIEWER),
 ]
 
 CATALOGUE: list[tuple[str | None, list[str]]] = [
@@ -358,7 +358,7 @@ class Command(BaseCommand):
         for n, component_names in enumerate([[], ["API"], ["Checkout", "Card processing"]]):
             subscriber = notifications.subscribe_email(
                 organization,
-                email=f"reader{n + 1}@example.com",
+                email=f"reader{n + 1}@example.test",
                 component_ids=[c.public_id for c in components if c.name in component_names],
             )
             notifications.confirm_subscriber(subscriber)

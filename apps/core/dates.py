@@ -1,0 +1,108 @@
+"""Dates and times as people write them: the format the pages display, in form inputs too.
+
+One way to write a time across the dashboard: inputs show and take the format the pages
+display ("Dec 6, 2026 20:31", followed there by the zone), not the browser's own date picker
+format (mm/dd/yyyy in a US browser, dd.mm.yyyy elsewhere) beside it. ISO 8601 is accepted as
+well, as scripts, bookmarks and the old datetime-local inputs send it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.formats import date_format
+
+DISPLAY_DATETIME = "M j, Y H:i"  # django.utils.dateformat, as the templates' |date filters
+DISPLAY_DATE = "M j, Y"
+# What people type: the displayed format (month name first or day first, comma optional,
+# 24-hour or am/pm), and ISO 8601 as datetime-local and scripts send it.
+_DATE_FORMATS = ["%b %d %Y", "%B %d %Y", "%d %b %Y", "%d %B %Y"]
+_TIME_FORMATS = ["%H:%M", "%H:%M:%S", "%I:%M %p", "%I:%M%p", "%I %p", "%I%p"]
+AM_PM = {"am", "pm", "a.m.", "p.m."}
+
+
+def _normalised(value: str) -> str:
+    return " ".join(value.replace(",", " ").replace(" at ", " ").split())
+
+
+def parse_display_date(value: str) -> date | None:
+    """Dec 6, 2026 / 6 Dec 2026 / December 6 2026 / 2026-12-06, or None."""
+    text = _normalised(value)
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    for pattern in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
+def parse_display_datetime(value: str) -> datetime | None:
+    """Dec 6, 2026 20:31 (and the variants above, and ISO 8601), naive or aware, or None."""
+    text = _normalised(value)
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    for date_pattern in _DATE_FORMATS:
+        for time_pattern in _TIME_FORMATS:
+            try:
+                return datetime.strptime(text, f"{date_pattern} {time_pattern}")
+            except ValueError:
+                continue
+    return None
+
+
+class DisplayDateTimeInput(forms.TextInput):
+    """A text input holding a time as the pages show it: "Dec 6, 2026 20:31"."""
+
+    def __init__(self, attrs=None):
+        defaults = {"autocomplete": "off", "spellcheck": "false", "class": "datetime-input"}
+        super().__init__({**defaults, **(attrs or {})})
+
+    def format_value(self, value):
+        if isinstance(value, datetime):
+            return date_format(value, DISPLAY_DATETIME)
+        return super().format_value(value)
+
+
+class DisplayDateInput(forms.TextInput):
+    """A text input holding a date as the pages show it: "Dec 6, 2026"."""
+
+    def __init__(self, attrs=None):
+        defaults = {"autocomplete": "off", "spellcheck": "false", "class": "date-input"}
+        super().__init__({**defaults, **(attrs or {})})
+
+    def format_value(self, value):
+        if isinstance(value, date):
+            return date_format(value, DISPLAY_DATE)
+        return super().format_value(value)
+
+
+class DisplayDateField(forms.DateField):
+    """A date written as the pages show it ("Dec 6, 2026"); ISO dates are accepted too."""
+
+    widget = DisplayDateInput
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.widget.attrs.setdefault("placeholder", "e.g. Dec 6, 2026")
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, date):
+            return value.date() if isinstance(value, datetime) else value
+        parsed = parse_display_date(str(value))
+        if parsed is None:
+            raise ValidationError(
+                f"Write the date like {date_format(timezone.localdate(), DISPLAY_DATE)}.",
+                code="invalid",
+            )
+        return parsed
