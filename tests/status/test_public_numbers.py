@@ -189,3 +189,19 @@ def test_an_old_component_says_ninety_days(client, org):
     body = html(client)
     assert "100.00 % uptime over the past 90 days" in body
     assert "Uptime over the past 90 days: <strong>100.00 %</strong>" in body
+
+
+def test_the_dashboard_history_counts_only_days_since_the_component_existed(client, org, viewer):
+    now = timezone.now()
+    component = ComponentFactory(organization=org, name="Web", created_at=now - timedelta(days=2))
+    created = timezone.localdate(component.created_at, timezone=org.tzinfo)
+    UptimeDayFactory(
+        component=component, date=created - timedelta(days=10), operational_seconds=0,
+        major_seconds=86400, worst_status="major_outage",
+    )  # fmt: skip
+    UptimeDayFactory(component=component, date=created, operational_seconds=86400)
+    client.force_login(viewer)
+    body = html(client, f"/dashboard/acme/components/{component.public_id}/history/")
+    since = f"{created.day} {created:%b}"
+    assert f"<strong>100.00%</strong> uptime since {since}, when it was added" in body
+    assert "status-major_outage" not in body.split('class="uptime-bars"')[1].split("</ol>")[0]
