@@ -63,7 +63,11 @@ class DayCell:
 class ComponentUptime:
     component: Component
     days: list[DayCell]
+    # Over the component's days in the window only: days before it existed are "no data".
     fraction: float | None
+    # Its first day when that falls inside the window (the percentage covers only the days
+    # since, and the page says so), None when it covers the whole window.
+    since: date | None = None
 
     @property
     def percent(self) -> str | None:
@@ -133,23 +137,38 @@ def uptime_bars(
             row = rows.get((component.pk, day))
             if day == today:
                 row = _with_time_since_accounted(component, row, today, now, tz)
+            if day < begins:
+                # Before the component existed: no data, whatever row an import may have left,
+                # and not counted (a day-old component must not report "90 days" of uptime).
+                cells.append(DayCell(day, None, None))
+                continue
             names = incidents.get((component.pk, day), [])
             if row is None:
-                # No row: before the component existed, or a day nothing was recorded.
-                cells.append(DayCell(day, None, None, names if day >= begins else []))
+                # A day the rollup never recorded.
+                cells.append(DayCell(day, None, None, names))
                 continue
             counted.append(row)
             cells.append(DayCell(day, row.worst_status, uptime_fraction([row]), names))
-        result[component.pk] = ComponentUptime(component, cells, uptime_fraction(counted))
+        since = begins if begins > dates[0] else None
+        result[component.pk] = ComponentUptime(component, cells, uptime_fraction(counted), since)
     return result
 
 
 def overall_fraction(bars: Iterable[ComponentUptime]) -> float | None:
-    """Uptime over every showcased component's days together (time-weighted)."""
+    """Mean of the showcased components' uptimes (each over its own days in the window)."""
     fractions = [bar.fraction for bar in bars if bar.fraction is not None]
     if not fractions:
         return None
     return sum(fractions) / len(fractions)
+
+
+def overall_since(bars: Iterable[ComponentUptime]) -> date | None:
+    """The first day `overall_fraction` covers when it is inside the window (every measured
+    component is younger than the window), else None: "over the past 90 days"."""
+    measured = [bar for bar in bars if bar.fraction is not None]
+    if not measured or any(bar.since is None for bar in measured):
+        return None
+    return min(bar.since for bar in measured if bar.since is not None)
 
 
 def _with_time_since_accounted(

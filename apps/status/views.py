@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from apps.organizations.models import Organization
 from apps.organizations.tenancy import org_view
 
-from . import services
+from . import services, uptime
 from .forms import (
     BrandingForm,
     ComponentForm,
@@ -357,10 +357,12 @@ def component_history(request: HttpRequest, component_id: str) -> HttpResponse:
 
     today = timezone.now().astimezone(organization.tzinfo).date()
     first_day = today - timedelta(days=UPTIME_DAYS - 1)
+    # As on the public page: days before the component existed are "no data", not counted.
+    begins = uptime.first_day(component, organization)
     rows = {
         row.date: row
         for row in UptimeDay.objects.for_org(organization).filter(
-            component=component, date__gte=first_day, date__lte=today
+            component=component, date__gte=max(first_day, begins), date__lte=today
         )
     }
     bars = [UptimeBar(first_day + timedelta(days=n), None) for n in range(UPTIME_DAYS)]
@@ -374,6 +376,7 @@ def component_history(request: HttpRequest, component_id: str) -> HttpResponse:
             "page": page,
             "bars": bars,
             "uptime": _percent(uptime_fraction(rows.values())),
+            "uptime_since": begins if begins > first_day else None,
             "can_edit": request.membership.can(COMPONENTS_WRITE),
             "days": UPTIME_DAYS,
             "timezone_name": organization.timezone,

@@ -7,6 +7,7 @@ the status API v2, so the page and the JSON never disagree.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -37,7 +38,14 @@ from apps.organizations.models import Organization
 from . import api_v2
 from .caching import STALE_MARKER, public_response
 from .models import Component, ComponentGroup
-from .uptime import ComponentUptime, DayCell, format_percent, overall_fraction, uptime_bars
+from .uptime import (
+    ComponentUptime,
+    DayCell,
+    format_percent,
+    overall_fraction,
+    overall_since,
+    uptime_bars,
+)
 
 HTML = "text/html; charset=utf-8"
 RECENT_DAYS = 14
@@ -218,9 +226,15 @@ def decorate(incident: Incident, tz: ZoneInfo) -> Incident:
 
 
 def duration_text(start: datetime | None, end: datetime | None) -> str | None:
+    """How long an incident lasted, for readers: whole minutes rounded *up*, so a real outage
+    never reads "0 minutes" and is never understated (07:31:10 to 07:32:05 is "1 minute", as
+    the two times shown beside it suggest). Only an empty span says "less than a minute"."""
     if start is None or end is None or end < start:
         return None
-    minutes = int((end - start).total_seconds() // 60)
+    seconds = (end - start).total_seconds()
+    if seconds <= 0:
+        return "less than a minute"
+    minutes = math.ceil(seconds / 60)
     days, rest = divmod(minutes, 24 * 60)
     hours, minutes = divmod(rest, 60)
     parts = []
@@ -228,9 +242,32 @@ def duration_text(start: datetime | None, end: datetime | None) -> str | None:
         parts.append(f"{days} day{'s' if days != 1 else ''}")
     if hours:
         parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
-    if minutes or not parts:
+    if minutes:
         parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
     return " ".join(parts[:2])
+
+
+@dataclass
+class Banner:
+    tone: str
+    icon: str
+    heading: str
+
+
+def banner(status: dict[str, str], active_incidents: list[Incident]) -> Banner:
+    """The overall banner: the status API's indicator and description (the page and the JSON
+    never disagree), except that an active incident is never "All Systems Operational" in
+    green. An incident declared with no impact leaves the indicator `none`, as Statuspage's
+    does (its page then shows the incident instead of the green bar): here the banner names the
+    incident in a neutral tone."""
+    indicator = status["indicator"]
+    if indicator != "none" or not active_incidents:
+        return Banner(indicator, INDICATOR_ICON[indicator], status["description"])
+    if len(active_incidents) == 1:
+        heading = f"Active incident: {active_incidents[0].name}"
+    else:
+        heading = f"{len(active_incidents)} active incidents"
+    return Banner("incident", "!", heading)
 
 
 @dataclass
@@ -323,16 +360,18 @@ def page(request: HttpRequest) -> HttpResponse:
                 day.label = day_label(day)
         context = base_context(request, organization)
         status = api_v2.page_status(tree, open_items)
+        active_incidents = [i for i in open_items if i.kind == Kind.INCIDENT]
         context.update(
             status=status,
-            status_icon=INDICATOR_ICON[status["indicator"]],
+            banner=banner(status, active_incidents),
             rows=rows,
-            active_incidents=[i for i in open_items if i.kind == Kind.INCIDENT],
+            active_incidents=active_incidents,
             active_maintenances=[m for m in maintenances if m.status in ACTIVE_MAINTENANCE],
             upcoming_maintenances=[
                 m for m in maintenances if m.status == MaintenanceStatus.SCHEDULED
             ],
             overall_uptime=format_percent(overall_fraction(bars.values())),
+            overall_since=overall_since(bars.values()),
             has_bars=bool(showcased),
             recent_days=recent_days(organization, tree, today),
             bar_start=today - timedelta(days=89),

@@ -313,6 +313,9 @@ def test_history_shows_changes_and_uptime(client, viewer, org, component):
 
     from apps.status import services
 
+    # Older than the row below: days before a component existed are not counted.
+    component.created_at = timezone.now() - timedelta(days=30)
+    component.save(update_fields=["created_at"])
     services.set_component_status(component, ComponentStatus.MAJOR_OUTAGE, actor="Alertmanager")
     UptimeDayFactory(
         component=component,
