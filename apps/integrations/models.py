@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from apps.api.credentials import ApiCredential
 from apps.core.ids import PublicIdField
 from apps.organizations.models import OrgOwnedModel
 
@@ -87,6 +88,11 @@ class ApiKey(OrgOwnedModel):
     @staticmethod
     def generate_secret() -> str:
         return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+# The management API's base classes (apps.api, a lower floor) check request.auth against
+# ApiCredential; an ApiKey is one.
+ApiCredential.register(ApiKey)
 
 
 # Inbound alerts and the importer live in their own module; importing them here registers them.

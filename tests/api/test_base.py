@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from rest_framework.permissions import AllowAny
 
-from apps.api.authentication import ApiKeyAuthentication
 from apps.api.base import OrgReadOnlyViewSet, OrgViewSet
+from apps.integrations.authentication import ApiKeyAuthentication
 from apps.integrations.models import ApiKey
 from tests.factories import ApiKeyFactory
 
