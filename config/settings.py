@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "apps.incidents",
     "apps.notifications",
     "apps.forum",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [
