@@ -19,8 +19,8 @@ from apps.incidents.api import (
     MaintenanceViewSet,
     PostmortemViewSet,
 )
+from apps.integrations.alerts.api import AlertIntegrationViewSet
 from apps.integrations.api import ApiKeyViewSet
-from apps.integrations.api_alerts import AlertIntegrationViewSet
 from apps.notifications.api import (
     NotificationEventViewSet,
     NotificationSettingsView,

@@ -95,14 +95,10 @@ class ApiKey(OrgOwnedModel):
 ApiCredential.register(ApiKey)
 
 
-# Inbound alerts and the importer live in their own module; importing them here registers them.
-from .models_alerts import (  # noqa: E402
-    AlertEvent,
-    AlertGroupState,
-    AlertIntegration,
-    ImportedObject,
-    StagedImport,
-)
+# Inbound alerts and the importer are sub-packages with their own models.py; importing them here
+# registers them with Django under this app (app label `integrations`).
+from .alerts.models import AlertEvent, AlertGroupState, AlertIntegration  # noqa: E402
+from .importer.models import ImportedObject, StagedImport  # noqa: E402
 
 __all__ = [
     "AlertEvent",
