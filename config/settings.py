@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "apps.incidents",
     "apps.notifications",
     "apps.forum",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [
@@ -297,7 +298,9 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["apps.api.authentication.ApiKeyAuthentication"],
+    # The API key model and its authentication are apps.integrations'; apps.api's base classes
+    # read this setting (they sit below that app: docs/architecture.md).
+    "DEFAULT_AUTHENTICATION_CLASSES": ["apps.integrations.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["apps.api.permissions.HasApiKeyScope"],
     "DEFAULT_THROTTLE_CLASSES": ["apps.api.throttling.ApiKeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api_key": env.str("API_RATE_LIMIT", default="600/min")},
@@ -321,21 +324,22 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    # The schema and docs are public (apps/api/urls.py sets the same on the views).
+    # The schema and docs are public (config/api_urls.py sets the same on the views).
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
-    # `status` and `impact` fields carry different value sets: one name each (apps/api/enums.py).
+    # `status` and `impact` fields carry different value sets: one name each
+    # (apps/incidents/api_fields.py).
     "ENUM_NAME_OVERRIDES": {
         "ComponentStatusEnum": "apps.status.models.ComponentStatus",
         "IncidentStatusEnum": "apps.incidents.models.IncidentStatus",
-        "OpenIncidentStatusEnum": "apps.api.enums.OPEN_INCIDENT_STATUS",
-        "IncidentUpdateStatusEnum": "apps.api.enums.INCIDENT_UPDATE_STATUS",
+        "OpenIncidentStatusEnum": "apps.incidents.api_fields.OPEN_INCIDENT_STATUS",
+        "IncidentUpdateStatusEnum": "apps.incidents.api_fields.INCIDENT_UPDATE_STATUS",
         "MaintenanceStatusEnum": "apps.incidents.models.MaintenanceStatus",
-        "TemplateStatusEnum": "apps.api.enums.ANY_STATUS",
+        "TemplateStatusEnum": "apps.incidents.api_fields.ANY_STATUS",
         "ImpactEnum": "apps.incidents.models.Impact",
-        "IncidentImpactEnum": "apps.api.enums.INCIDENT_IMPACT",
+        "IncidentImpactEnum": "apps.incidents.api_fields.INCIDENT_IMPACT",
         "ActionItemStatusEnum": "apps.incidents.models.ActionItem.Status",
     },
 }

@@ -21,7 +21,7 @@ urlpatterns = [
     path("accounts/", include("apps.accounts.urls")),
     path("", include("apps.organizations.urls")),
     path("dashboard/<slug:org_slug>/", include(dashboard_org_patterns)),
-    path("api/", include("apps.api.urls")),
+    path("api/", include("config.api_urls")),
     path("hooks/", include("apps.integrations.urls_hooks")),
     path("admin/", admin.site.urls),
 ]

@@ -15,11 +15,9 @@ from django.http import Http404
 from rest_framework import mixins, viewsets
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
-
-from apps.organizations.models import Organization
+from rest_framework.settings import api_settings
 
 from . import idempotency
-from .authentication import ApiKeyAuthentication
 from .fields import PUBLIC_ID
 from .filters import QueryFilterBackend
 from .permissions import HasApiKeyScope
@@ -40,7 +38,9 @@ def api_key_actor(key: Any) -> str:
 
 
 class OrgViewSetMixin:
-    authentication_classes = [ApiKeyAuthentication]
+    # Authentication is the project's API key authentication, configured in
+    # REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] (apps.integrations.authentication: the
+    # key model lives above this floor). Subclasses may not set authentication_classes.
     permission_classes = [HasApiKeyScope]
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
@@ -69,8 +69,9 @@ class OrgViewSetMixin:
             raise TypeError(f"{cls.__name__} sets authentication_classes; API keys only.")
 
     @property
-    def organization(self) -> Organization:
+    def organization(self) -> Model:
         # SECURITY: the organization comes from the authenticated API key, never the request.
+        # (An apps.organizations Organization; not imported: this floor is below that app.)
         return self.request.auth.organization
 
     @property
@@ -104,7 +105,9 @@ class OrgViewSetMixin:
         return [HasApiKeyScope(), *extra]
 
     def get_authenticators(self) -> list[BaseAuthentication]:
-        return [ApiKeyAuthentication()]
+        # SECURITY: the configured API key authentication only, read when the request comes
+        # (not frozen at import), whatever a subclass or mixin declares.
+        return [auth() for auth in api_settings.DEFAULT_AUTHENTICATION_CLASSES]
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()

@@ -5,7 +5,7 @@
 - OrgObjectField / OrgObjectListField: a public id in a body resolved to an object of the key's
   organization. SECURITY: lookups go through `for_org(organization)`, so another organization's id
   is "unknown", exactly like a missing one, and nothing is written.
-- ComponentStatusMapField: `{"<component id>": "<status>"}`, resolved in one query.
+- OrgObjectMapField: `{"<public id>": value}`, the ids resolved in one query.
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ from typing import Any
 from django.db.models import Model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-
-from apps.status.models import Component, ComponentStatus
 
 # Public ids are 12 lowercase base-36 characters (apps.core.ids); anything else cannot exist, so
 # it is refused without a query (and strings the database would choke on never reach it).
@@ -150,27 +148,29 @@ class OrgObjectListField(serializers.ListField):
         return [found[value] for value in ids]
 
 
-class ComponentStatusMapField(serializers.DictField):
-    """`{"<component id>": "<component status>"}` → {Component: status}."""
+class OrgObjectMapField(serializers.DictField):
+    """`{"<public id>": <value>}` → {object of the key's organization: value} (one query).
 
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("child", serializers.ChoiceField(choices=ComponentStatus.choices))
-        kwargs.setdefault(
-            "help_text",
-            "Components to change, as a map of component id to its new status, e.g. "
-            '`{"k3x9ftq2b7lm": "major_outage"}`. Components of the incident not listed keep '
-            "their status.",
-        )
+    Domain apps name the model and the value field (e.g. apps.incidents.api_fields'
+    ComponentStatusMapField: component id → component status).
+    """
+
+    def __init__(
+        self, *, model: type[Model], label_name: str, plural_name: str, **kwargs: Any
+    ) -> None:
+        self.model = model
+        self.label_name = label_name
+        self.plural_name = plural_name
         super().__init__(**kwargs)
 
-    def to_internal_value(self, data: Any) -> dict[Component, str]:
-        statuses: dict[str, str] = super().to_internal_value(data)
-        if len(statuses) > MAX_IDS_PER_REQUEST:
+    def to_internal_value(self, data: Any) -> dict[Model, Any]:
+        values: dict[str, Any] = super().to_internal_value(data)
+        if len(values) > MAX_IDS_PER_REQUEST:
             raise serializers.ValidationError(
-                f"At most {MAX_IDS_PER_REQUEST} components per request."
+                f"At most {MAX_IDS_PER_REQUEST} {self.plural_name} per request."
             )
-        found = resolve_ids(self, Component, list(statuses), "component id")
-        return {found[public_id]: status for public_id, status in statuses.items()}
+        found = resolve_ids(self, self.model, list(values), self.label_name)
+        return {found[public_id]: value for public_id, value in values.items()}
 
-    def to_representation(self, value: Any) -> dict[str, str]:
-        return {component.public_id: status for component, status in value.items()}
+    def to_representation(self, value: Any) -> dict[str, Any]:
+        return {obj.public_id: item for obj, item in value.items()}

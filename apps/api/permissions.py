@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING
 
 from rest_framework import permissions
 
-from apps.integrations.models import ApiKey
+from .credentials import is_api_credential
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -14,15 +14,15 @@ if TYPE_CHECKING:
 class HasApiKeyScope(permissions.BasePermission):
     """A valid key is needed for everything; a read-only key may only read.
 
-    Without a key DRF turns the refusal into 401 (ApiKeyAuthentication sends WWW-Authenticate);
-    with a read-only key on a write it is 403 with `message`.
+    Without a key DRF turns the refusal into 401 (the API key authentication sends
+    WWW-Authenticate); with a read-only key on a write it is 403 with `message`.
     """
 
     message = "This API key is read-only; use a key with write scope."
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         key = request.auth
-        if not isinstance(key, ApiKey) or not key.is_active:
+        if not is_api_credential(key) or not key.is_active:
             return False
         if request.method in permissions.SAFE_METHODS:
             return True

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from apps.integrations.models import ApiKey
+from .credentials import is_api_credential
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -29,6 +29,6 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
 
     def get_cache_key(self, request: Request, view: APIView) -> str | None:
         key = request.auth
-        if not isinstance(key, ApiKey):
+        if not is_api_credential(key):
             return None
         return self.cache_format % {"scope": self.scope, "ident": key.pk}

@@ -21,10 +21,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.api.base import OrgViewSet, OrgViewSetMixin
-from apps.api.enums import ANY_STATUS, INCIDENT_IMPACT, INCIDENT_UPDATE_STATUS, OPEN_INCIDENT_STATUS
 from apps.api.fields import (
     PUBLIC_ID,
-    ComponentStatusMapField,
     OrgObjectListField,
     StrictModelSerializer,
     StrictSerializer,
@@ -34,6 +32,13 @@ from apps.api.schema import IDEMPOTENCY_KEY, WRITE_ERRORS, crud_schema, error_re
 from apps.status.models import Component, ComponentStatus
 
 from . import services, texts
+from .api_fields import (
+    ANY_STATUS,
+    INCIDENT_IMPACT,
+    INCIDENT_UPDATE_STATUS,
+    OPEN_INCIDENT_STATUS,
+    ComponentStatusMapField,
+)
 from .models import (
     ActionItem,
     Impact,

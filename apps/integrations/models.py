@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from apps.api.credentials import ApiCredential
 from apps.core.ids import PublicIdField
 from apps.organizations.models import OrgOwnedModel
 
@@ -89,14 +90,15 @@ class ApiKey(OrgOwnedModel):
         return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
-# Inbound alerts and the importer live in their own module; importing them here registers them.
-from .models_alerts import (  # noqa: E402
-    AlertEvent,
-    AlertGroupState,
-    AlertIntegration,
-    ImportedObject,
-    StagedImport,
-)
+# The management API's base classes (apps.api, a lower floor) check request.auth against
+# ApiCredential; an ApiKey is one.
+ApiCredential.register(ApiKey)
+
+
+# Inbound alerts and the importer are sub-packages with their own models.py; importing them here
+# registers them with Django under this app (app label `integrations`).
+from .alerts.models import AlertEvent, AlertGroupState, AlertIntegration  # noqa: E402
+from .importer.models import ImportedObject, StagedImport  # noqa: E402
 
 __all__ = [
     "AlertEvent",

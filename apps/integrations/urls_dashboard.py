@@ -1,6 +1,8 @@
 from django.urls import path
 
-from . import views, views_alerts, views_import
+from . import views
+from .alerts import views as views_alerts
+from .importer import views as views_import
 
 app_name = "integrations"
 

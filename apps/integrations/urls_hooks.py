@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views_hooks
+from .alerts import views_hooks
 
 app_name = "hooks"
 

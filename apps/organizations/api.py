@@ -1,18 +1,64 @@
-"""Management API: the organization's audit log (`/api/v1/audit-log/`), read-only."""
+"""Management API: the key's organization (`/api/v1/organization/`) and its audit log
+(`/api/v1/audit-log/`), both read-only."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from apps.api.base import OrgListViewSet
 from apps.api.filters import ListFilterSerializer, ordering_field
 from apps.api.schema import error_responses
+from apps.api.serializers import ErrorSerializer
 
-from .models import AuditEntry
+from .models import AuditEntry, Organization
+
+
+class OrganizationSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(
+        source="public_id", read_only=True, help_text="Short random identifier, e.g. p31zjtct2jer."
+    )
+    # A plain string in the schema: the choices are every IANA zone, ~400 values.
+    timezone = serializers.CharField(read_only=True, help_text="IANA time zone, e.g. Europe/Paris.")
+    page_url = serializers.URLField(
+        source="public_url", read_only=True, help_text="The public status page."
+    )
+
+    class Meta:
+        model = Organization
+        fields = ["id", "name", "slug", "timezone", "page_url", "created_at"]
+        read_only_fields = fields
+        extra_kwargs = {
+            "slug": {"help_text": "The page's address: <slug>.<status domain> and /s/<slug>/."},
+        }
+
+
+ERROR_RESPONSES = {
+    401: OpenApiResponse(ErrorSerializer, description="No API key, or an invalid or revoked one."),
+    429: OpenApiResponse(ErrorSerializer, description="Too many requests; see Retry-After."),
+}
+
+
+class OrganizationView(APIView):
+    # Default authentication, permission and throttle classes (settings.REST_FRAMEWORK): a key
+    # is required, and the organization is the key's, never a parameter.
+
+    @extend_schema(
+        operation_id="organization_retrieve",
+        summary="The key's organization",
+        description="The organization the API key belongs to, with its public status page.",
+        tags=["organization"],
+        responses={200: OrganizationSerializer, **ERROR_RESPONSES},
+    )
+    def get(self, request: Request) -> Response:
+        organization = request.auth.organization
+        return Response(OrganizationSerializer(organization, context={"request": request}).data)
 
 
 class AuditEntrySerializer(serializers.ModelSerializer):

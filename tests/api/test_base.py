@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from rest_framework.permissions import AllowAny
 
-from apps.api.authentication import ApiKeyAuthentication
 from apps.api.base import OrgReadOnlyViewSet, OrgViewSet
+from apps.api.permissions import HasAdminScope, HasApiKeyScope
+from apps.integrations.authentication import ApiKeyAuthentication
 from apps.integrations.models import ApiKey
 from tests.factories import ApiKeyFactory
 
@@ -29,6 +32,28 @@ def test_an_override_brought_in_by_a_mixin_is_refused_too():
 def test_a_subclass_cannot_choose_its_own_authentication():
     with pytest.raises(TypeError, match="authentication_classes"):
         type("OpenViewSet", (OrgViewSet,), {"authentication_classes": [ApiKeyAuthentication]})
+
+
+def test_viewsets_authenticate_with_the_configured_api_key_authentication():
+    viewset = type("Plain", (OrgViewSet,), {})()
+
+    assert [type(a) for a in viewset.get_authenticators()] == [ApiKeyAuthentication]
+
+
+def test_the_scope_checks_accept_an_api_key_and_nothing_that_merely_looks_like_one(db):
+    key = ApiKeyFactory(scope=ApiKey.Scope.ADMIN)
+    lookalike = SimpleNamespace(
+        organization=key.organization, is_active=True, can_write=True, can_admin=True
+    )
+
+    def allowed(permission, auth):
+        return permission.has_permission(SimpleNamespace(auth=auth, method="POST"), None)
+
+    assert allowed(HasApiKeyScope(), key)
+    assert allowed(HasAdminScope(), key)
+    assert not allowed(HasApiKeyScope(), lookalike)
+    assert not allowed(HasAdminScope(), lookalike)
+    assert not allowed(HasApiKeyScope(), None)
 
 
 def test_permission_classes_add_to_the_key_scope_check_but_never_replace_it():

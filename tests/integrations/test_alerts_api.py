@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from apps.integrations.alerts import create_alert_integration
+from apps.integrations.alerts.services import create_alert_integration
 from apps.integrations.models import AlertIntegration
 
 URL = "/api/v1/integrations/"

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from apps.incidents.models import Incident
-from apps.integrations.alerts import create_alert_integration, update_alert_integration
+from apps.integrations.alerts.services import create_alert_integration, update_alert_integration
 from apps.integrations.models import AlertGroupState, AlertIntegration
 
 from ..factories import ComponentFactory

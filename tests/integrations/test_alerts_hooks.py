@@ -10,7 +10,7 @@ import time
 import pytest
 
 from apps.incidents.models import Incident, IncidentStatus
-from apps.integrations.alerts import create_alert_integration, update_alert_integration
+from apps.integrations.alerts.services import create_alert_integration, update_alert_integration
 from apps.integrations.models import AlertEvent, AlertGroupState
 from apps.status.models import ComponentStatus, ComponentStatusChange
 
@@ -291,7 +291,7 @@ def test_grafana_hmac_with_a_timestamp_header(client, grafana, owner, api_compon
 def test_draft_setting_waits_for_staff_and_publishing_opens_the_incident(
     client, alertmanager, owner, api_component
 ):
-    from apps.integrations.alerts import publish_draft
+    from apps.integrations.alerts.services import publish_draft
 
     update_alert_integration(alertmanager, actor=owner, on_firing="draft")
     post(client, alertmanager, alertmanager_payload(am_alert("a1", "api")))

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from apps.integrations.alert_payloads import PayloadError, parse, parse_time
+from apps.integrations.alerts.payloads import PayloadError, parse, parse_time
 
 
 @pytest.mark.parametrize(

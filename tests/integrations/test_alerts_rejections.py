@@ -14,10 +14,10 @@ import pytest
 from django.db import DatabaseError
 
 from apps.incidents.models import Incident
-from apps.integrations import alerts
-from apps.integrations.alerts import create_alert_integration, update_alert_integration
+from apps.integrations.alerts import services as alerts
+from apps.integrations.alerts.services import create_alert_integration, update_alert_integration
+from apps.integrations.alerts.views_hooks import MAX_BODY_BYTES
 from apps.integrations.models import AlertEvent, AlertGroupState
-from apps.integrations.views_hooks import MAX_BODY_BYTES
 from apps.status.models import ComponentStatusChange
 
 from ..factories import ComponentFactory

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from apps.incidents.models import Incident, IncidentStatus, IncidentUpdate
-from apps.integrations.importer import ImportProblem, import_statuspage, plan_import
+from apps.integrations.importer.services import ImportProblem, import_statuspage, plan_import
 from apps.integrations.models import ImportedObject
 from apps.status.models import Component, ComponentGroup, ComponentStatus
 

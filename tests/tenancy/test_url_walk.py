@@ -12,8 +12,8 @@ import pytest
 from django.contrib.admindocs.views import extract_views_from_urlpatterns
 from django.urls import get_resolver
 
-from apps.integrations.alerts import create_alert_integration, lock_group_state
-from apps.integrations.importer import stage_import
+from apps.integrations.alerts.services import create_alert_integration, lock_group_state
+from apps.integrations.importer.services import stage_import
 from apps.organizations.roles import has_permission
 
 from ..factories import (

@@ -13,7 +13,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.integrations.importer import (
+from apps.integrations.importer.services import (
     MAX_FILE_BYTES,
     ImportProblem,
     Plan,

@@ -40,8 +40,7 @@ from apps.incidents.models import UNRESOLVED_INCIDENT, Incident, IncidentStatus
 from apps.organizations.models import AuditEntry, Organization
 from apps.status.models import Component, ComponentStatus
 
-from .alert_payloads import Alert, Notification
-from .models_alerts import (
+from .models import (
     HOOK_TOKEN_HINT_LENGTH,
     AlertEvent,
     AlertGroupState,
@@ -49,6 +48,7 @@ from .models_alerts import (
     generate_token,
     hash_token,
 )
+from .payloads import Alert, Notification
 
 if TYPE_CHECKING:
     from apps.accounts.models import User

@@ -21,7 +21,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.incidents import services as incidents
 from apps.incidents.models import Incident, IncidentStatus
-from apps.integrations.alerts import create_alert_integration
+from apps.integrations.alerts.services import create_alert_integration
 from apps.notifications import services as notifications
 from apps.organizations.models import Membership, Organization
 from apps.organizations.roles import Role

@@ -33,12 +33,12 @@ from django.utils import timezone
 from apps.incidents.models import Impact, IncidentStatus
 from apps.incidents.services import backfill_incident
 from apps.incidents.texts import default_update_text
+from apps.integrations.alerts.payloads import parse_time
 from apps.organizations.models import AuditEntry, Organization
 from apps.status.models import Component, ComponentGroup, ComponentStatus
 from apps.status.services import create_component, create_component_group, set_component_status
 
-from .alert_payloads import parse_time
-from .models_alerts import ImportedObject, StagedImport
+from .models import ImportedObject, StagedImport
 
 if TYPE_CHECKING:
     from apps.accounts.models import User

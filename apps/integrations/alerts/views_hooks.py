@@ -16,9 +16,9 @@ from django.db import DatabaseError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from . import alerts
-from .alert_payloads import PARSERS, PayloadError, parse
-from .models_alerts import AlertEvent, AlertIntegration
+from . import services as alerts
+from .models import AlertEvent, AlertIntegration
+from .payloads import PARSERS, PayloadError, parse
 
 logger = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from apps.api.permissions import HasAdminScope
 from apps.api.schema import IDEMPOTENCY_KEY, WRITE_ERRORS, crud_schema, error_responses
 from apps.status.models import ComponentStatus
 
-from . import alerts
-from .models_alerts import AlertIntegration
+from . import services as alerts
+from .models import AlertIntegration
 
 OUTAGE_STATUSES = [c for c in ComponentStatus.choices if c[0] != ComponentStatus.OPERATIONAL]
 

@@ -13,9 +13,9 @@ from django.views.decorators.http import require_http_methods
 
 from apps.organizations.tenancy import org_view
 
-from .forms_alerts import ImportForm
-from .importer import ImportProblem, import_staged, plan_import, stage_import
-from .models_alerts import StagedImport
+from .forms import ImportForm
+from .models import StagedImport
+from .services import ImportProblem, import_staged, plan_import, stage_import
 
 PERMISSION = "org.change_settings"
 

@@ -1,5 +1,8 @@
-"""Inbound alert integrations (Alertmanager, Grafana, generic JSON) and the statuspage importer's
-source-id map. Imported by models.py so Django registers them under the `integrations` app."""
+"""Inbound alert integrations (Alertmanager, Grafana, generic JSON): the integration, the state of
+each alert group, and the log of received events.
+
+Imported by apps/integrations/models.py, so Django registers them under the `integrations` app
+(the app that contains this module; same label, same tables, same migrations)."""
 
 from __future__ import annotations
 
@@ -201,51 +204,3 @@ class AlertEvent(OrgOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()}: {self.summary[:80]}"
-
-
-class ImportedObject(OrgOwnedModel):
-    """Which Candor row an object of an imported status page became, so importing the same
-    export twice finds it again instead of creating a duplicate."""
-
-    class SourceKind(models.TextChoices):
-        GROUP = "group", "Component group"
-        COMPONENT = "component", "Component"
-        INCIDENT = "incident", "Incident"
-
-    source_kind = models.CharField(max_length=10, choices=SourceKind.choices)
-    source_id = models.CharField(max_length=64)
-    source_page_id = models.CharField(max_length=64, blank=True)
-    group = models.ForeignKey(
-        "status.ComponentGroup", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
-    )
-    component = models.ForeignKey(
-        "status.Component", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
-    )
-    incident = models.ForeignKey(
-        "incidents.Incident", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
-    )
-    imported_at = models.DateTimeField(default=timezone.now)
-
-    objects = OrgQuerySet.as_manager()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["organization", "source_kind", "source_id"], name="one_import_per_source"
-            )
-        ]
-
-
-class StagedImport(OrgOwnedModel):
-    """Uploaded export files between the dry run and the confirmation (deleted after a day)."""
-
-    public_id = PublicIdField()
-    summary = models.JSONField()
-    incidents = models.JSONField(null=True, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    imported_at = models.DateTimeField(null=True, blank=True)
-
-    objects = OrgQuerySet.as_manager()

@@ -1,16 +1,14 @@
-"""Forms for inbound alert integrations and the status page import."""
+"""Forms for inbound alert integrations."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
 
 from apps.status.models import ComponentStatus
 
-from .importer import MAX_FILE_BYTES
-from .models_alerts import DEFAULT_SEVERITY_MAP, AlertIntegration
+from .models import DEFAULT_SEVERITY_MAP, AlertIntegration
 
 OUTAGE_STATUSES = [c for c in ComponentStatus.choices if c[0] != ComponentStatus.OPERATIONAL]
 
@@ -136,32 +134,3 @@ class AlertIntegrationForm(forms.Form):
 
 def severity_defaults_text() -> str:
     return ", ".join(f"{k} = {v}" for k, v in DEFAULT_SEVERITY_MAP.items())
-
-
-class ImportForm(forms.Form):
-    summary = forms.FileField(
-        label="summary.json",
-        help_text="From https://<old page>/api/v2/summary.json. At most 5 MB.",
-    )
-    incidents = forms.FileField(
-        label="incidents.json",
-        required=False,
-        help_text="Optional: https://<old page>/api/v2/incidents.json, for past incidents.",
-    )
-
-    def _read(self, name: str) -> Any:
-        upload = self.cleaned_data.get(name)
-        if not upload:
-            return None
-        if upload.size > MAX_FILE_BYTES:
-            raise forms.ValidationError(f"{upload.name} is larger than 5 MB.")
-        try:
-            return json.loads(upload.read())
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise forms.ValidationError(f"{upload.name} is not valid JSON ({exc}).") from exc
-
-    def clean_summary(self) -> Any:
-        return self._read("summary")
-
-    def clean_incidents(self) -> Any:
-        return self._read("incidents")

@@ -1,3 +1,9 @@
+"""The management API's URLs (/api/...): every app's viewsets registered on one router.
+
+It lives in config/, above every app (docs/architecture.md): the router imports each app's api.py,
+and each api.py builds on apps.api's base classes, so apps.api imports none of them.
+"""
+
 from __future__ import annotations
 
 from django.urls import include, path, re_path
@@ -5,23 +11,23 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import DefaultRouter, SimpleRouter
 
+from apps.api import docs
+from apps.api.views import not_found
 from apps.incidents.api import (
     IncidentTemplateViewSet,
     IncidentViewSet,
     MaintenanceViewSet,
     PostmortemViewSet,
 )
+from apps.integrations.alerts.api import AlertIntegrationViewSet
 from apps.integrations.api import ApiKeyViewSet
-from apps.integrations.api_alerts import AlertIntegrationViewSet
 from apps.notifications.api import (
     NotificationEventViewSet,
     NotificationSettingsView,
     SubscriberViewSet,
 )
-from apps.organizations.api import AuditLogViewSet
+from apps.organizations.api import AuditLogViewSet, OrganizationView
 from apps.status.api import ComponentGroupViewSet, ComponentViewSet
-
-from . import docs, views
 
 app_name = "api"
 
@@ -55,14 +61,14 @@ nested.register("incidents", PostmortemViewSet, basename="incident-postmortem")
 public = {"authentication_classes": [], "permission_classes": [AllowAny], "throttle_classes": []}
 
 urlpatterns = [
-    path("v1/organization/", views.OrganizationView.as_view(), name="organization"),
+    path("v1/organization/", OrganizationView.as_view(), name="organization"),
     path(
         "v1/notification-settings/",
         NotificationSettingsView.as_view(),
         name="notification-settings",
     ),
     path("v1/", include(router.urls + nested.urls)),
-    re_path(r"^v1/", views.not_found, name="not_found"),
+    re_path(r"^v1/", not_found, name="not_found"),
     path("schema/", SpectacularAPIView.as_view(**public), name="schema"),
     # Server-rendered reference (no CDN, no JavaScript); Redoc for those who prefer it.
     path("docs/", docs.api_docs, name="docs"),

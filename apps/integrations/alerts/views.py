@@ -17,9 +17,9 @@ from django.views.decorators.http import require_http_methods
 
 from apps.organizations.tenancy import org_view
 
-from . import alerts
-from .forms_alerts import AlertIntegrationForm, severity_defaults_text
-from .models_alerts import AlertEvent, AlertGroupState, AlertIntegration
+from . import services as alerts
+from .forms import AlertIntegrationForm, severity_defaults_text
+from .models import AlertEvent, AlertGroupState, AlertIntegration
 
 MANAGE = "api_keys.manage"  # owners and admins: integrations hold credentials, like API keys
 RECENT_EVENTS = 50

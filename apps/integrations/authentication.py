@@ -1,13 +1,22 @@
+"""The management API's authentication: an API key of this app, sent as a bearer token.
+
+It lives here, beside the ApiKey model, and not in apps.api: the API's base classes sit low in
+the layers (docs/architecture.md) and may not import this app. REST_FRAMEWORK's
+DEFAULT_AUTHENTICATION_CLASSES names this class, and apps.api.base.OrgViewSetMixin uses that
+setting. The OpenAPI security scheme for it is below (imported by IntegrationsConfig.ready()).
+"""
+
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from apps.integrations.models import KEY_PREFIX, ApiKey, hash_key
+from .models import KEY_PREFIX, ApiKey, hash_key
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -21,8 +30,8 @@ INVALID_KEY_MESSAGE = "Invalid or revoked API key."
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     """`Authorization: Bearer <key>`. Sets request.auth to the ApiKey; request.user stays None.
 
-    There is no user behind a key: permissions read request.auth (apps.api.permissions) and the
-    organization comes from the key (apps.api.base).
+    There is no user behind a key: permissions read request.auth (apps.api.permissions, through
+    apps.api.credentials) and the organization comes from the key (apps.api.base).
     """
 
     keyword = "Bearer"
@@ -67,3 +76,19 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     def authenticate_header(self, request: Request) -> str:
         # A WWW-Authenticate value makes DRF answer 401 (not 403) when the key is missing or bad.
         return 'Bearer realm="api"'
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "apps.integrations.authentication.ApiKeyAuthentication"
+    name = "ApiKeyAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": (
+                "An API key from Dashboard → API keys, sent as `Authorization: Bearer cnd_…`. "
+                "Read-only keys get 403 on writes. Requests are limited per key (429 with "
+                "Retry-After)."
+            ),
+        }

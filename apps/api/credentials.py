@@ -1,0 +1,36 @@
+"""What the management API authenticates, without naming the model that implements it.
+
+The API's base classes sit low in the layers (docs/architecture.md): every app's api.py builds on
+them, so they cannot import an app above them. The credential they check (an API key of one
+organization, with a scope) is a model of apps.integrations, on the top floor. That model
+registers itself as an ApiCredential (`ApiCredential.register(ApiKey)`), and the authentication
+class that produces it is configured in REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"].
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+
+class ApiCredential(abc.ABC):
+    """request.auth on a management API request.
+
+    Registered classes provide: `pk`; `organization` and `organization_id` (the tenant, never
+    taken from the request); `name` and `prefix` (how the audit log names it); and the
+    properties `is_active`, `can_write` and `can_admin` (its scope).
+    """
+
+    pk: Any
+    organization: Any
+    organization_id: Any
+    name: str
+    prefix: str
+    is_active: bool
+    can_write: bool
+    can_admin: bool
+
+
+def is_api_credential(value: object) -> bool:
+    """True for an object of a registered credential class (never for None or a user)."""
+    return isinstance(value, ApiCredential)
