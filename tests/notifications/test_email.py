@@ -50,7 +50,7 @@ def test_it_sends_plain_text_and_html_from_the_organization(publish, incident, r
     message = mail.outbox[0]
 
     assert message.from_email.startswith("Acme Cloud <")
-    assert message.subject == "Elevated API errors"
+    assert message.subject == "[Acme Cloud] Investigating: Elevated API errors"
     assert "We are looking into it." in message.body
     assert message.body.startswith("New incident: Investigating")
     html, mimetype = message.alternatives[0]
@@ -73,7 +73,11 @@ def test_every_update_of_an_incident_lands_in_one_thread(publish, incident, read
     _first, second, third = mail.outbox
     root = f"<incident/{incident.public_id}@status.localhost>"
 
-    assert {m.subject for m in mail.outbox} == {"Elevated API errors"}
+    assert [m.subject for m in mail.outbox] == [
+        "[Acme Cloud] Investigating: Elevated API errors",
+        "[Acme Cloud] Identified: Elevated API errors",
+        "[Acme Cloud] Resolved: Elevated API errors",
+    ]
     assert {m.extra_headers["In-Reply-To"] for m in mail.outbox} == {root}
     assert {m.extra_headers["References"] for m in mail.outbox} == {root}
     assert len({m.extra_headers["Message-ID"] for m in mail.outbox}) == 3
@@ -108,7 +112,7 @@ def test_maintenance_mail_says_when(publish, org, reader):
     post(publish, maintenance, Kind.MAINTENANCE_SCHEDULED, "scheduled", "We will upgrade.")
     message = mail.outbox[0]
 
-    assert message.subject == "Scheduled maintenance: Database upgrade"
+    assert message.subject == "[Acme Cloud] Scheduled: Database upgrade"
     assert "Scheduled:" in message.body
 
 
@@ -193,7 +197,7 @@ def test_odd_names_do_not_break_the_headers(publish, org, reader):
     post(publish, incident, Kind.INCIDENT_OPENED, "investigating", "Looking.")
     message = mail.outbox[0]
 
-    assert message.subject == "Errors in the API"
+    assert message.subject == '[Acme "Cloud"] Investigating: Errors in the API'
     assert message.extra_headers["List-Id"].startswith('"Acme Cloud status"')
 
 
