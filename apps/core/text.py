@@ -28,6 +28,13 @@ class _Urlizer(Urlizer):
     # The rel attribute on every link (called with nofollow=False, so Django adds no other).
     url_template = '<a href="{href}" rel="' + LINK_REL + '">{url}</a>'
 
+    def trim_punctuation(self, word: str) -> tuple[str, str, str]:
+        lead, middle, _trail = super().trim_punctuation(word)
+        # Django 5.2 replaces the trail when it trims a closing bracket after other punctuation,
+        # so "(see https://example.com)." lost its full stop. The link is cut only from the
+        # end, so the trail is everything after it: nothing typed disappears.
+        return lead, middle, word[len(lead) + len(middle) :]
+
 
 _urlize = _Urlizer()
 
