@@ -10,7 +10,8 @@ class ProfileForm(forms.Form):
         label="Display name",
         max_length=User._meta.get_field("display_name").max_length,
         required=False,
-        help_text="Shown to your team and, on updates you post, to customers. Leave empty to "
-        "show your email address.",
+        help_text="Shown to your team: in the member list, beside the updates you post in the "
+        "dashboard, and on invitations you send. Customers never see it. Leave empty to use "
+        "your email address.",
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )

@@ -33,6 +33,11 @@ from .models import (
 from .services import INCIDENT_IMPACTS, MAX_REMINDER_HOURS, POSTMORTEM_TEXT_MAX
 
 NOT_AFFECTED = ""
+# The rule of apps/core/text.py, said where staff write text that customers read.
+TEXT_RULE = (
+    "Plain text. Line breaks are kept and web addresses become links; what you type is shown "
+    "exactly as written."
+)
 AUTO_IMPACT = "auto"
 INCIDENT_STATUS_CHOICES = [(s, IncidentStatus(s).label) for s in UNRESOLVED_INCIDENT]
 UPDATE_STATUS_CHOICES = [*INCIDENT_STATUS_CHOICES, (IncidentStatus.RESOLVED, "Resolved")]
@@ -187,6 +192,7 @@ class IncidentForm(ComponentPickerMixin, OrgForm):
         widget=forms.Textarea(attrs={"rows": 5}),
         label="Message",
         initial=texts.default_update_text(IncidentStatus.INVESTIGATING),
+        help_text=TEXT_RULE,
     )
     notify = forms.BooleanField(required=False, initial=True, label="Notify subscribers")
     next_update_due = OrgDateTimeField(
@@ -204,7 +210,9 @@ class IncidentForm(ComponentPickerMixin, OrgForm):
 
 class UpdateForm(ComponentPickerMixin, OrgForm):
     status = forms.ChoiceField(choices=UPDATE_STATUS_CHOICES)
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label="Message")
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}), label="Message", help_text=TEXT_RULE
+    )
     notify = forms.BooleanField(required=False, initial=True, label="Notify subscribers")
     next_update_due = OrgDateTimeField(required=False, label="Next update due")
 
@@ -221,7 +229,9 @@ class UpdateForm(ComponentPickerMixin, OrgForm):
 
 
 class MaintenanceUpdateForm(OrgForm):
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label="Message")
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}), label="Message", help_text=TEXT_RULE
+    )
     notify = forms.BooleanField(required=False, initial=True, label="Notify subscribers")
 
 
@@ -234,7 +244,9 @@ class IncidentDetailsForm(forms.Form):
 
 
 class EditUpdateForm(forms.Form):
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), label="Message")
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}), label="Message", help_text=TEXT_RULE
+    )
 
 
 class ResolveForm(forms.Form):
@@ -242,6 +254,7 @@ class ResolveForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         label="Message",
         initial=texts.default_update_text(IncidentStatus.RESOLVED),
+        help_text=TEXT_RULE,
     )
     notify = forms.BooleanField(required=False, initial=True, label="Notify subscribers")
 
@@ -249,7 +262,10 @@ class ResolveForm(forms.Form):
 class ReopenForm(forms.Form):
     status = forms.ChoiceField(choices=INCIDENT_STATUS_CHOICES)
     body = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), label="Message", initial=texts.REOPENED_TEXT
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Message",
+        initial=texts.REOPENED_TEXT,
+        help_text=TEXT_RULE,
     )
     notify = forms.BooleanField(required=False, initial=True, label="Notify subscribers")
 
@@ -280,6 +296,7 @@ class BackfillForm(OrgForm):
                 # The step's fieldset legend names the status; the labels stay short.
                 label="Message",
                 initial=texts.default_update_text(status) if required else "",
+                help_text=TEXT_RULE,
             )
             field = OrgDateTimeField(required=required, label="Time")
             field.tzinfo = self.organization.tzinfo
@@ -338,6 +355,7 @@ class MaintenanceForm(OrgForm):
         widget=forms.Textarea(attrs={"rows": 4}),
         label="Message",
         initial=texts.default_update_text(MaintenanceStatus.SCHEDULED),
+        help_text=TEXT_RULE,
     )
     auto_start = forms.BooleanField(
         required=False, initial=True, label="Start automatically at the start time"
@@ -372,7 +390,8 @@ class ExtendForm(OrgForm):
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
         label="Message",
-        help_text="Leave empty to say the maintenance takes longer and when it should end.",
+        help_text="Leave empty to say the maintenance takes longer and when it should end. "
+        + TEXT_RULE,
     )
     notify = forms.BooleanField(required=False, initial=True, label="Notify subscribers")
 
@@ -392,7 +411,8 @@ class TemplateForm(forms.Form):
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 5}),
         label="Message",
-        help_text="Say what customers experience, in plain words. Do not play it down.",
+        help_text="Say what customers experience, in plain words. Do not play it down. "
+        + TEXT_RULE,
     )
 
     def clean(self):
@@ -415,7 +435,7 @@ def _section(
 ) -> forms.CharField:
     return forms.CharField(
         label=label,
-        help_text=help_text,
+        help_text=f"{help_text} {TEXT_RULE}",
         required=required,
         max_length=POSTMORTEM_TEXT_MAX,
         widget=forms.Textarea(attrs={"rows": rows, "placeholder": placeholder}),
@@ -478,6 +498,7 @@ class ActionItemForm(forms.Form):
         required=False,
         max_length=POSTMORTEM_TEXT_MAX,
         label="Details",
+        help_text=TEXT_RULE,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     status = forms.ChoiceField(choices=ActionItem.Status.choices, initial=ActionItem.Status.PLANNED)

@@ -17,6 +17,7 @@ from django.utils import feedgenerator
 from django.utils.html import escape
 from django.views.decorators.http import require_safe
 
+from apps.core.text import staff_text_html
 from apps.incidents.models import Incident, IncidentStatus, Kind, Postmortem
 from apps.organizations.models import Organization
 
@@ -38,11 +39,12 @@ def item_description(
     incident: Incident, organization: Organization, postmortem: Postmortem | None = None
 ) -> str:
     """HTML like Statuspage's feed items: each update's time, status and text, newest first;
-    a published postmortem's summary first, with a link to read it whole."""
+    a published postmortem's summary first, with a link to read it whole. Staff text follows
+    the status page's rule (apps/core/text.py): escaped, its paragraphs and links kept."""
     parts = []
     if postmortem is not None:
         parts.append(
-            f"<p><strong>Postmortem</strong> - {escape(postmortem.summary)}</p>"
+            f"<p><strong>Postmortem</strong></p>{staff_text_html(postmortem.summary)}"
             "<p>Read what happened and what is changing so it does not happen again on the "
             "incident's page.</p>"
         )
@@ -54,7 +56,8 @@ def item_description(
     for update in incident.public_updates:
         parts.append(
             f"<p><small>{escape(_local(update.display_at, organization))}</small><br>"
-            f"<strong>{escape(update.get_status_display())}</strong> - {escape(update.body)}</p>"
+            f"<strong>{escape(update.get_status_display())}</strong></p>"
+            f"{staff_text_html(update.body)}"
         )
     if incident.public_components:
         names = ", ".join(component.display_name for component in incident.public_components)

@@ -17,7 +17,8 @@ class ComponentForm(forms.Form):
         max_length=500,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Shown as a tooltip on the status page.",
+        help_text="Shown under the component's name on the status page. Plain text; line "
+        "breaks are not kept.",
     )
     group = forms.ModelChoiceField(
         queryset=ComponentGroup.objects.none(),
@@ -62,7 +63,8 @@ class GroupForm(forms.Form):
         max_length=500,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Shown as a tooltip on the status page.",
+        help_text="Shown under the group's name on the status page when the group is open. "
+        "Plain text; line breaks are not kept.",
     )
 
     def clean_name(self) -> str:

@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import nh3
 from django.db.models import Min, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.loader import render_to_string
@@ -23,6 +22,7 @@ from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_safe
 
+from apps.core.text import staff_text_html
 from apps.incidents.models import (
     ACTIVE_MAINTENANCE,
     ActionItem,
@@ -79,8 +79,6 @@ INDICATOR_ICON = {
     "maintenance": "⚙\ufe0e",
 }
 
-BODY_TAGS = {"a", "br", "p", "strong", "em", "b", "i", "code", "pre", "ul", "ol", "li"}
-
 
 # --- helpers ---------------------------------------------------------------------------------
 
@@ -105,19 +103,6 @@ def bars_html(bar: ComponentUptime) -> SafeString:
         '<li class="sp-day sp-day-{}"><span class="sp-tip">{}</span></li>',
         ((day.status or "nodata", day_label(day)) for day in bar.days),
     )
-
-
-def body_html(text: str) -> SafeString:
-    """An update body as safe HTML: staff may use a few tags and links (as Statuspage bodies
-    do); everything else is stripped by nh3, then line breaks are kept."""
-    cleaned = nh3.clean(
-        text,
-        tags=BODY_TAGS,
-        attributes={"a": {"href"}},
-        url_schemes={"http", "https", "mailto"},
-        link_rel="nofollow noopener noreferrer",
-    )
-    return mark_safe(cleaned.replace("\r\n", "\n").replace("\n", "<br>\n"))  # noqa: S308 - nh3 output
 
 
 def _channel(hex_colour: str) -> float:
@@ -220,7 +205,7 @@ def decorate(incident: Incident, tz: ZoneInfo) -> Incident:
     for name in ("started_at", "resolved_at", "scheduled_for", "scheduled_until"):
         setattr(incident, f"{name}_html", time_html(getattr(incident, name), tz))
     for update in incident.public_updates:
-        update.body_html = body_html(update.body)
+        update.body_html = staff_text_html(update.body)
         update.display_at_html = time_html(update.display_at, tz)
     return incident
 

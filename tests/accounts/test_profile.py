@@ -53,3 +53,11 @@ def test_the_profile_needs_a_login(client, db):
     response = client.get(reverse("accounts:profile"))
     assert response.status_code == 302
     assert response.url.startswith(reverse("account_login"))
+
+
+def test_the_display_name_help_says_where_it_is_shown(client):
+    """Customers never see it (updates on the status page carry no author)."""
+    client.force_login(UserFactory())
+    content = client.get(reverse("accounts:profile")).content.decode()
+    assert "Shown to your team: in the member list, beside the updates you post" in content
+    assert "Customers never see it." in content

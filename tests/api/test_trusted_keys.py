@@ -88,7 +88,7 @@ def test_an_imported_subscriber_hears_about_the_next_incident(
         )
 
     assert [message.to for message in mail.outbox] == [["reader@example.com"]]
-    assert mail.outbox[0].subject == "Elevated API errors"
+    assert mail.outbox[0].subject == "[Acme Cloud] Investigating: Elevated API errors"
     assert "We are looking into it." in mail.outbox[0].body
 
 

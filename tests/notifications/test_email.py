@@ -50,7 +50,7 @@ def test_it_sends_plain_text_and_html_from_the_organization(publish, incident, r
     message = mail.outbox[0]
 
     assert message.from_email.startswith("Acme Cloud <")
-    assert message.subject == "Elevated API errors"
+    assert message.subject == "[Acme Cloud] Investigating: Elevated API errors"
     assert "We are looking into it." in message.body
     assert message.body.startswith("New incident: Investigating")
     html, mimetype = message.alternatives[0]
@@ -73,7 +73,11 @@ def test_every_update_of_an_incident_lands_in_one_thread(publish, incident, read
     _first, second, third = mail.outbox
     root = f"<incident/{incident.public_id}@status.localhost>"
 
-    assert {m.subject for m in mail.outbox} == {"Elevated API errors"}
+    assert [m.subject for m in mail.outbox] == [
+        "[Acme Cloud] Investigating: Elevated API errors",
+        "[Acme Cloud] Identified: Elevated API errors",
+        "[Acme Cloud] Resolved: Elevated API errors",
+    ]
     assert {m.extra_headers["In-Reply-To"] for m in mail.outbox} == {root}
     assert {m.extra_headers["References"] for m in mail.outbox} == {root}
     assert len({m.extra_headers["Message-ID"] for m in mail.outbox}) == 3
@@ -108,7 +112,7 @@ def test_maintenance_mail_says_when(publish, org, reader):
     post(publish, maintenance, Kind.MAINTENANCE_SCHEDULED, "scheduled", "We will upgrade.")
     message = mail.outbox[0]
 
-    assert message.subject == "Scheduled maintenance: Database upgrade"
+    assert message.subject == "[Acme Cloud] Scheduled: Database upgrade"
     assert "Scheduled:" in message.body
 
 
@@ -193,7 +197,7 @@ def test_odd_names_do_not_break_the_headers(publish, org, reader):
     post(publish, incident, Kind.INCIDENT_OPENED, "investigating", "Looking.")
     message = mail.outbox[0]
 
-    assert message.subject == "Errors in the API"
+    assert message.subject == '[Acme "Cloud"] Investigating: Errors in the API'
     assert message.extra_headers["List-Id"].startswith('"Acme Cloud status"')
 
 
@@ -257,3 +261,42 @@ def test_a_provider_refusing_one_message_fails_it_alone(publish, incident, setti
     assert "Address refused" in rows[bounced.pk].last_error
     assert rows[broken.pk].status == "pending"  # retried on the schedule
     assert "The provider answered 422." in rows[broken.pk].last_error
+
+
+def test_each_maintenance_mail_says_its_state_in_one_thread(publish, org, reader):
+    maintenance = MaintenanceFactory(organization=org, name="Database upgrade")
+    post(publish, maintenance, Kind.MAINTENANCE_SCHEDULED, "scheduled", "We will upgrade.")
+    publish(organization=org, kind=Kind.MAINTENANCE_REMINDER, incident=maintenance)
+    post(publish, maintenance, Kind.MAINTENANCE_STARTED, "in_progress", "Started.")
+    post(publish, maintenance, Kind.MAINTENANCE_UPDATED, "verifying", "Checking.")
+    post(publish, maintenance, Kind.MAINTENANCE_COMPLETED, "completed", "Done.")
+    root = f"<incident/{maintenance.public_id}@status.localhost>"
+
+    assert [m.subject for m in mail.outbox] == [
+        "[Acme Cloud] Scheduled: Database upgrade",
+        "[Acme Cloud] Starting soon: Database upgrade",
+        "[Acme Cloud] In progress: Database upgrade",
+        "[Acme Cloud] Verifying: Database upgrade",
+        "[Acme Cloud] Completed: Database upgrade",
+    ]
+    assert {m.extra_headers["In-Reply-To"] for m in mail.outbox} == {root}
+    assert {m.extra_headers["References"] for m in mail.outbox} == {root}
+
+
+def test_the_subject_has_the_status_the_update_was_posted_with(publish, incident, reader):
+    update = IncidentUpdateFactory(incident=incident, status="identified", body="Found it.")
+    incident.status = "resolved"  # it moved on before the mail went out
+    incident.save(update_fields=["status"])
+    publish(organization=incident.organization, kind=Kind.INCIDENT_UPDATED, incident=incident,
+            update=update)  # fmt: skip
+
+    assert mail.outbox[0].subject == "[Acme Cloud] Identified: Elevated API errors"
+
+
+def test_the_mail_heading_names_the_incident_without_the_subject_prefix(publish, incident, reader):
+    post(publish, incident, Kind.INCIDENT_RESOLVED, "resolved", "Fixed.")
+    message = mail.outbox[0]
+    html, _mimetype = message.alternatives[0]
+
+    assert message.body.startswith("Resolved\nAcme Cloud · Elevated API errors\n")
+    assert '<h2 style="margin:0 0 12px;font-size:16px;">Elevated API errors</h2>' in html

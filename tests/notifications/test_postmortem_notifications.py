@@ -50,7 +50,7 @@ def test_an_email_subscriber_gets_the_summary_and_a_link(
 
     [message] = mail.outbox
     assert message.to == [reader.email]
-    assert message.subject == "Sign-in failures"
+    assert message.subject == "[Acme Cloud] Postmortem: Sign-in failures"
     text = message.body
     assert "What happened, and what we are changing" in text
     assert SUMMARY in text  # plain text, as written

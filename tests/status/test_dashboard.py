@@ -175,6 +175,19 @@ def test_editor_creates_a_component_in_a_group(client, editor, org, group):
     assert (cdn.group, cdn.showcase, cdn.only_show_if_degraded) == (group, True, False)
 
 
+def test_description_help_says_it_shows_under_the_name(client, editor, org):
+    client.force_login(editor)
+
+    component_form = client.get(url("component_create", org)).content.decode()
+    group_form = client.get(url("group_create", org)).content.decode()
+
+    assert "Shown under the component&#x27;s name on the status page." in component_form
+    assert "Shown under the group&#x27;s name on the status page when the group is open." in (
+        group_form
+    )
+    assert "tooltip" not in component_form + group_form
+
+
 def test_create_component_needs_a_name(client, editor, org):
     client.force_login(editor)
 

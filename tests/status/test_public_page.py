@@ -156,7 +156,8 @@ def test_times_render_in_the_page_zone_with_utc_in_the_title(client, db):
     assert "js/localtime.js" in body
 
 
-def test_update_bodies_keep_links_but_not_scripts(client, org):
+def test_update_bodies_show_tags_as_typed_and_link_addresses(client, org):
+    """Plain text with line breaks and links (apps/core/text.py): markup is shown, not run."""
     incident = IncidentFactory(organization=org)
     IncidentUpdateFactory(
         incident=incident,
@@ -164,10 +165,12 @@ def test_update_bodies_keep_links_but_not_scripts(client, org):
     )
     body = html(client)
     assert (
-        '<a href="https://example.com/x" rel="nofollow noopener noreferrer">the notes</a>' in body
-    )
+        "See &lt;a href=&quot;"
+        '<a href="https://example.com/x" rel="nofollow noopener noreferrer">'
+        "https://example.com/x</a>&quot;&gt;the notes&lt;/a&gt;"
+        "&lt;script&gt;alert(1)&lt;/script&gt;<br>Bye"
+    ) in body
     assert "<script>alert(1)</script>" not in body
-    assert "<br>\nBye" in body
 
 
 def test_page_with_nothing_on_it(client, org):

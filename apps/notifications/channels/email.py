@@ -3,8 +3,10 @@
 Headers per shared/reference/delivery-notes.md §2.1:
 - From: the organization's name at the notifications address (apart from account mail);
 - Message-ID stable per (event, subscriber), so a resend after a crash is the same message;
-  In-Reply-To/References point at a per-incident root id (Discourse's pattern), and the
-  subject never carries the incident's state, so mail clients keep one thread per incident;
+  In-Reply-To/References point at a per-incident root id (Discourse's pattern), so mail
+  clients keep one thread per incident;
+- Subject: `[Organization] Status: Incident name`, so an inbox tells "Resolved" from
+  "Investigating" at a glance; the threading headers above do not depend on it;
 - List-Unsubscribe (HTTPS, opaque token) + List-Unsubscribe-Post (RFC 8058 one-click), List-Id.
 """
 
@@ -24,7 +26,7 @@ from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from apps.incidents.models import Incident, IncidentStatus, Kind, MaintenanceStatus
+from apps.incidents.models import Incident, IncidentStatus, MaintenanceStatus
 from apps.status.models import ComponentStatus
 
 from .. import conf, services, tokens
@@ -57,6 +59,16 @@ PLACEHOLDERS = re.compile(
     + b")"
 )
 STATUS_LABELS = dict(IncidentStatus.choices) | dict(MaintenanceStatus.choices)
+# The subject's state word for events whose word is not an update's status.
+SUBJECT_WORDS = {
+    EventKind.INCIDENT_RESOLVED: "Resolved",
+    EventKind.POSTMORTEM_PUBLISHED: "Postmortem",
+    EventKind.MAINTENANCE_SCHEDULED: "Scheduled",
+    EventKind.MAINTENANCE_REMINDER: "Starting soon",
+    EventKind.MAINTENANCE_STARTED: "In progress",
+    EventKind.MAINTENANCE_COMPLETED: "Completed",
+    EventKind.MAINTENANCE_CANCELLED: "Cancelled",
+}
 COMPONENT_LABELS = dict(ComponentStatus.choices)
 
 
@@ -92,6 +104,7 @@ class EventMail:
         self.incident: Incident | None = event.incident if event.incident_id else None
         self.update = event.update if event.update_id else None
         # One line: a newline in a name would make Django refuse the header (BadHeaderError).
+        self.title = " ".join(self._title().split())
         self.subject = " ".join(self._subject().split())
         self.headline = self._headline()
         self._raw_template: list[bytes] | None = None
@@ -102,6 +115,7 @@ class EventMail:
             "update": self.update,
             "headline": self.headline,
             "subject": self.subject,
+            "title": self.title,
             "page_url": self.base_url,
             "incident_url": incident_url(self.incident) if self.incident else self.base_url,
             "posted_at": format_time(
@@ -131,16 +145,35 @@ class EventMail:
             return [self.event.component.display_name]
         return []
 
-    def _subject(self) -> str:
-        # Never the state ("Resolved"): mail clients would split the thread.
+    def _title(self) -> str:
+        """What the mail is about: the incident's or the component's name."""
         if self.incident is not None:
-            if self.incident.kind == Kind.MAINTENANCE:
-                return f"Scheduled maintenance: {self.incident.name}"
             return self.incident.name
         if self.event.component_id:
             new = COMPONENT_LABELS.get(self.event.data.get("new_status", ""), "changed")
             return f"{self.event.component.display_name}: {new.lower()}"
         return f"{self.organization.name} status"
+
+    def _status_word(self) -> str:
+        """The state this mail announces: the update's status when it was posted (the incident
+        may have moved on by the time the mail goes out), else the event's own word."""
+        word = SUBJECT_WORDS.get(self.event.kind)
+        if word:
+            return word
+        if self.update is not None:
+            return STATUS_LABELS.get(self.update.status, "")
+        if self.incident is not None:
+            return self.incident.get_status_display()
+        return ""
+
+    def _subject(self) -> str:
+        # The state leads the subject so an inbox can tell "Resolved" from a new incident; one
+        # thread per incident is kept by Message-ID/In-Reply-To/References, not by the subject.
+        prefix = f"[{self.organization.name}]"
+        if self.incident is None:
+            return f"{prefix} {self.title}"
+        word = self._status_word()
+        return f"{prefix} {word}: {self.title}" if word else f"{prefix} {self.title}"
 
     def _headline(self) -> str:
         kind = self.event.kind
@@ -158,7 +191,7 @@ class EventMail:
             EventKind.MAINTENANCE_UPDATED: f"Maintenance update: {status}",
             EventKind.MAINTENANCE_COMPLETED: "Maintenance completed",
             EventKind.MAINTENANCE_CANCELLED: "Maintenance cancelled",
-        }.get(kind, self.subject)
+        }.get(kind, self.title)
 
     def message_id(self, subscriber: Subscriber) -> str:
         domain = conf.message_id_domain()

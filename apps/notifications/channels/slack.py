@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from apps.core.text import staff_text_slack
 from apps.status.models import ComponentStatus
 
 from ..models import NotificationEvent
@@ -12,9 +13,13 @@ from ..payloads import incident_url
 COMPONENT_LABELS = dict(ComponentStatus.choices)
 
 
+# A Slack message's text may be up to 40,000 characters, but a long body belongs on the page.
+SUMMARY_LIMIT = 1500
+
+
 def escape(text: str) -> str:
     # Slack's three control characters; anything else is shown as typed.
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return staff_text_slack(text)
 
 
 def message(event: NotificationEvent) -> dict[str, Any]:
@@ -25,10 +30,12 @@ def message(event: NotificationEvent) -> dict[str, Any]:
         status = (update or incident).get_status_display()
         link = f"<{incident_url(incident)}|{escape(incident.name)}>"
         # Events without an update (a published postmortem) carry their text in data.
-        summary = escape(update.body if update else event.data.get("summary", ""))
+        summary = staff_text_slack(
+            update.body if update else event.data.get("summary", ""), limit=SUMMARY_LIMIT
+        )
         text = f"*{escape(organization.name)}*: {link}\n*{escape(status)}*"
         if summary:
-            text += f" — {summary[:1500]}"
+            text += f" — {summary}"
         if event.kind == NotificationEvent.Kind.POSTMORTEM_PUBLISHED:
             text += f"\n<{incident_url(incident)}|Read the postmortem>"
     elif event.component_id:
