@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from urllib.parse import quote
+from types import SimpleNamespace
+from urllib.parse import quote, urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
@@ -54,6 +55,9 @@ class AccountAdapter(DefaultAccountAdapter):
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         # Mail templates render without context processors; the footer links to the app.
         context.setdefault("SITE_URL", settings.SITE_URL)
+        # "...to register an account on <domain>": SITE_URL's, not the request's Host.
+        domain = urlsplit(settings.SITE_URL).netloc
+        context.setdefault("current_site", SimpleNamespace(name="Candor", domain=domain))
         if "signup_url" in context:  # unknown_account: built by allauth from the request
             context["signup_url"] = absolute_url(reverse("account_signup"))
         super().send_mail(template_prefix, email, context)

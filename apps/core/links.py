@@ -68,7 +68,8 @@ def app_link(request: HttpRequest | None, viewname: str, *args: object) -> str:
     if request is None:
         return absolute_url(path)
     # The raw header: get_host() raises on a malformed one, and this page may be the 404 for it.
-    host, _port = split_domain_port(request.META.get("HTTP_HOST", ""))
+    raw_host = request.META.get("HTTP_HOST") or request.META.get("SERVER_NAME", "")
+    host, _port = split_domain_port(raw_host)
     if host and (host in settings.APP_HOSTS or f"[{host}]" in settings.APP_HOSTS):
         return path
     return absolute_url(path)
