@@ -361,15 +361,28 @@ if PRODUCTION and not SECURE_SSL_REDIRECT:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
     "filters": {"no_client_error_tracebacks": {"()": "apps.core.logs.NoClientErrorTracebacks"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         # Django's own console handler (DEBUG only) would print every django.* line a second
         # time: they go to the root handler alone.
         "django": {"handlers": [], "propagate": True},
+        # runserver's request lines as Django prints them: configuring "django" above resets
+        # its children, so Django's default for this one is restated.
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         # A 403 or 404 is one line ("Forbidden (Permission denied): /path"), not a traceback:
         # the client asked for something it may not have, the code did nothing wrong.
         "django.request": {"filters": ["no_client_error_tracebacks"]},

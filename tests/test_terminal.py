@@ -66,10 +66,17 @@ def test_in_process_tasks_log_no_celery_or_kombu_chatter(tmp_path):
     assert settings_of(code, tmp_path, REDIS_URL="redis://127.0.0.1:6379/15")[0] == "True"
 
 
-def test_django_lines_are_printed_once(tmp_path):
-    code = "import logging; print(len(logging.getLogger('django').handlers))"
+def test_django_lines_are_printed_once_and_runserver_keeps_its_request_lines(tmp_path):
+    code = (
+        "import logging\n"
+        "print(len(logging.getLogger('django').handlers))\n"
+        "server = logging.getLogger('django.server')\n"
+        "formatter = type(server.handlers[0].formatter).__name__\n"
+        "print(len(server.handlers), server.propagate, formatter)\n"
+    )
 
-    assert settings_of(code, tmp_path, DEBUG="true") == ["0"]  # only the root handler prints
+    # django.* lines reach the root handler alone; runserver's lines keep Django's own format.
+    assert settings_of(code, tmp_path, DEBUG="true") == ["0", "1", "False", "ServerFormatter"]
 
 
 def test_site_urls_host_serves_the_application(tmp_path):
@@ -121,7 +128,7 @@ def test_a_printed_mail_shows_who_what_the_text_and_each_link_on_its_own_line():
     assert printed.endswith(
         "Links:\n"
         "  http://127.0.0.1:8101/s/demo/subscribe/confirm/abc/\n"
-        "  http://127.0.0.1:8101/s/demo/?a=1&b=2\n" + "-" * 72 + "\n"
+        "  http://127.0.0.1:8101/s/demo/?a=1&b=2\n" + "-" * 72 + "\n\n"
     )
     assert "Content-Transfer-Encoding" not in printed  # not the raw MIME message
 

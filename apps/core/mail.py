@@ -50,7 +50,7 @@ def readable(message: EmailMessage) -> str:
     links = links_in(message)
     if links:
         lines += ["Links:", *(f"  {url}" for url in links)]
-    lines.append(RULE)
+    lines += [RULE, ""]  # a blank line before the next message's rule
     return "\n".join(lines) + "\n"
 
 
