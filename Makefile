@@ -5,6 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# `make run` and `make demo` build every link (mail, "View status page", what the demo prints)
+# from SITE_URL: the address runserver really listens on, unless SITE_URL is given (a proxy,
+# another machine's name). 0.0.0.0 or :: listen everywhere; links then name 127.0.0.1.
+LINK_HOST = $(if $(filter 0.0.0.0 :: [::],$(HOST)),127.0.0.1,$(HOST))
+SITE_URL ?= http://$(LINK_HOST):$(PORT)
 
 .PHONY: install run test lint format worker beat migrate demo schema schemathesis clean
 
@@ -21,14 +26,15 @@ migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
 demo: migrate
-	$(BIN)/python manage.py demo
+	SITE_URL="$(SITE_URL)" $(BIN)/python manage.py demo
 
 run: demo
 	@echo ""
-	@echo "  Candor is starting on http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
-	@echo "  Mail (sign-up links, login codes, invitations) is printed in this terminal."
+	@echo "  Candor is starting on $(SITE_URL)/  (Ctrl-C stops it)"
+	@echo "  Mail (sign-up links, login codes, invitations, subscriber mail) is printed in this"
+	@echo "  terminal, each with its links listed under it."
 	@echo ""
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	SITE_URL="$(SITE_URL)" $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -52,8 +53,16 @@ if any(host == "*" or host.startswith(".") for host in APP_HOSTS):
 # <slug>.<STATUS_PAGE_DOMAIN> host nor a verified custom domain.
 ALLOWED_HOSTS = ["*"]
 STATUS_PAGE_DOMAIN = env.str("STATUS_PAGE_DOMAIN", default="status.localhost").lower().strip(".")
-# Where the application itself is reached, for links in emails and on status pages.
+# Where the application itself is reached: every absolute link (mail, "View status page",
+# summary.json) is built from it by apps.core.links.absolute_url. `make run` sets it from
+# HOST and PORT.
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
+_site = urlsplit(SITE_URL)
+if _site.scheme not in {"http", "https"} or not _site.hostname:
+    raise ImproperlyConfigured(f"SITE_URL must be an http:// or https:// URL, not {SITE_URL!r}")
+# The application answers where its links point (HOST=my-laptop.lan make run, say).
+if _site.hostname not in APP_HOSTS and f"[{_site.hostname}]" not in APP_HOSTS:
+    APP_HOSTS.append(f"[{_site.hostname}]" if ":" in _site.hostname else _site.hostname)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -209,13 +218,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
 }
 
-# Email: EMAIL_URL (smtp://user:pass@host:587, smtp+tls://..., consolemail://) or, unset in
-# development, mail is printed on the terminal that runs the server.
+# Email: EMAIL_URL (smtp://user:pass@host:587, smtp+tls://..., consolemail:// for the raw
+# MIME) or, unset in development, mail is printed readably on the terminal that runs the
+# server: From, To, Subject, the text part and its links (apps/core/mail.py).
 EMAIL_URL = env.str("EMAIL_URL", default="")
 if EMAIL_URL:
     vars().update(env.email_url("EMAIL_URL"))
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    EMAIL_BACKEND = "apps.core.mail.EmailBackend"
 # A mail provider's API instead of SMTP, by configuration alone (django-anymail): e.g.
 # EMAIL_BACKEND=anymail.backends.postmark.EmailBackend with ANYMAIL_POSTMARK_SERVER_TOKEN=...
 # Every ANYMAIL_* variable becomes the Django setting of the same name, which anymail reads.
@@ -369,11 +379,37 @@ if PRODUCTION and not SECURE_SSL_REDIRECT:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "filters": {"no_client_error_tracebacks": {"()": "apps.core.logs.NoClientErrorTracebacks"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Django's own console handler (DEBUG only) would print every django.* line a second
+        # time: they go to the root handler alone.
+        "django": {"handlers": [], "propagate": True},
+        # runserver's request lines as Django prints them: configuring "django" above resets
+        # its children, so Django's default for this one is restated.
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        # A 403 or 404 is one line ("Forbidden (Permission denied): /path"), not a traceback:
+        # the client asked for something it may not have, the code did nothing wrong.
+        "django.request": {"filters": ["no_client_error_tracebacks"]},
+    },
 }
+if CELERY_TASK_ALWAYS_EAGER:
+    # Tasks in-process (`make run`): no "Task ... succeeded" line per task, and no warning from
+    # the in-memory broker; a failing task still logs its error.
+    LOGGING["loggers"] |= {"celery": {"level": "WARNING"}, "kombu": {"level": "ERROR"}}
 
 # Custom-domain verification: the TXT record name and the resolver used (tests replace it).
 DOMAIN_VERIFICATION_PREFIX = "_candor-verification"

@@ -21,6 +21,7 @@ def check_production_services(app_configs, **kwargs):
             )
         )
     if settings.EMAIL_BACKEND in (
+        "apps.core.mail.EmailBackend",  # the readable console backend (apps/core/mail.py)
         "django.core.mail.backends.console.EmailBackend",
         "django.core.mail.backends.locmem.EmailBackend",
         "django.core.mail.backends.dummy.EmailBackend",

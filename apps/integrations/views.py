@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods
 
+from apps.core.links import absolute_url
 from apps.organizations.tenancy import org_view
 
 from .forms import ApiKeyForm
@@ -81,7 +82,7 @@ def api_key_create(request: HttpRequest) -> HttpResponse:
                     {
                         "key": key,
                         "secret": secret,
-                        "api_url": request.build_absolute_uri(reverse("api:organization")),
+                        "api_url": absolute_url(reverse("api:organization")),
                     },
                 )
                 add_never_cache_headers(response)  # no-store: keep it out of caches

@@ -5,9 +5,10 @@ from collections import OrderedDict
 
 from django.conf import settings
 from django.db import DatabaseError
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.shortcuts import render
 from django.urls import get_script_prefix, set_script_prefix, set_urlconf
+from django.views.defaults import page_not_found
 
 from .context import current_ip
 from .models import Organization
@@ -121,7 +122,23 @@ class TenantMiddleware:
         set_script_prefix(prefix)
         set_urlconf(settings.PUBLIC_URLCONF)
         try:
-            return self.get_response(request)
+            response = self.get_response(request)
+            if settings.DEBUG and response.status_code == 404 and request.resolver_match is None:
+                # No public route matched: the branded page, as in production (see below).
+                response = page_not_found(request, Http404())
+            return response
         finally:
             set_script_prefix(previous)
             set_urlconf(None)
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        """Status page readers get the branded 404 page (templates/404.html) with DEBUG on too.
+
+        With DEBUG on Django answers a 404 with its technical page (URL patterns, settings
+        hints), which is what a reader of a wrong incident link would see under `make run`.
+        Production already renders templates/404.html; the dashboard keeps the technical page
+        under DEBUG, where the people who read it are the ones developing it.
+        """
+        if settings.DEBUG and isinstance(exception, Http404) and hasattr(request, "public_prefix"):
+            return page_not_found(request, exception)
+        return None

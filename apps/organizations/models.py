@@ -12,6 +12,7 @@ from django.utils import timezone as dj_timezone
 from django.utils.functional import cached_property
 
 from apps.core.ids import PublicIdField
+from apps.core.links import absolute_url
 
 from .roles import Role, has_permission
 
@@ -72,20 +73,26 @@ class Organization(models.Model):
         return f"{self.slug}.{settings.STATUS_PAGE_DOMAIN}"
 
     @property
+    def subdomain_url(self) -> str:
+        """The status page on <slug>.<STATUS_PAGE_DOMAIN> (scheme and port of SITE_URL)."""
+        return absolute_url("/", host=self.subdomain_host)
+
+    @property
     def public_path_url(self) -> str:
-        """The status page below /s/<slug>/ on the application host."""
-        return f"{settings.SITE_URL}/s/{self.slug}/"
+        """The status page below /s/<slug>/ on the application host: works wherever SITE_URL
+        does, so the dashboard links to it."""
+        return absolute_url(f"/s/{self.slug}/")
 
     @cached_property
     def public_url(self) -> str:
         """Canonical status page URL: the verified custom domain if any, else the path URL.
 
-        One query per instance (mail, feeds and pages ask for it many times); an instance
-        lives for one request or task, and a domain change reaches the next one."""
+        Links in mail, feeds, webhooks and summary.json use it; apps.core.links says how each
+        form is built. One query per instance (mail, feeds and pages ask for it many times);
+        an instance lives for one request or task, and a domain change reaches the next one."""
         domain = self.domains.filter(verified_at__isnull=False).order_by("created_at").first()
-        scheme = "https" if settings.PRODUCTION else "http"
         if domain:
-            return f"{scheme}://{domain.hostname}/"
+            return absolute_url("/", host=domain.hostname)
         return self.public_path_url
 
 

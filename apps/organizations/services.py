@@ -21,6 +21,8 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.core.links import absolute_url
+
 from . import dns as org_dns
 from .models import (
     RESERVED_SLUGS,
@@ -276,7 +278,7 @@ def invitation_token(invitation: Invitation) -> str:
 
 def invitation_url(invitation: Invitation) -> str:
     path = reverse("orgs:invitation_accept", args=[invitation_token(invitation)])
-    return settings.SITE_URL + path
+    return absolute_url(path)
 
 
 def invitation_from_token(token: str) -> Invitation:

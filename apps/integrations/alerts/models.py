@@ -14,6 +14,7 @@ from django.db import models
 from django.utils import timezone
 
 from apps.core.ids import PublicIdField
+from apps.core.links import absolute_url
 from apps.organizations.models import OrgOwnedModel, OrgQuerySet
 from apps.status.models import ComponentStatus
 
@@ -107,7 +108,7 @@ class AlertIntegration(OrgOwnedModel):
 
     def hook_url(self, token: str | None = None) -> str:
         """The full URL with the token, or with only its first characters when token is None."""
-        return settings.SITE_URL + self.hook_path(token)
+        return absolute_url(self.hook_path(token))
 
     def status_for_severity(self, severity: str | None) -> str:
         mapping = {**DEFAULT_SEVERITY_MAP, **{k.lower(): v for k, v in self.severity_map.items()}}

@@ -13,7 +13,6 @@ import random
 from datetime import datetime, timedelta
 
 from allauth.account.models import EmailAddress
-from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -375,13 +374,19 @@ class Command(BaseCommand):
         incidents.publish_postmortem(incident, actor=actor, notify_subscribers=False)
 
     def report(self, organization: Organization) -> None:
-        site = settings.SITE_URL
+        # Every address from apps.core.links, like the links in mail (SITE_URL: make run sets it).
+        from django.urls import reverse
+
+        from apps.core.links import absolute_url
+
+        page = organization.public_path_url
         self.stdout.write(
             self.style.SUCCESS(f"\nDemo organization “{organization.name}” is ready.\n")
-            + f"  Status page:  {site}/s/{organization.slug}/\n"
-            + f"  Also at:      http://{organization.subdomain_host}:8000/\n"
-            + f"  Status API:   {site}/s/{organization.slug}/api/v2/summary.json\n"
-            + f"  Dashboard:    {site}/dashboard/{organization.slug}/\n"
+            + f"  Status page:  {page}\n"
+            + f"  Also at:      {organization.subdomain_url}  (browsers resolve *.localhost)\n"
+            + f"  Status API:   {page}api/v2/summary.json\n"
+            + f"  Dashboard:    {absolute_url(f'/dashboard/{organization.slug}/')}\n"
+            + f"  Log in at:    {absolute_url(reverse('account_login'))}\n"
             + f"  Log in as:    {USERS[0][0]} / {PASSWORD}"
             + f"  (also {USERS[1][0]} and {USERS[2][0]}, same password)\n"
         )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.validators import validate_email
@@ -16,6 +15,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from apps.accounts.models import User
+from apps.core.links import absolute_url
 from apps.organizations.services import create_organization
 
 
@@ -55,14 +55,14 @@ class Command(BaseCommand):
             raise CommandError(_messages(exc)) from exc
 
         if created_user:
-            reset_url = settings.SITE_URL + reverse("account_reset_password")
+            reset_url = absolute_url(reverse("account_reset_password"))
             self.stdout.write(
                 f"Created user {email} with no password. They set one with “Forgot password?” "
                 f"at {reset_url}"
             )
         else:
             self.stdout.write(f"Using the existing user {email}.")
-        dashboard = settings.SITE_URL + reverse("organizations:overview", args=[organization.slug])
+        dashboard = absolute_url(reverse("organizations:overview", args=[organization.slug]))
         self.stdout.write(
             self.style.SUCCESS(
                 f"Created organization “{organization.name}” ({organization.slug}), owner {email}."
