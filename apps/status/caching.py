@@ -63,6 +63,11 @@ STALE_CACHE_CONTROL = "public, max-age=10, s-maxage=10"
 # only frees memory for versions nobody asks for any more.
 FRESH_TIMEOUT = 24 * 60 * 60
 KEY_PREFIX = "public-page"
+# Part of the fresh key only. Bump it when a template change must reach cached pages at once
+# rather than at each page's next content change: 2 = pages carry the polling attributes
+# (without them, a quiet page rendered before the deploy would never refresh itself). Last
+# good copies keep their keys, so a deploy during a database outage still has them.
+RENDER_REVISION = 2
 
 # Rendered into every HTML page (templates/status/base_public.html); replaced by the note
 # below when a last-good copy is served during a database failure.
@@ -137,7 +142,7 @@ def _variant(request: HttpRequest, vary_on: str) -> str:
 def cache_keys(request: HttpRequest, name: str, vary_on: str = "") -> tuple[str, str]:
     org = request.organization
     variant = _variant(request, vary_on)
-    fresh = f"{KEY_PREFIX}:{org.id}:{org.content_version}:{variant}:{name}"
+    fresh = f"{KEY_PREFIX}:r{RENDER_REVISION}:{org.id}:{org.content_version}:{variant}:{name}"
     last_good = f"{KEY_PREFIX}:last-good:{org.id}:{variant}:{name}"
     return fresh, last_good
 

@@ -11,7 +11,7 @@ from django.db import OperationalError
 
 from apps.incidents import services as incident_services
 from apps.organizations.models import Organization
-from apps.status import api_v2, views_public
+from apps.status import api_v2, caching, views_public
 from tests.factories import ComponentFactory, IncidentFactory, IncidentUpdateFactory
 
 HOST = "acme.status.localhost"
@@ -258,3 +258,12 @@ def test_no_inline_scripts_on_the_public_page(client, open_incident):
     scripts = re.findall(r"<script([^>]*)>", body)
     assert scripts
     assert all("src=" in attributes for attributes in scripts)
+
+
+def test_a_deploy_that_changes_the_markup_does_not_serve_older_cached_pages(
+    client, quiet_page, monkeypatch
+):
+    first = client.get("/s/acme/")
+    monkeypatch.setattr(caching, "RENDER_REVISION", caching.RENDER_REVISION + 1)
+    monkeypatch.setattr(views_public, "render_to_string", lambda *a, **k: "new markup")
+    assert client.get("/s/acme/", HTTP_IF_NONE_MATCH=first["ETag"]).content == b"new markup"
