@@ -12,8 +12,11 @@ Every public view (HTML page, history, incident page, status API v2, feeds) answ
   the outage.
 - `ETag` is a hash of the body and `Last-Modified` the time it was rendered; a matching
   `If-None-Match` (or, without one, `If-Modified-Since`) gets a 304.
-- `Cache-Control` lets a CDN hold a copy briefly and serve it stale while revalidating or
-  while we are down.
+- `Cache-Control` makes browsers revalidate on every use (the ETag makes that a cheap 304), so
+  a reader who reloads or navigates sees a change as soon as it is committed; shared caches
+  (CDNs) may hold a copy for a second and serve it stale while we are down (see CACHE_CONTROL).
+- `live_response` answers a page's poll (static/js/live.js) from the content version alone:
+  304 when the reader already has it, else the page itself.
 - Bodies over 1 KB are also kept gzipped (compressed once per rendering, not per request) and
   served so to clients that accept it, with `Vary: Accept-Encoding` and an ETag of their own.
   These responses are the same for every reader and hold no secret, so compression cannot
@@ -28,21 +31,43 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.utils.http import http_date, parse_etags, parse_http_date_safe
 
+if TYPE_CHECKING:
+    from apps.organizations.models import Organization
+
 logger = logging.getLogger(__name__)
 
-CACHE_CONTROL = "public, max-age=30, s-maxage=60, stale-while-revalidate=30, stale-if-error=86400"
+# A reader who reloads within 2 s of a change must see it (it used to be up to 30 s: an outage
+# declared, and the open page still said "All Systems Operational").
+# - Browsers: max-age=0 makes every use a revalidation (If-None-Match -> 304, no body). No
+#   stale-while-revalidate here: browsers apply it, and would show the old copy on a reload.
+#   (`no-cache` would do the same for browsers, but it also forbids shared caches from using
+#   s-maxage; max-age=0 leaves shared caches to s-maxage.)
+# - Shared caches: s-maxage=1 bounds what a CDN adds to the 2 s; stale-if-error keeps the page up
+#   from a CDN while we are down. must-revalidate is left out on purpose: it would cancel
+#   stale-if-error.
+# - CDN-Cache-Control (RFC 9213; Cloudflare, Fastly, Akamai) adds stale-while-revalidate for
+#   CDNs only, so a burst of readers costs one revalidation per second, not one per reader;
+#   age stays within s-maxage + stale-while-revalidate = 2 s.
+CACHE_CONTROL = "public, max-age=0, s-maxage=1, stale-if-error=86400"
+CDN_CACHE_CONTROL = "public, max-age=1, stale-while-revalidate=1, stale-if-error=86400"
 # A stale copy is served only while we are failing; let caches keep it briefly, no longer.
 STALE_CACHE_CONTROL = "public, max-age=10, s-maxage=10"
 # The key changes with every content change, so a fresh entry never goes wrong; the timeout
 # only frees memory for versions nobody asks for any more.
 FRESH_TIMEOUT = 24 * 60 * 60
 KEY_PREFIX = "public-page"
+# Part of the fresh key only. Bump it when a template change must reach cached pages at once
+# rather than at each page's next content change: 2 = pages carry the polling attributes
+# (without them, a quiet page rendered before the deploy would never refresh itself). Last
+# good copies keep their keys, so a deploy during a database outage still has them.
+RENDER_REVISION = 2
 
 # Rendered into every HTML page (templates/status/base_public.html); replaced by the note
 # below when a last-good copy is served during a database failure.
@@ -117,7 +142,7 @@ def _variant(request: HttpRequest, vary_on: str) -> str:
 def cache_keys(request: HttpRequest, name: str, vary_on: str = "") -> tuple[str, str]:
     org = request.organization
     variant = _variant(request, vary_on)
-    fresh = f"{KEY_PREFIX}:{org.id}:{org.content_version}:{variant}:{name}"
+    fresh = f"{KEY_PREFIX}:r{RENDER_REVISION}:{org.id}:{org.content_version}:{variant}:{name}"
     last_good = f"{KEY_PREFIX}:last-good:{org.id}:{variant}:{name}"
     return fresh, last_good
 
@@ -197,6 +222,8 @@ def public_response(
         response["Vary"] = "Accept-Encoding"
     response["Last-Modified"] = http_date(rendering.rendered_at)
     response["Cache-Control"] = STALE_CACHE_CONTROL if stale else CACHE_CONTROL
+    if not stale:
+        response["CDN-Cache-Control"] = CDN_CACHE_CONTROL
     if stale:
         response["X-Status-Page-Stale"] = "true"
     if cors:
@@ -224,4 +251,57 @@ def _unavailable(*, cors: bool) -> HttpResponse:
     response["Cache-Control"] = "no-store"
     if cors:
         response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+# --- polling ---------------------------------------------------------------------------------
+
+# Poll answers: never stored by browsers (the script asks with cache: "no-store" anyway); a CDN
+# may answer a second's worth of readers from one copy. No stale-if-error: a poll that fails
+# should fail, so the page's "Updated 3 minutes ago" ages honestly instead of pretending.
+LIVE_CACHE_CONTROL = "public, max-age=0, s-maxage=1"
+
+
+def live_etag(organization: Organization) -> str:
+    """The validator of a page's poll: the organization's content version, nothing else.
+
+    Weak (W/): the same version may be sent gzipped or not, and it names equivalent content,
+    not identical bytes. The page carries the version (data-live-version, rendered under the
+    same version as its cache key), so the script can ask "changed since v<N>?" from the start.
+    """
+    return f'W/"v{organization.content_version}"'
+
+
+def live_response(request: HttpRequest, page: Callable[[], HttpResponse]) -> HttpResponse:
+    """Answer a poll of a public page: 304 if the reader has the current content version, else
+    the page itself (`page()`, the page's own view, answering from its cached rendering).
+
+    The 304 costs no cache read and no rendering: the version comes with the organization that
+    TenantMiddleware already loaded for this request (its one query). The page carries no
+    per-request state, so the changed page is the same cached rendering every reader shares.
+    """
+    tag = live_etag(request.organization)
+    if_none_match = request.headers.get("If-None-Match", "")
+    if tag.removeprefix("W/") in {t.removeprefix("W/") for t in parse_etags(if_none_match)}:
+        response: HttpResponse = HttpResponseNotModified()
+        response["ETag"] = tag
+        response["Cache-Control"] = LIVE_CACHE_CONTROL
+        response["Vary"] = "Accept-Encoding"
+        return response
+    # The page's own ETag is a hash of its body, which the poll never sends: this is a 200 (or
+    # the page's 404/503).
+    response = page()
+    if response.status_code != 200:
+        return response
+    if response.has_header("X-Status-Page-Stale"):
+        # A stale copy must not carry the current version, or the reader
+        # would get 304s (and keep the "may be out of date" note) after the database is back.
+        # Without a tag, the script keeps asking for the page until a fresh one comes.
+        del response["ETag"]
+        return response
+    response["ETag"] = tag
+    response["Cache-Control"] = LIVE_CACHE_CONTROL
+    if response.has_header("CDN-Cache-Control"):
+        del response["CDN-Cache-Control"]
+    response["Vary"] = "Accept-Encoding"
     return response

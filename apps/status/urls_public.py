@@ -16,6 +16,9 @@ urlpatterns = [
     path("", views_public.page, name="page"),
     path("history/", views_public.history, name="history"),
     path("incidents/<slug:public_id>/", views_public.incident, name="incident"),
+    # Polled by static/js/live.js: 304 until the content version changes, then the page.
+    path("live/", views_public.page_live, name="page-live"),
+    path("incidents/<slug:public_id>/live/", views_public.incident_live, name="incident-live"),
     # Feeds: Statuspage's names and the DESIGN.md aliases serve the same documents.
     path("history.atom", feeds.atom, name="history-atom"),
     path("history.rss", feeds.rss, name="history-rss"),

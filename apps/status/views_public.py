@@ -36,7 +36,7 @@ from apps.incidents.models import (
 from apps.organizations.models import Organization
 
 from . import api_v2
-from .caching import STALE_MARKER, public_response
+from .caching import STALE_MARKER, live_response, public_response
 from .models import Component, ComponentGroup
 from .uptime import (
     ComponentUptime,
@@ -510,3 +510,18 @@ def incident(request: HttpRequest, public_id: str) -> HttpResponse:
         return "status/public/incident.html", context
 
     return cached_html(request, f"incident:{public_id}", build)
+
+
+# --- polling (static/js/live.js) -------------------------------------------------------------
+
+
+@require_safe
+def page_live(request: HttpRequest) -> HttpResponse:
+    """The page's poll: 304 while the reader's content version is current, else the page."""
+    return live_response(request, lambda: page(request))
+
+
+@require_safe
+def incident_live(request: HttpRequest, public_id: str) -> HttpResponse:
+    """The incident page's poll (the page polls only while the incident is open)."""
+    return live_response(request, lambda: incident(request, public_id))

@@ -1,0 +1,234 @@
+/* Candor public page: keep an open status page (or open incident page) current.
+ *
+ * The page marks its <main> with data-live (the poll URL) and data-live-version (the content
+ * version it was rendered from). Every POLL_VISIBLE ms while the tab is visible this asks the
+ * server "changed since that version?" with If-None-Match: W/"v<version>". The server answers
+ * 304 from the version alone (no rendering, no cache read) or 200 with the page, whose <main>
+ * replaces ours. Hidden tabs ask every POLL_HIDDEN ms and ask at once when shown again.
+ *
+ * Why the intervals: the issue asks that a reader with the page open sees a new incident within
+ * 2 s of it being posted. That is one interval (+10 % jitter), plus rendering the changed page
+ * once on the server (~0.2 s for a page with 50 components and 90-day bars), plus parsing and
+ * swapping it here (~0.2 s): so 1 s while visible. A 304 costs the server one indexed query
+ * (the tenant lookup every public request makes) and about 2 ms, no rendering and no cache
+ * read; a visible tab therefore costs about 2 ms of server time per second (500 readers watching
+ * ~ one core). Poll answers may be held 1 s by a CDN (caching.LIVE_CACHE_CONTROL), so behind
+ * one a burst of readers costs the origin about one request per second per page, at the price
+ * of up to 1 s more delay. Raise POLL_VISIBLE to trade the 2 s goal for load.
+ *
+ * A plain script rather than htmx attributes: htmx trigger filters such as [!document.hidden]
+ * need eval (a CSP is coming), htmx would swap the empty body of a 304, and readers in an outage
+ * burst do not need another 50 KB. Without JavaScript nothing here runs: the page is the same,
+ * and a reload shows the latest content (public pages are revalidated on every load).
+ */
+(function () {
+  "use strict";
+  var POLL_VISIBLE = 1000;
+  var POLL_HIDDEN = 60000;
+  // After an error or while the server serves its saved copy (database down): back off.
+  var BACKOFF_START = 5000;
+  var BACKOFF_MAX = 60000;
+  var REQUEST_TIMEOUT = 10000;
+  var TICK = 15000;
+
+  if (!window.fetch || !window.DOMParser || !document.querySelector) return;
+
+  var main = document.querySelector("main[data-live]");
+  if (!main) return;
+  var url = main.getAttribute("data-live");
+  // null while the content on screen is the stale copy: then ask for the page unconditionally
+  // until a fresh one comes (the note promises to go away once the database is back).
+  var version = currentVersion(main);
+  var checkedAt = initialCheck(main);
+  var backoff = 0;
+  var timer = null;
+  var inFlight = false;
+  var stopped = false;
+
+  function currentVersion(root) {
+    if (root.querySelector(".stale-note")) return null;
+    return root.getAttribute("data-live-version");
+  }
+
+  function initialCheck(root) {
+    // The page was fetched (and so revalidated) when its response arrived; a stale copy counts
+    // from when it was rendered.
+    var rendered = root.querySelector("[data-live-updated] time[datetime]");
+    var renderedAt = rendered ? new Date(rendered.getAttribute("datetime")).getTime() : NaN;
+    if (version !== null && window.performance && performance.timeOrigin) {
+      var navigation = performance.getEntriesByType && performance.getEntriesByType("navigation")[0];
+      if (navigation && navigation.responseStart > 0) {
+        return performance.timeOrigin + navigation.responseStart;
+      }
+    }
+    return isNaN(renderedAt) ? Date.now() : renderedAt;
+  }
+
+  function ago(ms) {
+    var minutes = Math.floor(ms / 60000);
+    if (ms < 45000) return "just now";
+    if (minutes < 1) minutes = 1;
+    if (minutes < 60) return minutes + (minutes === 1 ? " minute ago" : " minutes ago");
+    var hours = Math.floor(minutes / 60);
+    if (hours < 24) return hours + (hours === 1 ? " hour ago" : " hours ago");
+    var days = Math.floor(hours / 24);
+    return days + (days === 1 ? " day ago" : " days ago");
+  }
+
+  function showUpdated() {
+    var line = main.querySelector("[data-live-updated]");
+    if (!line) return;
+    line.textContent = "Updated " + ago(Date.now() - checkedAt);
+    try {
+      line.title = new Date(checkedAt).toLocaleString();
+    } catch (error) {
+      /* keep no title */
+    }
+  }
+
+  function jitter(ms) {
+    // Spread readers who opened the page together (an outage burst) over the interval.
+    return Math.round(ms * (0.9 + Math.random() * 0.2));
+  }
+
+  function schedule(ms) {
+    if (stopped) return;
+    window.clearTimeout(timer);
+    timer = window.setTimeout(poll, ms);
+  }
+
+  function next() {
+    if (backoff) return jitter(backoff);
+    return jitter(document.hidden ? POLL_HIDDEN : POLL_VISIBLE);
+  }
+
+  function failed() {
+    backoff = backoff ? Math.min(backoff * 2, BACKOFF_MAX) : BACKOFF_START;
+  }
+
+  function openGroups(root) {
+    // Keep the groups the reader opened or closed as they were (matched by their summary text).
+    var state = {};
+    var groups = root.querySelectorAll("details");
+    for (var i = 0; i < groups.length; i++) {
+      var summary = groups[i].querySelector("summary");
+      if (summary) state[summary.textContent.trim()] = groups[i].open;
+    }
+    return state;
+  }
+
+  function swap(fresh) {
+    var state = openGroups(main);
+    var focused = document.activeElement && main.contains(document.activeElement)
+      ? document.activeElement.id : null;
+    // Move the parsed nodes over rather than setting innerHTML, which would serialise and parse
+    // the whole page (hundreds of KB with uptime bars) a second time.
+    var moved = document.createDocumentFragment();
+    while (fresh.firstChild) moved.appendChild(document.adoptNode(fresh.firstChild));
+    main.textContent = "";
+    main.appendChild(moved);
+    main.setAttribute("data-live-version", fresh.getAttribute("data-live-version") || "");
+    var groups = main.querySelectorAll("details");
+    for (var i = 0; i < groups.length; i++) {
+      var summary = groups[i].querySelector("summary");
+      var key = summary ? summary.textContent.trim() : null;
+      if (key !== null && Object.prototype.hasOwnProperty.call(state, key)) {
+        groups[i].open = state[key];
+      }
+    }
+    if (focused) {
+      var again = document.getElementById(focused);
+      if (again) again.focus({ preventScroll: true });
+    }
+    // static/js/localtime.js rewrites times in swapped content on this event.
+    main.dispatchEvent(new CustomEvent("htmx:afterSwap", { bubbles: true }));
+    if (!fresh.hasAttribute("data-live")) {
+      // e.g. the incident was resolved: its page no longer refreshes itself.
+      main.removeAttribute("data-live");
+      stopped = true;
+    }
+  }
+
+  function poll() {
+    if (stopped || inFlight) return;
+    inFlight = true;
+    var headers = {};
+    if (version !== null) headers["If-None-Match"] = 'W/"v' + version + '"';
+    var controller = window.AbortController ? new AbortController() : null;
+    var abort = controller ? window.setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT) : null;
+    fetch(url, {
+      headers: headers,
+      // Our own If-None-Match, not the browser cache's: a 304 must reach us as a 304.
+      cache: "no-store",
+      credentials: "same-origin",
+      signal: controller ? controller.signal : undefined
+    }).then(function (response) {
+      if (response.status === 304) {
+        backoff = 0;
+        checkedAt = Date.now();
+        return null;
+      }
+      if (response.status === 404) {
+        // The incident is gone from the page: leave what is shown, stop asking.
+        stopped = true;
+        return null;
+      }
+      if (response.status !== 200) {
+        failed();
+        return null;
+      }
+      var stale = response.headers.get("X-Status-Page-Stale") === "true";
+      return response.text().then(function (text) {
+        var page = new DOMParser().parseFromString(text, "text/html");
+        var fresh = page.querySelector("main#main");
+        if (!fresh) {
+          failed();
+          return;
+        }
+        var changed = fresh.getAttribute("data-live-version") !== main.getAttribute("data-live-version");
+        swap(fresh);
+        if (page.title) document.title = page.title;
+        var announce = document.querySelector("[data-live-announce]");
+        if (announce && changed) {
+          // Cleared first so that a second update in a row is announced again.
+          announce.textContent = "";
+          window.setTimeout(function () { announce.textContent = "The status page was updated."; }, 100);
+        }
+        version = stale ? null : fresh.getAttribute("data-live-version");
+        if (stale) {
+          failed();
+        } else {
+          backoff = 0;
+          checkedAt = Date.now();
+        }
+      });
+    }).catch(function () {
+      failed();
+    }).then(function () {
+      if (abort) window.clearTimeout(abort);
+      inFlight = false;
+      showUpdated();
+      schedule(next());
+    });
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden) {
+      schedule(next());
+    } else {
+      // Back to the tab: check at once, then showUpdated reflects it.
+      showUpdated();
+      if (!backoff) schedule(0);
+    }
+  });
+  // Back/forward cache: the restored page may be old; check at once.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) schedule(0);
+  });
+  window.setInterval(function () {
+    if (!document.hidden) showUpdated();
+  }, TICK);
+
+  showUpdated();
+  schedule(next());
+})();
