@@ -148,7 +148,7 @@ def test_subscriber_mail_from_the_pipeline_is_printed_with_its_links(
     printed = capsys.readouterr().out
     token = tokens.make_token(reader)
     assert "To:      reader@example.com" in printed
-    assert "Subject: Elevated API errors" in printed
+    assert "Subject: [Acme Cloud] Investigating: Elevated API errors" in printed
     assert f"\n  http://127.0.0.1:8101/s/acme/manage/{token}/\n" in printed
     assert f"\n  http://127.0.0.1:8101/s/acme/unsubscribe/{token}/\n" in printed
     assert mail.outbox == []  # it went through the console backend, not locmem
