@@ -1,0 +1,210 @@
+"""What every incident service shares: constants, checks, and the outbox writer `emit`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ValidationError
+
+from apps.notifications.models import NotificationEvent
+from apps.organizations.models import Organization
+from apps.status.models import Component, ComponentStatus
+from apps.status.services import set_component_statuses
+
+from ..models import (
+    Impact,
+    Incident,
+    IncidentUpdate,
+    MaintenanceStatus,
+)
+
+if TYPE_CHECKING:
+    from apps.accounts.models import User
+
+    Actor = User | str | None
+
+EventKind = NotificationEvent.Kind
+
+IMPACT_FOR_COMPONENT_STATUS: dict[str, str] = {
+    ComponentStatus.MAJOR_OUTAGE: Impact.CRITICAL,
+    ComponentStatus.PARTIAL_OUTAGE: Impact.MAJOR,
+    ComponentStatus.DEGRADED_PERFORMANCE: Impact.MINOR,
+}
+IMPACT_RANK = {Impact.NONE: 0, Impact.MINOR: 1, Impact.MAJOR: 2, Impact.CRITICAL: 3}
+INCIDENT_IMPACTS = (Impact.NONE, Impact.MINOR, Impact.MAJOR, Impact.CRITICAL)
+# Maintenance status moves staff may make with post_update (besides staying put).
+MAINTENANCE_MOVES: dict[str, tuple[str, ...]] = {
+    MaintenanceStatus.SCHEDULED: (MaintenanceStatus.IN_PROGRESS,),
+    MaintenanceStatus.IN_PROGRESS: (MaintenanceStatus.VERIFYING, MaintenanceStatus.COMPLETED),
+    MaintenanceStatus.VERIFYING: (MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.COMPLETED),
+}
+MAX_REMINDER_HOURS = 168
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def impact_for_statuses(statuses: Iterable[str]) -> str:
+    """Impact implied by component statuses (the status API reference §1.5 mapping)."""
+    impacts = [IMPACT_FOR_COMPONENT_STATUS.get(s, Impact.NONE) for s in statuses]
+    return max(impacts, key=IMPACT_RANK.__getitem__, default=Impact.NONE)
+
+
+def emit(
+    kind: str,
+    incident: Incident,
+    update: IncidentUpdate | None = None,
+    *,
+    deliver: bool = True,
+    data: dict | None = None,
+) -> NotificationEvent:
+    """Write the outbox row for a notifiable change (call inside the change's transaction).
+
+    component_ids lists the incident's affected components so subscribers to only some
+    components are matched; the delivery pipeline reads the row after commit.
+    """
+    component_ids = list(
+        incident.components.order_by("position", "id").values_list("public_id", flat=True)
+    )
+    return NotificationEvent.objects.create(
+        organization=incident.organization,
+        kind=kind,
+        incident=incident,
+        update=update,
+        component_ids=component_ids,
+        data=data or {},
+        deliver=deliver,
+    )
+
+
+def _require_text(value: str | None, what: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ValidationError(f"The {what} cannot be empty.", code="required")
+    return value
+
+
+def _check_components(organization: Organization, components: Mapping[Component, str]) -> None:
+    """SECURITY: a component of another organization is refused before anything is written."""
+    for component, status in components.items():
+        if component.organization_id != organization.pk:
+            # Same words for "missing" and "not yours".
+            raise ValidationError("Unknown component.", code="unknown_component")
+        if status not in ComponentStatus.values:
+            raise ValidationError(
+                f"“{status}” is not a component status for {component.name}.",
+                code="invalid_component_status",
+            )
+
+
+def _check_incident_status(status: str, allowed: Iterable[str]) -> None:
+    allowed = tuple(allowed)
+    if status in MaintenanceStatus.values:
+        raise ValidationError(
+            f"“{status}” is a maintenance status; incidents use investigating, identified, "
+            "monitoring or resolved.",
+            code="wrong_kind_status",
+        )
+    if status not in allowed:
+        raise ValidationError(
+            f"“{status}” is not allowed here; use one of: {', '.join(allowed)}.",
+            code="invalid_status",
+        )
+
+
+def _apply_components(
+    incident: Incident,
+    components: Mapping[Component, str],
+    *,
+    actor: Actor,
+    at: datetime,
+    notify: bool,
+) -> list[dict] | None:
+    """Set component statuses for this incident; return the update's affected_components.
+
+    With notify, the status engine also writes its COMPONENT_STATUS_CHANGED events (component
+    subscribers and webhooks expect them, as Statuspage sends them); "don't notify" silences
+    both those and the incident's own event.
+    """
+    if not components:
+        return None
+
+    # Read the current statuses from the database: the objects passed in may be stale.
+    current = dict(
+        Component.objects.filter(pk__in=[c.pk for c in components]).values_list("pk", "status")
+    )
+    affected = [
+        {
+            "code": component.public_id,
+            "name": component.display_name,
+            "old_status": current[component.pk],
+            "new_status": new_status,
+        }
+        for component, new_status in components.items()
+    ]
+    changes = {c: s for c, s in components.items() if current[c.pk] != s}
+    if changes:
+        set_component_statuses(
+            incident.organization, changes, actor=actor, incident=incident, at=at, notify=notify
+        )
+    incident.components.add(*components.keys())
+    return affected
+
+
+def _add_update(
+    incident: Incident,
+    *,
+    actor: Actor,
+    status: str,
+    body: str,
+    at: datetime,
+    display_at: datetime | None = None,
+    deliver_notifications: bool = True,
+    next_update_due: datetime | None = None,
+    affected_components: list[dict] | None = None,
+) -> IncidentUpdate:
+    return IncidentUpdate.objects.create(
+        organization=incident.organization,
+        incident=incident,
+        status=status,
+        body=body,
+        created_at=at,
+        updated_at=at,
+        display_at=display_at or at,
+        deliver_notifications=deliver_notifications,
+        next_update_due=next_update_due,
+        affected_components=affected_components,
+        created_by=actor if _is_user(actor) else None,
+    )
+
+
+def _is_user(actor: Actor) -> bool:
+    return actor is not None and not isinstance(actor, str)
+
+
+def _raise_impact(incident: Incident, components: Mapping[Component, str]) -> None:
+    if incident.impact_override or not components:
+        return
+    peak = impact_for_statuses(components.values())
+    if IMPACT_RANK.get(peak, 0) > IMPACT_RANK.get(incident.impact, 0):
+        incident.impact = peak
+
+
+def _claim_status(incident: Incident, new_status: str, at: datetime) -> None:
+    """Move the row from the status we read to new_status, or fail if someone else moved it.
+
+    A conditional UPDATE, so two beat runs (or a beat run and a person) never both transition
+    the same maintenance.
+    """
+    claimed = Incident.objects.filter(pk=incident.pk, status=incident.status).update(
+        status=new_status, updated_at=at
+    )
+    if claimed != 1:
+        raise ValidationError(
+            "This was changed by someone else a moment ago. Reload the page and try again.",
+            code="conflict",
+        )
+    incident.status = new_status
+    incident.updated_at = at

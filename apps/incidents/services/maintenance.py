@@ -1,0 +1,435 @@
+"""Scheduled maintenance: schedule, start, verify, complete, cancel, extend, messages, reminders.
+
+Cancelled maintenance: there is no "cancelled" status in the status API, so a cancelled
+maintenance is `completed`, with a last update saying it was cancelled, `resolved_at` set to the
+cancel time, and a MAINTENANCE_CANCELLED event (not MAINTENANCE_COMPLETED). `was_cancelled()`
+tells the two apart (a cancelled maintenance never reached in_progress/verifying).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from apps.organizations.models import AuditEntry, Organization
+from apps.organizations.services import bump_content_version
+from apps.status.models import Component, ComponentStatus
+
+from .. import texts
+from ..models import (
+    ACTIVE_MAINTENANCE,
+    Impact,
+    Incident,
+    IncidentUpdate,
+    Kind,
+    MaintenanceStatus,
+)
+from ._common import (
+    MAINTENANCE_MOVES,
+    MAX_REMINDER_HOURS,
+    EventKind,
+    _add_update,
+    _apply_components,
+    _check_components,
+    _claim_status,
+    _is_user,
+    _require_text,
+    emit,
+)
+
+if TYPE_CHECKING:
+    from apps.accounts.models import User
+
+    Actor = User | str | None
+
+
+def _notify_default(incident: Incident) -> bool:
+    """Automatic and follow-up events notify only if the maintenance was announced with
+    notifications (the first update records the staff's choice)."""
+    first = incident.updates.order_by("created_at", "id").first()
+    return first.deliver_notifications if first else True
+
+
+def was_cancelled(incident: Incident) -> bool:
+    """A completed maintenance that never started was cancelled (see the module docstring)."""
+    return (
+        incident.is_maintenance
+        and incident.status == MaintenanceStatus.COMPLETED
+        and not incident.updates.filter(status__in=ACTIVE_MAINTENANCE).exists()
+    )
+
+
+def _maintenance_for_update(incident: Incident) -> Incident:
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    if not incident.is_maintenance:
+        raise ValidationError(
+            "This is an incident, not a scheduled maintenance.", code="wrong_kind"
+        )
+    return incident
+
+
+def _maintenance_step(
+    incident: Incident,
+    *,
+    actor: Actor,
+    from_statuses: Iterable[str],
+    to_status: str,
+    body: str | None,
+    deliver_notifications: bool | None,
+    event_kind: str,
+    audit_action: str,
+    components: Mapping[Component, str] | None = None,
+    at: datetime | None = None,
+    problem: str,
+) -> IncidentUpdate:
+    incident = _maintenance_for_update(incident)
+    if incident.status not in tuple(from_statuses):
+        raise ValidationError(problem, code="invalid_transition")
+    body = _require_text(body or texts.default_update_text(to_status), "message")
+    now = at or timezone.now()
+    deliver = _notify_default(incident) if deliver_notifications is None else deliver_notifications
+    _claim_status(incident, to_status, now)
+    affected = _apply_components(incident, components or {}, actor=actor, at=now, notify=deliver)
+    if to_status == MaintenanceStatus.COMPLETED:
+        incident.resolved_at = now
+    incident.next_update_due = None
+    incident.save(update_fields=["resolved_at", "next_update_due"])
+    update = _add_update(
+        incident,
+        actor=actor,
+        status=to_status,
+        body=body,
+        at=now,
+        deliver_notifications=deliver,
+        affected_components=affected,
+    )
+    AuditEntry.record(incident.organization, actor=actor, action=audit_action, target=incident)
+    emit(event_kind, incident, update, deliver=deliver)
+    bump_content_version(incident.organization)
+    return update
+
+
+@transaction.atomic
+def schedule_maintenance(
+    organization: Organization,
+    *,
+    actor: Actor,
+    name: str,
+    body: str,
+    scheduled_for: datetime,
+    scheduled_until: datetime,
+    components: Iterable[Component],
+    auto_start: bool = True,
+    auto_complete: bool = True,
+    reminder_hours: int | None = None,
+    deliver_notifications: bool = True,
+) -> Incident:
+    components = list(components)
+    name = _require_text(name, "maintenance name")
+    body = _require_text(body or texts.default_update_text(MaintenanceStatus.SCHEDULED), "message")
+    if timezone.is_naive(scheduled_for) or timezone.is_naive(scheduled_until):
+        raise ValidationError("Maintenance times need a timezone.", code="naive")
+    if scheduled_until <= scheduled_for:
+        raise ValidationError("The maintenance must end after it starts.", code="end_before_start")
+    now = timezone.now()
+    if scheduled_until <= now:
+        raise ValidationError("This maintenance window has already ended.", code="past")
+    if reminder_hours is not None and not 1 <= reminder_hours <= MAX_REMINDER_HOURS:
+        raise ValidationError(
+            f"Send the reminder between 1 and {MAX_REMINDER_HOURS} hours before the start.",
+            code="reminder_hours",
+        )
+    _check_components(organization, {c: ComponentStatus.UNDER_MAINTENANCE for c in components})
+
+    incident = Incident.objects.create(
+        organization=organization,
+        kind=Kind.MAINTENANCE,
+        name=name,
+        status=MaintenanceStatus.SCHEDULED,
+        impact=Impact.MAINTENANCE,
+        created_at=now,
+        updated_at=now,
+        started_at=now,
+        scheduled_for=scheduled_for,
+        scheduled_until=scheduled_until,
+        auto_start=auto_start,
+        auto_complete=auto_complete,
+        reminder_hours=reminder_hours,
+        created_by=actor if _is_user(actor) else None,
+    )
+    incident.components.add(*components)
+    update = _add_update(
+        incident,
+        actor=actor,
+        status=MaintenanceStatus.SCHEDULED,
+        body=body,
+        at=now,
+        deliver_notifications=deliver_notifications,
+    )
+    AuditEntry.record(organization, actor=actor, action="maintenance.schedule", target=incident)
+    emit(EventKind.MAINTENANCE_SCHEDULED, incident, update, deliver=deliver_notifications)
+    bump_content_version(organization)
+    return incident
+
+
+@transaction.atomic
+def start_maintenance(
+    incident: Incident,
+    *,
+    actor: Actor,
+    body: str | None = None,
+    deliver_notifications: bool | None = None,
+    at: datetime | None = None,
+) -> IncidentUpdate:
+    """Start now (or at `at`, for the beat task): components go under maintenance."""
+    components = {c: ComponentStatus.UNDER_MAINTENANCE for c in incident.components.all()}
+    return _maintenance_step(
+        incident,
+        actor=actor,
+        from_statuses=(MaintenanceStatus.SCHEDULED,),
+        to_status=MaintenanceStatus.IN_PROGRESS,
+        body=body,
+        deliver_notifications=deliver_notifications,
+        event_kind=EventKind.MAINTENANCE_STARTED,
+        audit_action="maintenance.start",
+        components=components,
+        at=at,
+        problem="Only a scheduled maintenance can be started.",
+    )
+
+
+@transaction.atomic
+def mark_verifying(
+    incident: Incident,
+    *,
+    actor: Actor,
+    body: str | None = None,
+    deliver_notifications: bool | None = None,
+) -> IncidentUpdate:
+    return _maintenance_step(
+        incident,
+        actor=actor,
+        from_statuses=(MaintenanceStatus.IN_PROGRESS,),
+        to_status=MaintenanceStatus.VERIFYING,
+        body=body,
+        deliver_notifications=deliver_notifications,
+        event_kind=EventKind.MAINTENANCE_UPDATED,
+        audit_action="maintenance.verify",
+        problem="Only a maintenance in progress can move to verifying.",
+    )
+
+
+@transaction.atomic
+def complete_maintenance(
+    incident: Incident,
+    *,
+    actor: Actor,
+    body: str | None = None,
+    deliver_notifications: bool | None = None,
+    at: datetime | None = None,
+) -> IncidentUpdate:
+    """Complete; components still under maintenance go back to operational.
+
+    Components that something else has since marked degraded or down are left alone.
+    """
+    components = {
+        c: ComponentStatus.OPERATIONAL
+        for c in incident.components.filter(status=ComponentStatus.UNDER_MAINTENANCE)
+    }
+    return _maintenance_step(
+        incident,
+        actor=actor,
+        from_statuses=ACTIVE_MAINTENANCE,
+        to_status=MaintenanceStatus.COMPLETED,
+        body=body,
+        deliver_notifications=deliver_notifications,
+        event_kind=EventKind.MAINTENANCE_COMPLETED,
+        audit_action="maintenance.complete",
+        components=components,
+        at=at,
+        problem="Only a maintenance in progress or verifying can be completed; "
+        "cancel a maintenance that has not started.",
+    )
+
+
+@transaction.atomic
+def cancel_maintenance(
+    incident: Incident,
+    *,
+    actor: Actor,
+    body: str | None = None,
+    deliver_notifications: bool | None = None,
+) -> IncidentUpdate:
+    """Cancel a maintenance that has not started (see the module docstring for the shape)."""
+    return _maintenance_step(
+        incident,
+        actor=actor,
+        from_statuses=(MaintenanceStatus.SCHEDULED,),
+        to_status=MaintenanceStatus.COMPLETED,
+        body=body or texts.CANCELLED_TEXT,
+        deliver_notifications=deliver_notifications,
+        event_kind=EventKind.MAINTENANCE_CANCELLED,
+        audit_action="maintenance.cancel",
+        problem="Only a maintenance that has not started can be cancelled; complete it instead.",
+    )
+
+
+@transaction.atomic
+def extend_maintenance(
+    incident: Incident,
+    *,
+    actor: Actor,
+    new_until: datetime,
+    body: str | None = None,
+    deliver_notifications: bool | None = None,
+) -> IncidentUpdate:
+    incident = _maintenance_for_update(incident)
+    if incident.status not in (MaintenanceStatus.SCHEDULED, *ACTIVE_MAINTENANCE):
+        raise ValidationError("A completed maintenance cannot be extended.", code="completed")
+    if timezone.is_naive(new_until):
+        raise ValidationError("Maintenance times need a timezone.", code="naive")
+    if new_until <= incident.scheduled_until:
+        raise ValidationError("The new end must be later than the current end.", code="not_later")
+    now = timezone.now()
+    org = incident.organization
+    body = _require_text(
+        body or texts.extended_text(timezone.localtime(new_until, org.tzinfo), org.timezone),
+        "message",
+    )
+    deliver = _notify_default(incident) if deliver_notifications is None else deliver_notifications
+    old_until = incident.scheduled_until
+    incident.scheduled_until = new_until
+    incident.updated_at = now
+    incident.save(update_fields=["scheduled_until", "updated_at"])
+    update = _add_update(
+        incident,
+        actor=actor,
+        status=incident.status,
+        body=body,
+        at=now,
+        deliver_notifications=deliver,
+    )
+    AuditEntry.record(
+        org,
+        actor=actor,
+        action="maintenance.extend",
+        target=incident,
+        data={"from": old_until.isoformat(), "to": new_until.isoformat()},
+    )
+    emit(EventKind.MAINTENANCE_UPDATED, incident, update, deliver=deliver)
+    bump_content_version(org)
+    return update
+
+
+@transaction.atomic
+def post_maintenance_update(
+    incident: Incident,
+    *,
+    actor: Actor,
+    body: str,
+    deliver_notifications: bool = True,
+) -> IncidentUpdate:
+    """A message on an open maintenance without changing its status."""
+    incident = _maintenance_for_update(incident)
+    if incident.status == MaintenanceStatus.COMPLETED:
+        raise ValidationError(
+            "This maintenance is over; it cannot take more updates.", code="completed"
+        )
+    body = _require_text(body, "message")
+    now = timezone.now()
+    Incident.objects.filter(pk=incident.pk).update(updated_at=now)
+    update = _add_update(
+        incident,
+        actor=actor,
+        status=incident.status,
+        body=body,
+        at=now,
+        deliver_notifications=deliver_notifications,
+    )
+    AuditEntry.record(
+        incident.organization, actor=actor, action="maintenance.update", target=incident
+    )
+    emit(EventKind.MAINTENANCE_UPDATED, incident, update, deliver=deliver_notifications)
+    bump_content_version(incident.organization)
+    return update
+
+
+def _post_maintenance_status(
+    incident: Incident, *, actor: Actor, status: str, body: str, deliver_notifications: bool
+) -> IncidentUpdate:
+    """post_update on a maintenance: route a status move to its action, so components and
+    events always follow the same rules."""
+    if status not in MaintenanceStatus.values:
+        raise ValidationError(
+            f"“{status}” is an incident status; maintenances use scheduled, in progress, "
+            "verifying or completed.",
+            code="wrong_kind_status",
+        )
+    if incident.status == MaintenanceStatus.COMPLETED:
+        raise ValidationError(
+            "This maintenance is over; it cannot take more updates.", code="completed"
+        )
+    if status == incident.status:
+        return post_maintenance_update(
+            incident, actor=actor, body=body, deliver_notifications=deliver_notifications
+        )
+    if status not in MAINTENANCE_MOVES.get(incident.status, ()):
+        raise ValidationError(
+            f"A maintenance cannot go from {incident.get_status_display().lower()} to "
+            f"{MaintenanceStatus(status).label.lower()}.",
+            code="invalid_transition",
+        )
+    action = {
+        MaintenanceStatus.IN_PROGRESS: start_maintenance,
+        MaintenanceStatus.VERIFYING: mark_verifying,
+        MaintenanceStatus.COMPLETED: complete_maintenance,
+    }[status]
+    if action is start_maintenance and incident.status == MaintenanceStatus.VERIFYING:
+        return _back_to_in_progress(incident, actor=actor, body=body, deliver=deliver_notifications)
+    return action(incident, actor=actor, body=body, deliver_notifications=deliver_notifications)
+
+
+def _back_to_in_progress(
+    incident: Incident, *, actor: Actor, body: str, deliver: bool
+) -> IncidentUpdate:
+    """Verification found a problem: the work continues (components stay under maintenance)."""
+    return _maintenance_step(
+        incident,
+        actor=actor,
+        from_statuses=(MaintenanceStatus.VERIFYING,),
+        to_status=MaintenanceStatus.IN_PROGRESS,
+        body=body,
+        deliver_notifications=deliver,
+        event_kind=EventKind.MAINTENANCE_UPDATED,
+        audit_action="maintenance.update",
+        problem="Only a maintenance being verified can go back to in progress.",
+    )
+
+
+@transaction.atomic
+def send_maintenance_reminder(incident: Incident, *, at: datetime) -> bool:
+    """Write the reminder event once; False when another run already sent it."""
+    claimed = Incident.objects.filter(
+        pk=incident.pk,
+        kind=Kind.MAINTENANCE,
+        status=MaintenanceStatus.SCHEDULED,
+        reminder_sent_at__isnull=True,
+    ).update(reminder_sent_at=at)
+    if claimed != 1:
+        return False
+    incident.reminder_sent_at = at
+    emit(
+        EventKind.MAINTENANCE_REMINDER,
+        incident,
+        deliver=_notify_default(incident),
+        data={"body": texts.reminder_text(incident.reminder_hours or 1)},
+    )
+    AuditEntry.record(
+        incident.organization, actor=None, action="maintenance.reminder", target=incident
+    )
+    return True
