@@ -11,7 +11,6 @@ from django.core.exceptions import ValidationError
 from apps.notifications.models import NotificationEvent
 from apps.organizations.models import Organization
 from apps.status.models import Component, ComponentStatus
-from apps.status.services import set_component_statuses
 
 from ..models import (
     Impact,
@@ -112,72 +111,6 @@ def _check_incident_status(status: str, allowed: Iterable[str]) -> None:
             f"“{status}” is not allowed here; use one of: {', '.join(allowed)}.",
             code="invalid_status",
         )
-
-
-def _apply_components(
-    incident: Incident,
-    components: Mapping[Component, str],
-    *,
-    actor: Actor,
-    at: datetime,
-    notify: bool,
-) -> list[dict] | None:
-    """Set component statuses for this incident; return the update's affected_components.
-
-    With notify, the status engine also writes its COMPONENT_STATUS_CHANGED events (component
-    subscribers and webhooks expect them, as Statuspage sends them); "don't notify" silences
-    both those and the incident's own event.
-    """
-    if not components:
-        return None
-
-    # Read the current statuses from the database: the objects passed in may be stale.
-    current = dict(
-        Component.objects.filter(pk__in=[c.pk for c in components]).values_list("pk", "status")
-    )
-    affected = [
-        {
-            "code": component.public_id,
-            "name": component.display_name,
-            "old_status": current[component.pk],
-            "new_status": new_status,
-        }
-        for component, new_status in components.items()
-    ]
-    changes = {c: s for c, s in components.items() if current[c.pk] != s}
-    if changes:
-        set_component_statuses(
-            incident.organization, changes, actor=actor, incident=incident, at=at, notify=notify
-        )
-    incident.components.add(*components.keys())
-    return affected
-
-
-def _add_update(
-    incident: Incident,
-    *,
-    actor: Actor,
-    status: str,
-    body: str,
-    at: datetime,
-    display_at: datetime | None = None,
-    deliver_notifications: bool = True,
-    next_update_due: datetime | None = None,
-    affected_components: list[dict] | None = None,
-) -> IncidentUpdate:
-    return IncidentUpdate.objects.create(
-        organization=incident.organization,
-        incident=incident,
-        status=status,
-        body=body,
-        created_at=at,
-        updated_at=at,
-        display_at=display_at or at,
-        deliver_notifications=deliver_notifications,
-        next_update_due=next_update_due,
-        affected_components=affected_components,
-        created_by=actor if _is_user(actor) else None,
-    )
 
 
 def _is_user(actor: Actor) -> bool:

@@ -37,16 +37,14 @@ from ..models import (
 from ._common import (
     INCIDENT_IMPACTS,
     EventKind,
-    _add_update,
-    _apply_components,
     _check_components,
     _check_incident_status,
     _is_user,
     _raise_impact,
     _require_text,
-    emit,
     impact_for_statuses,
 )
+from ._steps import _add_update, record_step
 from .maintenance import _post_maintenance_status
 
 if TYPE_CHECKING:
@@ -97,28 +95,19 @@ def open_incident(
         next_update_due=next_update_due,
         created_by=actor if _is_user(actor) else None,
     )
-    affected = _apply_components(
-        incident, components, actor=actor, at=now, notify=deliver_notifications
-    )
-    update = _add_update(
+    record_step(
         incident,
         actor=actor,
         status=status,
         body=body,
         at=now,
-        deliver_notifications=deliver_notifications,
+        deliver=deliver_notifications,
+        audit_action="incident.open",
+        audit_data={"template": template.public_id} if template else None,
+        event_kind=EventKind.INCIDENT_OPENED,
+        components=components,
         next_update_due=next_update_due,
-        affected_components=affected,
     )
-    AuditEntry.record(
-        organization,
-        actor=actor,
-        action="incident.open",
-        target=incident,
-        data={"template": template.public_id} if template else None,
-    )
-    emit(EventKind.INCIDENT_OPENED, incident, update, deliver=deliver_notifications)
-    bump_content_version(organization)
     return incident
 
 
@@ -154,50 +143,37 @@ def post_update(
     _check_components(incident.organization, components)
 
     now = timezone.now()
-    affected = _apply_components(
-        incident, components, actor=actor, at=now, notify=deliver_notifications
-    )
+    resolved = status == IncidentStatus.RESOLVED
     _raise_impact(incident, components)
     incident.status = status
     incident.updated_at = now
-    incident.next_update_due = None if status == IncidentStatus.RESOLVED else next_update_due
+    incident.next_update_due = None if resolved else next_update_due
     if status == IncidentStatus.MONITORING and incident.monitoring_at is None:
         incident.monitoring_at = now
-    if status == IncidentStatus.RESOLVED:
+    if resolved:
         incident.resolved_at = now
-    incident.save(
-        update_fields=[
+    return record_step(
+        incident,
+        actor=actor,
+        status=status,
+        body=body,
+        at=now,
+        deliver=deliver_notifications,
+        audit_action="incident.resolve" if resolved else "incident.update",
+        audit_data={"status": status},
+        event_kind=EventKind.INCIDENT_RESOLVED if resolved else EventKind.INCIDENT_UPDATED,
+        components=components,
+        save_fields=(
             "status",
             "impact",
             "updated_at",
             "next_update_due",
             "monitoring_at",
             "resolved_at",
-        ]
-    )
-    update = _add_update(
-        incident,
-        actor=actor,
-        status=status,
-        body=body,
-        at=now,
+        ),
         display_at=display_at,
-        deliver_notifications=deliver_notifications,
         next_update_due=incident.next_update_due,
-        affected_components=affected,
     )
-    resolved = status == IncidentStatus.RESOLVED
-    AuditEntry.record(
-        incident.organization,
-        actor=actor,
-        action="incident.resolve" if resolved else "incident.update",
-        target=incident,
-        data={"status": status},
-    )
-    kind = EventKind.INCIDENT_RESOLVED if resolved else EventKind.INCIDENT_UPDATED
-    emit(kind, incident, update, deliver=deliver_notifications)
-    bump_content_version(incident.organization)
-    return update
 
 
 @transaction.atomic
@@ -260,8 +236,10 @@ def reopen_incident(
     _check_components(incident.organization, components)
 
     now = timezone.now()
-    affected = _apply_components(
-        incident, components, actor=actor, at=now, notify=deliver_notifications
+    # A postmortem tells a finished story: when the problem comes back, a published one goes
+    # back to draft (its text is kept) and can be published again once the incident is resolved.
+    unpublished = Postmortem.objects.filter(incident=incident, published_at__isnull=False).update(
+        published_at=None, updated_at=now
     )
     _raise_impact(incident, components)
     incident.status = status
@@ -269,37 +247,20 @@ def reopen_incident(
     incident.updated_at = now
     if status == IncidentStatus.MONITORING and incident.monitoring_at is None:
         incident.monitoring_at = now
-    incident.save(update_fields=["status", "impact", "resolved_at", "updated_at", "monitoring_at"])
-    # A postmortem tells a finished story: when the problem comes back, a published one goes
-    # back to draft (its text is kept) and can be published again once the incident is resolved.
-    unpublished = Postmortem.objects.filter(incident=incident, published_at__isnull=False).update(
-        published_at=None, updated_at=now
-    )
-    update = _add_update(
+    return record_step(
         incident,
         actor=actor,
         status=status,
         body=body,
         at=now,
-        deliver_notifications=deliver_notifications,
-        affected_components=affected,
-    )
-    AuditEntry.record(
-        incident.organization,
-        actor=actor,
-        action="incident.reopen",
-        target=incident,
-        data={"postmortem_unpublished": True} if unpublished else None,
-    )
-    emit(
-        EventKind.INCIDENT_UPDATED,
-        incident,
-        update,
         deliver=deliver_notifications,
-        data={"reopened": True},
+        audit_action="incident.reopen",
+        audit_data={"postmortem_unpublished": True} if unpublished else None,
+        event_kind=EventKind.INCIDENT_UPDATED,
+        event_data={"reopened": True},
+        components=components,
+        save_fields=("status", "impact", "resolved_at", "updated_at", "monitoring_at"),
     )
-    bump_content_version(incident.organization)
-    return update
 
 
 @transaction.atomic

@@ -33,14 +33,13 @@ from ._common import (
     MAINTENANCE_MOVES,
     MAX_REMINDER_HOURS,
     EventKind,
-    _add_update,
-    _apply_components,
     _check_components,
     _claim_status,
     _is_user,
     _require_text,
     emit,
 )
+from ._steps import _add_update, _apply_components
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
