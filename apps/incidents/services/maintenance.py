@@ -17,7 +17,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.organizations.models import AuditEntry, Organization
-from apps.organizations.services import bump_content_version
 from apps.status.models import Component, ComponentStatus
 
 from .. import texts
@@ -39,7 +38,7 @@ from ._common import (
     _require_text,
     emit,
 )
-from ._steps import _add_update, _apply_components
+from ._steps import record_step
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
@@ -93,24 +92,22 @@ def _maintenance_step(
     now = at or timezone.now()
     deliver = _notify_default(incident) if deliver_notifications is None else deliver_notifications
     _claim_status(incident, to_status, now)
-    affected = _apply_components(incident, components or {}, actor=actor, at=now, notify=deliver)
     if to_status == MaintenanceStatus.COMPLETED:
         incident.resolved_at = now
     incident.next_update_due = None
-    incident.save(update_fields=["resolved_at", "next_update_due"])
-    update = _add_update(
+    return record_step(
         incident,
         actor=actor,
         status=to_status,
         body=body,
         at=now,
-        deliver_notifications=deliver,
-        affected_components=affected,
+        deliver=deliver,
+        audit_action=audit_action,
+        event_kind=event_kind,
+        components=components,
+        # status and updated_at were written by the conditional UPDATE of _claim_status.
+        save_fields=("resolved_at", "next_update_due"),
     )
-    AuditEntry.record(incident.organization, actor=actor, action=audit_action, target=incident)
-    emit(event_kind, incident, update, deliver=deliver)
-    bump_content_version(incident.organization)
-    return update
 
 
 @transaction.atomic
@@ -161,18 +158,18 @@ def schedule_maintenance(
         reminder_hours=reminder_hours,
         created_by=actor if _is_user(actor) else None,
     )
+    # Linked, not yet set: the components go under maintenance when it starts.
     incident.components.add(*components)
-    update = _add_update(
+    record_step(
         incident,
         actor=actor,
         status=MaintenanceStatus.SCHEDULED,
         body=body,
         at=now,
-        deliver_notifications=deliver_notifications,
+        deliver=deliver_notifications,
+        audit_action="maintenance.schedule",
+        event_kind=EventKind.MAINTENANCE_SCHEDULED,
     )
-    AuditEntry.record(organization, actor=actor, action="maintenance.schedule", target=incident)
-    emit(EventKind.MAINTENANCE_SCHEDULED, incident, update, deliver=deliver_notifications)
-    bump_content_version(organization)
     return incident
 
 
@@ -304,25 +301,18 @@ def extend_maintenance(
     old_until = incident.scheduled_until
     incident.scheduled_until = new_until
     incident.updated_at = now
-    incident.save(update_fields=["scheduled_until", "updated_at"])
-    update = _add_update(
+    return record_step(
         incident,
         actor=actor,
         status=incident.status,
         body=body,
         at=now,
-        deliver_notifications=deliver,
+        deliver=deliver,
+        audit_action="maintenance.extend",
+        audit_data={"from": old_until.isoformat(), "to": new_until.isoformat()},
+        event_kind=EventKind.MAINTENANCE_UPDATED,
+        save_fields=("scheduled_until", "updated_at"),
     )
-    AuditEntry.record(
-        org,
-        actor=actor,
-        action="maintenance.extend",
-        target=incident,
-        data={"from": old_until.isoformat(), "to": new_until.isoformat()},
-    )
-    emit(EventKind.MAINTENANCE_UPDATED, incident, update, deliver=deliver)
-    bump_content_version(org)
-    return update
 
 
 @transaction.atomic
@@ -340,22 +330,18 @@ def post_maintenance_update(
             "This maintenance is over; it cannot take more updates.", code="completed"
         )
     body = _require_text(body, "message")
-    now = timezone.now()
-    Incident.objects.filter(pk=incident.pk).update(updated_at=now)
-    update = _add_update(
+    incident.updated_at = timezone.now()
+    return record_step(
         incident,
         actor=actor,
         status=incident.status,
         body=body,
-        at=now,
-        deliver_notifications=deliver_notifications,
+        at=incident.updated_at,
+        deliver=deliver_notifications,
+        audit_action="maintenance.update",
+        event_kind=EventKind.MAINTENANCE_UPDATED,
+        save_fields=("updated_at",),
     )
-    AuditEntry.record(
-        incident.organization, actor=actor, action="maintenance.update", target=incident
-    )
-    emit(EventKind.MAINTENANCE_UPDATED, incident, update, deliver=deliver_notifications)
-    bump_content_version(incident.organization)
-    return update
 
 
 def _post_maintenance_status(
