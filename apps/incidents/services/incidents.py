@@ -45,7 +45,7 @@ from ._common import (
     impact_for_statuses,
 )
 from ._steps import _add_update, record_step
-from .maintenance import _post_maintenance_status
+from .maintenance import post_maintenance_update
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
@@ -123,11 +123,12 @@ def post_update(
     next_update_due: datetime | None = None,
     display_at: datetime | None = None,
 ) -> IncidentUpdate:
-    """Post an update. On a maintenance, a status move runs the matching maintenance action."""
+    """Post an update to an incident; on a maintenance, post_maintenance_update decides what
+    the status means (a message or a move), so callers need not tell the two kinds apart."""
     components = dict(components or {})
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
     if incident.is_maintenance:
-        return _post_maintenance_status(
+        return post_maintenance_update(
             incident,
             actor=actor,
             status=status,

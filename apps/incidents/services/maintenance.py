@@ -321,14 +321,45 @@ def post_maintenance_update(
     *,
     actor: Actor,
     body: str,
+    status: str | None = None,
     deliver_notifications: bool = True,
 ) -> IncidentUpdate:
-    """A message on an open maintenance without changing its status."""
+    """A message on an open maintenance, or a status move with the message as its text.
+
+    The one place that decides what a posted maintenance status means (the dashboard, the
+    API's updates route and post_update all come here): no status, or the current one, posts a
+    message and keeps the status; another status runs the matching action, so components and
+    events follow the same rules as the action routes. The decision reads the locked row, so a
+    move made by someone else a moment ago is seen.
+    """
     incident = _maintenance_for_update(incident)
+    if status is not None and status not in MaintenanceStatus.values:
+        raise ValidationError(
+            f"“{status}” is an incident status; maintenances use scheduled, in progress, "
+            "verifying or completed.",
+            code="wrong_kind_status",
+        )
     if incident.status == MaintenanceStatus.COMPLETED:
         raise ValidationError(
             "This maintenance is over; it cannot take more updates.", code="completed"
         )
+    if status is None or status == incident.status:
+        return _post_maintenance_message(
+            incident, actor=actor, body=body, deliver_notifications=deliver_notifications
+        )
+    return _move_maintenance(
+        incident,
+        actor=actor,
+        status=status,
+        body=body,
+        deliver_notifications=deliver_notifications,
+    )
+
+
+def _post_maintenance_message(
+    incident: Incident, *, actor: Actor, body: str, deliver_notifications: bool
+) -> IncidentUpdate:
+    """A message that keeps the (locked, open) maintenance's status."""
     body = _require_text(body, "message")
     incident.updated_at = timezone.now()
     return record_step(
@@ -344,38 +375,24 @@ def post_maintenance_update(
     )
 
 
-def _post_maintenance_status(
+def _move_maintenance(
     incident: Incident, *, actor: Actor, status: str, body: str, deliver_notifications: bool
 ) -> IncidentUpdate:
-    """post_update on a maintenance: route a status move to its action, so components and
-    events always follow the same rules."""
-    if status not in MaintenanceStatus.values:
-        raise ValidationError(
-            f"“{status}” is an incident status; maintenances use scheduled, in progress, "
-            "verifying or completed.",
-            code="wrong_kind_status",
-        )
-    if incident.status == MaintenanceStatus.COMPLETED:
-        raise ValidationError(
-            "This maintenance is over; it cannot take more updates.", code="completed"
-        )
-    if status == incident.status:
-        return post_maintenance_update(
-            incident, actor=actor, body=body, deliver_notifications=deliver_notifications
-        )
+    """Run the action that moves the (locked, open) maintenance to `status`, or refuse a move
+    that MAINTENANCE_MOVES does not allow."""
     if status not in MAINTENANCE_MOVES.get(incident.status, ()):
         raise ValidationError(
             f"A maintenance cannot go from {incident.get_status_display().lower()} to "
             f"{MaintenanceStatus(status).label.lower()}.",
             code="invalid_transition",
         )
+    if status == MaintenanceStatus.IN_PROGRESS and incident.status == MaintenanceStatus.VERIFYING:
+        return _back_to_in_progress(incident, actor=actor, body=body, deliver=deliver_notifications)
     action = {
         MaintenanceStatus.IN_PROGRESS: start_maintenance,
         MaintenanceStatus.VERIFYING: mark_verifying,
         MaintenanceStatus.COMPLETED: complete_maintenance,
     }[status]
-    if action is start_maintenance and incident.status == MaintenanceStatus.VERIFYING:
-        return _back_to_in_progress(incident, actor=actor, body=body, deliver=deliver_notifications)
     return action(incident, actor=actor, body=body, deliver_notifications=deliver_notifications)
 
 
