@@ -5,9 +5,12 @@ outbox NotificationEvent when subscribers may care (the delivery pipeline reads 
 a content-version bump on commit so the cached public page is rendered again. Invalid requests
 raise django.core.exceptions.ValidationError before anything is written.
 
-The package is split by concern (incidents, maintenance, templates, postmortems); this module
-re-exports their public names, so callers keep writing `services.open_incident(...)` and tests
-that monkeypatch `apps.incidents.services.X` patch the name the views and the API read.
+The package is split by concern (incidents, maintenance, templates, postmortems). Every change
+to a timeline ends through `_steps.record_step` (components, save, update, audit entry, event,
+content version, in that order and once), and `post_maintenance_update` alone decides what a
+posted maintenance status means (a message or a move). This module re-exports the public names,
+so callers keep writing `services.open_incident(...)` and tests that monkeypatch
+`apps.incidents.services.X` patch the name the views and the API read.
 """
 
 from __future__ import annotations
@@ -17,8 +20,6 @@ from ._common import (
     IMPACT_FOR_COMPONENT_STATUS,
     IMPACT_RANK,
     INCIDENT_IMPACTS,
-    MAINTENANCE_MOVES,
-    MAX_REMINDER_HOURS,
     emit,
     impact_for_statuses,
 )
@@ -34,6 +35,8 @@ from .incidents import (
     update_incident_details,
 )
 from .maintenance import (
+    MAINTENANCE_MOVES,
+    MAX_REMINDER_HOURS,
     cancel_maintenance,
     complete_maintenance,
     extend_maintenance,

@@ -22,6 +22,7 @@ from ..models import (
 if TYPE_CHECKING:
     from apps.accounts.models import User
 
+    # Who acts: a member, a label for an API key or an integration, or None for the system.
     Actor = User | str | None
 
 EventKind = NotificationEvent.Kind
@@ -33,16 +34,6 @@ IMPACT_FOR_COMPONENT_STATUS: dict[str, str] = {
 }
 IMPACT_RANK = {Impact.NONE: 0, Impact.MINOR: 1, Impact.MAJOR: 2, Impact.CRITICAL: 3}
 INCIDENT_IMPACTS = (Impact.NONE, Impact.MINOR, Impact.MAJOR, Impact.CRITICAL)
-# Maintenance status moves staff may make with post_update (besides staying put).
-MAINTENANCE_MOVES: dict[str, tuple[str, ...]] = {
-    MaintenanceStatus.SCHEDULED: (MaintenanceStatus.IN_PROGRESS,),
-    MaintenanceStatus.IN_PROGRESS: (MaintenanceStatus.VERIFYING, MaintenanceStatus.COMPLETED),
-    MaintenanceStatus.VERIFYING: (MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.COMPLETED),
-}
-MAX_REMINDER_HOURS = 168
-
-
-# --- helpers -------------------------------------------------------------------------------
 
 
 def impact_for_statuses(statuses: Iterable[str]) -> str:
@@ -79,6 +70,7 @@ def emit(
 
 
 def _require_text(value: str | None, what: str) -> str:
+    """The text, stripped; refused when empty, so no blank update is ever published."""
     value = (value or "").strip()
     if not value:
         raise ValidationError(f"The {what} cannot be empty.", code="required")
@@ -99,6 +91,8 @@ def _check_components(organization: Organization, components: Mapping[Component,
 
 
 def _check_incident_status(status: str, allowed: Iterable[str]) -> None:
+    """Refuse a status an incident cannot take here; a maintenance status gets its own
+    message, since mixing the two kinds up is the common mistake."""
     allowed = tuple(allowed)
     if status in MaintenanceStatus.values:
         raise ValidationError(
@@ -114,10 +108,14 @@ def _check_incident_status(status: str, allowed: Iterable[str]) -> None:
 
 
 def _is_user(actor: Actor) -> bool:
+    """An actor is a member (a User), or a label for an API key or the system; only members
+    are stored as authors."""
     return actor is not None and not isinstance(actor, str)
 
 
 def _raise_impact(incident: Incident, components: Mapping[Component, str]) -> None:
+    """Raise the impact to the peak of the new component statuses unless staff set it by
+    hand; never lower it (see the impact rule in incidents.py)."""
     if incident.impact_override or not components:
         return
     peak = impact_for_statuses(components.values())

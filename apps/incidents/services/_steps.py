@@ -23,9 +23,7 @@ from ..models import Incident, IncidentUpdate
 from ._common import _is_user, emit
 
 if TYPE_CHECKING:
-    from apps.accounts.models import User
-
-    Actor = User | str | None
+    from ._common import Actor
 
 
 def record_step(

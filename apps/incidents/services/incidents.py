@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from apps.accounts.models import User
     from apps.integrations.models import ApiKey
 
-    Actor = User | str | None
+    from ._common import Actor
 
 
 @transaction.atomic
@@ -69,6 +69,8 @@ def open_incident(
     template: IncidentTemplate | None = None,
     started_at: datetime | None = None,
 ) -> Incident:
+    """Open an incident with its first update. The impact follows the components unless
+    given, and a given impact is an override that later component changes leave alone."""
     components = dict(components or {})
     name = _require_text(name, "incident name")
     body = _require_text(body, "message")
@@ -226,6 +228,8 @@ def reopen_incident(
     components: Mapping[Component, str] | None = None,
     deliver_notifications: bool = True,
 ) -> IncidentUpdate:
+    """The problem came back: a resolved incident takes an unresolved status and an update,
+    and a published postmortem goes back to draft."""
     components = dict(components or {})
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
     if incident.is_maintenance:
@@ -369,16 +373,7 @@ def delete_incident(incident: Incident, *, actor: User) -> None:
     membership = Membership.objects.filter(organization=incident.organization, user=actor).first()
     if membership is None or not membership.can("incidents.delete"):
         raise PermissionDenied("Only admins and owners can delete incidents.")
-    organization = incident.organization
-    AuditEntry.record(
-        organization,
-        actor=actor,
-        action="maintenance.delete" if incident.is_maintenance else "incident.delete",
-        target=incident,
-        data={"name": incident.name},
-    )
-    incident.delete()
-    bump_content_version(organization)
+    _delete_recorded(incident, actor=actor)
 
 
 # --- management API (/api/v1/, apps/incidents/api.py) --------------------------------------
@@ -444,6 +439,12 @@ def delete_incident_with_api_key(incident: Incident, *, api_key: ApiKey, actor: 
         or not api_key.can_write
     ):
         raise PermissionDenied("This API key cannot delete incidents.")
+    _delete_recorded(incident, actor=actor)
+
+
+def _delete_recorded(incident: Incident, *, actor: Actor) -> None:
+    """The delete both principals share, once they are allowed: the audit entry first (it
+    names the incident, which is gone afterwards), then the rows, then the public page."""
     organization = incident.organization
     AuditEntry.record(
         organization,

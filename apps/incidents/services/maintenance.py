@@ -29,8 +29,6 @@ from ..models import (
     MaintenanceStatus,
 )
 from ._common import (
-    MAINTENANCE_MOVES,
-    MAX_REMINDER_HOURS,
     EventKind,
     _check_components,
     _claim_status,
@@ -41,9 +39,17 @@ from ._common import (
 from ._steps import record_step
 
 if TYPE_CHECKING:
-    from apps.accounts.models import User
+    from ._common import Actor
 
-    Actor = User | str | None
+
+# The status moves post_maintenance_update makes for a posted status (besides staying put).
+MAINTENANCE_MOVES: dict[str, tuple[str, ...]] = {
+    MaintenanceStatus.SCHEDULED: (MaintenanceStatus.IN_PROGRESS,),
+    MaintenanceStatus.IN_PROGRESS: (MaintenanceStatus.VERIFYING, MaintenanceStatus.COMPLETED),
+    MaintenanceStatus.VERIFYING: (MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.COMPLETED),
+}
+# Reminders go out at most a week ahead; the beat task looks this far ahead for them.
+MAX_REMINDER_HOURS = 168
 
 
 def _notify_default(incident: Incident) -> bool:
@@ -63,6 +69,8 @@ def was_cancelled(incident: Incident) -> bool:
 
 
 def _maintenance_for_update(incident: Incident) -> Incident:
+    """The maintenance, locked, so steps on one maintenance run one at a time; an incident
+    is refused."""
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
     if not incident.is_maintenance:
         raise ValidationError(
@@ -85,6 +93,10 @@ def _maintenance_step(
     at: datetime | None = None,
     problem: str,
 ) -> IncidentUpdate:
+    """Move a maintenance from one of `from_statuses` to `to_status` and record it.
+
+    The move is a conditional UPDATE (_claim_status), so a beat run and a person never both
+    make it; `deliver_notifications=None` follows the choice made when it was announced."""
     incident = _maintenance_for_update(incident)
     if incident.status not in tuple(from_statuses):
         raise ValidationError(problem, code="invalid_transition")
@@ -125,6 +137,8 @@ def schedule_maintenance(
     reminder_hours: int | None = None,
     deliver_notifications: bool = True,
 ) -> Incident:
+    """Announce a maintenance window. Its components are linked but keep their status until
+    it starts (by hand, or at scheduled_for with auto_start)."""
     components = list(components)
     name = _require_text(name, "maintenance name")
     body = _require_text(body or texts.default_update_text(MaintenanceStatus.SCHEDULED), "message")
@@ -207,6 +221,8 @@ def mark_verifying(
     body: str | None = None,
     deliver_notifications: bool | None = None,
 ) -> IncidentUpdate:
+    """The work is done and being checked; components stay under maintenance until it
+    completes."""
     return _maintenance_step(
         incident,
         actor=actor,
@@ -284,6 +300,8 @@ def extend_maintenance(
     body: str | None = None,
     deliver_notifications: bool | None = None,
 ) -> IncidentUpdate:
+    """Move the end later and say so in an update. The status is kept, so a started
+    maintenance keeps its components under maintenance."""
     incident = _maintenance_for_update(incident)
     if incident.status not in (MaintenanceStatus.SCHEDULED, *ACTIVE_MAINTENANCE):
         raise ValidationError("A completed maintenance cannot be extended.", code="completed")

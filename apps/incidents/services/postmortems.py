@@ -34,15 +34,8 @@ from ._common import (
 )
 
 if TYPE_CHECKING:
-    from apps.accounts.models import User
+    from ._common import Actor
 
-    Actor = User | str | None
-
-
-# publishing needs a resolved incident and a summary, and moves the incident to `postmortem`
-# (Statuspage's status for it); unpublishing moves it back to `resolved`. No update row is
-# added to the timeline: the postmortem is shown beside it, as on Statuspage. Every change to
-# a published postmortem (text or action items) bumps the public page's content version.
 
 POSTMORTEM_TEXT_MAX = 20_000
 SUMMARY_EXCERPT_CHARS = 600
@@ -60,6 +53,7 @@ def _postmortem_incident(incident: Incident) -> Incident:
 
 
 def _postmortem_of(incident: Incident) -> Postmortem:
+    """The incident's postmortem; every change but the first save needs one to exist."""
     postmortem = Postmortem.objects.filter(incident=incident).first()
     if postmortem is None:
         raise ValidationError("This incident has no postmortem yet.", code="no_postmortem")
@@ -232,6 +226,8 @@ def delete_postmortem(incident: Incident, *, actor: Actor) -> None:
 
 
 def _locked_postmortem(postmortem: Postmortem) -> Postmortem:
+    """The postmortem with its incident locked; refused when it was deleted and written
+    again meanwhile (the caller's copy is then another row)."""
     incident = _postmortem_incident(postmortem.incident)
     locked = _postmortem_of(incident)
     if locked.pk != postmortem.pk:
@@ -240,6 +236,7 @@ def _locked_postmortem(postmortem: Postmortem) -> Postmortem:
 
 
 def _check_action_item(title: str | None, status: str | None, description: str | None) -> None:
+    """An action item's field limits, checked before anything is written."""
     if title is not None and len(title.strip()) > 255:
         raise ValidationError({"title": "Keep the title under 255 characters."})
     if status is not None and status not in ActionItem.Status.values:
@@ -254,6 +251,7 @@ def _check_action_item(title: str | None, status: str | None, description: str |
 
 
 def _renumber(postmortem: Postmortem, ordered: list[ActionItem]) -> None:
+    """Positions 1..n in the given order, writing only the rows that moved."""
     for position, item in enumerate(ordered, start=1):
         if item.position != position:
             item.position = position
@@ -270,6 +268,8 @@ def add_action_item(
     status: str = ActionItem.Status.PLANNED,
     due_date: date | None = None,
 ) -> ActionItem:
+    """Add an action item at the end of the list; one created as done records
+    completed_at."""
     postmortem = _locked_postmortem(postmortem)
     _check_action_item(title, status, description)
     title = _require_text(title, "action item title")
@@ -392,6 +392,7 @@ def reorder_action_items(
 
 @transaction.atomic
 def delete_action_item(item: ActionItem, *, actor: Actor) -> None:
+    """Delete an action item; the others close the gap so positions stay 1..n."""
     postmortem = _locked_postmortem(item.postmortem)
     AuditEntry.record(
         postmortem.organization,

@@ -25,12 +25,12 @@ from ._common import (
 )
 
 if TYPE_CHECKING:
-    from apps.accounts.models import User
-
-    Actor = User | str | None
+    from ._common import Actor
 
 
 def _check_template_fields(kind: str, status: str, impact: str) -> None:
+    """A template's status and impact must be ones its kind can start with, so starting
+    from it never fails later."""
     if kind == Kind.MAINTENANCE:
         if status not in MaintenanceStatus.values:
             raise ValidationError("A maintenance template needs a maintenance status.")
@@ -52,6 +52,8 @@ def create_template(
     status: str = IncidentStatus.INVESTIGATING,
     impact: str = Impact.MINOR,
 ) -> IncidentTemplate:
+    """A template staff start incidents or maintenances from (audited like every
+    staff change)."""
     _check_template_fields(kind, status, impact)
     template = IncidentTemplate.objects.create(
         organization=organization,
@@ -78,6 +80,7 @@ def update_template(
     status: str,
     impact: str,
 ) -> IncidentTemplate:
+    """Set every field of a template at once (a partial API change fills in the rest)."""
     _check_template_fields(kind, status, impact)
     template.name = _require_text(name, "template name")
     template.title = _require_text(title, "incident name")
@@ -92,6 +95,7 @@ def update_template(
 
 @transaction.atomic
 def delete_template(template: IncidentTemplate, *, actor: Actor) -> None:
+    """Delete a template; the audit entry is written first, while its target exists."""
     AuditEntry.record(
         template.organization, actor=actor, action="incident_template.delete", target=template
     )
