@@ -9,6 +9,7 @@ tells the two apart (a cancelled maintenance never reached in_progress/verifying
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -52,6 +53,57 @@ MAINTENANCE_MOVES: dict[str, tuple[str, ...]] = {
 MAX_REMINDER_HOURS = 168
 
 
+@dataclass(frozen=True)
+class _Move:
+    """One maintenance move: where it may start from, where it goes, how it is recorded, and
+    what a refusal says (the API answers it as the 400's detail)."""
+
+    from_statuses: tuple[str, ...]
+    to_status: str
+    event_kind: str
+    audit_action: str
+    problem: str
+
+
+_START = _Move(
+    (MaintenanceStatus.SCHEDULED,),
+    MaintenanceStatus.IN_PROGRESS,
+    EventKind.MAINTENANCE_STARTED,
+    "maintenance.start",
+    "Only a scheduled maintenance can be started.",
+)
+_VERIFY = _Move(
+    (MaintenanceStatus.IN_PROGRESS,),
+    MaintenanceStatus.VERIFYING,
+    EventKind.MAINTENANCE_UPDATED,
+    "maintenance.verify",
+    "Only a maintenance in progress can move to verifying.",
+)
+_COMPLETE = _Move(
+    ACTIVE_MAINTENANCE,
+    MaintenanceStatus.COMPLETED,
+    EventKind.MAINTENANCE_COMPLETED,
+    "maintenance.complete",
+    "Only a maintenance in progress or verifying can be completed; "
+    "cancel a maintenance that has not started.",
+)
+_CANCEL = _Move(
+    (MaintenanceStatus.SCHEDULED,),
+    MaintenanceStatus.COMPLETED,
+    EventKind.MAINTENANCE_CANCELLED,
+    "maintenance.cancel",
+    "Only a maintenance that has not started can be cancelled; complete it instead.",
+)
+# Verification found a problem: the work continues, an update rather than a second start.
+_BACK_TO_IN_PROGRESS = _Move(
+    (MaintenanceStatus.VERIFYING,),
+    MaintenanceStatus.IN_PROGRESS,
+    EventKind.MAINTENANCE_UPDATED,
+    "maintenance.update",
+    "Only a maintenance being verified can go back to in progress.",
+)
+
+
 def _notify_default(incident: Incident) -> bool:
     """Automatic and follow-up events notify only if the maintenance was announced with
     notifications (the first update records the staff's choice)."""
@@ -81,41 +133,37 @@ def _maintenance_for_update(incident: Incident) -> Incident:
 
 def _maintenance_step(
     incident: Incident,
+    move: _Move,
     *,
     actor: Actor,
-    from_statuses: Iterable[str],
-    to_status: str,
     body: str | None,
     deliver_notifications: bool | None,
-    event_kind: str,
-    audit_action: str,
     components: Mapping[Component, str] | None = None,
     at: datetime | None = None,
-    problem: str,
 ) -> IncidentUpdate:
-    """Move a maintenance from one of `from_statuses` to `to_status` and record it.
+    """Make `move` (from one of its from_statuses to its to_status) and record it.
 
     The move is a conditional UPDATE (_claim_status), so a beat run and a person never both
     make it; `deliver_notifications=None` follows the choice made when it was announced."""
     incident = _maintenance_for_update(incident)
-    if incident.status not in tuple(from_statuses):
-        raise ValidationError(problem, code="invalid_transition")
-    body = _require_text(body or texts.default_update_text(to_status), "message")
+    if incident.status not in move.from_statuses:
+        raise ValidationError(move.problem, code="invalid_transition")
+    body = _require_text(body or texts.default_update_text(move.to_status), "message")
     now = at or timezone.now()
     deliver = _notify_default(incident) if deliver_notifications is None else deliver_notifications
-    _claim_status(incident, to_status, now)
-    if to_status == MaintenanceStatus.COMPLETED:
+    _claim_status(incident, move.to_status, now)
+    if move.to_status == MaintenanceStatus.COMPLETED:
         incident.resolved_at = now
     incident.next_update_due = None
     return record_step(
         incident,
         actor=actor,
-        status=to_status,
+        status=move.to_status,
         body=body,
         at=now,
         deliver=deliver,
-        audit_action=audit_action,
-        event_kind=event_kind,
+        audit_action=move.audit_action,
+        event_kind=move.event_kind,
         components=components,
         # status and updated_at were written by the conditional UPDATE of _claim_status.
         save_fields=("resolved_at", "next_update_due"),
@@ -200,16 +248,12 @@ def start_maintenance(
     components = {c: ComponentStatus.UNDER_MAINTENANCE for c in incident.components.all()}
     return _maintenance_step(
         incident,
+        _START,
         actor=actor,
-        from_statuses=(MaintenanceStatus.SCHEDULED,),
-        to_status=MaintenanceStatus.IN_PROGRESS,
         body=body,
         deliver_notifications=deliver_notifications,
-        event_kind=EventKind.MAINTENANCE_STARTED,
-        audit_action="maintenance.start",
         components=components,
         at=at,
-        problem="Only a scheduled maintenance can be started.",
     )
 
 
@@ -224,15 +268,7 @@ def mark_verifying(
     """The work is done and being checked; components stay under maintenance until it
     completes."""
     return _maintenance_step(
-        incident,
-        actor=actor,
-        from_statuses=(MaintenanceStatus.IN_PROGRESS,),
-        to_status=MaintenanceStatus.VERIFYING,
-        body=body,
-        deliver_notifications=deliver_notifications,
-        event_kind=EventKind.MAINTENANCE_UPDATED,
-        audit_action="maintenance.verify",
-        problem="Only a maintenance in progress can move to verifying.",
+        incident, _VERIFY, actor=actor, body=body, deliver_notifications=deliver_notifications
     )
 
 
@@ -255,17 +291,12 @@ def complete_maintenance(
     }
     return _maintenance_step(
         incident,
+        _COMPLETE,
         actor=actor,
-        from_statuses=ACTIVE_MAINTENANCE,
-        to_status=MaintenanceStatus.COMPLETED,
         body=body,
         deliver_notifications=deliver_notifications,
-        event_kind=EventKind.MAINTENANCE_COMPLETED,
-        audit_action="maintenance.complete",
         components=components,
         at=at,
-        problem="Only a maintenance in progress or verifying can be completed; "
-        "cancel a maintenance that has not started.",
     )
 
 
@@ -280,14 +311,10 @@ def cancel_maintenance(
     """Cancel a maintenance that has not started (see the module docstring for the shape)."""
     return _maintenance_step(
         incident,
+        _CANCEL,
         actor=actor,
-        from_statuses=(MaintenanceStatus.SCHEDULED,),
-        to_status=MaintenanceStatus.COMPLETED,
         body=body or texts.CANCELLED_TEXT,
         deliver_notifications=deliver_notifications,
-        event_kind=EventKind.MAINTENANCE_CANCELLED,
-        audit_action="maintenance.cancel",
-        problem="Only a maintenance that has not started can be cancelled; complete it instead.",
     )
 
 
@@ -405,30 +432,19 @@ def _move_maintenance(
             code="invalid_transition",
         )
     if status == MaintenanceStatus.IN_PROGRESS and incident.status == MaintenanceStatus.VERIFYING:
-        return _back_to_in_progress(incident, actor=actor, body=body, deliver=deliver_notifications)
+        return _maintenance_step(
+            incident,
+            _BACK_TO_IN_PROGRESS,
+            actor=actor,
+            body=body,
+            deliver_notifications=deliver_notifications,
+        )
     action = {
         MaintenanceStatus.IN_PROGRESS: start_maintenance,
         MaintenanceStatus.VERIFYING: mark_verifying,
         MaintenanceStatus.COMPLETED: complete_maintenance,
     }[status]
     return action(incident, actor=actor, body=body, deliver_notifications=deliver_notifications)
-
-
-def _back_to_in_progress(
-    incident: Incident, *, actor: Actor, body: str, deliver: bool
-) -> IncidentUpdate:
-    """Verification found a problem: the work continues (components stay under maintenance)."""
-    return _maintenance_step(
-        incident,
-        actor=actor,
-        from_statuses=(MaintenanceStatus.VERIFYING,),
-        to_status=MaintenanceStatus.IN_PROGRESS,
-        body=body,
-        deliver_notifications=deliver,
-        event_kind=EventKind.MAINTENANCE_UPDATED,
-        audit_action="maintenance.update",
-        problem="Only a maintenance being verified can go back to in progress.",
-    )
 
 
 @transaction.atomic
