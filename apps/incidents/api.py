@@ -617,19 +617,14 @@ class MaintenanceViewSet(BaseIncidentViewSet):
         if request.method == "GET":
             return Response(self.update_serializer_class(incident.updates.all(), many=True).data)
         data = self.validated(MaintenanceUpdateCreateSerializer)
-        deliver = data.get("deliver_notifications", True)
-        if data.get("status") in (None, incident.status):
-            update = services.post_maintenance_update(
-                incident, actor=self.actor, body=data["body"], deliver_notifications=deliver
-            )
-        else:
-            update = services.post_update(
-                incident,
-                actor=self.actor,
-                status=data["status"],
-                body=data["body"],
-                deliver_notifications=deliver,
-            )
+        # The service decides whether the status is a message or a move (on the locked row).
+        update = services.post_maintenance_update(
+            incident,
+            actor=self.actor,
+            status=data.get("status"),
+            body=data["body"],
+            deliver_notifications=data.get("deliver_notifications", True),
+        )
         return Response(self.update_serializer_class(update).data, status=201)
 
     @extend_schema(

@@ -1,0 +1,141 @@
+"""What every incident service shares: constants, checks, and the outbox writer `emit`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ValidationError
+
+from apps.notifications.models import NotificationEvent
+from apps.organizations.models import Organization
+from apps.status.models import Component, ComponentStatus
+
+from ..models import (
+    Impact,
+    Incident,
+    IncidentUpdate,
+    MaintenanceStatus,
+)
+
+if TYPE_CHECKING:
+    from apps.accounts.models import User
+
+    # Who acts: a member, a label for an API key or an integration, or None for the system.
+    Actor = User | str | None
+
+EventKind = NotificationEvent.Kind
+
+IMPACT_FOR_COMPONENT_STATUS: dict[str, str] = {
+    ComponentStatus.MAJOR_OUTAGE: Impact.CRITICAL,
+    ComponentStatus.PARTIAL_OUTAGE: Impact.MAJOR,
+    ComponentStatus.DEGRADED_PERFORMANCE: Impact.MINOR,
+}
+IMPACT_RANK = {Impact.NONE: 0, Impact.MINOR: 1, Impact.MAJOR: 2, Impact.CRITICAL: 3}
+INCIDENT_IMPACTS = (Impact.NONE, Impact.MINOR, Impact.MAJOR, Impact.CRITICAL)
+
+
+def impact_for_statuses(statuses: Iterable[str]) -> str:
+    """Impact implied by component statuses (the status API reference §1.5 mapping)."""
+    impacts = [IMPACT_FOR_COMPONENT_STATUS.get(s, Impact.NONE) for s in statuses]
+    return max(impacts, key=IMPACT_RANK.__getitem__, default=Impact.NONE)
+
+
+def emit(
+    kind: str,
+    incident: Incident,
+    update: IncidentUpdate | None = None,
+    *,
+    deliver: bool = True,
+    data: dict | None = None,
+) -> NotificationEvent:
+    """Write the outbox row for a notifiable change (call inside the change's transaction).
+
+    component_ids lists the incident's affected components so subscribers to only some
+    components are matched; the delivery pipeline reads the row after commit.
+    """
+    component_ids = list(
+        incident.components.order_by("position", "id").values_list("public_id", flat=True)
+    )
+    return NotificationEvent.objects.create(
+        organization=incident.organization,
+        kind=kind,
+        incident=incident,
+        update=update,
+        component_ids=component_ids,
+        data=data or {},
+        deliver=deliver,
+    )
+
+
+def _require_text(value: str | None, what: str) -> str:
+    """The text, stripped; refused when empty, so no blank update is ever published."""
+    value = (value or "").strip()
+    if not value:
+        raise ValidationError(f"The {what} cannot be empty.", code="required")
+    return value
+
+
+def _check_components(organization: Organization, components: Mapping[Component, str]) -> None:
+    """SECURITY: a component of another organization is refused before anything is written."""
+    for component, status in components.items():
+        if component.organization_id != organization.pk:
+            # Same words for "missing" and "not yours".
+            raise ValidationError("Unknown component.", code="unknown_component")
+        if status not in ComponentStatus.values:
+            raise ValidationError(
+                f"“{status}” is not a component status for {component.name}.",
+                code="invalid_component_status",
+            )
+
+
+def _check_incident_status(status: str, allowed: Iterable[str]) -> None:
+    """Refuse a status an incident cannot take here; a maintenance status gets its own
+    message, since mixing the two kinds up is the common mistake."""
+    allowed = tuple(allowed)
+    if status in MaintenanceStatus.values:
+        raise ValidationError(
+            f"“{status}” is a maintenance status; incidents use investigating, identified, "
+            "monitoring or resolved.",
+            code="wrong_kind_status",
+        )
+    if status not in allowed:
+        raise ValidationError(
+            f"“{status}” is not allowed here; use one of: {', '.join(allowed)}.",
+            code="invalid_status",
+        )
+
+
+def _is_user(actor: Actor) -> bool:
+    """An actor is a member (a User), or a label for an API key or the system; only members
+    are stored as authors."""
+    return actor is not None and not isinstance(actor, str)
+
+
+def _raise_impact(incident: Incident, components: Mapping[Component, str]) -> None:
+    """Raise the impact to the peak of the new component statuses unless staff set it by
+    hand; never lower it (see the impact rule in incidents.py)."""
+    if incident.impact_override or not components:
+        return
+    peak = impact_for_statuses(components.values())
+    if IMPACT_RANK.get(peak, 0) > IMPACT_RANK.get(incident.impact, 0):
+        incident.impact = peak
+
+
+def _claim_status(incident: Incident, new_status: str, at: datetime) -> None:
+    """Move the row from the status we read to new_status, or fail if someone else moved it.
+
+    A conditional UPDATE, so two beat runs (or a beat run and a person) never both transition
+    the same maintenance.
+    """
+    claimed = Incident.objects.filter(pk=incident.pk, status=incident.status).update(
+        status=new_status, updated_at=at
+    )
+    if claimed != 1:
+        raise ValidationError(
+            "This was changed by someone else a moment ago. Reload the page and try again.",
+            code="conflict",
+        )
+    incident.status = new_status
+    incident.updated_at = at
