@@ -27,11 +27,9 @@ TEMPORARY_EXCEPTIONS: dict[str, set[str]] = {
     "apps/notifications/channels/slack.py": {"apps.status.models"},
     "apps/notifications/csv_import.py": {"apps.status.models"},
     "apps/notifications/payloads.py": {"apps.incidents.models", "apps.status.models"},
-    "apps/notifications/services.py": {"apps.integrations.models", "apps.status.models"},
+    "apps/notifications/services.py": {"apps.status.models"},
     "apps/notifications/views_dashboard.py": {"apps.status.models"},
     "apps/notifications/views_public.py": {"apps.status.models", "apps.status.views_public"},
-    # A type hint of ApiKey (apps.api.credentials.ApiCredential would do).
-    "apps/incidents/services.py": {"apps.integrations.models"},
     # The public site still lives in apps/status (it moves to its own app on the top floor).
     "apps/status/api_v2.py": {"apps.incidents.models"},
     "apps/status/feeds.py": {"apps.incidents.models"},
@@ -40,11 +38,6 @@ TEMPORARY_EXCEPTIONS: dict[str, set[str]] = {
     "apps/status/views_public.py": {"apps.incidents.models"},
     # The dashboard home counts components for its onboarding steps.
     "apps/organizations/views.py": {"apps.status.models"},
-    # The command belongs beside the key, in apps/integrations/management/commands/.
-    "apps/organizations/management/commands/create_api_key.py": {
-        "apps.integrations.models",
-        "apps.integrations.services",
-    },
 }
 
 

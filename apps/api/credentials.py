@@ -29,6 +29,8 @@ class ApiCredential(abc.ABC):
     is_active: bool
     can_write: bool
     can_admin: bool
+    # May add subscribers as already confirmed (a trusted importer key).
+    is_trusted_importer: bool
 
 
 def is_api_credential(value: object) -> bool:

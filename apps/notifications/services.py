@@ -40,7 +40,7 @@ from .models import (
 )
 
 if TYPE_CHECKING:
-    from apps.integrations.models import ApiKey
+    from apps.api.credentials import ApiCredential
     from apps.organizations.models import Organization
 
 logger = logging.getLogger(__name__)
@@ -1048,7 +1048,7 @@ def import_confirmed_email(
     *,
     email: str,
     component_ids: Iterable[str] = (),
-    api_key: ApiKey,
+    api_key: ApiCredential,
     actor: str,
 ) -> Subscriber:
     """Store `email` as a confirmed subscriber of `organization`; no mail is sent.

@@ -49,7 +49,7 @@ from .maintenance import post_maintenance_update
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
-    from apps.integrations.models import ApiKey
+    from apps.api.credentials import ApiCredential
 
     from ._common import Actor
 
@@ -426,7 +426,7 @@ def update_incident_details(
 
 
 @transaction.atomic
-def delete_incident_with_api_key(incident: Incident, *, api_key: ApiKey, actor: str) -> None:
+def delete_incident_with_api_key(incident: Incident, *, api_key: ApiCredential, actor: str) -> None:
     """delete_incident for the management API: the key stands in for the member.
 
     SECURITY: API keys are organization-level credentials created by owners and admins (who hold
