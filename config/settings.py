@@ -387,10 +387,18 @@ LOGGING = {
             "style": "{",
         },
     },
-    "filters": {"no_client_error_tracebacks": {"()": "apps.core.logs.NoClientErrorTracebacks"}},
+    "filters": {
+        "no_client_error_tracebacks": {"()": "apps.core.logs.NoClientErrorTracebacks"},
+        "quiet_routine_requests": {"()": "apps.core.logs.QuietRoutineRequests"},
+    },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
-        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            # Static files and open pages' polls are not worth a line (mail is read here).
+            "filters": ["quiet_routine_requests"],
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {

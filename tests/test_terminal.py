@@ -159,3 +159,27 @@ def test_links_are_listed_once_each():
     message.attach_alternative('<a href="http://a.test/x">x</a>', "text/html")
 
     assert links_in(message) == ["http://a.test/x"]
+
+
+def test_runserver_prints_no_line_for_static_files_and_open_pages_polls(tmp_path):
+    code = (
+        "import logging, sys\n"
+        "server = logging.getLogger('django.server')\n"
+        "server.handlers[0].setStream(sys.stdout)\n"
+        "for line, status in [('GET /static/css/app.css HTTP/1.1', 200),\n"
+        "                     ('GET /s/acme/live/ HTTP/1.1', 304),\n"
+        "                     ('GET /s/acme/incidents/p31zjtct2jer/live/ HTTP/1.1', 200),\n"
+        "                     ('GET /s/acme/ HTTP/1.1', 200),\n"
+        "                     ('GET /static/missing.css HTTP/1.1', 404),\n"
+        "                     ('GET /s/acme/live/ HTTP/1.1', 500)]:\n"
+        "    server.info('%s %s', line, status, extra={'status_code': status})\n"
+    )
+
+    printed = " ".join(settings_of(code, tmp_path, DEBUG="true"))
+
+    assert "app.css" not in printed
+    assert "p31zjtct2jer" not in printed
+    assert "GET /s/acme/ HTTP/1.1 200" in printed
+    assert "GET /static/missing.css HTTP/1.1 404" in printed  # a failure still prints
+    assert "GET /s/acme/live/ HTTP/1.1 500" in printed
+    assert "HTTP/1.1 304" not in printed

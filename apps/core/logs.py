@@ -19,3 +19,21 @@ class NoClientErrorTracebacks(logging.Filter):
             record.exc_info = None
             record.exc_text = None
         return True
+
+
+class QuietRoutineRequests(logging.Filter):
+    """Drops runserver's lines for routine successful requests: static files and the polls of
+    open status pages (`.../live/`, about one a second per open tab).
+
+    `make run`'s terminal is where mail is read; a page left open would otherwise scroll the
+    mail away within a minute. Errors and every other request still print.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status_code = getattr(record, "status_code", None)
+        if status_code is None or status_code >= 400 or not record.args:
+            return True
+        request_line = str(record.args[0])
+        parts = request_line.split(" ")
+        path = parts[1].split("?", 1)[0] if len(parts) > 1 else ""
+        return not (path.startswith("/static/") or path.endswith("/live/"))
