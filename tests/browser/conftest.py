@@ -33,6 +33,25 @@ SIZES = {
 }
 
 
+# The innermost elements that reach past the window's right edge, widest first: where a fix goes.
+OVERFLOWING = """() => {
+  const edge = window.innerWidth;
+  // An element's box, or its text spilling out of the box, whichever reaches further.
+  const reach = (e) => {
+    const box = e.getBoundingClientRect();
+    return Math.round(Math.max(box.right, box.left + e.scrollWidth));
+  };
+  const past = Array.from(document.body.querySelectorAll("*")).filter((e) => reach(e) > edge + 1);
+  const innermost = past.filter((e) => !past.some((o) => o !== e && e.contains(o)));
+  return innermost
+    .sort((a, b) => reach(b) - reach(a))
+    .slice(0, 8)
+    .map((e) => `  ${reach(e)} px: <${e.tagName.toLowerCase()}`
+      + (typeof e.className === "string" && e.className ? ` class="${e.className}"` : "")
+      + `> ${(e.textContent || "").trim().replace(/\\s+/g, " ").slice(0, 60)}`);
+}"""
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {
@@ -112,7 +131,8 @@ def look(request, page, size):
         widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
         assert widths[0] <= widths[1], (
             f"{page.url} scrolls sideways at {size} size: content is {widths[0]} px wide "
-            f"in a {widths[1]} px window ({step})"
+            f"in a {widths[1]} px window ({step}). Innermost elements past the edge:\n"
+            + "\n".join(page.evaluate(OVERFLOWING))
         )
 
     return look_at
