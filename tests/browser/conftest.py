@@ -36,10 +36,12 @@ SIZES = {
 # The innermost elements that reach past the window's right edge, widest first: where a fix goes.
 OVERFLOWING = """() => {
   const edge = window.innerWidth;
-  // An element's box, or its text spilling out of the box, whichever reaches further.
+  // An element's box, or its content spilling out of the box (unless clipped), whichever
+  // reaches further.
   const reach = (e) => {
     const box = e.getBoundingClientRect();
-    return Math.round(Math.max(box.right, box.left + e.scrollWidth));
+    const spills = getComputedStyle(e).overflowX === "visible";
+    return Math.round(Math.max(box.right, spills ? box.left + e.scrollWidth : 0));
   };
   const past = Array.from(document.body.querySelectorAll("*")).filter((e) => reach(e) > edge + 1);
   const innermost = past.filter((e) => !past.some((o) => o !== e && e.contains(o)));
@@ -116,24 +118,36 @@ def sign_in(page, site):
 
 
 @pytest.fixture
-def look(request, page, size):
-    """Checks what a person sees right now and keeps a screenshot of it:
-    var/screenshots/<test>-<step>-<size>.png.
-
-    - the page is not an error page (4xx/5xx answers are checked where they are loaded);
-    - nothing is wider than the window: no horizontal scroll.
-    """
+def screenshot(request, page, size):
+    """Keeps a screenshot of the page (var/screenshots/<test>-<step>-<size>.png) and says how it
+    scrolls sideways, if it does: "" when nothing is wider than the window."""
     test_name = request.node.originalname
 
-    def look_at(step: str) -> None:
+    def take(step: str) -> str:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=SCREENSHOTS / f"{test_name}-{step}-{size}.png", full_page=True)
-        widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-        assert widths[0] <= widths[1], (
-            f"{page.url} scrolls sideways at {size} size: content is {widths[0]} px wide "
-            f"in a {widths[1]} px window ({step}). Innermost elements past the edge:\n"
+        content, window = page.evaluate(
+            "() => [document.documentElement.scrollWidth, window.innerWidth]"
+        )
+        if content <= window:
+            return ""
+        return (
+            f"{page.url} scrolls sideways at {size} size: content is {content} px wide "
+            f"in a {window} px window ({step}). Innermost elements past the edge:\n"
             + "\n".join(page.evaluate(OVERFLOWING))
         )
+
+    return take
+
+
+@pytest.fixture
+def look(screenshot):
+    """Checks what a person sees right now, keeping a screenshot of it: nothing is wider than
+    the window (error pages are caught where pages load: visit, follow, submit)."""
+
+    def look_at(step: str) -> None:
+        problem = screenshot(step)
+        assert not problem, problem
 
     return look_at
 
