@@ -45,7 +45,7 @@ def test_sign_up_and_create_an_organization(page, look):
     follow(page, page.locator("main").get_by_role("link", name="Create an organization"))
     page.get_by_label("Name").fill("Hopper Compilers")
     expect(page.get_by_label("Address")).to_have_value("hopper-compilers")
-    page.get_by_label("Time zone").select_option("Europe/Paris")
+    page.get_by_label("Time zone", exact=True).select_option("Europe/Paris")
     look("new-organization")
     submit(page, page.get_by_role("button", name="Create organization"))
 
