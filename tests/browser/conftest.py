@@ -54,11 +54,20 @@ OVERFLOWING = """() => {
 }"""
 
 
+def chromium() -> str:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"The browser tests drive Debian's Chromium at {CHROMIUM}: apt-get install chromium "
+            "(never `playwright install`)."
+        )
+    return CHROMIUM
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {
         **browser_type_launch_args,
-        "executable_path": CHROMIUM,
+        "executable_path": chromium(),
         "args": [
             "--no-sandbox",
             "--disable-gpu",
@@ -86,6 +95,9 @@ def site(live_server, settings):
 def page(browser, size, site):
     context = browser.new_context(viewport=SIZES[size], base_url=site)
     context.set_default_timeout(10_000)
+    # No test reaches the internet: pytest-socket cannot see the browser's own sockets, so the
+    # browser may only fetch from the live server.
+    context.route(re.compile(r"^(?!" + re.escape(site) + r"/)"), lambda route: route.abort())
     page = context.new_page()
     yield page
     context.close()
