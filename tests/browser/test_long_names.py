@@ -64,6 +64,7 @@ PAGES = {
     "status-page": "/s/northwind/",
     "history-page": "/s/northwind/history/",
     "incident-page": "/s/northwind/incidents/{incident}/",
+    "dashboard-incidents": "/dashboard/northwind/incidents/",
     "dashboard-incident": "/dashboard/northwind/incidents/{incident}/",
     "dashboard-home": "/dashboard/",
     "organization-dashboard": "/dashboard/northwind/",
