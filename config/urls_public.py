@@ -5,7 +5,7 @@ from django.urls import include, path
 from apps.core import views as core_views
 
 urlpatterns = [
-    path("", include("apps.status.urls_public")),
+    path("", include("apps.public.urls_public")),
     path("", include("apps.notifications.urls_public")),
     path("healthz", core_views.healthz),
 ]

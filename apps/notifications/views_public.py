@@ -19,8 +19,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from apps.organizations.middleware import client_ip
+from apps.public.views_public import base_context
 from apps.status.models import Component
-from apps.status.views_public import base_context
 
 from . import services, tokens
 from .models import Subscriber
@@ -134,7 +134,7 @@ def _page(request: HttpRequest, template: str, context: dict, status: int = 200)
     return render(
         request,
         f"notifications/public/{template}",
-        # The status page's own frame: accent palette, timezone note (apps.status.views_public).
+        # The status page's own frame: accent palette, timezone note (apps.public.views_public).
         {**base_context(request, request.organization), **context},
         status=status,
     )

@@ -10,7 +10,8 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from apps.organizations.models import Organization
-from apps.status import api_v2, uptime, views_public
+from apps.public import api_v2, views_public
+from apps.status import uptime
 from apps.status.models import UptimeDay
 from tests.factories import (
     ComponentFactory,
