@@ -41,10 +41,10 @@ from apps.status.uptime import (
     format_percent,
     overall_fraction,
     overall_since,
-    uptime_bars,
 )
 
 from . import api_v2
+from .bars import uptime_bars
 from .caching import STALE_MARKER, live_response, public_response
 
 HTML = "text/html; charset=utf-8"
