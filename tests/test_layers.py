@@ -29,8 +29,6 @@ TEMPORARY_EXCEPTIONS: dict[str, set[str]] = {
     "apps/notifications/payloads.py": {"apps.incidents.models", "apps.status.models"},
     "apps/notifications/services.py": {"apps.status.models"},
     "apps/notifications/views_dashboard.py": {"apps.status.models"},
-    # The dashboard home counts components for its onboarding steps.
-    "apps/organizations/views.py": {"apps.status.models"},
 }
 
 
