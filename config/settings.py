@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "apps.incidents",
     "apps.notifications",
     "apps.forum",
+    "apps.public",
     "apps.demo",
 ]
 

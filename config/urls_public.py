@@ -3,10 +3,12 @@
 from django.urls import include, path
 
 from apps.core import views as core_views
+from apps.public.urls_public import subscription_urlpatterns
 
 urlpatterns = [
-    path("", include("apps.status.urls_public")),
-    path("", include("apps.notifications.urls_public")),
+    path("", include("apps.public.urls_public")),
+    # The subscription pages live in apps.public but keep their `notifications:` URL names.
+    path("", include((subscription_urlpatterns, "notifications"))),
     path("healthz", core_views.healthz),
 ]
 

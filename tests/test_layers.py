@@ -29,15 +29,6 @@ TEMPORARY_EXCEPTIONS: dict[str, set[str]] = {
     "apps/notifications/payloads.py": {"apps.incidents.models", "apps.status.models"},
     "apps/notifications/services.py": {"apps.status.models"},
     "apps/notifications/views_dashboard.py": {"apps.status.models"},
-    "apps/notifications/views_public.py": {"apps.status.models", "apps.status.views_public"},
-    # The public site still lives in apps/status (it moves to its own app on the top floor).
-    "apps/status/api_v2.py": {"apps.incidents.models"},
-    "apps/status/feeds.py": {"apps.incidents.models"},
-    "apps/status/services.py": {"apps.incidents.models"},
-    "apps/status/uptime.py": {"apps.incidents.models"},
-    "apps/status/views_public.py": {"apps.incidents.models"},
-    # The dashboard home counts components for its onboarding steps.
-    "apps/organizations/views.py": {"apps.status.models"},
 }
 
 
@@ -116,6 +107,7 @@ def test_the_floors_are_the_documented_ones():
     assert floors["accounts"] == floors["organizations"] == 2
     assert floors["notifications"] < floors["status"] < floors["incidents"]
     assert floors["incidents"] < floors["integrations"] == floors["forum"] < floors["demo"]
+    assert floors["public"] == floors["integrations"]
     assert pairs == {frozenset({"accounts", "organizations"})}
 
 

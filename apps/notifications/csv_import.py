@@ -23,8 +23,8 @@ from django.core.validators import validate_email
 
 from apps.status.models import Component
 
+from .addresses import DISPOSABLE_DOMAINS
 from .models import Subscriber
-from .views_public import DISPOSABLE_DOMAINS
 
 MAX_FILE_BYTES = 1024 * 1024
 # Per file. Bigger lists are split into several imports, which the daily quota still bounds.

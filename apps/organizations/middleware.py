@@ -34,7 +34,7 @@ class LastKnownOrganizations:
     """Per-process memory of the organizations recently served, by host or slug.
 
     Used only when the database is unreachable, so the public page can still be served from
-    its last good rendering (apps/status/caching.py) instead of failing before any view runs.
+    its last good rendering (apps/public/caching.py) instead of failing before any view runs.
     """
 
     def __init__(self, size: int = 5000):

@@ -13,12 +13,12 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.accounts.adapter import INVITED_EMAIL_SESSION_KEY
 
-from . import services
+from . import onboarding, services
 from .forms import (
     AuditFilterForm,
     DeleteOrganizationForm,
@@ -37,14 +37,6 @@ AUDIT_PAGE_SIZE = 50
 
 def _error_text(exc: ValidationError) -> str:
     return " ".join(exc.messages)
-
-
-def _optional_url(name: str, *args: str) -> str | None:
-    """reverse(), or None while the app that owns the URL has not defined it yet."""
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return None
 
 
 # --- outside any organization -----------------------------------------------------------------
@@ -148,8 +140,6 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _onboarding_steps(request: HttpRequest) -> list[dict]:
-    from apps.status.models import Component
-
     organization = request.organization
     membership = request.membership
     slug = organization.slug
@@ -162,15 +152,9 @@ def _onboarding_steps(request: HttpRequest) -> list[dict]:
         if not i.is_expired
     ]
     has_domain = Domain.objects.for_org(organization).filter(verified_at__isnull=False).exists()
+    # The apps above contribute the first steps (components: apps.status.onboarding).
     steps = [
-        {
-            "title": "Add the components customers depend on",
-            "text": "List the parts of your service people notice when they break: website, "
-            "API, sign-in, payments. Each one gets a status and a 90-day uptime bar.",
-            "done": Component.objects.for_org(organization).exists(),
-            "url": _optional_url("status:components", slug),
-            "action": "Add components",
-        },
+        *onboarding.contributed_steps(request),
         {
             "title": "Invite your team",
             "text": "Bring in the people who will post updates during an incident, so nobody "

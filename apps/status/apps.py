@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class StatusConfig(AppConfig):
     name = "apps.status"
     label = "status"
+
+    def ready(self) -> None:
+        from . import onboarding  # noqa: F401 (registers the dashboard home's components step)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
@@ -46,9 +46,16 @@ if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
     from apps.accounts.models import User
-    from apps.incidents.models import Incident
 
     Actor = User | str | None
+
+    class Incident(Protocol):
+        """An incidents.Incident, described rather than imported: status sits below incidents
+        (docs/architecture.md). ComponentStatusChange.incident names it as a string."""
+
+        pk: int
+        organization_id: int
+        public_id: str
 
 
 # --- time helpers ----------------------------------------------------------------------------

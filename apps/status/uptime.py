@@ -1,22 +1,20 @@
 """Read side of uptime for the public page: 90-day bars and uptime percentages.
 
 The rows are kept current by apps.status.services (UptimeDay, one per component and local day);
-this module only reads them: one query for the bars of every component, one for the incidents
-shown in the bars' per-day tooltips.
+this module only reads them: one query for the bars of every component. The incidents shown in
+the bars' per-day tooltips are the caller's to pass in (apps.public.bars reads them), since
+status sits below incidents.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q
 from django.utils import timezone
 
-from apps.incidents.models import Incident, IncidentStatus, Kind
 from apps.organizations.models import Organization
 from apps.status.models import SECONDS_FIELD, Component, UptimeDay, uptime_fraction
 
@@ -104,10 +102,12 @@ def uptime_bars(
     today: date | None = None,
     now: datetime | None = None,
     days: int = BAR_DAYS,
+    incidents: Mapping[tuple[int, date], list[str]] | None = None,
 ) -> dict[int, ComponentUptime]:
     """Bar data for `components` over the last `days` local days, keyed by component pk.
 
-    One query for every component's UptimeDay rows, one for the incidents of the window.
+    One query for every component's UptimeDay rows. `incidents` gives the names of the
+    incidents touching each (component pk, local day), shown with that day; none by default.
     Today's row only counts time up to the component's last accounted instant, so the time
     since then (in its current status) is added here, without writing anything.
     """
@@ -126,7 +126,7 @@ def uptime_bars(
         for values in queryset:
             row = DayRow(*values)
             rows[(row.component_id, row.date)] = row
-    incidents = incidents_by_day(organization, by_pk, dates[0], today, now=now)
+    incidents = incidents or {}
 
     result: dict[int, ComponentUptime] = {}
     for component in components:
@@ -185,48 +185,3 @@ def _with_time_since_accounted(
         row = DayRow(component.pk, today, component.status, 0, 0, 0, 0, 0)
     column = SECONDS_FIELD[component.status]
     return replace(row, **{column: getattr(row, column) + extra})
-
-
-def incidents_by_day(
-    organization: Organization,
-    components: Iterable[int],
-    start: date,
-    end: date,
-    *,
-    now: datetime,
-) -> dict[tuple[int, date], list[str]]:
-    """Names of the incidents touching each (component pk, local day) in [start, end]."""
-    component_ids = list(components)
-    if not component_ids:
-        return {}
-    tz = organization.tzinfo
-    start_at = datetime(start.year, start.month, start.day, tzinfo=tz)
-    links = (
-        Incident.components.through.objects.filter(
-            incident__organization=organization,
-            incident__kind=Kind.INCIDENT,
-            component_id__in=component_ids,
-            incident__started_at__lt=datetime(end.year, end.month, end.day, tzinfo=tz)
-            + timedelta(days=1),
-        )
-        .filter(Q(incident__resolved_at__isnull=True) | Q(incident__resolved_at__gte=start_at))
-        .values_list(
-            "component_id",
-            "incident__name",
-            "incident__status",
-            "incident__started_at",
-            "incident__resolved_at",
-        )
-        .order_by("incident__started_at", "incident_id")
-    )
-    found: dict[tuple[int, date], list[str]] = defaultdict(list)
-    closed = {IncidentStatus.RESOLVED, IncidentStatus.POSTMORTEM}
-    for component_id, name, status, started_at, resolved_at in links:
-        finished = resolved_at or (started_at if status in closed else now)
-        first = max(timezone.localdate(started_at, timezone=tz), start)
-        last = min(timezone.localdate(finished, timezone=tz), end)
-        day = first
-        while day <= last:
-            found[(component_id, day)].append(name)
-            day += timedelta(days=1)
-    return found

@@ -10,8 +10,7 @@ from django.core import mail
 from apps.notifications import tokens
 from apps.notifications.models import Subscriber
 from tests.factories import ComponentFactory
-
-from .factories import EmailSubscriberFactory, WebhookSubscriberFactory
+from tests.notifications.factories import EmailSubscriberFactory, WebhookSubscriberFactory
 
 PAGE = "/s/acme/"
 

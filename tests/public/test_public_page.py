@@ -10,7 +10,9 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from apps.organizations.models import Organization
-from apps.status import api_v2, uptime, views_public
+from apps.public import api_v2, views_public
+from apps.public import bars as public_bars
+from apps.status import uptime
 from apps.status.models import UptimeDay
 from tests.factories import (
     ComponentFactory,
@@ -222,11 +224,40 @@ def test_uptime_bars_read_every_component_in_one_query(org, django_assert_num_qu
         for offset in range(3):
             UptimeDayFactory(component=component, date=today - timedelta(days=offset))
     now = datetime(2026, 3, 1, 12, tzinfo=UTC)
-    with django_assert_num_queries(2):  # uptime rows + incidents of the window
+    with django_assert_num_queries(1):  # uptime rows
         bars = uptime.uptime_bars(org, components, today=today, now=now)
     assert len(bars) == 5
     assert all(len(bar.days) == 90 for bar in bars.values())
     assert all(bar.percent == "100.00" for bar in bars.values())
+    with django_assert_num_queries(2):  # uptime rows + incidents of the window
+        page_bars = public_bars.uptime_bars(org, components, today=today, now=now)
+    assert [bar.percent for bar in page_bars.values()] == ["100.00"] * 5
+
+
+def test_the_page_bars_name_each_days_incidents_and_status_bars_name_none(org):
+    now = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    component = ComponentFactory(organization=org, created_at=now - timedelta(days=10))
+    incident = IncidentFactory(
+        organization=org, name="API errors", status="resolved",
+        started_at=now - timedelta(days=2), resolved_at=now - timedelta(days=1),
+    )  # fmt: skip
+    incident.components.add(component)
+    days_with_incidents = [
+        (day.date, day.incidents)
+        for day in public_bars.uptime_bars(org, [component], now=now)[component.pk].days
+        if day.incidents
+    ]
+    tz = org.tzinfo
+    started, resolved = (
+        (now - timedelta(days=2)).astimezone(tz),
+        (now - timedelta(days=1)).astimezone(tz),
+    )
+    assert days_with_incidents == [
+        (started.date(), ["API errors"]),
+        (resolved.date(), ["API errors"]),
+    ]
+    bar = uptime.uptime_bars(org, [component], now=now)[component.pk]
+    assert [day for day in bar.days if day.incidents] == []
 
 
 def test_today_counts_the_time_since_the_last_accounted_change(org):

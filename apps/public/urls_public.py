@@ -1,5 +1,10 @@
 """A status page's public URLs (mounted at the page root by config/urls_public.py).
 
+Two lists: `urlpatterns` (namespace `public`) and `subscription_urlpatterns`, which keeps the
+`notifications:` names the subscription pages had before they moved here (templates, tests and
+bookmarked links use them; apps.notifications.tokens builds the same paths for links in mail,
+where no request exists).
+
 The API v2 paths end in `.json`, so CommonMiddleware's APPEND_SLASH never redirects them
 (a client that does not follow redirects must get its 200 directly).
 """
@@ -9,6 +14,7 @@ from __future__ import annotations
 from django.urls import path
 
 from . import api_v2, feeds, views_public
+from .subscriptions import views_public as subscriptions
 
 app_name = "public"
 
@@ -50,4 +56,12 @@ urlpatterns = [
         api_v2.scheduled_maintenances_active,
         name="api-v2-scheduled-maintenances-active",
     ),
+]
+
+# Mounted by config/urls_public.py under the `notifications` namespace.
+subscription_urlpatterns = [
+    path("subscribe/", subscriptions.subscribe, name="subscribe"),
+    path("subscribe/confirm/<str:token>/", subscriptions.confirm, name="confirm"),
+    path("manage/<str:token>/", subscriptions.manage, name="manage"),
+    path("unsubscribe/<str:token>/", subscriptions.unsubscribe, name="unsubscribe"),
 ]

@@ -1,6 +1,6 @@
 """The public status page as readers see it: page, history by month, incident timeline.
 
-Every view answers through apps.status.caching.public_response (rendered once per content
+Every view answers through apps.public.caching.public_response (rendered once per content
 change, ETag/304, last good copy on database failure); the data comes from the same loaders as
 the status API v2, so the page and the JSON never disagree.
 """
@@ -34,18 +34,18 @@ from apps.incidents.models import (
     Postmortem,
 )
 from apps.organizations.models import Organization
-
-from . import api_v2
-from .caching import STALE_MARKER, live_response, public_response
-from .models import Component, ComponentGroup
-from .uptime import (
+from apps.status.models import Component, ComponentGroup
+from apps.status.uptime import (
     ComponentUptime,
     DayCell,
     format_percent,
     overall_fraction,
     overall_since,
-    uptime_bars,
 )
+
+from . import api_v2
+from .bars import uptime_bars
+from .caching import STALE_MARKER, live_response, public_response
 
 HTML = "text/html; charset=utf-8"
 RECENT_DAYS = 14

@@ -11,7 +11,7 @@ from django.db import OperationalError
 
 from apps.incidents import services as incident_services
 from apps.organizations.models import Organization
-from apps.status import api_v2, caching, views_public
+from apps.public import api_v2, caching, views_public
 from tests.factories import ComponentFactory, IncidentFactory, IncidentUpdateFactory
 
 HOST = "acme.status.localhost"

@@ -3,6 +3,10 @@
 No login: links carry an HMAC token (apps.notifications.tokens). Nothing is sent to an address
 before its owner confirms; subscribe attempts are rate-limited per IP and per address so the
 form cannot be used to bomb a third party's inbox.
+
+These pages render inside the status page's own frame (apps.public.views_public.base_context), so
+they live in the public site; every write goes through apps.notifications.services. Their URL
+names keep the `notifications:` namespace (apps.public.urls_public.subscription_urlpatterns).
 """
 
 from __future__ import annotations
@@ -18,12 +22,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from apps.notifications import services, tokens
+from apps.notifications.addresses import DISPOSABLE_DOMAINS
+from apps.notifications.models import Subscriber
 from apps.organizations.middleware import client_ip
 from apps.status.models import Component
-from apps.status.views_public import base_context
 
-from . import services, tokens
-from .models import Subscriber
+from ..views_public import base_context
 
 Channel = Subscriber.Channel
 
@@ -31,16 +36,6 @@ Channel = Subscriber.Channel
 RATE_LIMIT_PER_IP = 20
 RATE_LIMIT_PER_TARGET = 3
 RATE_LIMIT_WINDOW = 3600
-
-# Throwaway-inbox domains: subscribing them only produces bounces. Short on purpose; a
-# maintained list can replace it.
-DISPOSABLE_DOMAINS = frozenset(
-    {
-        "mailinator.com", "guerrillamail.com", "guerrillamail.net", "10minutemail.com",
-        "tempmail.com", "temp-mail.org", "yopmail.com", "trashmail.com", "sharklasers.com",
-        "getnada.com", "dispostable.com", "maildrop.cc", "throwawaymail.com", "fakeinbox.com",
-    }
-)  # fmt: skip
 
 
 def rate_limited(request: HttpRequest, target: str) -> bool:
@@ -134,7 +129,7 @@ def _page(request: HttpRequest, template: str, context: dict, status: int = 200)
     return render(
         request,
         f"notifications/public/{template}",
-        # The status page's own frame: accent palette, timezone note (apps.status.views_public).
+        # The status page's own frame: accent palette, timezone note (views_public.base_context).
         {**base_context(request, request.organization), **context},
         status=status,
     )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from ..factories import ComponentFactory, ComponentGroupFactory
+from tests.factories import ComponentFactory, ComponentGroupFactory
 
 
 def test_subscribe_page_lists_components_in_page_order_grouped(client, org):

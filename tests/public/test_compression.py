@@ -7,7 +7,7 @@ import gzip
 import pytest
 from django.db import OperationalError
 
-from apps.status import api_v2, caching
+from apps.public import api_v2, caching
 
 from .test_public_page import bump, page  # noqa: F401 (fixture)
 

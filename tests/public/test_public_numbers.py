@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
+from apps.public.views_public import duration_text
 from apps.status import uptime
-from apps.status.views_public import duration_text
 from tests.factories import (
     ComponentFactory,
     IncidentFactory,

@@ -16,7 +16,7 @@ from referencing import Registry, Resource
 
 from apps.incidents.models import Incident, IncidentUpdate
 from apps.organizations.models import Organization
-from apps.status import api_v2
+from apps.public import api_v2
 from apps.status.models import Component, ComponentGroup, UptimeDay
 from tests.factories import (
     ComponentFactory,

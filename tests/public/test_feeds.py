@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from apps.status.feeds import ics_escape, ics_fold
+from apps.public.feeds import ics_escape, ics_fold
 from tests.factories import (
     ComponentFactory,
     ComponentGroupFactory,
