@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.sessions.backends.db import SessionStore
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.utils import timezone
 
 from apps.organizations.models import AuditEntry
 from apps.organizations.principals import SCOPE_PERMISSIONS, ApiKeyPrincipal, Member, System
 from apps.organizations.roles import PERMISSIONS
+from apps.organizations.tenancy import org_view
 
 from ..factories import ApiKeyFactory, member
 
@@ -90,3 +93,32 @@ def test_the_systems_audit_label_is_its_label(org):
     entry = AuditEntry.record(org, actor=System("Alertmanager integration “prod”"), action="x.y")
     assert (entry.actor, entry.actor_label) == (None, "Alertmanager integration “prod”")
     assert AuditEntry.record(org, actor=System(), action="x.y").actor_label == "system"
+
+
+def test_org_view_gives_the_view_the_members_principal(rf, org, editor):
+    seen = {}
+
+    @org_view("incidents.edit")
+    def view(request):
+        seen["principal"] = request.principal
+        return HttpResponse("ok")
+
+    request = rf.get("/dashboard/acme/")
+    request.user, request.session = editor, SessionStore()
+    assert view(request, org_slug="acme").status_code == 200
+    assert isinstance(seen["principal"], Member)
+    assert (seen["principal"].audit_user, seen["principal"].role) == (editor, "editor")
+
+
+def test_org_view_refuses_a_role_too_low_through_the_principal(rf, org, viewer):
+    view = org_view("incidents.edit")(lambda request: HttpResponse("ok"))
+    request = rf.post("/dashboard/acme/")
+    request.user, request.session = viewer, SessionStore()
+    with pytest.raises(PermissionDenied):
+        view(request, org_slug="acme")
+
+
+def test_an_api_key_is_its_own_principal(api_key):
+    principal = api_key.principal
+    assert isinstance(principal, ApiKeyPrincipal)
+    assert (principal.credential, principal.scope) == (api_key, "write")
