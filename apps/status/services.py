@@ -30,6 +30,7 @@ from PIL import Image
 
 from apps.core.ids import new_public_id
 from apps.organizations.models import AuditEntry, Organization, color_validator
+from apps.organizations.principals import Principal
 from apps.organizations.services import bump_content_version
 
 from .models import (
@@ -77,6 +78,8 @@ def _split_by_local_day(start: datetime, end: datetime, tz: ZoneInfo) -> list[tu
 
 
 def _actor_label(actor: Actor) -> tuple[User | None, str]:
+    if isinstance(actor, Principal):
+        return actor.audit_user, actor.audit_label
     if actor is None or isinstance(actor, str):
         return None, actor or "system"
     return actor, actor.email
