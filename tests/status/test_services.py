@@ -6,10 +6,11 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from apps.notifications.models import NotificationEvent
 from apps.organizations.models import AuditEntry
+from apps.organizations.principals import ApiKeyPrincipal, System
 from apps.status import services
 from apps.status.models import Component, ComponentStatus, ComponentStatusChange, UptimeDay
 from tests.factories import (
@@ -461,3 +462,38 @@ def test_a_daylight_saving_day_has_23_hours(org, editor):
     # Clocks went forward on 29 March: that local day lasted 23 hours.
     assert day_row(component, date(2026, 3, 29)).operational_seconds == 23 * 3600
     assert day_row(component, date(2026, 3, 28)).operational_seconds == 12 * 3600
+
+
+# --- who acts --------------------------------------------------------------------------------
+
+
+def test_a_viewer_cannot_change_a_component_status_even_calling_the_service(api_component, viewer):
+    with pytest.raises(PermissionDenied):
+        services.set_component_status(api_component, MAJOR, actor=member(viewer))
+    api_component.refresh_from_db()
+    assert api_component.status == OK
+    assert not ComponentStatusChange.objects.exists()
+
+
+def test_component_writes_refuse_a_read_only_key_and_branding_refuses_an_editor(
+    org, api_component, read_only_key, editor
+):
+    with pytest.raises(PermissionDenied, match="read-only"):
+        services.create_component(org, actor=ApiKeyPrincipal(read_only_key), name="Web")
+    with pytest.raises(PermissionDenied):
+        services.delete_component(api_component, actor=ApiKeyPrincipal(read_only_key))
+    with pytest.raises(PermissionDenied):
+        services.update_branding(org, actor=member(editor), accent_color="#000000")
+    assert list(Component.objects.all()) == [api_component]
+
+
+def test_the_history_names_the_system_principal(api_component):
+    change = services.set_component_status(
+        api_component, MAJOR, actor=System("Alertmanager integration “prod”")
+    )
+    assert (change.actor, change.actor_label) == (None, "Alertmanager integration “prod”")
+
+
+def test_the_history_names_a_member_and_keeps_the_user(api_component, editor):
+    change = services.set_component_status(api_component, MAJOR, actor=member(editor))
+    assert (change.actor, change.actor_label) == (editor, "eddie@acme.test")
