@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
@@ -364,7 +365,7 @@ class BaseIncidentViewSet(OrgViewSet):
 
     def respond(self, incident: Incident, code: int = status.HTTP_200_OK) -> Response:
         """The incident as it is now (re-read, so prefetched updates include the new one)."""
-        fresh = self.get_queryset().get(pk=incident.pk)
+        fresh = get_object_or_404(self.get_queryset(), pk=incident.pk)
         return Response(self.get_serializer(fresh).data, status=code)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -1027,7 +1028,7 @@ class PostmortemViewSet(OrgViewSetMixin, viewsets.GenericViewSet):
             item = services.update_action_item(item, actor=self.principal, **data)
         if position is not None and position != item.position:
             item = services.move_action_item(item, actor=self.principal, position=position)
-        return ActionItem.objects.get(pk=item.pk)
+        return get_object_or_404(ActionItem.objects.for_org(self.organization), pk=item.pk)
 
     @extend_schema(
         summary="List a postmortem's action items",

@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.core.links import absolute_url
+from apps.core.locking import lock_again
 
 from . import dns as org_dns
 from .models import (
@@ -458,9 +459,7 @@ def accept_invitation(token: str, *, actor: User) -> Membership:
     invitation = invitation_from_token(token)
     # SECURITY: re-read under a row lock so two concurrent acceptances of one link cannot both
     # pass the "still open" check.
-    invitation = (
-        Invitation.objects.select_for_update().select_related("organization").get(pk=invitation.pk)
-    )
+    invitation = lock_again(Invitation.objects.select_related("organization"), pk=invitation.pk)
     invitation_from_token(token)  # the checks again, now that the row is locked
     organization = invitation.organization
     membership = Membership.objects.filter(organization=organization, user=actor).first()

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Q
 from django.http import Http404, HttpRequest
 
@@ -98,12 +97,10 @@ def org_view(permission: str = "org.view", *, write_permission: str | None = Non
             # database (or cache) write per page view and a Set-Cookie on every response.
             if request.session.get("current_org") != org_slug:
                 request.session["current_org"] = org_slug
-            try:
-                return view(request, *args, **kwargs)
-            except ObjectDoesNotExist as exc:
-                # An object deleted by another request while this one worked on it (a
-                # service's select_for_update().get(), say): it is gone, not a server error.
-                raise Http404("It no longer exists.") from exc
+            # No catch-all for ObjectDoesNotExist here: the objects the URL names are looked up
+            # with get_object_or_404, and a service whose row was deleted meanwhile raises
+            # apps.core.locking.Gone (a 404). Any other DoesNotExist is a bug: a 500.
+            return view(request, *args, **kwargs)
 
         wrapper.org_permission = permission  # read by the URL-walking tenancy test
         wrapper.org_write_permission = write_permission

@@ -29,6 +29,7 @@ from django.utils import timezone
 from PIL import Image
 
 from apps.core.ids import new_public_id
+from apps.core.locking import Gone, lock_again
 from apps.organizations.models import AuditEntry, Organization, color_validator
 from apps.organizations.services import bump_content_version
 
@@ -155,9 +156,7 @@ def set_component_status(
         raise ValidationError("The incident belongs to another organization.", code="wrong_org")
     # Lock and re-read: two editors (or an editor and an alert webhook) changing the same
     # component at once must not both account the same seconds.
-    locked = (
-        Component.objects.select_for_update().select_related("organization").get(pk=component.pk)
-    )
+    locked = lock_again(Component.objects.select_related("organization"), pk=component.pk)
     if locked.status == status:
         component.status = locked.status
         return None
@@ -277,9 +276,10 @@ def close_uptime_days_for(organization: Organization, *, now: datetime | None = 
         # One short transaction per component: the row lock is held only briefly, and a
         # crash halfway leaves every component either fully closed or untouched.
         with transaction.atomic():
-            component = (
-                Component.objects.select_for_update().select_related("organization").get(pk=pk)
-            )
+            try:
+                component = lock_again(Component.objects.select_related("organization"), pk=pk)
+            except Gone:
+                continue  # deleted since the list was read: nothing left to account
             if component.uptime_accounted_until and component.uptime_accounted_until >= midnight:
                 continue  # a status change got there first
             _account(component, midnight, tz)

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.locking import lock_again
 from apps.organizations.models import AuditEntry, Organization
 from apps.organizations.services import bump_content_version
 from apps.status.models import Component, ComponentStatus
@@ -126,7 +127,7 @@ def post_update(
     the status means (a message or a move), so callers need not tell the two kinds apart."""
     actor.require("incidents.edit", incident.organization)
     components = dict(components or {})
-    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    incident = lock_again(Incident.objects, pk=incident.pk)
     if incident.is_maintenance:
         return post_maintenance_update(
             incident,
@@ -231,7 +232,7 @@ def reopen_incident(
     and a published postmortem goes back to draft."""
     actor.require("incidents.edit", incident.organization)
     components = dict(components or {})
-    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    incident = lock_again(Incident.objects, pk=incident.pk)
     if incident.is_maintenance:
         raise ValidationError("A scheduled maintenance cannot be reopened.", code="wrong_kind")
     if incident.status in UNRESOLVED_INCIDENT:
@@ -273,7 +274,7 @@ def edit_update(update: IncidentUpdate, *, actor: Actor, body: str) -> IncidentU
     """Correct an update's text; the old text is kept as a revision. Nobody is re-notified."""
     actor.require("incidents.edit", update.organization)
     body = _require_text(body, "message")
-    update = IncidentUpdate.objects.select_for_update().get(pk=update.pk)
+    update = lock_again(IncidentUpdate.objects, pk=update.pk)
     if body == update.body:
         return update
     now = timezone.now()
@@ -405,7 +406,7 @@ def update_incident_details(
     Nobody is notified: the next update carries the news.
     """
     actor.require("incidents.edit", incident.organization)
-    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    incident = lock_again(Incident.objects, pk=incident.pk)
     changed: list[str] = []
     if name is not None:
         incident.name = _require_text(name, "incident name")

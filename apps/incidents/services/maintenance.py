@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.locking import lock_again
 from apps.organizations.models import AuditEntry, Organization
 from apps.status.models import Component, ComponentStatus
 
@@ -122,7 +123,7 @@ def was_cancelled(incident: Incident) -> bool:
 def _maintenance_for_update(incident: Incident) -> Incident:
     """The maintenance, locked, so steps on one maintenance run one at a time; an incident
     is refused."""
-    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    incident = lock_again(Incident.objects, pk=incident.pk)
     if not incident.is_maintenance:
         raise ValidationError(
             "This is an incident, not a scheduled maintenance.", code="wrong_kind"

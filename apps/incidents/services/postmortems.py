@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.locking import lock_again
 from apps.organizations.models import AuditEntry
 from apps.organizations.services import bump_content_version
 
@@ -43,7 +44,7 @@ UNSET: object = object()
 
 def _postmortem_incident(incident: Incident) -> Incident:
     """The incident, locked: every postmortem write of one incident runs one at a time."""
-    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    incident = lock_again(Incident.objects, pk=incident.pk)
     if incident.is_maintenance:
         raise ValidationError(
             "Postmortems are written for incidents, not scheduled maintenance.", code="wrong_kind"
@@ -315,7 +316,7 @@ def update_action_item(
     """Change the given fields; moving to done records completed_at, leaving done clears it."""
     actor.require("incidents.edit", item.organization)
     postmortem = _locked_postmortem(item.postmortem)
-    item = ActionItem.objects.select_for_update().get(pk=item.pk)
+    item = lock_again(ActionItem.objects, pk=item.pk)
     _check_action_item(title, status, description)
     changes: dict[str, object] = {}
     if title is not None:

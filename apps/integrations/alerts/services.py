@@ -35,6 +35,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.core.locking import lock_again
 from apps.incidents import services as incident_services
 from apps.incidents.models import UNRESOLVED_INCIDENT, Incident, IncidentStatus
 from apps.organizations.models import AuditEntry, Organization
@@ -619,9 +620,7 @@ def _update_incident(
 def publish_draft(state: AlertGroupState, *, actor: Actor) -> Incident:
     """Open the incident a draft describes, with the components its alerts still want."""
     actor.require("incidents.edit", state.organization)
-    state = (
-        AlertGroupState.objects.select_for_update().select_related("integration").get(pk=state.pk)
-    )
+    state = lock_again(AlertGroupState.objects.select_related("integration"), pk=state.pk)
     if state.state != AlertGroupState.State.PENDING:
         raise ValidationError("This draft was already published, dismissed or closed.")
     index = _ComponentIndex(state.organization)

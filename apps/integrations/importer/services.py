@@ -30,6 +30,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.locking import lock_again
 from apps.incidents.models import Impact, IncidentStatus
 from apps.incidents.services import backfill_incident
 from apps.incidents.texts import default_update_text
@@ -550,7 +551,7 @@ def stage_import(
 @transaction.atomic
 def import_staged(staged: StagedImport, *, actor: Actor) -> ImportResult:
     actor.require("org.change_settings", staged.organization)
-    staged = StagedImport.objects.select_for_update().get(pk=staged.pk)
+    staged = lock_again(StagedImport.objects, pk=staged.pk)
     if staged.imported_at is not None:
         raise ValidationError("These files were already imported.", code="imported")
     result = import_statuspage(staged.organization, staged.summary, staged.incidents, actor=actor)
