@@ -10,6 +10,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.integrations.models import ApiKey, hash_key
 from apps.organizations.models import Domain, Invitation, Membership, Organization
+from apps.organizations.principals import Member
 from apps.organizations.roles import Role
 
 PASSWORD = "correct horse battery staple"
@@ -178,3 +179,11 @@ class IncidentTemplateFactory(factory.django.DjangoModelFactory):
     name = "Degraded performance"
     title = "Degraded performance"
     body = "Some requests are slower than usual. We are investigating."
+
+
+def member(user: User, organization: Organization | None = None) -> Member:
+    """The principal of `user` acting as a member of `organization` (by default, of their only
+    organization: the conftest users belong to one), for calling services directly."""
+    if organization is None:
+        organization = Membership.objects.get(user=user).organization
+    return Member.of(user, organization)

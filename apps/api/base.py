@@ -75,8 +75,14 @@ class OrgViewSetMixin:
         return self.request.auth.organization
 
     @property
+    def principal(self) -> Any:
+        """Who acts: the key's ApiKeyPrincipal (apps.organizations.principals, a floor above;
+        the key builds it), which services take as `actor` and which checks the key's scope."""
+        return self.request.auth.principal
+
+    @property
     def actor(self) -> str:
-        """Who the audit log and history name for this request: the key, by name and prefix."""
+        """The key's audit label, for services that still take a label (apps.notifications)."""
         return api_key_actor(self.request.auth)
 
     def get_queryset(self) -> QuerySet:
@@ -114,6 +120,7 @@ class OrgViewSetMixin:
         has_key = self.request is not None and getattr(self.request, "auth", None) is not None
         context["organization"] = self.organization if has_key else None
         context["actor"] = self.actor if has_key else None
+        context["principal"] = self.principal if has_key else None
         return context
 
     def apply_filters(self, queryset: QuerySet, params: dict[str, Any]) -> QuerySet:
@@ -131,6 +138,7 @@ class OrgViewSetMixin:
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # authentication, scope, throttling
+        request.principal = self.principal  # type: ignore[attr-defined]
         self._idempotency_claim = idempotency.begin(request)
 
     def finalize_response(

@@ -18,7 +18,9 @@ class ApiCredential(abc.ABC):
 
     Registered classes provide: `pk`; `organization` and `organization_id` (the tenant, never
     taken from the request); `name` and `prefix` (how the audit log names it); and the
-    properties `is_active`, `can_write` and `can_admin` (its scope).
+    properties `is_active`, `can_write` and `can_admin` (its scope); and `principal`, the
+    apps.organizations.principals.ApiKeyPrincipal that services take as `actor` (built by the
+    model, which sits above organizations; this floor cannot import it).
     """
 
     pk: Any
@@ -31,6 +33,7 @@ class ApiCredential(abc.ABC):
     can_admin: bool
     # May add subscribers as already confirmed (a trusted importer key).
     is_trusted_importer: bool
+    principal: Any
 
 
 def is_api_credential(value: object) -> bool:

@@ -7,6 +7,10 @@ DRF already answers its own exceptions. This adds what services and Django raise
 - RequestDataTooBig (a body over DATA_UPLOAD_MAX_MEMORY_SIZE) is a 413, not Django's bare 400;
 - an idempotent replay (apps.api.idempotency) returns the stored first response.
 
+A row deleted by another request while a service worked on it raises apps.core.locking.Gone, an
+Http404, which DRF answers as its 404. Any other ObjectDoesNotExist is a bug and stays a 500: it
+is deliberately not mapped here.
+
 Field errors keep DRF's shape (`{"name": ["This field is required."]}`) and gain a `detail`
 summarising them, so every error body has `detail` and clients can show it as it is.
 """
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -98,10 +102,6 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         from .parsers import too_large
 
         exc = too_large()
-    elif isinstance(exc, ObjectDoesNotExist):
-        # A service re-reads its object under a row lock; when another request deleted it in
-        # between, the object is gone for this caller too: the same 404 as a missing id.
-        exc = exceptions.NotFound("Not found.")
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # a bug: Django's 500 handling (and error reporting) takes over

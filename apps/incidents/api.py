@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
@@ -364,7 +365,7 @@ class BaseIncidentViewSet(OrgViewSet):
 
     def respond(self, incident: Incident, code: int = status.HTTP_200_OK) -> Response:
         """The incident as it is now (re-read, so prefetched updates include the new one)."""
-        fresh = self.get_queryset().get(pk=incident.pk)
+        fresh = get_object_or_404(self.get_queryset(), pk=incident.pk)
         return Response(self.get_serializer(fresh).data, status=code)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -374,7 +375,7 @@ class BaseIncidentViewSet(OrgViewSet):
         return self.respond(incident)
 
     def perform_destroy(self, instance: Incident) -> None:
-        services.delete_incident_with_api_key(instance, api_key=self.request.auth, actor=self.actor)
+        services.delete_incident(instance, actor=self.principal)
 
     # GET and PATCH /<id>/updates/<update_id>/ (the list and POST are per kind below).
 
@@ -393,7 +394,7 @@ class BaseIncidentViewSet(OrgViewSet):
         if request.method == "PATCH":
             data = self.validated(UpdateEditSerializer)
             if "body" in data:
-                update = services.edit_update(update, actor=self.actor, body=data["body"])
+                update = services.edit_update(update, actor=self.principal, body=data["body"])
         return Response(self.update_serializer_class(update).data)
 
 
@@ -421,7 +422,7 @@ class IncidentViewSet(BaseIncidentViewSet):
         incident_status = data["status"]
         incident = services.open_incident(
             self.organization,
-            actor=self.actor,
+            actor=self.principal,
             name=data["name"],
             status=incident_status,
             body=data.get("body") or texts.default_update_text(incident_status),
@@ -434,7 +435,7 @@ class IncidentViewSet(BaseIncidentViewSet):
 
     def change(self, incident: Incident, data: dict[str, Any]) -> None:
         services.update_incident_details(
-            incident, actor=self.actor, name=data.get("name"), impact=data.get("impact")
+            incident, actor=self.principal, name=data.get("name"), impact=data.get("impact")
         )
 
     @extend_schema(
@@ -461,7 +462,7 @@ class IncidentViewSet(BaseIncidentViewSet):
         data = self.validated(IncidentUpdateCreateSerializer)
         update = services.post_update(
             incident,
-            actor=self.actor,
+            actor=self.principal,
             status=data["status"],
             body=data.get("body") or texts.default_update_text(data["status"]),
             components=data.get("components") or {},
@@ -503,7 +504,7 @@ class IncidentViewSet(BaseIncidentViewSet):
         data = self.validated(ResolveSerializer)
         services.resolve_incident(
             incident,
-            actor=self.actor,
+            actor=self.principal,
             body=data.get("body"),
             components=data.get("components"),
             deliver_notifications=data.get("deliver_notifications", True),
@@ -523,7 +524,7 @@ class IncidentViewSet(BaseIncidentViewSet):
         data = self.validated(ReopenSerializer)
         services.reopen_incident(
             incident,
-            actor=self.actor,
+            actor=self.principal,
             body=data.get("body"),
             status=data["status"],
             components=data.get("components") or {},
@@ -568,7 +569,7 @@ class MaintenanceViewSet(BaseIncidentViewSet):
         data = self.validated(MaintenanceCreateSerializer)
         incident = services.schedule_maintenance(
             self.organization,
-            actor=self.actor,
+            actor=self.principal,
             name=data["name"],
             body=data.get("body") or texts.default_update_text(MaintenanceStatus.SCHEDULED),
             scheduled_for=data["scheduled_for"],
@@ -585,11 +586,11 @@ class MaintenanceViewSet(BaseIncidentViewSet):
     def change(self, incident: Incident, data: dict[str, Any]) -> None:
         # One transaction: a refused extension (not later than the current end) keeps the name.
         if "name" in data:
-            services.update_incident_details(incident, actor=self.actor, name=data["name"])
+            services.update_incident_details(incident, actor=self.principal, name=data["name"])
         if "scheduled_until" in data:
             services.extend_maintenance(
                 incident,
-                actor=self.actor,
+                actor=self.principal,
                 new_until=data["scheduled_until"],
                 body=data.get("body"),
                 deliver_notifications=data.get("deliver_notifications"),
@@ -620,7 +621,7 @@ class MaintenanceViewSet(BaseIncidentViewSet):
         # The service decides whether the status is a message or a move (on the locked row).
         update = services.post_maintenance_update(
             incident,
-            actor=self.actor,
+            actor=self.principal,
             status=data.get("status"),
             body=data["body"],
             deliver_notifications=data.get("deliver_notifications", True),
@@ -649,7 +650,7 @@ class MaintenanceViewSet(BaseIncidentViewSet):
         data = self.validated(MaintenanceStepSerializer)
         service(
             incident,
-            actor=self.actor,
+            actor=self.principal,
             body=data.get("body"),
             deliver_notifications=data.get("deliver_notifications"),
         )
@@ -703,7 +704,7 @@ class IncidentTemplateSerializer(StrictModelSerializer):
 
     def create(self, validated_data: dict[str, Any]) -> IncidentTemplate:
         return services.create_template(
-            self.context["organization"], actor=self.context["actor"], **validated_data
+            self.context["organization"], actor=self.context["principal"], **validated_data
         )
 
     @transaction.atomic
@@ -719,7 +720,7 @@ class IncidentTemplateSerializer(StrictModelSerializer):
             name: validated_data.get(name, getattr(locked, name))
             for name in ("name", "title", "body", "kind", "status", "impact")
         }
-        return services.update_template(locked, actor=self.context["actor"], **fields)
+        return services.update_template(locked, actor=self.context["principal"], **fields)
 
 
 class TemplateFilterSerializer(ListFilterSerializer):
@@ -746,7 +747,7 @@ class IncidentTemplateViewSet(OrgViewSet):
         return queryset
 
     def perform_destroy(self, instance: IncidentTemplate) -> None:
-        services.delete_template(instance, actor=self.actor)
+        services.delete_template(instance, actor=self.principal)
 
 
 # --- postmortems -------------------------------------------------------------------------------
@@ -955,19 +956,19 @@ class PostmortemViewSet(OrgViewSetMixin, viewsets.GenericViewSet):
             return self.respond(incident)
         if request.method == "DELETE":
             self._postmortem(incident)  # 404 when there is none
-            services.delete_postmortem(incident, actor=self.actor)
+            services.delete_postmortem(incident, actor=self.principal)
             return Response(status=status.HTTP_204_NO_CONTENT)
         if request.method == "PUT":
             data = self.validated(PostmortemReplaceSerializer)
             sections = {name: data.get(name, "") for name in SECTION_HELP}
             existed = Postmortem.objects.filter(incident=incident).exists()
-            services.save_postmortem(incident, actor=self.actor, **sections)
+            services.save_postmortem(incident, actor=self.principal, **sections)
             return self.respond(
                 incident, status.HTTP_200_OK if existed else status.HTTP_201_CREATED
             )
         data = self.validated(PostmortemChangeSerializer)
         self._postmortem(incident)
-        services.save_postmortem(incident, actor=self.actor, **data)
+        services.save_postmortem(incident, actor=self.principal, **data)
         return self.respond(incident)
 
     @extend_schema(
@@ -986,7 +987,7 @@ class PostmortemViewSet(OrgViewSetMixin, viewsets.GenericViewSet):
         data = self.validated(PublishSerializer)
         self._postmortem(incident)
         services.publish_postmortem(
-            incident, actor=self.actor, notify_subscribers=data["notify_subscribers"]
+            incident, actor=self.principal, notify_subscribers=data["notify_subscribers"]
         )
         return self.respond(incident)
 
@@ -1003,7 +1004,7 @@ class PostmortemViewSet(OrgViewSetMixin, viewsets.GenericViewSet):
     def unpublish(self, request: Request, incident_id: str) -> Response:
         incident = self.get_object()
         self._postmortem(incident)
-        services.unpublish_postmortem(incident, actor=self.actor)
+        services.unpublish_postmortem(incident, actor=self.principal)
         return self.respond(incident)
 
     # Action items -----------------------------------------------------------------------------
@@ -1024,10 +1025,10 @@ class PostmortemViewSet(OrgViewSetMixin, viewsets.GenericViewSet):
     def _write_item(self, item: ActionItem, data: dict[str, Any]) -> ActionItem:
         position = data.pop("position", None)
         if data:
-            item = services.update_action_item(item, actor=self.actor, **data)
+            item = services.update_action_item(item, actor=self.principal, **data)
         if position is not None and position != item.position:
-            item = services.move_action_item(item, actor=self.actor, position=position)
-        return ActionItem.objects.get(pk=item.pk)
+            item = services.move_action_item(item, actor=self.principal, position=position)
+        return get_object_or_404(ActionItem.objects.for_org(self.organization), pk=item.pk)
 
     @extend_schema(
         summary="List a postmortem's action items",
@@ -1052,7 +1053,7 @@ class PostmortemViewSet(OrgViewSetMixin, viewsets.GenericViewSet):
             return Response(ActionItemSerializer(postmortem.action_items.all(), many=True).data)
         data = self.validated(ActionItemWriteSerializer)
         position = data.pop("position", None)
-        item = services.add_action_item(postmortem, actor=self.actor, **data)
+        item = services.add_action_item(postmortem, actor=self.principal, **data)
         if position is not None:
             item = self._write_item(item, {"position": position})
         return Response(ActionItemSerializer(item).data, status=status.HTTP_201_CREATED)
@@ -1087,7 +1088,7 @@ class PostmortemViewSet(OrgViewSetMixin, viewsets.GenericViewSet):
         incident = self.get_object()
         item = self._item(self._postmortem(incident), item_id)
         if request.method == "DELETE":
-            services.delete_action_item(item, actor=self.actor)
+            services.delete_action_item(item, actor=self.principal)
             return Response(status=status.HTTP_204_NO_CONTENT)
         if request.method == "PATCH":
             item = self._write_item(item, self.validated(ActionItemChangeSerializer))

@@ -9,13 +9,15 @@ from celery import shared_task
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from apps.organizations.principals import System
+
 from . import services
 from .models import ACTIVE_MAINTENANCE, Incident, MaintenanceStatus
 
 logger = logging.getLogger(__name__)
 
 # Shown in the audit log and component history for changes nobody clicked.
-SCHEDULER = "scheduler"
+SCHEDULER = System("scheduler")
 
 
 def run_maintenance_transitions_at(now: datetime) -> dict[str, int]:

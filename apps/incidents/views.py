@@ -167,7 +167,7 @@ def incident_new(request: HttpRequest) -> HttpResponse:
         try:
             incident = services.open_incident(
                 request.organization,
-                actor=request.user,
+                actor=request.principal,
                 name=form.cleaned_data["name"],
                 status=form.cleaned_data["status"],
                 body=form.cleaned_data["body"],
@@ -202,7 +202,7 @@ def incident_detail(request: HttpRequest, incident_id: str) -> HttpResponse:
         form,
         lambda data: services.post_update(
             incident,
-            actor=request.user,
+            actor=request.principal,
             status=data["status"],
             body=data["body"],
             components=form.component_changes(),
@@ -239,7 +239,7 @@ def edit_update(request: HttpRequest, incident_id: str, update_id: str) -> HttpR
     if _submitted(
         request,
         form,
-        lambda data: services.edit_update(update, actor=request.user, body=data["body"]),
+        lambda data: services.edit_update(update, actor=request.principal, body=data["body"]),
     ):
         messages.success(request, "Update corrected. The previous text is kept for staff.")
         return redirect(_detail_url(request, incident))
@@ -304,7 +304,7 @@ def edit_details(request: HttpRequest, incident_id: str) -> HttpResponse:
     def run(data: dict) -> None:
         services.update_incident_details(
             incident,
-            actor=request.user,
+            actor=request.principal,
             name=data["name"],
             impact=data["impact"] if data["impact"] != incident.impact else None,
         )
@@ -330,7 +330,10 @@ def resolve(request: HttpRequest, incident_id: str) -> HttpResponse:
         incident,
         forms.ResolveForm(request.POST or None),
         lambda data: services.resolve_incident(
-            incident, actor=request.user, body=data["body"], deliver_notifications=data["notify"]
+            incident,
+            actor=request.principal,
+            body=data["body"],
+            deliver_notifications=data["notify"],
         ),
         done="Incident resolved. Affected components are operational.",
         title="Resolve incident",
@@ -349,7 +352,7 @@ def reopen(request: HttpRequest, incident_id: str) -> HttpResponse:
         forms.ReopenForm(request.POST or None),
         lambda data: services.reopen_incident(
             incident,
-            actor=request.user,
+            actor=request.principal,
             status=data["status"],
             body=data["body"],
             deliver_notifications=data["notify"],
@@ -369,7 +372,7 @@ def backfill(request: HttpRequest) -> HttpResponse:
         try:
             incident = services.backfill_incident(
                 request.organization,
-                actor=request.user,
+                actor=request.principal,
                 name=form.cleaned_data["name"],
                 impact=form.cleaned_data["impact"],
                 components=form.cleaned_data["components"],
@@ -390,7 +393,7 @@ def delete(request: HttpRequest, incident_id: str) -> HttpResponse:
     )
     form = forms.DeleteForm(request.POST or None, expected=incident.name)
     if request.method == "POST" and form.is_valid():
-        services.delete_incident(incident, actor=request.user)
+        services.delete_incident(incident, actor=request.principal)
         messages.success(request, f"“{incident.name}” was deleted.")
         name = "incidents:maintenance_list" if incident.is_maintenance else "incidents:list"
         return redirect(name, request.organization.slug)
@@ -437,7 +440,7 @@ def maintenance_new(request: HttpRequest) -> HttpResponse:
         try:
             maintenance = services.schedule_maintenance(
                 request.organization,
-                actor=request.user,
+                actor=request.principal,
                 name=data["name"],
                 body=data["body"],
                 scheduled_for=data["scheduled_for"],
@@ -471,7 +474,7 @@ def maintenance_detail(request: HttpRequest, maintenance_id: str) -> HttpRespons
         form,
         lambda data: services.post_maintenance_update(
             maintenance,
-            actor=request.user,
+            actor=request.principal,
             body=data["body"],
             deliver_notifications=data["notify"],
         ),
@@ -496,7 +499,7 @@ def _maintenance_action(action, done_message: str):
     def view(request: HttpRequest, maintenance_id: str) -> HttpResponse:
         maintenance = _get(request, maintenance_id, Kind.MAINTENANCE)
         try:
-            action(maintenance, actor=request.user)
+            action(maintenance, actor=request.principal)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
@@ -530,7 +533,7 @@ def maintenance_extend(request: HttpRequest, maintenance_id: str) -> HttpRespons
         form,
         lambda data: services.extend_maintenance(
             maintenance,
-            actor=request.user,
+            actor=request.principal,
             new_until=data["scheduled_until"],
             body=data["body"] or None,
             deliver_notifications=data["notify"],
@@ -563,7 +566,9 @@ def template_new(request: HttpRequest) -> HttpResponse:
     if _submitted(
         request,
         form,
-        lambda data: services.create_template(request.organization, actor=request.user, **data),
+        lambda data: services.create_template(
+            request.organization, actor=request.principal, **data
+        ),
     ):
         messages.success(request, "Template saved.")
         return redirect("incidents:templates", request.organization.slug)
@@ -580,7 +585,7 @@ def template_edit(request: HttpRequest, template_id: str) -> HttpResponse:
     if _submitted(
         request,
         form,
-        lambda data: services.update_template(template, actor=request.user, **data),
+        lambda data: services.update_template(template, actor=request.principal, **data),
     ):
         messages.success(request, "Template saved.")
         return redirect("incidents:templates", request.organization.slug)
@@ -593,7 +598,7 @@ def template_edit(request: HttpRequest, template_id: str) -> HttpResponse:
 def template_delete(request: HttpRequest, template_id: str) -> HttpResponse:
     template = _template_from(request, template_id)
     if request.method == "POST":
-        services.delete_template(template, actor=request.user)
+        services.delete_template(template, actor=request.principal)
         messages.success(request, f"Template “{template.name}” deleted.")
         return redirect("incidents:templates", request.organization.slug)
     return _render(request, "incidents/dashboard/template_delete.html", {"template": template})
@@ -602,7 +607,7 @@ def template_delete(request: HttpRequest, template_id: str) -> HttpResponse:
 @org_view("incidents.edit")
 @require_POST
 def template_defaults(request: HttpRequest) -> HttpResponse:
-    created = services.ensure_default_templates(request.organization, actor=request.user)
+    created = services.ensure_default_templates(request.organization, actor=request.principal)
     messages.success(
         request,
         f"Added {len(created)} default templates." if created else "You have all the defaults.",
@@ -688,7 +693,7 @@ def postmortem(request: HttpRequest, incident_id: str) -> HttpResponse:
         return _postmortem_page(request, incident, current, form=form, preview=preview)
     if valid:
         try:
-            saved = services.save_postmortem(incident, actor=request.user, **form.cleaned_data)
+            saved = services.save_postmortem(incident, actor=request.principal, **form.cleaned_data)
         except ValidationError as error:
             _form_error(form, error)
         else:
@@ -722,7 +727,7 @@ def _publish(request: HttpRequest, incident: Incident) -> None:
     form = forms.PublishPostmortemForm(request.POST)
     form.is_valid()  # one optional checkbox: always valid
     services.publish_postmortem(
-        incident, actor=request.user, notify_subscribers=form.cleaned_data["notify"]
+        incident, actor=request.principal, notify_subscribers=form.cleaned_data["notify"]
     )
 
 
@@ -734,7 +739,7 @@ postmortem_publish = _postmortem_action(
     ),
 )
 postmortem_unpublish = _postmortem_action(
-    lambda request, incident: services.unpublish_postmortem(incident, actor=request.user),
+    lambda request, incident: services.unpublish_postmortem(incident, actor=request.principal),
     lambda request: "Postmortem taken off the status page. It is kept as a draft.",
 )
 
@@ -748,7 +753,7 @@ def postmortem_delete(request: HttpRequest, incident_id: str) -> HttpResponse:
         request,
         incident,
         forms.ConfirmForm(request.POST if request.method == "POST" else None),
-        lambda data: services.delete_postmortem(incident, actor=request.user),
+        lambda data: services.delete_postmortem(incident, actor=request.principal),
         done="Postmortem draft deleted.",
         title="Delete postmortem draft",
         submit="Delete draft",
@@ -771,9 +776,9 @@ def action_item_add(request: HttpRequest, incident_id: str) -> HttpResponse:
     if form.is_valid():
         try:
             current = _postmortem_of(request, incident) or services.save_postmortem(
-                incident, actor=request.user
+                incident, actor=request.principal
             )
-            services.add_action_item(current, actor=request.user, **form.cleaned_data)
+            services.add_action_item(current, actor=request.principal, **form.cleaned_data)
         except ValidationError as error:
             _form_error(form, error)
         else:
@@ -794,7 +799,7 @@ def action_item_edit(request: HttpRequest, incident_id: str, item_id: str) -> Ht
     if _submitted(
         request,
         form,
-        lambda data: services.update_action_item(item, actor=request.user, **data),
+        lambda data: services.update_action_item(item, actor=request.principal, **data),
     ):
         messages.success(request, "Action item saved.")
         return redirect(_postmortem_url(request, incident) + "#action-items")
@@ -813,7 +818,9 @@ def action_item_status(request: HttpRequest, incident_id: str, item_id: str) -> 
     item = _action_item(request, incident, item_id)
     form = forms.ActionItemStatusForm(request.POST)
     if form.is_valid():
-        services.update_action_item(item, actor=request.user, status=form.cleaned_data["status"])
+        services.update_action_item(
+            item, actor=request.principal, status=form.cleaned_data["status"]
+        )
     else:
         messages.error(request, "Choose planned, in progress or done.")
     return _back_to_items(request, incident)
@@ -827,7 +834,9 @@ def action_item_move(request: HttpRequest, incident_id: str, item_id: str) -> Ht
     form = forms.MoveActionItemForm(request.POST)
     if form.is_valid():
         step = -1 if form.cleaned_data["direction"] == "up" else 1
-        services.move_action_item(item, actor=request.user, position=max(1, item.position + step))
+        services.move_action_item(
+            item, actor=request.principal, position=max(1, item.position + step)
+        )
     return _back_to_items(request, incident)
 
 
@@ -836,7 +845,7 @@ def action_item_move(request: HttpRequest, incident_id: str, item_id: str) -> Ht
 def action_item_delete(request: HttpRequest, incident_id: str, item_id: str) -> HttpResponse:
     incident = _get(request, incident_id, Kind.INCIDENT)
     item = _action_item(request, incident, item_id)
-    services.delete_action_item(item, actor=request.user)
+    services.delete_action_item(item, actor=request.principal)
     if not request.headers.get("HX-Request"):
         messages.success(request, f"Action item “{item.title}” deleted.")
     return _back_to_items(request, incident)

@@ -150,7 +150,7 @@ class ApiKeyViewSet(
         serializer.is_valid(raise_exception=True)
         key, secret = services.create_api_key(
             self.organization,
-            actor=self.actor,
+            actor=self.principal,
             name=serializer.validated_data["name"],
             scope=serializer.validated_data["scope"],
             can_import_confirmed=serializer.validated_data["can_import_confirmed"],
@@ -159,4 +159,4 @@ class ApiKeyViewSet(
         return Response(ApiKeyCreatedSerializer(key).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance: ApiKey) -> None:
-        services.revoke_api_key(instance, actor=self.actor)
+        services.revoke_api_key(instance, actor=self.principal)

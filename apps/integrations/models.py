@@ -10,6 +10,7 @@ from django.utils import timezone
 from apps.api.credentials import ApiCredential
 from apps.core.ids import PublicIdField
 from apps.organizations.models import OrgOwnedModel
+from apps.organizations.principals import ApiKeyPrincipal
 
 KEY_PREFIX = "cnd_"
 
@@ -84,6 +85,11 @@ class ApiKey(OrgOwnedModel):
     @property
     def is_trusted_importer(self) -> bool:
         return self.can_import_confirmed and self.can_write
+
+    @property
+    def principal(self) -> ApiKeyPrincipal:
+        """The key as the services' `actor`: its scope decides, through roles.py."""
+        return ApiKeyPrincipal(self)
 
     @staticmethod
     def generate_secret() -> str:

@@ -13,7 +13,7 @@ from apps.organizations.models import AuditEntry, Organization
 from .models import ApiKey, hash_key
 
 if TYPE_CHECKING:
-    from apps.accounts.models import User
+    from apps.organizations.principals import Principal
 
 # Shown in lists so people can tell keys apart: "cnd_" plus 8 random characters. Revealing them
 # costs nothing: the secret has 32 random bytes, the prefix gives away 48 bits of it at most.
@@ -29,18 +29,18 @@ READ_ONLY_TRUSTED_MESSAGE = (
 def create_api_key(
     organization: Organization,
     *,
-    actor: User | str | None,
+    actor: Principal,
     name: str,
     scope: str,
     can_import_confirmed: bool = False,
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with its secret. The secret exists only in the return value.
 
-    actor is the member who asked for it, or a label such as "system" for management commands.
-    Callers decide who may ask (owners and admins in the dashboard, admin keys in the API, the
-    command line); can_import_confirmed makes a trusted importer (see ApiKey), which needs a
-    write or admin scope.
+    actor needs `api_keys.manage` (owners and admins in the dashboard, admin keys in the API,
+    the System for the command line); can_import_confirmed makes a trusted importer (see
+    ApiKey), which needs a write or admin scope.
     """
+    actor.require("api_keys.manage", organization)
     name = name.strip()
     if not name:
         raise ValidationError("Give the key a name.", code="required")
@@ -57,7 +57,7 @@ def create_api_key(
         # SECURITY: only the hash and a short prefix are stored; the secret cannot be shown again.
         prefix=secret[:PREFIX_LENGTH],
         hashed_key=hash_key(secret),
-        created_by=None if actor is None or isinstance(actor, str) else actor,
+        created_by=actor.audit_user,
     )
     AuditEntry.record(
         organization,
@@ -70,8 +70,9 @@ def create_api_key(
 
 
 @transaction.atomic
-def revoke_api_key(key: ApiKey, *, actor: User | str | None) -> ApiKey:
+def revoke_api_key(key: ApiKey, *, actor: Principal) -> ApiKey:
     """Revoke key at once: the next request that sends it gets 401. Revoking twice is a no-op."""
+    actor.require("api_keys.manage", key.organization)
     now = timezone.now()
     # A conditional UPDATE, so two people revoking at the same time write one audit row.
     revoked = ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=now)

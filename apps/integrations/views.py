@@ -60,7 +60,7 @@ def api_key_create(request: HttpRequest) -> HttpResponse:
             try:
                 key, secret = create_api_key(
                     request.organization,
-                    actor=request.user,
+                    actor=request.principal,
                     name=form.cleaned_data["name"],
                     scope=form.cleaned_data["scope"],
                     can_import_confirmed=form.cleaned_data["can_import_confirmed"],
@@ -99,7 +99,7 @@ def api_key_revoke(request: HttpRequest, key_id: str) -> HttpResponse:
     key = get_object_or_404(ApiKey.objects.for_org(request.organization), public_id=key_id)
     if request.method == "POST":
         if key.is_active:
-            revoke_api_key(key, actor=request.user)
+            revoke_api_key(key, actor=request.principal)
             messages.success(
                 request, f"Revoked “{key.name}”. Requests that use it now get 401 Unauthorized."
             )

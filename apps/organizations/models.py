@@ -19,6 +19,8 @@ from .roles import Role, has_permission
 if TYPE_CHECKING:
     from apps.accounts.models import User
 
+    from .principals import Principal
+
 TIMEZONE_CHOICES = sorted(
     (tz, tz) for tz in zoneinfo.available_timezones() if "/" in tz or tz == "UTC"
 )
@@ -270,14 +272,22 @@ class AuditEntry(models.Model):
         cls,
         organization: Organization,
         *,
-        actor: User | str | None,
+        actor: Principal | User | str | None,
         action: str,
         target: models.Model | None = None,
         data: dict | None = None,
     ) -> AuditEntry:
-        from .context import current_ip
+        """Record what `actor` did. The principal names itself (audit_user, audit_label).
 
-        if actor is None or isinstance(actor, str):
+        A bare User, label or None is still accepted for apps.notifications, whose services
+        move to principals in their own change; every other service passes a Principal.
+        """
+        from .context import current_ip
+        from .principals import Principal
+
+        if isinstance(actor, Principal):
+            user, label = actor.audit_user, actor.audit_label
+        elif actor is None or isinstance(actor, str):
             user, label = None, actor or "system"
         else:
             user, label = actor, actor.email

@@ -1,8 +1,12 @@
 """Every write to organizations, memberships, invitations and domains goes through here.
 
-Each function is one staff action: it checks what the permission table allows (views check the
-coarse permission through `org_view`; the finer rules about owners live here so no caller can
-skip them), writes inside a transaction and records one AuditEntry.
+Each function is one staff action: it asks its principal (`actor`, apps.organizations.principals)
+whether the permission table allows it (views check the coarse permission through `org_view`;
+the checks here, and the finer rules about owners, hold whoever calls), writes inside a
+transaction and records one AuditEntry.
+
+Two services take a signed-in User rather than a principal, because the user is not a member
+yet: create_organization (the creator becomes its first owner) and accept_invitation.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.core.links import absolute_url
+from apps.core.locking import lock_again
 
 from . import dns as org_dns
 from .models import (
@@ -39,6 +44,8 @@ from .roles import Role, assignable_roles
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
+
+    from .principals import Principal
 
 logger = logging.getLogger(__name__)
 
@@ -100,9 +107,9 @@ def create_organization(
 
 @transaction.atomic
 def update_organization_settings(
-    organization: Organization, *, actor: User, name: str, timezone: str
+    organization: Organization, *, actor: Principal, name: str, timezone: str
 ) -> Organization:
-    _require(organization, actor, "org.change_settings")
+    actor.require("org.change_settings", organization)
     changes = {}
     name = name.strip()
     if name != organization.name:
@@ -126,9 +133,9 @@ def update_organization_settings(
 
 
 @transaction.atomic
-def delete_organization(organization: Organization, *, actor: User, confirmation: str) -> None:
+def delete_organization(organization: Organization, *, actor: Principal, confirmation: str) -> None:
     """Delete the organization and everything it owns. Owners only, confirmed by its slug."""
-    _require(organization, actor, "org.delete")
+    actor.require("org.delete", organization)
     if confirmation.strip() != organization.slug:
         raise ValidationError(
             f"Type “{organization.slug}” exactly to confirm.", code="confirmation"
@@ -139,7 +146,7 @@ def delete_organization(organization: Organization, *, actor: User, confirmation
         "organization deleted: slug=%s public_id=%s by=%s",
         organization.slug,
         organization.public_id,
-        actor.email,
+        actor.audit_label,
     )
     organization.delete()
 
@@ -158,17 +165,15 @@ def bump_content_version(organization: Organization) -> None:
 # --- memberships ------------------------------------------------------------------------------
 
 
-def _membership_of(organization: Organization, user: User) -> Membership:
-    membership = Membership.objects.filter(organization=organization, user=user).first()
+def _membership_of(organization: Organization, actor: Principal) -> Membership:
+    """The acting member's membership, read again (the role may have changed since the request
+    began). Membership rules compare roles, so only a member may act on members."""
+    user = actor.audit_user
+    membership = (
+        Membership.objects.filter(organization=organization, user=user).first() if user else None
+    )
     if membership is None:
         raise PermissionDenied("You are not a member of this organization.")
-    return membership
-
-
-def _require(organization: Organization, actor: User, permission: str) -> Membership:
-    membership = _membership_of(organization, actor)
-    if not membership.can(permission):
-        raise PermissionDenied("Your role in this organization does not allow this.")
     return membership
 
 
@@ -188,18 +193,19 @@ def _ensure_not_last_owner(organization: Organization, membership: Membership) -
         raise LastOwnerError(LAST_OWNER_MESSAGE, code="last_owner")
 
 
-def _check_can_manage(actor_membership: Membership, target: Membership) -> None:
-    if not actor_membership.can("members.manage"):
-        raise PermissionDenied("Your role does not allow managing members.")
+def _check_can_manage(actor: Principal, target: Membership) -> Membership:
+    """The acting member's membership, once they may manage `target`."""
+    actor.require("members.manage", target.organization)
+    actor_membership = _membership_of(target.organization, actor)
     if target.role == Role.OWNER and not actor_membership.can("members.manage_owners"):
         raise PermissionDenied("Only owners can change or remove an owner.")
+    return actor_membership
 
 
 @transaction.atomic
-def change_member_role(membership: Membership, *, actor: User, role: str) -> Membership:
+def change_member_role(membership: Membership, *, actor: Principal, role: str) -> Membership:
     organization = membership.organization
-    actor_membership = _membership_of(organization, actor)
-    _check_can_manage(actor_membership, membership)
+    actor_membership = _check_can_manage(actor, membership)
     if role not in Role.values:
         raise ValidationError("Choose a valid role.", code="invalid_role")
     if role not in assignable_roles(actor_membership.role):
@@ -222,12 +228,11 @@ def change_member_role(membership: Membership, *, actor: User, role: str) -> Mem
 
 
 @transaction.atomic
-def remove_member(membership: Membership, *, actor: User) -> None:
+def remove_member(membership: Membership, *, actor: Principal) -> None:
     organization = membership.organization
-    if membership.user_id == actor.pk:
+    if actor.audit_user is not None and membership.user_id == actor.audit_user.pk:
         raise ValidationError("Use “Leave organization” to remove yourself.", code="self")
-    actor_membership = _membership_of(organization, actor)
-    _check_can_manage(actor_membership, membership)
+    _check_can_manage(actor, membership)
     _ensure_not_last_owner(organization, membership)
     AuditEntry.record(
         organization,
@@ -240,14 +245,15 @@ def remove_member(membership: Membership, *, actor: User) -> None:
 
 
 @transaction.atomic
-def leave_organization(organization: Organization, *, actor: User) -> None:
+def leave_organization(organization: Organization, *, actor: Principal) -> None:
+    actor.require("org.view", organization)
     membership = _membership_of(organization, actor)
     _ensure_not_last_owner(organization, membership)
     AuditEntry.record(
         organization,
         actor=actor,
         action="member.leave",
-        target=actor,
+        target=membership.user,
         data={"role": membership.role},
     )
     membership.delete()
@@ -373,8 +379,11 @@ def _check_invitation_rate(organization: Organization) -> None:
 
 
 @transaction.atomic
-def invite_member(organization: Organization, *, actor: User, email: str, role: str) -> Invitation:
-    actor_membership = _require(organization, actor, "members.manage")
+def invite_member(
+    organization: Organization, *, actor: Principal, email: str, role: str
+) -> Invitation:
+    actor.require("members.manage", organization)
+    actor_membership = _membership_of(organization, actor)
     _check_invitation_rate(organization)
     if role not in assignable_roles(actor_membership.role):
         raise PermissionDenied(f"Your role cannot invite someone as {role}.")
@@ -387,7 +396,7 @@ def invite_member(organization: Organization, *, actor: User, email: str, role: 
         revoked_at__isnull=True,
     ).update(revoked_at=timezone.now())
     invitation = Invitation.objects.create(
-        organization=organization, email=email, role=role, invited_by=actor
+        organization=organization, email=email, role=role, invited_by=actor.audit_user
     )
     AuditEntry.record(
         organization,
@@ -401,9 +410,9 @@ def invite_member(organization: Organization, *, actor: User, email: str, role: 
 
 
 @transaction.atomic
-def resend_invitation(invitation: Invitation, *, actor: User) -> Invitation:
+def resend_invitation(invitation: Invitation, *, actor: Principal) -> Invitation:
     """Send the invitation again with a new link; the previous link stops working."""
-    _require(invitation.organization, actor, "members.manage")
+    actor.require("members.manage", invitation.organization)
     if not invitation.is_open:
         raise ValidationError("Only a pending invitation can be resent.", code="closed")
     _check_invitation_rate(invitation.organization)
@@ -422,8 +431,8 @@ def resend_invitation(invitation: Invitation, *, actor: User) -> Invitation:
 
 
 @transaction.atomic
-def revoke_invitation(invitation: Invitation, *, actor: User) -> Invitation:
-    _require(invitation.organization, actor, "members.manage")
+def revoke_invitation(invitation: Invitation, *, actor: Principal) -> Invitation:
+    actor.require("members.manage", invitation.organization)
     if not invitation.is_open:
         raise ValidationError("This invitation is no longer pending.", code="closed")
     invitation.revoked_at = timezone.now()
@@ -450,9 +459,7 @@ def accept_invitation(token: str, *, actor: User) -> Membership:
     invitation = invitation_from_token(token)
     # SECURITY: re-read under a row lock so two concurrent acceptances of one link cannot both
     # pass the "still open" check.
-    invitation = (
-        Invitation.objects.select_for_update().select_related("organization").get(pk=invitation.pk)
-    )
+    invitation = lock_again(Invitation.objects.select_related("organization"), pk=invitation.pk)
     invitation_from_token(token)  # the checks again, now that the row is locked
     organization = invitation.organization
     membership = Membership.objects.filter(organization=organization, user=actor).first()
@@ -543,8 +550,8 @@ def validate_new_hostname(organization: Organization, raw: str) -> str:
 
 
 @transaction.atomic
-def add_domain(organization: Organization, *, actor: User, hostname: str) -> Domain:
-    _require(organization, actor, "domains.manage")
+def add_domain(organization: Organization, *, actor: Principal, hostname: str) -> Domain:
+    actor.require("domains.manage", organization)
     hostname = validate_new_hostname(organization, hostname)
     try:
         with transaction.atomic():
@@ -557,14 +564,14 @@ def add_domain(organization: Organization, *, actor: User, hostname: str) -> Dom
     return domain
 
 
-def verify_domain(domain: Domain, *, actor: User) -> bool:
+def verify_domain(domain: Domain, *, actor: Principal) -> bool:
     """Look up the TXT record and mark the domain verified when it holds our value.
 
     Not one transaction end to end: the DNS lookup can take seconds, and no database
     transaction (or row lock) should stay open while we wait on the network. The writes after
     it are atomic.
     """
-    _require(domain.organization, actor, "domains.manage")
+    actor.require("domains.manage", domain.organization)
     error = ""
     try:
         records = org_dns.resolve_txt(domain.txt_record_name)
@@ -598,8 +605,8 @@ def verify_domain(domain: Domain, *, actor: User) -> bool:
 
 
 @transaction.atomic
-def remove_domain(domain: Domain, *, actor: User) -> None:
-    _require(domain.organization, actor, "domains.manage")
+def remove_domain(domain: Domain, *, actor: Principal) -> None:
+    actor.require("domains.manage", domain.organization)
     AuditEntry.record(domain.organization, actor=actor, action="domain.remove", target=domain)
     if domain.verified_at:
         bump_content_version(domain.organization)

@@ -11,11 +11,11 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpRequest
 
 from .models import Domain, Membership, Organization
+from .principals import Member
 
 NOT_FOUND_MESSAGE = "No such organization, or you are not a member of it."
 
@@ -70,7 +70,8 @@ def get_membership(user, org_slug: str) -> Membership:
 def org_view(permission: str = "org.view", *, write_permission: str | None = None):
     """Decorator for every dashboard view under /dashboard/<org_slug>/.
 
-    Resolves request.organization and request.membership, answers 404 to non-members and 403
+    Resolves request.organization, request.membership and request.principal (the Member that
+    services take as `actor`), answers 404 to non-members and 403
     when the role lacks `permission`. With write_permission, GET/HEAD need `permission` and
     every other method needs write_permission (a viewer can look at a page but not post it).
     """
@@ -83,23 +84,23 @@ def org_view(permission: str = "org.view", *, write_permission: str | None = Non
 
                 return redirect_to_login(request.get_full_path())
             membership = get_membership(request.user, org_slug)
+            # Who acts, for the services this view calls (they check their permission again).
+            principal = Member(membership)
             needed = permission
             if write_permission and request.method not in ("GET", "HEAD", "OPTIONS"):
                 needed = write_permission
-            if not membership.can(needed):
-                raise PermissionDenied("Your role in this organization does not allow this.")
+            principal.require(needed)  # PermissionDenied: 403 for a role too low
             request.organization = membership.organization
             request.membership = membership
+            request.principal = principal
             # Written only when it changes: a session write on every dashboard request is a
             # database (or cache) write per page view and a Set-Cookie on every response.
             if request.session.get("current_org") != org_slug:
                 request.session["current_org"] = org_slug
-            try:
-                return view(request, *args, **kwargs)
-            except ObjectDoesNotExist as exc:
-                # An object deleted by another request while this one worked on it (a
-                # service's select_for_update().get(), say): it is gone, not a server error.
-                raise Http404("It no longer exists.") from exc
+            # No catch-all for ObjectDoesNotExist here: the objects the URL names are looked up
+            # with get_object_or_404, and a service whose row was deleted meanwhile raises
+            # apps.core.locking.Gone (a 404). Any other DoesNotExist is a bug: a 500.
+            return view(request, *args, **kwargs)
 
         wrapper.org_permission = permission  # read by the URL-walking tenancy test
         wrapper.org_write_permission = write_permission

@@ -270,7 +270,7 @@ def invite(request: HttpRequest) -> HttpResponse:
     try:
         invitation = services.invite_member(
             organization,
-            actor=request.user,
+            actor=request.principal,
             email=form.cleaned_data["email"],
             role=form.cleaned_data["role"],
         )
@@ -303,7 +303,7 @@ def change_role(request: HttpRequest, membership_id: int) -> HttpResponse:
     else:
         try:
             services.change_member_role(
-                membership, actor=request.user, role=form.cleaned_data["role"]
+                membership, actor=request.principal, role=form.cleaned_data["role"]
             )
         except ValidationError as exc:
             messages.error(request, _error_text(exc))
@@ -319,7 +319,7 @@ def change_role(request: HttpRequest, membership_id: int) -> HttpResponse:
 def remove(request: HttpRequest, membership_id: int) -> HttpResponse:
     membership = _member_or_404(request, membership_id)
     try:
-        services.remove_member(membership, actor=request.user)
+        services.remove_member(membership, actor=request.principal)
     except ValidationError as exc:
         messages.error(request, _error_text(exc))
     else:
@@ -337,7 +337,7 @@ def leave(request: HttpRequest) -> HttpResponse:
     is_last_owner = request.membership.role == Role.OWNER and owner_count == 1
     if request.method == "POST":
         try:
-            services.leave_organization(organization, actor=request.user)
+            services.leave_organization(organization, actor=request.principal)
         except ValidationError as exc:
             messages.error(request, _error_text(exc))
             return redirect("organizations:leave", organization.slug)
@@ -368,7 +368,7 @@ def _invitation_or_404(request: HttpRequest, invitation_id: str) -> Invitation:
 def resend_invitation(request: HttpRequest, invitation_id: str) -> HttpResponse:
     invitation = _invitation_or_404(request, invitation_id)
     try:
-        services.resend_invitation(invitation, actor=request.user)
+        services.resend_invitation(invitation, actor=request.principal)
     except ValidationError as exc:
         messages.error(request, _error_text(exc))
     else:
@@ -384,7 +384,7 @@ def resend_invitation(request: HttpRequest, invitation_id: str) -> HttpResponse:
 def revoke_invitation(request: HttpRequest, invitation_id: str) -> HttpResponse:
     invitation = _invitation_or_404(request, invitation_id)
     try:
-        services.revoke_invitation(invitation, actor=request.user)
+        services.revoke_invitation(invitation, actor=request.principal)
     except ValidationError as exc:
         messages.error(request, _error_text(exc))
     else:
@@ -421,7 +421,7 @@ def domains(request: HttpRequest) -> HttpResponse:
         return _render_domains(request, form, status=400)
     try:
         domain = services.add_domain(
-            organization, actor=request.user, hostname=form.cleaned_data["hostname"]
+            organization, actor=request.principal, hostname=form.cleaned_data["hostname"]
         )
     except ValidationError as exc:
         form.add_error("hostname", exc)
@@ -448,7 +448,7 @@ def _domain_or_404(request: HttpRequest, domain_id: str) -> Domain:
 @require_POST
 def verify_domain(request: HttpRequest, domain_id: str) -> HttpResponse:
     domain = _domain_or_404(request, domain_id)
-    if services.verify_domain(domain, actor=request.user):
+    if services.verify_domain(domain, actor=request.principal):
         messages.success(request, f"{domain.hostname} is verified and now serves your page.")
     else:
         messages.error(request, f"{domain.hostname} is not verified yet: {domain.last_check_error}")
@@ -459,7 +459,7 @@ def verify_domain(request: HttpRequest, domain_id: str) -> HttpResponse:
 @require_POST
 def remove_domain(request: HttpRequest, domain_id: str) -> HttpResponse:
     domain = _domain_or_404(request, domain_id)
-    services.remove_domain(domain, actor=request.user)
+    services.remove_domain(domain, actor=request.principal)
     messages.success(request, f"{domain.hostname} removed. It no longer serves your page.")
     return redirect("organizations:domains", request.organization.slug)
 
@@ -527,7 +527,7 @@ def settings_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         services.update_organization_settings(
             organization,
-            actor=request.user,
+            actor=request.principal,
             name=form.cleaned_data["name"],
             timezone=form.cleaned_data["timezone"],
         )
@@ -564,7 +564,7 @@ def delete(request: HttpRequest) -> HttpResponse:
         return _render_settings(request, form, delete_form, status=400)
     name = organization.name
     services.delete_organization(
-        organization, actor=request.user, confirmation=delete_form.cleaned_data["confirmation"]
+        organization, actor=request.principal, confirmation=delete_form.cleaned_data["confirmation"]
     )
     request.session.pop("current_org", None)
     messages.success(request, f"{name} and everything in it was deleted.")

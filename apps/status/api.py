@@ -7,7 +7,7 @@ the API writes the same history, uptime, audit and notification rows as the dash
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -22,6 +22,9 @@ from apps.api.schema import crud_schema
 from . import services
 from .models import Component, ComponentGroup, ComponentStatus
 
+if TYPE_CHECKING:
+    from apps.organizations.principals import Principal
+
 
 def _reorder_item(item: Component | ComponentGroup) -> dict[str, str | None]:
     if isinstance(item, ComponentGroup):
@@ -33,7 +36,7 @@ def _reorder_item(item: Component | ComponentGroup) -> dict[str, str | None]:
     }
 
 
-def move_to_position(item: Component | ComponentGroup, position: int, *, actor: str) -> None:
+def move_to_position(item: Component | ComponentGroup, position: int, *, actor: Principal) -> None:
     """Put `item` at `position` (1-based) among its siblings, through services.reorder.
 
     Siblings are the components of its group, or, at the top level, the groups and the
@@ -98,7 +101,7 @@ class ComponentSerializer(StrictModelSerializer):
     def create(self, validated_data: dict[str, Any]) -> Component:
         status = validated_data.pop("status", ComponentStatus.OPERATIONAL)
         position = validated_data.pop("position", None)
-        actor = self.context["actor"]
+        actor = self.context["principal"]
         component = services.create_component(
             self.context["organization"], actor=actor, **validated_data
         )
@@ -112,7 +115,7 @@ class ComponentSerializer(StrictModelSerializer):
     def update(self, instance: Component, validated_data: dict[str, Any]) -> Component:
         status = validated_data.pop("status", None)
         position = validated_data.pop("position", None)
-        actor = self.context["actor"]
+        actor = self.context["principal"]
         if validated_data:
             services.update_component(instance, actor=actor, **validated_data)
         if status is not None:
@@ -156,7 +159,7 @@ class ComponentViewSet(OrgViewSet):
         return queryset
 
     def perform_destroy(self, instance: Component) -> None:
-        services.delete_component(instance, actor=self.actor)
+        services.delete_component(instance, actor=self.principal)
 
 
 class ComponentGroupSerializer(StrictModelSerializer):
@@ -200,10 +203,10 @@ class ComponentGroupSerializer(StrictModelSerializer):
     def create(self, validated_data: dict[str, Any]) -> ComponentGroup:
         position = validated_data.pop("position", None)
         group = services.create_component_group(
-            self.context["organization"], actor=self.context["actor"], **validated_data
+            self.context["organization"], actor=self.context["principal"], **validated_data
         )
         if position is not None:
-            move_to_position(group, position, actor=self.context["actor"])
+            move_to_position(group, position, actor=self.context["principal"])
         return group
 
     @transaction.atomic
@@ -212,12 +215,12 @@ class ComponentGroupSerializer(StrictModelSerializer):
         if validated_data:
             services.update_component_group(
                 instance,
-                actor=self.context["actor"],
+                actor=self.context["principal"],
                 name=validated_data.get("name", instance.name),
                 description=validated_data.get("description", instance.description),
             )
         if position is not None:
-            move_to_position(instance, position, actor=self.context["actor"])
+            move_to_position(instance, position, actor=self.context["principal"])
         return instance
 
 
@@ -245,4 +248,4 @@ class ComponentGroupViewSet(OrgViewSet):
         return queryset
 
     def perform_destroy(self, instance: ComponentGroup) -> None:
-        services.delete_component_group(instance, actor=self.actor)
+        services.delete_component_group(instance, actor=self.principal)

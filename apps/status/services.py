@@ -29,6 +29,7 @@ from django.utils import timezone
 from PIL import Image
 
 from apps.core.ids import new_public_id
+from apps.core.locking import Gone, lock_again
 from apps.organizations.models import AuditEntry, Organization, color_validator
 from apps.organizations.services import bump_content_version
 
@@ -45,9 +46,7 @@ from .models import (
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
-    from apps.accounts.models import User
-
-    Actor = User | str | None
+    from apps.organizations.principals import Principal as Actor
 
     class Incident(Protocol):
         """An incidents.Incident, described rather than imported: status sits below incidents
@@ -81,12 +80,6 @@ def _split_by_local_day(start: datetime, end: datetime, tz: ZoneInfo) -> list[tu
         cursor = segment_end
         day += timedelta(days=1)
     return parts
-
-
-def _actor_label(actor: Actor) -> tuple[User | None, str]:
-    if actor is None or isinstance(actor, str):
-        return None, actor or "system"
-    return actor, actor.email
 
 
 # --- uptime accounting -----------------------------------------------------------------------
@@ -164,14 +157,13 @@ def set_component_status(
     `at` defaults to now. It cannot go back before the component's previous change: an earlier
     `at` is moved up to it, so history stays ordered and no second is counted twice.
     """
+    actor.require("components.edit", component.organization)
     _validate_status(status)
     if incident is not None and incident.organization_id != component.organization_id:
         raise ValidationError("The incident belongs to another organization.", code="wrong_org")
     # Lock and re-read: two editors (or an editor and an alert webhook) changing the same
     # component at once must not both account the same seconds.
-    locked = (
-        Component.objects.select_for_update().select_related("organization").get(pk=component.pk)
-    )
+    locked = lock_again(Component.objects.select_related("organization"), pk=component.pk)
     if locked.status == status:
         component.status = locked.status
         return None
@@ -191,15 +183,14 @@ def set_component_status(
     component.uptime_accounted_until = locked.uptime_accounted_until
     component.updated_at = locked.updated_at
 
-    user, label = _actor_label(actor)
     change = ComponentStatusChange.objects.create(
         organization=organization,
         component=locked,
         from_status=old_status,
         to_status=status,
         changed_at=at,
-        actor=user,
-        actor_label=label,
+        actor=actor.audit_user,
+        actor_label=actor.audit_label,
         incident=incident,
     )
     AuditEntry.record(
@@ -247,6 +238,7 @@ def set_component_statuses(
     ValidationError is raised before anything is written. Returns the history rows written
     (components already in the requested status are skipped).
     """
+    actor.require("components.edit", organization)
     for component, status in changes.items():
         _validate_status(status)
         # SECURITY: the components may come from a form or an API body; never let one
@@ -291,9 +283,10 @@ def close_uptime_days_for(organization: Organization, *, now: datetime | None = 
         # One short transaction per component: the row lock is held only briefly, and a
         # crash halfway leaves every component either fully closed or untouched.
         with transaction.atomic():
-            component = (
-                Component.objects.select_for_update().select_related("organization").get(pk=pk)
-            )
+            try:
+                component = lock_again(Component.objects.select_related("organization"), pk=pk)
+            except Gone:
+                continue  # deleted since the list was read: nothing left to account
             if component.uptime_accounted_until and component.uptime_accounted_until >= midnight:
                 continue  # a status change got there first
             _account(component, midnight, tz)
@@ -475,6 +468,7 @@ def _renumber(items: Sequence[ComponentGroup | Component]) -> None:
 def create_component_group(
     organization: Organization, *, actor: Actor, name: str, description: str = ""
 ) -> ComponentGroup:
+    actor.require("components.edit", organization)
     group = ComponentGroup.objects.create(
         organization=organization,
         name=_clean_name(name),
@@ -490,6 +484,7 @@ def create_component_group(
 def update_component_group(
     group: ComponentGroup, *, actor: Actor, name: str, description: str = ""
 ) -> ComponentGroup:
+    actor.require("components.edit", group.organization)
     group.name = _clean_name(name)
     group.description = description.strip()
     group.save(update_fields=["name", "description", "updated_at"])
@@ -503,6 +498,7 @@ def update_component_group(
 @transaction.atomic
 def delete_component_group(group: ComponentGroup, *, actor: Actor) -> None:
     """Delete a group; its components stay, moved to the end of the top level."""
+    actor.require("components.edit", group.organization)
     organization = group.organization
     children = list(group.components.all())
     base = _next_position(organization, None)
@@ -535,6 +531,7 @@ def create_component(
     start_date: date | None = None,
 ) -> Component:
     """A new operational component, last among its siblings."""
+    actor.require("components.edit", organization)
     _check_group(organization, group)
     now = timezone.now()
     component = Component.objects.create(
@@ -558,6 +555,7 @@ def create_component(
 @transaction.atomic
 def update_component(component: Component, *, actor: Actor, **fields: Any) -> Component:
     """Change any of COMPONENT_FIELDS. A new group puts the component last in that group."""
+    actor.require("components.edit", component.organization)
     unknown = set(fields) - COMPONENT_FIELDS
     if unknown:
         raise TypeError(f"update_component() got unexpected fields {sorted(unknown)}")
@@ -598,6 +596,7 @@ def update_component(component: Component, *, actor: Actor, **fields: Any) -> Co
 @transaction.atomic
 def delete_component(component: Component, *, actor: Actor) -> None:
     """Delete a component with its history and uptime rows."""
+    actor.require("components.edit", component.organization)
     organization = component.organization
     group = component.group
     AuditEntry.record(organization, actor=actor, action="component.delete", target=component)
@@ -620,6 +619,7 @@ def reorder(
     ones in their current order, so a caller may send just one parent's children.
     ValidationError (nothing written) for unknown ids, a group inside a group, or duplicates.
     """
+    actor.require("components.edit", organization)
     groups = {g.public_id: g for g in ComponentGroup.objects.for_org(organization)}
     components = {c.public_id: c for c in Component.objects.for_org(organization)}
     seen: set[str] = set()
@@ -685,6 +685,7 @@ def move(
     direction: str,
 ) -> bool:
     """Swap an item with its previous ("up") or next ("down") sibling. False at either end."""
+    actor.require("components.edit", organization)
     if item.organization_id != organization.pk:
         raise ValidationError("No such item.", code="wrong_org")
     if isinstance(item, Component) and item.group_id:
@@ -825,6 +826,7 @@ def update_branding(
 ) -> Organization:
     """Update the public page's branding. Images are validated again here (callers other than
     the dashboard form may exist); ValidationError before anything is stored."""
+    actor.require("branding.edit", organization)
     color_validator(accent_color)
     for url in (website_url, support_url):
         if url:

@@ -127,7 +127,7 @@ def starter_components(request: HttpRequest) -> HttpResponse:
     form = StarterComponentsForm(request.POST)
     if form.is_valid():
         for name in form.cleaned_data["names"]:
-            services.create_component(request.organization, actor=request.user, name=name)
+            services.create_component(request.organization, actor=request.principal, name=name)
         messages.success(request, f"Added {len(form.cleaned_data['names'])} components.")
         return redirect(_components_url(request))
     context = _tree_context(request)
@@ -144,7 +144,7 @@ def component_set_status(request: HttpRequest, component_id: str) -> HttpRespons
         messages.error(request, "Choose one of the listed statuses.")
         return redirect(_components_url(request))
     change = services.set_component_status(
-        component, form.cleaned_data["status"], actor=request.user
+        component, form.cleaned_data["status"], actor=request.principal
     )
     if _is_htmx(request):
         # The row, plus the group's header badge out of band: a group shows its worst child.
@@ -179,7 +179,7 @@ def _move(request: HttpRequest, item: ComponentGroup | Component) -> HttpRespons
     if form.is_valid():
         services.move(
             request.organization,
-            actor=request.user,
+            actor=request.principal,
             item=item,
             direction=form.cleaned_data["direction"],
         )
@@ -213,7 +213,7 @@ def component_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             component = services.create_component(
-                organization, actor=request.user, **form.cleaned_data
+                organization, actor=request.principal, **form.cleaned_data
             )
         except ValidationError as exc:
             form.add_error(None, exc)
@@ -241,7 +241,7 @@ def component_edit(request: HttpRequest, component_id: str) -> HttpResponse:
     form = ComponentForm(request.POST or None, organization=request.organization, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_component(component, actor=request.user, **form.cleaned_data)
+            services.update_component(component, actor=request.principal, **form.cleaned_data)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -258,7 +258,7 @@ def component_edit(request: HttpRequest, component_id: str) -> HttpResponse:
 def component_delete(request: HttpRequest, component_id: str) -> HttpResponse:
     component = _get_component(request, component_id)
     if request.method == "POST":
-        services.delete_component(component, actor=request.user)
+        services.delete_component(component, actor=request.principal)
         messages.success(request, f"Deleted {component.name}.")
         return redirect(_components_url(request))
     return render(
@@ -278,7 +278,7 @@ def group_create(request: HttpRequest) -> HttpResponse:
     form = GroupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         group = services.create_component_group(
-            request.organization, actor=request.user, **form.cleaned_data
+            request.organization, actor=request.principal, **form.cleaned_data
         )
         messages.success(request, f"Added the group {group.name}. Now add components to it.")
         return redirect(_components_url(request))
@@ -292,7 +292,7 @@ def group_edit(request: HttpRequest, group_id: str) -> HttpResponse:
         request.POST or None, initial={"name": group.name, "description": group.description}
     )
     if request.method == "POST" and form.is_valid():
-        services.update_component_group(group, actor=request.user, **form.cleaned_data)
+        services.update_component_group(group, actor=request.principal, **form.cleaned_data)
         messages.success(request, f"Saved the group {group.name}.")
         return redirect(_components_url(request))
     return render(request, "status/dashboard/group_form.html", {"form": form, "group": group})
@@ -302,7 +302,7 @@ def group_edit(request: HttpRequest, group_id: str) -> HttpResponse:
 def group_delete(request: HttpRequest, group_id: str) -> HttpResponse:
     group = _get_group(request, group_id)
     if request.method == "POST":
-        services.delete_component_group(group, actor=request.user)
+        services.delete_component_group(group, actor=request.principal)
         messages.success(request, f"Deleted the group {group.name}; its components are kept.")
         return redirect(_components_url(request))
     return render(
@@ -399,7 +399,7 @@ def branding(request: HttpRequest) -> HttpResponse:
     form = BrandingForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_branding(organization, actor=request.user, **form.cleaned_data)
+            services.update_branding(organization, actor=request.principal, **form.cleaned_data)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:

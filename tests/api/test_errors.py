@@ -230,9 +230,12 @@ def test_an_object_deleted_while_a_request_was_working_on_it_is_a_404(
 
     incident = IncidentFactory(organization=org)
     IncidentUpdateFactory(incident=incident)
+    real = incident_services.post_update
 
-    def deleted_meanwhile(*args, **kwargs):
-        raise Incident.DoesNotExist("Incident matching query does not exist.")
+    def deleted_meanwhile(target, **kwargs):
+        # Another request deletes the incident after this one looked it up.
+        Incident.objects.filter(pk=target.pk).delete()
+        return real(target, **kwargs)
 
     monkeypatch.setattr(incident_services, "post_update", deleted_meanwhile)
     response = api(api_key).post(
@@ -241,4 +244,27 @@ def test_an_object_deleted_while_a_request_was_working_on_it_is_a_404(
         content_type="application/json",
     )
     assert response.status_code == 404
-    assert response.json()["detail"] == "Not found."
+    assert response.json()["detail"] == "It no longer exists."
+
+
+def test_an_unrelated_does_not_exist_is_a_bug_and_a_500_not_a_404(
+    api, client, api_key, org, monkeypatch
+):
+    from apps.incidents import services as incident_services
+    from apps.incidents.models import IncidentTemplate
+
+    from ..factories import IncidentFactory
+
+    incident = IncidentFactory(organization=org)
+
+    def buggy(*args, **kwargs):
+        raise IncidentTemplate.DoesNotExist("IncidentTemplate matching query does not exist.")
+
+    monkeypatch.setattr(incident_services, "post_update", buggy)
+    client.raise_request_exception = False
+    response = api(api_key).post(
+        f"/api/v1/incidents/{incident.public_id}/updates/",
+        {"status": "identified", "body": "Found it."},
+        content_type="application/json",
+    )
+    assert response.status_code == 500

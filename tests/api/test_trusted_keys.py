@@ -13,6 +13,7 @@ from apps.integrations.models import ApiKey
 from apps.notifications.models import Subscriber
 from apps.notifications.services import import_confirmed_email
 from apps.organizations.models import AuditEntry
+from apps.organizations.principals import System
 from tests.factories import ApiKeyFactory, ComponentFactory
 from tests.notifications.factories import EmailSubscriberFactory, WebhookSubscriberFactory
 
@@ -81,7 +82,7 @@ def test_an_imported_subscriber_hears_about_the_next_incident(
     with django_capture_on_commit_callbacks(execute=True):
         open_incident(
             org,
-            actor="test",
+            actor=System("test"),
             name="Elevated API errors",
             status="investigating",
             body="We are looking into it.",

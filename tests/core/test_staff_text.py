@@ -20,6 +20,7 @@ from tests.factories import (
     IncidentFactory,
     IncidentUpdateFactory,
     MaintenanceFactory,
+    member,
 )
 from tests.incidents.factories import ActionItemFactory, PostmortemFactory
 from tests.notifications.factories import EmailSubscriberFactory, NotificationEventFactory
@@ -159,7 +160,7 @@ def test_the_compose_preview_shows_the_text_as_it_will_be_published(client, edit
 
 def test_the_dashboard_timeline_shows_the_text_as_published(client, org, editor):
     incident = services.open_incident(
-        org, actor=editor, name="Slow API", status="investigating", body=BODY, components={}
+        org, actor=member(editor), name="Slow API", status="investigating", body=BODY, components={}
     )
     client.force_login(editor)
 
@@ -273,7 +274,7 @@ def test_the_compose_forms_say_the_rule(client, editor, org):
     rule = "Plain text. Line breaks are kept and web addresses become links; what you type is "
     rule += "shown exactly as written."
     incident = services.open_incident(
-        org, actor=editor, name="Slow", status="investigating", body="Slow.", components={}
+        org, actor=member(editor), name="Slow", status="investigating", body="Slow.", components={}
     )
     postmortem = PostmortemFactory(incident__organization=org)
     pages = [

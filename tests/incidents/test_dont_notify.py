@@ -18,7 +18,7 @@ from apps.incidents import services
 from apps.notifications.models import Delivery, NotificationEvent, Subscriber
 from apps.notifications.services import set_email_component_changes
 from apps.status.models import ComponentStatus
-from tests.factories import ComponentFactory
+from tests.factories import ComponentFactory, member
 from tests.notifications.factories import (
     EmailSubscriberFactory,
     SlackSubscriberFactory,
@@ -38,7 +38,7 @@ def database(org):
 def _subscribers(org, owner):
     # Component-only changes reach email subscribers only when the organization asks for it:
     # turn it on so every channel would receive a component event.
-    set_email_component_changes(org, enabled=True, actor=owner)
+    set_email_component_changes(org, enabled=True, actor=member(owner))
     EmailSubscriberFactory(organization=org)
     WebhookSubscriberFactory(organization=org, url="https://127.0.0.1:9/hook")
     SlackSubscriberFactory(organization=org, url="https://127.0.0.1:9/slack")
@@ -59,7 +59,8 @@ def test_a_notified_incident_reaches_every_channel_with_its_component_change(
     # change, so the zeros below are not an artefact of the set-up.
     with django_capture_on_commit_callbacks(execute=True):
         services.open_incident(
-            org, actor=editor, name="Database down", status="investigating", body="Looking.",
+            org, actor=member(editor), name="Database down", status="investigating",
+            body="Looking.",
             components={database: ComponentStatus.MAJOR_OUTAGE}, deliver_notifications=True,
         )  # fmt: skip
 
@@ -75,7 +76,8 @@ def test_opening_without_notifying_delivers_nothing_and_keeps_the_events_for_the
 ):
     with django_capture_on_commit_callbacks(execute=True):
         services.open_incident(
-            org, actor=editor, name="Database down", status="investigating", body="Looking.",
+            org, actor=member(editor), name="Database down", status="investigating",
+            body="Looking.",
             components={database: ComponentStatus.MAJOR_OUTAGE}, deliver_notifications=False,
         )  # fmt: skip
 
@@ -91,17 +93,17 @@ def test_update_resolve_and_reopen_without_notifying_deliver_nothing(
     org, editor, database, django_capture_on_commit_callbacks
 ):
     incident = services.open_incident(
-        org, actor=editor, name="Database down", status="investigating", body="Looking.",
+        org, actor=member(editor), name="Database down", status="investigating", body="Looking.",
         components={database: ComponentStatus.MAJOR_OUTAGE}, deliver_notifications=False,
     )  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):
         services.post_update(
-            incident, actor=editor, status="identified", body="Found it.",
+            incident, actor=member(editor), status="identified", body="Found it.",
             components={database: ComponentStatus.PARTIAL_OUTAGE}, deliver_notifications=False,
         )  # fmt: skip
-        services.resolve_incident(incident, actor=editor, deliver_notifications=False)
+        services.resolve_incident(incident, actor=member(editor), deliver_notifications=False)
         services.reopen_incident(
-            incident, actor=editor, body="Back again.",
+            incident, actor=member(editor), body="Back again.",
             components={database: ComponentStatus.DEGRADED_PERFORMANCE},
             deliver_notifications=False,
         )  # fmt: skip
@@ -119,13 +121,15 @@ def test_maintenance_steps_without_notifying_deliver_nothing(
 ):
     start = timezone.now() + timedelta(hours=1)
     maintenance = services.schedule_maintenance(
-        org, actor=editor, name="Database upgrade", body="Upgrading.", scheduled_for=start,
+        org, actor=member(editor), name="Database upgrade", body="Upgrading.", scheduled_for=start,
         scheduled_until=start + timedelta(hours=1), components=[database],
         deliver_notifications=False,
     )  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):
-        services.start_maintenance(maintenance, actor=editor, deliver_notifications=False)
-        services.complete_maintenance(maintenance, actor=editor, deliver_notifications=False)
+        services.start_maintenance(maintenance, actor=member(editor), deliver_notifications=False)
+        services.complete_maintenance(
+            maintenance, actor=member(editor), deliver_notifications=False
+        )
 
     database.refresh_from_db()
     assert database.status == ComponentStatus.OPERATIONAL

@@ -11,7 +11,7 @@ from apps.incidents.tasks import run_maintenance_transitions_at
 from apps.notifications.models import NotificationEvent
 from apps.organizations.models import AuditEntry
 from apps.status.models import ComponentStatus
-from tests.factories import ComponentFactory, IncidentFactory
+from tests.factories import ComponentFactory, IncidentFactory, member
 
 pytestmark = pytest.mark.django_db
 Kinds = NotificationEvent.Kind
@@ -38,7 +38,7 @@ def database(org):
 def maintenance(org, editor, database):
     return services.schedule_maintenance(
         org,
-        actor=editor,
+        actor=member(editor),
         name="Database upgrade",
         body="",
         scheduled_for=START,
@@ -70,7 +70,7 @@ def test_schedule_refuses_end_before_start(org, editor):
     before = counts()
     with pytest.raises(ValidationError, match="must end after it starts"):
         services.schedule_maintenance(
-            org, actor=editor, name="x", body="b", scheduled_for=END, scheduled_until=START,
+            org, actor=member(editor), name="x", body="b", scheduled_for=END, scheduled_until=START,
             components=[],
         )  # fmt: skip
     assert counts() == before
@@ -81,19 +81,19 @@ def test_schedule_refuses_components_of_another_org(org, other_org, editor):
     before = counts()
     with pytest.raises(ValidationError, match="Unknown component"):
         services.schedule_maintenance(
-            org, actor=editor, name="x", body="b", scheduled_for=START, scheduled_until=END,
+            org, actor=member(editor), name="x", body="b", scheduled_for=START, scheduled_until=END,
             components=[foreign],
         )  # fmt: skip
     assert counts() == before
 
 
 def test_start_verify_complete(maintenance, editor, database):
-    services.start_maintenance(maintenance, actor=editor)
+    services.start_maintenance(maintenance, actor=member(editor))
     database.refresh_from_db()
     assert database.status == ComponentStatus.UNDER_MAINTENANCE
 
-    services.mark_verifying(maintenance, actor=editor)
-    services.complete_maintenance(maintenance, actor=editor)
+    services.mark_verifying(maintenance, actor=member(editor))
+    services.complete_maintenance(maintenance, actor=member(editor))
     maintenance.refresh_from_db()
     database.refresh_from_db()
 
@@ -110,18 +110,18 @@ def test_start_verify_complete(maintenance, editor, database):
 
 
 def test_complete_leaves_components_something_else_broke(maintenance, editor, database):
-    services.start_maintenance(maintenance, actor=editor)
+    services.start_maintenance(maintenance, actor=member(editor))
     services.open_incident(
-        maintenance.organization, actor=editor, name="DB down", status="investigating",
+        maintenance.organization, actor=member(editor), name="DB down", status="investigating",
         body="b", components={database: ComponentStatus.MAJOR_OUTAGE},
     )  # fmt: skip
-    services.complete_maintenance(maintenance, actor=editor)
+    services.complete_maintenance(maintenance, actor=member(editor))
     database.refresh_from_db()
     assert database.status == ComponentStatus.MAJOR_OUTAGE
 
 
 def test_cancel_is_completed_with_cancelled_event(maintenance, editor, database):
-    update = services.cancel_maintenance(maintenance, actor=editor)
+    update = services.cancel_maintenance(maintenance, actor=member(editor))
     maintenance.refresh_from_db()
     database.refresh_from_db()
     assert maintenance.status == MaintenanceStatus.COMPLETED
@@ -141,25 +141,25 @@ def test_cancel_is_completed_with_cancelled_event(maintenance, editor, database)
 def test_invalid_transitions_from_scheduled(maintenance, editor, action, message):
     before = counts()
     with pytest.raises(ValidationError, match=message):
-        action(maintenance, actor=editor)
+        action(maintenance, actor=member(editor))
     assert counts() == before
 
 
 def test_cancel_after_start_is_refused(maintenance, editor):
-    services.start_maintenance(maintenance, actor=editor)
+    services.start_maintenance(maintenance, actor=member(editor))
     before = counts()
     with pytest.raises(ValidationError, match="complete it instead"):
-        services.cancel_maintenance(maintenance, actor=editor)
+        services.cancel_maintenance(maintenance, actor=member(editor))
     assert counts() == before
 
 
 def test_updates_after_completion_are_refused(maintenance, editor):
-    services.cancel_maintenance(maintenance, actor=editor)
+    services.cancel_maintenance(maintenance, actor=member(editor))
     before = counts()
     with pytest.raises(ValidationError, match="over"):
-        services.post_maintenance_update(maintenance, actor=editor, body="b")
+        services.post_maintenance_update(maintenance, actor=member(editor), body="b")
     with pytest.raises(ValidationError):
-        services.start_maintenance(maintenance, actor=editor)
+        services.start_maintenance(maintenance, actor=member(editor))
     assert counts() == before
 
 
@@ -167,7 +167,7 @@ def test_maintenance_actions_on_incident_are_refused(org, editor):
     incident = IncidentFactory(organization=org)
     before = counts()
     with pytest.raises(ValidationError, match="not a scheduled maintenance"):
-        services.start_maintenance(incident, actor=editor)
+        services.start_maintenance(incident, actor=member(editor))
     assert counts() == before
 
 
@@ -175,7 +175,7 @@ def test_extend_moves_the_end_and_says_so(org, editor, maintenance):
     org.timezone = "America/Los_Angeles"
     org.save()
     update = services.extend_maintenance(
-        maintenance, actor=editor, new_until=END + timedelta(hours=1)
+        maintenance, actor=member(editor), new_until=END + timedelta(hours=1)
     )
     maintenance.refresh_from_db()
     assert maintenance.scheduled_until == END + timedelta(hours=1)
@@ -186,29 +186,29 @@ def test_extend_moves_the_end_and_says_so(org, editor, maintenance):
 def test_extend_to_earlier_end_is_refused(maintenance, editor):
     before = counts()
     with pytest.raises(ValidationError, match="later than the current end"):
-        services.extend_maintenance(maintenance, actor=editor, new_until=END)
+        services.extend_maintenance(maintenance, actor=member(editor), new_until=END)
     assert counts() == before
 
 
 def test_post_maintenance_update_keeps_status(maintenance, editor):
-    update = services.post_maintenance_update(maintenance, actor=editor, body="Still on.")
+    update = services.post_maintenance_update(maintenance, actor=member(editor), body="Still on.")
     assert update.status == MaintenanceStatus.SCHEDULED
     assert kinds(maintenance)[-1] == Kinds.MAINTENANCE_UPDATED
 
 
 def test_post_update_routes_maintenance_moves(maintenance, editor, database):
-    services.post_update(maintenance, actor=editor, status="in_progress", body="Starting.")
+    services.post_update(maintenance, actor=member(editor), status="in_progress", body="Starting.")
     database.refresh_from_db()
     assert database.status == ComponentStatus.UNDER_MAINTENANCE
     before = counts()
     with pytest.raises(ValidationError, match="cannot go from"):
-        services.post_update(maintenance, actor=editor, status="scheduled", body="b")
+        services.post_update(maintenance, actor=member(editor), status="scheduled", body="b")
     assert counts() == before
 
 
 def test_quiet_schedule_keeps_automatic_events_quiet(org, editor):
     maintenance = services.schedule_maintenance(
-        org, actor=editor, name="x", body="b", scheduled_for=START, scheduled_until=END,
+        org, actor=member(editor), name="x", body="b", scheduled_for=START, scheduled_until=END,
         components=[], deliver_notifications=False,
     )  # fmt: skip
     run_maintenance_transitions_at(START)
@@ -252,7 +252,7 @@ def test_beat_starts_and_completes_on_time_and_is_idempotent(maintenance, databa
 
 def test_beat_respects_manual_transitions(org, editor):
     manual = services.schedule_maintenance(
-        org, actor=editor, name="x", body="b", scheduled_for=START, scheduled_until=END,
+        org, actor=member(editor), name="x", body="b", scheduled_for=START, scheduled_until=END,
         components=[], auto_start=False, auto_complete=False,
     )  # fmt: skip
     run_maintenance_transitions_at(END + timedelta(hours=1))
@@ -269,11 +269,11 @@ def test_a_run_after_a_missed_window_starts_and_completes(maintenance):
 
 def test_stale_claim_loses(maintenance, editor):
     stale = Incident.objects.get(pk=maintenance.pk)
-    services.start_maintenance(maintenance, actor=editor)
+    services.start_maintenance(maintenance, actor=member(editor))
     stale.status = MaintenanceStatus.SCHEDULED
     before = counts()
     with pytest.raises(ValidationError):
-        services.start_maintenance(stale, actor=editor)
+        services.start_maintenance(stale, actor=member(editor))
     assert counts() == before
 
 
@@ -292,11 +292,11 @@ def test_beat_schedule_registers_the_task(settings):
 def test_resolving_an_incident_leaves_components_of_a_running_maintenance(
     maintenance, editor, database
 ):
-    services.start_maintenance(maintenance, actor=editor)
+    services.start_maintenance(maintenance, actor=member(editor))
     incident = services.open_incident(
-        maintenance.organization, actor=editor, name="Slow during upgrade",
+        maintenance.organization, actor=member(editor), name="Slow during upgrade",
         status="investigating", body="b", components={database: ComponentStatus.UNDER_MAINTENANCE},
     )  # fmt: skip
-    services.resolve_incident(incident, actor=editor)
+    services.resolve_incident(incident, actor=member(editor))
     database.refresh_from_db()
     assert database.status == ComponentStatus.UNDER_MAINTENANCE

@@ -8,7 +8,7 @@ from django.urls import reverse
 from apps.incidents import services
 from apps.incidents.models import ActionItem, IncidentStatus, Postmortem
 from apps.notifications.models import NotificationEvent
-from tests.factories import IncidentFactory
+from tests.factories import IncidentFactory, member
 
 from .factories import ActionItemFactory, PostmortemFactory
 
@@ -215,7 +215,7 @@ def test_maintenance_has_no_postmortem_page(client, editor, org):
 def test_postmortem_page_query_count(client, editor, draft, django_assert_max_num_queries):
     for n in range(20):
         ActionItemFactory(postmortem=draft, title=f"Item {n}")
-    services.publish_postmortem(draft.incident, actor=editor)
+    services.publish_postmortem(draft.incident, actor=member(editor))
     client.force_login(editor)
     with django_assert_max_num_queries(14):
         assert client.get(url("postmortem", draft.incident.public_id)).status_code == 200

@@ -12,7 +12,7 @@ from apps.incidents.models import ActionItem, IncidentStatus, Postmortem
 from apps.notifications.models import NotificationEvent
 from apps.organizations.models import AuditEntry, Organization
 from apps.status.models import ComponentStatus
-from tests.factories import ComponentFactory, MaintenanceFactory
+from tests.factories import ComponentFactory, MaintenanceFactory, member
 
 from .factories import ActionItemFactory, PostmortemFactory
 
@@ -25,10 +25,10 @@ Status = ActionItem.Status
 def resolved(org, editor):
     api = ComponentFactory(organization=org, name="API")
     incident = services.open_incident(
-        org, actor=editor, name="API down", status="investigating", body="Looking.",
+        org, actor=member(editor), name="API down", status="investigating", body="Looking.",
         components={api: ComponentStatus.MAJOR_OUTAGE},
     )  # fmt: skip
-    services.resolve_incident(incident, actor=editor)
+    services.resolve_incident(incident, actor=member(editor))
     incident.refresh_from_db()
     return incident
 
@@ -37,7 +37,7 @@ def resolved(org, editor):
 def draft(resolved, editor):
     return services.save_postmortem(
         resolved,
-        actor=editor,
+        actor=member(editor),
         summary="  From 10:02 to 10:47 UTC most API requests failed.  ",
         customer_impact="Everyone using the API could not save changes.",
         cause="A configuration change.",
@@ -78,7 +78,9 @@ def test_saving_creates_a_draft_with_trimmed_sections(draft, resolved, editor, o
 
 
 def test_saving_again_changes_only_the_given_sections(draft, resolved, editor, org):
-    saved = services.save_postmortem(resolved, actor=editor, cause="A bad configuration change.")
+    saved = services.save_postmortem(
+        resolved, actor=member(editor), cause="A bad configuration change."
+    )
     assert saved.pk == draft.pk
     assert saved.cause == "A bad configuration change."
     assert saved.summary == draft.summary
@@ -90,20 +92,22 @@ def test_saving_again_changes_only_the_given_sections(draft, resolved, editor, o
 
 def test_a_draft_can_be_written_while_the_incident_is_still_open(org, editor):
     incident = services.open_incident(
-        org, actor=editor, name="Slow", status="investigating", body="Looking."
+        org, actor=member(editor), name="Slow", status="investigating", body="Looking."
     )
-    postmortem = services.save_postmortem(incident, actor=editor, summary="Notes so far.")
+    postmortem = services.save_postmortem(incident, actor=member(editor), summary="Notes so far.")
     assert postmortem.published_at is None
 
 
 def test_maintenances_have_no_postmortem(org, editor):
     with pytest.raises(ValidationError, match="not scheduled maintenance"):
-        services.save_postmortem(MaintenanceFactory(organization=org), actor=editor, summary="x")
+        services.save_postmortem(
+            MaintenanceFactory(organization=org), actor=member(editor), summary="x"
+        )
 
 
 def test_a_section_over_the_limit_is_refused(resolved, editor):
     with pytest.raises(ValidationError):
-        services.save_postmortem(resolved, actor=editor, summary="x" * 20_001)
+        services.save_postmortem(resolved, actor=member(editor), summary="x" * 20_001)
     assert Postmortem.objects.count() == 0
 
 
@@ -115,7 +119,9 @@ def test_publishing_moves_the_incident_to_postmortem_and_notifies_when_asked(
 ):
     before = version(org)
     with django_capture_on_commit_callbacks(execute=True):
-        published = services.publish_postmortem(resolved, actor=editor, notify_subscribers=True)
+        published = services.publish_postmortem(
+            resolved, actor=member(editor), notify_subscribers=True
+        )
     resolved.refresh_from_db()
     assert resolved.status == IncidentStatus.POSTMORTEM
     assert published.published_at is not None
@@ -134,7 +140,7 @@ def test_publishing_moves_the_incident_to_postmortem_and_notifies_when_asked(
 
 
 def test_publishing_without_notifying_delivers_nothing(draft, resolved, editor, org):
-    services.publish_postmortem(resolved, actor=editor, notify_subscribers=False)
+    services.publish_postmortem(resolved, actor=member(editor), notify_subscribers=False)
     resolved.refresh_from_db()
     assert resolved.status == IncidentStatus.POSTMORTEM
     assert postmortem_events() == []
@@ -146,20 +152,20 @@ def test_publishing_without_notifying_delivers_nothing(draft, resolved, editor, 
 
 def test_only_a_resolved_incident_can_have_its_postmortem_published(org, editor):
     incident = services.open_incident(
-        org, actor=editor, name="Slow", status="investigating", body="Looking."
+        org, actor=member(editor), name="Slow", status="investigating", body="Looking."
     )
-    services.save_postmortem(incident, actor=editor, summary="Notes so far.")
+    services.save_postmortem(incident, actor=member(editor), summary="Notes so far.")
     with pytest.raises(ValidationError, match="Resolve the incident before publishing"):
-        services.publish_postmortem(incident, actor=editor)
+        services.publish_postmortem(incident, actor=member(editor))
     incident.refresh_from_db()
     assert incident.status == IncidentStatus.INVESTIGATING
     assert Postmortem.objects.get().published_at is None
 
 
 def test_publishing_needs_a_summary(resolved, editor):
-    services.save_postmortem(resolved, actor=editor, cause="Only a cause so far.")
+    services.save_postmortem(resolved, actor=member(editor), cause="Only a cause so far.")
     with pytest.raises(ValidationError) as error:
-        services.publish_postmortem(resolved, actor=editor)
+        services.publish_postmortem(resolved, actor=member(editor))
     assert "summary" in error.value.message_dict
     resolved.refresh_from_db()
     assert resolved.status == IncidentStatus.RESOLVED
@@ -167,23 +173,23 @@ def test_publishing_needs_a_summary(resolved, editor):
 
 def test_publishing_without_a_postmortem_or_twice_is_refused(resolved, editor):
     with pytest.raises(ValidationError, match="no postmortem yet"):
-        services.publish_postmortem(resolved, actor=editor)
-    services.save_postmortem(resolved, actor=editor, summary="What happened.")
-    services.publish_postmortem(resolved, actor=editor)
+        services.publish_postmortem(resolved, actor=member(editor))
+    services.save_postmortem(resolved, actor=member(editor), summary="What happened.")
+    services.publish_postmortem(resolved, actor=member(editor))
     with pytest.raises(ValidationError, match="already published"):
-        services.publish_postmortem(resolved, actor=editor, notify_subscribers=True)
+        services.publish_postmortem(resolved, actor=member(editor), notify_subscribers=True)
     assert postmortem_events() == []
 
 
 def test_editing_a_published_postmortem_keeps_it_published_and_bumps_the_page(
     draft, resolved, editor, org, django_capture_on_commit_callbacks
 ):
-    services.publish_postmortem(resolved, actor=editor)
+    services.publish_postmortem(resolved, actor=member(editor))
     published_at = Postmortem.objects.get().published_at
     before = version(org)
     with django_capture_on_commit_callbacks(execute=True):
         edited = services.save_postmortem(
-            resolved, actor=editor, resolution="Rolled back at 10:45."
+            resolved, actor=member(editor), resolution="Rolled back at 10:45."
         )
     assert edited.published_at == published_at
     assert edited.updated_at > published_at
@@ -194,16 +200,16 @@ def test_editing_a_published_postmortem_keeps_it_published_and_bumps_the_page(
 
 
 def test_a_published_postmortem_cannot_lose_its_summary(draft, resolved, editor):
-    services.publish_postmortem(resolved, actor=editor)
+    services.publish_postmortem(resolved, actor=member(editor))
     with pytest.raises(ValidationError) as error:
-        services.save_postmortem(resolved, actor=editor, summary="  ")
+        services.save_postmortem(resolved, actor=member(editor), summary="  ")
     assert "summary" in error.value.message_dict
     assert Postmortem.objects.get().summary == draft.summary
 
 
 def test_unpublishing_goes_back_to_resolved_and_keeps_the_text(draft, resolved, editor, org):
-    services.publish_postmortem(resolved, actor=editor)
-    services.unpublish_postmortem(resolved, actor=editor)
+    services.publish_postmortem(resolved, actor=member(editor))
+    services.unpublish_postmortem(resolved, actor=member(editor))
     resolved.refresh_from_db()
     postmortem = Postmortem.objects.get()
     assert resolved.status == IncidentStatus.RESOLVED
@@ -211,13 +217,13 @@ def test_unpublishing_goes_back_to_resolved_and_keeps_the_text(draft, resolved, 
     assert postmortem.summary == draft.summary
     assert actions(org)[-2:] == ["postmortem.publish", "postmortem.unpublish"]
     with pytest.raises(ValidationError, match="not published"):
-        services.unpublish_postmortem(resolved, actor=editor)
+        services.unpublish_postmortem(resolved, actor=member(editor))
 
 
 def test_it_can_be_published_again_after_unpublishing(draft, resolved, editor):
-    services.publish_postmortem(resolved, actor=editor)
-    services.unpublish_postmortem(resolved, actor=editor)
-    services.publish_postmortem(resolved, actor=editor, notify_subscribers=True)
+    services.publish_postmortem(resolved, actor=member(editor))
+    services.unpublish_postmortem(resolved, actor=member(editor))
+    services.publish_postmortem(resolved, actor=member(editor), notify_subscribers=True)
     resolved.refresh_from_db()
     assert resolved.status == IncidentStatus.POSTMORTEM
     assert len(postmortem_events()) == 1
@@ -228,16 +234,16 @@ def test_it_can_be_published_again_after_unpublishing(draft, resolved, editor):
 
 def test_a_draft_can_be_deleted_with_its_action_items(draft, resolved, editor, org):
     ActionItemFactory(postmortem=draft)
-    services.delete_postmortem(resolved, actor=editor)
+    services.delete_postmortem(resolved, actor=member(editor))
     assert Postmortem.objects.count() == 0
     assert ActionItem.objects.count() == 0
     assert AuditEntry.objects.get(action="postmortem.delete").data == {"action_items": 1}
 
 
 def test_a_published_postmortem_must_be_unpublished_before_deleting(draft, resolved, editor):
-    services.publish_postmortem(resolved, actor=editor)
+    services.publish_postmortem(resolved, actor=member(editor))
     with pytest.raises(ValidationError, match="Unpublish the postmortem before deleting"):
-        services.delete_postmortem(resolved, actor=editor)
+        services.delete_postmortem(resolved, actor=member(editor))
     assert Postmortem.objects.count() == 1
 
 
@@ -247,33 +253,33 @@ def test_a_published_postmortem_must_be_unpublished_before_deleting(draft, resol
 def test_reopening_an_incident_with_a_published_postmortem_unpublishes_it(
     draft, resolved, editor, org
 ):
-    services.publish_postmortem(resolved, actor=editor)
-    services.reopen_incident(resolved, actor=editor, body="It is back.")
+    services.publish_postmortem(resolved, actor=member(editor))
+    services.reopen_incident(resolved, actor=member(editor), body="It is back.")
     resolved.refresh_from_db()
     postmortem = Postmortem.objects.get()
     assert resolved.status == IncidentStatus.INVESTIGATING
     assert postmortem.published_at is None
     assert postmortem.summary == draft.summary
     assert AuditEntry.objects.get(action="incident.reopen").data == {"postmortem_unpublished": True}
-    services.resolve_incident(resolved, actor=editor)
-    services.publish_postmortem(resolved, actor=editor)
+    services.resolve_incident(resolved, actor=member(editor))
+    services.publish_postmortem(resolved, actor=member(editor))
     resolved.refresh_from_db()
     assert resolved.status == IncidentStatus.POSTMORTEM
 
 
 def test_a_postmortem_incident_takes_no_updates_until_reopened(draft, resolved, editor):
-    services.publish_postmortem(resolved, actor=editor)
+    services.publish_postmortem(resolved, actor=member(editor))
     with pytest.raises(ValidationError, match="Reopen it"):
-        services.post_update(resolved, actor=editor, status="investigating", body="Again.")
+        services.post_update(resolved, actor=member(editor), status="investigating", body="Again.")
 
 
 # --- action items ------------------------------------------------------------------------------
 
 
 def test_action_items_are_added_in_order(draft, editor, org):
-    first = services.add_action_item(draft, actor=editor, title="Review config changes")
+    first = services.add_action_item(draft, actor=member(editor), title="Review config changes")
     second = services.add_action_item(
-        draft, actor=editor, title=" Add an alert ", description="Page on-call.",
+        draft, actor=member(editor), title=" Add an alert ", description="Page on-call.",
         status=Status.IN_PROGRESS, due_date=date(2030, 1, 31),
     )  # fmt: skip
     assert (first.position, second.position) == (1, 2)
@@ -285,40 +291,40 @@ def test_action_items_are_added_in_order(draft, editor, org):
 
 def test_an_action_item_needs_a_title_and_a_known_status(draft, editor):
     with pytest.raises(ValidationError, match="title cannot be empty"):
-        services.add_action_item(draft, actor=editor, title="  ")
+        services.add_action_item(draft, actor=member(editor), title="  ")
     with pytest.raises(ValidationError):
-        services.add_action_item(draft, actor=editor, title="x", status="cancelled")
+        services.add_action_item(draft, actor=member(editor), title="x", status="cancelled")
     assert ActionItem.objects.count() == 0
 
 
 def test_marking_done_records_when_and_reopening_clears_it(draft, editor):
-    item = services.add_action_item(draft, actor=editor, title="Add an alert")
-    done = services.update_action_item(item, actor=editor, status=Status.DONE)
+    item = services.add_action_item(draft, actor=member(editor), title="Add an alert")
+    done = services.update_action_item(item, actor=member(editor), status=Status.DONE)
     assert done.completed_at is not None
-    again = services.update_action_item(item, actor=editor, status=Status.IN_PROGRESS)
+    again = services.update_action_item(item, actor=member(editor), status=Status.IN_PROGRESS)
     assert again.completed_at is None
-    dated = services.update_action_item(item, actor=editor, due_date=date(2030, 2, 1))
+    dated = services.update_action_item(item, actor=member(editor), due_date=date(2030, 2, 1))
     assert dated.due_date == date(2030, 2, 1)
-    assert services.update_action_item(item, actor=editor, due_date=None).due_date is None
+    assert services.update_action_item(item, actor=member(editor), due_date=None).due_date is None
 
 
 def test_action_items_can_be_moved_and_reordered(draft, editor):
-    a, b, c = (services.add_action_item(draft, actor=editor, title=t) for t in "abc")
-    services.move_action_item(c, actor=editor, position=1)
+    a, b, c = (services.add_action_item(draft, actor=member(editor), title=t) for t in "abc")
+    services.move_action_item(c, actor=member(editor), position=1)
     assert [i.title for i in draft.action_items.all()] == ["c", "a", "b"]
     services.reorder_action_items(
-        draft, actor=editor, item_ids=[b.public_id, a.public_id, c.public_id]
+        draft, actor=member(editor), item_ids=[b.public_id, a.public_id, c.public_id]
     )
     assert [(i.title, i.position) for i in draft.action_items.all()] == [
         ("b", 1), ("a", 2), ("c", 3),
     ]  # fmt: skip
     with pytest.raises(ValidationError, match="exactly once"):
-        services.reorder_action_items(draft, actor=editor, item_ids=[a.public_id])
+        services.reorder_action_items(draft, actor=member(editor), item_ids=[a.public_id])
 
 
 def test_deleting_an_action_item_closes_the_gap(draft, editor, org):
-    _a, b, _c = (services.add_action_item(draft, actor=editor, title=t) for t in "abc")
-    services.delete_action_item(b, actor=editor)
+    _a, b, _c = (services.add_action_item(draft, actor=member(editor), title=t) for t in "abc")
+    services.delete_action_item(b, actor=member(editor))
     assert [(i.title, i.position) for i in draft.action_items.all()] == [("a", 1), ("c", 2)]
     assert actions(org)[-1] == "postmortem.action_item.delete"
 
@@ -326,12 +332,12 @@ def test_deleting_an_action_item_closes_the_gap(draft, editor, org):
 def test_action_item_changes_on_a_published_postmortem_refresh_the_page(
     draft, resolved, editor, org, django_capture_on_commit_callbacks
 ):
-    services.publish_postmortem(resolved, actor=editor)
+    services.publish_postmortem(resolved, actor=member(editor))
     before = version(org)
     with django_capture_on_commit_callbacks(execute=True):
-        item = services.add_action_item(draft, actor=editor, title="Add an alert")
+        item = services.add_action_item(draft, actor=member(editor), title="Add an alert")
     with django_capture_on_commit_callbacks(execute=True):
-        services.update_action_item(item, actor=editor, status=Status.DONE)
+        services.update_action_item(item, actor=member(editor), status=Status.DONE)
     assert version(org) == before + 2
 
 

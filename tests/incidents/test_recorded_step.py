@@ -19,7 +19,7 @@ from apps.incidents.models import Incident, IncidentUpdate
 from apps.notifications.models import NotificationEvent
 from apps.organizations.models import AuditEntry, Organization
 from apps.status.models import ComponentStatus
-from tests.factories import ComponentFactory
+from tests.factories import ComponentFactory, member
 
 pytestmark = pytest.mark.django_db
 Kinds = NotificationEvent.Kind
@@ -37,7 +37,7 @@ def database(org):
 def maintenance(org, editor, database):
     return services.schedule_maintenance(
         org,
-        actor=editor,
+        actor=member(editor),
         name="Database upgrade",
         body="",
         scheduled_for=START,
@@ -68,7 +68,7 @@ def test_each_incident_change_writes_one_update_audit_entry_event_and_bump(
     with django_capture_on_commit_callbacks(execute=True):
         incident = services.open_incident(
             org,
-            actor=editor,
+            actor=member(editor),
             name="Slow queries",
             status="investigating",
             body="Looking.",
@@ -76,13 +76,13 @@ def test_each_incident_change_writes_one_update_audit_entry_event_and_bump(
         )
     opened = (written(incident), content_version(org) - start)
     with django_capture_on_commit_callbacks(execute=True):
-        services.post_update(incident, actor=editor, status="identified", body="Found it.")
+        services.post_update(incident, actor=member(editor), status="identified", body="Found it.")
     updated = (written(incident), content_version(org) - start)
     with django_capture_on_commit_callbacks(execute=True):
-        services.resolve_incident(incident, actor=editor, body="Fixed.")
+        services.resolve_incident(incident, actor=member(editor), body="Fixed.")
     resolved = (written(incident), content_version(org) - start)
     with django_capture_on_commit_callbacks(execute=True):
-        services.reopen_incident(incident, actor=editor, body="Back.")
+        services.reopen_incident(incident, actor=member(editor), body="Back.")
     reopened = (written(incident), content_version(org) - start)
 
     # A component change bumps the version too (the status engine's own bump), so opening
@@ -97,11 +97,13 @@ def test_each_incident_change_writes_one_update_audit_entry_event_and_bump(
 
 def test_each_maintenance_change_writes_one_update_audit_entry_and_event(maintenance, editor):
     scheduled = written(maintenance)
-    services.extend_maintenance(maintenance, actor=editor, new_until=END + timedelta(hours=1))
+    services.extend_maintenance(
+        maintenance, actor=member(editor), new_until=END + timedelta(hours=1)
+    )
     extended = written(maintenance)
-    services.post_maintenance_update(maintenance, actor=editor, body="On schedule.")
+    services.post_maintenance_update(maintenance, actor=member(editor), body="On schedule.")
     messaged = written(maintenance)
-    services.start_maintenance(maintenance, actor=editor)
+    services.start_maintenance(maintenance, actor=member(editor))
     started = written(maintenance)
 
     assert [scheduled, extended, messaged, started] == [
@@ -114,11 +116,11 @@ def test_each_maintenance_change_writes_one_update_audit_entry_and_event(mainten
 
 def test_the_incidents_fields_are_saved_with_the_step(org, editor, database):
     incident = services.open_incident(
-        org, actor=editor, name="Outage", status="investigating", body="Down."
+        org, actor=member(editor), name="Outage", status="investigating", body="Down."
     )
     services.post_update(
         incident,
-        actor=editor,
+        actor=member(editor),
         status="monitoring",
         body="A fix is out.",
         components={database: ComponentStatus.MAJOR_OUTAGE},
@@ -140,9 +142,11 @@ def test_the_incidents_fields_are_saved_with_the_step(org, editor, database):
 
 def test_a_message_keeps_the_maintenance_status(maintenance, editor):
     same = services.post_maintenance_update(
-        maintenance, actor=editor, status="scheduled", body="Still on."
+        maintenance, actor=member(editor), status="scheduled", body="Still on."
     )
-    omitted = services.post_maintenance_update(maintenance, actor=editor, body="Still on, yes.")
+    omitted = services.post_maintenance_update(
+        maintenance, actor=member(editor), body="Still on, yes."
+    )
 
     assert (same.status, omitted.status) == ("scheduled", "scheduled")
     assert Incident.objects.get(pk=maintenance.pk).status == "scheduled"
@@ -151,16 +155,22 @@ def test_a_message_keeps_the_maintenance_status(maintenance, editor):
 
 def test_another_status_runs_the_matching_action(maintenance, editor, database):
     started = services.post_maintenance_update(
-        maintenance, actor=editor, status="in_progress", body="Starting."
+        maintenance, actor=member(editor), status="in_progress", body="Starting."
     )
     database.refresh_from_db()
     assert started.status == "in_progress"
     assert database.status == ComponentStatus.UNDER_MAINTENANCE
     assert AuditEntry.objects.filter(action="maintenance.start").count() == 1
 
-    services.post_maintenance_update(maintenance, actor=editor, status="verifying", body="Check.")
-    services.post_maintenance_update(maintenance, actor=editor, status="in_progress", body="Again.")
-    services.post_maintenance_update(maintenance, actor=editor, status="completed", body="Done.")
+    services.post_maintenance_update(
+        maintenance, actor=member(editor), status="verifying", body="Check."
+    )
+    services.post_maintenance_update(
+        maintenance, actor=member(editor), status="in_progress", body="Again."
+    )
+    services.post_maintenance_update(
+        maintenance, actor=member(editor), status="completed", body="Done."
+    )
 
     database.refresh_from_db()
     assert database.status == ComponentStatus.OPERATIONAL
@@ -180,10 +190,10 @@ def test_another_status_runs_the_matching_action(maintenance, editor, database):
 
 def test_the_decision_reads_the_locked_row_not_the_callers_copy(maintenance, editor):
     stale = Incident.objects.get(pk=maintenance.pk)
-    services.start_maintenance(maintenance, actor=editor)  # someone else, a moment ago
+    services.start_maintenance(maintenance, actor=member(editor))  # someone else, a moment ago
 
     update = services.post_maintenance_update(
-        stale, actor=editor, status="in_progress", body="Going well."
+        stale, actor=member(editor), status="in_progress", body="Going well."
     )
 
     assert update.status == "in_progress"
@@ -194,9 +204,11 @@ def test_the_decision_reads_the_locked_row_not_the_callers_copy(maintenance, edi
 def test_post_update_on_a_maintenance_goes_through_the_same_decision(maintenance, editor):
     before = written(maintenance)
     with pytest.raises(ValidationError) as by_post_update:
-        services.post_update(maintenance, actor=editor, status="completed", body="b")
+        services.post_update(maintenance, actor=member(editor), status="completed", body="b")
     with pytest.raises(ValidationError) as by_maintenance:
-        services.post_maintenance_update(maintenance, actor=editor, status="completed", body="b")
+        services.post_maintenance_update(
+            maintenance, actor=member(editor), status="completed", body="b"
+        )
 
     assert by_post_update.value.messages == by_maintenance.value.messages
     assert by_post_update.value.messages == ["A maintenance cannot go from scheduled to completed."]
@@ -206,19 +218,23 @@ def test_post_update_on_a_maintenance_goes_through_the_same_decision(maintenance
 def test_an_incident_status_is_refused_before_anything_is_written(maintenance, editor):
     before = written(maintenance)
     with pytest.raises(ValidationError) as refused:
-        services.post_maintenance_update(maintenance, actor=editor, status="resolved", body="b")
+        services.post_maintenance_update(
+            maintenance, actor=member(editor), status="resolved", body="b"
+        )
 
     assert refused.value.code == "wrong_kind_status"
     assert written(maintenance) == before
 
 
 def test_a_completed_maintenance_takes_no_message_and_no_move(maintenance, editor):
-    services.cancel_maintenance(maintenance, actor=editor)
+    services.cancel_maintenance(maintenance, actor=member(editor))
     before = written(maintenance)
     with pytest.raises(ValidationError) as message:
-        services.post_maintenance_update(maintenance, actor=editor, body="b")
+        services.post_maintenance_update(maintenance, actor=member(editor), body="b")
     with pytest.raises(ValidationError) as move:
-        services.post_maintenance_update(maintenance, actor=editor, status="in_progress", body="b")
+        services.post_maintenance_update(
+            maintenance, actor=member(editor), status="in_progress", body="b"
+        )
 
     assert (message.value.code, move.value.code) == ("completed", "completed")
     assert written(maintenance) == before

@@ -18,6 +18,7 @@ from apps.incidents.models import (
 )
 from apps.notifications.models import NotificationEvent
 from apps.organizations.models import AuditEntry
+from apps.organizations.principals import System
 from apps.status.models import ComponentStatus, ComponentStatusChange
 from tests.factories import (
     ComponentFactory,
@@ -26,6 +27,7 @@ from tests.factories import (
     IncidentTemplateFactory,
     IncidentUpdateFactory,
     MaintenanceFactory,
+    member,
 )
 
 pytestmark = pytest.mark.django_db
@@ -61,7 +63,7 @@ def web_component(org):
 def open_outage(org, editor, api_component):
     return services.open_incident(
         org,
-        actor=editor,
+        actor=member(editor),
         name="API down",
         status=IncidentStatus.INVESTIGATING,
         body="We are looking into it.",
@@ -75,7 +77,7 @@ def test_open_incident_writes_incident_first_update_event_and_audit(
     due = timezone.now() + timedelta(minutes=30)
     incident = services.open_incident(
         org,
-        actor=editor,
+        actor=member(editor),
         name="API down",
         status=IncidentStatus.INVESTIGATING,
         body="We are looking into it.",
@@ -115,7 +117,7 @@ def test_open_incident_writes_incident_first_update_event_and_audit(
 )
 def test_impact_is_computed_from_components(org, editor, api_component, status, impact):
     incident = services.open_incident(
-        org, actor=editor, name="x", status="investigating", body="b",
+        org, actor=member(editor), name="x", status="investigating", body="b",
         components={api_component: status},
     )  # fmt: skip
     assert incident.impact == impact
@@ -123,7 +125,7 @@ def test_impact_is_computed_from_components(org, editor, api_component, status, 
 
 def test_impact_without_components_is_none(org, editor):
     incident = services.open_incident(
-        org, actor=editor, name="Login emails late", status="identified", body="b"
+        org, actor=member(editor), name="Login emails late", status="identified", body="b"
     )
     assert incident.impact == Impact.NONE
     assert incident.updates.get().affected_components is None
@@ -131,11 +133,11 @@ def test_impact_without_components_is_none(org, editor):
 
 def test_impact_override_is_kept(org, editor, api_component):
     incident = services.open_incident(
-        org, actor=editor, name="x", status="investigating", body="b",
+        org, actor=member(editor), name="x", status="investigating", body="b",
         impact=Impact.MINOR, components={api_component: OUTAGE},
     )  # fmt: skip
     services.post_update(
-        incident, actor=editor, status="identified", body="b",
+        incident, actor=member(editor), status="identified", body="b",
         components={api_component: OUTAGE},
     )  # fmt: skip
     incident.refresh_from_db()
@@ -147,13 +149,17 @@ def test_impact_rises_with_updates_and_is_not_lowered_by_resolving(
     org, editor, api_component, web_component
 ):
     incident = services.open_incident(
-        org, actor=editor, name="x", status="investigating", body="b",
+        org, actor=member(editor), name="x", status="investigating", body="b",
         components={web_component: DEGRADED},
     )  # fmt: skip
     services.post_update(
-        incident, actor=editor, status="identified", body="b", components={api_component: OUTAGE}
+        incident,
+        actor=member(editor),
+        status="identified",
+        body="b",
+        components={api_component: OUTAGE},
     )
-    services.resolve_incident(incident, actor=editor)
+    services.resolve_incident(incident, actor=member(editor))
     incident.refresh_from_db()
     assert incident.impact == Impact.CRITICAL
 
@@ -163,7 +169,7 @@ def test_components_of_another_org_are_refused(org, other_org, editor):
     before = counts()
     with pytest.raises(ValidationError, match="Unknown component"):
         services.open_incident(
-            org, actor=editor, name="x", status="investigating", body="b",
+            org, actor=member(editor), name="x", status="investigating", body="b",
             components={foreign: OUTAGE},
         )  # fmt: skip
     foreign.refresh_from_db()
@@ -176,7 +182,11 @@ def test_components_of_another_org_are_refused_on_update(open_outage, other_org,
     before = counts()
     with pytest.raises(ValidationError, match="Unknown component"):
         services.post_update(
-            open_outage, actor=editor, status="identified", body="b", components={foreign: OUTAGE}
+            open_outage,
+            actor=member(editor),
+            status="identified",
+            body="b",
+            components={foreign: OUTAGE},
         )
     assert counts() == before
 
@@ -193,25 +203,33 @@ def test_components_of_another_org_are_refused_on_update(open_outage, other_org,
 def test_open_incident_refuses_bad_status(org, editor, status, message):
     before = counts()
     with pytest.raises(ValidationError, match=message):
-        services.open_incident(org, actor=editor, name="x", status=status, body="b")
+        services.open_incident(org, actor=member(editor), name="x", status=status, body="b")
     assert counts() == before
 
 
 def test_open_incident_refuses_empty_name_and_message(org, editor):
     before = counts()
     with pytest.raises(ValidationError, match="name cannot be empty"):
-        services.open_incident(org, actor=editor, name=" ", status="investigating", body="b")
+        services.open_incident(
+            org, actor=member(editor), name=" ", status="investigating", body="b"
+        )
     with pytest.raises(ValidationError, match="message cannot be empty"):
-        services.open_incident(org, actor=editor, name="x", status="investigating", body="")
+        services.open_incident(org, actor=member(editor), name="x", status="investigating", body="")
     assert counts() == before
 
 
 def test_post_update_moves_status_and_sets_monitoring_at_once(open_outage, editor):
-    services.post_update(open_outage, actor=editor, status="monitoring", body="Fix deployed.")
+    services.post_update(
+        open_outage, actor=member(editor), status="monitoring", body="Fix deployed."
+    )
     open_outage.refresh_from_db()
     first_monitoring = open_outage.monitoring_at
-    services.post_update(open_outage, actor=editor, status="identified", body="It came back.")
-    services.post_update(open_outage, actor=editor, status="monitoring", body="Fixed again.")
+    services.post_update(
+        open_outage, actor=member(editor), status="identified", body="It came back."
+    )
+    services.post_update(
+        open_outage, actor=member(editor), status="monitoring", body="Fixed again."
+    )
     open_outage.refresh_from_db()
 
     assert first_monitoring is not None
@@ -224,7 +242,11 @@ def test_post_update_moves_status_and_sets_monitoring_at_once(open_outage, edito
 
 def test_post_update_without_notifying_writes_undelivered_event(open_outage, editor):
     update = services.post_update(
-        open_outage, actor=editor, status="identified", body="b", deliver_notifications=False
+        open_outage,
+        actor=member(editor),
+        status="identified",
+        body="b",
+        deliver_notifications=False,
     )
     event = NotificationEvent.objects.get(update=update)
     assert update.deliver_notifications is False
@@ -234,7 +256,7 @@ def test_post_update_without_notifying_writes_undelivered_event(open_outage, edi
 
 def test_post_update_records_old_and_new_component_status(open_outage, editor, api_component):
     update = services.post_update(
-        open_outage, actor=editor, status="monitoring", body="b",
+        open_outage, actor=member(editor), status="monitoring", body="b",
         components={api_component: DEGRADED},
     )  # fmt: skip
     assert update.affected_components == [
@@ -244,17 +266,17 @@ def test_post_update_records_old_and_new_component_status(open_outage, editor, a
 
 
 def test_post_update_on_resolved_incident_is_refused(open_outage, editor):
-    services.resolve_incident(open_outage, actor=editor)
+    services.resolve_incident(open_outage, actor=member(editor))
     before = counts()
     with pytest.raises(ValidationError, match="Reopen it"):
-        services.post_update(open_outage, actor=editor, status="identified", body="b")
+        services.post_update(open_outage, actor=member(editor), status="identified", body="b")
     assert counts() == before
 
 
 def test_maintenance_status_on_incident_is_refused(open_outage, editor):
     before = counts()
     with pytest.raises(ValidationError, match="maintenance status"):
-        services.post_update(open_outage, actor=editor, status="in_progress", body="b")
+        services.post_update(open_outage, actor=member(editor), status="in_progress", body="b")
     assert counts() == before
 
 
@@ -262,12 +284,12 @@ def test_incident_status_on_maintenance_is_refused(org, editor):
     maintenance = MaintenanceFactory(organization=org)
     before = counts()
     with pytest.raises(ValidationError, match="incident status"):
-        services.post_update(maintenance, actor=editor, status="identified", body="b")
+        services.post_update(maintenance, actor=member(editor), status="identified", body="b")
     assert counts() == before
 
 
 def test_resolve_returns_components_to_operational(open_outage, editor, api_component):
-    update = services.resolve_incident(open_outage, actor=editor)
+    update = services.resolve_incident(open_outage, actor=member(editor))
     open_outage.refresh_from_db()
     api_component.refresh_from_db()
 
@@ -281,22 +303,26 @@ def test_resolve_returns_components_to_operational(open_outage, editor, api_comp
 
 
 def test_resolve_can_leave_components_as_told(open_outage, editor, api_component):
-    services.resolve_incident(open_outage, actor=editor, components={api_component: DEGRADED})
+    services.resolve_incident(
+        open_outage, actor=member(editor), components={api_component: DEGRADED}
+    )
     api_component.refresh_from_db()
     assert api_component.status == DEGRADED
 
 
 def test_resolve_twice_is_refused(open_outage, editor):
-    services.resolve_incident(open_outage, actor=editor)
+    services.resolve_incident(open_outage, actor=member(editor))
     before = counts()
     with pytest.raises(ValidationError):
-        services.resolve_incident(open_outage, actor=editor)
+        services.resolve_incident(open_outage, actor=member(editor))
     assert counts() == before
 
 
 def test_reopen_clears_resolved_at(open_outage, editor, api_component):
-    services.resolve_incident(open_outage, actor=editor)
-    update = services.reopen_incident(open_outage, actor=editor, components={api_component: OUTAGE})
+    services.resolve_incident(open_outage, actor=member(editor))
+    update = services.reopen_incident(
+        open_outage, actor=member(editor), components={api_component: OUTAGE}
+    )
     open_outage.refresh_from_db()
     api_component.refresh_from_db()
     event = NotificationEvent.objects.get(update=update)
@@ -313,14 +339,14 @@ def test_reopen_clears_resolved_at(open_outage, editor, api_component):
 def test_reopen_of_open_incident_is_refused(open_outage, editor):
     before = counts()
     with pytest.raises(ValidationError, match="not resolved"):
-        services.reopen_incident(open_outage, actor=editor)
+        services.reopen_incident(open_outage, actor=member(editor))
     assert counts() == before
 
 
 def test_edit_update_keeps_revision_and_does_not_notify(open_outage, editor):
     update = open_outage.updates.get()
     events = NotificationEvent.objects.count()
-    services.edit_update(update, actor=editor, body="We are looking into API errors.")
+    services.edit_update(update, actor=member(editor), body="We are looking into API errors.")
     update.refresh_from_db()
     revision = update.revisions.get()
 
@@ -334,7 +360,7 @@ def test_edit_update_keeps_revision_and_does_not_notify(open_outage, editor):
 def test_edit_update_to_empty_is_refused(open_outage, editor):
     before = counts()
     with pytest.raises(ValidationError):
-        services.edit_update(open_outage.updates.get(), actor=editor, body="  ")
+        services.edit_update(open_outage.updates.get(), actor=member(editor), body="  ")
     assert counts() == before
 
 
@@ -343,7 +369,7 @@ def test_backfill_records_past_times_without_notifying(org, editor, api_componen
     events = NotificationEvent.objects.count()
     incident = services.backfill_incident(
         org,
-        actor=editor,
+        actor=member(editor),
         name="Storage outage",
         impact=Impact.MAJOR,
         components=[api_component],
@@ -374,12 +400,12 @@ def test_backfill_must_end_resolved_and_be_in_the_past(org, editor):
     before = counts()
     with pytest.raises(ValidationError, match="must be “resolved”"):
         services.backfill_incident(
-            org, actor=editor, name="x", impact="minor", components=[],
+            org, actor=member(editor), name="x", impact="minor", components=[],
             updates=[("investigating", "b", past)],
         )  # fmt: skip
     with pytest.raises(ValidationError, match="in the past"):
         services.backfill_incident(
-            org, actor=editor, name="x", impact="minor", components=[],
+            org, actor=member(editor), name="x", impact="minor", components=[],
             updates=[("resolved", "b", timezone.now() + timedelta(hours=1))],
         )  # fmt: skip
     assert counts() == before
@@ -387,25 +413,25 @@ def test_backfill_must_end_resolved_and_be_in_the_past(org, editor):
 
 def test_delete_needs_admin(org, admin, editor, open_outage):
     with pytest.raises(PermissionDenied):
-        services.delete_incident(open_outage, actor=editor)
-    services.delete_incident(open_outage, actor=admin)
+        services.delete_incident(open_outage, actor=member(editor))
+    services.delete_incident(open_outage, actor=member(admin))
     assert not Incident.objects.filter(pk=open_outage.pk).exists()
     assert AuditEntry.objects.filter(action="incident.delete", actor=admin).exists()
 
 
 def test_delete_by_outsider_is_refused(open_outage, outsider):
     with pytest.raises(PermissionDenied):
-        services.delete_incident(open_outage, actor=outsider)
+        services.delete_incident(open_outage, actor=member(outsider))
     assert Incident.objects.filter(pk=open_outage.pk).exists()
 
 
 def test_public_changes_bump_content_version(org, editor, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         incident = services.open_incident(
-            org, actor=editor, name="x", status="investigating", body="b"
+            org, actor=member(editor), name="x", status="investigating", body="b"
         )
     with django_capture_on_commit_callbacks(execute=True):
-        services.post_update(incident, actor=editor, status="identified", body="b")
+        services.post_update(incident, actor=member(editor), status="identified", body="b")
     org.refresh_from_db()
     assert org.content_version == 3
 
@@ -413,7 +439,7 @@ def test_public_changes_bump_content_version(org, editor, django_capture_on_comm
 def test_open_from_template_is_audited(org, editor):
     template = IncidentTemplateFactory(organization=org)
     services.open_incident(
-        org, actor=editor, name=template.title, status="investigating", body=template.body,
+        org, actor=member(editor), name=template.title, status="investigating", body=template.body,
         template=template,
     )  # fmt: skip
     entry = AuditEntry.objects.get(action="incident.open")
@@ -424,13 +450,13 @@ def test_template_of_another_org_is_refused(org, other_org, editor):
     template = IncidentTemplateFactory(organization=other_org)
     with pytest.raises(ValidationError, match="Unknown template"):
         services.open_incident(
-            org, actor=editor, name="x", status="investigating", body="b", template=template
+            org, actor=member(editor), name="x", status="investigating", body="b", template=template
         )
 
 
 def test_ensure_default_templates_is_idempotent(org):
-    created = services.ensure_default_templates(org)
-    again = services.ensure_default_templates(org)
+    created = services.ensure_default_templates(org, actor=System())
+    again = services.ensure_default_templates(org, actor=System())
     names = set(IncidentTemplate.objects.for_org(org).values_list("name", flat=True))
     assert {
         "Degraded performance",
@@ -444,13 +470,13 @@ def test_ensure_default_templates_is_idempotent(org):
 
 def test_template_services_write_audit(org, editor):
     template = services.create_template(
-        org, actor=editor, name="DNS", title="DNS problems", body="Names do not resolve."
+        org, actor=member(editor), name="DNS", title="DNS problems", body="Names do not resolve."
     )
     services.update_template(
-        template, actor=editor, name="DNS", title="DNS", body="b", kind="incident",
+        template, actor=member(editor), name="DNS", title="DNS", body="b", kind="incident",
         status="identified", impact="major",
     )  # fmt: skip
-    services.delete_template(template, actor=editor)
+    services.delete_template(template, actor=member(editor))
     actions = set(AuditEntry.objects.values_list("action", flat=True))
     assert {"incident_template.create", "incident_template.update",
             "incident_template.delete"} <= actions  # fmt: skip
@@ -470,7 +496,7 @@ def test_open_incident_cannot_start_in_the_future(org, editor):
     before = counts()
     with pytest.raises(ValidationError, match="future"):
         services.open_incident(
-            org, actor=editor, name="x", status="investigating", body="b",
+            org, actor=member(editor), name="x", status="investigating", body="b",
             started_at=timezone.now() + timedelta(hours=1),
         )  # fmt: skip
     assert counts() == before
@@ -479,6 +505,6 @@ def test_open_incident_cannot_start_in_the_future(org, editor):
 def test_open_incident_with_earlier_start(org, editor):
     started = timezone.now() - timedelta(minutes=20)
     incident = services.open_incident(
-        org, actor=editor, name="x", status="investigating", body="b", started_at=started
+        org, actor=member(editor), name="x", status="investigating", body="b", started_at=started
     )
     assert incident.started_at == started

@@ -10,6 +10,7 @@ from apps.incidents import services
 from apps.incidents.forms import MaintenanceForm
 from apps.incidents.models import Incident, IncidentStatus, IncidentTemplate, MaintenanceStatus
 from apps.notifications.models import NotificationEvent
+from apps.organizations.principals import System
 from apps.status.models import ComponentStatus
 from tests.factories import (
     ComponentFactory,
@@ -17,6 +18,7 @@ from tests.factories import (
     IncidentTemplateFactory,
     IncidentUpdateFactory,
     MaintenanceFactory,
+    member,
 )
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +32,7 @@ def api(org):
 @pytest.fixture
 def incident(org, editor, api):
     return services.open_incident(
-        org, actor=editor, name="API errors", status="investigating", body="Looking.",
+        org, actor=member(editor), name="API errors", status="investigating", body="Looking.",
         components={api: ComponentStatus.PARTIAL_OUTAGE},
     )  # fmt: skip
 
@@ -193,7 +195,7 @@ def test_composer_shows_service_errors(client, editor):
 
 
 def test_update_on_resolved_incident_is_refused_in_the_form(client, editor, incident):
-    services.resolve_incident(incident, actor=editor)
+    services.resolve_incident(incident, actor=member(editor))
     client.force_login(editor)
     response = client.post(url("detail", incident.public_id), {"status": "identified", "body": "b"})
     assert response.status_code == 400
@@ -201,7 +203,7 @@ def test_update_on_resolved_incident_is_refused_in_the_form(client, editor, inci
 
 
 def test_reopen_and_edit_update(client, editor, incident):
-    services.resolve_incident(incident, actor=editor)
+    services.resolve_incident(incident, actor=member(editor))
     client.force_login(editor)
     client.post(url("reopen", incident.public_id), {"status": "identified", "body": "Back."})
     incident.refresh_from_db()
@@ -381,8 +383,10 @@ def test_maintenance_form_prefills_from_template(client, editor, org):
 
 def test_incident_detail_query_count(client, editor, incident, django_assert_max_num_queries):
     for n in range(20):
-        services.post_update(incident, actor=editor, status="identified", body=f"Update {n}")
-    services.edit_update(incident.updates.first(), actor=editor, body="Corrected.")
+        services.post_update(
+            incident, actor=member(editor), status="identified", body=f"Update {n}"
+        )
+    services.edit_update(incident.updates.first(), actor=member(editor), body="Corrected.")
     client.force_login(editor)
     with django_assert_max_num_queries(16):
         response = client.get(url("detail", incident.public_id))
@@ -411,7 +415,7 @@ def test_editor_corrects_impact(client, editor, incident):
 
 def test_detail_flags_an_overdue_update(client, viewer, org):
     incident = services.open_incident(
-        org, actor=None, name="Queue backlog", status="identified", body="b",
+        org, actor=System(), name="Queue backlog", status="identified", body="b",
         next_update_due=timezone.now() - timedelta(minutes=5),
     )  # fmt: skip
     client.force_login(viewer)

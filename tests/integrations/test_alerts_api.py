@@ -7,6 +7,7 @@ import json
 
 from apps.integrations.alerts.services import create_alert_integration
 from apps.integrations.models import AlertIntegration
+from apps.organizations.principals import System
 
 URL = "/api/v1/integrations/"
 JSON = "application/json"
@@ -54,7 +55,7 @@ def test_secrets_are_write_only(api, admin_key):
 
 
 def test_rotate_token_gives_a_new_url(api, admin_key, org):
-    integration, _token = create_alert_integration(org, actor=None, kind="generic", name="CI")
+    integration, _token = create_alert_integration(org, actor=System(), kind="generic", name="CI")
     old_hash = integration.token_hash
 
     response = api(admin_key).post(f"{URL}{integration.public_id}/rotate-token/")
@@ -66,7 +67,7 @@ def test_rotate_token_gives_a_new_url(api, admin_key, org):
 
 
 def test_change_and_delete(api, admin_key, org):
-    integration, _token = create_alert_integration(org, actor=None, kind="generic", name="CI")
+    integration, _token = create_alert_integration(org, actor=System(), kind="generic", name="CI")
 
     changed = api(admin_key).patch(
         f"{URL}{integration.public_id}/", {"on_resolved": "resolve"}, content_type=JSON
@@ -93,7 +94,7 @@ def test_bad_input_is_a_400_naming_the_field(api, admin_key):
 
 
 def test_the_kind_cannot_change(api, admin_key, org):
-    integration, _token = create_alert_integration(org, actor=None, kind="generic", name="CI")
+    integration, _token = create_alert_integration(org, actor=System(), kind="generic", name="CI")
 
     response = api(admin_key).patch(
         f"{URL}{integration.public_id}/", {"kind": "grafana"}, content_type=JSON
@@ -103,7 +104,7 @@ def test_the_kind_cannot_change(api, admin_key, org):
 
 
 def test_another_organizations_key_gets_404(api, other_admin_key, org):
-    integration, _token = create_alert_integration(org, actor=None, kind="generic", name="CI")
+    integration, _token = create_alert_integration(org, actor=System(), kind="generic", name="CI")
 
     for method in ("get", "patch", "delete"):
         response = getattr(api(other_admin_key), method)(
@@ -125,7 +126,7 @@ def test_a_read_only_key_cannot_create(api, read_only_key):
 
 def test_list_query_count(api, admin_key, org, django_assert_max_num_queries):
     for number in range(5):
-        create_alert_integration(org, actor=None, kind="generic", name=f"CI {number}")
+        create_alert_integration(org, actor=System(), kind="generic", name=f"CI {number}")
 
     with django_assert_max_num_queries(8):
         response = api(admin_key).get(URL)

@@ -11,14 +11,14 @@ from apps.incidents.models import Incident
 from apps.integrations.alerts.services import create_alert_integration, update_alert_integration
 from apps.integrations.models import AlertGroupState, AlertIntegration
 
-from ..factories import ComponentFactory
+from ..factories import ComponentFactory, member
 from .test_alerts_hooks import alertmanager_payload, am_alert
 
 
 @pytest.fixture
 def integration(org, owner):
     integration, token = create_alert_integration(
-        org, actor=owner, kind="alertmanager", name="Prometheus"
+        org, actor=member(owner), kind="alertmanager", name="Prometheus"
     )
     integration.token = token
     return integration
@@ -119,7 +119,7 @@ def test_an_outsider_gets_404(client, outsider, org, integration):
 
 def test_an_editor_publishes_a_draft_from_the_list(client, editor, owner, org, integration):
     ComponentFactory(organization=org, name="API")
-    update_alert_integration(integration, actor=owner, on_firing="draft")
+    update_alert_integration(integration, actor=member(owner), on_firing="draft")
     client.post(
         f"/hooks/{integration.token}/alertmanager",
         data=json.dumps(alertmanager_payload(am_alert("a1", "api"))),
@@ -139,7 +139,7 @@ def test_an_editor_dismisses_a_draft_and_repeats_do_not_bring_it_back(
     client, editor, owner, org, integration
 ):
     ComponentFactory(organization=org, name="API")
-    update_alert_integration(integration, actor=owner, on_firing="draft")
+    update_alert_integration(integration, actor=member(owner), on_firing="draft")
     body = json.dumps(alertmanager_payload(am_alert("a1", "api")))
     hook = f"/hooks/{integration.token}/alertmanager"
     client.post(hook, data=body, content_type="application/json")

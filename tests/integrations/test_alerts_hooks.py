@@ -12,9 +12,10 @@ import pytest
 from apps.incidents.models import Incident, IncidentStatus
 from apps.integrations.alerts.services import create_alert_integration, update_alert_integration
 from apps.integrations.models import AlertEvent, AlertGroupState
+from apps.organizations.principals import System
 from apps.status.models import ComponentStatus, ComponentStatusChange
 
-from ..factories import ComponentFactory, ComponentGroupFactory
+from ..factories import ComponentFactory, ComponentGroupFactory, member
 
 GROUP_KEY = '{}/{severity=~"^(?:critical|warning)$"}:{alertname="HighErrorRate"}'
 
@@ -106,7 +107,7 @@ def web_component(org):
 @pytest.fixture
 def alertmanager(org, owner):
     integration, token = create_alert_integration(
-        org, actor=owner, kind="alertmanager", name="Prometheus"
+        org, actor=member(owner), kind="alertmanager", name="Prometheus"
     )
     integration.token = token
     return integration
@@ -114,7 +115,9 @@ def alertmanager(org, owner):
 
 @pytest.fixture
 def grafana(org, owner):
-    integration, token = create_alert_integration(org, actor=owner, kind="grafana", name="Grafana")
+    integration, token = create_alert_integration(
+        org, actor=member(owner), kind="grafana", name="Grafana"
+    )
     integration.token = token
     return integration
 
@@ -190,7 +193,7 @@ def test_a_second_firing_alert_of_the_group_adds_its_component_then_all_resolved
 
 
 def test_resolve_setting_resolves_the_incident(client, alertmanager, owner, api_component):
-    update_alert_integration(alertmanager, actor=owner, on_resolved="resolve")
+    update_alert_integration(alertmanager, actor=member(owner), on_resolved="resolve")
     post(client, alertmanager, alertmanager_payload(am_alert("a1", "api")))
 
     post(
@@ -207,7 +210,7 @@ def test_resolve_setting_resolves_the_incident(client, alertmanager, owner, api_
 def test_an_alert_that_fires_again_after_resolution_opens_a_new_incident(
     client, alertmanager, owner, api_component
 ):
-    update_alert_integration(alertmanager, actor=owner, on_resolved="resolve")
+    update_alert_integration(alertmanager, actor=member(owner), on_resolved="resolve")
     post(client, alertmanager, alertmanager_payload(am_alert("a1", "api")))
     post(client, alertmanager, alertmanager_payload(am_alert("a1", "api", resolved=True)))
     again = am_alert("a1", "api")
@@ -259,7 +262,7 @@ def test_grafana_firing_and_resolved_with_null_labels_and_annotations(
 
 
 def test_grafana_hmac_signature_is_checked(client, grafana, owner, api_component):
-    update_alert_integration(grafana, actor=owner, hmac_secret="s3cret")
+    update_alert_integration(grafana, actor=member(owner), hmac_secret="s3cret")
     body = json.dumps(grafana_payload(grafana_alert("g1", "api"))).encode()
     signature = hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
 
@@ -271,7 +274,10 @@ def test_grafana_hmac_signature_is_checked(client, grafana, owner, api_component
 
 def test_grafana_hmac_with_a_timestamp_header(client, grafana, owner, api_component):
     update_alert_integration(
-        grafana, actor=owner, hmac_secret="s3cret", timestamp_header="X-Grafana-Alerting-Timestamp"
+        grafana,
+        actor=member(owner),
+        hmac_secret="s3cret",
+        timestamp_header="X-Grafana-Alerting-Timestamp",
     )
     body = json.dumps(grafana_payload(grafana_alert("g1", "api"))).encode()
     stamp = str(int(time.time()))
@@ -293,7 +299,7 @@ def test_draft_setting_waits_for_staff_and_publishing_opens_the_incident(
 ):
     from apps.integrations.alerts.services import publish_draft
 
-    update_alert_integration(alertmanager, actor=owner, on_firing="draft")
+    update_alert_integration(alertmanager, actor=member(owner), on_firing="draft")
     post(client, alertmanager, alertmanager_payload(am_alert("a1", "api")))
 
     assert Incident.objects.count() == 0
@@ -302,7 +308,7 @@ def test_draft_setting_waits_for_staff_and_publishing_opens_the_incident(
     draft = AlertGroupState.objects.get()
     assert draft.state == AlertGroupState.State.PENDING
 
-    incident = publish_draft(draft, actor=owner)
+    incident = publish_draft(draft, actor=member(owner))
 
     assert incident.components.get() == api_component
     api_component.refresh_from_db()
@@ -330,7 +336,7 @@ def test_a_component_label_can_name_the_component_by_its_public_id(
 def test_a_custom_label_and_severity_map(client, alertmanager, owner, api_component):
     update_alert_integration(
         alertmanager,
-        actor=owner,
+        actor=member(owner),
         component_label="service",
         severity_map={"page": "major_outage"},
     )
@@ -367,7 +373,7 @@ def test_unknown_fields_and_missing_optional_ones_are_fine(client, alertmanager,
 def test_a_disabled_integration_answers_200_and_changes_nothing(
     client, alertmanager, owner, api_component
 ):
-    update_alert_integration(alertmanager, actor=owner, enabled=False)
+    update_alert_integration(alertmanager, actor=member(owner), enabled=False)
 
     response = post(client, alertmanager, alertmanager_payload(am_alert("a1", "api")))
 
@@ -381,7 +387,7 @@ def test_the_token_of_one_organization_never_touches_another_organizations_compo
 ):
     theirs = ComponentFactory(organization=other_org, name="API")
     other_alertmanager, token = create_alert_integration(
-        other_org, actor=None, kind="alertmanager", name="Theirs"
+        other_org, actor=System(), kind="alertmanager", name="Theirs"
     )
     other_alertmanager.token = token
 
@@ -410,7 +416,9 @@ def test_two_groups_share_a_component_and_resolving_one_keeps_it_down(
 
 @pytest.fixture
 def generic(org, owner):
-    integration, token = create_alert_integration(org, actor=owner, kind="generic", name="Cron")
+    integration, token = create_alert_integration(
+        org, actor=member(owner), kind="generic", name="Cron"
+    )
     integration.token = token
     return integration
 

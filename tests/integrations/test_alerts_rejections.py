@@ -20,7 +20,7 @@ from apps.integrations.alerts.views_hooks import MAX_BODY_BYTES
 from apps.integrations.models import AlertEvent, AlertGroupState
 from apps.status.models import ComponentStatusChange
 
-from ..factories import ComponentFactory
+from ..factories import ComponentFactory, member
 from .test_alerts_hooks import alertmanager_payload, am_alert, grafana_alert, grafana_payload
 
 
@@ -28,7 +28,7 @@ from .test_alerts_hooks import alertmanager_payload, am_alert, grafana_alert, gr
 def alertmanager(org, owner):
     ComponentFactory(organization=org, name="API")
     integration, token = create_alert_integration(
-        org, actor=owner, kind="alertmanager", name="Prometheus"
+        org, actor=member(owner), kind="alertmanager", name="Prometheus"
     )
     integration.token = token
     return integration
@@ -38,7 +38,7 @@ def alertmanager(org, owner):
 def grafana(org, owner):
     ComponentFactory(organization=org, name="API")
     integration, token = create_alert_integration(
-        org, actor=owner, kind="grafana", name="Grafana", hmac_secret="s3cret"
+        org, actor=member(owner), kind="grafana", name="Grafana", hmac_secret="s3cret"
     )
     integration.token = token
     return integration
@@ -142,7 +142,7 @@ def test_an_oversized_body_is_a_413(client, alertmanager):
 def test_a_missing_or_wrong_bearer_token_is_a_401_and_nothing_is_logged(
     client, alertmanager, owner
 ):
-    update_alert_integration(alertmanager, actor=owner, bearer_token="right-token")
+    update_alert_integration(alertmanager, actor=member(owner), bearer_token="right-token")
     url = f"/hooks/{alertmanager.token}/alertmanager"
     body = alertmanager_payload(am_alert("a1", "api"))
 
@@ -170,7 +170,7 @@ def test_a_bad_hmac_signature_is_a_401_and_writes_nothing(client, grafana):
 
 
 def test_a_signature_in_a_custom_header(client, grafana, owner):
-    update_alert_integration(grafana, actor=owner, signature_header="X-Signature")
+    update_alert_integration(grafana, actor=member(owner), signature_header="X-Signature")
     body = json.dumps(grafana_payload(grafana_alert("g1", "api"))).encode()
     signature = hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
 
@@ -180,7 +180,7 @@ def test_a_signature_in_a_custom_header(client, grafana, owner):
 
 
 def test_a_wrong_grafana_version_is_a_400(client, grafana, owner):
-    update_alert_integration(grafana, actor=owner, hmac_secret="")
+    update_alert_integration(grafana, actor=member(owner), hmac_secret="")
     body = grafana_payload(grafana_alert("g1", "api"))
     body["version"] = "0"
 

@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 from apps.incidents.models import Incident, IncidentStatus, IncidentUpdate
 from apps.integrations.importer.services import ImportProblem, import_statuspage, plan_import
 from apps.integrations.models import ImportedObject
+from apps.organizations.principals import System
 from apps.status.models import Component, ComponentGroup, ComponentStatus
 
 from ..factories import ComponentFactory
@@ -170,7 +171,7 @@ def test_a_dry_run_lists_what_would_be_created_and_writes_nothing(org):
 
 
 def test_import_creates_groups_components_and_past_incidents_with_their_times(org):
-    result = import_statuspage(org, SUMMARY, INCIDENTS, actor="test")
+    result = import_statuspage(org, SUMMARY, INCIDENTS, actor=System("test"))
 
     assert (result.groups, result.components, result.incidents) == (1, 3, 2)
     group = ComponentGroup.objects.for_org(org).get()
@@ -195,10 +196,10 @@ def test_import_creates_groups_components_and_past_incidents_with_their_times(or
 
 
 def test_importing_the_same_files_twice_creates_nothing_new(org):
-    import_statuspage(org, SUMMARY, INCIDENTS, actor="test")
+    import_statuspage(org, SUMMARY, INCIDENTS, actor=System("test"))
     before = counts(org)
 
-    second = import_statuspage(org, SUMMARY, INCIDENTS, actor="test")
+    second = import_statuspage(org, SUMMARY, INCIDENTS, actor=System("test"))
 
     assert (second.groups, second.components, second.incidents) == (0, 0, 0)
     assert counts(org) == before
@@ -213,7 +214,7 @@ def test_importing_the_same_files_twice_creates_nothing_new(org):
 def test_components_made_by_hand_are_matched_by_name(org):
     ComponentFactory(organization=org, name="studio")
 
-    import_statuspage(org, SUMMARY, None, actor="test")
+    import_statuspage(org, SUMMARY, None, actor=System("test"))
 
     assert Component.objects.for_org(org).filter(name__iexact="studio").count() == 1
     assert ImportedObject.objects.for_org(org).filter(source_id="7c6yv3vctfqv").exists()
@@ -241,7 +242,7 @@ def test_broken_files_are_reported_and_nothing_is_imported(org, breakage, proble
     breakage(summary, incidents)
 
     with pytest.raises(ImportProblem) as excinfo:
-        import_statuspage(org, summary, incidents, actor="test")
+        import_statuspage(org, summary, incidents, actor=System("test"))
 
     assert any(problem in p for p in excinfo.value.problems), excinfo.value.problems
     assert counts(org) == (0, 0, 0, 0)
@@ -274,7 +275,7 @@ def test_groups_and_loose_components_keep_the_exports_top_level_order(org):
     summary = copy.deepcopy(SUMMARY)
     summary["components"][0]["position"] = 3  # the group after Studio (position 2)
 
-    import_statuspage(org, summary, None, actor="test")
+    import_statuspage(org, summary, None, actor=System("test"))
 
     studio = Component.objects.for_org(org).get(name="Studio")
     assert studio.position < ComponentGroup.objects.for_org(org).get().position

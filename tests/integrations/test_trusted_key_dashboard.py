@@ -14,6 +14,7 @@ from django.urls import reverse
 from apps.integrations.models import ApiKey
 from apps.integrations.services import create_api_key
 from apps.organizations.models import AuditEntry
+from apps.organizations.principals import System
 from tests.factories import ApiKeyFactory
 
 LABEL = "Trusted importer"
@@ -156,7 +157,9 @@ def test_create_api_key_refuses_a_trusted_read_only_key(org):
 
 def test_the_service_refuses_a_trusted_read_only_key(org):
     with pytest.raises(ValidationError) as info:
-        create_api_key(org, actor="test", name="TV", scope="read", can_import_confirmed=True)
+        create_api_key(
+            org, actor=System("test"), name="TV", scope="read", can_import_confirmed=True
+        )
 
     assert info.value.code == "read_only_trusted"
     assert not ApiKey.objects.for_org(org).exists()

@@ -12,7 +12,7 @@ from apps.incidents.models import ActionItem
 from apps.notifications.channels import slack
 from apps.notifications.models import NotificationEvent
 from apps.notifications.payloads import incident_object
-from tests.factories import ComponentFactory, IncidentFactory
+from tests.factories import ComponentFactory, IncidentFactory, member
 from tests.incidents.factories import PostmortemFactory
 
 from .factories import EmailSubscriberFactory, WebhookSubscriberFactory
@@ -28,10 +28,10 @@ def written(org, editor):
     incident = IncidentFactory(organization=org, name="Sign-in failures", status="resolved")
     incident.components.add(api)
     postmortem = services.save_postmortem(
-        incident, actor=editor, summary=SUMMARY, cause="An expired certificate."
+        incident, actor=member(editor), summary=SUMMARY, cause="An expired certificate."
     )
     services.add_action_item(
-        postmortem, actor=editor, title="Alert before certificates expire",
+        postmortem, actor=member(editor), title="Alert before certificates expire",
         status=ActionItem.Status.DONE,
     )  # fmt: skip
     return incident
@@ -39,7 +39,7 @@ def written(org, editor):
 
 def publish(incident, actor, capture, **kwargs):
     with capture(execute=True):
-        services.publish_postmortem(incident, actor=actor, **kwargs)
+        services.publish_postmortem(incident, actor=member(actor), **kwargs)
 
 
 def test_an_email_subscriber_gets_the_summary_and_a_link(
@@ -97,7 +97,7 @@ def test_drafts_never_reach_webhook_bodies(org):
 
 
 def test_slack_message_has_the_summary_and_a_link(org, editor, written):
-    services.publish_postmortem(written, actor=editor, notify_subscribers=True)
+    services.publish_postmortem(written, actor=member(editor), notify_subscribers=True)
     event = NotificationEvent.objects.get(kind="incident.postmortem_published")
     text = slack.message(event)["text"]
     assert "*Postmortem*" in text

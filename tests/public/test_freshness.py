@@ -12,7 +12,7 @@ from django.db import OperationalError
 from apps.incidents import services as incident_services
 from apps.organizations.models import Organization
 from apps.public import api_v2, caching, views_public
-from tests.factories import ComponentFactory, IncidentFactory, IncidentUpdateFactory
+from tests.factories import ComponentFactory, IncidentFactory, IncidentUpdateFactory, member
 
 HOST = "acme.status.localhost"
 
@@ -44,7 +44,8 @@ def version_tag(client, url: str = "/s/acme/", **extra) -> str:
 def declare_outage(org, actor, django_capture_on_commit_callbacks, name="Database outage"):
     with django_capture_on_commit_callbacks(execute=True):
         incident_services.open_incident(
-            org, actor=actor, name=name, status="investigating", body="We are looking into it.",
+            org, actor=member(actor), name=name, status="investigating",
+            body="We are looking into it.",
             deliver_notifications=False,
         )  # fmt: skip
 
@@ -169,7 +170,7 @@ def test_the_incident_page_polls_while_open_and_stops_once_resolved(
 
     with django_capture_on_commit_callbacks(execute=True):
         incident_services.resolve_incident(
-            open_incident, actor=editor, body="Fixed.", deliver_notifications=False
+            open_incident, actor=member(editor), body="Fixed.", deliver_notifications=False
         )
 
     resolved = client.get(f"{url}live/", HTTP_IF_NONE_MATCH=tag)

@@ -6,7 +6,7 @@ import pytest
 
 from apps.incidents import services
 from apps.incidents.models import ActionItem
-from tests.factories import IncidentFactory, IncidentUpdateFactory
+from tests.factories import IncidentFactory, IncidentUpdateFactory, member
 from tests.incidents.factories import ActionItemFactory, PostmortemFactory
 
 from .test_api_v2 import bump, count_queries, get_json, validator
@@ -86,22 +86,24 @@ def test_publishing_editing_and_unpublishing_refresh_the_cached_page(
 ):
     incident = IncidentFactory(organization=org, status="resolved")
     IncidentUpdateFactory(incident=incident, status="resolved", body="Fixed.")
-    services.save_postmortem(incident, actor=editor, summary="First words.")
+    services.save_postmortem(incident, actor=member(editor), summary="First words.")
     assert "First words." not in page_of(client, incident)  # cached without it
     with django_capture_on_commit_callbacks(execute=True):
-        services.publish_postmortem(incident, actor=editor)
+        services.publish_postmortem(incident, actor=member(editor))
     assert "First words." in page_of(client, incident)
     with django_capture_on_commit_callbacks(execute=True):
-        services.save_postmortem(incident, actor=editor, summary="Better words.")
+        services.save_postmortem(incident, actor=member(editor), summary="Better words.")
     with django_capture_on_commit_callbacks(execute=True):
-        item = services.add_action_item(incident.postmortem, actor=editor, title="Add an alert")
+        item = services.add_action_item(
+            incident.postmortem, actor=member(editor), title="Add an alert"
+        )
     body = page_of(client, incident)
     assert "Better words." in body and "Add an alert" in body
     with django_capture_on_commit_callbacks(execute=True):
-        services.update_action_item(item, actor=editor, status=ActionItem.Status.DONE)
+        services.update_action_item(item, actor=member(editor), status=ActionItem.Status.DONE)
     assert "✓</span> Done" in page_of(client, incident)
     with django_capture_on_commit_callbacks(execute=True):
-        services.unpublish_postmortem(incident, actor=editor)
+        services.unpublish_postmortem(incident, actor=member(editor))
     assert "Better words." not in page_of(client, incident)
 
 

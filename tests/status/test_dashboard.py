@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from apps.organizations.models import AuditEntry
+from apps.organizations.principals import System
 from apps.status.models import Component, ComponentGroup, ComponentStatus, ComponentStatusChange
 from tests.factories import ComponentFactory, ComponentGroupFactory, UptimeDayFactory
 
@@ -329,7 +330,9 @@ def test_history_shows_changes_and_uptime(client, viewer, org, component):
     # Older than the row below: days before a component existed are not counted.
     component.created_at = timezone.now() - timedelta(days=30)
     component.save(update_fields=["created_at"])
-    services.set_component_status(component, ComponentStatus.MAJOR_OUTAGE, actor="Alertmanager")
+    services.set_component_status(
+        component, ComponentStatus.MAJOR_OUTAGE, actor=System("Alertmanager")
+    )
     UptimeDayFactory(
         component=component,
         date=timezone.localdate() - timedelta(days=3),
@@ -354,7 +357,7 @@ def test_history_is_paginated(client, viewer, org, component):
         services.set_component_status(
             component,
             ComponentStatus.MAJOR_OUTAGE if n % 2 == 0 else ComponentStatus.OPERATIONAL,
-            actor="test",
+            actor=System("test"),
         )
     client.force_login(viewer)
 

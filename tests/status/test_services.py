@@ -6,10 +6,11 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from apps.notifications.models import NotificationEvent
 from apps.organizations.models import AuditEntry
+from apps.organizations.principals import ApiKeyPrincipal, System
 from apps.status import services
 from apps.status.models import Component, ComponentStatus, ComponentStatusChange, UptimeDay
 from tests.factories import (
@@ -17,6 +18,7 @@ from tests.factories import (
     ComponentGroupFactory,
     IncidentFactory,
     UptimeDayFactory,
+    member,
 )
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -49,7 +51,7 @@ def day_row(component, day: date) -> UptimeDay:
 
 def test_status_change_writes_history(api_component, editor):
     change = services.set_component_status(
-        api_component, MAJOR, actor=editor, at=ny(2026, 1, 10, 22)
+        api_component, MAJOR, actor=member(editor), at=ny(2026, 1, 10, 22)
     )
 
     assert change == ComponentStatusChange.objects.get()
@@ -62,7 +64,7 @@ def test_status_change_writes_history(api_component, editor):
 
 
 def test_unchanged_status_is_a_no_op(api_component, editor):
-    assert services.set_component_status(api_component, OK, actor=editor) is None
+    assert services.set_component_status(api_component, OK, actor=member(editor)) is None
     assert not ComponentStatusChange.objects.exists()
     assert not UptimeDay.objects.exists()
     assert not NotificationEvent.objects.exists()
@@ -71,8 +73,10 @@ def test_unchanged_status_is_a_no_op(api_component, editor):
 def test_uptime_seconds_split_across_local_midnight(api_component, editor):
     # 22:00 to 03:00 New York time: 2 hours on the 10th, 3 hours on the 11th (UTC would
     # split it 0 + 5 hours: the day boundary is the organization's, not UTC's).
-    services.set_component_status(api_component, MAJOR, actor=editor, at=ny(2026, 1, 10, 22))
-    services.set_component_status(api_component, OK, actor=editor, at=ny(2026, 1, 11, 3))
+    services.set_component_status(
+        api_component, MAJOR, actor=member(editor), at=ny(2026, 1, 10, 22)
+    )
+    services.set_component_status(api_component, OK, actor=member(editor), at=ny(2026, 1, 11, 3))
 
     tenth = day_row(api_component, date(2026, 1, 10))
     assert tenth.operational_seconds == 10 * 3600  # created at noon
@@ -85,21 +89,29 @@ def test_uptime_seconds_split_across_local_midnight(api_component, editor):
 
 
 def test_worst_status_of_the_day_includes_the_new_status(api_component, editor):
-    services.set_component_status(api_component, DEGRADED, actor=editor, at=ny(2026, 1, 10, 13))
+    services.set_component_status(
+        api_component, DEGRADED, actor=member(editor), at=ny(2026, 1, 10, 13)
+    )
 
     assert day_row(api_component, date(2026, 1, 10)).worst_status == DEGRADED
 
 
 def test_backdated_change_is_moved_to_the_previous_change(api_component, editor):
-    services.set_component_status(api_component, MAJOR, actor=editor, at=ny(2026, 1, 10, 14))
-    change = services.set_component_status(api_component, OK, actor=editor, at=ny(2026, 1, 10, 13))
+    services.set_component_status(
+        api_component, MAJOR, actor=member(editor), at=ny(2026, 1, 10, 14)
+    )
+    change = services.set_component_status(
+        api_component, OK, actor=member(editor), at=ny(2026, 1, 10, 13)
+    )
 
     assert change.changed_at == ny(2026, 1, 10, 14)
     assert day_row(api_component, date(2026, 1, 10)).major_seconds == 0
 
 
 def test_status_change_writes_audit_and_notification(api_component, editor):
-    services.set_component_status(api_component, PARTIAL, actor=editor, at=ny(2026, 1, 10, 13))
+    services.set_component_status(
+        api_component, PARTIAL, actor=member(editor), at=ny(2026, 1, 10, 13)
+    )
 
     event = NotificationEvent.objects.get()
     assert event.kind == NotificationEvent.Kind.COMPONENT_STATUS_CHANGED
@@ -110,7 +122,7 @@ def test_status_change_writes_audit_and_notification(api_component, editor):
 
 
 def test_notify_false_keeps_the_event_for_the_record_never_delivered(api_component, editor):
-    services.set_component_status(api_component, PARTIAL, actor=editor, notify=False)
+    services.set_component_status(api_component, PARTIAL, actor=member(editor), notify=False)
 
     event = NotificationEvent.objects.get()
     assert event.kind == NotificationEvent.Kind.COMPONENT_STATUS_CHANGED
@@ -121,7 +133,7 @@ def test_status_change_bumps_content_version(
     api_component, editor, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        services.set_component_status(api_component, PARTIAL, actor=editor)
+        services.set_component_status(api_component, PARTIAL, actor=member(editor))
 
     api_component.organization.refresh_from_db()
     assert api_component.organization.content_version == 2
@@ -145,7 +157,7 @@ def test_set_component_statuses_changes_each_with_the_incident(org, editor):
     incident = IncidentFactory(organization=org)
 
     changes = services.set_component_statuses(
-        org, {web: MAJOR, api: DEGRADED}, actor=editor, incident=incident
+        org, {web: MAJOR, api: DEGRADED}, actor=member(editor), incident=incident
     )
 
     assert len(changes) == 2
@@ -158,7 +170,7 @@ def test_set_component_statuses_refuses_another_orgs_component(org, other_org, e
     theirs = ComponentFactory(organization=other_org)
 
     with pytest.raises(ValidationError):
-        services.set_component_statuses(org, {mine: MAJOR, theirs: MAJOR}, actor=editor)
+        services.set_component_statuses(org, {mine: MAJOR, theirs: MAJOR}, actor=member(editor))
 
     mine.refresh_from_db()
     theirs.refresh_from_db()
@@ -172,7 +184,7 @@ def test_set_component_statuses_refuses_an_unknown_status(org, editor):
     component = ComponentFactory(organization=org)
 
     with pytest.raises(ValidationError):
-        services.set_component_statuses(org, {component: "on_fire"}, actor=editor)
+        services.set_component_statuses(org, {component: "on_fire"}, actor=member(editor))
 
     assert not ComponentStatusChange.objects.exists()
 
@@ -181,8 +193,10 @@ def test_set_component_statuses_refuses_an_unknown_status(org, editor):
 
 
 def test_close_uptime_days_accounts_the_rest_of_the_day_and_opens_today(api_component, editor):
-    services.set_component_status(api_component, MAJOR, actor=editor, at=ny(2026, 1, 10, 22))
-    services.set_component_status(api_component, OK, actor=editor, at=ny(2026, 1, 11, 3))
+    services.set_component_status(
+        api_component, MAJOR, actor=member(editor), at=ny(2026, 1, 10, 22)
+    )
+    services.set_component_status(api_component, OK, actor=member(editor), at=ny(2026, 1, 11, 3))
 
     services.close_uptime_days_for(api_component.organization, now=ny(2026, 1, 12, 0, 10))
 
@@ -195,7 +209,9 @@ def test_close_uptime_days_accounts_the_rest_of_the_day_and_opens_today(api_comp
 
 
 def test_close_uptime_days_is_idempotent(api_component, editor):
-    services.set_component_status(api_component, MAJOR, actor=editor, at=ny(2026, 1, 10, 22))
+    services.set_component_status(
+        api_component, MAJOR, actor=member(editor), at=ny(2026, 1, 10, 22)
+    )
 
     services.close_uptime_days_for(api_component.organization, now=ny(2026, 1, 11, 0, 5))
     services.close_uptime_days_for(api_component.organization, now=ny(2026, 1, 11, 0, 20))
@@ -206,10 +222,12 @@ def test_close_uptime_days_is_idempotent(api_component, editor):
 
 
 def test_change_after_close_counts_from_midnight(api_component, editor):
-    services.set_component_status(api_component, MAJOR, actor=editor, at=ny(2026, 1, 10, 22))
+    services.set_component_status(
+        api_component, MAJOR, actor=member(editor), at=ny(2026, 1, 10, 22)
+    )
     services.close_uptime_days_for(api_component.organization, now=ny(2026, 1, 11, 0, 5))
 
-    services.set_component_status(api_component, OK, actor=editor, at=ny(2026, 1, 11, 1))
+    services.set_component_status(api_component, OK, actor=member(editor), at=ny(2026, 1, 11, 1))
 
     assert day_row(api_component, date(2026, 1, 11)).major_seconds == 3600
     assert day_row(api_component, date(2026, 1, 10)).major_seconds == 2 * 3600
@@ -259,14 +277,16 @@ def test_backfill_uptime_writes_history_and_closed_days(api_component):
 def test_status_change_after_backfill_continues_from_until(api_component, editor):
     services.backfill_uptime(api_component, [(ny(2026, 1, 1), OK)], until=ny(2026, 1, 5, 12))
 
-    services.set_component_status(api_component, MAJOR, actor=editor, at=ny(2026, 1, 5, 13))
+    services.set_component_status(api_component, MAJOR, actor=member(editor), at=ny(2026, 1, 5, 13))
 
     fifth = day_row(api_component, date(2026, 1, 5))
     assert fifth.operational_seconds == 13 * 3600
 
 
 def test_backfill_is_refused_on_a_component_with_history(api_component, editor):
-    services.set_component_status(api_component, MAJOR, actor=editor, at=ny(2026, 1, 10, 13))
+    services.set_component_status(
+        api_component, MAJOR, actor=member(editor), at=ny(2026, 1, 10, 13)
+    )
 
     with pytest.raises(ValueError, match="already has history"):
         services.backfill_uptime(api_component, [(ny(2026, 1, 1), OK)], until=ny(2026, 1, 5))
@@ -313,10 +333,10 @@ def test_uptime_fraction_of_a_maintenance_only_day_is_unknown(api_component):
 
 
 def test_create_component_appends_at_its_parent(org, editor):
-    group = services.create_component_group(org, actor=editor, name="Europe")
-    website = services.create_component(org, actor=editor, name="Website")
-    api = services.create_component(org, actor=editor, name="API", group=group)
-    dashboard = services.create_component(org, actor=editor, name="Dashboard", group=group)
+    group = services.create_component_group(org, actor=member(editor), name="Europe")
+    website = services.create_component(org, actor=member(editor), name="Website")
+    api = services.create_component(org, actor=member(editor), name="API", group=group)
+    dashboard = services.create_component(org, actor=member(editor), name="Dashboard", group=group)
 
     assert (group.position, website.position) == (1, 2)
     assert (api.position, dashboard.position) == (1, 2)
@@ -325,14 +345,14 @@ def test_create_component_appends_at_its_parent(org, editor):
 
 def test_create_component_requires_a_name(org, editor):
     with pytest.raises(ValidationError):
-        services.create_component(org, actor=editor, name="   ")
+        services.create_component(org, actor=member(editor), name="   ")
 
 
 def test_component_cannot_join_another_orgs_group(org, other_org, editor):
     theirs = ComponentGroupFactory(organization=other_org)
 
     with pytest.raises(ValidationError):
-        services.create_component(org, actor=editor, name="API", group=theirs)
+        services.create_component(org, actor=member(editor), name="API", group=theirs)
 
     assert not Component.objects.exists()
 
@@ -346,7 +366,7 @@ def test_reorder_sets_positions_and_moves_between_groups(org, editor):
 
     services.reorder(
         org,
-        actor=editor,
+        actor=member(editor),
         items=[
             {"type": "component", "id": cdn.public_id, "group": None},
             {"type": "group", "id": asia.public_id},
@@ -369,7 +389,7 @@ def test_reorder_refuses_unknown_ids_and_writes_nothing(org, other_org, editor):
     with pytest.raises(ValidationError):
         services.reorder(
             org,
-            actor=editor,
+            actor=member(editor),
             items=[
                 {"type": "component", "id": theirs.public_id},
                 {"type": "component", "id": mine.public_id},
@@ -385,7 +405,7 @@ def test_reorder_refuses_a_group_in_a_group(org, editor):
     with pytest.raises(ValidationError):
         services.reorder(
             org,
-            actor=editor,
+            actor=member(editor),
             items=[{"type": "group", "id": asia.public_id, "group": europe.public_id}],
         )
 
@@ -394,9 +414,9 @@ def test_move_swaps_with_the_neighbour(org, editor):
     first = ComponentFactory(organization=org, position=1)
     second = ComponentFactory(organization=org, position=2)
 
-    assert services.move(org, actor=editor, item=second, direction="up")
+    assert services.move(org, actor=member(editor), item=second, direction="up")
     assert not services.move(
-        org, actor=editor, item=Component.objects.get(pk=second.pk), direction="up"
+        org, actor=member(editor), item=Component.objects.get(pk=second.pk), direction="up"
     )
 
     first.refresh_from_db()
@@ -409,7 +429,7 @@ def test_deleting_a_group_keeps_its_components_at_top_level(org, editor):
     loose = ComponentFactory(organization=org, position=2)
     child = ComponentFactory(organization=org, group=group, position=1)
 
-    services.delete_component_group(group, actor=editor)
+    services.delete_component_group(group, actor=member(editor))
 
     child.refresh_from_db()
     loose.refresh_from_db()
@@ -422,7 +442,7 @@ def test_update_component_moves_it_to_the_end_of_the_new_group(org, editor):
     ComponentFactory(organization=org, group=group, position=1)
     component = ComponentFactory(organization=org, position=1)
 
-    services.update_component(component, actor=editor, group=group, name="Edge")
+    services.update_component(component, actor=member(editor), group=group, name="Edge")
 
     component.refresh_from_db()
     assert (component.group, component.position, component.name) == (group, 2, "Edge")
@@ -442,3 +462,38 @@ def test_a_daylight_saving_day_has_23_hours(org, editor):
     # Clocks went forward on 29 March: that local day lasted 23 hours.
     assert day_row(component, date(2026, 3, 29)).operational_seconds == 23 * 3600
     assert day_row(component, date(2026, 3, 28)).operational_seconds == 12 * 3600
+
+
+# --- who acts --------------------------------------------------------------------------------
+
+
+def test_a_viewer_cannot_change_a_component_status_even_calling_the_service(api_component, viewer):
+    with pytest.raises(PermissionDenied):
+        services.set_component_status(api_component, MAJOR, actor=member(viewer))
+    api_component.refresh_from_db()
+    assert api_component.status == OK
+    assert not ComponentStatusChange.objects.exists()
+
+
+def test_component_writes_refuse_a_read_only_key_and_branding_refuses_an_editor(
+    org, api_component, read_only_key, editor
+):
+    with pytest.raises(PermissionDenied, match="read-only"):
+        services.create_component(org, actor=ApiKeyPrincipal(read_only_key), name="Web")
+    with pytest.raises(PermissionDenied):
+        services.delete_component(api_component, actor=ApiKeyPrincipal(read_only_key))
+    with pytest.raises(PermissionDenied):
+        services.update_branding(org, actor=member(editor), accent_color="#000000")
+    assert list(Component.objects.all()) == [api_component]
+
+
+def test_the_history_names_the_system_principal(api_component):
+    change = services.set_component_status(
+        api_component, MAJOR, actor=System("Alertmanager integration “prod”")
+    )
+    assert (change.actor, change.actor_label) == (None, "Alertmanager integration “prod”")
+
+
+def test_the_history_names_a_member_and_keeps_the_user(api_component, editor):
+    change = services.set_component_status(api_component, MAJOR, actor=member(editor))
+    assert (change.actor, change.actor_label) == (editor, "eddie@acme.test")

@@ -14,6 +14,7 @@ from django.urls import get_resolver
 
 from apps.integrations.alerts.services import create_alert_integration, lock_group_state
 from apps.integrations.importer.services import stage_import
+from apps.organizations.principals import Member
 from apps.organizations.roles import has_permission
 
 from ..factories import (
@@ -78,10 +79,14 @@ def org_objects(org, owner):
         "subscriber_id": EmailSubscriberFactory(organization=org).public_id,
         "event_id": event.public_id,
     }
-    integration, _token = create_alert_integration(org, actor=owner, kind="generic", name="CI")
+    integration, _token = create_alert_integration(
+        org, actor=Member.of(owner, org), kind="generic", name="CI"
+    )
     values["integration_id"] = integration.public_id
     values["draft_id"] = lock_group_state(integration, "url walk").public_id
-    values["import_id"] = stage_import(org, actor=owner, summary={}, incidents=None).public_id
+    values["import_id"] = stage_import(
+        org, actor=Member.of(owner, org), summary={}, incidents=None
+    ).public_id
     return values
 
 

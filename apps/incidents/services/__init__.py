@@ -26,7 +26,6 @@ from ._common import (
 from .incidents import (
     backfill_incident,
     delete_incident,
-    delete_incident_with_api_key,
     edit_update,
     open_incident,
     post_update,
@@ -85,7 +84,6 @@ __all__ = [
     "create_template",
     "delete_action_item",
     "delete_incident",
-    "delete_incident_with_api_key",
     "delete_postmortem",
     "delete_template",
     "edit_update",

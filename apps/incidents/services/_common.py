@@ -20,10 +20,11 @@ from ..models import (
 )
 
 if TYPE_CHECKING:
-    from apps.accounts.models import User
+    from apps.organizations.principals import Principal
 
-    # Who acts: a member, a label for an API key or an integration, or None for the system.
-    Actor = User | str | None
+    # Who acts: a member, an API key or the system (apps.organizations.principals). Every
+    # service checks its permission with actor.require() before it writes.
+    Actor = Principal
 
 EventKind = NotificationEvent.Kind
 
@@ -105,12 +106,6 @@ def _check_incident_status(status: str, allowed: Iterable[str]) -> None:
             f"“{status}” is not allowed here; use one of: {', '.join(allowed)}.",
             code="invalid_status",
         )
-
-
-def _is_user(actor: Actor) -> bool:
-    """An actor is a member (a User), or a label for an API key or the system; only members
-    are stored as authors."""
-    return actor is not None and not isinstance(actor, str)
 
 
 def _raise_impact(incident: Incident, components: Mapping[Component, str]) -> None:

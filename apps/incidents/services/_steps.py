@@ -20,7 +20,7 @@ from apps.status.models import Component
 from apps.status.services import set_component_statuses
 
 from ..models import Incident, IncidentUpdate
-from ._common import _is_user, emit
+from ._common import emit
 
 if TYPE_CHECKING:
     from ._common import Actor
@@ -136,5 +136,5 @@ def _add_update(
         deliver_notifications=deliver_notifications,
         next_update_due=next_update_due,
         affected_components=affected_components,
-        created_by=actor if _is_user(actor) else None,
+        created_by=actor.audit_user,
     )

@@ -13,11 +13,12 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from apps.organizations.models import AuditEntry, Membership, Organization
+from apps.core.locking import lock_again
+from apps.organizations.models import AuditEntry, Organization
 from apps.organizations.services import bump_content_version
 from apps.status.models import Component, ComponentStatus
 
@@ -39,7 +40,6 @@ from ._common import (
     EventKind,
     _check_components,
     _check_incident_status,
-    _is_user,
     _raise_impact,
     _require_text,
     impact_for_statuses,
@@ -48,9 +48,6 @@ from ._steps import _add_update, record_step
 from .maintenance import post_maintenance_update
 
 if TYPE_CHECKING:
-    from apps.accounts.models import User
-    from apps.api.credentials import ApiCredential
-
     from ._common import Actor
 
 
@@ -71,6 +68,7 @@ def open_incident(
 ) -> Incident:
     """Open an incident with its first update. The impact follows the components unless
     given, and a given impact is an override that later component changes leave alone."""
+    actor.require("incidents.edit", organization)
     components = dict(components or {})
     name = _require_text(name, "incident name")
     body = _require_text(body, "message")
@@ -95,7 +93,7 @@ def open_incident(
         started_at=started_at or now,
         monitoring_at=now if status == IncidentStatus.MONITORING else None,
         next_update_due=next_update_due,
-        created_by=actor if _is_user(actor) else None,
+        created_by=actor.audit_user,
     )
     record_step(
         incident,
@@ -127,8 +125,9 @@ def post_update(
 ) -> IncidentUpdate:
     """Post an update to an incident; on a maintenance, post_maintenance_update decides what
     the status means (a message or a move), so callers need not tell the two kinds apart."""
+    actor.require("incidents.edit", incident.organization)
     components = dict(components or {})
-    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    incident = lock_again(Incident.objects, pk=incident.pk)
     if incident.is_maintenance:
         return post_maintenance_update(
             incident,
@@ -189,6 +188,7 @@ def resolve_incident(
     deliver_notifications: bool = True,
 ) -> IncidentUpdate:
     """Resolve; affected components go back to operational unless `components` says otherwise."""
+    actor.require("incidents.edit", incident.organization)
     if incident.is_maintenance:
         raise ValidationError(
             "A scheduled maintenance is completed, not resolved.", code="wrong_kind"
@@ -230,8 +230,9 @@ def reopen_incident(
 ) -> IncidentUpdate:
     """The problem came back: a resolved incident takes an unresolved status and an update,
     and a published postmortem goes back to draft."""
+    actor.require("incidents.edit", incident.organization)
     components = dict(components or {})
-    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    incident = lock_again(Incident.objects, pk=incident.pk)
     if incident.is_maintenance:
         raise ValidationError("A scheduled maintenance cannot be reopened.", code="wrong_kind")
     if incident.status in UNRESOLVED_INCIDENT:
@@ -271,8 +272,9 @@ def reopen_incident(
 @transaction.atomic
 def edit_update(update: IncidentUpdate, *, actor: Actor, body: str) -> IncidentUpdate:
     """Correct an update's text; the old text is kept as a revision. Nobody is re-notified."""
+    actor.require("incidents.edit", update.organization)
     body = _require_text(body, "message")
-    update = IncidentUpdate.objects.select_for_update().get(pk=update.pk)
+    update = lock_again(IncidentUpdate.objects, pk=update.pk)
     if body == update.body:
         return update
     now = timezone.now()
@@ -280,7 +282,7 @@ def edit_update(update: IncidentUpdate, *, actor: Actor, body: str) -> IncidentU
         organization=update.organization,
         update=update,
         body=update.body,
-        edited_by=actor if _is_user(actor) else None,
+        edited_by=actor.audit_user,
         edited_at=now,
     )
     update.body = body
@@ -309,6 +311,7 @@ def backfill_incident(
 ) -> Incident:
     """Record a past incident with its own times. Nobody is notified and component statuses
     (and their history) are left alone: they describe the present, not the past."""
+    actor.require("incidents.edit", organization)
     name = _require_text(name, "incident name")
     components = list(components)
     _check_components(organization, {c: ComponentStatus.OPERATIONAL for c in components})
@@ -346,7 +349,7 @@ def backfill_incident(
         updated_at=now,
         monitoring_at=monitoring[0] if monitoring else None,
         resolved_at=last_at,
-        created_by=actor if _is_user(actor) else None,
+        created_by=actor.audit_user,
     )
     incident.components.add(*components)
     for status, body, display_at in ordered:
@@ -365,21 +368,29 @@ def backfill_incident(
 
 
 @transaction.atomic
-def delete_incident(incident: Incident, *, actor: User) -> None:
-    """Delete an incident or maintenance and its timeline (admins and owners only).
+def delete_incident(incident: Incident, *, actor: Actor) -> None:
+    """Delete an incident or maintenance and its timeline, for any principal holding
+    `incidents.delete` (admins and owners; write and admin API keys, see principals.py).
 
     Component statuses are left as they are: deleting the record of an outage does not end it.
+    The audit entry comes first (it names the incident, which is gone afterwards), then the
+    rows, then the public page.
     """
-    membership = Membership.objects.filter(organization=incident.organization, user=actor).first()
-    if membership is None or not membership.can("incidents.delete"):
-        raise PermissionDenied("Only admins and owners can delete incidents.")
-    _delete_recorded(incident, actor=actor)
+    actor.require("incidents.delete", incident.organization)
+    organization = incident.organization
+    AuditEntry.record(
+        organization,
+        actor=actor,
+        action="maintenance.delete" if incident.is_maintenance else "incident.delete",
+        target=incident,
+        data={"name": incident.name},
+    )
+    incident.delete()
+    bump_content_version(organization)
 
 
 # --- management API (/api/v1/, apps/incidents/api.py) --------------------------------------
-# Added for the management API. API keys belong to an organization, not to a user, so they
-# cannot go through the membership check of delete_incident; and the API edits an incident's
-# name and impact, which the dashboard has no separate service for.
+# The API edits an incident's name and impact, which the dashboard has no separate service for.
 
 
 @transaction.atomic
@@ -394,7 +405,8 @@ def update_incident_details(
 
     Nobody is notified: the next update carries the news.
     """
-    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    actor.require("incidents.edit", incident.organization)
+    incident = lock_again(Incident.objects, pk=incident.pk)
     changed: list[str] = []
     if name is not None:
         incident.name = _require_text(name, "incident name")
@@ -423,35 +435,3 @@ def update_incident_details(
     )
     bump_content_version(incident.organization)
     return incident
-
-
-@transaction.atomic
-def delete_incident_with_api_key(incident: Incident, *, api_key: ApiCredential, actor: str) -> None:
-    """delete_incident for the management API: the key stands in for the member.
-
-    SECURITY: API keys are organization-level credentials created by owners and admins (who hold
-    `incidents.delete`), so an active write key of the incident's own organization may delete;
-    a read-only key, a revoked key or another organization's key may not.
-    """
-    if (
-        api_key.organization_id != incident.organization_id
-        or not api_key.is_active
-        or not api_key.can_write
-    ):
-        raise PermissionDenied("This API key cannot delete incidents.")
-    _delete_recorded(incident, actor=actor)
-
-
-def _delete_recorded(incident: Incident, *, actor: Actor) -> None:
-    """The delete both principals share, once they are allowed: the audit entry first (it
-    names the incident, which is gone afterwards), then the rows, then the public page."""
-    organization = incident.organization
-    AuditEntry.record(
-        organization,
-        actor=actor,
-        action="maintenance.delete" if incident.is_maintenance else "incident.delete",
-        target=incident,
-        data={"name": incident.name},
-    )
-    incident.delete()
-    bump_content_version(organization)

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.locking import lock_again
 from apps.organizations.models import AuditEntry, Organization
 from apps.status.models import Component, ComponentStatus
 
@@ -33,7 +34,6 @@ from ._common import (
     EventKind,
     _check_components,
     _claim_status,
-    _is_user,
     _require_text,
     emit,
 )
@@ -123,7 +123,7 @@ def was_cancelled(incident: Incident) -> bool:
 def _maintenance_for_update(incident: Incident) -> Incident:
     """The maintenance, locked, so steps on one maintenance run one at a time; an incident
     is refused."""
-    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    incident = lock_again(Incident.objects, pk=incident.pk)
     if not incident.is_maintenance:
         raise ValidationError(
             "This is an incident, not a scheduled maintenance.", code="wrong_kind"
@@ -187,6 +187,7 @@ def schedule_maintenance(
 ) -> Incident:
     """Announce a maintenance window. Its components are linked but keep their status until
     it starts (by hand, or at scheduled_for with auto_start)."""
+    actor.require("incidents.edit", organization)
     components = list(components)
     name = _require_text(name, "maintenance name")
     body = _require_text(body or texts.default_update_text(MaintenanceStatus.SCHEDULED), "message")
@@ -218,7 +219,7 @@ def schedule_maintenance(
         auto_start=auto_start,
         auto_complete=auto_complete,
         reminder_hours=reminder_hours,
-        created_by=actor if _is_user(actor) else None,
+        created_by=actor.audit_user,
     )
     # Linked, not yet set: the components go under maintenance when it starts.
     incident.components.add(*components)
@@ -245,6 +246,7 @@ def start_maintenance(
     at: datetime | None = None,
 ) -> IncidentUpdate:
     """Start now (or at `at`, for the beat task): components go under maintenance."""
+    actor.require("incidents.edit", incident.organization)
     components = {c: ComponentStatus.UNDER_MAINTENANCE for c in incident.components.all()}
     return _maintenance_step(
         incident,
@@ -267,6 +269,7 @@ def mark_verifying(
 ) -> IncidentUpdate:
     """The work is done and being checked; components stay under maintenance until it
     completes."""
+    actor.require("incidents.edit", incident.organization)
     return _maintenance_step(
         incident, _VERIFY, actor=actor, body=body, deliver_notifications=deliver_notifications
     )
@@ -285,6 +288,7 @@ def complete_maintenance(
 
     Components that something else has since marked degraded or down are left alone.
     """
+    actor.require("incidents.edit", incident.organization)
     components = {
         c: ComponentStatus.OPERATIONAL
         for c in incident.components.filter(status=ComponentStatus.UNDER_MAINTENANCE)
@@ -309,6 +313,7 @@ def cancel_maintenance(
     deliver_notifications: bool | None = None,
 ) -> IncidentUpdate:
     """Cancel a maintenance that has not started (see the module docstring for the shape)."""
+    actor.require("incidents.edit", incident.organization)
     return _maintenance_step(
         incident,
         _CANCEL,
@@ -329,6 +334,7 @@ def extend_maintenance(
 ) -> IncidentUpdate:
     """Move the end later and say so in an update. The status is kept, so a started
     maintenance keeps its components under maintenance."""
+    actor.require("incidents.edit", incident.organization)
     incident = _maintenance_for_update(incident)
     if incident.status not in (MaintenanceStatus.SCHEDULED, *ACTIVE_MAINTENANCE):
         raise ValidationError("A completed maintenance cannot be extended.", code="completed")
@@ -377,6 +383,7 @@ def post_maintenance_update(
     events follow the same rules as the action routes. The decision reads the locked row, so a
     move made by someone else a moment ago is seen.
     """
+    actor.require("incidents.edit", incident.organization)
     incident = _maintenance_for_update(incident)
     if status is not None and status not in MaintenanceStatus.values:
         raise ValidationError(

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.locking import lock_again
 from apps.organizations.models import AuditEntry
 from apps.organizations.services import bump_content_version
 
@@ -28,7 +29,6 @@ from ..models import (
 from ._common import (
     EventKind,
     _claim_status,
-    _is_user,
     _require_text,
     emit,
 )
@@ -44,7 +44,7 @@ UNSET: object = object()
 
 def _postmortem_incident(incident: Incident) -> Incident:
     """The incident, locked: every postmortem write of one incident runs one at a time."""
-    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    incident = lock_again(Incident.objects, pk=incident.pk)
     if incident.is_maintenance:
         raise ValidationError(
             "Postmortems are written for incidents, not scheduled maintenance.", code="wrong_kind"
@@ -92,6 +92,7 @@ def save_postmortem(
     Editing a published postmortem keeps it published (readers see the new text at once,
     nobody is notified again) and records `updated_at`.
     """
+    actor.require("incidents.edit", incident.organization)
     incident = _postmortem_incident(incident)
     sections = {
         "summary": summary,
@@ -113,7 +114,7 @@ def save_postmortem(
             incident=incident,
             created_at=now,
             updated_at=now,
-            created_by=actor if _is_user(actor) else None,
+            created_by=actor.audit_user,
             **given,
         )
         AuditEntry.record(
@@ -152,6 +153,7 @@ def publish_postmortem(
     """Publish: the incident's status becomes `postmortem`; subscribers hear of it only when
     staff ask (otherwise the outbox event is kept for the record and never delivered, as for
     every "don't notify" change)."""
+    actor.require("incidents.edit", incident.organization)
     incident = _postmortem_incident(incident)
     postmortem = _postmortem_of(incident)
     if postmortem.is_published:
@@ -167,7 +169,7 @@ def publish_postmortem(
         )
     now = timezone.now()
     postmortem.published_at = now
-    postmortem.published_by = actor if _is_user(actor) else None
+    postmortem.published_by = actor.audit_user
     postmortem.notified_subscribers = notify_subscribers
     postmortem.save(update_fields=["published_at", "published_by", "notified_subscribers"])
     _claim_status(incident, IncidentStatus.POSTMORTEM, now)
@@ -191,6 +193,7 @@ def publish_postmortem(
 @transaction.atomic
 def unpublish_postmortem(incident: Incident, *, actor: Actor) -> Postmortem:
     """Take the postmortem off the page (kept as a draft); the incident is `resolved` again."""
+    actor.require("incidents.edit", incident.organization)
     incident = _postmortem_incident(incident)
     postmortem = _postmortem_of(incident)
     if not postmortem.is_published:
@@ -211,6 +214,7 @@ def unpublish_postmortem(incident: Incident, *, actor: Actor) -> Postmortem:
 def delete_postmortem(incident: Incident, *, actor: Actor) -> None:
     """Delete a draft and its action items. A published postmortem must be unpublished first,
     so public text never disappears by one click."""
+    actor.require("incidents.edit", incident.organization)
     incident = _postmortem_incident(incident)
     postmortem = _postmortem_of(incident)
     if postmortem.is_published:
@@ -270,6 +274,7 @@ def add_action_item(
 ) -> ActionItem:
     """Add an action item at the end of the list; one created as done records
     completed_at."""
+    actor.require("incidents.edit", postmortem.organization)
     postmortem = _locked_postmortem(postmortem)
     _check_action_item(title, status, description)
     title = _require_text(title, "action item title")
@@ -309,8 +314,9 @@ def update_action_item(
     due_date: date | object | None = UNSET,
 ) -> ActionItem:
     """Change the given fields; moving to done records completed_at, leaving done clears it."""
+    actor.require("incidents.edit", item.organization)
     postmortem = _locked_postmortem(item.postmortem)
-    item = ActionItem.objects.select_for_update().get(pk=item.pk)
+    item = lock_again(ActionItem.objects, pk=item.pk)
     _check_action_item(title, status, description)
     changes: dict[str, object] = {}
     if title is not None:
@@ -346,6 +352,7 @@ def update_action_item(
 @transaction.atomic
 def move_action_item(item: ActionItem, *, actor: Actor, position: int) -> ActionItem:
     """Put the item at `position` (1 = first; past the end = last); the others shift."""
+    actor.require("incidents.edit", item.organization)
     postmortem = _locked_postmortem(item.postmortem)
     items = list(postmortem.action_items.select_for_update().order_by("position", "id"))
     current = next((i for i in items if i.pk == item.pk), None)
@@ -372,6 +379,7 @@ def reorder_action_items(
     postmortem: Postmortem, *, actor: Actor, item_ids: list[str]
 ) -> list[ActionItem]:
     """Set the whole order at once: `item_ids` lists every item's public id, first to last."""
+    actor.require("incidents.edit", postmortem.organization)
     postmortem = _locked_postmortem(postmortem)
     items = {i.public_id: i for i in postmortem.action_items.select_for_update()}
     if len(item_ids) != len(set(item_ids)) or set(item_ids) != set(items):
@@ -393,6 +401,7 @@ def reorder_action_items(
 @transaction.atomic
 def delete_action_item(item: ActionItem, *, actor: Actor) -> None:
     """Delete an action item; the others close the gap so positions stay 1..n."""
+    actor.require("incidents.edit", item.organization)
     postmortem = _locked_postmortem(item.postmortem)
     AuditEntry.record(
         postmortem.organization,

@@ -54,6 +54,7 @@ def create_template(
 ) -> IncidentTemplate:
     """A template staff start incidents or maintenances from (audited like every
     staff change)."""
+    actor.require("incidents.edit", organization)
     _check_template_fields(kind, status, impact)
     template = IncidentTemplate.objects.create(
         organization=organization,
@@ -81,6 +82,7 @@ def update_template(
     impact: str,
 ) -> IncidentTemplate:
     """Set every field of a template at once (a partial API change fills in the rest)."""
+    actor.require("incidents.edit", template.organization)
     _check_template_fields(kind, status, impact)
     template.name = _require_text(name, "template name")
     template.title = _require_text(title, "incident name")
@@ -96,6 +98,7 @@ def update_template(
 @transaction.atomic
 def delete_template(template: IncidentTemplate, *, actor: Actor) -> None:
     """Delete a template; the audit entry is written first, while its target exists."""
+    actor.require("incidents.edit", template.organization)
     AuditEntry.record(
         template.organization, actor=actor, action="incident_template.delete", target=template
     )
@@ -103,10 +106,9 @@ def delete_template(template: IncidentTemplate, *, actor: Actor) -> None:
 
 
 @transaction.atomic
-def ensure_default_templates(
-    organization: Organization, *, actor: Actor = None
-) -> list[IncidentTemplate]:
+def ensure_default_templates(organization: Organization, *, actor: Actor) -> list[IncidentTemplate]:
     """Create the default templates the organization does not have yet (matched by name)."""
+    actor.require("incidents.edit", organization)
     existing = set(IncidentTemplate.objects.for_org(organization).values_list("name", flat=True))
     created = [
         IncidentTemplate.objects.create(organization=organization, **fields)

@@ -123,7 +123,7 @@ class AlertIntegrationSerializer(StrictModelSerializer):
     @transaction.atomic
     def create(self, validated_data: dict[str, Any]) -> AlertIntegration:
         integration, token = alerts.create_alert_integration(
-            self.context["organization"], actor=self.context["actor"], **validated_data
+            self.context["organization"], actor=self.context["principal"], **validated_data
         )
         integration.hook_url_with_token = integration.hook_url(token)  # type: ignore[attr-defined]
         return integration
@@ -134,7 +134,7 @@ class AlertIntegrationSerializer(StrictModelSerializer):
     ) -> AlertIntegration:
         validated_data.pop("kind", None)
         return alerts.update_alert_integration(
-            instance, actor=self.context["actor"], **validated_data
+            instance, actor=self.context["principal"], **validated_data
         )
 
 
@@ -193,7 +193,7 @@ class AlertIntegrationViewSet(OrgViewSet):
         )
 
     def perform_destroy(self, instance: AlertIntegration) -> None:
-        alerts.delete_alert_integration(instance, actor=self.actor)
+        alerts.delete_alert_integration(instance, actor=self.principal)
 
     @extend_schema(
         summary="Rotate the hook URL token",
@@ -206,7 +206,7 @@ class AlertIntegrationViewSet(OrgViewSet):
     @action(detail=True, methods=["post"], url_path="rotate-token")
     def rotate_token(self, request: Request, integration_id: str) -> Response:
         integration = self.get_object()
-        token = alerts.rotate_hook_token(integration, actor=self.actor)
+        token = alerts.rotate_hook_token(integration, actor=self.principal)
         integration.hook_url_with_token = integration.hook_url(token)  # type: ignore[attr-defined]
         return Response(
             AlertIntegrationCreatedSerializer(

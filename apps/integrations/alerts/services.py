@@ -35,9 +35,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.core.locking import lock_again
 from apps.incidents import services as incident_services
 from apps.incidents.models import UNRESOLVED_INCIDENT, Incident, IncidentStatus
 from apps.organizations.models import AuditEntry, Organization
+from apps.organizations.principals import System
 from apps.status.models import Component, ComponentStatus
 
 from .models import (
@@ -51,11 +53,17 @@ from .models import (
 from .payloads import Alert, Notification
 
 if TYPE_CHECKING:
-    from apps.accounts.models import User
-
-    Actor = User | str | None
+    from apps.organizations.principals import Principal as Actor
 
 ACTOR = "alert integration"
+
+
+def integration_principal(integration: AlertIntegration) -> System:
+    """Who acts when an integration's alerts open, update and resolve incidents: the system,
+    named for the integration in the audit log (an admin set it up; nobody clicked)."""
+    return System(f"{ACTOR} “{integration.name}”", integration.organization)
+
+
 EVENT_RETENTION = timedelta(days=30)
 PAYLOAD_EXCERPT_CHARS = 4000
 SETTINGS_FIELDS = frozenset(
@@ -139,6 +147,7 @@ def create_alert_integration(
     organization: Organization, *, actor: Actor, kind: str, name: str, **fields: Any
 ) -> tuple[AlertIntegration, str]:
     """Create an integration; returns it with its URL token, which exists only in this value."""
+    actor.require("api_keys.manage", organization)
     if kind not in AlertIntegration.Kind.values:
         raise ValidationError({"kind": f"“{kind}” is not an integration kind."}, code="kind")
     fields = _clean_settings({"name": name, **fields})
@@ -148,7 +157,7 @@ def create_alert_integration(
         kind=kind,
         token_hash=hash_token(token),
         token_hint=token[:HOOK_TOKEN_HINT_LENGTH],
-        created_by=actor if actor is not None and not isinstance(actor, str) else None,
+        created_by=actor.audit_user,
     )
     _apply_secrets(integration, fields)
     for key, value in fields.items():
@@ -168,6 +177,7 @@ def create_alert_integration(
 def update_alert_integration(
     integration: AlertIntegration, *, actor: Actor, **fields: Any
 ) -> AlertIntegration:
+    actor.require("api_keys.manage", integration.organization)
     fields = _clean_settings(dict(fields))
     changed = _apply_secrets(integration, fields)
     for key, value in fields.items():
@@ -190,6 +200,7 @@ def update_alert_integration(
 @transaction.atomic
 def rotate_hook_token(integration: AlertIntegration, *, actor: Actor) -> str:
     """A new URL token; the old URL stops working at once."""
+    actor.require("api_keys.manage", integration.organization)
     token = generate_token()
     integration.token_hash = hash_token(token)
     integration.token_hint = token[:HOOK_TOKEN_HINT_LENGTH]
@@ -206,6 +217,7 @@ def rotate_hook_token(integration: AlertIntegration, *, actor: Actor) -> str:
 @transaction.atomic
 def delete_alert_integration(integration: AlertIntegration, *, actor: Actor) -> None:
     """Delete the integration and its log. Incidents it opened stay."""
+    actor.require("api_keys.manage", integration.organization)
     AuditEntry.record(
         integration.organization,
         actor=actor,
@@ -503,7 +515,7 @@ def _apply(
     if cycle_over:
         incident = incident_services.open_incident(
             integration.organization,
-            actor=f"{ACTOR} “{integration.name}”",
+            actor=integration_principal(integration),
             name=state.title or f"Problems with {_names(components)}",
             status=IncidentStatus.INVESTIGATING,
             body=f"We are investigating a problem affecting {_names(components)}.",
@@ -542,7 +554,7 @@ def _update_incident(
 ) -> str:
     incident = state.incident
     assert incident is not None
-    actor = f"{ACTOR} “{integration.name}”"
+    actor = integration_principal(integration)
     deliver = integration.deliver_notifications
     kept = _needed_elsewhere(state)
     recovered = {
@@ -607,9 +619,8 @@ def _update_incident(
 @transaction.atomic
 def publish_draft(state: AlertGroupState, *, actor: Actor) -> Incident:
     """Open the incident a draft describes, with the components its alerts still want."""
-    state = (
-        AlertGroupState.objects.select_for_update().select_related("integration").get(pk=state.pk)
-    )
+    actor.require("incidents.edit", state.organization)
+    state = lock_again(AlertGroupState.objects.select_related("integration"), pk=state.pk)
     if state.state != AlertGroupState.State.PENDING:
         raise ValidationError("This draft was already published, dismissed or closed.")
     index = _ComponentIndex(state.organization)
@@ -638,6 +649,7 @@ def publish_draft(state: AlertGroupState, *, actor: Actor) -> Incident:
 def dismiss_draft(state: AlertGroupState, *, actor: Actor) -> AlertGroupState:
     """Drop a draft. Later notifications of the same alerts start a new draft only once they
     fire anew (a new fingerprint, or the same alert after it resolved)."""
+    actor.require("incidents.edit", state.organization)
     updated = AlertGroupState.objects.filter(
         pk=state.pk, state=AlertGroupState.State.PENDING
     ).update(state=AlertGroupState.State.DISMISSED, updated_at=timezone.now())

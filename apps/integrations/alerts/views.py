@@ -83,7 +83,7 @@ def alert_create(request: HttpRequest) -> HttpResponse:
         try:
             integration, token = alerts.create_alert_integration(
                 request.organization,
-                actor=request.user,
+                actor=request.principal,
                 kind=form.cleaned_data["kind"],
                 **form.settings(),
             )
@@ -106,7 +106,9 @@ def alert_detail(request: HttpRequest, integration_id: str) -> HttpResponse:
         form = AlertIntegrationForm(request.POST, editing=True)
         if form.is_valid():
             try:
-                alerts.update_alert_integration(integration, actor=request.user, **form.settings())
+                alerts.update_alert_integration(
+                    integration, actor=request.principal, **form.settings()
+                )
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
@@ -136,7 +138,7 @@ def alert_detail(request: HttpRequest, integration_id: str) -> HttpResponse:
 def alert_rotate(request: HttpRequest, integration_id: str) -> HttpResponse:
     integration = _integration(request, integration_id)
     if request.method == "POST":
-        token = alerts.rotate_hook_token(integration, actor=request.user)
+        token = alerts.rotate_hook_token(integration, actor=request.principal)
         return _created_page(request, integration, token, rotated=True)
     return render(
         request,
@@ -150,7 +152,7 @@ def alert_rotate(request: HttpRequest, integration_id: str) -> HttpResponse:
 def alert_toggle(request: HttpRequest, integration_id: str) -> HttpResponse:
     integration = _integration(request, integration_id)
     enabled = not integration.enabled
-    alerts.update_alert_integration(integration, actor=request.user, enabled=enabled)
+    alerts.update_alert_integration(integration, actor=request.principal, enabled=enabled)
     messages.success(
         request,
         f"“{integration.name}” is {'enabled' if enabled else 'disabled'}."
@@ -165,7 +167,7 @@ def alert_delete(request: HttpRequest, integration_id: str) -> HttpResponse:
     integration = _integration(request, integration_id)
     if request.method == "POST":
         name = integration.name
-        alerts.delete_alert_integration(integration, actor=request.user)
+        alerts.delete_alert_integration(integration, actor=request.principal)
         messages.success(request, f"Deleted “{name}”. Its hook URL now answers 404.")
         return redirect(_list_url(request))
     return render(
@@ -182,7 +184,7 @@ def draft_publish(request: HttpRequest, draft_id: str) -> HttpResponse:
         AlertGroupState.objects.for_org(request.organization), public_id=draft_id
     )
     try:
-        incident = alerts.publish_draft(draft, actor=request.user)
+        incident = alerts.publish_draft(draft, actor=request.principal)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(_list_url(request))
@@ -196,6 +198,6 @@ def draft_dismiss(request: HttpRequest, draft_id: str) -> HttpResponse:
     draft = get_object_or_404(
         AlertGroupState.objects.for_org(request.organization), public_id=draft_id
     )
-    alerts.dismiss_draft(draft, actor=request.user)
+    alerts.dismiss_draft(draft, actor=request.principal)
     messages.success(request, "Draft dismissed. Nothing was published.")
     return redirect(_list_url(request))

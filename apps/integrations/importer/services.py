@@ -30,6 +30,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.locking import lock_again
 from apps.incidents.models import Impact, IncidentStatus
 from apps.incidents.services import backfill_incident
 from apps.incidents.texts import default_update_text
@@ -41,12 +42,9 @@ from apps.status.services import create_component, create_component_group, set_c
 from .models import ImportedObject, StagedImport
 
 if TYPE_CHECKING:
-    from apps.accounts.models import User
-
-    Actor = User | str | None
+    from apps.organizations.principals import Principal as Actor
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
-ACTOR = "status page import"
 NAME_MAX = 100
 INCIDENT_NAME_MAX = 255
 PAST_IMPACTS = {Impact.NONE, Impact.MINOR, Impact.MAJOR, Impact.CRITICAL}
@@ -428,10 +426,10 @@ def import_statuspage(
     Raises ImportProblem (nothing written) when the files have problems, and rolls back
     everything if any service refuses a row.
     """
+    actor.require("org.change_settings", organization)
     plan = plan_import(organization, summary, incidents)
     if not plan.ok:
         raise ImportProblem(plan.problems)
-    actor = actor or ACTOR
     result = ImportResult()
     page_id = plan.page_id[:64]
 
@@ -538,6 +536,7 @@ def stage_import(
     organization: Organization, *, actor: Actor, summary: Any, incidents: Any
 ) -> StagedImport:
     """Keep checked files until staff confirm; files staged more than a day ago are dropped."""
+    actor.require("org.change_settings", organization)
     StagedImport.objects.for_org(organization).filter(
         created_at__lt=timezone.now() - timedelta(days=1)
     ).delete()
@@ -545,13 +544,14 @@ def stage_import(
         organization=organization,
         summary=summary,
         incidents=incidents,
-        created_by=actor if actor is not None and not isinstance(actor, str) else None,
+        created_by=actor.audit_user,
     )
 
 
 @transaction.atomic
 def import_staged(staged: StagedImport, *, actor: Actor) -> ImportResult:
-    staged = StagedImport.objects.select_for_update().get(pk=staged.pk)
+    actor.require("org.change_settings", staged.organization)
+    staged = lock_again(StagedImport.objects, pk=staged.pk)
     if staged.imported_at is not None:
         raise ValidationError("These files were already imported.", code="imported")
     result = import_statuspage(staged.organization, staged.summary, staged.incidents, actor=actor)

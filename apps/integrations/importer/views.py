@@ -31,7 +31,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         staged = None
         if plan.ok and plan.has_work:
             staged = stage_import(
-                request.organization, actor=request.user, summary=summary, incidents=incidents
+                request.organization, actor=request.principal, summary=summary, incidents=incidents
             )
         return render(
             request,
@@ -48,7 +48,7 @@ def import_confirm(request: HttpRequest, import_id: str) -> HttpResponse:
         StagedImport.objects.for_org(request.organization), public_id=import_id
     )
     try:
-        result = import_staged(staged, actor=request.user)
+        result = import_staged(staged, actor=request.principal)
     except ImportProblem as exc:
         # The organization changed since the dry run in a way the files now conflict with.
         plan = plan_import(request.organization, staged.summary, staged.incidents)

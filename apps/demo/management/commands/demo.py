@@ -23,6 +23,7 @@ from apps.incidents.models import Incident, IncidentStatus
 from apps.integrations.alerts.services import create_alert_integration
 from apps.notifications import services as notifications
 from apps.organizations.models import Membership, Organization
+from apps.organizations.principals import Member
 from apps.organizations.roles import Role
 from apps.organizations.services import create_organization
 from apps.status import services as status
@@ -253,6 +254,7 @@ class Command(BaseCommand):
         organization = create_organization(
             actor=owner, name="Demo Cloud", slug=SLUG, timezone="Europe/Amsterdam"
         )
+        actor = Member.of(owner, organization)
         organization.website_url = "https://example.com/"
         organization.support_url = "https://example.com/support"
         organization.footer_text = "Demo Cloud is a made-up company for trying Candor."
@@ -262,12 +264,12 @@ class Command(BaseCommand):
         for group_name, names in CATALOGUE:
             group = None
             if group_name:
-                group = status.create_component_group(organization, actor=owner, name=group_name)
+                group = status.create_component_group(organization, actor=actor, name=group_name)
             for name in names:
                 components.append(
                     status.create_component(
                         organization,
-                        actor=owner,
+                        actor=actor,
                         name=name,
                         group=group,
                         start_date=(now - timedelta(days=days + 30)).date(),
@@ -293,7 +295,7 @@ class Command(BaseCommand):
             ]
             latest[name] = incidents.backfill_incident(
                 organization,
-                actor=owner,
+                actor=actor,
                 name=name,
                 impact=IMPACT[severity],
                 components=affected,
@@ -304,7 +306,7 @@ class Command(BaseCommand):
 
         for name, text in POSTMORTEMS.items():
             if name in latest:
-                self.add_postmortem(latest[name], text, actor=owner)
+                self.add_postmortem(latest[name], text, actor=actor)
 
         history_end = now - timedelta(hours=2)
         for pk, component_outages in outages.items():
@@ -314,7 +316,7 @@ class Command(BaseCommand):
         api, eu_west = by_pk[components[5].pk], next(c for c in components if "Dublin" in c.name)
         incident = incidents.open_incident(
             organization,
-            actor=owner,
+            actor=actor,
             name="Slow API responses in Europe",
             status=IncidentStatus.INVESTIGATING,
             body="Some API requests from Europe take several seconds. We know and are "
@@ -325,7 +327,7 @@ class Command(BaseCommand):
         )
         incidents.post_update(
             incident,
-            actor=owner,
+            actor=actor,
             status=IncidentStatus.IDENTIFIED,
             body="A network link into our Dublin region is overloaded. We are moving traffic "
             "to a second link. Requests still work, but slowly.",
@@ -340,7 +342,7 @@ class Command(BaseCommand):
         start = start.replace(hour=6, minute=0, second=0, microsecond=0)
         incidents.schedule_maintenance(
             organization,
-            actor=owner,
+            actor=actor,
             name="Database upgrade",
             body="We are upgrading our primary database to a newer version. The dashboard "
             "will be read-only for up to 30 minutes; the API keeps working.",
@@ -350,7 +352,7 @@ class Command(BaseCommand):
             reminder_hours=24,
             deliver_notifications=False,
         )
-        incidents.ensure_default_templates(organization, actor=owner)
+        incidents.ensure_default_templates(organization, actor=actor)
 
         # Readers who subscribed (and confirmed) by email: their mail goes to the console in
         # the quick start. No webhook subscribers: the quick start must not call out.
@@ -362,11 +364,11 @@ class Command(BaseCommand):
             )
             notifications.confirm_subscriber(subscriber)
         create_alert_integration(
-            organization, actor=owner, kind="alertmanager", name="Prometheus (production)"
+            organization, actor=actor, kind="alertmanager", name="Prometheus (production)"
         )
         return organization
 
-    def add_postmortem(self, incident: Incident, text: dict, *, actor: User) -> None:
+    def add_postmortem(self, incident: Incident, text: dict, *, actor: Member) -> None:
         sections = {key: value for key, value in text.items() if key != "items"}
         postmortem = incidents.save_postmortem(incident, actor=actor, **sections)
         for title, item_status in text["items"]:

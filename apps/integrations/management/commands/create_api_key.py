@@ -14,9 +14,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from apps.integrations.models import ApiKey
 from apps.integrations.services import create_api_key
 from apps.organizations.models import Organization
+from apps.organizations.principals import System
 
 # The audit log's actor for keys made from the command line (no user is behind them).
-ACTOR_LABEL = "system (manage.py create_api_key)"
+ACTOR = System("system (manage.py create_api_key)")
 
 
 class Command(BaseCommand):
@@ -54,7 +55,7 @@ class Command(BaseCommand):
         try:
             key, secret = create_api_key(
                 organization,
-                actor=ACTOR_LABEL,
+                actor=ACTOR,
                 name=options["name"],
                 scope=scope,
                 can_import_confirmed=options["trusted"],

@@ -22,8 +22,9 @@ from apps.integrations.importer.services import (
     read_json_file,
 )
 from apps.organizations.models import Organization
+from apps.organizations.principals import System
 
-ACTOR_LABEL = "system (manage.py import_statuspage)"
+ACTOR = System("system (manage.py import_statuspage)")
 
 
 def describe(plan: Plan) -> list[str]:
@@ -86,7 +87,7 @@ class Command(BaseCommand):
             self.stdout.write("Dry run: nothing imported.")
             return
         try:
-            result = import_statuspage(organization, summary, incidents, actor=ACTOR_LABEL)
+            result = import_statuspage(organization, summary, incidents, actor=ACTOR)
         except (ImportProblem, ValidationError) as exc:
             raise CommandError(f"Nothing imported: {exc}") from exc
         self.stdout.write(
