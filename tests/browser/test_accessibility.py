@@ -7,7 +7,7 @@ from axe_playwright_python.sync_playwright import Axe
 
 from apps.incidents import services as incidents
 from apps.status.models import ComponentStatus
-from tests.factories import ComponentFactory, ComponentGroupFactory
+from tests.factories import ComponentFactory, ComponentGroupFactory, member
 
 from .conftest import visit
 
@@ -25,7 +25,7 @@ def incident(org, owner):
     ComponentFactory(organization=org, name="Website")
     return incidents.open_incident(
         org,
-        actor=owner,
+        actor=member(owner),
         name="Elevated API errors",
         status="identified",
         body="Some requests to the API fail. We have found the cause and are fixing it.",

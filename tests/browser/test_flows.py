@@ -13,7 +13,7 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from apps.incidents import services as incidents
-from tests.factories import PASSWORD, ComponentFactory
+from tests.factories import PASSWORD, ComponentFactory, member
 
 from .conftest import follow, link_in_mail, submit, visit
 
@@ -148,9 +148,13 @@ def test_a_reader_subscribes_and_confirms(page, look, org):
 
 def test_publish_a_postmortem(page, look, sign_in, org, owner):
     incident = incidents.open_incident(
-        org, actor=owner, name="Failed sign-ins", status="investigating", body="Looking into it."
+        org,
+        actor=member(owner),
+        name="Failed sign-ins",
+        status="investigating",
+        body="Looking into it.",
     )
-    incidents.resolve_incident(incident, actor=owner, body="Sign-ins work again.")
+    incidents.resolve_incident(incident, actor=member(owner), body="Sign-ins work again.")
     sign_in(owner)
     visit(page, f"/dashboard/acme/incidents/{incident.public_id}/")
     follow(page, page.get_by_role("link", name="Write postmortem"))

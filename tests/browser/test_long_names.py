@@ -19,6 +19,7 @@ from tests.factories import (
     MembershipFactory,
     OrganizationFactory,
     UserFactory,
+    member,
 )
 
 from .conftest import visit
@@ -46,12 +47,12 @@ def long_data(db):
     component = ComponentFactory(organization=organization, name=COMPONENT, group=group)
     ComponentFactory(organization=organization, name=unbroken("Storage", 100))
     resolved = incidents.open_incident(
-        organization, actor=user, name=TITLE, status="investigating", body=BODY
+        organization, actor=member(user), name=TITLE, status="investigating", body=BODY
     )
-    incidents.resolve_incident(resolved, actor=user, body=BODY)
+    incidents.resolve_incident(resolved, actor=member(user), body=BODY)
     ongoing = incidents.open_incident(
         organization,
-        actor=user,
+        actor=member(user),
         name=TITLE,
         status="identified",
         body=BODY,
