@@ -19,12 +19,13 @@ if TYPE_CHECKING:
 class ApiCredential(abc.ABC):
     """request.auth on a management API request.
 
-    Registered classes provide: `pk`; `organization` and `organization_id` (the tenant, never
-    taken from the request); `name` and `prefix` (how the audit log names it); and the
-    properties `is_active`, `can_write` and `can_admin` (its scope).
+    Registered classes provide: `pk` and `public_id`; `organization` and `organization_id` (the
+    tenant, never taken from the request); `name` and `prefix` (how the audit log names it); and
+    the properties `is_active`, `can_write` and `can_admin` (its scope).
     """
 
     pk: Any
+    public_id: str
     organization: Any
     organization_id: Any
     name: str
