@@ -14,7 +14,7 @@ from django.views.defaults import page_not_found
 
 from .context import current_ip
 from .models import Organization
-from .requests import PublicRequest, TenantRequest
+from .request_types import PublicRequest, TenantRequest
 from .tenancy import normalise_host, organization_for_host
 
 PATH_PREFIX = re.compile(r"^/s/(?P<slug>[a-z0-9-]{1,40})(?P<rest>/.*)?$")

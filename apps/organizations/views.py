@@ -29,7 +29,7 @@ from .forms import (
     RoleForm,
 )
 from .models import AuditEntry, Domain, Invitation, Membership
-from .requests import AuthenticatedRequest, OrgRequest
+from .request_types import AuthenticatedRequest, OrgRequest
 from .roles import Role
 from .tenancy import org_view
 
