@@ -14,18 +14,26 @@ from django.db.models import Model, QuerySet
 from django.http import Http404
 from rest_framework import mixins, viewsets
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.permissions import BasePermission
 from rest_framework.settings import api_settings
 
 from . import idempotency
+from .credentials import credential_of
 from .fields import PUBLIC_ID
 from .filters import QueryFilterBackend
 from .permissions import HasApiKeyScope
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
+    from rest_framework.permissions import _SupportsHasPermission
     from rest_framework.request import Request
     from rest_framework.response import Response
+
+if TYPE_CHECKING:
+    # For mypy the mixin is the GenericViewSet every class using it also is (that is where its
+    # request, queryset and super() calls come from); at run time it stays a plain mixin.
+    _MixinBase = viewsets.GenericViewSet
+else:
+    _MixinBase = object
 
 FORBIDDEN_OVERRIDES = ("get_queryset", "get_object", "get_permissions", "get_authenticators")
 
@@ -37,7 +45,7 @@ def api_key_actor(key: Any) -> str:
     return f"API key “{key.name}” ({key.prefix}…)"[:200]
 
 
-class OrgViewSetMixin:
+class OrgViewSetMixin(_MixinBase):
     # Authentication is the project's API key authentication, configured in
     # REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] (apps.integrations.authentication: the
     # key model lives above this floor). Subclasses may not set authentication_classes.
@@ -54,6 +62,9 @@ class OrgViewSetMixin:
     # Response fields never stored for Idempotency-Key replays (secrets shown once).
     idempotency_redact: tuple[str, ...] = ()
     _idempotency_claim: idempotency.Claim | None = None
+    # Each subclass sets queryset to an org-owned model's manager (one with for_org()). Only
+    # an annotation: no class attribute is created here.
+    queryset: Any
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -72,13 +83,13 @@ class OrgViewSetMixin:
     def organization(self) -> Model:
         # SECURITY: the organization comes from the authenticated API key, never the request.
         # (An apps.organizations Organization; not imported: this floor is below that app.)
-        return self.request.auth.organization
+        return credential_of(self.request).organization
 
     @property
     def principal(self) -> Any:
         """Who acts: the key's ApiKeyPrincipal (apps.organizations.principals, a floor above;
         the key builds it), which services take as `actor` and which checks the key's scope."""
-        return self.request.auth.principal
+        return credential_of(self.request).principal
 
     @property
     def actor(self) -> str:
@@ -104,7 +115,7 @@ class OrgViewSetMixin:
             raise Http404(f"No {self.queryset.model._meta.object_name} matches the given query.")
         return super().get_object()
 
-    def get_permissions(self) -> list[BasePermission]:
+    def get_permissions(self) -> list[_SupportsHasPermission]:
         # SECURITY: the key scope check always runs first; subclasses may add permissions with
         # permission_classes but cannot drop this one.
         extra = [p() for p in self.permission_classes if p is not HasApiKeyScope]
@@ -113,10 +124,13 @@ class OrgViewSetMixin:
     def get_authenticators(self) -> list[BaseAuthentication]:
         # SECURITY: the configured API key authentication only, read when the request comes
         # (not frozen at import), whatever a subclass or mixin declares.
-        return [auth() for auth in api_settings.DEFAULT_AUTHENTICATION_CLASSES]
+        return [
+            auth()  # type: ignore[operator]  # the stubs type the setting as dotted paths; api_settings imports them
+            for auth in api_settings.DEFAULT_AUTHENTICATION_CLASSES
+        ]
 
     def get_serializer_context(self) -> dict[str, Any]:
-        context = super().get_serializer_context()
+        context = dict(super().get_serializer_context())
         has_key = self.request is not None and getattr(self.request, "auth", None) is not None
         context["organization"] = self.organization if has_key else None
         context["actor"] = self.actor if has_key else None
@@ -149,7 +163,9 @@ class OrgViewSetMixin:
             idempotency.finish(self._idempotency_claim, response, redact=self.idempotency_redact)
         return response
 
-    def http_method_not_allowed(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+    def http_method_not_allowed(  # type: ignore[override]  # DRF passes its Request (as APIView's own)
+        self, request: Request, *args: Any, **kwargs: Any
+    ) -> Any:
         # SECURITY: on a URL naming another organization's object, every method answers 404,
         # the same as for a missing object; a 405 would be the only different answer.
         if self.lookup_url_kwarg in kwargs:

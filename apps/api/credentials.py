@@ -10,20 +10,24 @@ class that produces it is configured in REST_FRAMEWORK["DEFAULT_AUTHENTICATION_C
 from __future__ import annotations
 
 import abc
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard, cast
+
+if TYPE_CHECKING:
+    from rest_framework.request import Request
 
 
 class ApiCredential(abc.ABC):
     """request.auth on a management API request.
 
-    Registered classes provide: `pk`; `organization` and `organization_id` (the tenant, never
-    taken from the request); `name` and `prefix` (how the audit log names it); and the
+    Registered classes provide: `pk` and `public_id`; `organization` and `organization_id` (the
+    tenant, never taken from the request); `name` and `prefix` (how the audit log names it); the
     properties `is_active`, `can_write` and `can_admin` (its scope); and `principal`, the
     apps.organizations.principals.ApiKeyPrincipal that services take as `actor` (built by the
     model, which sits above organizations; this floor cannot import it).
     """
 
     pk: Any
+    public_id: str
     organization: Any
     organization_id: Any
     name: str
@@ -36,6 +40,15 @@ class ApiCredential(abc.ABC):
     principal: Any
 
 
-def is_api_credential(value: object) -> bool:
+def is_api_credential(value: object) -> TypeGuard[ApiCredential]:
     """True for an object of a registered credential class (never for None or a user)."""
     return isinstance(value, ApiCredential)
+
+
+def credential_of(request: Request) -> ApiCredential:
+    """request.auth once HasApiKeyScope has let the request in (any OrgViewSet view).
+
+    A type-only step: DRF types request.auth as a token or anything; the permission check has
+    already refused every request whose auth is not an ApiCredential.
+    """
+    return cast(ApiCredential, request.auth)

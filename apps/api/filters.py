@@ -11,7 +11,7 @@ this backend for it (CursorPagination.get_ordering looks for a `get_ordering` me
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rest_framework import serializers
 from rest_framework.filters import BaseFilterBackend
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from django.db.models import QuerySet
     from rest_framework.request import Request
     from rest_framework.views import APIView
+
+    from .base import OrgViewSetMixin
 
 CACHE_ATTRIBUTE = "_candor_filter_params"
 
@@ -73,7 +75,8 @@ class QueryFilterBackend(BaseFilterBackend):
         if getattr(view, "action", None) != "list":
             return queryset  # detail lookups are never narrowed by query parameters
         params = filter_params(request, view)
-        return view.apply_filters(queryset, params)
+        # Only OrgViewSetMixin views use this backend (apps.api.base sets it).
+        return cast("OrgViewSetMixin", view).apply_filters(queryset, params)
 
     def get_ordering(self, request: Request, queryset: QuerySet, view: APIView) -> Any:
         if getattr(view, "action", None) != "list":

@@ -27,6 +27,7 @@ from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
 
+from .credentials import credential_of
 from .exceptions import Conflict, IdempotentReplay
 from .models import IdempotencyKey
 
@@ -59,7 +60,7 @@ def request_hash(request: Request) -> str:
     except (ValueError, RecursionError):
         canonical = raw
     digest = hashlib.sha256()
-    for part in (request.method.encode(), request.get_full_path().encode(), canonical):
+    for part in ((request.method or "").encode(), request.get_full_path().encode(), canonical):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return digest.hexdigest()
@@ -90,24 +91,24 @@ def begin(request: Request) -> Claim | None:
     if request.method != "POST" or HEADER not in request.headers:
         return None
     key = _validated_key(request.headers[HEADER].strip())
-    api_key = request.auth
+    api_key = credential_of(request)
     fingerprint = request_hash(request)
     _maybe_purge()
     cutoff = timezone.now() - IDEMPOTENCY_WINDOW
     # An expired row is as good as none: the key may be used again.
-    IdempotencyKey.objects.filter(api_key=api_key, key=key, created_at__lt=cutoff).delete()
+    IdempotencyKey.objects.filter(api_key_id=api_key.pk, key=key, created_at__lt=cutoff).delete()
     try:
         with transaction.atomic():
             row = IdempotencyKey.objects.create(
                 organization_id=api_key.organization_id,
-                api_key=api_key,
+                api_key_id=api_key.pk,
                 key=key,
                 request_hash=fingerprint,
             )
         return Claim(row)
     except IntegrityError:
         pass
-    existing = IdempotencyKey.objects.filter(api_key=api_key, key=key).first()
+    existing = IdempotencyKey.objects.filter(api_key_id=api_key.pk, key=key).first()
     if existing is None:  # released between our insert and this read: the client may retry
         raise Conflict("A request with this Idempotency-Key was just retried; try again.")
     if existing.request_hash != fingerprint:

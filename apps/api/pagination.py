@@ -33,7 +33,10 @@ class CursorPagination(pagination.CursorPagination):
         except serializers.ValidationError as exc:
             raise serializers.ValidationError({self.page_size_query_param: exc.detail}) from exc
 
-    def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> Any:
+    # Only querysets reach here (every list is one); the cursor needs their model.
+    def paginate_queryset(  # type: ignore[override]
+        self, queryset: QuerySet, request: Request, view: Any = None
+    ) -> Any:
         self._model = queryset.model  # decode_cursor checks positions against the order field
         return super().paginate_queryset(queryset, request, view)
 
@@ -50,7 +53,8 @@ class CursorPagination(pagination.CursorPagination):
             raise invalid from exc
         if cursor is None or cursor.position is None:
             return cursor
-        if "\x00" in cursor.position:
+        # Cursor.position is the decoded query-string text; the stubs type it as int.
+        if "\x00" in cursor.position:  # type: ignore[operator]
             raise invalid
         field = self._model._meta.get_field(self.ordering[0].lstrip("-"))
         try:

@@ -35,4 +35,7 @@ class HasAdminScope(HasApiKeyScope):
     message = "Managing API keys and integrations needs an API key with admin scope."
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        return super().has_permission(request, view) and request.auth.can_admin
+        if not super().has_permission(request, view):
+            return False
+        key = request.auth
+        return is_api_credential(key) and key.can_admin

@@ -25,7 +25,8 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
     def get_rate(self) -> str | None:
         # Read at request time, not import time (DRF's THROTTLE_RATES is a class attribute frozen
         # at import), so a changed setting (override_settings in tests) takes effect.
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        # The stubs type the rates as numbers; they are "100/minute" strings.
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)  # type: ignore[return-value]
 
     def get_cache_key(self, request: Request, view: APIView) -> str | None:
         key = request.auth

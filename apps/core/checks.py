@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+from django.apps import AppConfig
 from django.conf import settings
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 
 @register(Tags.compatibility, deploy=True)
-def check_production_services(app_configs, **kwargs):
-    messages = []
+def check_production_services(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
     if not settings.PRODUCTION:
         return messages
     if not settings.REDIS_URL:
@@ -57,7 +63,9 @@ def check_production_services(app_configs, **kwargs):
 
 
 @register(Tags.security)
-def check_status_domain_is_not_app_host(app_configs, **kwargs):
+def check_status_domain_is_not_app_host(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[CheckMessage]:
     if settings.STATUS_PAGE_DOMAIN in settings.APP_HOSTS:
         return [
             Error(

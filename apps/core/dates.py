@@ -9,6 +9,7 @@ well, as scripts, bookmarks and the old datetime-local inputs send it.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -62,11 +63,11 @@ def parse_display_datetime(value: str) -> datetime | None:
 class DisplayDateTimeInput(forms.TextInput):
     """A text input holding a time as the pages show it: "Dec 6, 2026 20:31"."""
 
-    def __init__(self, attrs=None):
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         defaults = {"autocomplete": "off", "spellcheck": "false", "class": "datetime-input"}
         super().__init__({**defaults, **(attrs or {})})
 
-    def format_value(self, value):
+    def format_value(self, value: Any) -> str | None:
         if isinstance(value, datetime):
             return date_format(value, DISPLAY_DATETIME)
         return super().format_value(value)
@@ -75,11 +76,11 @@ class DisplayDateTimeInput(forms.TextInput):
 class DisplayDateInput(forms.TextInput):
     """A text input holding a date as the pages show it: "Dec 6, 2026"."""
 
-    def __init__(self, attrs=None):
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         defaults = {"autocomplete": "off", "spellcheck": "false", "class": "date-input"}
         super().__init__({**defaults, **(attrs or {})})
 
-    def format_value(self, value):
+    def format_value(self, value: Any) -> str | None:
         if isinstance(value, date):
             return date_format(value, DISPLAY_DATE)
         return super().format_value(value)
@@ -90,11 +91,11 @@ class DisplayDateField(forms.DateField):
 
     widget = DisplayDateInput
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.widget.attrs.setdefault("placeholder", "e.g. Dec 6, 2026")
 
-    def to_python(self, value):
+    def to_python(self, value: Any) -> date | None:
         if value in self.empty_values:
             return None
         if isinstance(value, date):

@@ -162,7 +162,8 @@ def validate_url(url: str) -> Target:
     return target
 
 
-def _connect_vetted(ip: str, port: int, timeout: float) -> socket.socket:
+# timeout is the connection's own (float | None to http.client); the callers always give a float.
+def _connect_vetted(ip: str, port: int, timeout: float | None) -> socket.socket:
     sock = socket.create_connection((ip, port), timeout=timeout)
     peer = sock.getpeername()[0]
     # SECURITY: belt and braces: the socket is connected to the address we vetted.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 import string
+from collections.abc import Sequence
+from typing import Any
 
 from django.db import models
 
@@ -20,13 +22,13 @@ def new_public_id() -> str:
 class PublicIdField(models.CharField):
     """A unique 12-character lowercase base-36 id, generated on creation."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", PUBLIC_ID_LENGTH)
         kwargs.setdefault("unique", True)
         kwargs.setdefault("editable", False)
         kwargs.setdefault("default", new_public_id)
         super().__init__(*args, **kwargs)
 
-    def deconstruct(self):
+    def deconstruct(self) -> tuple[str, str, Sequence[Any], dict[str, Any]]:
         name, _path, args, kwargs = super().deconstruct()
         return name, "apps.core.ids.PublicIdField", args, kwargs

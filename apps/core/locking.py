@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, QuerySet
 from django.http import Http404
 
@@ -36,5 +37,5 @@ def lock_again(queryset: QuerySet[M], **lookup: Any) -> M:
     """`queryset.select_for_update().get(**lookup)`, raising Gone when the row was deleted."""
     try:
         return queryset.select_for_update().get(**lookup)
-    except queryset.model.DoesNotExist as exc:
+    except ObjectDoesNotExist as exc:  # the queryset's model's DoesNotExist is a subclass
         raise Gone() from exc

@@ -31,7 +31,11 @@ class QuietRoutineRequests(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         status_code = getattr(record, "status_code", None)
-        if status_code is None or status_code >= 400 or not record.args:
+        # runserver logs its request line as the first positional argument; a record with
+        # keyword (mapping) arguments is not one of those.
+        if status_code is None or status_code >= 400 or not isinstance(record.args, tuple):
+            return True
+        if not record.args:
             return True
         request_line = str(record.args[0])
         parts = request_line.split(" ")

@@ -5,7 +5,7 @@ import logging
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 logger = logging.getLogger(__name__)
 
 
-def landing(request: HttpRequest):
+def landing(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("orgs:home")
     return render(request, "core/landing.html")
@@ -102,7 +102,7 @@ BRANDING_TYPES = {
 
 
 @require_GET
-def branding_file(request: HttpRequest, folder: str, name: str):
+def branding_file(request: HttpRequest, folder: str, name: str) -> HttpResponseBase:
     from pathlib import Path
 
     from django.http import FileResponse, Http404

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.api.base import OrgListViewSet
+from apps.api.credentials import credential_of
 from apps.api.filters import ListFilterSerializer, ordering_field
 from apps.api.schema import error_responses
 from apps.api.serializers import ErrorSerializer
@@ -57,7 +58,7 @@ class OrganizationView(APIView):
         responses={200: OrganizationSerializer, **ERROR_RESPONSES},
     )
     def get(self, request: Request) -> Response:
-        organization = request.auth.organization
+        organization = credential_of(request).organization
         return Response(OrganizationSerializer(organization, context={"request": request}).data)
 
 
@@ -67,7 +68,10 @@ class AuditEntrySerializer(serializers.ModelSerializer):
         read_only=True,
         help_text="Who did it: a member's email, an API key, or `system`.",
     )
-    data = serializers.JSONField(read_only=True, help_text="Details that depend on the action.")
+    # The serializer metaclass takes declared fields off the class, so Serializer.data stays.
+    data = serializers.JSONField(  # type: ignore[assignment]
+        read_only=True, help_text="Details that depend on the action."
+    )
 
     class Meta:
         model = AuditEntry

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -28,7 +29,9 @@ class TimeZoneField(forms.ChoiceField):
     JavaScript it is a plain grouped select.
     """
 
-    def __init__(self, *, current: str | None = None, detect_browser_zone: bool = False, **kw):
+    def __init__(
+        self, *, current: str | None = None, detect_browser_zone: bool = False, **kw: Any
+    ) -> None:
         kw.setdefault("label", "Time zone")
         super().__init__(choices=timezone_choices(current), **kw)
         self.widget.attrs["data-timezone-picker"] = ""
@@ -60,7 +63,7 @@ class OrganizationCreateForm(forms.Form):
         "chosen for you when it can be; you can change it later.",
     )
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Built per form, so each zone's offset label is the current one (summer or winter).
         field = self.fields["timezone"]
@@ -71,8 +74,9 @@ class OrganizationCreateForm(forms.Form):
             detect_browser_zone=not self.is_bound,
         )
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data  # what Form.clean() returns, typed as never None
         name = cleaned.get("name") or ""
         slug = (cleaned.get("slug") or "").strip() or slugify(name)[:40].strip("-")
         if not slug:
@@ -92,7 +96,7 @@ class OrganizationSettingsForm(forms.Form):
     name = forms.CharField(max_length=Organization._meta.get_field("name").max_length)
     timezone = forms.ChoiceField(label="Time zone")
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # The stored zone stays offered even when it is an old alias ("US/Pacific"), so
         # renaming the organization does not force a new zone on it.
@@ -105,7 +109,7 @@ class DeleteOrganizationForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none"}),
     )
 
-    def __init__(self, *args, organization: Organization, **kwargs) -> None:
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.organization = organization
 
@@ -122,10 +126,13 @@ class InviteForm(forms.Form):
     )
     role = forms.ChoiceField(choices=())
 
-    def __init__(self, *args, organization: Organization, actor_role: str, **kwargs) -> None:
+    def __init__(
+        self, *args: Any, organization: Organization, actor_role: str, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.organization = organization
-        self.fields["role"].choices = _role_choices(assignable_roles(actor_role))
+        role_field = cast(forms.ChoiceField, self.fields["role"])
+        role_field.choices = _role_choices(assignable_roles(actor_role))
         self.fields["role"].initial = Role.EDITOR
 
     def clean_email(self) -> str:
@@ -135,9 +142,10 @@ class InviteForm(forms.Form):
 class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=())
 
-    def __init__(self, *args, actor_role: str, **kwargs) -> None:
+    def __init__(self, *args: Any, actor_role: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = _role_choices(assignable_roles(actor_role))
+        role_field = cast(forms.ChoiceField, self.fields["role"])
+        role_field.choices = _role_choices(assignable_roles(actor_role))
 
 
 class DomainForm(forms.Form):
@@ -150,7 +158,7 @@ class DomainForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args, organization: Organization, **kwargs) -> None:
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.organization = organization
 
@@ -168,6 +176,7 @@ class AuditFilterForm(forms.Form):
     since = DisplayDateField(required=False, label="From")
     until = DisplayDateField(required=False, label="To")
 
-    def __init__(self, *args, actions: list[str], **kwargs) -> None:
+    def __init__(self, *args: Any, actions: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", "All actions")] + [(a, a) for a in actions]
+        action_field = cast(forms.ChoiceField, self.fields["action"])
+        action_field.choices = [("", "All actions")] + [(a, a) for a in actions]

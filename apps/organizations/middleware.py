@@ -2,16 +2,19 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from collections.abc import Callable
+from typing import cast
 
 from django.conf import settings
 from django.db import DatabaseError
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponseBase
 from django.shortcuts import render
 from django.urls import get_script_prefix, set_script_prefix, set_urlconf
 from django.views.defaults import page_not_found
 
 from .context import current_ip
 from .models import Organization
+from .request_types import PublicRequest, TenantRequest
 from .tenancy import normalise_host, organization_for_host
 
 PATH_PREFIX = re.compile(r"^/s/(?P<slug>[a-z0-9-]{1,40})(?P<rest>/.*)?$")
@@ -26,7 +29,7 @@ def client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-def unknown_page(request: HttpRequest, message: str):
+def unknown_page(request: HttpRequest, message: str) -> HttpResponseBase:
     return render(request, "errors/unknown_page.html", {"message": message}, status=404)
 
 
@@ -54,7 +57,7 @@ class LastKnownOrganizations:
 last_known = LastKnownOrganizations()
 
 
-def resolve(key: str, lookup):
+def resolve(key: str, lookup: Callable[[], Organization | None]) -> Organization | None:
     """lookup() from the database; its last answer for key if the database is down."""
     try:
         organization = lookup()
@@ -78,18 +81,18 @@ class TenantMiddleware:
     - anything else: a 404 page that says the page does not exist.
     """
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         token = current_ip.set(client_ip(request))
         try:
             return self.route(request)
         finally:
             current_ip.reset(token)
 
-    def route(self, request: HttpRequest):
-        request.organization = None
+    def route(self, request: HttpRequest) -> HttpResponseBase:
+        cast(TenantRequest, request).organization = None
         if request.path_info in HEALTH_PATHS:
             return self.get_response(request)
         host = normalise_host(request.META.get("HTTP_HOST") or request.META.get("SERVER_NAME", ""))
@@ -112,12 +115,15 @@ class TenantMiddleware:
             return unknown_page(request, "There is no status page at this address.")
         return self.serve_public(request, organization, request.path_info, get_script_prefix())
 
-    def serve_public(self, request, organization, path_info: str, prefix: str):
-        request.organization = organization
+    def serve_public(
+        self, request: HttpRequest, organization: Organization, path_info: str, prefix: str
+    ) -> HttpResponseBase:
+        public = cast(PublicRequest, request)  # what the attributes set below make it
+        public.organization = organization
         request.urlconf = settings.PUBLIC_URLCONF
         # Clients such as slok/stactus request //api/v2/...: treat repeated slashes as one.
         request.path_info = re.sub("/{2,}", "/", path_info)
-        request.public_prefix = prefix
+        public.public_prefix = prefix
         previous = get_script_prefix()
         set_script_prefix(prefix)
         set_urlconf(settings.PUBLIC_URLCONF)
@@ -131,7 +137,9 @@ class TenantMiddleware:
             set_script_prefix(previous)
             set_urlconf(None)
 
-    def process_exception(self, request: HttpRequest, exception: Exception):
+    def process_exception(
+        self, request: HttpRequest, exception: Exception
+    ) -> HttpResponseBase | None:
         """Status page readers get the branded 404 page (templates/404.html) with DEBUG on too.
 
         With DEBUG on Django answers a 404 with its technical page (URL patterns, settings

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import secrets
 import zoneinfo
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -188,7 +188,7 @@ class Invitation(models.Model):
         return f"Invitation of {self.email} to {self.organization}"
 
     @property
-    def expires_at(self):
+    def expires_at(self) -> datetime:
         return self.sent_at + timedelta(days=settings.INVITATION_MAX_AGE_DAYS)
 
     @property
@@ -296,7 +296,7 @@ class AuditEntry(models.Model):
             actor=user,
             actor_label=label,
             action=action,
-            target_type=target._meta.model_name if target is not None else "",
+            target_type=(target._meta.model_name or "") if target is not None else "",
             target_id=str(getattr(target, "public_id", None) or getattr(target, "pk", "") or ""),
             target_label=str(target)[:200] if target is not None else "",
             ip_address=current_ip.get(),

@@ -9,13 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.db.models import Q
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponseBase
 
 from .models import Domain, Membership, Organization
 from .principals import Member
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from apps.accounts.models import User
+
+    from .request_types import OrgRequest
 
 NOT_FOUND_MESSAGE = "No such organization, or you are not a member of it."
 
@@ -53,7 +61,7 @@ def organization_for_host(host: str) -> Organization | None:
     return domain.organization if domain else None
 
 
-def get_membership(user, org_slug: str) -> Membership:
+def get_membership(user: User | AnonymousUser, org_slug: str) -> Membership:
     """The caller's membership of the organization, or 404 (same for missing and not yours)."""
     if not user.is_authenticated:
         raise Http404(NOT_FOUND_MESSAGE)
@@ -67,7 +75,9 @@ def get_membership(user, org_slug: str) -> Membership:
     return membership
 
 
-def org_view(permission: str = "org.view", *, write_permission: str | None = None):
+def org_view(
+    permission: str = "org.view", *, write_permission: str | None = None
+) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
     """Decorator for every dashboard view under /dashboard/<org_slug>/.
 
     Resolves request.organization, request.membership and request.principal (the Member that
@@ -76,9 +86,11 @@ def org_view(permission: str = "org.view", *, write_permission: str | None = Non
     every other method needs write_permission (a viewer can look at a page but not post it).
     """
 
-    def decorator(view: Callable) -> Callable:
+    def decorator(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @wraps(view)
-        def wrapper(request: HttpRequest, org_slug: str, *args, **kwargs):
+        def wrapper(
+            request: HttpRequest, org_slug: str, *args: Any, **kwargs: Any
+        ) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 from django.contrib.auth.views import redirect_to_login
 
@@ -90,9 +102,10 @@ def org_view(permission: str = "org.view", *, write_permission: str | None = Non
             if write_permission and request.method not in ("GET", "HEAD", "OPTIONS"):
                 needed = write_permission
             principal.require(needed)  # PermissionDenied: 403 for a role too low
-            request.organization = membership.organization
-            request.membership = membership
-            request.principal = principal
+            org_request = cast("OrgRequest", request)
+            org_request.organization = membership.organization
+            org_request.membership = membership
+            org_request.principal = principal
             # Written only when it changes: a session write on every dashboard request is a
             # database (or cache) write per page view and a Set-Cookie on every response.
             if request.session.get("current_org") != org_slug:
@@ -102,8 +115,9 @@ def org_view(permission: str = "org.view", *, write_permission: str | None = Non
             # apps.core.locking.Gone (a 404). Any other DoesNotExist is a bug: a 500.
             return view(request, *args, **kwargs)
 
-        wrapper.org_permission = permission  # read by the URL-walking tenancy test
-        wrapper.org_write_permission = write_permission
+        # Read by the URL-walking tenancy test.
+        wrapper.org_permission = permission  # type: ignore[attr-defined]  # a marker on a function
+        wrapper.org_write_permission = write_permission  # type: ignore[attr-defined]  # same
         return wrapper
 
     return decorator

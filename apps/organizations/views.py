@@ -29,6 +29,7 @@ from .forms import (
     RoleForm,
 )
 from .models import AuditEntry, Domain, Invitation, Membership
+from .request_types import AuthenticatedRequest, OrgRequest
 from .roles import Role
 from .tenancy import org_view
 
@@ -43,7 +44,7 @@ def _error_text(exc: ValidationError) -> str:
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedRequest) -> HttpResponse:
     memberships = (
         Membership.objects.filter(user=request.user)
         .select_related("organization")
@@ -58,7 +59,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def create(request: HttpRequest) -> HttpResponse:
+def create(request: AuthenticatedRequest) -> HttpResponse:
     form = OrganizationCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -139,7 +140,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 # --- dashboard --------------------------------------------------------------------------------
 
 
-def _onboarding_steps(request: HttpRequest) -> list[dict]:
+def _onboarding_steps(request: OrgRequest) -> list[dict]:
     organization = request.organization
     membership = request.membership
     slug = organization.slug
@@ -185,7 +186,7 @@ def _onboarding_steps(request: HttpRequest) -> list[dict]:
 
 
 @org_view()
-def overview(request: HttpRequest) -> HttpResponse:
+def overview(request: OrgRequest) -> HttpResponse:
     steps = _onboarding_steps(request)
     return render(
         request,
@@ -198,7 +199,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _member_rows(request: HttpRequest) -> list[dict]:
+def _member_rows(request: OrgRequest) -> list[dict]:
     organization = request.organization
     actor = request.membership
     owner_count = Membership.objects.filter(organization=organization, role=Role.OWNER).count()
@@ -226,7 +227,9 @@ def _member_rows(request: HttpRequest) -> list[dict]:
     return rows
 
 
-def _render_members(request: HttpRequest, invite_form: InviteForm | None = None, status=200):
+def _render_members(
+    request: OrgRequest, invite_form: InviteForm | None = None, status: int = 200
+) -> HttpResponse:
     organization = request.organization
     actor = request.membership
     can_manage = actor.can("members.manage")
@@ -256,13 +259,13 @@ def _render_members(request: HttpRequest, invite_form: InviteForm | None = None,
 
 
 @org_view("members.view")
-def members(request: HttpRequest) -> HttpResponse:
+def members(request: OrgRequest) -> HttpResponse:
     return _render_members(request)
 
 
 @org_view("members.view", write_permission="members.manage")
 @require_POST
-def invite(request: HttpRequest) -> HttpResponse:
+def invite(request: OrgRequest) -> HttpResponse:
     organization = request.organization
     form = InviteForm(request.POST, organization=organization, actor_role=request.membership.role)
     if not form.is_valid():
@@ -281,7 +284,7 @@ def invite(request: HttpRequest) -> HttpResponse:
     return redirect("organizations:members", organization.slug)
 
 
-def _member_or_404(request: HttpRequest, membership_id: int) -> Membership:
+def _member_or_404(request: OrgRequest, membership_id: int) -> Membership:
     membership = (
         Membership.objects.for_org(request.organization)
         .select_related("user", "organization")
@@ -295,7 +298,7 @@ def _member_or_404(request: HttpRequest, membership_id: int) -> Membership:
 
 @org_view("members.view", write_permission="members.manage")
 @require_POST
-def change_role(request: HttpRequest, membership_id: int) -> HttpResponse:
+def change_role(request: OrgRequest, membership_id: int) -> HttpResponse:
     membership = _member_or_404(request, membership_id)
     form = RoleForm(request.POST, actor_role=request.membership.role)
     if not form.is_valid():
@@ -316,7 +319,7 @@ def change_role(request: HttpRequest, membership_id: int) -> HttpResponse:
 
 @org_view("members.view", write_permission="members.manage")
 @require_POST
-def remove(request: HttpRequest, membership_id: int) -> HttpResponse:
+def remove(request: OrgRequest, membership_id: int) -> HttpResponse:
     membership = _member_or_404(request, membership_id)
     try:
         services.remove_member(membership, actor=request.principal)
@@ -331,7 +334,7 @@ def remove(request: HttpRequest, membership_id: int) -> HttpResponse:
 # org.view for both GET and POST.
 @org_view("org.view")
 @require_http_methods(["GET", "POST"])
-def leave(request: HttpRequest) -> HttpResponse:
+def leave(request: OrgRequest) -> HttpResponse:
     organization = request.organization
     owner_count = Membership.objects.filter(organization=organization, role=Role.OWNER).count()
     is_last_owner = request.membership.role == Role.OWNER and owner_count == 1
@@ -351,7 +354,7 @@ def leave(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _invitation_or_404(request: HttpRequest, invitation_id: str) -> Invitation:
+def _invitation_or_404(request: OrgRequest, invitation_id: str) -> Invitation:
     invitation = (
         Invitation.objects.for_org(request.organization)
         .select_related("organization")
@@ -365,7 +368,7 @@ def _invitation_or_404(request: HttpRequest, invitation_id: str) -> Invitation:
 
 @org_view("members.view", write_permission="members.manage")
 @require_POST
-def resend_invitation(request: HttpRequest, invitation_id: str) -> HttpResponse:
+def resend_invitation(request: OrgRequest, invitation_id: str) -> HttpResponse:
     invitation = _invitation_or_404(request, invitation_id)
     try:
         services.resend_invitation(invitation, actor=request.principal)
@@ -381,7 +384,7 @@ def resend_invitation(request: HttpRequest, invitation_id: str) -> HttpResponse:
 
 @org_view("members.view", write_permission="members.manage")
 @require_POST
-def revoke_invitation(request: HttpRequest, invitation_id: str) -> HttpResponse:
+def revoke_invitation(request: OrgRequest, invitation_id: str) -> HttpResponse:
     invitation = _invitation_or_404(request, invitation_id)
     try:
         services.revoke_invitation(invitation, actor=request.principal)
@@ -395,7 +398,9 @@ def revoke_invitation(request: HttpRequest, invitation_id: str) -> HttpResponse:
 # --- custom domains ---------------------------------------------------------------------------
 
 
-def _render_domains(request: HttpRequest, form: DomainForm | None = None, status=200):
+def _render_domains(
+    request: OrgRequest, form: DomainForm | None = None, status: int = 200
+) -> HttpResponse:
     organization = request.organization
     return render(
         request,
@@ -412,7 +417,7 @@ def _render_domains(request: HttpRequest, form: DomainForm | None = None, status
 
 @org_view("domains.manage")
 @require_http_methods(["GET", "POST"])
-def domains(request: HttpRequest) -> HttpResponse:
+def domains(request: OrgRequest) -> HttpResponse:
     if request.method != "POST":
         return _render_domains(request)
     organization = request.organization
@@ -432,7 +437,7 @@ def domains(request: HttpRequest) -> HttpResponse:
     return redirect("organizations:domains", organization.slug)
 
 
-def _domain_or_404(request: HttpRequest, domain_id: str) -> Domain:
+def _domain_or_404(request: OrgRequest, domain_id: str) -> Domain:
     domain = (
         Domain.objects.for_org(request.organization)
         .select_related("organization")
@@ -446,7 +451,7 @@ def _domain_or_404(request: HttpRequest, domain_id: str) -> Domain:
 
 @org_view("domains.manage")
 @require_POST
-def verify_domain(request: HttpRequest, domain_id: str) -> HttpResponse:
+def verify_domain(request: OrgRequest, domain_id: str) -> HttpResponse:
     domain = _domain_or_404(request, domain_id)
     if services.verify_domain(domain, actor=request.principal):
         messages.success(request, f"{domain.hostname} is verified and now serves your page.")
@@ -457,7 +462,7 @@ def verify_domain(request: HttpRequest, domain_id: str) -> HttpResponse:
 
 @org_view("domains.manage")
 @require_POST
-def remove_domain(request: HttpRequest, domain_id: str) -> HttpResponse:
+def remove_domain(request: OrgRequest, domain_id: str) -> HttpResponse:
     domain = _domain_or_404(request, domain_id)
     services.remove_domain(domain, actor=request.principal)
     messages.success(request, f"{domain.hostname} removed. It no longer serves your page.")
@@ -468,7 +473,7 @@ def remove_domain(request: HttpRequest, domain_id: str) -> HttpResponse:
 
 
 @org_view("audit.view")
-def audit(request: HttpRequest) -> HttpResponse:
+def audit(request: OrgRequest) -> HttpResponse:
     organization = request.organization
     entries = AuditEntry.objects.for_org(organization).select_related("actor")
     actions = sorted(
@@ -518,7 +523,7 @@ def audit(request: HttpRequest) -> HttpResponse:
 
 @org_view("org.view", write_permission="org.change_settings")
 @require_http_methods(["GET", "POST"])
-def settings_view(request: HttpRequest) -> HttpResponse:
+def settings_view(request: OrgRequest) -> HttpResponse:
     organization = request.organization
     form = OrganizationSettingsForm(
         request.POST or None,
@@ -536,7 +541,12 @@ def settings_view(request: HttpRequest) -> HttpResponse:
     return _render_settings(request, form, DeleteOrganizationForm(organization=organization))
 
 
-def _render_settings(request, form, delete_form, status=200) -> HttpResponse:
+def _render_settings(
+    request: OrgRequest,
+    form: OrganizationSettingsForm,
+    delete_form: DeleteOrganizationForm,
+    status: int = 200,
+) -> HttpResponse:
     membership = request.membership
     return render(
         request,
@@ -554,7 +564,7 @@ def _render_settings(request, form, delete_form, status=200) -> HttpResponse:
 
 @org_view("org.delete")
 @require_POST
-def delete(request: HttpRequest) -> HttpResponse:
+def delete(request: OrgRequest) -> HttpResponse:
     organization = request.organization
     delete_form = DeleteOrganizationForm(request.POST, organization=organization)
     if not delete_form.is_valid():
