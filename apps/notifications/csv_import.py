@@ -21,9 +21,8 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from apps.status.models import Component
-
 from .models import Subscriber
+from .subscribers import Component
 from .views_public import DISPOSABLE_DOMAINS
 
 MAX_FILE_BYTES = 1024 * 1024

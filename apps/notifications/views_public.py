@@ -19,11 +19,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from apps.organizations.middleware import client_ip
-from apps.status.models import Component
 from apps.status.views_public import base_context
 
 from . import services, tokens
 from .models import Subscriber
+from .subscribers import Component
 
 Channel = Subscriber.Channel
 

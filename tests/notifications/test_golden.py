@@ -120,9 +120,13 @@ def timeline(org, owner, django_capture_on_commit_callbacks, loopback_hooks):
 
 def run_every_kind(timeline: Timeline, org, owner) -> dict[str, str]:
     """The timeline: every NotificationEvent.Kind at least once. Returns {public id: label}."""
-    group = ComponentGroupFactory(organization=org, name="Europe", public_id="gcomponents1")
-    api = ComponentFactory(organization=org, name="API", group=group, public_id="capi00000001")
-    web = ComponentFactory(organization=org, name="Web <app>", public_id="cweb00000001")
+    group = ComponentGroupFactory(
+        organization=org, name="Europe", public_id="gcomponents1", position=1
+    )
+    api = ComponentFactory(
+        organization=org, name="API", group=group, public_id="capi00000001", position=1
+    )
+    web = ComponentFactory(organization=org, name="Web <app>", public_id="cweb00000001", position=2)
     notifications.set_email_component_changes(org, enabled=True, actor=owner)
     incident: dict[str, Incident] = {}
 
