@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.organizations.tenancy import org_view
 
-from . import csv_import, services
+from . import conf, csv_import, services
 from .forms import (
     DeliveryFilterForm,
     EventFilterForm,
@@ -318,6 +318,9 @@ def event_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "query": _query_without_page(request),
             "filtered": filtered,
+            # Events nobody fanned out for a while: no worker consumes the queue.
+            "waiting": services.waiting_events(request.organization),
+            "waiting_minutes": round(conf.waiting_event_minutes()),
             "settings_form": NotificationSettingsForm(
                 initial={
                     "email_component_changes": NotificationSettings.for_org(
