@@ -126,7 +126,7 @@ def test_an_incident_reaches_mail_webhook_and_slack_once_through_a_real_worker(
     assert sorted(sink.state.recipients()) == sorted(r.email for r in readers)
     message = sink.state.messages[0].message()
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert message["References"] == f"<incident/{event.incident.public_id}@status.localhost>"
+    assert message["References"] == f"<incident/{event.subject_id}@status.localhost>"
     assert len(hooks.requests) == 1
     assert verify_signature(hook.webhook_secret, hooks.requests[0].headers, hooks.requests[0].body)
     assert len(slack.requests) == 1
