@@ -61,9 +61,11 @@ def incident_of(event: NotificationEvent) -> tuple[Incident, IncidentUpdate | No
     """The event's incident and update, read once per event object."""
     cached = getattr(event, "_incident_objects", None)
     if cached is None:
-        incident = Incident.objects.get(
+        incident = Incident.objects.filter(
             organization_id=event.organization_id, public_id=_incident_id(event)
-        )
+        ).first()
+        if incident is None:
+            raise registry.SubjectGone("The incident was deleted.")
         incident.organization = event.organization
         update_id = event.snapshot.get("update")
         update = (

@@ -30,6 +30,11 @@ EVENT_MAIL_TEXT = "notifications/email/event.txt"
 EVENT_MAIL_HTML = "notifications/email/event.html"
 
 
+class SubjectGone(Exception):
+    """Raised by a renderer when the event's subject was deleted after it was emitted (an
+    incident deleted with its notifications pending): those deliveries are skipped."""
+
+
 @dataclass
 class Mail:
     """One event's mail, apart from the subscriber's address and links (added per message)."""

@@ -87,11 +87,16 @@ def component_of(event: NotificationEvent) -> Component:
     """The event's component, read once per event object."""
     cached = getattr(event, "_component", None)
     if cached is None:
-        cached = event._component = (  # type: ignore[attr-defined]
-            Component.objects.select_related("group", "organization").get(
+        cached = (
+            Component.objects.select_related("group", "organization")
+            .filter(
                 organization_id=event.organization_id, public_id=event.snapshot["component"]["id"]
             )
+            .first()
         )
+        if cached is None:
+            raise registry.SubjectGone("The component was deleted.")
+        event._component = cached  # type: ignore[attr-defined]
     return cached
 
 

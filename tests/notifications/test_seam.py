@@ -54,6 +54,26 @@ def test_a_row_written_without_emit_is_left_to_the_sweeper(org, django_capture_o
     assert callbacks == []
 
 
+def test_deliveries_of_an_event_whose_subject_was_deleted_are_skipped(
+    org, django_capture_on_commit_callbacks, loopback_hooks
+):
+    # The event names its subject without a foreign key: deleting the incident leaves it.
+    EmailSubscriberFactory(organization=org)
+    incident = IncidentFactory(organization=org)
+    with http_receiver() as hooks:
+        WebhookSubscriberFactory(organization=org, url=hooks.url + "/x")
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            event = pipeline.emit(Kind.INCIDENT_OPENED, org, incident, {"update": None})
+        incident.delete()
+        callbacks[0]()
+
+    assert hooks.requests == []
+    assert mail.outbox == []
+    assert set(Delivery.objects.filter(event=event).values_list("status", "last_error")) == {
+        (Delivery.Status.SKIPPED, "The incident was deleted.")
+    }
+
+
 # --- a kind registered by another app -------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from anymail.exceptions import AnymailError, AnymailRecipientsRefused
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+from django.db import DatabaseError
 from django.template.loader import render_to_string
 
 from .. import conf, ledger, registry, tokens
@@ -232,12 +233,18 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
                 ledger.mark_skipped([delivery.pk], "Unsubscribed, unconfirmed or disabled.")
                 done.add(delivery.pk)
                 continue
-            mail = mails.get(delivery.event_id)
-            if mail is None:
-                mail = mails[delivery.event_id] = EventMail(delivery.event)
             try:
+                mail = mails.get(delivery.event_id)
+                if mail is None:
+                    mail = mails[delivery.event_id] = EventMail(delivery.event)
                 raw = mail.raw_message(subscriber) if session is not None else None
                 message = mail.message(subscriber, connection) if raw is None else None
+            except DatabaseError:
+                raise  # the task's autoretry handles a database hiccup
+            except registry.SubjectGone as exc:
+                ledger.mark_skipped([delivery.pk], str(exc))
+                done.add(delivery.pk)
+                continue
             except Exception as exc:
                 # One message that cannot be built (an odd address, say) must not hold up the
                 # rest of the batch: it fails on its own and follows the retry schedule.

@@ -193,6 +193,9 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
             body, headers = build_request(delivery, bodies, base_urls)
         except DatabaseError:
             raise  # the task's autoretry handles a database hiccup
+        except registry.SubjectGone as exc:
+            ledger.mark_skipped([delivery.pk], str(exc))
+            continue
         except Exception as exc:
             # A bug or odd data in one delivery must not hold up the rest of the batch.
             logger.exception("Could not build delivery %s", delivery.pk)
