@@ -231,7 +231,13 @@ class IncidentRenderer(Renderer):
             "scheduled_until": format_time(incident.scheduled_until, tz),
             "components": _component_names(incident, update),
         }
-        return Mail(subject=subject, context=context, thread=f"incident/{incident.public_id}")
+        return Mail(
+            subject=subject,
+            text_template="incidents/email/event.txt",
+            html_template="incidents/email/event.html",
+            context=context,
+            thread=f"incident/{incident.public_id}",
+        )
 
     def webhook_body(self, event: NotificationEvent) -> dict[str, Any]:
         incident, _ = incident_of(event)

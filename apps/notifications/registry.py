@@ -26,9 +26,6 @@ if TYPE_CHECKING:
 
     from .models import NotificationEvent, Subscriber
 
-EVENT_MAIL_TEXT = "notifications/email/event.txt"
-EVENT_MAIL_HTML = "notifications/email/event.html"
-
 
 class SubjectGone(Exception):
     """Raised by a renderer when the event's subject was deleted after it was emitted (an
@@ -40,13 +37,14 @@ class Mail:
     """One event's mail, apart from the subscriber's address and links (added per message)."""
 
     subject: str
+    # The emitting app's templates (plain text and HTML), rendered once per event.
+    text_template: str
+    html_template: str
     # Template context; the channel adds `subscriber`, `unsubscribe_url` and `manage_url`.
     context: dict[str, Any] = field(default_factory=dict)
     # Mail of one thread (an incident's) shares In-Reply-To/References: `<{thread}@domain>`,
     # and its Message-IDs start with the thread. None: a mail of its own.
     thread: str | None = None
-    text_template: str = EVENT_MAIL_TEXT
-    html_template: str = EVENT_MAIL_HTML
 
 
 class Renderer:

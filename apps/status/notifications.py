@@ -13,7 +13,7 @@ from apps.core.text import staff_text_slack
 from apps.notifications import registry
 from apps.notifications.models import NotificationEvent, Subscriber
 from apps.notifications.payloads import timestamp
-from apps.notifications.registry import Mail, Renderer, format_time, one_line
+from apps.notifications.registry import Mail, Renderer, one_line
 from apps.notifications.subscribers import email_component_changes, following_components
 from apps.organizations.models import Organization
 
@@ -115,20 +115,18 @@ class ComponentChangeRenderer(Renderer):
         context = {
             "organization": organization,
             "event": event,
-            "incident": None,
-            "update": None,
             "headline": title,
             "subject": subject,
             "title": title,
             "page_url": organization.public_url,
-            "incident_url": organization.public_url,
-            "posted_at": format_time(event.created_at, organization.tzinfo),
-            "next_update": "",
-            "scheduled_for": "",
-            "scheduled_until": "",
             "components": [component.display_name],
         }
-        return Mail(subject=subject, context=context)
+        return Mail(
+            subject=subject,
+            text_template="status/email/component_change.txt",
+            html_template="status/email/component_change.html",
+            context=context,
+        )
 
     def webhook_body(self, event: NotificationEvent) -> dict[str, Any]:
         component = component_of(event)

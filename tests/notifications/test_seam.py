@@ -83,12 +83,13 @@ class ReplyRenderer(Renderer):
     def mail(self, event):
         return Mail(
             subject=f"[{event.organization.name}] New reply: {event.snapshot['thread']}",
+            text_template="status/email/component_change.txt",
+            html_template="status/email/component_change.html",
             context={
                 "organization": event.organization,
-                "event": event,
                 "headline": "New reply",
                 "title": event.snapshot["thread"],
-                "incident_url": event.organization.public_url,
+                "page_url": event.organization.public_url,
             },
             thread=f"thread/{event.subject_id}",
         )
