@@ -106,8 +106,10 @@ from django.db.models import Max, Min  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from apps.incidents.models import Incident, IncidentUpdate  # noqa: E402
+from apps.incidents.notifications import snapshot  # noqa: E402
 from apps.notifications.channels.email import EventMail  # noqa: E402
 from apps.notifications.models import Delivery, NotificationEvent, Subscriber  # noqa: E402
+from apps.notifications.pipeline import emit  # noqa: E402
 from apps.organizations.models import Organization  # noqa: E402
 from tests.notifications.receiver import http_receiver  # noqa: E402
 from tests.notifications.smtp_sink import SinkProcess  # noqa: E402
@@ -195,11 +197,9 @@ def post_incident(org: Organization) -> tuple[NotificationEvent, float]:
         update = IncidentUpdate.objects.create(
             organization=org, incident=incident, status="investigating", body="Investigating."
         )
-        event = NotificationEvent.objects.create(
-            organization=org,
-            kind=NotificationEvent.Kind.INCIDENT_OPENED,
-            incident=incident,
-            update=update,
+        # Fanned out when the transaction commits, as for every emitted event.
+        event = emit(
+            NotificationEvent.Kind.INCIDENT_OPENED, org, incident, snapshot(incident, update)
         )
     return event, time.time()
 

@@ -19,17 +19,7 @@ ARCHITECTURE = ROOT / "docs" / "architecture.md"
 # Imports that break the floors today, file → modules, each with its reason and fix in
 # docs/architecture.md ("Temporary exceptions"). Remove a line when its import is gone; never add
 # one without adding it there too.
-TEMPORARY_EXCEPTIONS: dict[str, set[str]] = {
-    # The notifications pipeline still renders incident and component events itself (the generic
-    # event seam removes these).
-    "apps/notifications/api.py": {"apps.status.models"},
-    "apps/notifications/channels/email.py": {"apps.incidents.models", "apps.status.models"},
-    "apps/notifications/channels/slack.py": {"apps.status.models"},
-    "apps/notifications/csv_import.py": {"apps.status.models"},
-    "apps/notifications/payloads.py": {"apps.incidents.models", "apps.status.models"},
-    "apps/notifications/services.py": {"apps.status.models"},
-    "apps/notifications/views_dashboard.py": {"apps.status.models"},
-}
+TEMPORARY_EXCEPTIONS: dict[str, set[str]] = {}
 
 
 def read_floors(text: str) -> tuple[dict[str, int], set[frozenset[str]]]:

@@ -8,7 +8,7 @@ Webhook and Slack subscribers are active at once; the webhook
 signing secret is in the create response. Removing a subscriber unsubscribes it (pending
 deliveries are skipped); the row stays for the record, with state `disabled`.
 
-Also what the dashboard's Notifications pages show and do (apps.notifications.views_dashboard):
+Also what the dashboard's Notifications pages show and do (apps.notifications.views):
 the outbox (`/api/v1/notification-events/`) with delivery counts per event, an event's
 deliveries, retrying its failed deliveries, and the organization's notification settings
 (`/api/v1/notification-settings/`). Both call the dashboard's service functions, so the result and
@@ -39,10 +39,10 @@ from apps.api.filters import ListFilterSerializer, ordering_field
 from apps.api.pagination import CursorPagination
 from apps.api.schema import IDEMPOTENCY_KEY, WRITE_ERRORS, error_responses
 from apps.api.serializers import ErrorSerializer
-from apps.status.models import Component
 
 from . import services
 from .models import Delivery, NotificationEvent, NotificationSettings, Subscriber
+from .subscribers import Component
 
 
 class SubscriberSerializer(serializers.ModelSerializer):
@@ -276,14 +276,15 @@ class DeliveryCountsSerializer(serializers.Serializer):
 class NotificationEventSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
     incident = serializers.CharField(
-        source="incident.public_id",
+        # The emitting app writes the incident into the snapshot (apps/incidents/notifications.py).
+        source="snapshot.incident.id",
         read_only=True,
         allow_null=True,
         default=None,
         help_text="The incident or maintenance it announces; null for component-only events.",
     )
     update = serializers.CharField(
-        source="update.public_id",
+        source="snapshot.update",
         read_only=True,
         allow_null=True,
         default=None,
@@ -429,13 +430,13 @@ class NotificationEventViewSet(
     ordering = "-created_at"
 
     def filter_queryset_for_request(self, queryset: QuerySet) -> QuerySet:
-        return queryset.select_related("incident", "update")
+        return queryset
 
     def apply_filters(self, queryset: QuerySet, params: dict[str, Any]) -> QuerySet:
         if "kind" in params:
             queryset = queryset.filter(kind=params["kind"])
         if "incident" in params:
-            queryset = queryset.filter(incident__public_id=params["incident"])
+            queryset = queryset.filter(snapshot__incident__id=params["incident"])
         if "failed" in params:
             failed = Exists(
                 Delivery.objects.filter(event=OuterRef("pk"), status=Delivery.Status.FAILED)

@@ -6,4 +6,6 @@ class NotificationsConfig(AppConfig):
     label = "notifications"
 
     def ready(self) -> None:
-        from . import checks, signals  # noqa: F401 (registers the check and the receiver)
+        # The system check, and the tasks: the pipeline enqueues them by name
+        # (apps.notifications.enqueue), so they must be registered in every process.
+        from . import checks, tasks  # noqa: F401

@@ -95,3 +95,9 @@ def from_address() -> str:
 
 def message_id_domain() -> str:
     return _get("NOTIFICATIONS_MESSAGE_ID_DOMAIN", settings.STATUS_PAGE_DOMAIN)
+
+
+def waiting_event_minutes() -> float:
+    # Events still not fanned out this long after they were written mean no worker consumes the
+    # queue (the beat sweeper re-enqueues them, but nobody takes them): the dashboard says so.
+    return float(_get("NOTIFICATIONS_WAITING_EVENT_MINUTES", 5))

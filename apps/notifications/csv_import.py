@@ -21,10 +21,9 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from apps.status.models import Component
-
 from .addresses import DISPOSABLE_DOMAINS
 from .models import Subscriber
+from .subscribers import Component
 
 MAX_FILE_BYTES = 1024 * 1024
 # Per file. Bigger lists are split into several imports, which the daily quota still bounds.

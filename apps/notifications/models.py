@@ -11,10 +11,11 @@ from apps.organizations.models import OrgOwnedModel, OrgQuerySet
 
 
 class NotificationEvent(OrgOwnedModel):
-    """Outbox row: written in the same transaction as the change it announces.
+    """Outbox row: written by `apps.notifications.pipeline.emit` in the same transaction as
+    the change it announces.
 
     The notification pipeline (fan-out, deliveries) reads unprocessed events; new features add
-    kinds, never delivery code.
+    kinds and register their renderers (apps.notifications.registry), never delivery code.
     """
 
     class Kind(models.TextChoices):
@@ -32,23 +33,15 @@ class NotificationEvent(OrgOwnedModel):
 
     public_id = PublicIdField()
     kind = models.CharField(max_length=40, choices=Kind.choices)
-    incident = models.ForeignKey(
-        "incidents.Incident", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
-    )
-    update = models.ForeignKey(
-        "incidents.IncidentUpdate",
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    component = models.ForeignKey(
-        "status.Component", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
-    )
+    # What the event is about, named generically (the pipeline never imports the apps that
+    # emit): the model's label (`incidents.incident`, `status.component`) and its public id.
+    subject_type = models.CharField(max_length=60, blank=True)
+    subject_id = models.CharField(max_length=40, blank=True)
+    # What the event says, as JSON, written by the emitting app when it emits: the renderer of
+    # its kind (apps.notifications.registry) reads it, and the event list shows its names.
+    snapshot = models.JSONField(default=dict, blank=True)
     # Public ids of the components the event touches; empty means page-wide.
     component_ids = models.JSONField(default=list, blank=True)
-    # Extra facts for templates (old/new status and the like).
-    data = models.JSONField(default=dict, blank=True)
     # False for updates posted with "don't notify": kept for the record, never delivered.
     deliver = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)

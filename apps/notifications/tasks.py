@@ -13,7 +13,7 @@ import uuid
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from . import services
+from . import pipeline
 from .channels import email, webhook
 from .models import Subscriber
 
@@ -35,9 +35,9 @@ def _owner(task) -> str:
 
 @shared_task(name="notifications.fanout_event", bind=True, **DB_RETRY)
 def fanout_event(self, event_id: int, after_id: int = 0) -> None:
-    resume_after = services.fan_out(event_id, after_id)
+    resume_after = pipeline.fan_out(event_id, after_id)
     if resume_after is not None:
-        services.enqueue_fanout(event_id, resume_after)
+        pipeline.enqueue_fanout(event_id, resume_after)
 
 
 @shared_task(
@@ -104,9 +104,9 @@ def send_disabled_notice(subscriber_id: int) -> None:
 
 @shared_task(name="notifications.retry_due_deliveries", **DB_RETRY)
 def retry_due_deliveries() -> int:
-    return services.retry_due_deliveries()
+    return pipeline.retry_due_deliveries()
 
 
 @shared_task(name="notifications.requeue_unprocessed_events", **DB_RETRY)
 def requeue_unprocessed_events() -> int:
-    return services.requeue_unprocessed_events()
+    return pipeline.requeue_unprocessed_events()

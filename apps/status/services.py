@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.validators import URLValidator
@@ -30,6 +29,8 @@ from PIL import Image
 
 from apps.core.ids import new_public_id
 from apps.core.locking import Gone, lock_again
+from apps.notifications import pipeline as notifications
+from apps.notifications.models import NotificationEvent
 from apps.organizations.models import AuditEntry, Organization, color_validator
 from apps.organizations.services import bump_content_version
 
@@ -42,6 +43,7 @@ from .models import (
     ComponentStatusChange,
     UptimeDay,
 )
+from .notifications import snapshot as component_snapshot
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -204,20 +206,17 @@ def set_component_status(
             "incident": incident.public_id if incident is not None else None,
         },
     )
-    if apps.is_installed("apps.notifications"):
-        from apps.notifications.models import NotificationEvent
-
-        # Without notify the event is still written, for the record, and never delivered
-        # (deliver=False), like every other "don't notify" change.
-        NotificationEvent.objects.create(
-            organization=organization,
-            kind=NotificationEvent.Kind.COMPONENT_STATUS_CHANGED,
-            component=locked,
-            incident=incident,
-            component_ids=[locked.public_id],
-            data={"old_status": old_status, "new_status": status},
-            deliver=notify,
-        )
+    # Without notify the event is still written, for the record, and never delivered
+    # (deliver=False), like every other "don't notify" change. Its renderer is in
+    # apps/status/notifications.py (or apps/incidents' when an incident made the change).
+    notifications.emit(
+        NotificationEvent.Kind.COMPONENT_STATUS_CHANGED,
+        organization,
+        locked,
+        component_snapshot(locked, old_status, status, within=incident),
+        component_ids=[locked.public_id],
+        deliver=notify,
+    )
     bump_content_version(organization)
     return change
 

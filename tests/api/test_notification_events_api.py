@@ -207,7 +207,7 @@ def test_an_event_in_detail_has_its_counts(api, read_only_key, org, event):
 
     assert response.status_code == 200
     assert response.json()["id"] == event.public_id
-    assert response.json()["incident"] == event.incident.public_id
+    assert response.json()["incident"] == event.snapshot["incident"]["id"]
     assert response.json()["delivery_counts"] == counts(pending=1, sent=3)
 
 
@@ -358,7 +358,9 @@ def test_another_organizations_key_gets_404_and_empty_lists(api, other_api_key, 
     assert client.get(detail(event, "deliveries/")).status_code == 404
     assert client.post(detail(event, "retry/")).status_code == 404
     assert client.get(EVENTS).json()["results"] == []
-    assert client.get(EVENTS, {"incident": event.incident.public_id}).json()["results"] == []
+    assert (
+        client.get(EVENTS, {"incident": event.snapshot["incident"]["id"]}).json()["results"] == []
+    )
     failed.refresh_from_db()
     assert failed.status == Status.FAILED
 

@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from apps.core.text import staff_text_html, staff_text_plain, staff_text_slack
 from apps.incidents import services
+from apps.incidents.notifications import SLACK_SUMMARY_LIMIT
 from apps.notifications.channels import slack
 from apps.notifications.models import NotificationEvent
 from tests.factories import (
@@ -252,7 +253,7 @@ def test_slack_shows_the_text_as_typed(org):
 
 def test_a_long_slack_summary_is_cut_whole_and_marked(org):
     incident = IncidentFactory(organization=org)
-    body = "x" * (slack.SUMMARY_LIMIT - 3) + " & more text that does not fit"
+    body = "x" * (SLACK_SUMMARY_LIMIT - 3) + " & more text that does not fit"
     update = IncidentUpdateFactory(incident=incident, body=body)
     event = NotificationEventFactory(
         organization=org,
@@ -263,7 +264,7 @@ def test_a_long_slack_summary_is_cut_whole_and_marked(org):
 
     text = slack.message(event)["text"]
 
-    assert text.endswith("x" * (slack.SUMMARY_LIMIT - 3) + " &amp;…")
+    assert text.endswith("x" * (SLACK_SUMMARY_LIMIT - 3) + " &amp;…")
 
 
 # --- the rule, said where staff write ----------------------------------------------------------

@@ -86,7 +86,8 @@ def test_opening_without_notifying_delivers_nothing_and_keeps_the_events_for_the
         kind=NotificationEvent.Kind.COMPONENT_STATUS_CHANGED
     )
     assert component_event.deliver is False
-    assert component_event.data == {"old_status": "operational", "new_status": "major_outage"}
+    assert component_event.snapshot["old_status"] == "operational"
+    assert component_event.snapshot["new_status"] == "major_outage"
 
 
 def test_update_resolve_and_reopen_without_notifying_deliver_nothing(

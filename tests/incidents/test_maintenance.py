@@ -50,7 +50,7 @@ def maintenance(org, editor, database):
 
 def kinds(incident) -> list[str]:
     """The incident's own events (the status engine adds component.status_changed ones)."""
-    events = NotificationEvent.objects.filter(incident=incident).exclude(
+    events = NotificationEvent.objects.filter(snapshot__incident__id=incident.public_id).exclude(
         kind=Kinds.COMPONENT_STATUS_CHANGED
     )
     return list(events.values_list("kind", flat=True))
@@ -212,7 +212,9 @@ def test_quiet_schedule_keeps_automatic_events_quiet(org, editor):
         components=[], deliver_notifications=False,
     )  # fmt: skip
     run_maintenance_transitions_at(START)
-    assert not NotificationEvent.objects.filter(incident=maintenance, deliver=True).exists()
+    assert not NotificationEvent.objects.filter(
+        snapshot__incident__id=maintenance.public_id, deliver=True
+    ).exists()
 
 
 # --- beat transitions ----------------------------------------------------------------------
@@ -224,7 +226,7 @@ def test_reminder_is_sent_once_at_its_time(maintenance):
     assert run_maintenance_transitions_at(START - timedelta(hours=23))["reminded"] == 0
     event = NotificationEvent.objects.get(kind=Kinds.MAINTENANCE_REMINDER)
     maintenance.refresh_from_db()
-    assert event.data == {"body": "Maintenance will begin as scheduled in 1 day."}
+    assert event.snapshot["body"] == "Maintenance will begin as scheduled in 1 day."
     assert maintenance.reminder_sent_at == START - timedelta(hours=24)
 
 

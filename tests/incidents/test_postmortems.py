@@ -128,10 +128,10 @@ def test_publishing_moves_the_incident_to_postmortem_and_notifies_when_asked(
     assert published.published_by == editor
     assert published.notified_subscribers is True
     [event] = postmortem_events()
-    assert event.incident == resolved
-    assert event.update is None
+    assert event.subject_id == resolved.public_id
+    assert event.snapshot["update"] is None
     assert event.deliver is True
-    assert event.data["summary"] == "From 10:02 to 10:47 UTC most API requests failed."
+    assert event.snapshot["summary"] == "From 10:02 to 10:47 UTC most API requests failed."
     assert event.component_ids == [c.public_id for c in resolved.components.all()]
     assert actions(org)[-1] == "postmortem.publish"
     assert version(org) > before
@@ -146,7 +146,7 @@ def test_publishing_without_notifying_delivers_nothing(draft, resolved, editor, 
     assert postmortem_events() == []
     # Kept for the record, as every "don't notify" change is.
     [record] = NotificationEvent.objects.filter(kind=Kinds.POSTMORTEM_PUBLISHED)
-    assert record.deliver is False and record.incident_id == resolved.pk
+    assert record.deliver is False and record.subject_id == resolved.public_id
     assert AuditEntry.objects.get(action="postmortem.publish").data == {"notify_subscribers": False}
 
 

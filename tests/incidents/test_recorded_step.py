@@ -51,7 +51,7 @@ def written(incident: Incident) -> tuple[int, int, int]:
     return (
         IncidentUpdate.objects.filter(incident=incident).count(),
         AuditEntry.objects.filter(target_id=incident.public_id).count(),
-        NotificationEvent.objects.filter(incident=incident)
+        NotificationEvent.objects.filter(snapshot__incident__id=incident.public_id)
         .exclude(kind=Kinds.COMPONENT_STATUS_CHANGED)
         .count(),
     )

@@ -98,7 +98,7 @@ def test_open_incident_writes_incident_first_update_event_and_audit(
     expected = {"code": api_component.public_id, "name": "Europe - API",
                 "old_status": OPERATIONAL, "new_status": OUTAGE}  # fmt: skip
     assert expected in update.affected_components
-    assert event.update == update
+    assert event.snapshot["update"] == update.public_id
     assert event.deliver is True
     assert sorted(event.component_ids) == sorted([api_component.public_id, web_component.public_id])
     assert AuditEntry.objects.filter(action="incident.open", actor=editor).count() == 1
@@ -248,7 +248,7 @@ def test_post_update_without_notifying_writes_undelivered_event(open_outage, edi
         body="b",
         deliver_notifications=False,
     )
-    event = NotificationEvent.objects.get(update=update)
+    event = NotificationEvent.objects.get(snapshot__update=update.public_id)
     assert update.deliver_notifications is False
     assert event.kind == Kinds.INCIDENT_UPDATED
     assert event.deliver is False
@@ -298,7 +298,9 @@ def test_resolve_returns_components_to_operational(open_outage, editor, api_comp
     assert open_outage.next_update_due is None
     assert api_component.status == OPERATIONAL
     assert update.body == texts.DEFAULT_UPDATE_TEXT["resolved"]
-    assert NotificationEvent.objects.filter(kind=Kinds.INCIDENT_RESOLVED, update=update).exists()
+    assert NotificationEvent.objects.filter(
+        kind=Kinds.INCIDENT_RESOLVED, snapshot__update=update.public_id
+    ).exists()
     assert AuditEntry.objects.filter(action="incident.resolve").exists()
 
 
@@ -325,14 +327,14 @@ def test_reopen_clears_resolved_at(open_outage, editor, api_component):
     )
     open_outage.refresh_from_db()
     api_component.refresh_from_db()
-    event = NotificationEvent.objects.get(update=update)
+    event = NotificationEvent.objects.get(snapshot__update=update.public_id)
 
     assert open_outage.status == IncidentStatus.INVESTIGATING
     assert open_outage.resolved_at is None
     assert api_component.status == OUTAGE
     assert update.body == texts.REOPENED_TEXT
     assert event.kind == Kinds.INCIDENT_UPDATED
-    assert event.data == {"reopened": True}
+    assert event.snapshot["reopened"] is True
     assert AuditEntry.objects.filter(action="incident.reopen").exists()
 
 

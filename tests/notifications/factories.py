@@ -5,7 +5,9 @@ from __future__ import annotations
 import factory
 from django.utils import timezone
 
+from apps.incidents.notifications import snapshot as incident_snapshot
 from apps.notifications.models import Delivery, NotificationEvent, Subscriber
+from apps.notifications.pipeline import enqueue_event_on_commit
 from tests.factories import OrganizationFactory
 
 
@@ -39,17 +41,55 @@ class SlackSubscriberFactory(EmailSubscriberFactory):
     email = ""
 
 
+def _snapshot(event) -> dict:
+    """The snapshot apps.incidents and apps.status write for these objects (plus `data`)."""
+    if event.component is not None:
+        facts = {
+            "component": {"id": event.component.public_id, "name": event.component.display_name},
+            **event.data,
+        }
+        if event.incident is not None:
+            facts["within"] = {"type": "incidents.incident", "id": event.incident.public_id}
+            facts["incident"] = incident_snapshot(event.incident)["incident"]
+        return facts
+    if event.incident is not None:
+        return incident_snapshot(event.incident, event.update, **event.data)
+    return dict(event.data)
+
+
+def _subject(event) -> tuple[str, str]:
+    if event.component is not None:
+        return "status.component", event.component.public_id
+    if event.incident is not None:
+        return "incidents.incident", event.incident.public_id
+    return "", ""
+
+
 class NotificationEventFactory(factory.django.DjangoModelFactory):
-    """An outbox row as apps.incidents.services.emit writes it."""
+    """An outbox row as apps.notifications.pipeline.emit writes it, fanned out on commit like
+    one: pass `incident=` (and `update=`) or `component=` (and `data=` for the kind's facts)."""
 
     class Meta:
         model = NotificationEvent
 
+    class Params:
+        incident = None
+        update = None
+        component = None
+        data = factory.LazyFunction(dict)
+
     organization = factory.SubFactory(OrganizationFactory)
     kind = NotificationEvent.Kind.INCIDENT_OPENED
-    incident = None
-    update = None
+    subject_type = factory.LazyAttribute(lambda o: _subject(o)[0])
+    subject_id = factory.LazyAttribute(lambda o: _subject(o)[1])
+    snapshot = factory.LazyAttribute(_snapshot)
     component_ids = factory.LazyFunction(list)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        event = super()._create(model_class, *args, **kwargs)
+        enqueue_event_on_commit(event)
+        return event
 
 
 class DeliveryFactory(factory.django.DjangoModelFactory):

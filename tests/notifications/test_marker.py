@@ -9,7 +9,7 @@ import time
 import pytest
 from django.db import connection
 
-from apps.notifications import services
+from apps.notifications import ledger
 from apps.notifications.models import Delivery
 
 from .factories import EmailSubscriberFactory, NotificationEventFactory
@@ -20,8 +20,8 @@ Status = Delivery.Status
 def test_inside_a_transaction_marks_synchronously(org):
     # pytest-django's `db` runs each test in a transaction: the thread could not see its rows.
     assert connection.in_atomic_block
-    marker = services.sent_marker()
-    assert isinstance(marker, services.SyncMarker)
+    marker = ledger.sent_marker()
+    assert isinstance(marker, ledger.SyncMarker)
     event = NotificationEventFactory(organization=org)
     delivery = Delivery.objects.create(
         organization=org, event=event, subscriber=EmailSubscriberFactory(organization=org)
@@ -42,9 +42,9 @@ def test_threaded_marker_bounds_the_unmarked_and_drains_on_close(monkeypatch):
         written.extend(pk for pk, _ in marks)
         return len(marks)
 
-    monkeypatch.setattr(services, "mark_sent_many", slow_marks)
-    monkeypatch.setattr(services, "relax_commit_durability", lambda: None)
-    marker = services.ThreadedMarker(limit=3)
+    monkeypatch.setattr(ledger, "mark_sent_many", slow_marks)
+    monkeypatch.setattr(ledger, "relax_commit_durability", lambda: None)
+    marker = ledger.ThreadedMarker(limit=3)
     marker.mark(1)  # taken by the thread, which then blocks in slow_marks
     time.sleep(0.1)
     for pk in (2, 3, 4):
@@ -63,9 +63,9 @@ def test_threaded_marker_error_reaches_the_sender_without_deadlock(monkeypatch):
     def broken(marks):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(services, "mark_sent_many", broken)
-    monkeypatch.setattr(services, "relax_commit_durability", lambda: None)
-    marker = services.ThreadedMarker(limit=2)
+    monkeypatch.setattr(ledger, "mark_sent_many", broken)
+    monkeypatch.setattr(ledger, "relax_commit_durability", lambda: None)
+    marker = ledger.ThreadedMarker(limit=2)
     marker.mark(1)
     time.sleep(0.1)
     with pytest.raises(RuntimeError):
@@ -91,8 +91,8 @@ def test_threaded_marker_on_postgresql(transactional_db):
         for _ in range(5)
     ]
     Delivery.objects.filter(pk=deliveries[0].pk).update(status=Status.FAILED)
-    marker = services.sent_marker()
-    assert isinstance(marker, services.ThreadedMarker)
+    marker = ledger.sent_marker()
+    assert isinstance(marker, ledger.ThreadedMarker)
     for delivery in deliveries:
         marker.mark(delivery.pk)
     marker.close()

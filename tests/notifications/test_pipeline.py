@@ -13,7 +13,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from apps.notifications import services
+from apps.notifications import ledger, pipeline, services
 from apps.notifications.channels import webhook as webhook_channel
 from apps.notifications.models import Delivery, NotificationEvent, Subscriber
 from tests.factories import ComponentFactory, IncidentFactory, IncidentUpdateFactory
@@ -227,7 +227,7 @@ def test_a_failing_endpoint_is_retried_later_with_backoff(org, incident, publish
     wait = (delivery.next_attempt_at - timezone.now()).total_seconds()
     assert 3 < wait < 7  # 5 s ± 20 % jitter
     assert delivery.leased_until == delivery.next_attempt_at
-    assert services.due_deliveries() == []
+    assert pipeline.due_deliveries() == []
 
 
 def test_retries_stop_after_the_schedule_and_the_delivery_fails(
@@ -378,12 +378,12 @@ def test_a_claimed_row_is_not_claimed_by_another_task(org, incident):
         organization=org, event=event, subscriber=subscriber, channel="email"
     )
 
-    assert services.claim([delivery.pk], owner="task-a") == [delivery.pk]
-    assert services.claim([delivery.pk], owner="task-b") == []
+    assert ledger.claim([delivery.pk], owner="task-a") == [delivery.pk]
+    assert ledger.claim([delivery.pk], owner="task-b") == []
     # The same task, redelivered after its worker died, takes its rows back at once.
-    assert services.claim([delivery.pk], owner="task-a") == [delivery.pk]
+    assert ledger.claim([delivery.pk], owner="task-a") == [delivery.pk]
     Delivery.objects.filter(pk=delivery.pk).update(leased_until=timezone.now())
-    assert services.claim([delivery.pk], owner="task-b") == [delivery.pk]
+    assert ledger.claim([delivery.pk], owner="task-b") == [delivery.pk]
     assert Delivery.objects.get(pk=delivery.pk).attempts == 3
 
 
@@ -394,8 +394,8 @@ def test_a_delivery_is_marked_sent_only_once(org, incident):
         organization=org, event=event, subscriber=subscriber, channel="email"
     )
 
-    assert services.mark_sent(delivery.pk) is True
-    assert services.mark_sent(delivery.pk) is False
+    assert ledger.mark_sent(delivery.pk) is True
+    assert ledger.mark_sent(delivery.pk) is False
 
 
 def test_one_delivery_row_per_event_and_subscriber(org, incident):
@@ -471,10 +471,10 @@ def test_a_delivery_whose_batch_keeps_dying_is_given_up(org, incident):
         event=event,
         subscriber=subscriber,
         channel="email",
-        attempts=services.MAX_CLAIMS,
+        attempts=ledger.MAX_CLAIMS,
     )
 
-    assert services.claim([delivery.pk], owner="task-a") == []
+    assert ledger.claim([delivery.pk], owner="task-a") == []
     delivery.refresh_from_db()
     assert delivery.status == Status.FAILED
     assert "Gave up" in delivery.last_error

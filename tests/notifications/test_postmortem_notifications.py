@@ -9,9 +9,9 @@ from django.core import mail
 
 from apps.incidents import services
 from apps.incidents.models import ActionItem
+from apps.incidents.notifications import incident_object
 from apps.notifications.channels import slack
 from apps.notifications.models import NotificationEvent
-from apps.notifications.payloads import incident_object
 from tests.factories import ComponentFactory, IncidentFactory, member
 from tests.incidents.factories import PostmortemFactory
 

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from apps.notifications import services
+from apps.notifications import ledger, services
 from apps.notifications.models import Delivery, NotificationEvent, Subscriber
 from tests.factories import ComponentFactory, IncidentFactory, IncidentUpdateFactory
 
@@ -126,7 +126,7 @@ def test_an_incident_reaches_mail_webhook_and_slack_once_through_a_real_worker(
     assert sorted(sink.state.recipients()) == sorted(r.email for r in readers)
     message = sink.state.messages[0].message()
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert message["References"] == f"<incident/{event.incident.public_id}@status.localhost>"
+    assert message["References"] == f"<incident/{event.subject_id}@status.localhost>"
     assert len(hooks.requests) == 1
     assert verify_signature(hook.webhook_secret, hooks.requests[0].headers, hooks.requests[0].body)
     assert len(slack.requests) == 1
@@ -180,7 +180,7 @@ def test_a_worker_killed_mid_fan_out_loses_nothing(org, sink, start_worker):
     assert set(recipients) == {f"reader{n}@example.com" for n in range(total)}
     # At most what was in flight at the kill, per pool process (2): the message being sent and
     # the accepted ones whose sent mark was still queued.
-    assert duplicates <= 2 * (1 + services.SENT_MARK_QUEUE_LIMIT)
+    assert duplicates <= 2 * (1 + ledger.SENT_MARK_QUEUE_LIMIT)
     assert Delivery.objects.filter(event=event, status=Delivery.Status.SENT).count() == total
     # The killed tasks came back from the broker in seconds (visibility timeout 10 s here).
     assert recovery < 45

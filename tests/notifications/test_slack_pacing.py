@@ -10,9 +10,10 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from apps.notifications import services
+from apps.notifications import ledger, pipeline
 from apps.notifications.channels import webhook as webhook_channel
 from apps.notifications.models import Delivery, NotificationEvent
+from tests.factories import IncidentFactory
 
 from .factories import SlackSubscriberFactory
 from .receiver import http_receiver
@@ -32,7 +33,7 @@ def empty_cache():
 def test_one_message_per_interval_per_url(settings, monkeypatch):
     settings.NOTIFICATIONS_SLACK_MIN_INTERVAL = 1.0
     clock = [1000.2]
-    monkeypatch.setattr(services.time, "time", lambda: clock[0])
+    monkeypatch.setattr(ledger.time, "time", lambda: clock[0])
     keys: list[str] = []
     for method in ("get", "add"):
         original = getattr(cache, method)
@@ -43,14 +44,14 @@ def test_one_message_per_interval_per_url(settings, monkeypatch):
 
         monkeypatch.setattr(cache, method, spy)
 
-    assert services.slack_wait(URL) == 0.0
+    assert ledger.slack_wait(URL) == 0.0
     clock[0] = 1000.5
-    assert services.slack_wait(URL) == pytest.approx(0.7)  # same window: wait for its end
-    assert services.slack_wait(URL + "x") == 0.0  # another channel is paced on its own
+    assert ledger.slack_wait(URL) == pytest.approx(0.7)  # same window: wait for its end
+    assert ledger.slack_wait(URL + "x") == 0.0  # another channel is paced on its own
     clock[0] = 1001.05  # next window, but only 0.85 s after the last message
-    assert services.slack_wait(URL) == pytest.approx(0.15)
+    assert ledger.slack_wait(URL) == pytest.approx(0.15)
     clock[0] = 1001.3
-    assert services.slack_wait(URL) == 0.0
+    assert ledger.slack_wait(URL) == 0.0
     # The URL (its last segment is a secret) is never part of a cache key.
     assert keys, "pacing goes through the cache"
     assert not any("secret-token" in key for key in keys)
@@ -58,8 +59,8 @@ def test_one_message_per_interval_per_url(settings, monkeypatch):
 
 def test_pacing_off_when_the_interval_is_zero(settings):
     settings.NOTIFICATIONS_SLACK_MIN_INTERVAL = 0
-    assert services.slack_wait(URL) == 0.0
-    assert services.slack_wait(URL) == 0.0
+    assert ledger.slack_wait(URL) == 0.0
+    assert ledger.slack_wait(URL) == 0.0
 
 
 def test_a_cache_failure_never_stops_delivery(monkeypatch):
@@ -67,14 +68,16 @@ def test_a_cache_failure_never_stops_delivery(monkeypatch):
         raise ConnectionError("cache down")
 
     monkeypatch.setattr(cache, "get", broken)
-    assert services.slack_wait(URL) == 0.0
-    assert services.slack_wait(URL) == 0.0
+    assert ledger.slack_wait(URL) == 0.0
+    assert ledger.slack_wait(URL) == 0.0
 
 
 def _component_event(org, n):
+    # Every event has a subject its kind's renderer reads (here an incident).
     return {
         "organization": org,
         "kind": NotificationEvent.Kind.INCIDENT_OPENED,
+        "incident": IncidentFactory(organization=org),
         "data": {"n": n},
     }
 
@@ -101,10 +104,10 @@ def test_second_message_to_the_same_slack_waits_in_the_database(
         assert started < waiting.next_attempt_at <= started + timezone.timedelta(seconds=0.6)
         assert waiting.leased_until == waiting.next_attempt_at
         # Not before its time, even by the sweeper.
-        assert services.retry_due_deliveries() == 0
+        assert pipeline.retry_due_deliveries() == 0
 
         time.sleep(0.6)
-        assert services.retry_due_deliveries() == 1
+        assert pipeline.retry_due_deliveries() == 1
 
     assert len(slack.requests) == 2
     assert second.deliveries.get().status == Status.SENT
@@ -123,7 +126,7 @@ def test_with_a_broker_the_waiting_rows_come_back_by_countdown(org, monkeypatch,
     delivery = Delivery.objects.create(
         organization=org, event=event, subscriber=subscriber, channel=subscriber.channel
     )
-    services.slack_wait(URL)  # another message just took this second
+    ledger.slack_wait(URL)  # another message just took this second
     sent: list[dict] = []
     monkeypatch.setattr(webhook_channel, "celery_is_eager", lambda: False)
     monkeypatch.setattr(tasks.send_webhook_batch, "apply_async", lambda **kw: sent.append(kw))

@@ -12,7 +12,7 @@ from apps.notifications.channels import webhook as webhook_channel
 from apps.notifications.models import Delivery, NotificationEvent, Subscriber
 from tests.factories import IncidentFactory, IncidentUpdateFactory
 
-from .factories import WebhookSubscriberFactory
+from .factories import NotificationEventFactory, WebhookSubscriberFactory
 from .receiver import http_receiver
 
 Status = Delivery.Status
@@ -26,7 +26,7 @@ def incident(org):
 
 def event_for(incident, kind=Kind.INCIDENT_OPENED) -> NotificationEvent:
     update = IncidentUpdateFactory(incident=incident, body="We are looking into it.")
-    return NotificationEvent.objects.create(
+    return NotificationEventFactory(
         organization=incident.organization, kind=kind, incident=incident, update=update
     )
 

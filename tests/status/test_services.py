@@ -115,9 +115,9 @@ def test_status_change_writes_audit_and_notification(api_component, editor):
 
     event = NotificationEvent.objects.get()
     assert event.kind == NotificationEvent.Kind.COMPONENT_STATUS_CHANGED
-    assert event.component == api_component
+    assert (event.subject_type, event.subject_id) == ("status.component", api_component.public_id)
     assert event.component_ids == [api_component.public_id]
-    assert event.data == {"old_status": OK, "new_status": PARTIAL}
+    assert (event.snapshot["old_status"], event.snapshot["new_status"]) == (OK, PARTIAL)
     assert AuditEntry.objects.filter(action="component.status_change").count() == 1
 
 

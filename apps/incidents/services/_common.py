@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 
+from apps.notifications import pipeline as notifications
 from apps.notifications.models import NotificationEvent
 from apps.organizations.models import Organization
 from apps.status.models import Component, ComponentStatus
@@ -18,6 +19,7 @@ from ..models import (
     IncidentUpdate,
     MaintenanceStatus,
 )
+from ..notifications import snapshot
 
 if TYPE_CHECKING:
     from apps.organizations.principals import Principal
@@ -51,21 +53,20 @@ def emit(
     deliver: bool = True,
     data: dict | None = None,
 ) -> NotificationEvent:
-    """Write the outbox row for a notifiable change (call inside the change's transaction).
+    """Emit the incident's event (call inside the change's transaction; queued on commit).
 
     component_ids lists the incident's affected components so subscribers to only some
-    components are matched; the delivery pipeline reads the row after commit.
+    components are matched; apps/incidents/notifications.py renders it.
     """
     component_ids = list(
         incident.components.order_by("position", "id").values_list("public_id", flat=True)
     )
-    return NotificationEvent.objects.create(
-        organization=incident.organization,
-        kind=kind,
-        incident=incident,
-        update=update,
+    return notifications.emit(
+        kind,
+        incident.organization,
+        incident,
+        snapshot(incident, update, **(data or {})),
         component_ids=component_ids,
-        data=data or {},
         deliver=deliver,
     )
 

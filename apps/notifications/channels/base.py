@@ -1,4 +1,7 @@
-"""What every channel's batch shares: claiming, the time budget, loading rows."""
+"""What every channel's batch shares: claiming, the time budget, loading rows.
+
+Channels import the ledger, the registry and the models below them; never the pipeline or
+the tasks (those import channels)."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from collections.abc import Sequence
 
 from django.db.models import QuerySet
 
-from .. import conf, services
+from .. import conf, ledger
 from ..models import Delivery
 
 
@@ -16,8 +19,8 @@ class Batch:
 
     def __init__(self, delivery_ids: Sequence[int], *, owner: str) -> None:
         self.owner = owner
-        services.relax_commit_durability()
-        self.claimed = services.claim(delivery_ids, owner=owner)
+        ledger.relax_commit_durability()
+        self.claimed = ledger.claim(delivery_ids, owner=owner)
         self.started = time.monotonic()
         self.budget = conf.batch_time_budget()
         self.left_over: list[int] = []
@@ -25,14 +28,7 @@ class Batch:
     def rows(self) -> QuerySet[Delivery]:
         return (
             Delivery.objects.filter(pk__in=self.claimed)
-            .select_related(
-                "subscriber",
-                "event__organization",
-                "event__incident__organization",
-                "event__update",
-                "event__component__group",
-                "event__component__organization",
-            )
+            .select_related("subscriber", "event__organization")
             .order_by("id")
         )
 
@@ -43,4 +39,4 @@ class Batch:
     def hand_over(self, remaining: Sequence[Delivery]) -> None:
         """Release rows this batch did not get to; the caller enqueues them again."""
         self.left_over = [d.pk for d in remaining]
-        services.release(self.left_over)
+        ledger.release(self.left_over)

@@ -1,12 +1,11 @@
-"""Subscriber mail: one SMTP (or provider) connection per batch, one thread per incident.
+"""Subscriber mail: one SMTP (or provider) connection per batch, one thread per subject.
 
 Headers per shared/reference/delivery-notes.md §2.1:
 - From: the organization's name at the notifications address (apart from account mail);
 - Message-ID stable per (event, subscriber), so a resend after a crash is the same message;
-  In-Reply-To/References point at a per-incident root id (Discourse's pattern), so mail
-  clients keep one thread per incident;
-- Subject: `[Organization] Status: Incident name`, so an inbox tells "Resolved" from
-  "Investigating" at a glance; the threading headers above do not depend on it;
+  In-Reply-To/References point at the thread's root id (Discourse's pattern; the renderer
+  names the thread, an incident's for incident mail), so mail clients keep one thread each;
+- Subject: from the renderer (incidents: `[Organization] Status: Incident name`);
 - List-Unsubscribe (HTTPS, opaque token) + List-Unsubscribe-Post (RFC 8058 one-click), List-Id.
 """
 
@@ -16,28 +15,22 @@ import logging
 import re
 import smtplib
 from collections.abc import Sequence
-from datetime import datetime
 from email.utils import formataddr
 from typing import Any
 
 from anymail.exceptions import AnymailError, AnymailRecipientsRefused
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+from django.db import DatabaseError
 from django.template.loader import render_to_string
-from django.utils import timezone
 
-from apps.incidents.models import Incident, IncidentStatus, MaintenanceStatus
-from apps.status.models import ComponentStatus
-
-from .. import conf, services, tokens
+from .. import conf, ledger, registry, tokens
 from ..models import Delivery, NotificationEvent, Subscriber
-from ..payloads import incident_url
 from . import smtp
 from .base import Batch
 
 logger = logging.getLogger(__name__)
 
-EventKind = NotificationEvent.Kind
 # Values that appear verbatim in the MIME bytes (ASCII, no spaces or characters that headers
 # or an 8-bit body would encode), so they can be substituted into a pre-rendered message.
 SUBSTITUTABLE = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.@:<>\[\]-]{1,900}$")
@@ -58,29 +51,10 @@ PLACEHOLDERS = re.compile(
     )
     + b")"
 )
-STATUS_LABELS = dict(IncidentStatus.choices) | dict(MaintenanceStatus.choices)
-# The subject's state word for events whose word is not an update's status.
-SUBJECT_WORDS = {
-    EventKind.INCIDENT_RESOLVED: "Resolved",
-    EventKind.POSTMORTEM_PUBLISHED: "Postmortem",
-    EventKind.MAINTENANCE_SCHEDULED: "Scheduled",
-    EventKind.MAINTENANCE_REMINDER: "Starting soon",
-    EventKind.MAINTENANCE_STARTED: "In progress",
-    EventKind.MAINTENANCE_COMPLETED: "Completed",
-    EventKind.MAINTENANCE_CANCELLED: "Cancelled",
-}
-COMPONENT_LABELS = dict(ComponentStatus.choices)
 
 
-def format_time(value: datetime | None, tz) -> str:
-    """`Sat 28 Nov 2026, 09:30 UTC` in the organization's timezone."""
-    if value is None:
-        return ""
-    return timezone.localtime(value, tz).strftime("%a %-d %b %Y, %H:%M %Z")
-
-
-def thread_root_id(incident: Incident) -> str:
-    return f"<incident/{incident.public_id}@{conf.message_id_domain()}>"
+def thread_root_id(thread: str) -> str:
+    return f"<{thread}@{conf.message_id_domain()}>"
 
 
 def list_name(organization_name: str) -> str:
@@ -94,112 +68,25 @@ def from_header(organization_name: str) -> str:
 
 
 class EventMail:
-    """Everything about one event's mail that does not depend on the subscriber."""
+    """Everything about one event's mail that does not depend on the subscriber: the kind's
+    renderer (apps.notifications.registry) says what it reads; this class makes it a message."""
 
     def __init__(self, event: NotificationEvent) -> None:
         self.event = event
         self.organization = event.organization
-        self.tz = self.organization.tzinfo
         self.base_url = self.organization.public_url
-        self.incident: Incident | None = event.incident if event.incident_id else None
-        self.update = event.update if event.update_id else None
-        # One line: a newline in a name would make Django refuse the header (BadHeaderError).
-        self.title = " ".join(self._title().split())
-        self.subject = " ".join(self._subject().split())
-        self.headline = self._headline()
+        rendered = registry.renderer_for(event).mail(event)
+        self.subject = rendered.subject
+        self.thread = rendered.thread
+        self.text_template = rendered.text_template
+        self.html_template = rendered.html_template
+        self.context: dict[str, Any] = rendered.context
         self._raw_template: list[bytes] | None = None
-        self.context: dict[str, Any] = {
-            "organization": self.organization,
-            "event": event,
-            "incident": self.incident,
-            "update": self.update,
-            "headline": self.headline,
-            "subject": self.subject,
-            "title": self.title,
-            "page_url": self.base_url,
-            "incident_url": incident_url(self.incident) if self.incident else self.base_url,
-            "posted_at": format_time(
-                self.update.display_at if self.update else event.created_at, self.tz
-            ),
-            "next_update": format_time(self._next_update_due(), self.tz),
-            "scheduled_for": format_time(getattr(self.incident, "scheduled_for", None), self.tz),
-            "scheduled_until": format_time(
-                getattr(self.incident, "scheduled_until", None), self.tz
-            ),
-            "components": self._component_names(),
-        }
-
-    def _next_update_due(self) -> datetime | None:
-        if self.update and self.update.next_update_due:
-            return self.update.next_update_due
-        if self.incident and self.incident.is_open:
-            return self.incident.next_update_due
-        return None
-
-    def _component_names(self) -> list[str]:
-        if self.update and self.update.affected_components:
-            return [c.get("name", "") for c in self.update.affected_components if c.get("name")]
-        if self.incident:
-            return [c.display_name for c in self.incident.components.select_related("group")]
-        if self.event.component_id:
-            return [self.event.component.display_name]
-        return []
-
-    def _title(self) -> str:
-        """What the mail is about: the incident's or the component's name."""
-        if self.incident is not None:
-            return self.incident.name
-        if self.event.component_id:
-            new = COMPONENT_LABELS.get(self.event.data.get("new_status", ""), "changed")
-            return f"{self.event.component.display_name}: {new.lower()}"
-        return f"{self.organization.name} status"
-
-    def _status_word(self) -> str:
-        """The state this mail announces: the update's status when it was posted (the incident
-        may have moved on by the time the mail goes out), else the event's own word."""
-        word = SUBJECT_WORDS.get(self.event.kind)
-        if word:
-            return word
-        if self.update is not None:
-            return STATUS_LABELS.get(self.update.status, "")
-        if self.incident is not None:
-            return self.incident.get_status_display()
-        return ""
-
-    def _subject(self) -> str:
-        # The state leads the subject so an inbox can tell "Resolved" from a new incident; one
-        # thread per incident is kept by Message-ID/In-Reply-To/References, not by the subject.
-        prefix = f"[{self.organization.name}]"
-        if self.incident is None:
-            return f"{prefix} {self.title}"
-        word = self._status_word()
-        return f"{prefix} {word}: {self.title}" if word else f"{prefix} {self.title}"
-
-    def _headline(self) -> str:
-        kind = self.event.kind
-        status = STATUS_LABELS.get(self.update.status if self.update else "", "")
-        if self.incident is not None and not status:
-            status = self.incident.get_status_display()
-        return {
-            EventKind.INCIDENT_OPENED: f"New incident: {status}",
-            EventKind.INCIDENT_UPDATED: f"Update: {status}",
-            EventKind.INCIDENT_RESOLVED: "Resolved",
-            EventKind.POSTMORTEM_PUBLISHED: "What happened, and what we are changing",
-            EventKind.MAINTENANCE_SCHEDULED: "Maintenance scheduled",
-            EventKind.MAINTENANCE_REMINDER: "Reminder: maintenance is about to start",
-            EventKind.MAINTENANCE_STARTED: "Maintenance in progress",
-            EventKind.MAINTENANCE_UPDATED: f"Maintenance update: {status}",
-            EventKind.MAINTENANCE_COMPLETED: "Maintenance completed",
-            EventKind.MAINTENANCE_CANCELLED: "Maintenance cancelled",
-        }.get(kind, self.title)
 
     def message_id(self, subscriber: Subscriber) -> str:
         domain = conf.message_id_domain()
-        if self.incident is not None:
-            return (
-                f"<incident/{self.incident.public_id}/{self.event.public_id}."
-                f"{subscriber.public_id}@{domain}>"
-            )
+        if self.thread is not None:
+            return f"<{self.thread}/{self.event.public_id}.{subscriber.public_id}@{domain}>"
         return f"<event/{self.event.public_id}.{subscriber.public_id}@{domain}>"
 
     def message(self, subscriber: Subscriber, connection=None) -> EmailMultiAlternatives:
@@ -236,21 +123,19 @@ class EventMail:
             f"<{self.organization.slug}.{conf.message_id_domain()}>",
             "Auto-Submitted": "auto-generated",
         }
-        if self.incident is not None:
-            root = thread_root_id(self.incident)
+        if self.thread is not None:
+            root = thread_root_id(self.thread)
             headers["In-Reply-To"] = root
             headers["References"] = root
         message = EmailMultiAlternatives(
             subject=self.subject,
-            body=render_to_string("notifications/email/event.txt", context),
+            body=render_to_string(self.text_template, context),
             from_email=from_header(self.organization.name),
             to=[to],
             headers=headers,
             connection=connection,
         )
-        message.attach_alternative(
-            render_to_string("notifications/email/event.html", context), "text/html"
-        )
+        message.attach_alternative(render_to_string(self.html_template, context), "text/html")
         return message
 
     def raw_message(self, subscriber: Subscriber) -> bytes | None:
@@ -318,7 +203,7 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
     rows = load_rows(batch.claimed)
     mails: dict[int, EventMail] = {}
     connection = get_connection(fail_silently=False)
-    marker = services.sent_marker()
+    marker = ledger.sent_marker()
     in_flight: dict[int, Delivery] = {}  # submitted to the session, outcome not known yet
     done: set[int] = set()
 
@@ -330,9 +215,9 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
                 marker.mark(delivery.pk)
             elif isinstance(outcome.error, smtplib.SMTPRecipientsRefused):
                 error = f"Address refused: {outcome.error}"
-                services.record_failure(delivery, error, permanent=True)
+                ledger.record_failure(delivery, error, permanent=True)
             else:
-                services.record_failure(delivery, f"Mail server refused it: {outcome.error}")
+                ledger.record_failure(delivery, f"Mail server refused it: {outcome.error}")
 
     def send(todo: list[Delivery], session: smtp.Session | None, first: bool) -> None:
         for index, delivery in enumerate(todo):
@@ -345,20 +230,26 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
                 return
             subscriber = delivery.subscriber
             if not subscriber.is_active:
-                services.mark_skipped([delivery.pk], "Unsubscribed, unconfirmed or disabled.")
+                ledger.mark_skipped([delivery.pk], "Unsubscribed, unconfirmed or disabled.")
                 done.add(delivery.pk)
                 continue
-            mail = mails.get(delivery.event_id)
-            if mail is None:
-                mail = mails[delivery.event_id] = EventMail(delivery.event)
             try:
+                mail = mails.get(delivery.event_id)
+                if mail is None:
+                    mail = mails[delivery.event_id] = EventMail(delivery.event)
                 raw = mail.raw_message(subscriber) if session is not None else None
                 message = mail.message(subscriber, connection) if raw is None else None
+            except DatabaseError:
+                raise  # the task's autoretry handles a database hiccup
+            except registry.SubjectGone as exc:
+                ledger.mark_skipped([delivery.pk], str(exc))
+                done.add(delivery.pk)
+                continue
             except Exception as exc:
                 # One message that cannot be built (an odd address, say) must not hold up the
                 # rest of the batch: it fails on its own and follows the retry schedule.
                 logger.exception("Could not build delivery %s", delivery.pk)
-                services.record_failure(delivery, f"{type(exc).__name__}: {exc}")
+                ledger.record_failure(delivery, f"{type(exc).__name__}: {exc}")
                 done.add(delivery.pk)
                 continue
             if session is not None and raw is not None:
@@ -371,20 +262,20 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
                 accepted = connection.send_messages([message])
             except (smtplib.SMTPRecipientsRefused, AnymailRecipientsRefused) as exc:
                 accepted = None
-                services.record_failure(delivery, f"Address refused: {exc}", permanent=True)
+                ledger.record_failure(delivery, f"Address refused: {exc}", permanent=True)
             except AnymailError as exc:
                 if isinstance(exc, OSError):
                     raise  # the provider's API cannot be reached: handled like a lost connection
                 # The provider refused this one message (invalid payload, its own rules): it
                 # fails alone and follows the retry schedule.
                 accepted = None
-                services.record_failure(delivery, f"Mail provider refused it: {exc}")
+                ledger.record_failure(delivery, f"Mail provider refused it: {exc}")
             else:
                 if accepted:
                     marker.mark(delivery.pk)
                 else:
                     error = "The mail backend did not accept the message."
-                    services.record_failure(delivery, error)
+                    ledger.record_failure(delivery, error)
             done.add(delivery.pk)
         if session is not None:
             settle(session.finish())
@@ -392,7 +283,7 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
     def fail_the_rest(error: str) -> None:
         for delivery in rows:
             if delivery.pk not in done:
-                services.record_failure(delivery, error)
+                ledger.record_failure(delivery, error)
                 done.add(delivery.pk)
 
     try:
@@ -452,8 +343,8 @@ SUBSCRIBER_FIELDS = (
 def load_rows(delivery_ids: Sequence[int]) -> list[Delivery]:
     """The batch's deliveries with the subscriber fields mail needs, and each event once.
 
-    `Batch.rows()` joins the event, incident, update and organization onto every row: for 500
-    rows of one event that was a fifth of the batch's time spent building the same objects.
+    `Batch.rows()` joins the event and organization onto every row: for 500 rows of one event
+    that was a fifth of the batch's time spent building the same objects.
     """
     rows = list(
         Delivery.objects.filter(pk__in=list(delivery_ids))
@@ -470,13 +361,9 @@ def load_rows(delivery_ids: Sequence[int]) -> list[Delivery]:
         )
         .order_by("id")
     )
-    events = NotificationEvent.objects.select_related(
-        "organization",
-        "incident__organization",
-        "update",
-        "component__group",
-        "component__organization",
-    ).in_bulk({delivery.event_id for delivery in rows})
+    events = NotificationEvent.objects.select_related("organization").in_bulk(
+        {delivery.event_id for delivery in rows}
+    )
     for delivery in rows:
         delivery.event = events[delivery.event_id]
     return rows

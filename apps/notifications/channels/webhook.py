@@ -20,13 +20,16 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from celery import current_app
 from django.db import DatabaseError
+from django.utils import timezone
 
 from apps.core import http
 
-from .. import conf, services, tokens
+from .. import conf, ledger, registry, tokens
+from ..enqueue import task
 from ..models import Delivery, NotificationEvent, Subscriber
-from ..payloads import event_body, page_object, with_meta
+from ..payloads import with_meta
 from . import slack
 from .base import Batch
 
@@ -87,10 +90,14 @@ def build_request(
     subscriber = delivery.subscriber
     event = delivery.event
     if subscriber.channel == Subscriber.Channel.SLACK:
-        return encode(slack.message(event)), {"Content-Type": CONTENT_TYPE}
+        # The same text for every Slack subscriber of the event: rendered once per batch.
+        key = -event.pk
+        if key not in bodies:
+            bodies[key] = slack.message(event)
+        return encode(bodies[key]), {"Content-Type": CONTENT_TYPE}
     base = bodies.get(event.pk)
     if base is None:
-        base = bodies[event.pk] = event_body(event, page=page_object(event.organization))
+        base = bodies[event.pk] = registry.renderer_for(event).webhook_body(event)
     unsubscribe = tokens.unsubscribe_url(subscriber, base_urls[event.organization_id])
     body = encode(with_meta(base, event, unsubscribe_url=unsubscribe))
     return body, signed_headers(subscriber, message_id(event, subscriber), body)
@@ -119,32 +126,32 @@ def post_all(outgoing: Outgoing, batch: Batch) -> Outgoing:
 def record_result(
     delivery: Delivery,
     result: http.Response | http.OutboundError,
-    marker: services.SyncMarker | services.ThreadedMarker,
+    marker: ledger.SyncMarker | ledger.ThreadedMarker,
 ) -> None:
     """What the endpoint's answer means for the delivery and its subscriber (task's thread)."""
     subscriber = delivery.subscriber
     if isinstance(result, http.UnsafeURLError):
-        services.record_failure(delivery, f"Refused: {result}", permanent=True)
-        services.note_hook_failure(subscriber)
+        ledger.record_failure(delivery, f"Refused: {result}", permanent=True)
+        ledger.note_hook_failure(subscriber)
         return
     if isinstance(result, http.OutboundError):
-        services.record_failure(delivery, str(result))
-        services.note_hook_failure(subscriber)
+        ledger.record_failure(delivery, str(result))
+        ledger.note_hook_failure(subscriber)
         return
     if result.ok:
         marker.mark(delivery.pk)
-        services.note_hook_success(subscriber)
+        ledger.note_hook_success(subscriber)
         return
     error = f"HTTP {result.status}: {result.body[:200].decode('utf-8', 'replace')}"
     if result.status == 410:
-        services.record_failure(delivery, error, permanent=True)
-        services.disable_subscriber(subscriber, reason="The endpoint answered 410 Gone.")
+        ledger.record_failure(delivery, error, permanent=True)
+        ledger.disable_subscriber(subscriber, reason="The endpoint answered 410 Gone.")
         return
     retryable = result.status >= 500 or result.status in RETRYABLE_STATUSES
-    services.record_failure(
+    ledger.record_failure(
         delivery, error, permanent=not retryable, retry_after=_retry_after(result)
     )
-    services.note_hook_failure(subscriber)
+    ledger.note_hook_failure(subscriber)
 
 
 def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
@@ -175,10 +182,10 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
     for delivery in rows:
         subscriber = delivery.subscriber
         if subscriber.pk not in active or not subscriber.is_active:
-            services.mark_skipped([delivery.pk], "Subscriber disabled or removed.")
+            ledger.mark_skipped([delivery.pk], "Subscriber disabled or removed.")
             continue
         if subscriber.channel == Subscriber.Channel.SLACK:
-            wait = services.slack_wait(subscriber.url)
+            wait = ledger.slack_wait(subscriber.url)
             if wait > 0:
                 deferred.append((delivery.pk, wait))
                 continue
@@ -186,17 +193,20 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
             body, headers = build_request(delivery, bodies, base_urls)
         except DatabaseError:
             raise  # the task's autoretry handles a database hiccup
+        except registry.SubjectGone as exc:
+            ledger.mark_skipped([delivery.pk], str(exc))
+            continue
         except Exception as exc:
             # A bug or odd data in one delivery must not hold up the rest of the batch.
             logger.exception("Could not build delivery %s", delivery.pk)
-            services.record_failure(delivery, f"{type(exc).__name__}: {exc}")
+            ledger.record_failure(delivery, f"{type(exc).__name__}: {exc}")
             continue
         entry = outgoing.setdefault(subscriber.pk, Outgoing(subscriber))
         delivery.subscriber = entry.subscriber  # one object: a disable is seen by its other rows
         entry.requests.append((delivery, body, headers))
 
     not_started: list[Delivery] = []
-    marker = services.sent_marker()
+    marker = ledger.sent_marker()
     try:
         workers = max(1, min(conf.webhook_concurrency(), len(outgoing)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook") as pool:
@@ -218,8 +228,6 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
 
 
 def celery_is_eager() -> bool:
-    from celery import current_app
-
     return bool(current_app.conf.task_always_eager)
 
 
@@ -228,17 +236,13 @@ def defer_slack(deferred: Sequence[tuple[int, float]]) -> None:
     task comes back for them when the slot opens, instead of a worker sleeping. The countdown
     is a second or two, far below the broker's visibility timeout. Eager Celery (tests, quick
     start) cannot wait, so there the sweeper (`retry_due_deliveries`) picks them up."""
-    from django.utils import timezone
-
-    from ..tasks import send_webhook_batch
-
     wait = max(seconds for _, seconds in deferred)
     ids = [pk for pk, _ in deferred]
-    services.defer(ids, timezone.now() + timedelta(seconds=wait))
+    ledger.defer(ids, timezone.now() + timedelta(seconds=wait))
     if celery_is_eager():
         return
     try:
-        send_webhook_batch.apply_async(args=[ids], countdown=wait + 0.05)
+        task("notifications.send_webhook_batch").apply_async(args=[ids], countdown=wait + 0.05)
     except Exception:
         logger.exception("Could not enqueue paced Slack deliveries; the sweeper will send them")
     logger.info("Slack pacing: %s deliveries wait %.2f s", len(ids), wait)

@@ -1,4 +1,4 @@
-"""Forms of the staff pages for subscribers and deliveries (apps.notifications.views_dashboard)."""
+"""Forms of the staff pages for subscribers and deliveries (apps.notifications.views)."""
 
 from __future__ import annotations
 

@@ -21,10 +21,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.organizations.tenancy import org_view
-from apps.status.models import Component, ComponentStatus
 
-from . import csv_import, services
-from .forms_dashboard import (
+from . import conf, csv_import, services
+from .forms import (
     DeliveryFilterForm,
     EventFilterForm,
     ImportForm,
@@ -32,6 +31,7 @@ from .forms_dashboard import (
     SubscriberFilterForm,
 )
 from .models import Delivery, NotificationEvent, NotificationSettings, Subscriber
+from .subscribers import Component
 
 READ = "org.view"
 MANAGE = "subscribers.manage"
@@ -276,20 +276,17 @@ def subscriber_export(request: HttpRequest) -> StreamingHttpResponse:
 
 
 def _events(request: HttpRequest) -> QuerySet[NotificationEvent]:
-    return NotificationEvent.objects.for_org(request.organization).select_related(
-        "incident", "component__group"
-    )
+    return NotificationEvent.objects.for_org(request.organization)
 
 
 def _describe(event: NotificationEvent) -> NotificationEvent:
-    """Status words for component events (their data holds the raw values)."""
-    labels = dict(ComponentStatus.choices)
-    data = event.data if isinstance(event.data, dict) else {}
-    event.status_change = (  # type: ignore[attr-defined]
-        (labels.get(data.get("old_status"), "?"), labels[data["new_status"]])
-        if data.get("new_status") in labels
-        else None
-    )
+    """What the event list shows of it, from its snapshot (written by the emitting app: the
+    incident's and the component's names, a status change in words)."""
+    snapshot = event.snapshot if isinstance(event.snapshot, dict) else {}
+    change = snapshot.get("change")
+    event.status_change = tuple(change) if change else None  # type: ignore[attr-defined]
+    event.about_incident = snapshot.get("incident")  # type: ignore[attr-defined]
+    event.about_component = snapshot.get("component")  # type: ignore[attr-defined]
     return event
 
 
@@ -321,6 +318,9 @@ def event_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "query": _query_without_page(request),
             "filtered": filtered,
+            # Events nobody fanned out for a while: no worker consumes the queue.
+            "waiting": services.waiting_events(request.organization),
+            "waiting_minutes": round(conf.waiting_event_minutes()),
             "settings_form": NotificationSettingsForm(
                 initial={
                     "email_component_changes": NotificationSettings.for_org(

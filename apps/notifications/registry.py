@@ -1,0 +1,99 @@
+"""How each kind of event renders and whom it reaches, registered by the app that emits it.
+
+The pipeline (fan-out, channels) knows events only as a kind, a subject reference and a JSON
+snapshot; it asks the kind's `Renderer` for the mail, the webhook body and the Slack text, and
+for the audience. An emitting app registers its renderers when it is ready
+(`apps/incidents/notifications.py`, `apps/status/notifications.py`), so a new kind of mail (a
+forum reply, a workflow reminder) needs no change here.
+
+A renderer may also be registered for a kind *within* a subject type: a component change that an
+incident update made reads as that incident's message. `register(kind, renderer, within=type)`
+is used for events whose snapshot says `"within": {"type": type, "id": ...}`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.utils import timezone
+
+from .subscribers import following_components
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from .models import NotificationEvent, Subscriber
+
+
+class SubjectGone(Exception):
+    """Raised by a renderer when the event's subject was deleted after it was emitted (an
+    incident deleted with its notifications pending): those deliveries are skipped."""
+
+
+@dataclass
+class Mail:
+    """One event's mail, apart from the subscriber's address and links (added per message)."""
+
+    subject: str
+    # The emitting app's templates (plain text and HTML), rendered once per event.
+    text_template: str
+    html_template: str
+    # Template context; the channel adds `subscriber`, `unsubscribe_url` and `manage_url`.
+    context: dict[str, Any] = field(default_factory=dict)
+    # Mail of one thread (an incident's) shares In-Reply-To/References: `<{thread}@domain>`,
+    # and its Message-IDs start with the thread. None: a mail of its own.
+    thread: str | None = None
+
+
+class Renderer:
+    """Subclassed by an emitting app, once per kind (or per family of kinds)."""
+
+    def mail(self, event: NotificationEvent) -> Mail:
+        raise NotImplementedError
+
+    def webhook_body(self, event: NotificationEvent) -> dict[str, Any]:
+        """The subscriber-independent webhook body (the channel adds `meta`)."""
+        raise NotImplementedError
+
+    def slack_text(self, event: NotificationEvent) -> str:
+        raise NotImplementedError
+
+    def audience(
+        self, event: NotificationEvent, subscribers: QuerySet[Subscriber]
+    ) -> QuerySet[Subscriber]:
+        """Which of the organization's active subscribers hear of it (default: the followers
+        of the components the event touches, or everyone for a page-wide event)."""
+        return following_components(subscribers, event.component_ids)
+
+
+_renderers: dict[tuple[str, str | None], Renderer] = {}
+
+
+def register(kind: str, renderer: Renderer, *, within: str | None = None) -> None:
+    """Make `renderer` render events of `kind` (within a subject of type `within`, if given)."""
+    key = (kind, within)
+    if key in _renderers and _renderers[key] is not renderer:
+        raise ValueError(f"A renderer is already registered for {kind!r} within {within!r}.")
+    _renderers[key] = renderer
+
+
+def renderer_for(event: NotificationEvent) -> Renderer:
+    within = event.snapshot.get("within", {}).get("type") if event.snapshot else None
+    found = _renderers.get((event.kind, within)) or _renderers.get((event.kind, None))
+    if found is None:
+        raise LookupError(f"No renderer is registered for events of kind {event.kind!r}.")
+    return found
+
+
+def format_time(value: datetime | None, tz) -> str:
+    """`Sat 28 Nov 2026, 09:30 UTC` in the organization's timezone (mail text)."""
+    if value is None:
+        return ""
+    return timezone.localtime(value, tz).strftime("%a %-d %b %Y, %H:%M %Z")
+
+
+def one_line(text: str) -> str:
+    # A newline in a header would make Django refuse it (BadHeaderError).
+    return " ".join(text.split())
