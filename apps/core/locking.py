@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Model, QuerySet
+from django.db.models import Manager, Model, QuerySet
 from django.http import Http404
 
 M = TypeVar("M", bound=Model)
@@ -33,8 +33,12 @@ class Gone(Http404):
         super().__init__(message)
 
 
-def lock_again(queryset: QuerySet[M], **lookup: Any) -> M:
-    """`queryset.select_for_update().get(**lookup)`, raising Gone when the row was deleted."""
+def lock_again(queryset: Manager[M] | QuerySet[M, M], **lookup: Any) -> M:
+    """`queryset.select_for_update().get(**lookup)`, raising Gone when the row was deleted.
+
+    `queryset` is a queryset of model instances or a manager (`Incident.objects`); the model's
+    type flows out, so callers get an `Incident` back, not a bare `Model`.
+    """
     try:
         return queryset.select_for_update().get(**lookup)
     except ObjectDoesNotExist as exc:  # the queryset's model's DoesNotExist is a subclass

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Self
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -48,13 +50,13 @@ class Impact(models.TextChoices):
 
 
 class IncidentQuerySet(OrgQuerySet):
-    def incidents(self):
+    def incidents(self) -> Self:
         return self.filter(kind=Kind.INCIDENT)
 
-    def maintenances(self):
+    def maintenances(self) -> Self:
         return self.filter(kind=Kind.MAINTENANCE)
 
-    def unresolved(self):
+    def unresolved(self) -> Self:
         return self.filter(kind=Kind.INCIDENT, status__in=UNRESOLVED_INCIDENT)
 
 

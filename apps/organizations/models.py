@@ -3,7 +3,7 @@ from __future__ import annotations
 import secrets
 import zoneinfo
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -99,7 +99,8 @@ class Organization(models.Model):
 
 
 class OrgQuerySet(models.QuerySet):
-    def for_org(self, organization: Organization) -> OrgQuerySet:
+    # Self, so a subclass's own methods stay visible after it (for_org(org).maintenances()).
+    def for_org(self, organization: Organization) -> Self:
         return self.filter(organization=organization)
 
 

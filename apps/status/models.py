@@ -19,7 +19,7 @@ class ComponentStatus(models.TextChoices):
 
 
 # Worse is larger. A group's status is the worst of its children's.
-SEVERITY = {
+SEVERITY: dict[str, int] = {
     ComponentStatus.OPERATIONAL: 0,
     ComponentStatus.UNDER_MAINTENANCE: 1,
     ComponentStatus.DEGRADED_PERFORMANCE: 2,

@@ -193,7 +193,8 @@ def set_component_status(
         changed_at=at,
         actor=actor.audit_user,
         actor_label=actor.audit_label,
-        incident=incident,
+        # By id: `incident` is the Protocol above, not the model the FK names (same SQL).
+        incident_id=incident.pk if incident is not None else None,
     )
     AuditEntry.record(
         organization,
@@ -453,14 +454,19 @@ def _next_position(organization: Organization, group: ComponentGroup | None) -> 
 
 def _renumber(items: Sequence[ComponentGroup | Component]) -> None:
     """Positions 1..n in the given order (the status API's positions are 1-based per parent)."""
-    changed: dict[type, list] = {ComponentGroup: [], Component: []}
+    changed_groups: list[ComponentGroup] = []
+    changed_components: list[Component] = []
     for position, item in enumerate(items, start=1):
         if item.position != position:
             item.position = position
-            changed[type(item)].append(item)
-    for model, objs in changed.items():
-        if objs:
-            model.objects.bulk_update(objs, ["position"])
+            if isinstance(item, Component):
+                changed_components.append(item)
+            else:
+                changed_groups.append(item)
+    if changed_groups:
+        ComponentGroup.objects.bulk_update(changed_groups, ["position"])
+    if changed_components:
+        Component.objects.bulk_update(changed_components, ["position"])
 
 
 @transaction.atomic
@@ -663,10 +669,10 @@ def reorder(
     for parent_id in {*listed, *(g.public_id for g in groups.values())} | {None}:
         order = list(listed.get(parent_id, []))
         parent = groups[parent_id] if parent_id else None
-        for item in current_children(parent_id):
-            stays = not isinstance(item, Component) or new_parent.get(item.pk, parent) == parent
-            if item not in order and stays:
-                order.append(item)
+        for child in current_children(parent_id):
+            stays = not isinstance(child, Component) or new_parent.get(child.pk, parent) == parent
+            if child not in order and stays:
+                order.append(child)
         _renumber(order)
     if moved:
         Component.objects.bulk_update(moved, ["group"])
@@ -764,7 +770,7 @@ def validate_branding_image(upload: File, rules: ImageRules) -> str:
         with Image.open(upload) as image:
             image_format = image.format
             width, height = image.size
-            if image_format not in rules.formats:
+            if image_format is None or image_format not in rules.formats:
                 raise ValidationError(
                     f"{rules.label} must be {allowed} (this file is {image_format}).",
                     code="format",

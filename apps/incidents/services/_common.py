@@ -35,7 +35,7 @@ IMPACT_FOR_COMPONENT_STATUS: dict[str, str] = {
     ComponentStatus.PARTIAL_OUTAGE: Impact.MAJOR,
     ComponentStatus.DEGRADED_PERFORMANCE: Impact.MINOR,
 }
-IMPACT_RANK = {Impact.NONE: 0, Impact.MINOR: 1, Impact.MAJOR: 2, Impact.CRITICAL: 3}
+IMPACT_RANK: dict[str, int] = {Impact.NONE: 0, Impact.MINOR: 1, Impact.MAJOR: 2, Impact.CRITICAL: 3}
 INCIDENT_IMPACTS = (Impact.NONE, Impact.MINOR, Impact.MAJOR, Impact.CRITICAL)
 
 

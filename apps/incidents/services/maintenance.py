@@ -340,7 +340,10 @@ def extend_maintenance(
         raise ValidationError("A completed maintenance cannot be extended.", code="completed")
     if timezone.is_naive(new_until):
         raise ValidationError("Maintenance times need a timezone.", code="naive")
-    if new_until <= incident.scheduled_until:
+    old_until = incident.scheduled_until
+    if old_until is None:  # schedule_maintenance always sets the end: a missing one is a bug
+        raise TypeError(f"Maintenance {incident.public_id} has no scheduled end.")
+    if new_until <= old_until:
         raise ValidationError("The new end must be later than the current end.", code="not_later")
     now = timezone.now()
     org = incident.organization
@@ -349,7 +352,6 @@ def extend_maintenance(
         "message",
     )
     deliver = _notify_default(incident) if deliver_notifications is None else deliver_notifications
-    old_until = incident.scheduled_until
     incident.scheduled_until = new_until
     incident.updated_at = now
     return record_step(
@@ -450,7 +452,7 @@ def _move_maintenance(
         MaintenanceStatus.IN_PROGRESS: start_maintenance,
         MaintenanceStatus.VERIFYING: mark_verifying,
         MaintenanceStatus.COMPLETED: complete_maintenance,
-    }[status]
+    }[MaintenanceStatus(status)]  # a member: MAINTENANCE_MOVES allowed it above
     return action(incident, actor=actor, body=body, deliver_notifications=deliver_notifications)
 
 

@@ -455,7 +455,7 @@ def _apply(
     before = {} if cycle_over else state.wanted_components()
 
     new_firing, new_resolved = [], []
-    for alert, components in matched:
+    for alert, wanted in matched:
         known = state.alerts.get(alert.fingerprint)
         starts_at = alert.starts_at.isoformat() if alert.starts_at else None
         if alert.status == "firing":
@@ -477,7 +477,7 @@ def _apply(
         state.alerts[alert.fingerprint] = {
             "status": alert.status,
             "starts_at": starts_at,
-            "components": components,
+            "components": wanted,
             "name": alert.name[:200],
         }
 
@@ -527,11 +527,11 @@ def _apply(
         state.save()
         return f"Opened incident “{incident.name}”" + problem_text, incident, True
 
-    incident = state.incident
-    assert incident is not None
+    current = state.incident
+    assert current is not None
     summary = _update_incident(integration, state, index, before, after)
     state.save()
-    return summary + problem_text, incident, True
+    return summary + problem_text, current, True
 
 
 def _needed_elsewhere(state: AlertGroupState) -> set[str]:

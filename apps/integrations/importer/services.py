@@ -173,7 +173,9 @@ def plan_import(organization: Organization, summary: Any, incidents: Any = None)
     if not isinstance(summary, dict):
         plan.problems.append("summary.json must be a JSON object (the status API's summary).")
         return plan
-    page = summary.get("page") if isinstance(summary.get("page"), dict) else {}
+    page = summary.get("page")
+    if not isinstance(page, dict):
+        page = {}
     plan.page_name, plan.page_id = _text(page.get("name")), _text(page.get("id"))
     components = summary.get("components")
     if not isinstance(components, list):
@@ -289,10 +291,13 @@ def _plan_components(organization: Organization, raw: list, plan: Plan) -> None:
         if mapping is not None:
             component.existing, component.how = mapping.component, "imported before"
             continue
-        group = groups.get(component.group_source_id) if component.group_source_id else None
-        if group is not None and group.existing is None:
-            continue  # a new group: its components are new too
-        key = (group.existing.pk if group else None, component.name.lower())
+        parent = groups.get(component.group_source_id) if component.group_source_id else None
+        parent_pk: int | None = None
+        if parent is not None:
+            if parent.existing is None:
+                continue  # a new group: its components are new too
+            parent_pk = parent.existing.pk
+        key = (parent_pk, component.name.lower())
         if key in components_by_name:
             component.existing, component.how = components_by_name[key], "same name"
 
