@@ -33,7 +33,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.api.base import OrgViewSetMixin, api_key_actor
+from apps.api.base import OrgViewSetMixin
+from apps.api.credentials import credential_of
 from apps.api.fields import OrgObjectListField, StrictSerializer
 from apps.api.filters import ListFilterSerializer, ordering_field
 from apps.api.pagination import CursorPagination
@@ -240,7 +241,7 @@ class SubscriberViewSet(
                 email=data["email"],
                 component_ids=component_ids,
                 api_key=key,
-                actor=self.actor,
+                actor=self.principal,
             )
         elif data["channel"] == Subscriber.Channel.EMAIL:
             subscriber = services.subscribe_email(
@@ -499,7 +500,7 @@ class NotificationEventViewSet(
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, event_id: str) -> Response:
         event = self.get_object()
-        retried = services.retry_failed_deliveries(event, actor=self.actor)
+        retried = services.retry_failed_deliveries(event, actor=self.principal)
         result = {"retried": retried, "delivery_counts": services.delivery_counts(event)}
         return Response(RetryResultSerializer(result).data)
 
@@ -574,6 +575,6 @@ class NotificationSettingsView(APIView):
             services.set_email_component_changes(
                 organization,
                 enabled=serializer.validated_data["email_component_changes"],
-                actor=api_key_actor(request.auth),
+                actor=credential_of(request).principal,
             )
         return self.respond(organization)

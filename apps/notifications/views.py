@@ -141,7 +141,7 @@ def subscriber_remove(request: HttpRequest, subscriber_id: str) -> HttpResponse:
     _annotate(subscriber)
     if request.method == "POST":
         address = services.display_address(subscriber)
-        if services.remove_subscriber(subscriber, actor=request.user):
+        if services.remove_subscriber(subscriber, actor=request.principal):
             messages.success(request, f"Removed {address}: nothing more will be sent to it.")
         else:
             messages.info(request, f"{address} was already disabled.")
@@ -188,7 +188,7 @@ def subscriber_import(request: HttpRequest) -> HttpResponse:
         return _render(request, "import.html", context, status=429)
     try:
         invited = services.import_email_subscribers(
-            organization, actor=request.user, rows=report.to_invite
+            organization, actor=request.principal, rows=report.to_invite
         )
     except IntegrityError:
         # An address of the file subscribed on the status page in the meantime.
@@ -257,7 +257,9 @@ def subscriber_export(request: HttpRequest) -> StreamingHttpResponse:
     organization = request.organization
     subscribers = _with_components(Subscriber.objects.for_org(organization)).order_by("id")
     services.record_subscriber_export(
-        organization, actor=request.user, count=Subscriber.objects.for_org(organization).count()
+        organization,
+        actor=request.principal,
+        count=Subscriber.objects.for_org(organization).count(),
     )
     writer = csv.writer(_Echo())
     response = StreamingHttpResponse(
@@ -339,7 +341,7 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         enabled = form.cleaned_data["email_component_changes"]
         changed = services.set_email_component_changes(
-            request.organization, enabled=enabled, actor=request.user
+            request.organization, enabled=enabled, actor=request.principal
         )
         if changed:
             messages.success(
@@ -395,7 +397,7 @@ def event_detail(request: HttpRequest, event_id: str) -> HttpResponse:
 @require_POST
 def event_retry(request: HttpRequest, event_id: str) -> HttpResponse:
     event = get_object_or_404(_events(request), public_id=event_id)
-    retried = services.retry_failed_deliveries(event, actor=request.user)
+    retried = services.retry_failed_deliveries(event, actor=request.principal)
     if retried:
         messages.success(
             request,

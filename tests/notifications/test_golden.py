@@ -127,7 +127,7 @@ def run_every_kind(timeline: Timeline, org, owner) -> dict[str, str]:
         organization=org, name="API", group=group, public_id="capi00000001", position=1
     )
     web = ComponentFactory(organization=org, name="Web <app>", public_id="cweb00000001", position=2)
-    notifications.set_email_component_changes(org, enabled=True, actor=owner)
+    notifications.set_email_component_changes(org, enabled=True, actor=member(owner))
     incident: dict[str, Incident] = {}
 
     timeline.step(

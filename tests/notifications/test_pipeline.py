@@ -16,7 +16,7 @@ from django.utils import timezone
 from apps.notifications import ledger, pipeline, services
 from apps.notifications.channels import webhook as webhook_channel
 from apps.notifications.models import Delivery, NotificationEvent, Subscriber
-from tests.factories import ComponentFactory, IncidentFactory, IncidentUpdateFactory
+from tests.factories import ComponentFactory, IncidentFactory, IncidentUpdateFactory, member
 
 from .factories import (
     EmailSubscriberFactory,
@@ -490,7 +490,7 @@ def test_staff_see_counts_and_can_retry_failures(
         event = publish(**opened(incident))
         before = services.delivery_counts(event)
         with django_capture_on_commit_callbacks(execute=True):
-            retried = services.retry_failed_deliveries(event, actor=owner)
+            retried = services.retry_failed_deliveries(event, actor=member(owner))
 
     assert before == {"pending": 0, "sent": 1, "failed": 1, "skipped": 0}
     assert retried == 1
