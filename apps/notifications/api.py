@@ -41,7 +41,7 @@ from apps.api.pagination import CursorPagination
 from apps.api.schema import IDEMPOTENCY_KEY, WRITE_ERRORS, error_responses
 from apps.api.serializers import ErrorSerializer
 
-from . import services
+from . import registry, services
 from .models import Delivery, NotificationEvent, NotificationSettings, Subscriber
 from .subscribers import Component
 
@@ -274,8 +274,21 @@ class DeliveryCountsSerializer(serializers.Serializer):
     )
 
 
+class EventKindField(serializers.ChoiceField):
+    """A notification event's kind: one of those the emitting apps registered
+    (apps.notifications.registry), which the schema documents as an enum.
+
+    The choices are read in __init__, not in the serializer's class body: the apps register at
+    ready(), and DRF builds a serializer's fields afresh (deep copy, so __init__ again) for
+    every serializer instance, so a kind registered later is known too."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=registry.kind_choices(), **kwargs)
+
+
 class NotificationEventSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
+    kind = EventKindField(read_only=True)
     incident = serializers.CharField(
         # The emitting app writes the incident into the snapshot (apps/incidents/notifications.py).
         source="snapshot.incident.id",
@@ -379,7 +392,7 @@ class QueryBooleanField(serializers.BooleanField):
 
 
 class NotificationEventFilterSerializer(ListFilterSerializer):
-    kind = serializers.ChoiceField(choices=NotificationEvent.Kind.choices, required=False)
+    kind = EventKindField(required=False)
     incident = serializers.CharField(
         required=False,
         max_length=32,

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.organizations.tenancy import org_view
 
-from . import conf, csv_import, services
+from . import conf, csv_import, registry, services
 from .forms import (
     DeliveryFilterForm,
     EventFilterForm,
@@ -282,8 +282,10 @@ def _events(request: HttpRequest) -> QuerySet[NotificationEvent]:
 
 
 def _describe(event: NotificationEvent) -> NotificationEvent:
-    """What the event list shows of it, from its snapshot (written by the emitting app: the
-    incident's and the component's names, a status change in words)."""
+    """What the event list shows of it: its kind's label (registered by the emitting app) and,
+    from its snapshot (written by that app), the incident's and the component's names and a
+    status change in words."""
+    event.kind_label = registry.kind_label(event.kind)  # type: ignore[attr-defined]
     snapshot = event.snapshot if isinstance(event.snapshot, dict) else {}
     change = snapshot.get("change")
     event.status_change = tuple(change) if change else None  # type: ignore[attr-defined]

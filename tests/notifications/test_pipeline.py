@@ -13,9 +13,11 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from apps.incidents.notifications import EventKind as Kind
 from apps.notifications import ledger, pipeline, services
 from apps.notifications.channels import webhook as webhook_channel
 from apps.notifications.models import Delivery, NotificationEvent, Subscriber
+from apps.status.notifications import EventKind as ComponentKind
 from tests.factories import ComponentFactory, IncidentFactory, IncidentUpdateFactory, member
 
 from .factories import (
@@ -26,7 +28,6 @@ from .factories import (
 )
 from .receiver import http_receiver
 
-Kind = NotificationEvent.Kind
 Status = Delivery.Status
 
 
@@ -161,7 +162,7 @@ def test_component_only_changes_go_to_webhooks_not_email(org, publish, loopback_
         WebhookSubscriberFactory(organization=org, url=hooks.url)
         publish(
             organization=org,
-            kind=Kind.COMPONENT_STATUS_CHANGED,
+            kind=ComponentKind.COMPONENT_STATUS_CHANGED,
             component=api,
             component_ids=[api.public_id],
             data={"old_status": "operational", "new_status": "major_outage"},

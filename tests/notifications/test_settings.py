@@ -6,9 +6,10 @@ import pytest
 from django.core import mail
 
 from apps.notifications import services
-from apps.notifications.models import NotificationEvent, NotificationSettings
+from apps.notifications.models import NotificationSettings
 from apps.organizations.models import AuditEntry
 from apps.organizations.principals import System
+from apps.status.notifications import EventKind as ComponentKind
 from tests.factories import ComponentFactory
 
 from .factories import EmailSubscriberFactory, SlackSubscriberFactory
@@ -20,7 +21,7 @@ SETTINGS_URL = "/dashboard/{}/notifications/settings/"
 def component_change(org, component):
     return {
         "organization": org,
-        "kind": NotificationEvent.Kind.COMPONENT_STATUS_CHANGED,
+        "kind": ComponentKind.COMPONENT_STATUS_CHANGED,
         "component": component,
         "component_ids": [component.public_id],
         "data": {"old_status": "operational", "new_status": "major_outage"},
