@@ -18,8 +18,8 @@ from django.core import mail
 from django.urls import reverse
 
 from apps.core.links import absolute_url, app_link
+from apps.incidents.notifications import EventKind
 from apps.notifications import tokens
-from apps.notifications.models import NotificationEvent
 from apps.organizations.roles import Role
 from tests.factories import PASSWORD, DomainFactory, IncidentFactory, UserFactory
 from tests.notifications.factories import EmailSubscriberFactory, NotificationEventFactory
@@ -55,7 +55,7 @@ def test_subscriber_mail_manage_and_unsubscribe_links_use_site_url(
     incident = IncidentFactory(organization=org, name="Elevated API errors")
     with django_capture_on_commit_callbacks(execute=True):
         NotificationEventFactory(
-            organization=org, kind=NotificationEvent.Kind.INCIDENT_OPENED, incident=incident
+            organization=org, kind=EventKind.INCIDENT_OPENED, incident=incident
         )
 
     message = mail.outbox[0]

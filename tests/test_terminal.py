@@ -14,8 +14,8 @@ from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 
 from apps.core.mail import links_in, readable
+from apps.incidents.notifications import EventKind
 from apps.notifications import tokens
-from apps.notifications.models import NotificationEvent
 from tests.factories import IncidentFactory
 from tests.notifications.factories import EmailSubscriberFactory, NotificationEventFactory
 
@@ -142,7 +142,7 @@ def test_subscriber_mail_from_the_pipeline_is_printed_with_its_links(
     incident = IncidentFactory(organization=org, name="Elevated API errors")
     with django_capture_on_commit_callbacks(execute=True):
         NotificationEventFactory(
-            organization=org, kind=NotificationEvent.Kind.INCIDENT_OPENED, incident=incident
+            organization=org, kind=EventKind.INCIDENT_OPENED, incident=incident
         )
 
     printed = capsys.readouterr().out

@@ -38,13 +38,6 @@ else:
 FORBIDDEN_OVERRIDES = ("get_queryset", "get_object", "get_permissions", "get_authenticators")
 
 
-def api_key_actor(key: Any) -> str:
-    """How the audit log and history name a request made with `key`: its name and prefix.
-
-    Also for API views that are not viewsets (singletons such as notification settings)."""
-    return f"API key “{key.name}” ({key.prefix}…)"[:200]
-
-
 class OrgViewSetMixin(_MixinBase):
     # Authentication is the project's API key authentication, configured in
     # REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] (apps.integrations.authentication: the
@@ -91,11 +84,6 @@ class OrgViewSetMixin(_MixinBase):
         the key builds it), which services take as `actor` and which checks the key's scope."""
         return credential_of(self.request).principal
 
-    @property
-    def actor(self) -> str:
-        """The key's audit label, for services that still take a label (apps.notifications)."""
-        return api_key_actor(self.request.auth)
-
     def get_queryset(self) -> QuerySet:
         if getattr(self, "swagger_fake_view", False):
             # drf-spectacular inspects the view without a key; it only needs the model.
@@ -133,7 +121,6 @@ class OrgViewSetMixin(_MixinBase):
         context = dict(super().get_serializer_context())
         has_key = self.request is not None and getattr(self.request, "auth", None) is not None
         context["organization"] = self.organization if has_key else None
-        context["actor"] = self.actor if has_key else None
         context["principal"] = self.principal if has_key else None
         return context
 

@@ -11,16 +11,36 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.db import models
+
 from apps.core.text import staff_text_slack
 from apps.notifications import registry
 from apps.notifications.models import NotificationEvent
 from apps.notifications.payloads import timestamp
 from apps.notifications.registry import Mail, Renderer, format_time, one_line
 from apps.status.notifications import COMPONENT_CHANGES, component_object, page_object
+from apps.status.notifications import EventKind as StatusEventKind
 
 from .models import Incident, IncidentStatus, IncidentUpdate, MaintenanceStatus, Postmortem
 
-EventKind = NotificationEvent.Kind
+
+class EventKind(models.TextChoices):
+    """The kinds of event this app emits (stored as plain strings on NotificationEvent), with
+    the labels staff read; registered with their renderer below. Never renamed: a kind is in
+    stored events, webhook bodies (`meta.event_type`) and the API's `kind` filter."""
+
+    INCIDENT_OPENED = "incident.opened", "Incident opened"
+    INCIDENT_UPDATED = "incident.updated", "Incident updated"
+    INCIDENT_RESOLVED = "incident.resolved", "Incident resolved"
+    POSTMORTEM_PUBLISHED = "incident.postmortem_published", "Postmortem published"
+    MAINTENANCE_SCHEDULED = "maintenance.scheduled", "Maintenance scheduled"
+    MAINTENANCE_REMINDER = "maintenance.reminder", "Maintenance reminder"
+    MAINTENANCE_STARTED = "maintenance.started", "Maintenance started"
+    MAINTENANCE_UPDATED = "maintenance.updated", "Maintenance updated"
+    MAINTENANCE_COMPLETED = "maintenance.completed", "Maintenance completed"
+    MAINTENANCE_CANCELLED = "maintenance.cancelled", "Maintenance cancelled"
+
+
 SUBJECT_TYPE = "incidents.incident"
 STATUS_LABELS = dict(IncidentStatus.choices) | dict(MaintenanceStatus.choices)
 # The subject's state word for events whose word is not an update's status.
@@ -272,24 +292,13 @@ class ComponentChangeInIncident(IncidentRenderer):
         return COMPONENT_CHANGES.audience(event, subscribers)
 
 
-INCIDENT_KINDS = (
-    EventKind.INCIDENT_OPENED,
-    EventKind.INCIDENT_UPDATED,
-    EventKind.INCIDENT_RESOLVED,
-    EventKind.POSTMORTEM_PUBLISHED,
-    EventKind.MAINTENANCE_SCHEDULED,
-    EventKind.MAINTENANCE_REMINDER,
-    EventKind.MAINTENANCE_STARTED,
-    EventKind.MAINTENANCE_UPDATED,
-    EventKind.MAINTENANCE_COMPLETED,
-    EventKind.MAINTENANCE_CANCELLED,
-)
+INCIDENT_KINDS = tuple(EventKind)
 
 
 def register_renderers() -> None:
     renderer = IncidentRenderer()
     for kind in INCIDENT_KINDS:
-        registry.register(kind, renderer)
+        registry.register(kind, renderer, label=kind.label)
     registry.register(
-        EventKind.COMPONENT_STATUS_CHANGED, ComponentChangeInIncident(), within=SUBJECT_TYPE
+        StatusEventKind.COMPONENT_STATUS_CHANGED, ComponentChangeInIncident(), within=SUBJECT_TYPE
     )

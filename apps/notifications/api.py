@@ -33,14 +33,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.api.base import OrgViewSetMixin, api_key_actor
+from apps.api.base import OrgViewSetMixin
+from apps.api.credentials import credential_of
 from apps.api.fields import OrgObjectListField, StrictSerializer
 from apps.api.filters import ListFilterSerializer, ordering_field
 from apps.api.pagination import CursorPagination
 from apps.api.schema import IDEMPOTENCY_KEY, WRITE_ERRORS, error_responses
 from apps.api.serializers import ErrorSerializer
 
-from . import services
+from . import registry, services
 from .models import Delivery, NotificationEvent, NotificationSettings, Subscriber
 from .subscribers import Component
 
@@ -240,7 +241,7 @@ class SubscriberViewSet(
                 email=data["email"],
                 component_ids=component_ids,
                 api_key=key,
-                actor=self.actor,
+                actor=self.principal,
             )
         elif data["channel"] == Subscriber.Channel.EMAIL:
             subscriber = services.subscribe_email(
@@ -273,8 +274,21 @@ class DeliveryCountsSerializer(serializers.Serializer):
     )
 
 
+class EventKindField(serializers.ChoiceField):
+    """A notification event's kind: one of those the emitting apps registered
+    (apps.notifications.registry), which the schema documents as an enum.
+
+    The choices are read in __init__, not in the serializer's class body: the apps register at
+    ready(), and DRF builds a serializer's fields afresh (deep copy, so __init__ again) for
+    every serializer instance, so a kind registered later is known too."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=registry.kind_choices(), **kwargs)
+
+
 class NotificationEventSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
+    kind = EventKindField(read_only=True)
     incident = serializers.CharField(
         # The emitting app writes the incident into the snapshot (apps/incidents/notifications.py).
         source="snapshot.incident.id",
@@ -378,7 +392,7 @@ class QueryBooleanField(serializers.BooleanField):
 
 
 class NotificationEventFilterSerializer(ListFilterSerializer):
-    kind = serializers.ChoiceField(choices=NotificationEvent.Kind.choices, required=False)
+    kind = EventKindField(required=False)
     incident = serializers.CharField(
         required=False,
         max_length=32,
@@ -499,7 +513,7 @@ class NotificationEventViewSet(
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, event_id: str) -> Response:
         event = self.get_object()
-        retried = services.retry_failed_deliveries(event, actor=self.actor)
+        retried = services.retry_failed_deliveries(event, actor=self.principal)
         result = {"retried": retried, "delivery_counts": services.delivery_counts(event)}
         return Response(RetryResultSerializer(result).data)
 
@@ -574,6 +588,6 @@ class NotificationSettingsView(APIView):
             services.set_email_component_changes(
                 organization,
                 enabled=serializer.validated_data["email_component_changes"],
-                actor=api_key_actor(request.auth),
+                actor=credential_of(request).principal,
             )
         return self.respond(organization)

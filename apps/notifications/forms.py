@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django import forms
 
+from . import registry
 from .csv_import import MAX_ADDRESSES, MAX_FILE_BYTES
-from .models import Delivery, NotificationEvent, Subscriber
+from .models import Delivery, Subscriber
 
 # The list's state filter: "pending" and "active" are both State.ACTIVE, told apart by
 # confirmed_at (see Subscriber.is_active).
@@ -52,10 +53,13 @@ class ImportForm(forms.Form):
 
 
 class EventFilterForm(forms.Form):
-    kind = forms.ChoiceField(
-        required=False, choices=[("", "Any kind"), *NotificationEvent.Kind.choices]
-    )
+    kind = forms.ChoiceField(required=False)
     failed = forms.BooleanField(required=False, label="Only with failed deliveries")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # The kinds the emitting apps registered (at ready(), after this class was defined).
+        self.fields["kind"].choices = [("", "Any kind"), *registry.kind_choices()]
 
 
 class DeliveryFilterForm(forms.Form):

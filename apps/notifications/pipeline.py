@@ -22,7 +22,7 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
 from django.db.models import Count, Model, Q, QuerySet
@@ -33,6 +33,9 @@ from apps.organizations.models import AuditEntry, Organization
 from . import conf, registry
 from .enqueue import task
 from .models import Delivery, NotificationEvent, Subscriber
+
+if TYPE_CHECKING:
+    from apps.organizations.principals import Principal
 
 logger = logging.getLogger(__name__)
 
@@ -275,8 +278,12 @@ def delivery_counts_by_event(event_ids: Iterable[int]) -> dict[int, dict[str, in
 
 
 @transaction.atomic
-def retry_failed_deliveries(event: NotificationEvent, *, actor=None) -> int:
-    """Send the event's failed deliveries again (to subscribers still active), on commit."""
+def retry_failed_deliveries(event: NotificationEvent, *, actor: Principal) -> int:
+    """Send the event's failed deliveries again (to subscribers still active), on commit.
+
+    A staff action (dashboard, API), so it needs `subscribers.manage` like the other staff
+    actions on subscribers (apps.notifications.subscribers.MANAGE)."""
+    actor.require("subscribers.manage", event.organization)
     now = timezone.now()
     rows = list(
         Delivery.objects.filter(

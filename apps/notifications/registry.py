@@ -6,9 +6,16 @@ for the audience. An emitting app registers its renderers when it is ready
 (`apps/incidents/notifications.py`, `apps/status/notifications.py`), so a new kind of mail (a
 forum reply, a workflow reminder) needs no change here.
 
+The kinds themselves belong to the emitting apps too: each defines its kind names (e.g.
+`apps.incidents.notifications.EventKind`) and registers every kind with a label
+(`register(kind, renderer, label="Incident opened")`), which the dashboard's event list and
+filter and the API's `kind` enum read from here (`kind_choices`, `kind_label`). The pipeline
+stores a kind as a plain string.
+
 A renderer may also be registered for a kind *within* a subject type: a component change that an
 incident update made reads as that incident's message. `register(kind, renderer, within=type)`
-is used for events whose snapshot says `"within": {"type": type, "id": ...}`.
+is used for events whose snapshot says `"within": {"type": type, "id": ...}`; the kind and its
+label are the app's that registered it without `within`.
 """
 
 from __future__ import annotations
@@ -69,14 +76,37 @@ class Renderer:
 
 
 _renderers: dict[tuple[str, str | None], Renderer] = {}
+# kind -> its label ("Incident opened"), in the order the apps registered them (app ready order).
+_labels: dict[str, str] = {}
 
 
-def register(kind: str, renderer: Renderer, *, within: str | None = None) -> None:
-    """Make `renderer` render events of `kind` (within a subject of type `within`, if given)."""
+def register(kind: str, renderer: Renderer, *, label: str = "", within: str | None = None) -> None:
+    """Make `renderer` render events of `kind` (within a subject of type `within`, if given).
+
+    Registering a kind (without `within`) defines it: `label` is how staff read it."""
     key = (kind, within)
     if key in _renderers and _renderers[key] is not renderer:
         raise ValueError(f"A renderer is already registered for {kind!r} within {within!r}.")
+    if within is None:
+        if not label:
+            raise ValueError(f"Give the kind {kind!r} a label (how staff read it).")
+        if _labels.get(kind, label) != label:
+            raise ValueError(f"The kind {kind!r} already has the label {_labels[kind]!r}.")
+        _labels[kind] = label
+    elif label:
+        raise ValueError("A kind's label is given where the kind is registered without `within`.")
     _renderers[key] = renderer
+
+
+def kind_choices() -> list[tuple[str, str]]:
+    """Every registered kind as (kind, label), in registration order: read when a form or
+    serializer is built, not at import (the apps register at ready())."""
+    return list(_labels.items())
+
+
+def kind_label(kind: str) -> str:
+    """The label of `kind`; the kind itself when no app registers it (any more)."""
+    return _labels.get(kind, kind)
 
 
 def renderer_for(event: NotificationEvent) -> Renderer:

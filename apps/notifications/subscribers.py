@@ -32,6 +32,7 @@ from .models import (
 if TYPE_CHECKING:
     from apps.api.credentials import ApiCredential
     from apps.organizations.models import Organization
+    from apps.organizations.principals import Principal
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,12 @@ def following_components(
     return subscribers.filter(~Exists(follows) | Exists(touched))
 
 
+# Staff actions here (settings, removal, imports, exports, retries) need this permission of
+# apps/organizations/roles.py, checked in each service with `actor.require`: the dashboard's
+# views and the API's scopes ask the same question before they call (org_view, HasApiKeyScope).
+MANAGE = "subscribers.manage"
+
+
 # --- settings -------------------------------------------------------------------------------
 
 
@@ -66,8 +73,11 @@ def email_component_changes(organization_id: int) -> bool:
 
 
 @transaction.atomic
-def set_email_component_changes(organization, *, enabled: bool, actor) -> bool:
-    """Staff switch (dashboard). Returns True when the value changed; audited then."""
+def set_email_component_changes(
+    organization: Organization, *, enabled: bool, actor: Principal
+) -> bool:
+    """Staff switch (dashboard, API). Returns True when the value changed; audited then."""
+    actor.require(MANAGE, organization)
     settings_row, _ = NotificationSettings.objects.select_for_update().get_or_create(
         organization=organization
     )
@@ -293,11 +303,12 @@ def display_address(subscriber: Subscriber) -> str:
 
 
 @transaction.atomic
-def remove_subscriber(subscriber: Subscriber, *, actor) -> bool:
+def remove_subscriber(subscriber: Subscriber, *, actor: Principal) -> bool:
     """Stop every notification to this subscriber now, as the API's DELETE does: the row stays
     (state disabled, "Removed by staff.") so past deliveries keep their history. Pending
     deliveries are skipped. Idempotent: False when it was already disabled.
     """
+    actor.require(MANAGE, subscriber.organization)
     updated = Subscriber.objects.filter(pk=subscriber.pk, state=Subscriber.State.ACTIVE).update(
         state=Subscriber.State.DISABLED,
         disabled_reason=REMOVED_REASON,
@@ -324,7 +335,7 @@ def remove_subscriber(subscriber: Subscriber, *, actor) -> bool:
 
 @transaction.atomic
 def import_email_subscribers(
-    organization, *, actor, rows: Sequence[tuple[str, Sequence[str]]]
+    organization: Organization, *, actor: Principal, rows: Sequence[tuple[str, Sequence[str]]]
 ) -> list[Subscriber]:
     """Invite every new (address, component ids) row: all or nothing, in one transaction.
 
@@ -340,6 +351,7 @@ def import_email_subscribers(
     (apps.notifications.csv_import) reports those; a concurrent subscribe that lands between
     that check and the insert raises IntegrityError and the whole import rolls back.
     """
+    actor.require(MANAGE, organization)
     wanted: dict[str, Sequence[str]] = {}
     for email, component_ids in rows:
         wanted.setdefault(email.strip().lower(), component_ids)
@@ -386,8 +398,11 @@ def import_email_subscribers(
     return subscribers
 
 
-def record_subscriber_export(organization, *, actor, count: int) -> None:
-    """An export hands out every address: the audit log says who took a copy, and when."""
+def record_subscriber_export(organization: Organization, *, actor: Principal, count: int) -> None:
+    """An export hands out every address: the audit log says who took a copy, and when.
+
+    Called before the first row is streamed, so a refusal here hands out nothing."""
+    actor.require(MANAGE, organization)
     AuditEntry.record(
         organization, actor=actor, action="subscribers.export", data={"subscribers": count}
     )
@@ -423,7 +438,7 @@ def import_confirmed_email(
     email: str,
     component_ids: Iterable[str] = (),
     api_key: ApiCredential,
-    actor: str,
+    actor: Principal,
 ) -> Subscriber:
     """Store `email` as a confirmed subscriber of `organization`; no mail is sent.
 
@@ -437,7 +452,8 @@ def import_confirmed_email(
       vouching for a consent they withdrew here would override their choice.
     """
     # SECURITY: checked here too, not only in the API view, so no caller can skip it. The key
-    # must belong to the organization it imports into.
+    # must belong to the organization it imports into, and the one acting may add subscribers.
+    actor.require(MANAGE, organization)
     if not api_key.is_trusted_importer or api_key.organization_id != organization.pk:
         raise PermissionDenied(UNTRUSTED_MESSAGE)
     address = email.strip().lower()

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.organizations.tenancy import org_view
 
-from . import conf, csv_import, services
+from . import conf, csv_import, registry, services
 from .forms import (
     DeliveryFilterForm,
     EventFilterForm,
@@ -141,7 +141,7 @@ def subscriber_remove(request: HttpRequest, subscriber_id: str) -> HttpResponse:
     _annotate(subscriber)
     if request.method == "POST":
         address = services.display_address(subscriber)
-        if services.remove_subscriber(subscriber, actor=request.user):
+        if services.remove_subscriber(subscriber, actor=request.principal):
             messages.success(request, f"Removed {address}: nothing more will be sent to it.")
         else:
             messages.info(request, f"{address} was already disabled.")
@@ -188,7 +188,7 @@ def subscriber_import(request: HttpRequest) -> HttpResponse:
         return _render(request, "import.html", context, status=429)
     try:
         invited = services.import_email_subscribers(
-            organization, actor=request.user, rows=report.to_invite
+            organization, actor=request.principal, rows=report.to_invite
         )
     except IntegrityError:
         # An address of the file subscribed on the status page in the meantime.
@@ -257,7 +257,9 @@ def subscriber_export(request: HttpRequest) -> StreamingHttpResponse:
     organization = request.organization
     subscribers = _with_components(Subscriber.objects.for_org(organization)).order_by("id")
     services.record_subscriber_export(
-        organization, actor=request.user, count=Subscriber.objects.for_org(organization).count()
+        organization,
+        actor=request.principal,
+        count=Subscriber.objects.for_org(organization).count(),
     )
     writer = csv.writer(_Echo())
     response = StreamingHttpResponse(
@@ -280,8 +282,10 @@ def _events(request: HttpRequest) -> QuerySet[NotificationEvent]:
 
 
 def _describe(event: NotificationEvent) -> NotificationEvent:
-    """What the event list shows of it, from its snapshot (written by the emitting app: the
-    incident's and the component's names, a status change in words)."""
+    """What the event list shows of it: its kind's label (registered by the emitting app) and,
+    from its snapshot (written by that app), the incident's and the component's names and a
+    status change in words."""
+    event.kind_label = registry.kind_label(event.kind)  # type: ignore[attr-defined]
     snapshot = event.snapshot if isinstance(event.snapshot, dict) else {}
     change = snapshot.get("change")
     event.status_change = tuple(change) if change else None  # type: ignore[attr-defined]
@@ -339,7 +343,7 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         enabled = form.cleaned_data["email_component_changes"]
         changed = services.set_email_component_changes(
-            request.organization, enabled=enabled, actor=request.user
+            request.organization, enabled=enabled, actor=request.principal
         )
         if changed:
             messages.success(
@@ -395,7 +399,7 @@ def event_detail(request: HttpRequest, event_id: str) -> HttpResponse:
 @require_POST
 def event_retry(request: HttpRequest, event_id: str) -> HttpResponse:
     event = get_object_or_404(_events(request), public_id=event_id)
-    retried = services.retry_failed_deliveries(event, actor=request.user)
+    retried = services.retry_failed_deliveries(event, actor=request.principal)
     if retried:
         messages.success(
             request,

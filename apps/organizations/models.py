@@ -273,23 +273,26 @@ class AuditEntry(models.Model):
         cls,
         organization: Organization,
         *,
-        actor: Principal | User | str | None,
+        actor: Principal | User | None,
         action: str,
         target: models.Model | None = None,
         data: dict | None = None,
     ) -> AuditEntry:
         """Record what `actor` did. The principal names itself (audit_user, audit_label).
 
-        A bare User, label or None is still accepted for apps.notifications, whose services
-        move to principals in their own change; every other service passes a Principal.
+        Every service passes its Principal, with two exceptions left: a bare User from
+        `services.create_organization` (it acts before the organization, hence a membership,
+        exists) and None ("system") from the maintenance reminder
+        (apps/incidents/services/maintenance.py), which has no principal to pass yet. No label
+        strings any more: a principal names itself (System("...") for code acting alone).
         """
         from .context import current_ip
         from .principals import Principal
 
         if isinstance(actor, Principal):
             user, label = actor.audit_user, actor.audit_label
-        elif actor is None or isinstance(actor, str):
-            user, label = None, actor or "system"
+        elif actor is None:
+            user, label = None, "system"
         else:
             user, label = actor, actor.email
         return cls.objects.create(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import models
+
 from apps.core.text import staff_text_slack
 from apps.notifications import registry
 from apps.notifications.models import NotificationEvent, Subscriber
@@ -18,6 +20,14 @@ from apps.notifications.subscribers import email_component_changes, following_co
 from apps.organizations.models import Organization
 
 from .models import Component, ComponentStatus, worst_status
+
+
+class EventKind(models.TextChoices):
+    """The kinds of event this app emits (stored as plain strings on NotificationEvent), with
+    the labels staff read; registered with their renderer below."""
+
+    COMPONENT_STATUS_CHANGED = "component.status_changed", "Component status changed"
+
 
 SUBJECT_TYPE = "status.component"
 COMPONENT_LABELS = dict(ComponentStatus.choices)
@@ -166,4 +176,8 @@ COMPONENT_CHANGES = ComponentChangeRenderer()
 
 
 def register_renderers() -> None:
-    registry.register(NotificationEvent.Kind.COMPONENT_STATUS_CHANGED, COMPONENT_CHANGES)
+    registry.register(
+        EventKind.COMPONENT_STATUS_CHANGED,
+        COMPONENT_CHANGES,
+        label=EventKind.COMPONENT_STATUS_CHANGED.label,
+    )

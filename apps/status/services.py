@@ -30,7 +30,6 @@ from PIL import Image
 from apps.core.ids import new_public_id
 from apps.core.locking import Gone, lock_again
 from apps.notifications import pipeline as notifications
-from apps.notifications.models import NotificationEvent
 from apps.organizations.models import AuditEntry, Organization, color_validator
 from apps.organizations.services import bump_content_version
 
@@ -43,6 +42,7 @@ from .models import (
     ComponentStatusChange,
     UptimeDay,
 )
+from .notifications import EventKind
 from .notifications import snapshot as component_snapshot
 
 if TYPE_CHECKING:
@@ -211,7 +211,7 @@ def set_component_status(
     # (deliver=False), like every other "don't notify" change. Its renderer is in
     # apps/status/notifications.py (or apps/incidents' when an incident made the change).
     notifications.emit(
-        NotificationEvent.Kind.COMPONENT_STATUS_CHANGED,
+        EventKind.COMPONENT_STATUS_CHANGED,
         organization,
         locked,
         component_snapshot(locked, old_status, status, within=incident),

@@ -11,8 +11,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apps.notifications.models import Delivery, NotificationEvent, NotificationSettings, Subscriber
+from apps.incidents.notifications import EventKind as Kind
+from apps.notifications.models import Delivery, NotificationSettings, Subscriber
 from apps.organizations.models import AuditEntry
+from apps.status.notifications import EventKind as ComponentKind
 from tests.factories import IncidentFactory, IncidentUpdateFactory
 from tests.notifications.factories import (
     DeliveryFactory,
@@ -25,7 +27,6 @@ EVENTS = "/api/v1/notification-events/"
 SETTINGS = "/api/v1/notification-settings/"
 JSON = "application/json"
 Status = Delivery.Status
-Kind = NotificationEvent.Kind
 
 
 def detail(event, path: str = "") -> str:
@@ -90,7 +91,9 @@ def test_it_lists_events_newest_first_with_their_delivery_counts(api, read_only_
 
 def test_a_component_event_has_no_incident(api, api_key, org):
     NotificationEventFactory(
-        organization=org, kind=Kind.COMPONENT_STATUS_CHANGED, component_ids=["k3x9ftq2b7lm"]
+        organization=org,
+        kind=ComponentKind.COMPONENT_STATUS_CHANGED,
+        component_ids=["k3x9ftq2b7lm"],
     )
 
     row = api(api_key).get(EVENTS).json()["results"][0]

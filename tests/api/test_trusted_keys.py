@@ -259,7 +259,9 @@ def test_a_read_only_key_gets_a_403(api, read_only_key):
 
 def test_the_import_function_refuses_an_untrusted_key_whoever_calls_it(api_key, org):
     with pytest.raises(PermissionDenied):
-        import_confirmed_email(org, email="reader@example.com", api_key=api_key, actor="test")
+        import_confirmed_email(
+            org, email="reader@example.com", api_key=api_key, actor=api_key.principal
+        )
 
     assert not Subscriber.objects.exists()
 
@@ -308,7 +310,7 @@ def test_a_trusted_key_cannot_see_or_remove_another_organizations_subscribers(
 def test_the_import_function_refuses_a_key_of_another_organization(other_trusted_key, org):
     with pytest.raises(PermissionDenied):
         import_confirmed_email(
-            org, email="reader@example.com", api_key=other_trusted_key, actor="test"
+            org, email="reader@example.com", api_key=other_trusted_key, actor=System("test")
         )
 
     assert not Subscriber.objects.exists()

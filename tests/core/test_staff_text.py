@@ -14,9 +14,8 @@ from django.urls import reverse
 
 from apps.core.text import staff_text_html, staff_text_plain, staff_text_slack
 from apps.incidents import services
-from apps.incidents.notifications import SLACK_SUMMARY_LIMIT
+from apps.incidents.notifications import SLACK_SUMMARY_LIMIT, EventKind
 from apps.notifications.channels import slack
-from apps.notifications.models import NotificationEvent
 from tests.factories import (
     IncidentFactory,
     IncidentUpdateFactory,
@@ -189,7 +188,7 @@ def test_mail_shows_the_text_as_typed_in_both_parts(org, django_capture_on_commi
     with django_capture_on_commit_callbacks(execute=True):
         NotificationEventFactory(
             organization=org,
-            kind=NotificationEvent.Kind.INCIDENT_OPENED,
+            kind=EventKind.INCIDENT_OPENED,
             incident=incident,
             update=update,
         )
@@ -207,7 +206,7 @@ def test_the_postmortem_mail_shows_its_summary_as_typed(org, django_capture_on_c
     with django_capture_on_commit_callbacks(execute=True):
         NotificationEventFactory(
             organization=org,
-            kind=NotificationEvent.Kind.POSTMORTEM_PUBLISHED,
+            kind=EventKind.POSTMORTEM_PUBLISHED,
             incident=incident,
             data={"summary": BODY},
         )
@@ -241,7 +240,7 @@ def test_slack_shows_the_text_as_typed(org):
     update = IncidentUpdateFactory(incident=incident, body=BODY)
     event = NotificationEventFactory(
         organization=org,
-        kind=NotificationEvent.Kind.INCIDENT_OPENED,
+        kind=EventKind.INCIDENT_OPENED,
         incident=incident,
         update=update,
     )
@@ -257,7 +256,7 @@ def test_a_long_slack_summary_is_cut_whole_and_marked(org):
     update = IncidentUpdateFactory(incident=incident, body=body)
     event = NotificationEventFactory(
         organization=org,
-        kind=NotificationEvent.Kind.INCIDENT_UPDATED,
+        kind=EventKind.INCIDENT_UPDATED,
         incident=incident,
         update=update,
     )

@@ -15,9 +15,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.incidents import services
+from apps.incidents.notifications import EventKind
 from apps.notifications.models import Delivery, NotificationEvent, Subscriber
 from apps.notifications.services import set_email_component_changes
 from apps.status.models import ComponentStatus
+from apps.status.notifications import EventKind as ComponentKind
 from tests.factories import ComponentFactory, member
 from tests.notifications.factories import (
     EmailSubscriberFactory,
@@ -66,8 +68,8 @@ def test_a_notified_incident_reaches_every_channel_with_its_component_change(
 
     assert deliveries() == {"email": 2, "webhook": 2, "slack": 2}
     assert delivered_kinds() == {
-        NotificationEvent.Kind.INCIDENT_OPENED,
-        NotificationEvent.Kind.COMPONENT_STATUS_CHANGED,
+        EventKind.INCIDENT_OPENED,
+        ComponentKind.COMPONENT_STATUS_CHANGED,
     }
 
 
@@ -82,9 +84,7 @@ def test_opening_without_notifying_delivers_nothing_and_keeps_the_events_for_the
         )  # fmt: skip
 
     assert deliveries() == {"email": 0, "webhook": 0, "slack": 0}
-    component_event = NotificationEvent.objects.get(
-        kind=NotificationEvent.Kind.COMPONENT_STATUS_CHANGED
-    )
+    component_event = NotificationEvent.objects.get(kind=ComponentKind.COMPONENT_STATUS_CHANGED)
     assert component_event.deliver is False
     assert component_event.snapshot["old_status"] == "operational"
     assert component_event.snapshot["new_status"] == "major_outage"
@@ -112,7 +112,7 @@ def test_update_resolve_and_reopen_without_notifying_deliver_nothing(
     database.refresh_from_db()
     assert database.status == ComponentStatus.DEGRADED_PERFORMANCE
     assert NotificationEvent.objects.filter(
-        kind=NotificationEvent.Kind.COMPONENT_STATUS_CHANGED
+        kind=ComponentKind.COMPONENT_STATUS_CHANGED
     ).count() == 4  # fmt: skip
     assert deliveries() == {"email": 0, "webhook": 0, "slack": 0}
 
@@ -135,7 +135,7 @@ def test_maintenance_steps_without_notifying_deliver_nothing(
     database.refresh_from_db()
     assert database.status == ComponentStatus.OPERATIONAL
     assert NotificationEvent.objects.filter(
-        kind=NotificationEvent.Kind.COMPONENT_STATUS_CHANGED
+        kind=ComponentKind.COMPONENT_STATUS_CHANGED
     ).count() == 2  # fmt: skip
     assert deliveries() == {"email": 0, "webhook": 0, "slack": 0}
 

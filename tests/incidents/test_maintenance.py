@@ -7,14 +7,15 @@ from django.core.exceptions import ValidationError
 
 from apps.incidents import services, texts
 from apps.incidents.models import Incident, IncidentUpdate, MaintenanceStatus
+from apps.incidents.notifications import EventKind as Kinds
 from apps.incidents.tasks import run_maintenance_transitions_at
 from apps.notifications.models import NotificationEvent
 from apps.organizations.models import AuditEntry
 from apps.status.models import ComponentStatus
+from apps.status.notifications import EventKind as ComponentKind
 from tests.factories import ComponentFactory, IncidentFactory, member
 
 pytestmark = pytest.mark.django_db
-Kinds = NotificationEvent.Kind
 # Far enough ahead that "the window has already ended" never trips; December, so PST.
 START = datetime(2036, 12, 1, 17, 0, tzinfo=UTC)
 END = START + timedelta(hours=2)
@@ -51,7 +52,7 @@ def maintenance(org, editor, database):
 def kinds(incident) -> list[str]:
     """The incident's own events (the status engine adds component.status_changed ones)."""
     events = NotificationEvent.objects.filter(snapshot__incident__id=incident.public_id).exclude(
-        kind=Kinds.COMPONENT_STATUS_CHANGED
+        kind=ComponentKind.COMPONENT_STATUS_CHANGED
     )
     return list(events.values_list("kind", flat=True))
 

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 
 from apps.incidents import services
 from apps.incidents.models import ActionItem, IncidentStatus, Postmortem
+from apps.incidents.notifications import EventKind as Kinds
 from apps.notifications.models import NotificationEvent
 from apps.organizations.models import AuditEntry, Organization
 from apps.status.models import ComponentStatus
@@ -17,7 +18,6 @@ from tests.factories import ComponentFactory, MaintenanceFactory, member
 from .factories import ActionItemFactory, PostmortemFactory
 
 pytestmark = pytest.mark.django_db
-Kinds = NotificationEvent.Kind
 Status = ActionItem.Status
 
 

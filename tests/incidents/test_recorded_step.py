@@ -19,10 +19,10 @@ from apps.incidents.models import Incident, IncidentUpdate
 from apps.notifications.models import NotificationEvent
 from apps.organizations.models import AuditEntry, Organization
 from apps.status.models import ComponentStatus
+from apps.status.notifications import EventKind as ComponentKind
 from tests.factories import ComponentFactory, member
 
 pytestmark = pytest.mark.django_db
-Kinds = NotificationEvent.Kind
 START = datetime(2036, 12, 1, 17, 0, tzinfo=UTC)
 END = START + timedelta(hours=2)
 JSON = "application/json"
@@ -52,7 +52,7 @@ def written(incident: Incident) -> tuple[int, int, int]:
         IncidentUpdate.objects.filter(incident=incident).count(),
         AuditEntry.objects.filter(target_id=incident.public_id).count(),
         NotificationEvent.objects.filter(snapshot__incident__id=incident.public_id)
-        .exclude(kind=Kinds.COMPONENT_STATUS_CHANGED)
+        .exclude(kind=ComponentKind.COMPONENT_STATUS_CHANGED)
         .count(),
     )
 

@@ -16,6 +16,7 @@ from apps.incidents.models import (
     IncidentUpdateRevision,
     Kind,
 )
+from apps.incidents.notifications import EventKind as Kinds
 from apps.notifications.models import NotificationEvent
 from apps.organizations.models import AuditEntry
 from apps.organizations.principals import System
@@ -31,7 +32,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-Kinds = NotificationEvent.Kind
 OUTAGE = ComponentStatus.MAJOR_OUTAGE
 DEGRADED = ComponentStatus.DEGRADED_PERFORMANCE
 OPERATIONAL = ComponentStatus.OPERATIONAL

@@ -9,6 +9,7 @@ from django.utils import timezone
 from apps.incidents import services
 from apps.incidents.forms import MaintenanceForm
 from apps.incidents.models import Incident, IncidentStatus, IncidentTemplate, MaintenanceStatus
+from apps.incidents.notifications import EventKind
 from apps.notifications.models import NotificationEvent
 from apps.organizations.principals import System
 from apps.status.models import ComponentStatus
@@ -158,7 +159,7 @@ def test_editor_opens_updates_and_resolves(client, editor, org, api):
     assert response.status_code == 302
     assert incident.status == IncidentStatus.RESOLVED
     assert api.status == ComponentStatus.OPERATIONAL
-    resolved_event = NotificationEvent.objects.get(kind=NotificationEvent.Kind.INCIDENT_RESOLVED)
+    resolved_event = NotificationEvent.objects.get(kind=EventKind.INCIDENT_RESOLVED)
     assert resolved_event.deliver is False  # the notify box was left unticked
 
     page = client.get(url("detail", incident.public_id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import factory
 from django.utils import timezone
 
+from apps.incidents.notifications import EventKind
 from apps.incidents.notifications import snapshot as incident_snapshot
 from apps.notifications.models import Delivery, NotificationEvent, Subscriber
 from apps.notifications.pipeline import enqueue_event_on_commit
@@ -79,7 +80,7 @@ class NotificationEventFactory(factory.django.DjangoModelFactory):
         data = factory.LazyFunction(dict)
 
     organization = factory.SubFactory(OrganizationFactory)
-    kind = NotificationEvent.Kind.INCIDENT_OPENED
+    kind = EventKind.INCIDENT_OPENED
     subject_type = factory.LazyAttribute(lambda o: _subject(o)[0])
     subject_id = factory.LazyAttribute(lambda o: _subject(o)[1])
     snapshot = factory.LazyAttribute(_snapshot)

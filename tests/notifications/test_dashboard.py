@@ -9,7 +9,8 @@ import io
 import pytest
 from django.core import mail
 
-from apps.notifications.models import Delivery, NotificationEvent, Subscriber
+from apps.incidents.notifications import EventKind
+from apps.notifications.models import Delivery, Subscriber
 from apps.organizations.models import AuditEntry
 from tests.factories import ComponentFactory, IncidentFactory
 
@@ -36,7 +37,7 @@ def incident(org):
 @pytest.fixture
 def event(org, incident):
     return NotificationEventFactory(
-        organization=org, kind=NotificationEvent.Kind.INCIDENT_OPENED, incident=incident
+        organization=org, kind=EventKind.INCIDENT_OPENED, incident=incident
     )
 
 

@@ -11,7 +11,7 @@ from django.db import IntegrityError
 from apps.notifications import csv_import, services
 from apps.notifications.models import Subscriber
 from apps.organizations.models import AuditEntry
-from tests.factories import ComponentFactory, ComponentGroupFactory
+from tests.factories import ComponentFactory, ComponentGroupFactory, member
 
 from .factories import EmailSubscriberFactory
 
@@ -216,7 +216,7 @@ def test_the_import_service_leaves_existing_subscribers_and_foreign_components_a
     with django_capture_on_commit_callbacks(execute=True):
         invited = services.import_email_subscribers(
             org,
-            actor=owner,
+            actor=member(owner),
             rows=[("left@example.com", []), ("new@example.com", [theirs.public_id])],
         )
 

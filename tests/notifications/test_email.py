@@ -8,13 +8,12 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from apps.incidents.notifications import EventKind as Kind
 from apps.notifications import tokens
 from apps.notifications.models import NotificationEvent
 from tests.factories import IncidentFactory, IncidentUpdateFactory, MaintenanceFactory
 
 from .factories import EmailSubscriberFactory, NotificationEventFactory
-
-Kind = NotificationEvent.Kind
 
 
 @pytest.fixture

@@ -13,10 +13,12 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from apps.incidents.notifications import EventKind as Kind
 from apps.notifications import ledger, pipeline, services
 from apps.notifications.channels import webhook as webhook_channel
 from apps.notifications.models import Delivery, NotificationEvent, Subscriber
-from tests.factories import ComponentFactory, IncidentFactory, IncidentUpdateFactory
+from apps.status.notifications import EventKind as ComponentKind
+from tests.factories import ComponentFactory, IncidentFactory, IncidentUpdateFactory, member
 
 from .factories import (
     EmailSubscriberFactory,
@@ -26,7 +28,6 @@ from .factories import (
 )
 from .receiver import http_receiver
 
-Kind = NotificationEvent.Kind
 Status = Delivery.Status
 
 
@@ -161,7 +162,7 @@ def test_component_only_changes_go_to_webhooks_not_email(org, publish, loopback_
         WebhookSubscriberFactory(organization=org, url=hooks.url)
         publish(
             organization=org,
-            kind=Kind.COMPONENT_STATUS_CHANGED,
+            kind=ComponentKind.COMPONENT_STATUS_CHANGED,
             component=api,
             component_ids=[api.public_id],
             data={"old_status": "operational", "new_status": "major_outage"},
@@ -490,7 +491,7 @@ def test_staff_see_counts_and_can_retry_failures(
         event = publish(**opened(incident))
         before = services.delivery_counts(event)
         with django_capture_on_commit_callbacks(execute=True):
-            retried = services.retry_failed_deliveries(event, actor=owner)
+            retried = services.retry_failed_deliveries(event, actor=member(owner))
 
     assert before == {"pending": 0, "sent": 1, "failed": 1, "skipped": 0}
     assert retried == 1

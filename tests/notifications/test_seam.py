@@ -11,6 +11,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from apps.incidents.notifications import EventKind as Kind
 from apps.notifications import pipeline, registry
 from apps.notifications.models import Delivery, NotificationEvent, Subscriber
 from apps.notifications.registry import Mail, Renderer
@@ -20,7 +21,6 @@ from .factories import EmailSubscriberFactory, NotificationEventFactory, Webhook
 from .receiver import http_receiver
 
 APP = Path(__file__).resolve().parents[2] / "apps" / "notifications"
-Kind = NotificationEvent.Kind
 
 
 # --- emit -----------------------------------------------------------------------------------
@@ -107,7 +107,8 @@ class ReplyRenderer(Renderer):
 @pytest.fixture
 def replies(monkeypatch):
     monkeypatch.setattr(registry, "_renderers", dict(registry._renderers))
-    registry.register("forum.reply", ReplyRenderer())
+    monkeypatch.setattr(registry, "_labels", dict(registry._labels))
+    registry.register("forum.reply", ReplyRenderer(), label="Forum reply")
 
 
 def test_a_kind_another_app_registers_is_delivered_to_its_audience_without_pipeline_changes(
@@ -140,7 +141,7 @@ def test_a_kind_another_app_registers_is_delivered_to_its_audience_without_pipel
 
 def test_registering_a_second_renderer_for_a_kind_is_refused(replies):
     with pytest.raises(ValueError, match="already registered"):
-        registry.register("forum.reply", ReplyRenderer())
+        registry.register("forum.reply", ReplyRenderer(), label="Forum reply")
 
 
 def test_an_event_of_an_unregistered_kind_says_so():

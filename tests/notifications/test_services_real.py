@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from apps.incidents.notifications import EventKind
 from apps.notifications import ledger, services
 from apps.notifications.models import Delivery, NotificationEvent, Subscriber
 from tests.factories import ComponentFactory, IncidentFactory, IncidentUpdateFactory
@@ -98,7 +99,7 @@ def post_incident(org, component=None) -> NotificationEvent:
         update = IncidentUpdateFactory(incident=incident, body="We are investigating.")
         return NotificationEventFactory(
             organization=org,
-            kind=NotificationEvent.Kind.INCIDENT_OPENED,
+            kind=EventKind.INCIDENT_OPENED,
             incident=incident,
             update=update,
             component_ids=[component.public_id] if component else [],

@@ -6,8 +6,10 @@ import pytest
 from django.core import mail
 
 from apps.notifications import services
-from apps.notifications.models import NotificationEvent, NotificationSettings
+from apps.notifications.models import NotificationSettings
 from apps.organizations.models import AuditEntry
+from apps.organizations.principals import System
+from apps.status.notifications import EventKind as ComponentKind
 from tests.factories import ComponentFactory
 
 from .factories import EmailSubscriberFactory, SlackSubscriberFactory
@@ -19,7 +21,7 @@ SETTINGS_URL = "/dashboard/{}/notifications/settings/"
 def component_change(org, component):
     return {
         "organization": org,
-        "kind": NotificationEvent.Kind.COMPONENT_STATUS_CHANGED,
+        "kind": ComponentKind.COMPONENT_STATUS_CHANGED,
         "component": component,
         "component_ids": [component.public_id],
         "data": {"old_status": "operational", "new_status": "major_outage"},
@@ -35,7 +37,7 @@ def test_default_is_off_and_no_row_is_created(org):
 def test_component_change_is_mailed_when_the_organization_wants_it(org, other_org, publish):  # noqa: F811
     api = ComponentFactory(organization=org, name="API", status="major_outage")
     follower = EmailSubscriberFactory(organization=org)
-    services.set_email_component_changes(org, enabled=True, actor="test")
+    services.set_email_component_changes(org, enabled=True, actor=System("test"))
     # Another organization's setting is its own.
     assert services.email_component_changes(other_org.pk) is False
 
@@ -51,7 +53,7 @@ def test_component_change_mail_respects_followed_components(org, publish):  # no
     web = ComponentFactory(organization=org, name="Web")
     only_web = EmailSubscriberFactory(organization=org)
     only_web.components.set([web])
-    services.set_email_component_changes(org, enabled=True, actor="test")
+    services.set_email_component_changes(org, enabled=True, actor=System("test"))
 
     publish(**component_change(org, api))
 
@@ -62,8 +64,8 @@ def test_turned_off_again_email_is_skipped(org, publish):  # noqa: F811
     api = ComponentFactory(organization=org, name="API")
     EmailSubscriberFactory(organization=org)
     SlackSubscriberFactory(organization=org)
-    services.set_email_component_changes(org, enabled=True, actor="test")
-    services.set_email_component_changes(org, enabled=False, actor="test")
+    services.set_email_component_changes(org, enabled=True, actor=System("test"))
+    services.set_email_component_changes(org, enabled=False, actor=System("test"))
 
     event = publish(**component_change(org, api))
 

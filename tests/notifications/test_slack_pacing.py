@@ -10,6 +10,7 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
+from apps.incidents.notifications import EventKind
 from apps.notifications import ledger, pipeline
 from apps.notifications.channels import webhook as webhook_channel
 from apps.notifications.models import Delivery, NotificationEvent
@@ -76,7 +77,7 @@ def _component_event(org, n):
     # Every event has a subject its kind's renderer reads (here an incident).
     return {
         "organization": org,
-        "kind": NotificationEvent.Kind.INCIDENT_OPENED,
+        "kind": EventKind.INCIDENT_OPENED,
         "incident": IncidentFactory(organization=org),
         "data": {"n": n},
     }
@@ -121,7 +122,7 @@ def test_with_a_broker_the_waiting_rows_come_back_by_countdown(org, monkeypatch,
     settings.NOTIFICATIONS_SLACK_MIN_INTERVAL = 1.0
     subscriber = SlackSubscriberFactory(organization=org, url=URL)
     event = NotificationEvent.objects.create(
-        organization=org, kind=NotificationEvent.Kind.INCIDENT_OPENED, deliver=False
+        organization=org, kind=EventKind.INCIDENT_OPENED, deliver=False
     )
     delivery = Delivery.objects.create(
         organization=org, event=event, subscriber=subscriber, channel=subscriber.channel

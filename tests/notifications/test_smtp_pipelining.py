@@ -9,6 +9,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from apps.incidents.notifications import EventKind
 from apps.notifications.channels import smtp
 from apps.notifications.models import Delivery, NotificationEvent
 from tests.factories import IncidentFactory, IncidentUpdateFactory
@@ -139,7 +140,7 @@ def open_incident_over_smtp(org, sink, settings, django_capture_on_commit_callba
         with django_capture_on_commit_callbacks(execute=True):
             return NotificationEventFactory(
                 organization=org,
-                kind=NotificationEvent.Kind.INCIDENT_OPENED,
+                kind=EventKind.INCIDENT_OPENED,
                 incident=incident,
                 update=update,
             )

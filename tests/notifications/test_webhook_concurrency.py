@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from apps.incidents.notifications import EventKind as Kind
 from apps.notifications.channels import webhook as webhook_channel
 from apps.notifications.models import Delivery, NotificationEvent, Subscriber
 from tests.factories import IncidentFactory, IncidentUpdateFactory
@@ -16,7 +17,6 @@ from .factories import NotificationEventFactory, WebhookSubscriberFactory
 from .receiver import http_receiver
 
 Status = Delivery.Status
-Kind = NotificationEvent.Kind
 
 
 @pytest.fixture

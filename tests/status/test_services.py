@@ -13,6 +13,7 @@ from apps.organizations.models import AuditEntry
 from apps.organizations.principals import ApiKeyPrincipal, System
 from apps.status import services
 from apps.status.models import Component, ComponentStatus, ComponentStatusChange, UptimeDay
+from apps.status.notifications import EventKind as ComponentKind
 from tests.factories import (
     ComponentFactory,
     ComponentGroupFactory,
@@ -114,7 +115,7 @@ def test_status_change_writes_audit_and_notification(api_component, editor):
     )
 
     event = NotificationEvent.objects.get()
-    assert event.kind == NotificationEvent.Kind.COMPONENT_STATUS_CHANGED
+    assert event.kind == ComponentKind.COMPONENT_STATUS_CHANGED
     assert (event.subject_type, event.subject_id) == ("status.component", api_component.public_id)
     assert event.component_ids == [api_component.public_id]
     assert (event.snapshot["old_status"], event.snapshot["new_status"]) == (OK, PARTIAL)
@@ -125,7 +126,7 @@ def test_notify_false_keeps_the_event_for_the_record_never_delivered(api_compone
     services.set_component_status(api_component, PARTIAL, actor=member(editor), notify=False)
 
     event = NotificationEvent.objects.get()
-    assert event.kind == NotificationEvent.Kind.COMPONENT_STATUS_CHANGED
+    assert event.kind == ComponentKind.COMPONENT_STATUS_CHANGED
     assert event.deliver is False
 
 

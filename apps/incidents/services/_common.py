@@ -19,6 +19,7 @@ from ..models import (
     IncidentUpdate,
     MaintenanceStatus,
 )
+from ..notifications import EventKind as EventKind  # re-exported: the services emit these kinds
 from ..notifications import snapshot
 
 if TYPE_CHECKING:
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
     # service checks its permission with actor.require() before it writes.
     Actor = Principal
 
-EventKind = NotificationEvent.Kind
 
 IMPACT_FOR_COMPONENT_STATUS: dict[str, str] = {
     ComponentStatus.MAJOR_OUTAGE: Impact.CRITICAL,
