@@ -21,7 +21,7 @@ label are the app's that registered it without `within`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
@@ -117,7 +117,7 @@ def renderer_for(event: NotificationEvent) -> Renderer:
     return found
 
 
-def format_time(value: datetime | None, tz) -> str:
+def format_time(value: datetime | None, tz: tzinfo) -> str:
     """`Sat 28 Nov 2026, 09:30 UTC` in the organization's timezone (mail text)."""
     if value is None:
         return ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -38,8 +38,9 @@ logger = logging.getLogger(__name__)
 
 Channel = Subscriber.Channel
 # The component model subscribers follow, without importing the app that defines it (it is
-# on a higher floor: docs/architecture.md).
-Component = Subscriber._meta.get_field("components").related_model
+# on a higher floor: docs/architecture.md). Typed loosely for the same reason: its manager's
+# for_org is declared up there.
+Component: Any = Subscriber._meta.get_field("components").related_model
 
 
 def following_components(
@@ -99,7 +100,7 @@ def set_email_component_changes(
 SLACK_HOOK_PREFIX = "https://hooks.slack.com/"
 
 
-def _components_for(organization, component_ids: Iterable[str]) -> list:
+def _components_for(organization: Organization, component_ids: Iterable[str]) -> list:
     ids = list(component_ids)
     if not ids:
         return []
@@ -125,7 +126,7 @@ def _send_already_subscribed_on_commit(subscriber: Subscriber) -> None:
 
 @transaction.atomic
 def subscribe_email(
-    organization,
+    organization: Organization,
     *,
     email: str,
     component_ids: Iterable[str] = (),
@@ -196,7 +197,7 @@ def validate_hook_url(url: str, channel: str) -> str:
 
 @transaction.atomic
 def subscribe_hook(
-    organization,
+    organization: Organization,
     *,
     channel: str,
     url: str,

@@ -17,8 +17,6 @@ from apps.core.links import absolute_url
 from .roles import Role, has_permission
 
 if TYPE_CHECKING:
-    from apps.accounts.models import User
-
     from .principals import Principal
 
 TIMEZONE_CHOICES = sorted(
@@ -273,28 +271,16 @@ class AuditEntry(models.Model):
         cls,
         organization: Organization,
         *,
-        actor: Principal | User | None,
+        actor: Principal,
         action: str,
         target: models.Model | None = None,
         data: dict | None = None,
     ) -> AuditEntry:
-        """Record what `actor` did. The principal names itself (audit_user, audit_label).
-
-        Every service passes its Principal, with two exceptions left: a bare User from
-        `services.create_organization` (it acts before the organization, hence a membership,
-        exists) and None ("system") from the maintenance reminder
-        (apps/incidents/services/maintenance.py), which has no principal to pass yet. No label
-        strings any more: a principal names itself (System("...") for code acting alone).
-        """
+        """Record what `actor` did; the principal names itself (audit_user, audit_label), and
+        code acting alone passes System("<label>")."""
         from .context import current_ip
-        from .principals import Principal
 
-        if isinstance(actor, Principal):
-            user, label = actor.audit_user, actor.audit_label
-        elif actor is None:
-            user, label = None, "system"
-        else:
-            user, label = actor, actor.email
+        user, label = actor.audit_user, actor.audit_label
         return cls.objects.create(
             organization=organization,
             actor=user,

@@ -40,6 +40,7 @@ from .models import (
     new_nonce,
     slug_validator,
 )
+from .principals import Member
 from .roles import Role, assignable_roles
 
 if TYPE_CHECKING:
@@ -100,8 +101,11 @@ def create_organization(
         raise ValidationError(
             f"“{slug}” is already taken. Please choose another.", code="taken"
         ) from exc
-    Membership.objects.create(organization=organization, user=actor, role=Role.OWNER)
-    AuditEntry.record(organization, actor=actor, action="organization.create", target=organization)
+    owner = Membership.objects.create(organization=organization, user=actor, role=Role.OWNER)
+    # From here on the creator acts as the owner they have just become.
+    AuditEntry.record(
+        organization, actor=Member(owner), action="organization.create", target=organization
+    )
     return organization
 
 
@@ -472,7 +476,7 @@ def accept_invitation(token: str, *, actor: User) -> Membership:
     invitation.save(update_fields=["accepted_at", "accepted_by"])
     AuditEntry.record(
         organization,
-        actor=actor,
+        actor=Member(membership),
         action="invitation.accept",
         target=invitation,
         data={

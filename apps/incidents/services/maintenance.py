@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from apps.core.locking import lock_again
 from apps.organizations.models import AuditEntry, Organization
+from apps.organizations.principals import System
 from apps.status.models import Component, ComponentStatus
 
 from .. import texts
@@ -475,6 +476,9 @@ def send_maintenance_reminder(incident: Incident, *, at: datetime) -> bool:
         data={"body": texts.reminder_text(incident.reminder_hours or 1)},
     )
     AuditEntry.record(
-        incident.organization, actor=None, action="maintenance.reminder", target=incident
+        incident.organization,
+        actor=System("system"),
+        action="maintenance.reminder",
+        target=incident,
     )
     return True
