@@ -106,7 +106,7 @@ from django.db.models import Max, Min  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from apps.incidents.models import Incident, IncidentUpdate  # noqa: E402
-from apps.incidents.notifications import snapshot  # noqa: E402
+from apps.incidents.notifications import EventKind, snapshot  # noqa: E402
 from apps.notifications.channels.email import EventMail  # noqa: E402
 from apps.notifications.models import Delivery, NotificationEvent, Subscriber  # noqa: E402
 from apps.notifications.pipeline import emit  # noqa: E402
@@ -198,9 +198,7 @@ def post_incident(org: Organization) -> tuple[NotificationEvent, float]:
             organization=org, incident=incident, status="investigating", body="Investigating."
         )
         # Fanned out when the transaction commits, as for every emitted event.
-        event = emit(
-            NotificationEvent.Kind.INCIDENT_OPENED, org, incident, snapshot(incident, update)
-        )
+        event = emit(EventKind.INCIDENT_OPENED, org, incident, snapshot(incident, update))
     return event, time.time()
 
 
