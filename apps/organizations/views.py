@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.accounts.adapter import INVITED_EMAIL_SESSION_KEY
+from apps.core.links import absolute_url
 
 from . import onboarding, services
 from .forms import (
@@ -77,7 +78,16 @@ def create(request: AuthenticatedRequest) -> HttpResponse:
     return render(
         request,
         "organizations/create.html",
-        {"form": form, "status_page_domain": settings.STATUS_PAGE_DOMAIN},
+        {
+            "form": form,
+            # Where the page will answer, by the one link rule (apps.core.links): below /s/ on
+            # SITE_URL, and on <slug>.<STATUS_PAGE_DOMAIN> with SITE_URL's port.
+            "page_base": absolute_url("/s/"),
+            "subdomain_tail": absolute_url("/", host=f"x.{settings.STATUS_PAGE_DOMAIN}")
+            .split("://", 1)[1]
+            .removeprefix("x")
+            .rstrip("/"),
+        },
     )
 
 

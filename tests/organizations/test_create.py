@@ -23,6 +23,17 @@ def test_the_create_form_renders_with_a_timezone_select(login):
     assert b"Europe/Paris" in response.content
 
 
+def test_the_create_form_says_where_the_page_will_answer(login, settings):
+    settings.SITE_URL = "http://127.0.0.1:8101"
+    settings.STATUS_PAGE_DOMAIN = "status.localhost"
+    client = login(UserFactory())
+
+    text = client.get(reverse("orgs:new")).content.decode()
+
+    assert "http://127.0.0.1:8101/s/<span data-slug-preview>your-name</span>/" in text
+    assert "<span data-slug-preview>your-name</span>.status.localhost:8101)" in text
+
+
 def test_creating_an_organization_makes_the_creator_its_owner(login):
     user = UserFactory()
     response = create(login(user))
