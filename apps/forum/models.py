@@ -8,6 +8,8 @@ top-level comments and all their replies are two indexed queries, and posting wr
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -149,7 +151,7 @@ class Ban(OrgOwnedModel):
             models.UniqueConstraint(fields=["organization", "user"], name="forum_ban_once")
         ]
 
-    def is_active(self, now: object = None) -> bool:
+    def is_active(self, now: datetime | None = None) -> bool:
         return self.expires_at is None or self.expires_at > (now or timezone.now())
 
 

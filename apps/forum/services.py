@@ -60,6 +60,58 @@ class ForumError(ValidationError):
     """A refused forum action; `message` says why, for the person who tried."""
 
 
+# --- settings ----------------------------------------------------------------------------------
+
+
+SETTINGS_FIELDS = (
+    "premoderation", "who_may_comment", "allowed_domains", "blocked_domains", "auto_lock_days",
+    "flag_threshold",
+)  # fmt: skip
+
+
+def _domains(values: Any, label: str) -> list[str]:
+    if isinstance(values, str):
+        values = values.replace(",", " ").split()
+    cleaned = sorted(
+        {str(value).strip().lower().lstrip("@") for value in values if str(value).strip()}
+    )
+    for domain in cleaned:
+        if "." not in domain or any(ch.isspace() or ch in "@/:" for ch in domain):
+            raise ForumError(f"“{domain}” in {label} is not an email domain (like example.com).")
+    return cleaned
+
+
+@transaction.atomic
+def update_forum_settings(
+    organization: Organization, *, actor: Principal, **changes: Any
+) -> ForumSettings:
+    """Change the organization's forum rules (owners and admins), audited before and after."""
+    actor.require("org.change_settings", organization)
+    unknown = set(changes) - set(SETTINGS_FIELDS)
+    if unknown:
+        raise ForumError(f"Unknown forum settings: {', '.join(sorted(unknown))}.")
+    settings = forum_settings(organization)
+    before = {name: getattr(settings, name) for name in SETTINGS_FIELDS}
+    for name in ("allowed_domains", "blocked_domains"):
+        if name in changes:
+            changes[name] = _domains(changes[name], name.replace("_", " "))
+    for name, value in changes.items():
+        setattr(settings, name, value)
+    if (
+        settings.who_may_comment == ForumSettings.WhoMayComment.DOMAINS
+        and not settings.allowed_domains
+    ):
+        raise ForumError("List at least one email domain whose people may comment.")
+    try:
+        settings.full_clean(exclude=["organization"], validate_unique=False)
+    except ValidationError as error:
+        raise ForumError(" ".join(error.messages)) from error
+    settings.save()
+    after = {name: getattr(settings, name) for name in SETTINGS_FIELDS}
+    _audit(actor, organization, "forum.settings", None, before=before, after=after)
+    return settings
+
+
 # --- small helpers ------------------------------------------------------------------------------
 
 
@@ -90,7 +142,7 @@ def _audit(
     actor: Principal,
     organization: Organization,
     action: str,
-    target: Any,
+    target: Any | None,
     *,
     reason: str = "",
     before: dict[str, Any] | None = None,
@@ -209,6 +261,27 @@ def _check_may_comment(
             )
 
 
+def _check_content_limits(body: str) -> None:
+    if markup.count_links(body) > NEW_COMMENTER_MAX_LINKS:
+        raise ForumError(f"New commenters may include at most {NEW_COMMENTER_MAX_LINKS} links.")
+    if markup.count_mentions(body) > NEW_COMMENTER_MAX_MENTIONS:
+        raise ForumError(f"New commenters may mention at most {NEW_COMMENTER_MAX_MENTIONS} people.")
+
+
+def _is_new_commenter(organization: Organization, user: User, now: datetime) -> bool:
+    return not (
+        Comment.objects.for_org(organization)
+        .filter(author=user, status=Comment.Status.VISIBLE, created_at__lte=now - NEW_COMMENTER_AGE)
+        .exists()
+    )
+
+
+def _check_new_commenter_content(organization: Organization, user: User, body: str) -> None:
+    """An edit may not slip in what a new commenter could not post."""
+    if not _is_staff(user, organization) and _is_new_commenter(organization, user, timezone.now()):
+        _check_content_limits(body)
+
+
 def _structural_parent(target: Comment) -> Comment:
     """Where a reply to `target` hangs: `target`, or its parent when the depth cap is reached."""
     if target.depth < MAX_DEPTH:
@@ -261,13 +334,9 @@ def post_comment(
         author=user, status=Comment.Status.VISIBLE
     )
     first = not staff and not visible_before.exists()
-    new = not staff and (
-        first or not visible_before.filter(created_at__lte=now - NEW_COMMENTER_AGE).exists()
-    )
-    if new and markup.count_links(body) > NEW_COMMENTER_MAX_LINKS:
-        raise ForumError(f"New commenters may include at most {NEW_COMMENTER_MAX_LINKS} links.")
-    if new and markup.count_mentions(body) > NEW_COMMENTER_MAX_MENTIONS:
-        raise ForumError(f"New commenters may mention at most {NEW_COMMENTER_MAX_MENTIONS} people.")
+    new = not staff and (first or _is_new_commenter(organization, user, now))
+    if new:
+        _check_content_limits(body)
     if (
         Comment.objects.for_org(organization)
         .filter(author=user, body_source=body, created_at__gte=now - DUPLICATE_WINDOW)
@@ -358,6 +427,8 @@ def edit_comment(comment: Comment, *, actor: Principal, body: str, reason: str =
         raise ForumError(f"Comments are limited to {markup.MAX_SOURCE_LENGTH:,} characters.")
     if body == comment.body_source:
         return comment
+    if not moderator:
+        _check_new_commenter_content(comment.organization, _person(actor), body)
     CommentRevision.objects.create(
         organization=comment.organization,
         comment=comment,

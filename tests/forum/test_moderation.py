@@ -243,3 +243,13 @@ def test_flags_do_not_hide_staff_comments(thread, org, editor):
         services.flag_comment(staff, actor=reader, reason="spam")
     staff.refresh_from_db()
     assert staff.status == "visible"
+
+
+def test_a_new_commenters_edit_may_not_add_more_links_than_a_post(comment, as_customer):
+    with pytest.raises(ForumError, match="at most 2 links"):
+        services.edit_comment(
+            comment, actor=as_customer, body="https://a.test https://b.test https://c.test"
+        )
+    comment.refresh_from_db()
+    assert comment.body_source == "Is EU down?"
+    assert not CommentRevision.objects.exists()

@@ -7,19 +7,26 @@ from datetime import timedelta
 import pytest
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.forum import services
 from apps.forum.models import Comment, ForumSettings, Thread
 from apps.forum.services import ForumError, post_comment
-from apps.organizations.principals import Customer, System
+from apps.organizations.models import AuditEntry
+from apps.organizations.principals import Customer, Member, System
 from tests.factories import IncidentFactory, UserFactory
 
 from .factories import CommentFactory, ThreadFactory
 
 
-def settings_of(org, **fields):
-    return ForumSettings.objects.create(organization=org, **fields)
+@pytest.fixture
+def configure(org, owner):
+    """Change the organization's forum settings as its owner would."""
+    return lambda **changes: services.update_forum_settings(
+        org, actor=Member.of(owner, org), **changes
+    )
 
 
 def test_a_customer_posts_a_visible_comment(incident, as_customer, customer, org):
@@ -147,8 +154,10 @@ def test_a_locked_thread_refuses_comments(incident, as_customer):
     refused(incident, as_customer, "locked", body="Hello?")
 
 
-def test_a_thread_resolved_longer_than_auto_lock_days_is_locked(incident, org, as_customer):
-    settings_of(org, auto_lock_days=7)
+def test_a_thread_resolved_longer_than_auto_lock_days_is_locked(
+    configure, incident, org, as_customer
+):
+    configure(auto_lock_days=7)
     incident.status = "resolved"
     incident.resolved_at = timezone.now() - timedelta(days=8)
     incident.save()
@@ -195,19 +204,19 @@ def test_malicious_markup_is_stored_sanitised(incident, as_editor):
     assert "href" not in comment.body_html
 
 
-def test_comments_from_a_blocked_domain_are_refused(incident, org, as_customer):
-    settings_of(org, blocked_domains=["customer.test"])
+def test_comments_from_a_blocked_domain_are_refused(configure, incident, org, as_customer):
+    configure(blocked_domains=["customer.test"])
     refused(incident, as_customer, "email domain are not accepted", body="Hi")
 
 
-def test_nobody_may_comment_when_comments_are_off(incident, org, as_customer, as_editor):
-    settings_of(org, who_may_comment=ForumSettings.WhoMayComment.NOBODY)
+def test_nobody_may_comment_when_comments_are_off(configure, incident, org, as_customer, as_editor):
+    configure(who_may_comment=ForumSettings.WhoMayComment.NOBODY)
     refused(incident, as_customer, "turned off", body="Hi")
     assert post_comment(incident, actor=as_editor, body="Staff still can").pk
 
 
-def test_listed_domains_need_a_verified_address(incident, org):
-    settings_of(org, who_may_comment="domains", allowed_domains=["partner.test"])
+def test_listed_domains_need_a_verified_address(configure, incident, org):
+    configure(who_may_comment="domains", allowed_domains=["partner.test"])
     verified = UserFactory(email="pat@partner.test")
     unverified = UserFactory(email="sam@partner.test", verified=False)
     elsewhere = UserFactory(email="lee@customer.test")
@@ -297,23 +306,82 @@ def test_by_default_a_first_comment_without_a_link_is_published(incident, as_cus
     assert post_comment(incident, actor=as_customer, body="Same").status == "visible"
 
 
-def test_every_first_comment_can_be_held(incident, org, as_customer):
-    settings_of(org, premoderation="first")
+def test_every_first_comment_can_be_held(configure, incident, org, as_customer):
+    configure(premoderation="first")
     assert post_comment(incident, actor=as_customer, body="Same").status == "pending"
 
 
-def test_everything_can_be_held_but_staff_comments(incident, org, customer, as_customer, as_editor):
-    settings_of(org, premoderation="all")
+def test_everything_can_be_held_but_staff_comments(
+    configure, incident, org, customer, as_customer, as_editor
+):
+    configure(premoderation="all")
     established(org, customer)
     assert post_comment(incident, actor=as_customer, body="Same").status == "pending"
     assert post_comment(incident, actor=as_editor, body="Fix").status == "visible"
 
 
-def test_premoderation_off_publishes_links(incident, org, as_customer):
-    settings_of(org, premoderation="off")
+def test_premoderation_off_publishes_links(configure, incident, org, as_customer):
+    configure(premoderation="off")
     assert post_comment(incident, actor=as_customer, body="https://a.test").status == "visible"
 
 
 def test_the_system_principal_cannot_comment(incident, org):
     with pytest.raises(ForumError, match="signed-in people"):
         post_comment(incident, actor=System("import", org), body="Hi")
+
+
+def test_posting_into_a_big_thread_writes_as_few_rows_as_into_a_small_one(org, as_editor):
+    small, large = (IncidentFactory(organization=org) for _ in range(2))
+    for incident, size in ((small, 2), (large, 300)):
+        thread = ThreadFactory(incident=incident)
+        root = CommentFactory(thread=thread)
+        CommentFactory.create_batch(size, thread=thread, parent=root)
+    writes = []
+    for incident in (small, large):
+        root = Comment.objects.get(thread__incident=incident, depth=0)
+        with CaptureQueriesContext(connection) as ctx:
+            post_comment(incident, actor=as_editor, body=f"Reply in {incident.pk}", reply_to=root)
+        writes.append(
+            [
+                q["sql"].split()[0]
+                for q in ctx.captured_queries
+                if q["sql"].startswith(("INSERT", "UPDATE", "DELETE"))
+            ]
+        )
+    assert writes[0] == writes[1]
+    assert writes[1].count("INSERT") == 1
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+def test_settings_changes_are_audited(org, owner):
+    services.update_forum_settings(
+        org, actor=Member.of(owner, org), blocked_domains="Spam.test, @junk.test"
+    )
+    stored = ForumSettings.objects.for_org(org).get()
+    assert stored.blocked_domains == ["junk.test", "spam.test"]
+    entry = AuditEntry.objects.for_org(org).get(action="forum.settings")
+    assert entry.data["before"]["blocked_domains"] == []
+    assert entry.data["after"]["blocked_domains"] == ["junk.test", "spam.test"]
+
+
+def test_an_editor_may_not_change_settings(org, as_editor):
+    with pytest.raises(PermissionDenied):
+        services.update_forum_settings(org, actor=as_editor, premoderation="off")
+    assert not ForumSettings.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"premoderation": "sometimes"}, "not a valid choice"),
+        ({"who_may_comment": "domains"}, "at least one email domain"),
+        ({"allowed_domains": ["not a domain"]}, "is not an email domain"),
+        ({"colour": "red"}, "Unknown forum settings: colour"),
+    ],
+)
+def test_bad_settings_are_refused(org, owner, changes, message):
+    with pytest.raises(ForumError, match=message):
+        services.update_forum_settings(org, actor=Member.of(owner, org), **changes)
+    assert not ForumSettings.objects.exists()
