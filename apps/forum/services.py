@@ -9,6 +9,7 @@ and the state before and after.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -216,9 +217,21 @@ def _hit(key: str, limit: tuple[int, int]) -> bool:
     return True
 
 
+def _network(ip: str) -> str:
+    """The unit an IP rate limit counts: the address for IPv4, its /64 for IPv6 (one
+    subscriber's IPv6 network, whose addresses a spammer can rotate through at will)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
 def _check_rate(organization: Organization, user: User, ip: str | None, new: bool) -> None:
     prefix = f"forum:rate:{organization.pk}"
-    if ip and not _hit(f"{prefix}:ip:{ip}", IP_RATE):
+    if ip and not _hit(f"{prefix}:ip:{_network(ip)}", IP_RATE):
         raise ForumError("Too many comments from your network. Wait a minute and try again.")
     if new:
         if not _hit(f"{prefix}:new-day:{user.pk}", NEW_COMMENTER_DAILY):
@@ -653,11 +666,20 @@ def flag_comment(comment: Comment, *, actor: Principal, reason: str, message: st
         raise ForumError("You cannot flag your own comment.")
     if comment.status in (Comment.Status.REMOVED, Comment.Status.PENDING):
         raise ForumError("This comment is not shown; there is nothing to flag.")
+    already = ForumError("You have already flagged this comment.")
     if Flag.objects.filter(comment=comment, user=user).exists():
-        raise ForumError("You have already flagged this comment.")
-    flag = Flag.objects.create(
-        organization=organization, comment=comment, user=user, reason=reason, message=message[:500]
-    )
+        raise already
+    try:
+        with transaction.atomic():
+            flag = Flag.objects.create(
+                organization=organization,
+                comment=comment,
+                user=user,
+                reason=reason,
+                message=message[:500],
+            )
+    except IntegrityError:  # the same person flagged it concurrently
+        raise already from None
     threshold = forum_settings(organization).flag_threshold
     if comment.status == Comment.Status.VISIBLE and not comment.is_staff:
         count = Flag.objects.filter(comment=comment).count()

@@ -385,3 +385,16 @@ def test_bad_settings_are_refused(org, owner, changes, message):
     with pytest.raises(ForumError, match=message):
         services.update_forum_settings(org, actor=Member.of(owner, org), **changes)
     assert not ForumSettings.objects.exists()
+
+
+def test_an_ipv6_network_counts_as_one(incident, org):
+    for n in range(services.IP_RATE[0]):
+        user = UserFactory(email=f"v6bot{n}@customer.test")
+        post_comment(incident, actor=Customer(user, org), body=f"Spam {n}", ip=f"2001:db8::{n + 1}")
+    refused(
+        incident,
+        Customer(UserFactory(email="v6late@customer.test"), org),
+        "Too many comments from your network",
+        body="Hi",
+        ip="2001:db8::ffff",
+    )
