@@ -54,6 +54,8 @@ NEW_COMMENTER_DAILY = (10, 24 * 60 * 60)
 COMMENTER_RATE = (1, 5)
 IP_RATE = (6, 60)
 NEW_COMMENTER_MAX_LINKS = 2
+# Flags a reader may raise in a day (Discourse's default).
+FLAG_DAILY = (10, 24 * 60 * 60)
 NEW_COMMENTER_MAX_MENTIONS = 2
 
 
@@ -669,6 +671,12 @@ def flag_comment(comment: Comment, *, actor: Principal, reason: str, message: st
     already = ForumError("You have already flagged this comment.")
     if Flag.objects.filter(comment=comment, user=user).exists():
         raise already
+    if not _is_staff(user, organization) and not _hit(
+        f"forum:rate:{organization.pk}:flags:{user.pk}", FLAG_DAILY
+    ):
+        raise ForumError(
+            "You have flagged 10 comments today; moderators will review them. Thank you."
+        )
     try:
         with transaction.atomic():
             flag = Flag.objects.create(

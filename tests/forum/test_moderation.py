@@ -253,3 +253,13 @@ def test_a_new_commenters_edit_may_not_add_more_links_than_a_post(comment, as_cu
     comment.refresh_from_db()
     assert comment.body_source == "Is EU down?"
     assert not CommentRevision.objects.exists()
+
+
+def test_a_reader_raises_at_most_ten_flags_a_day(thread, org):
+    (reader,) = flaggers(org, 1)
+    for comment in CommentFactory.create_batch(10, thread=thread):
+        services.flag_comment(comment, actor=reader, reason="spam")
+    eleventh = CommentFactory(thread=thread)
+    with pytest.raises(ForumError, match="flagged 10 comments today"):
+        services.flag_comment(eleventh, actor=reader, reason="spam")
+    assert Flag.objects.count() == 10
