@@ -328,7 +328,10 @@ def post_comment(
             f"Comments are limited to {markup.MAX_SOURCE_LENGTH:,} characters "
             f"(this one has {len(body):,})."
         )
-    thread = get_or_create_thread(incident)
+    # The thread is created with the first comment, not before a refusal (nothing written).
+    thread = Thread.objects.filter(incident=incident).select_related("incident").first() or Thread(
+        organization=organization, incident=incident
+    )
     settings = forum_settings(organization)
     staff = _is_staff(user, organization)
     # SECURITY: the target must be in this very thread (and so this organization).
@@ -385,6 +388,8 @@ def post_comment(
 
     parent = _structural_parent(reply_to) if reply_to is not None else None
     with transaction.atomic():
+        if thread.pk is None:
+            thread = get_or_create_thread(incident)
         comment = Comment(
             organization=organization,
             thread=thread,
@@ -396,7 +401,7 @@ def post_comment(
             )[:80],
             parent=parent,
             in_reply_to=reply_to,
-            root=(parent.root or parent) if parent is not None else None,
+            root_id=(parent.root_id or parent.pk) if parent is not None else None,
             depth=parent.depth + 1 if parent is not None else 0,
             body_source=body,
             body_html=markup.render(body),

@@ -115,10 +115,17 @@ def test_a_viewer_may_comment_but_an_api_key_may_not(incident, as_viewer, api_ke
 
 
 def refused(incident, actor, match, **kwargs):
-    before = Comment.objects.count()
+    before = (Comment.objects.count(), Thread.objects.count(), AuditEntry.objects.count())
     with pytest.raises(ForumError, match=match):
         post_comment(incident, actor=actor, **kwargs)
-    assert Comment.objects.count() == before
+    assert (Comment.objects.count(), Thread.objects.count(), AuditEntry.objects.count()) == before
+
+
+def test_a_refused_first_comment_creates_no_thread(incident, as_customer):
+    refused(
+        incident, as_customer, "at most 2 links", body="https://a.test https://b.test www.c.test"
+    )
+    assert not Thread.objects.exists()
 
 
 def test_a_reply_to_a_comment_of_another_thread_is_refused(incident, org, as_customer):
