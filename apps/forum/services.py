@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 MAX_PINNED = 3
 MAX_HIDDEN_REASON = 200
 DUPLICATE_WINDOW = timedelta(minutes=5)
+# Authors may fix their comment this long after posting (moderators any time, audited).
+AUTHOR_EDIT_WINDOW = timedelta(minutes=15)
 # Rate limits: (comments, seconds). A new commenter has no visible comment in the organization
 # older than NEW_COMMENTER_AGE.
 NEW_COMMENTER_AGE = timedelta(days=1)
@@ -139,6 +141,11 @@ def _is_staff(user: User, organization: Organization) -> bool:
 def _active_ban(organization: Organization, user: User) -> Ban | None:
     ban = Ban.objects.for_org(organization).filter(user=user).first()
     return ban if ban is not None and ban.is_active() else None
+
+
+def _refuse_banned(organization: Organization, user: User) -> None:
+    if _active_ban(organization, user) is not None:
+        raise ForumError("You have been banned from commenting on this organization's pages.")
 
 
 def _audit(
@@ -254,8 +261,7 @@ def _check_may_comment(
 ) -> None:
     if staff:
         return
-    if _active_ban(organization, user) is not None:
-        raise ForumError("You have been banned from commenting on this organization's pages.")
+    _refuse_banned(organization, user)
     domain = user.email.rsplit("@", 1)[-1].lower()
     if domain in {d.lower() for d in settings.blocked_domains}:
         raise ForumError("Comments from addresses at this email domain are not accepted.")
@@ -438,8 +444,12 @@ def edit_comment(comment: Comment, *, actor: Principal, body: str, reason: str =
     moderator = _require_author_or_moderator(actor, comment)
     if comment.status == Comment.Status.REMOVED:
         raise ForumError("A removed comment cannot be edited.")
-    if not moderator and is_locked(comment.thread):
-        raise ForumError("This discussion is locked; comments can no longer be edited.")
+    if not moderator:
+        _refuse_banned(comment.organization, _person(actor))
+        if timezone.now() - comment.created_at > AUTHOR_EDIT_WINDOW:
+            raise ForumError("Comments can be edited for 15 minutes after posting.")
+        if is_locked(comment.thread):
+            raise ForumError("This discussion is locked; comments can no longer be edited.")
     body = body.strip()
     if not body:
         raise ForumError("Write something before saving.")
@@ -669,6 +679,7 @@ def flag_comment(comment: Comment, *, actor: Principal, reason: str, message: st
     user = _person(actor)
     if reason not in Flag.Reason.values:
         raise ForumError("Choose why: spam, off-topic, abusive or other.")
+    _refuse_banned(organization, user)
     if comment.author_id == user.pk:
         raise ForumError("You cannot flag your own comment.")
     if comment.status in (Comment.Status.REMOVED, Comment.Status.PENDING):
@@ -712,10 +723,12 @@ def flag_comment(comment: Comment, *, actor: Principal, reason: str, message: st
 def mark_affected(
     incident: Incident, *, actor: Principal, component: Component | None = None
 ) -> AffectedMark:
-    """ "I'm affected too": one per person per incident; marking again changes the component."""
+    """Mark "I'm affected too": one per person per incident; marking again changes the
+    component."""
     organization = incident.organization
     actor.require("forum.participate", organization)
     user = _person(actor)
+    _refuse_banned(organization, user)
     if component is not None and (
         component.organization_id != organization.pk
         or not incident.components.filter(pk=component.pk).exists()

@@ -263,3 +263,26 @@ def test_a_reader_raises_at_most_ten_flags_a_day(thread, org):
     with pytest.raises(ForumError, match="flagged 10 comments today"):
         services.flag_comment(eleventh, actor=reader, reason="spam")
     assert Flag.objects.count() == 10
+
+
+def test_an_author_edits_only_in_the_first_fifteen_minutes(comment, as_customer, as_editor):
+    comment.created_at = timezone.now() - timedelta(minutes=16)
+    comment.save()
+    with pytest.raises(ForumError, match="15 minutes after posting"):
+        services.edit_comment(comment, actor=as_customer, body="Later change")
+    assert services.edit_comment(comment, actor=as_editor, body="Moderator fix").edited_at
+
+
+def test_a_banned_person_may_not_edit_flag_or_mark_affected(
+    comment, incident, org, customer, as_customer, as_editor
+):
+    other = CommentFactory(thread=comment.thread)
+    services.ban_user(org, customer, actor=as_editor)
+    with pytest.raises(ForumError, match="banned"):
+        services.edit_comment(comment, actor=as_customer, body="Edited")
+    with pytest.raises(ForumError, match="banned"):
+        services.flag_comment(other, actor=as_customer, reason="spam")
+    with pytest.raises(ForumError, match="banned"):
+        services.mark_affected(incident, actor=as_customer)
+    assert (CommentRevision.objects.count(), Flag.objects.count()) == (0, 0)
+    assert not incident.affected_marks.exists()
