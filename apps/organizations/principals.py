@@ -188,3 +188,35 @@ class System(Principal):
 
     def __repr__(self) -> str:
         return f"<System {self.label}>"
+
+
+class Customer(Principal):
+    """A signed-in reader of an organization's status page who is not (necessarily) a member:
+    accounts are global, so the same person is a customer of many organizations. A customer may
+    take part in the forum ("forum.participate") and nothing else; bans, trust and the staff
+    badge are decided per organization by the forum's services, not here."""
+
+    PERMISSIONS = frozenset({"forum.participate"})
+
+    def __init__(self, user: User, organization: Organization) -> None:
+        self.user = user
+        self.organization = organization
+
+    def can(self, permission: str) -> bool:
+        if permission not in PERMISSIONS:
+            raise KeyError(f"Unknown permission {permission!r}: add it to PERMISSIONS")
+        return permission in self.PERMISSIONS
+
+    def refused_message(self, permission: str) -> str:
+        return "Only the organization's staff may do this."
+
+    @property
+    def audit_user(self) -> User:
+        return self.user
+
+    @property
+    def audit_label(self) -> str:
+        return self.user.email
+
+    def __repr__(self) -> str:
+        return f"<Customer {self.audit_label}>"

@@ -32,6 +32,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "branding.edit": frozenset({OWNER, ADMIN}),
     "subscribers.manage": frozenset({OWNER, ADMIN, EDITOR}),
     "forum.moderate": frozenset({OWNER, ADMIN, EDITOR}),
+    # Comment, flag and mark "I'm affected too" in the organization's forums. Members hold it;
+    # customers (principals.Customer) hold exactly this and nothing else.
+    "forum.participate": frozenset({OWNER, ADMIN, EDITOR, VIEWER}),
 }
 
 

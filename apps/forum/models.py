@@ -1,0 +1,189 @@
+"""The incident forum: one thread per incident, shallow threaded comments, moderation state.
+
+Tree storage follows docs in /work/shared/reference/forum-design.md §2, adapted to run on
+SQLite as well as PostgreSQL: an adjacency list (`parent`) plus `root` and `depth`, so a page of
+top-level comments and all their replies are two indexed queries, and posting writes O(1) rows
+(no renumbering of siblings). Ids come from one sequence, so id order is creation order.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from apps.core.ids import PublicIdField
+from apps.organizations.models import OrgOwnedModel
+
+#: A reply deeper than this attaches to its parent and keeps `in_reply_to` (0 = root).
+MAX_DEPTH = 2
+
+
+class Thread(OrgOwnedModel):
+    """The discussion of one incident or maintenance, created on its first use."""
+
+    public_id = PublicIdField()
+    incident = models.OneToOneField(
+        "incidents.Incident", on_delete=models.CASCADE, related_name="forum_thread"
+    )
+    locked = models.BooleanField(default=False)
+    # Seconds a customer waits between two comments in this thread; 0 = off. Staff are exempt.
+    slow_mode_seconds = models.PositiveIntegerField(default=0)
+    # Bumped in the same transaction as every change a reader can see (later: polling cursor).
+    version = models.PositiveBigIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Thread of {self.incident_id}"
+
+
+class Comment(OrgOwnedModel):
+    class Status(models.TextChoices):
+        VISIBLE = "visible", "Visible"
+        PENDING = "pending", "Pending review"
+        HIDDEN = "hidden", "Hidden"
+        REMOVED = "removed", "Removed"
+
+    id = models.BigAutoField(primary_key=True)
+    public_id = PublicIdField()
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    # The name shown, decided at write time (a customer's impersonating name is replaced).
+    author_name = models.CharField(max_length=80)
+    # Structural parent (depth-capped); `in_reply_to` keeps the real target when flattened.
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    in_reply_to = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    root = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    depth = models.PositiveSmallIntegerField(default=0)
+    body_source = models.TextField()
+    body_html = models.TextField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.VISIBLE)
+    hidden_reason = models.CharField(max_length=200, blank=True)
+    pinned = models.BooleanField(default=False)
+    is_answer = models.BooleanField(default=False)
+    # SECURITY: decided on the server from Membership when written, never from a name.
+    is_staff = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    edited_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["thread", "depth", "id"], name="forum_comment_roots"),
+            models.Index(fields=["thread", "root"], name="forum_comment_subtree"),
+            models.Index(fields=["organization", "status", "created_at"], name="forum_modqueue"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Comment {self.public_id}"
+
+
+class CommentRevision(OrgOwnedModel):
+    """The body before an edit (kept for staff)."""
+
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="revisions")
+    body_source = models.TextField()
+    body_html = models.TextField()
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+class Flag(OrgOwnedModel):
+    class Reason(models.TextChoices):
+        SPAM = "spam", "Spam"
+        OFF_TOPIC = "off_topic", "Off-topic"
+        ABUSIVE = "abusive", "Abusive"
+        OTHER = "other", "Other"
+
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="flags")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=12, choices=Reason.choices)
+    message = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["comment", "user"], name="forum_flag_once_per_user")
+        ]
+
+
+class AffectedMark(OrgOwnedModel):
+    """'I'm affected too': one per person per incident, optionally naming a component."""
+
+    incident = models.ForeignKey(
+        "incidents.Incident", on_delete=models.CASCADE, related_name="affected_marks"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    component = models.ForeignKey(
+        "status.Component", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "user"], name="forum_affected_once_per_user"
+            )
+        ]
+
+
+class Ban(OrgOwnedModel):
+    """A person may not comment in this organization's forums (until `expires_at`, if set)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=200, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user"], name="forum_ban_once")
+        ]
+
+    def is_active(self, now: datetime | None = None) -> bool:
+        return self.expires_at is None or self.expires_at > (now or timezone.now())
+
+
+class ForumSettings(OrgOwnedModel):
+    """Per-organization forum rules; a missing row means the defaults below."""
+
+    class Premoderation(models.TextChoices):
+        OFF = "off", "Off"
+        FIRST_WITH_LINK = "first_with_link", "A new commenter's first comment with a link"
+        FIRST = "first", "Every new commenter's first comment"
+        ALL = "all", "Every comment"
+
+    class WhoMayComment(models.TextChoices):
+        SIGNED_IN = "signed_in", "Anyone signed in"
+        DOMAINS = "domains", "People with verified addresses at the listed domains"
+        NOBODY = "nobody", "Nobody"
+
+    premoderation = models.CharField(
+        max_length=16, choices=Premoderation.choices, default=Premoderation.FIRST_WITH_LINK
+    )
+    who_may_comment = models.CharField(
+        max_length=10, choices=WhoMayComment.choices, default=WhoMayComment.SIGNED_IN
+    )
+    # Lowercase domains, one per entry.
+    allowed_domains = models.JSONField(default=list, blank=True)
+    blocked_domains = models.JSONField(default=list, blank=True)
+    # Threads lock this many days after the incident is resolved; 0 = never.
+    auto_lock_days = models.PositiveSmallIntegerField(default=14)
+    # Distinct flags that hide a comment pending review.
+    flag_threshold = models.PositiveSmallIntegerField(default=3)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization"], name="forum_settings_once_per_org")
+        ]

@@ -1,0 +1,833 @@
+"""Every write of the forum, and its read functions (CONVENTIONS §2, §10).
+
+Writers take the principal keyword-only (`actor`): a Member (staff) or a Customer. Moderation
+needs "forum.moderate" (editors and above); taking part needs "forum.participate" (members and
+customers). Each refusal raises ForumError (a ValidationError) with a message a person can act
+on, before anything is written; every moderation action is in the audit log with its reason
+and the state before and after.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from apps.organizations.models import AuditEntry, Membership, Organization
+from apps.organizations.principals import Principal, System
+from apps.organizations.services import bump_content_version
+
+from . import markup
+from .markup import strip_invisible
+from .models import (
+    MAX_DEPTH,
+    AffectedMark,
+    Ban,
+    Comment,
+    CommentRevision,
+    Flag,
+    ForumSettings,
+    Thread,
+)
+from .rules import customer_display_name
+
+if TYPE_CHECKING:
+    from apps.accounts.models import User
+    from apps.incidents.models import Incident
+    from apps.status.models import Component
+
+MAX_PINNED = 3
+MAX_HIDDEN_REASON = 200
+DUPLICATE_WINDOW = timedelta(minutes=5)
+# Authors may fix their comment this long after posting (moderators any time, audited).
+AUTHOR_EDIT_WINDOW = timedelta(minutes=15)
+# Rate limits: (comments, seconds). A new commenter has no visible comment in the organization
+# older than NEW_COMMENTER_AGE.
+NEW_COMMENTER_AGE = timedelta(days=1)
+NEW_COMMENTER_RATE = (1, 30)
+NEW_COMMENTER_DAILY = (10, 24 * 60 * 60)
+COMMENTER_RATE = (1, 5)
+IP_RATE = (6, 60)
+NEW_COMMENTER_MAX_LINKS = 2
+# Flags a reader may raise in a day (Discourse's default).
+FLAG_DAILY = (10, 24 * 60 * 60)
+NEW_COMMENTER_MAX_MENTIONS = 2
+
+
+class ForumError(ValidationError):
+    """A refused forum action; `message` says why, for the person who tried."""
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+SETTINGS_FIELDS = (
+    "premoderation", "who_may_comment", "allowed_domains", "blocked_domains", "auto_lock_days",
+    "flag_threshold",
+)  # fmt: skip
+
+
+def _domains(values: Any, label: str) -> list[str]:
+    if isinstance(values, str):
+        values = values.replace(",", " ").split()
+    cleaned = sorted(
+        {str(value).strip().lower().lstrip("@") for value in values if str(value).strip()}
+    )
+    for domain in cleaned:
+        if "." not in domain or any(ch.isspace() or ch in "@/:" for ch in domain):
+            raise ForumError(f"“{domain}” in {label} is not an email domain (like example.com).")
+    return cleaned
+
+
+@transaction.atomic
+def update_forum_settings(
+    organization: Organization, *, actor: Principal, **changes: Any
+) -> ForumSettings:
+    """Change the organization's forum rules (owners and admins), audited before and after."""
+    actor.require("org.change_settings", organization)
+    unknown = set(changes) - set(SETTINGS_FIELDS)
+    if unknown:
+        raise ForumError(f"Unknown forum settings: {', '.join(sorted(unknown))}.")
+    settings = forum_settings(organization)
+    before = {name: getattr(settings, name) for name in SETTINGS_FIELDS}
+    for name in ("allowed_domains", "blocked_domains"):
+        if name in changes:
+            changes[name] = _domains(changes[name], name.replace("_", " "))
+    for name, value in changes.items():
+        setattr(settings, name, value)
+    if (
+        settings.who_may_comment == ForumSettings.WhoMayComment.DOMAINS
+        and not settings.allowed_domains
+    ):
+        raise ForumError("List at least one email domain whose people may comment.")
+    try:
+        settings.full_clean(exclude=["organization"], validate_unique=False)
+    except ValidationError as error:
+        raise ForumError(" ".join(error.messages)) from error
+    settings.save()
+    after = {name: getattr(settings, name) for name in SETTINGS_FIELDS}
+    _audit(actor, organization, "forum.settings", None, before=before, after=after)
+    return settings
+
+
+# --- small helpers ------------------------------------------------------------------------------
+
+
+def forum_settings(organization: Organization) -> ForumSettings:
+    """The organization's forum settings (defaults, unsaved, when it never changed them)."""
+    found = ForumSettings.objects.for_org(organization).first()
+    return found or ForumSettings(organization=organization)
+
+
+def _person(actor: Principal) -> User:
+    user = actor.audit_user
+    if user is None:
+        raise ForumError("Comments, flags and affected marks are made by signed-in people.")
+    return user
+
+
+def _is_staff(user: User, organization: Organization) -> bool:
+    # SECURITY: the badge comes from membership in this organization, never from a name.
+    return Membership.objects.filter(organization=organization, user=user).exists()
+
+
+def _active_ban(organization: Organization, user: User) -> Ban | None:
+    ban = Ban.objects.for_org(organization).filter(user=user).first()
+    return ban if ban is not None and ban.is_active() else None
+
+
+def _refuse_banned(organization: Organization, user: User) -> None:
+    if _active_ban(organization, user) is not None:
+        raise ForumError("You have been banned from commenting on this organization's pages.")
+
+
+def _audit(
+    actor: Principal,
+    organization: Organization,
+    action: str,
+    target: Any | None,
+    *,
+    reason: str = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    AuditEntry.record(
+        organization,
+        actor=actor,
+        action=action,
+        target=target,
+        data={"reason": reason, "before": before or {}, "after": after or {}},
+    )
+
+
+def _touch(thread: Thread) -> None:
+    """A reader-visible change: bump the thread's version and the public page's cache key."""
+    Thread.objects.filter(pk=thread.pk).update(version=F("version") + 1)
+    bump_content_version(thread.organization)
+
+
+def _comment_state(comment: Comment) -> dict[str, Any]:
+    return {
+        "status": comment.status,
+        "hidden_reason": comment.hidden_reason,
+        "pinned": comment.pinned,
+        "is_answer": comment.is_answer,
+    }
+
+
+def auto_lock_at(incident: Incident, settings: ForumSettings) -> datetime | None:
+    if incident.resolved_at is None or not settings.auto_lock_days:
+        return None
+    return incident.resolved_at + timedelta(days=settings.auto_lock_days)
+
+
+def is_locked(thread: Thread, settings: ForumSettings | None = None) -> bool:
+    """Locked by staff, or resolved more than the organization's auto-lock days ago."""
+    if thread.locked:
+        return True
+    lock_at = auto_lock_at(thread.incident, settings or forum_settings(thread.organization))
+    return lock_at is not None and lock_at <= timezone.now()
+
+
+def get_or_create_thread(incident: Incident) -> Thread:
+    """The incident's thread, created on first use (one per incident)."""
+    thread = Thread.objects.filter(incident=incident).select_related("incident").first()
+    if thread is not None:
+        return thread
+    try:
+        with transaction.atomic():
+            return Thread.objects.create(
+                organization_id=incident.organization_id, incident=incident
+            )
+    except IntegrityError:  # created concurrently
+        return Thread.objects.select_related("incident").get(incident=incident)
+
+
+# --- rate limits (cache-backed fixed windows) ---------------------------------------------------
+
+
+def _hit(key: str, limit: tuple[int, int]) -> bool:
+    """Count one action under `key`; False when the window's limit is already reached."""
+    count, seconds = limit
+    cache.add(key, 0, seconds)  # starts the window; a no-op while it runs
+    if cache.get(key, 0) >= count:
+        return False
+    try:
+        cache.incr(key)
+    except ValueError:  # the window ended in between
+        cache.add(key, 1, seconds)
+    return True
+
+
+def _network(ip: str) -> str:
+    """The unit an IP rate limit counts: the address for IPv4, its /64 for IPv6 (one
+    subscriber's IPv6 network, whose addresses a spammer can rotate through at will)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def _check_rate(organization: Organization, user: User, ip: str | None, new: bool) -> None:
+    prefix = f"forum:rate:{organization.pk}"
+    if ip and not _hit(f"{prefix}:ip:{_network(ip)}", IP_RATE):
+        raise ForumError("Too many comments from your network. Wait a minute and try again.")
+    if new:
+        if not _hit(f"{prefix}:new-day:{user.pk}", NEW_COMMENTER_DAILY):
+            raise ForumError(
+                "New commenters may post 10 comments on their first day. Try again tomorrow."
+            )
+        if not _hit(f"{prefix}:new:{user.pk}", NEW_COMMENTER_RATE):
+            raise ForumError("You are posting quickly. Wait 30 seconds and try again.")
+    elif not _hit(f"{prefix}:user:{user.pk}", COMMENTER_RATE):
+        raise ForumError("You are posting quickly. Wait a few seconds and try again.")
+
+
+# --- posting ------------------------------------------------------------------------------------
+
+
+def _check_may_comment(
+    user: User, organization: Organization, settings: ForumSettings, staff: bool
+) -> None:
+    if staff:
+        return
+    _refuse_banned(organization, user)
+    domain = user.email.rsplit("@", 1)[-1].lower()
+    if domain in {d.lower() for d in settings.blocked_domains}:
+        raise ForumError("Comments from addresses at this email domain are not accepted.")
+    if settings.who_may_comment == ForumSettings.WhoMayComment.NOBODY:
+        raise ForumError("Comments are turned off on this status page.")
+    if settings.who_may_comment == ForumSettings.WhoMayComment.DOMAINS:
+        from allauth.account.models import EmailAddress
+
+        allowed = {d.lower() for d in settings.allowed_domains}
+        verified = EmailAddress.objects.filter(user=user, verified=True).values_list(
+            "email", flat=True
+        )
+        if not any(email.rsplit("@", 1)[-1].lower() in allowed for email in verified):
+            raise ForumError(
+                "Only people with a verified address at "
+                + ", ".join(sorted(allowed))
+                + " may comment here."
+            )
+
+
+def _check_content_limits(body: str) -> None:
+    if markup.count_links(body) > NEW_COMMENTER_MAX_LINKS:
+        raise ForumError(f"New commenters may include at most {NEW_COMMENTER_MAX_LINKS} links.")
+    if markup.count_mentions(body) > NEW_COMMENTER_MAX_MENTIONS:
+        raise ForumError(f"New commenters may mention at most {NEW_COMMENTER_MAX_MENTIONS} people.")
+
+
+def _is_new_commenter(organization: Organization, user: User, now: datetime) -> bool:
+    return not (
+        Comment.objects.for_org(organization)
+        .filter(author=user, status=Comment.Status.VISIBLE, created_at__lte=now - NEW_COMMENTER_AGE)
+        .exists()
+    )
+
+
+def _check_new_commenter_content(organization: Organization, user: User, body: str) -> None:
+    """An edit may not slip in what a new commenter could not post."""
+    if not _is_staff(user, organization) and _is_new_commenter(organization, user, timezone.now()):
+        _check_content_limits(body)
+
+
+def _structural_parent(target: Comment) -> Comment:
+    """Where a reply to `target` hangs: `target`, or its parent when the depth cap is reached."""
+    if target.depth < MAX_DEPTH:
+        return target
+    parent = target.parent
+    assert parent is not None  # depth > 0
+    return parent
+
+
+def post_comment(
+    incident: Incident,
+    *,
+    actor: Principal,
+    body: str,
+    reply_to: Comment | None = None,
+    ip: str | None = None,
+) -> Comment:
+    """Post a comment (or a reply) in the incident's thread, applying every rule; the comment
+    is visible at once or pending review (pre-moderation). Staff are exempt from rate, link
+    and pre-moderation rules; no one is exempt from tenancy, locks and markup sanitising."""
+    organization = incident.organization
+    actor.require("forum.participate", organization)
+    user = _person(actor)
+    body = body.strip()
+    if not body:
+        raise ForumError("Write something before posting.")
+    if len(body) > markup.MAX_SOURCE_LENGTH:
+        raise ForumError(
+            f"Comments are limited to {markup.MAX_SOURCE_LENGTH:,} characters "
+            f"(this one has {len(body):,})."
+        )
+    # The thread is created with the first comment, not before a refusal (nothing written).
+    thread = Thread.objects.filter(incident=incident).select_related("incident").first() or Thread(
+        organization=organization, incident=incident
+    )
+    settings = forum_settings(organization)
+    staff = _is_staff(user, organization)
+    # SECURITY: the target must be in this very thread (and so this organization).
+    if reply_to is not None and (
+        reply_to.organization_id != organization.pk or reply_to.thread_id != thread.pk
+    ):
+        raise ForumError("You can only reply to comments in this discussion.")
+    if reply_to is not None and reply_to.status in (Comment.Status.REMOVED, Comment.Status.PENDING):
+        raise ForumError("This comment can no longer be replied to.")
+    if is_locked(thread, settings):
+        raise ForumError("This discussion is locked; no new comments can be posted.")
+    _check_may_comment(user, organization, settings, staff)
+
+    now = timezone.now()
+    # A first-time commenter has no visible comment in this organization; a new commenter none
+    # older than a day. Pre-moderation looks at the first, rate and link limits at the second.
+    visible_before = Comment.objects.for_org(organization).filter(
+        author=user, status=Comment.Status.VISIBLE
+    )
+    first = not staff and not visible_before.exists()
+    new = not staff and (first or _is_new_commenter(organization, user, now))
+    if new:
+        _check_content_limits(body)
+    if (
+        Comment.objects.for_org(organization)
+        .filter(author=user, body_source=body, created_at__gte=now - DUPLICATE_WINDOW)
+        .exists()
+    ):
+        raise ForumError("You have just posted this same comment.")
+    if not staff and thread.slow_mode_seconds:
+        last = (
+            Comment.objects.filter(thread=thread, author=user)
+            .order_by("-id")
+            .values_list("created_at", flat=True)
+            .first()
+        )
+        if last is not None and now - last < timedelta(seconds=thread.slow_mode_seconds):
+            raise ForumError(
+                f"Slow mode is on: wait {thread.slow_mode_seconds} seconds between comments."
+            )
+    if not staff:
+        _check_rate(organization, user, ip, new)
+
+    status = Comment.Status.VISIBLE
+    if not staff:
+        mode = settings.premoderation
+        first_with_link = first and markup.count_links(body) > 0
+        if (
+            mode == ForumSettings.Premoderation.ALL
+            or (mode == ForumSettings.Premoderation.FIRST and first)
+            or (mode == ForumSettings.Premoderation.FIRST_WITH_LINK and first_with_link)
+        ):
+            status = Comment.Status.PENDING
+
+    parent = _structural_parent(reply_to) if reply_to is not None else None
+    with transaction.atomic():
+        if thread.pk is None:
+            thread = get_or_create_thread(incident)
+        comment = Comment(
+            organization=organization,
+            thread=thread,
+            author=user,
+            author_name=(
+                strip_invisible(user.display_name).strip() or user.email.split("@")[0]
+                if staff
+                else customer_display_name(user, organization)
+            )[:80],
+            parent=parent,
+            in_reply_to=reply_to,
+            root_id=(parent.root_id or parent.pk) if parent is not None else None,
+            depth=parent.depth + 1 if parent is not None else 0,
+            body_source=body,
+            body_html=markup.render(body),
+            status=status,
+            is_staff=staff,
+            created_at=now,
+        )
+        comment.save()
+        if status == Comment.Status.VISIBLE:
+            _touch(thread)
+    return comment
+
+
+def _require_moderator(actor: Principal, organization: Organization) -> None:
+    actor.require("forum.moderate", organization)
+
+
+def _require_author_or_moderator(actor: Principal, comment: Comment) -> bool:
+    """True when acting as a moderator; an author may edit only their own visible comment."""
+    try:
+        _require_moderator(actor, comment.organization)
+        return True
+    except PermissionDenied:
+        actor.require("forum.participate", comment.organization)
+        if actor.audit_user is None or comment.author_id != actor.audit_user.pk:
+            raise
+        return False
+
+
+@transaction.atomic
+def edit_comment(comment: Comment, *, actor: Principal, body: str, reason: str = "") -> Comment:
+    """Change a comment's body, keeping the previous one as a revision. Authors edit their own
+    (not after removal); moderators edit any (audited)."""
+    moderator = _require_author_or_moderator(actor, comment)
+    if comment.status == Comment.Status.REMOVED:
+        raise ForumError("A removed comment cannot be edited.")
+    if not moderator:
+        _refuse_banned(comment.organization, _person(actor))
+        if timezone.now() - comment.created_at > AUTHOR_EDIT_WINDOW:
+            raise ForumError("Comments can be edited for 15 minutes after posting.")
+        if is_locked(comment.thread):
+            raise ForumError("This discussion is locked; comments can no longer be edited.")
+    body = body.strip()
+    if not body:
+        raise ForumError("Write something before saving.")
+    if len(body) > markup.MAX_SOURCE_LENGTH:
+        raise ForumError(f"Comments are limited to {markup.MAX_SOURCE_LENGTH:,} characters.")
+    if body == comment.body_source:
+        return comment
+    if not moderator:
+        _check_new_commenter_content(comment.organization, _person(actor), body)
+    CommentRevision.objects.create(
+        organization=comment.organization,
+        comment=comment,
+        body_source=comment.body_source,
+        body_html=comment.body_html,
+        edited_by=actor.audit_user,
+    )
+    before = comment.body_source
+    comment.body_source = body
+    comment.body_html = markup.render(body)
+    comment.edited_at = timezone.now()
+    comment.save(update_fields=["body_source", "body_html", "edited_at"])
+    if moderator:
+        _audit(
+            actor,
+            comment.organization,
+            "forum.comment.edit",
+            comment,
+            reason=reason,
+            before={"body": before},
+            after={"body": body},
+        )
+    _touch(comment.thread)
+    return comment
+
+
+# --- moderation ---------------------------------------------------------------------------------
+
+
+def _set_status(
+    comment: Comment, *, actor: Principal, status: str, reason: str, action: str
+) -> Comment:
+    _require_moderator(actor, comment.organization)
+    reason = reason.strip()
+    if len(reason) > MAX_HIDDEN_REASON:
+        raise ForumError(f"Keep the reason under {MAX_HIDDEN_REASON} characters.")
+    before = _comment_state(comment)
+    comment.status = status
+    comment.hidden_reason = (
+        reason if status in (Comment.Status.HIDDEN, Comment.Status.REMOVED) else ""
+    )
+    if status == Comment.Status.REMOVED:
+        comment.pinned = False
+        comment.is_answer = False
+    comment.save(update_fields=["status", "hidden_reason", "pinned", "is_answer"])
+    _audit(actor, comment.organization, action, comment, reason=reason, before=before,
+           after=_comment_state(comment))  # fmt: skip
+    _touch(comment.thread)
+    return comment
+
+
+@transaction.atomic
+def hide_comment(comment: Comment, *, actor: Principal, reason: str) -> Comment:
+    """Collapse a comment behind a public reason (spam, off-topic, outdated, ...)."""
+    if not reason.strip():
+        raise ForumError("Give a reason; readers see it in place of the comment.")
+    if comment.status == Comment.Status.REMOVED:
+        raise ForumError("This comment has been removed.")
+    return _set_status(
+        comment,
+        actor=actor,
+        status=Comment.Status.HIDDEN,
+        reason=reason,
+        action="forum.comment.hide",
+    )
+
+
+@transaction.atomic
+def unhide_comment(comment: Comment, *, actor: Principal, reason: str = "") -> Comment:
+    """Show a hidden comment again, or approve one pending review."""
+    if comment.status not in (Comment.Status.HIDDEN, Comment.Status.PENDING):
+        raise ForumError("Only a hidden or pending comment can be shown.")
+    action = (
+        "forum.comment.approve"
+        if comment.status == Comment.Status.PENDING
+        else "forum.comment.unhide"
+    )
+    return _set_status(
+        comment, actor=actor, status=Comment.Status.VISIBLE, reason=reason, action=action
+    )
+
+
+approve_comment = unhide_comment
+
+
+@transaction.atomic
+def remove_comment(comment: Comment, *, actor: Principal, reason: str = "") -> Comment:
+    """Tombstone a comment: replies keep their place, the body is no longer shown."""
+    if comment.status == Comment.Status.REMOVED:
+        raise ForumError("This comment has already been removed.")
+    return _set_status(
+        comment, actor=actor, status=Comment.Status.REMOVED, reason=reason,
+        action="forum.comment.remove",
+    )  # fmt: skip
+
+
+@transaction.atomic
+def pin_comment(comment: Comment, *, actor: Principal, pinned: bool = True) -> Comment:
+    """Pin a top-level comment (at most MAX_PINNED per thread), or unpin it."""
+    _require_moderator(actor, comment.organization)
+    if pinned and (comment.depth != 0 or comment.status != Comment.Status.VISIBLE):
+        raise ForumError("Only visible top-level comments can be pinned.")
+    if pinned and not comment.pinned:
+        count = Comment.objects.filter(thread_id=comment.thread_id, pinned=True).count()
+        if count >= MAX_PINNED:
+            raise ForumError(f"At most {MAX_PINNED} comments can be pinned; unpin one first.")
+    before = _comment_state(comment)
+    comment.pinned = pinned
+    comment.save(update_fields=["pinned"])
+    action = "forum.comment.pin" if pinned else "forum.comment.unpin"
+    _audit(
+        actor, comment.organization, action, comment, before=before, after=_comment_state(comment)
+    )
+    _touch(comment.thread)
+    return comment
+
+
+@transaction.atomic
+def mark_answer(comment: Comment, *, actor: Principal, is_answer: bool = True) -> Comment:
+    """Mark a visible reply as the answer to its question (one per question), or unmark it."""
+    _require_moderator(actor, comment.organization)
+    if is_answer and (comment.root_id is None or comment.status != Comment.Status.VISIBLE):
+        raise ForumError("Only a visible reply can be marked as the answer.")
+    before = _comment_state(comment)
+    if is_answer:
+        Comment.objects.filter(root_id=comment.root_id, is_answer=True).exclude(
+            pk=comment.pk
+        ).update(is_answer=False)
+    comment.is_answer = is_answer
+    comment.save(update_fields=["is_answer"])
+    action = "forum.comment.mark_answer" if is_answer else "forum.comment.unmark_answer"
+    _audit(
+        actor, comment.organization, action, comment, before=before, after=_comment_state(comment)
+    )
+    _touch(comment.thread)
+    return comment
+
+
+@transaction.atomic
+def lock_thread(
+    thread: Thread, *, actor: Principal, locked: bool = True, reason: str = ""
+) -> Thread:
+    _require_moderator(actor, thread.organization)
+    before = {"locked": thread.locked}
+    thread.locked = locked
+    thread.save(update_fields=["locked"])
+    action = "forum.thread.lock" if locked else "forum.thread.unlock"
+    _audit(actor, thread.organization, action, thread, reason=reason, before=before,
+           after={"locked": locked})  # fmt: skip
+    _touch(thread)
+    return thread
+
+
+@transaction.atomic
+def set_slow_mode(thread: Thread, *, actor: Principal, seconds: int, reason: str = "") -> Thread:
+    """Customers wait `seconds` between two comments in the thread (0 turns it off)."""
+    _require_moderator(actor, thread.organization)
+    if not 0 <= seconds <= 24 * 60 * 60:
+        raise ForumError("Slow mode is between 0 (off) and 86,400 seconds (a day).")
+    before = {"slow_mode_seconds": thread.slow_mode_seconds}
+    thread.slow_mode_seconds = seconds
+    thread.save(update_fields=["slow_mode_seconds"])
+    _audit(actor, thread.organization, "forum.thread.slow_mode", thread, reason=reason,
+           before=before, after={"slow_mode_seconds": seconds})  # fmt: skip
+    _touch(thread)
+    return thread
+
+
+@transaction.atomic
+def ban_user(
+    organization: Organization,
+    user: User,
+    *,
+    actor: Principal,
+    reason: str = "",
+    expires_at: datetime | None = None,
+) -> Ban:
+    """Ban a person from commenting in the organization's forums (until `expires_at`)."""
+    _require_moderator(actor, organization)
+    if Membership.objects.filter(organization=organization, user=user).exists():
+        raise ForumError("Members of the organization cannot be banned from its forums.")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ForumError("A ban's end must be in the future.")
+    ban = Ban.objects.for_org(organization).filter(user=user).first()
+    before = {"banned": ban is not None and ban.is_active()}
+    if ban is None:
+        ban = Ban(organization=organization, user=user)
+    ban.reason = reason.strip()[:200]
+    ban.expires_at = expires_at
+    ban.save()
+    _audit(actor, organization, "forum.ban", ban, reason=reason, before=before,
+           after={"banned": True, "user": user.email,
+                  "expires_at": expires_at.isoformat() if expires_at else None})  # fmt: skip
+    return ban
+
+
+@transaction.atomic
+def unban_user(
+    organization: Organization, user: User, *, actor: Principal, reason: str = ""
+) -> None:
+    _require_moderator(actor, organization)
+    deleted, _ = Ban.objects.for_org(organization).filter(user=user).delete()
+    if not deleted:
+        raise ForumError("This person is not banned.")
+    AuditEntry.record(organization, actor=actor, action="forum.unban",
+                      data={"reason": reason, "before": {"banned": True},
+                            "after": {"banned": False, "user": user.email}})  # fmt: skip
+
+
+# --- readers' actions ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def flag_comment(comment: Comment, *, actor: Principal, reason: str, message: str = "") -> Flag:
+    """Flag a comment for the moderators; enough distinct flags hide it pending review."""
+    organization = comment.organization
+    actor.require("forum.participate", organization)
+    user = _person(actor)
+    if reason not in Flag.Reason.values:
+        raise ForumError("Choose why: spam, off-topic, abusive or other.")
+    _refuse_banned(organization, user)
+    if comment.author_id == user.pk:
+        raise ForumError("You cannot flag your own comment.")
+    if comment.status in (Comment.Status.REMOVED, Comment.Status.PENDING):
+        raise ForumError("This comment is not shown; there is nothing to flag.")
+    already = ForumError("You have already flagged this comment.")
+    if Flag.objects.filter(comment=comment, user=user).exists():
+        raise already
+    if not _is_staff(user, organization) and not _hit(
+        f"forum:rate:{organization.pk}:flags:{user.pk}", FLAG_DAILY
+    ):
+        raise ForumError(
+            "You have flagged 10 comments today; moderators will review them. Thank you."
+        )
+    try:
+        with transaction.atomic():
+            flag = Flag.objects.create(
+                organization=organization,
+                comment=comment,
+                user=user,
+                reason=reason,
+                message=message[:500],
+            )
+    except IntegrityError:  # the same person flagged it concurrently
+        raise already from None
+    threshold = forum_settings(organization).flag_threshold
+    if comment.status == Comment.Status.VISIBLE and not comment.is_staff:
+        count = Flag.objects.filter(comment=comment).count()
+        if threshold and count >= threshold:
+            before = _comment_state(comment)
+            comment.status = Comment.Status.PENDING
+            comment.save(update_fields=["status"])
+            _audit(System("forum auto-hide", organization), organization,
+                   "forum.comment.auto_hide", comment,
+                   reason=f"{count} readers flagged it", before=before,
+                   after=_comment_state(comment))  # fmt: skip
+            _touch(comment.thread)
+    return flag
+
+
+@transaction.atomic
+def mark_affected(
+    incident: Incident, *, actor: Principal, component: Component | None = None
+) -> AffectedMark:
+    """Mark "I'm affected too": one per person per incident; marking again changes the
+    component."""
+    organization = incident.organization
+    actor.require("forum.participate", organization)
+    user = _person(actor)
+    _refuse_banned(organization, user)
+    if component is not None and (
+        component.organization_id != organization.pk
+        or not incident.components.filter(pk=component.pk).exists()
+    ):
+        raise ForumError("Choose one of the components this incident affects.")
+    mark, created = AffectedMark.objects.get_or_create(
+        organization=organization, incident=incident, user=user, defaults={"component": component}
+    )
+    if not created and mark.component_id != (component.pk if component else None):
+        mark.component = component
+        mark.save(update_fields=["component"])
+    bump_content_version(organization)
+    return mark
+
+
+@transaction.atomic
+def unmark_affected(incident: Incident, *, actor: Principal) -> None:
+    actor.require("forum.participate", incident.organization)
+    user = _person(actor)
+    AffectedMark.objects.for_org(incident.organization).filter(
+        incident=incident, user=user
+    ).delete()
+    bump_content_version(incident.organization)
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+@dataclass
+class CommentNode:
+    comment: Comment
+    replies: list[Comment] = field(default_factory=list)
+
+
+@dataclass
+class ThreadPage:
+    thread: Thread | None
+    nodes: list[CommentNode]
+    page: int
+    has_next: bool
+    comment_count: int
+    affected_count: int
+    affected_by_component: dict[int, int]
+
+
+def _readable(viewer: User | None) -> Q:
+    # Tombstones are returned so replies keep their context; a viewer also sees their own
+    # pending comments.
+    shown = Q(status__in=[Comment.Status.VISIBLE, Comment.Status.HIDDEN, Comment.Status.REMOVED])
+    if viewer is not None:
+        shown |= Q(status=Comment.Status.PENDING, author=viewer)
+    return shown
+
+
+def affected_counts(incident: Incident) -> tuple[int, dict[int, int]]:
+    """How many people are affected, and how many named each component (by component pk)."""
+    rows = (
+        AffectedMark.objects.for_org(incident.organization)
+        .filter(incident=incident)
+        .values("component_id")
+        .annotate(n=Count("id"))
+    )
+    total = 0
+    by_component: dict[int, int] = {}
+    for row in rows:
+        total += row["n"]
+        if row["component_id"] is not None:
+            by_component[row["component_id"]] = row["n"]
+    return total, by_component
+
+
+def read_thread(
+    incident: Incident, *, viewer: User | None = None, page: int = 1, per_page: int = 50
+) -> ThreadPage:
+    """One page of top-level comments (pinned first, then oldest first), each with all its
+    replies, plus counts. A constant number of queries whatever the thread's size."""
+    thread = Thread.objects.filter(incident=incident).first()
+    total, by_component = affected_counts(incident)
+    if thread is None:
+        return ThreadPage(None, [], 1, False, 0, total, by_component)
+    page = max(page, 1)
+    shown = _readable(viewer)
+    base = Comment.objects.filter(thread=thread).filter(shown).select_related("in_reply_to")
+    offset = (page - 1) * per_page
+    roots = list(base.filter(depth=0).order_by("-pinned", "id")[offset : offset + per_page + 1])
+    has_next = len(roots) > per_page
+    roots = roots[:per_page]
+    nodes = {root.pk: CommentNode(root) for root in roots}
+    if nodes:
+        children: dict[int, list[Comment]] = {}
+        for reply in base.filter(root_id__in=list(nodes)).order_by("id"):
+            assert reply.parent_id is not None
+            children.setdefault(reply.parent_id, []).append(reply)
+        for node in nodes.values():
+            # Depth first, oldest first among siblings: a reply follows the one it answers.
+            stack = list(reversed(children.get(node.comment.pk, [])))
+            while stack:
+                reply = stack.pop()
+                node.replies.append(reply)
+                stack.extend(reversed(children.get(reply.pk, [])))
+    count = Comment.objects.filter(thread=thread, status=Comment.Status.VISIBLE).count()
+    return ThreadPage(thread, list(nodes.values()), page, has_next, count, total, by_component)
