@@ -372,46 +372,42 @@ def load_rows(delivery_ids: Sequence[int]) -> list[Delivery]:
 # --- one-off mail (not batched) -------------------------------------------------------------
 
 
-def send_confirmation(subscriber: Subscriber) -> None:
-    """Double opt-in: the only mail an unconfirmed address ever gets."""
+def _send_to_subscriber(
+    subscriber: Subscriber, *, subject: str, template: str, links: dict[str, str]
+) -> None:
+    """A one-off mail to one subscriber: text and HTML from `template`.txt/.html, with the
+    organization, its page and `links` in the context."""
     organization = subscriber.organization
-    context = {
-        "organization": organization,
-        "confirm_url": tokens.confirm_url(subscriber),
-        "page_url": organization.public_url,
-    }
+    context = {"organization": organization, "page_url": organization.public_url, **links}
     message = EmailMultiAlternatives(
-        subject=f"Confirm your subscription to {organization.name} status updates",
-        body=render_to_string("notifications/email/confirm.txt", context),
+        subject=subject,
+        body=render_to_string(f"{template}.txt", context),
         from_email=from_header(organization.name),
         to=[subscriber.email],
         headers={"Auto-Submitted": "auto-generated"},
     )
-    message.attach_alternative(
-        render_to_string("notifications/email/confirm.html", context), "text/html"
-    )
+    message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
     message.send()
+
+
+def send_confirmation(subscriber: Subscriber) -> None:
+    """Double opt-in: the only mail an unconfirmed address ever gets."""
+    _send_to_subscriber(
+        subscriber,
+        subject=f"Confirm your subscription to {subscriber.organization.name} status updates",
+        template="notifications/email/confirm",
+        links={"confirm_url": tokens.confirm_url(subscriber)},
+    )
 
 
 def send_already_subscribed(subscriber: Subscriber) -> None:
     """Someone asked to subscribe an address that already is: say so, with its manage link."""
-    organization = subscriber.organization
-    context = {
-        "organization": organization,
-        "manage_url": tokens.manage_url(subscriber),
-        "page_url": organization.public_url,
-    }
-    message = EmailMultiAlternatives(
-        subject=f"You are already subscribed to {organization.name} status updates",
-        body=render_to_string("notifications/email/already_subscribed.txt", context),
-        from_email=from_header(organization.name),
-        to=[subscriber.email],
-        headers={"Auto-Submitted": "auto-generated"},
+    _send_to_subscriber(
+        subscriber,
+        subject=f"You are already subscribed to {subscriber.organization.name} status updates",
+        template="notifications/email/already_subscribed",
+        links={"manage_url": tokens.manage_url(subscriber)},
     )
-    message.attach_alternative(
-        render_to_string("notifications/email/already_subscribed.html", context), "text/html"
-    )
-    message.send()
 
 
 def send_disabled_notice(subscriber: Subscriber) -> None:
