@@ -189,6 +189,17 @@ def test_poll_of_an_unknown_incident_is_404_once_the_version_differs(client, qui
     assert response.status_code == 404
 
 
+def test_another_organizations_incident_is_a_404_on_this_pages_poll(
+    client, org, other_org, open_incident
+):
+    # Cross-tenant: Acme's incident id polled on Globex's page is no incident of Globex.
+    response = client.get(
+        f"/s/globex/incidents/{open_incident.public_id}/live/", HTTP_IF_NONE_MATCH='W/"v0"'
+    )
+    assert response.status_code == 404
+    assert "Slow API responses" not in response.content.decode()
+
+
 def test_another_organizations_version_does_not_leak(client, org, other_org, open_incident):
     # Same version number on both pages; each poll is answered from its own organization.
     Organization.objects.filter(pk=other_org.pk).update(content_version=org.content_version)
