@@ -18,6 +18,7 @@ from django.utils.html import escape
 from django.views.decorators.http import require_safe
 
 from apps.core.text import staff_text_html
+from apps.forum.counts import NONE, DiscussionCounts, discussion_counts
 from apps.incidents.models import Incident, IncidentStatus, Kind, Postmortem
 from apps.organizations.models import Organization
 
@@ -36,11 +37,16 @@ def _local(value: datetime, organization: Organization) -> str:
 
 
 def item_description(
-    incident: Incident, organization: Organization, postmortem: Postmortem | None = None
+    incident: Incident,
+    organization: Organization,
+    postmortem: Postmortem | None = None,
+    discussion: DiscussionCounts = NONE,
+    discussion_url: str = "",
 ) -> str:
     """HTML like Statuspage's feed items: each update's time, status and text, newest first;
     a published postmortem's summary first, with a link to read it whole. Staff text follows
-    the status page's rule (apps/core/text.py): escaped, its paragraphs and links kept."""
+    the status page's rule (apps/core/text.py): escaped, its paragraphs and links kept. Last,
+    the discussion's comment and affected counts, linked to it, when there are any."""
     parts = []
     if postmortem is not None:
         parts.append(
@@ -62,6 +68,10 @@ def item_description(
     if incident.public_components:
         names = ", ".join(component.display_name for component in incident.public_components)
         parts.append(f"<p>This incident affected: {escape(names)}.</p>")
+    if discussion and discussion_url:
+        parts.append(
+            f'<p>Discussion: <a href="{escape(discussion_url)}">{escape(discussion.text)}</a></p>'
+        )
     return "".join(parts)
 
 
@@ -89,12 +99,19 @@ def _history_feed(request: HttpRequest, feed_class: type[feedgenerator.Syndicati
             .only("incident_id", "summary")
         )
         postmortems = {postmortem.incident_id: postmortem for postmortem in published}
+    discussions = discussion_counts(organization, (incident.pk for incident in incidents))
     for incident in incidents:
         url = _absolute(request, "incident", incident.public_id)
         feed.add_item(
             title=incident.name,
             link=url,
-            description=item_description(incident, organization, postmortems.get(incident.pk)),
+            description=item_description(
+                incident,
+                organization,
+                postmortems.get(incident.pk),
+                discussions.get(incident.pk, NONE),
+                f"{url}#discussion",
+            ),
             unique_id=url,
             unique_id_is_permalink=True,
             pubdate=incident.started_at,

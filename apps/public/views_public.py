@@ -23,6 +23,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_safe
 
 from apps.core.text import staff_text_html
+from apps.forum.counts import NONE, discussion_counts
 from apps.incidents.models import (
     ACTIVE_MAINTENANCE,
     ActionItem,
@@ -210,6 +211,14 @@ def decorate(incident: Incident, tz: ZoneInfo) -> Incident:
     return incident
 
 
+def with_discussion(organization: Organization, items: list[Incident]) -> None:
+    """Attach each item's comment and affected counts (`item.discussion`), one query for the
+    whole list."""
+    counts = discussion_counts(organization, (item.pk for item in items))
+    for item in items:
+        item.discussion = counts.get(item.pk, NONE)
+
+
 def duration_text(start: datetime | None, end: datetime | None) -> str | None:
     """How long an incident lasted, for readers: whole minutes rounded *up*, so a real outage
     never reads "0 minutes" and is never understated (07:31:10 to 07:32:05 is "1 minute", as
@@ -343,6 +352,8 @@ def page(request: HttpRequest) -> HttpResponse:
             component.uptime_cells = bars_html(component.uptime)
             for day in component.uptime.issue_days:
                 day.label = day_label(day)
+        recent = recent_days(organization, tree, today)
+        with_discussion(organization, open_items + [i for _day, items in recent for i in items])
         context = base_context(request, organization)
         status = api_v2.page_status(tree, open_items)
         active_incidents = [i for i in open_items if i.kind == Kind.INCIDENT]
@@ -358,7 +369,7 @@ def page(request: HttpRequest) -> HttpResponse:
             overall_uptime=format_percent(overall_fraction(bars.values())),
             overall_since=overall_since(bars.values()),
             has_bars=bool(showcased),
-            recent_days=recent_days(organization, tree, today),
+            recent_days=recent,
             bar_start=today - timedelta(days=89),
         )
         return "status/public/page.html", context
@@ -433,6 +444,7 @@ def history(request: HttpRequest) -> HttpResponse:
             started = timezone.localdate(when(incident), timezone=tz)
             incident.duration = duration_text(incident.started_at, incident.resolved_at)
             by_month[month_start(started)].append(decorate(incident, organization.tzinfo))
+        with_discussion(organization, items)
         context = base_context(request, organization)
         context.update(
             months=list(by_month.items()),
