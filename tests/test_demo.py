@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from io import StringIO
 
 from django.core.management import call_command
 
 from apps.accounts.models import User
+from apps.forum.models import AffectedMark, Comment
+from apps.forum.services import read_thread
 from apps.incidents.models import ActionItem, Incident, Postmortem
 from apps.integrations.models import AlertIntegration
 from apps.notifications.models import Subscriber
@@ -25,6 +28,9 @@ def counts() -> dict[str, int]:
         "history": ComponentStatusChange.objects.count(),
         "uptime_days": UptimeDay.objects.count(),
         "members": Membership.objects.count(),
+        "comments": Comment.objects.count(),
+        "affected": AffectedMark.objects.count(),
+        "users": User.objects.count(),
     }
 
 
@@ -79,5 +85,48 @@ def test_every_address_the_demo_creates_is_clearly_fake(db):
     addresses = [*User.objects.values_list("email", flat=True)]
     addresses += Subscriber.objects.exclude(email="").values_list("email", flat=True)
 
-    assert len(addresses) == 6  # three users, three subscribers
+    # Three members, ten commenting customers, twenty readers marked affected, three subscribers.
+    assert len(addresses) == 36
     assert all(address.endswith("@example.test") for address in addresses)
+
+
+def test_the_incident_in_progress_has_a_lively_discussion(client, db):
+    run_demo()
+    demo = Organization.objects.get(slug="demo")
+    incident = Incident.objects.for_org(demo).unresolved().get()
+    comments = Comment.objects.for_org(demo).filter(thread__incident=incident)
+
+    # Questions from several customers, named after their companies, and staff answers.
+    customers = comments.filter(is_staff=False).values_list("author_name", flat=True)
+    assert "Priya (Acme Retail)" in customers
+    assert len(set(customers)) >= 8
+    staff = comments.filter(is_staff=True)
+    assert staff.count() >= 3
+    assert set(staff.values_list("author__email", flat=True)) <= {
+        "demo@example.test",
+        "editor@example.test",
+    }
+    # One staff reply is the answer to its question; one staff comment is pinned.
+    answer = comments.get(is_answer=True)
+    assert answer.is_staff and answer.depth == 1 and not answer.root.is_staff
+    assert comments.get(pinned=True).is_staff
+    # Replies two levels deep, one comment hidden with a public reason, one in the queue.
+    assert comments.filter(depth=2).count() >= 2
+    hidden = comments.get(status="hidden")
+    assert hidden.hidden_reason.startswith("Off-topic here")
+    assert comments.filter(status="pending").count() == 1
+    # Written over the incident's duration, not in the second the command ran.
+    times = sorted(comments.values_list("created_at", flat=True))
+    assert incident.started_at < times[0] and times[-1] - times[0] > timedelta(minutes=45)
+    # 20 to 40 people marked themselves affected, across the incident's components.
+    marks = AffectedMark.objects.for_org(demo).filter(incident=incident)
+    assert 20 <= marks.count() <= 40
+    assert marks.values("component").distinct().count() == 3  # API, Dublin, none named
+
+    thread = read_thread(incident)
+    assert thread.comment_count == comments.filter(status="visible").count() >= 10
+    assert thread.affected_count == marks.count()
+    # A newcomer sees it at once: the status page shows the counts, linked to the discussion.
+    page = client.get("/s/demo/").content.decode()
+    counts = f"{thread.comment_count} comments · {marks.count()} affected"
+    assert f'href="/s/demo/incidents/{incident.public_id}/#discussion">{counts}' in page

@@ -10,7 +10,10 @@ postmortems and action items), an incident in progress and an upcoming maintenan
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
+from unittest import mock
 
 from allauth.account.models import EmailAddress
 from django.core.management.base import BaseCommand
@@ -18,16 +21,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.forum import services as forum
+from apps.forum.models import MAX_DEPTH, Comment
 from apps.incidents import services as incidents
 from apps.incidents.models import Incident, IncidentStatus
 from apps.integrations.alerts.services import create_alert_integration
 from apps.notifications import services as notifications
 from apps.organizations.models import Membership, Organization
-from apps.organizations.principals import Member
+from apps.organizations.principals import Customer, Member
 from apps.organizations.roles import Role
 from apps.organizations.services import create_organization
 from apps.status import services as status
-from apps.status.models import ComponentStatus
+from apps.status.models import Component, ComponentStatus
 
 SLUG = "demo"
 PASSWORD = "candor-demo"  # noqa: S105 (printed for the local demo login on purpose)
@@ -206,6 +211,65 @@ IMPACT = {
     ComponentStatus.MAJOR_OUTAGE: "critical",
 }
 
+# Customers of Demo Cloud who take part in the active incident's discussion (email, name).
+CUSTOMERS = [
+    ("priya@example.test", "Priya (Acme Retail)"),
+    ("tom@example.test", "Tom (Nordlicht GmbH)"),
+    ("marco@example.test", "Marco (Fresco Foods)"),
+    ("aoife@example.test", "Aoife (Kinsella Print)"),
+    ("kenji@example.test", "Kenji (Sakura Travel)"),
+    ("lena@example.test", "Lena (Brightwater Labs)"),
+    ("sam@example.test", "Sam (Orbit Apps)"),
+    ("rob@example.test", "Rob (Atlas Freight)"),
+    ("grace@example.test", "Grace (Lumen Health)"),
+    ("omar@example.test", "Omar (Dune Analytics)"),
+]
+# Further readers who only marked themselves affected.
+AFFECTED_ONLY = 20
+
+# The discussion of the incident in progress, in the order it happened: (minutes after the
+# incident started, key, who, replying to, body). Who is a customer's email or "staff:<email>";
+# keys name comments that others reply to or that staff moderate below.
+DISCUSSION: list[tuple[int, str, str, str | None, str]] = [
+    (4, "checkout", "priya@example.test", None,
+     "Our checkout calls to the API from Frankfurt take 6 to 8 seconds since about 10 minutes "
+     "ago. Is this the same problem, or should we open a support ticket?"),
+    (6, "webhooks", "marco@example.test", None,
+     "Same here from Milan: API calls that usually take 200 ms now take several seconds."),
+    (9, "checkout-answer", "staff:editor@example.test", "checkout",
+     "Yes, it is the same problem: requests from Frankfurt enter through our Dublin region. "
+     "No ticket needed; we will post every update here and on this page."),
+    (12, "checkout-thanks", "tom@example.test", "checkout-answer",
+     "Good to know. We see the same from Hamburg and have told our own customers to expect "
+     "slow saves for now."),
+    (14, "pinned", "staff:demo@example.test", None,
+     "We read every comment here. If your requests **time out** rather than only run slowly, "
+     "tell us which endpoint and roughly when: it helps us find the worst paths. Use "
+     "*I'm affected too* rather than a \"same here\" comment, so we can see how many of you "
+     "are hit."),
+    (15, "webhooks-reply", "aoife@example.test", "webhooks",
+     "For us only the API is slow; webhooks arrive on time."),
+    (20, "tokyo", "kenji@example.test", None,
+     "Does this affect Asia Pacific (Tokyo) too, or only Europe?"),
+    (26, "tokyo-answer", "staff:editor@example.test", "tokyo",
+     "Only traffic that enters through Dublin. Tokyo is not affected; if you see slow "
+     "requests there, tell us here."),
+    (29, "tokyo-confirm", "lena@example.test", "tokyo-answer",
+     "Confirming from Singapore and Tokyo: response times are normal for us."),
+    (33, "off-topic", "sam@example.test", None,
+     "While you are at it, could the dashboard get a dark mode?"),
+    (41, "workaround", "rob@example.test", None,
+     "We routed our EU traffic through US East for now, which brings calls back under a "
+     "second: https://example.com/atlas-freight/eu-routing"),
+    (52, "eta", "grace@example.test", None,
+     "Is there an estimate for when this is fixed? Our patients in Ireland notice it."),
+    (58, "eta-answer", "staff:demo@example.test", "eta",
+     "Traffic is moving to the second link now. We expect normal speed within the hour and "
+     "will post an update here before then."),
+    (66, "better", "omar@example.test", None,
+     "Response times from Amsterdam look better over the last few minutes."),
+]  # fmt: skip
+
 
 class Command(BaseCommand):
     help = "Create (or show) the demo organization with realistic content."
@@ -225,22 +289,19 @@ class Command(BaseCommand):
         self, *args, reset: bool = False, incidents: int = 500, history_days: int = 730, **options
     ):
         if reset:
-            Organization.objects.filter(slug=SLUG).delete()
+            delete_demo_organization()
         users = [self.ensure_user(email, name) for email, name, _role in USERS]
         organization = Organization.objects.filter(slug=SLUG).first()
         if organization is None:
             self.stdout.write("Building the demo organization (this takes a few seconds)…")
             organization = self.build(users, past_incidents=incidents, days=history_days)
-        for user, (_email, _name, role) in zip(users, USERS, strict=True):
-            Membership.objects.get_or_create(
-                organization=organization, user=user, defaults={"role": role}
-            )
+        ensure_memberships(organization, users)
         self.report(organization)
 
-    def ensure_user(self, email: str, name: str) -> User:
+    def ensure_user(self, email: str, name: str, *, password: str | None = PASSWORD) -> User:
         user = User.objects.filter(email=email).first()
         if user is None:
-            user = User.objects.create_user(email=email, password=PASSWORD, display_name=name)
+            user = User.objects.create_user(email=email, password=password, display_name=name)
         EmailAddress.objects.get_or_create(
             user=user, email=email, defaults={"verified": True, "primary": True}
         )
@@ -254,6 +315,7 @@ class Command(BaseCommand):
         organization = create_organization(
             actor=owner, name="Demo Cloud", slug=SLUG, timezone="Europe/Amsterdam"
         )
+        ensure_memberships(organization, users)
         actor = Member.of(owner, organization)
         organization.website_url = "https://example.com/"
         organization.support_url = "https://example.com/support"
@@ -314,30 +376,35 @@ class Command(BaseCommand):
             status.backfill_uptime(by_pk[pk], timeline, until=history_end)
 
         api, eu_west = by_pk[components[5].pk], next(c for c in components if "Dublin" in c.name)
-        incident = incidents.open_incident(
-            organization,
-            actor=actor,
-            name="Slow API responses in Europe",
-            status=IncidentStatus.INVESTIGATING,
-            body="Some API requests from Europe take several seconds. We know and are "
-            "investigating. Next update within 30 minutes.",
-            components={api: ComponentStatus.DEGRADED_PERFORMANCE},
-            next_update_due=now + timedelta(minutes=30),
-            deliver_notifications=False,
-        )
-        incidents.post_update(
-            incident,
-            actor=actor,
-            status=IncidentStatus.IDENTIFIED,
-            body="A network link into our Dublin region is overloaded. We are moving traffic "
-            "to a second link. Requests still work, but slowly.",
-            components={
-                api: ComponentStatus.DEGRADED_PERFORMANCE,
-                eu_west: ComponentStatus.PARTIAL_OUTAGE,
-            },
-            next_update_due=now + timedelta(minutes=30),
-            deliver_notifications=False,
-        )
+        # The incident in progress started 80 minutes ago; its discussion happened meanwhile.
+        began = now - timedelta(minutes=80)
+        with _clock(began):
+            incident = incidents.open_incident(
+                organization,
+                actor=actor,
+                name="Slow API responses in Europe",
+                status=IncidentStatus.INVESTIGATING,
+                body="Some API requests from Europe take several seconds. We know and are "
+                "investigating. Next update within 30 minutes.",
+                components={api: ComponentStatus.DEGRADED_PERFORMANCE},
+                next_update_due=now + timedelta(minutes=30),
+                deliver_notifications=False,
+            )
+        with _clock(began + timedelta(minutes=45)):
+            incidents.post_update(
+                incident,
+                actor=actor,
+                status=IncidentStatus.IDENTIFIED,
+                body="A network link into our Dublin region is overloaded. We are moving "
+                "traffic to a second link. Requests still work, but slowly.",
+                components={
+                    api: ComponentStatus.DEGRADED_PERFORMANCE,
+                    eu_west: ComponentStatus.PARTIAL_OUTAGE,
+                },
+                next_update_due=now + timedelta(minutes=30),
+                deliver_notifications=False,
+            )
+        self.add_discussion(incident, began, components=[api, eu_west], rng=rng)
         start = (now + timedelta(days=3)).astimezone(organization.tzinfo)
         start = start.replace(hour=6, minute=0, second=0, microsecond=0)
         incidents.schedule_maintenance(
@@ -368,6 +435,59 @@ class Command(BaseCommand):
         )
         return organization
 
+    def add_discussion(
+        self,
+        incident: Incident,
+        began: datetime,
+        *,
+        components: list[Component],
+        rng: random.Random,
+    ) -> None:
+        """A lively discussion on the incident in progress, written through the forum's
+        services as its people would: questions, staff answers (one marked as the answer), a
+        pinned staff comment, replies two levels deep, a comment hidden with a public reason,
+        one waiting in the moderation queue (a new commenter's first comment with a link, held
+        by the default pre-moderation), and readers marking themselves affected."""
+        organization = incident.organization
+        # No password: customers sign in with a code sent by email (printed by `make run`).
+        people = {email: self.ensure_user(email, name, password=None) for email, name in CUSTOMERS}
+        posted: dict[str, Comment] = {}
+        for minutes, key, who, reply_to, body in DISCUSSION:
+            if who.startswith("staff:"):
+                author: Member | Customer = Member.of(
+                    User.objects.get(email=who.removeprefix("staff:")), organization
+                )
+            else:
+                author = Customer(people[who], organization)
+            with _clock(began + timedelta(minutes=minutes, seconds=rng.randrange(60))):
+                posted[key] = forum.post_comment(
+                    incident, actor=author, body=body, reply_to=posted.get(reply_to or "")
+                )
+        owner = Member.of(User.objects.get(email=USERS[0][0]), organization)
+        editor = Member.of(User.objects.get(email=USERS[1][0]), organization)
+        with _clock(began + timedelta(minutes=16)):
+            forum.pin_comment(posted["pinned"], actor=owner)
+        with _clock(began + timedelta(minutes=27)):
+            forum.mark_answer(posted["tokyo-answer"], actor=editor)
+        with _clock(began + timedelta(minutes=35)):
+            forum.hide_comment(
+                posted["off-topic"],
+                actor=editor,
+                reason="Off-topic here: this discussion is about the incident. Feature "
+                "requests are welcome at our support address.",
+            )
+        # Readers who marked themselves affected: most name the API, some the Dublin region.
+        readers = list(people.values()) + [
+            self.ensure_user(f"affected{n + 1}@example.test", "", password=None)
+            for n in range(AFFECTED_ONLY)
+        ]
+        for n, reader in enumerate(readers[:28]):
+            component = components[0] if n % 3 else (components[1] if n % 2 else None)
+            with _clock(began + timedelta(minutes=rng.randrange(2, 75))):
+                forum.mark_affected(
+                    incident, actor=Customer(reader, organization), component=component
+                )
+
     def add_postmortem(self, incident: Incident, text: dict, *, actor: Member) -> None:
         sections = {key: value for key, value in text.items() if key != "items"}
         postmortem = incidents.save_postmortem(incident, actor=actor, **sections)
@@ -392,6 +512,35 @@ class Command(BaseCommand):
             + f"  Log in as:    {USERS[0][0]} / {PASSWORD}"
             + f"  (also {USERS[1][0]} and {USERS[2][0]}, same password)\n"
         )
+
+
+@transaction.atomic
+def delete_demo_organization() -> None:
+    organization = Organization.objects.filter(slug=SLUG).first()
+    if organization is None:
+        return
+    # A comment's parent and root are PROTECTed foreign keys, so a thread with replies does not
+    # go in one cascade: the deepest comments go first.
+    comments = Comment.objects.for_org(organization)
+    for depth in range(MAX_DEPTH, -1, -1):
+        comments.filter(depth=depth).delete()
+    organization.delete()
+
+
+def ensure_memberships(organization: Organization, users: list[User]) -> None:
+    for user, (_email, _name, role) in zip(users, USERS, strict=True):
+        Membership.objects.get_or_create(
+            organization=organization, user=user, defaults={"role": role}
+        )
+
+
+@contextmanager
+def _clock(moment: datetime) -> Iterator[None]:
+    """Run services as if at `moment`: they read timezone.now() for the times they record
+    (an update's, a comment's), so the demo's incident in progress and its discussion unfold
+    over its first hour and a half rather than in the second the command runs."""
+    with mock.patch("django.utils.timezone.now", return_value=moment):
+        yield
 
 
 def _status_timeline(
