@@ -356,6 +356,22 @@ def test_the_same_reply_twice_is_refused(api, api_key, incident):
     assert Comment.objects.count() == 1
 
 
+def test_a_retried_post_with_an_idempotency_key_posts_once(api, api_key, incident):
+    client = api(api_key)
+
+    first = client.post(
+        comments_url(incident), {"body": "On it."}, content_type=JSON, HTTP_IDEMPOTENCY_KEY="r-1"
+    )
+    again = client.post(
+        comments_url(incident), {"body": "On it."}, content_type=JSON, HTTP_IDEMPOTENCY_KEY="r-1"
+    )
+
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
+    assert Comment.objects.count() == 1
+
+
 def test_a_read_only_key_reads_but_cannot_post(api, read_only_key, thread, question):
     client = api(read_only_key)
 
