@@ -546,3 +546,25 @@ def test_the_public_status_json_keys_do_not_change_with_comments(client, api_key
     assert Comment.objects.count() == 1
     assert {path: keys(path) for path in paths} == before
     assert "incidents.[].incident_updates" in before["summary.json"]  # the incident is in it
+
+
+def test_a_viewer_cannot_lock_and_no_thread_is_left_behind(incident, as_viewer):
+    with pytest.raises(PermissionDenied):
+        services.moderate_thread(incident, actor=as_viewer, locked=True)
+
+    assert not Thread.objects.exists()
+    assert not AuditEntry.objects.exists()
+
+
+def test_a_member_posting_in_the_teams_name_is_an_editor_at_least(incident, as_viewer, as_editor):
+    with pytest.raises(PermissionDenied):
+        services.post_team_reply(incident, actor=as_viewer, body="Hi")
+
+    comment = services.post_team_reply(incident, actor=as_editor, body="Hi")
+
+    assert (comment.author, comment.author_name, comment.is_staff) == (
+        None,
+        "Acme Cloud team",
+        True,
+    )
+    assert Comment.objects.count() == 1
