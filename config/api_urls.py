@@ -13,6 +13,13 @@ from rest_framework.routers import DefaultRouter, SimpleRouter
 
 from apps.api import docs
 from apps.api.views import not_found
+from apps.forum.api import (
+    CommentViewSet,
+    IncidentCommentViewSet,
+    IncidentThreadViewSet,
+    MaintenanceCommentViewSet,
+    MaintenanceThreadViewSet,
+)
 from apps.incidents.api import (
     IncidentTemplateViewSet,
     IncidentViewSet,
@@ -51,11 +58,23 @@ router.register("notification-events", NotificationEventViewSet, basename="notif
 router.register("audit-log", AuditLogViewSet, basename="audit-log")
 router.register("api-keys", ApiKeyViewSet, basename="api-keys")
 router.register("integrations", AlertIntegrationViewSet, basename="integrations")
+router.register("comments", CommentViewSet, basename="comments")
 
-# Resources nested below another's detail URL, with detail routes only (no list, no root-view
-# entry): an incident's postmortem and its action items, under incidents/<incident_id>/.
+# Resources nested below another's detail URL, with no root-view entry: an incident's postmortem
+# and its action items, and an incident's or maintenance's discussion (its settings, and its
+# comments: a list whose prefix names the incident, found through the key's organization).
 nested = SimpleRouter(trailing_slash=True, use_regex_path=False)
 nested.register("incidents", PostmortemViewSet, basename="incident-postmortem")
+nested.register("incidents", IncidentThreadViewSet, basename="incident-thread")
+nested.register("maintenances", MaintenanceThreadViewSet, basename="maintenance-thread")
+nested.register(
+    "incidents/<str:incident_id>/comments", IncidentCommentViewSet, basename="incident-comments"
+)
+nested.register(
+    "maintenances/<str:maintenance_id>/comments",
+    MaintenanceCommentViewSet,
+    basename="maintenance-comments",
+)
 
 # The schema and its documentation are public: they describe the API, they hold no data.
 public = {"authentication_classes": [], "permission_classes": [AllowAny], "throttle_classes": []}

@@ -831,3 +831,109 @@ def read_thread(
                 stack.extend(reversed(children.get(reply.pk, [])))
     count = Comment.objects.filter(thread=thread, status=Comment.Status.VISIBLE).count()
     return ThreadPage(thread, list(nodes.values()), page, has_next, count, total, by_component)
+
+
+# --- replies in the organization's name (management API) ----------------------------------------
+
+
+def team_name(organization: Organization) -> str:
+    """The author shown on a reply written in the organization's name, not a person's."""
+    return f"{strip_invisible(organization.name).strip()} team"[:80]
+
+
+@transaction.atomic
+def post_team_reply(
+    incident: Incident, *, actor: Principal, body: str, reply_to: Comment | None = None
+) -> Comment:
+    """Post a staff comment in the organization's name, for a principal that is no person (an
+    API key; the system). An API key is shared by scripts and chat-ops, so its comments are
+    not put under the name of whoever created it: the author is "<organization> team", with
+    the Staff badge (the key belongs to the organization) and no user, and the audit log
+    records which key posted it. It speaks for the organization, so it needs what moderation
+    needs ("forum.moderate": editors, write and admin keys). The same rules as a staff member's
+    comment: no rate or pre-moderation rules, but tenancy, locks, length and sanitising hold."""
+    organization = incident.organization
+    actor.require("forum.moderate", organization)
+    body = body.strip()
+    if not body:
+        raise ForumError("Write something before posting.")
+    if len(body) > markup.MAX_SOURCE_LENGTH:
+        raise ForumError(
+            f"Comments are limited to {markup.MAX_SOURCE_LENGTH:,} characters "
+            f"(this one has {len(body):,})."
+        )
+    # The thread is created with the first comment, not before a refusal (nothing written).
+    thread = Thread.objects.filter(incident=incident).select_related("incident").first() or Thread(
+        organization=organization, incident=incident
+    )
+    # SECURITY: the target must be in this very thread (and so this organization).
+    if reply_to is not None and (
+        reply_to.organization_id != organization.pk or reply_to.thread_id != thread.pk
+    ):
+        raise ForumError("You can only reply to comments in this discussion.")
+    if reply_to is not None and reply_to.status in (Comment.Status.REMOVED, Comment.Status.PENDING):
+        raise ForumError("This comment can no longer be replied to.")
+    if is_locked(thread):
+        raise ForumError("This discussion is locked; no new comments can be posted.")
+    now = timezone.now()
+    if (
+        thread.pk is not None
+        and Comment.objects.filter(
+            thread=thread,
+            author=None,
+            is_staff=True,
+            body_source=body,
+            created_at__gte=now - DUPLICATE_WINDOW,
+        ).exists()
+    ):
+        raise ForumError("The same reply was posted in this discussion a moment ago.")
+    parent = _structural_parent(reply_to) if reply_to is not None else None
+    if thread.pk is None:
+        thread = get_or_create_thread(incident)
+    comment = Comment.objects.create(
+        organization=organization,
+        thread=thread,
+        author=None,
+        author_name=team_name(organization),
+        parent=parent,
+        in_reply_to=reply_to,
+        root_id=(parent.root_id or parent.pk) if parent is not None else None,
+        depth=parent.depth + 1 if parent is not None else 0,
+        body_source=body,
+        body_html=markup.render(body),
+        status=Comment.Status.VISIBLE,
+        is_staff=True,
+        created_at=now,
+    )
+    answered = reply_to.public_id if reply_to is not None else None
+    _audit(
+        actor,
+        organization,
+        "forum.comment.post",
+        comment,
+        after={"body": body, "in_reply_to": answered},
+    )
+    _touch(thread)
+    return comment
+
+
+@transaction.atomic
+def moderate_thread(
+    incident: Incident,
+    *,
+    actor: Principal,
+    locked: bool | None = None,
+    slow_mode_seconds: int | None = None,
+    reason: str = "",
+) -> Thread:
+    """Lock or unlock the incident's discussion and/or set its slow mode, in one transaction
+    (the thread is created if it has no comment yet; a refusal leaves nothing behind)."""
+    _require_moderator(actor, incident.organization)
+    if slow_mode_seconds is not None and not 0 <= slow_mode_seconds <= 24 * 60 * 60:
+        raise ForumError("Slow mode is between 0 (off) and 86,400 seconds (a day).")
+    thread = get_or_create_thread(incident)
+    if locked is not None:
+        thread = lock_thread(thread, actor=actor, locked=locked, reason=reason)
+    if slow_mode_seconds is not None:
+        thread = set_slow_mode(thread, actor=actor, seconds=slow_mode_seconds, reason=reason)
+    return thread

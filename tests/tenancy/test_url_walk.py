@@ -29,6 +29,7 @@ from ..factories import (
     MaintenanceFactory,
     MembershipFactory,
 )
+from ..forum.factories import CommentFactory, ThreadFactory
 from ..incidents.factories import ActionItemFactory, PostmortemFactory
 from ..notifications.factories import (
     DeliveryFactory,
@@ -78,6 +79,8 @@ def org_objects(org, owner):
         "api_key_id": ApiKeyFactory(organization=org).public_id,
         "subscriber_id": EmailSubscriberFactory(organization=org).public_id,
         "event_id": event.public_id,
+        # The forum API: a comment in the incident's discussion.
+        "comment_id": CommentFactory(thread=ThreadFactory(incident=incident)).public_id,
     }
     integration, _token = create_alert_integration(
         org, actor=Member.of(owner, org), kind="generic", name="CI"
