@@ -148,6 +148,8 @@ def test_the_code_mail_names_the_status_page(on_subdomain, customer):
     assert message.subject == "Your code to comment on the Acme Cloud status page"
     assert "Acme Cloud status" in message.from_email
     assert "comment on the Acme Cloud status page" in message.body
+    assert "It works for 3 minutes, once." in message.body
+    assert "Candor" not in message.body
     assert code_in(message)
 
 
