@@ -11,7 +11,7 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
-from tests.factories import IncidentFactory
+from tests.factories import PASSWORD, IncidentFactory
 
 from .conftest import SIZES, submit, visit
 
@@ -84,3 +84,22 @@ def test_a_customer_signs_in_with_an_emailed_code_on_the_page_subdomain(
     submit(page, page.get_by_role("button", name="Sign out"))
     visit(page, "/signin/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Enter your email to comment")
+
+
+def test_staff_signed_in_to_the_application_continue_as_staff_on_the_page_subdomain(
+    page, look, site, page_site, org, owner
+):
+    # Signed in to the application (its host's cookie), not to the page's subdomain.
+    page.goto(f"{site}/accounts/login/")
+    page.get_by_label("Email").fill(owner.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    submit(page, page.locator("main").get_by_role("button", name=re.compile("sign in", re.I)))
+
+    visit(page, "/signin/")
+    look("staff-offer")
+    submit(page, page.get_by_role("button", name="Sign in as Acme Cloud staff"))
+    # Handed over: back on the page's own host, signed in there as staff.
+    assert page.url == page_site + "/"
+    visit(page, "/signin/")
+    expect(page.locator("main")).to_contain_text("Signed in as alice@acme.test, Acme Cloud staff.")
+    look("staff-signed-in")
