@@ -302,6 +302,18 @@ def test_a_wrong_password_is_a_form_error(on_subdomain, customer):
     assert not on_subdomain.user().is_authenticated
 
 
+def test_wrong_passwords_are_rate_limited(on_subdomain, customer):
+    # ACCOUNT_RATE_LIMITS["login_failed"]: 5 failures per address in 5 minutes.
+    for _ in range(5):
+        on_subdomain.post("signin/password/", {"login": customer.email, "password": "not-it"})
+    response = on_subdomain.post(
+        "signin/password/", {"login": customer.email, "password": PASSWORD}
+    )
+    assert response.status_code == 400
+    assert b"Too many failed login attempts" in response.content
+    assert not on_subdomain.user().is_authenticated
+
+
 def test_an_unconfirmed_address_is_sent_to_the_code(on_subdomain):
     user = UserFactory(email="new@customer.test", verified=False)
     response = on_subdomain.post("signin/password/", {"login": user.email, "password": PASSWORD})
