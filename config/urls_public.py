@@ -3,12 +3,22 @@
 from django.urls import include, path
 
 from apps.core import views as core_views
+from apps.forum.urls_signin import signin_urlpatterns, stage_urlpatterns
+from apps.public import urls_public as public_urls
 from apps.public.urls_public import subscription_urlpatterns
+from apps.public.views_public import base_context
 
 urlpatterns = [
-    path("", include("apps.public.urls_public")),
+    # Sign in to comment (apps/forum/urls_signin.py) shares the `public` namespace, rendered in
+    # the page's own frame (base_context).
+    path(
+        "",
+        include((public_urls.urlpatterns + signin_urlpatterns(frame=base_context), "public")),
+    ),
     # The subscription pages live in apps.public but keep their `notifications:` URL names.
     path("", include((subscription_urlpatterns, "notifications"))),
+    # The names allauth's login stages redirect to, so a sign-in stays on the page's host.
+    path("", include(stage_urlpatterns(frame=base_context))),
     path("healthz", core_views.healthz),
 ]
 

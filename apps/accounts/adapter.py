@@ -1,20 +1,44 @@
 from __future__ import annotations
 
+from email.utils import formataddr, parseaddr
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
+from allauth.account import app_settings as account_settings
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
 from django.conf import settings
 from django.urls import reverse
 
 from apps.core.links import absolute_url
 
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from apps.organizations.models import Organization
+
 # Set by the invitation page: the address the invitation was mailed to.
 INVITED_EMAIL_SESSION_KEY = "invited_email"
 
 
+def page_organization(request: HttpRequest | None) -> Organization | None:
+    """The organization whose status page the request is on (TenantMiddleware set it: a page
+    host, or /s/<slug>/ on the application host), else None (the application itself)."""
+    if request is None or getattr(request, "public_prefix", None) is None:
+        return None
+    return getattr(request, "organization", None)
+
+
 class AccountAdapter(DefaultAccountAdapter):
+    """Account behaviour on the application and, for sign-in to comment, on status pages
+    (apps/forum/views_signin.py): there the dashboard is never where a sign-in ends, allauth's
+    flash messages are not shown (those pages say what happened themselves), and the code mail
+    names the status page rather than Candor."""
+
     def get_login_redirect_url(self, request):
+        if page_organization(request) is not None:
+            return reverse("public:page")
         # An invitation link followed while logged out brings the user back to accept it.
         pending = request.session.pop("pending_invitation", None)
         if pending:
@@ -52,7 +76,47 @@ class AccountAdapter(DefaultAccountAdapter):
         }
         self.send_mail("account/email/account_already_exists", email, context)
 
+    def add_message(
+        self,
+        request,
+        level,
+        message_template=None,
+        message_context=None,
+        extra_tags="",
+        message=None,
+    ):
+        if page_organization(request) is not None:
+            return
+        super().add_message(
+            request,
+            level,
+            message_template=message_template,
+            message_context=message_context,
+            extra_tags=extra_tags,
+            message=message,
+        )
+
+    def format_email_subject(self, subject: str) -> str:
+        # Mail sent from a status page (its sign-in code) speaks for that page, not for Candor.
+        if page_organization(allauth_context.request) is not None:
+            return subject
+        return super().format_email_subject(subject)
+
+    def get_from_email(self) -> str:
+        organization = page_organization(allauth_context.request)
+        if organization is None:
+            return super().get_from_email()
+        # The page's name on the account sender's address (formataddr quotes and encodes it).
+        _name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+        return formataddr((f"{organization.name} status", address))
+
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        organization = page_organization(context.get("request") or allauth_context.request)
+        if organization is not None and template_prefix == "account/email/login_code":
+            # The code mail of a status page's sign-in names that page, not Candor.
+            template_prefix = "forum/signin/email/login_code"
+            context["status_page"] = {"name": organization.name, "url": organization.public_url}
+            context["code_minutes"] = max(1, account_settings.LOGIN_BY_CODE_TIMEOUT // 60)
         # Mail templates render without context processors; the footer links to the app.
         context.setdefault("SITE_URL", settings.SITE_URL)
         # "...to register an account on <domain>": SITE_URL's, not the request's Host.

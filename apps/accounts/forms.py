@@ -11,7 +11,8 @@ class ProfileForm(forms.Form):
         max_length=User._meta.get_field("display_name").max_length,
         required=False,
         help_text="Shown to your team: in the member list, beside the updates you post in the "
-        "dashboard, and on invitations you send. Customers never see it. Leave empty to use "
-        "your email address.",
+        "dashboard, and on invitations you send; and beside the comments you post on status "
+        "pages. Leave empty to use your email address (status pages show only the part before "
+        "the @).",
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )

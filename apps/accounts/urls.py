@@ -8,4 +8,6 @@ app_name = "accounts"
 
 urlpatterns = [
     path("profile/", views.profile, name="profile"),
+    # "Sign in as <organization> staff" on a status page host starts here (handoff.py).
+    path("page-handoff/", views.page_handoff, name="page_handoff"),
 ]

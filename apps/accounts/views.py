@@ -6,10 +6,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_safe
 
 from apps.organizations.models import Membership
 
+from . import handoff
 from .forms import ProfileForm
 from .services import update_profile
 
@@ -35,3 +37,21 @@ def profile(request: HttpRequest) -> HttpResponse:
             .order_by("organization__name"),
         },
     )
+
+
+@never_cache
+@login_required
+@require_safe
+def page_handoff(request: HttpRequest) -> HttpResponse:
+    """Signs a member in on their organization's status page host (apps/accounts/handoff.py):
+    back to that host with a single-use token, or a page saying why not."""
+    try:
+        issued = handoff.issue(
+            request.user,
+            host=request.GET.get("host", ""),
+            state=request.GET.get("state", ""),
+            next_path=request.GET.get("next", "/"),
+        )
+    except handoff.HandoffError as error:
+        return render(request, "account/page_handoff_refused.html", {"message": error}, status=403)
+    return redirect(issued.url)

@@ -56,8 +56,9 @@ def test_the_profile_needs_a_login(client, db):
 
 
 def test_the_display_name_help_says_where_it_is_shown(client):
-    """Customers never see it (updates on the status page carry no author)."""
+    """Updates on the status page carry no author; comments on its forum do."""
     client.force_login(UserFactory())
     content = client.get(reverse("accounts:profile")).content.decode()
     assert "Shown to your team: in the member list, beside the updates you post" in content
-    assert "Customers never see it." in content
+    assert "beside the comments you post on status pages" in content
+    assert "Customers never see it." not in content
