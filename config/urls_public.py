@@ -9,6 +9,8 @@ urlpatterns = [
     path("", include("apps.public.urls_public")),
     # The subscription pages live in apps.public but keep their `notifications:` URL names.
     path("", include((subscription_urlpatterns, "notifications"))),
+    # The incident forum's actions on the incident page (namespace `forum`).
+    path("", include("apps.forum.urls_public")),
     path("healthz", core_views.healthz),
 ]
 

@@ -98,7 +98,7 @@ def test_the_floors_are_the_documented_ones():
     assert floors["notifications"] < floors["status"] < floors["incidents"]
     assert floors["incidents"] < floors["integrations"] == floors["forum"] < floors["demo"]
     assert floors["public"] == floors["integrations"]
-    assert pairs == {frozenset({"accounts", "organizations"})}
+    assert pairs == {frozenset({"accounts", "organizations"}), frozenset({"public", "forum"})}
 
 
 def test_apps_import_only_from_lower_floors():
