@@ -106,6 +106,7 @@ class Discussion:
     components: list[Any] = field(default_factory=list)
     flag_reasons: list[tuple[str, str]] = field(default_factory=list)
     max_length: int = MAX_SOURCE_LENGTH
+    max_length_text: str = f"{MAX_SOURCE_LENGTH:,}"
     honeypot: str = HONEYPOT_FIELD
     show_labels: dict[str, str] = field(default_factory=lambda: dict(SHOW_LABELS))
 
@@ -123,23 +124,25 @@ def parse_show(value: str | None) -> str:
     return value if value in SHOW_CHOICES else "all"
 
 
-def _describe(comment: Comment, viewer: User | None, can_moderate: bool, locked: bool) -> None:
-    """Attach what the template shows and offers for one comment."""
+def _describe_public(comment: Comment) -> None:
+    """Attach what every reader sees of one comment."""
     comment.author_deleted = services.is_deleted_by_author(comment)
-    comment.is_mine = viewer is not None and comment.author_id == viewer.pk
     comment.replying_to = (
         comment.in_reply_to.author_name
         if comment.in_reply_to is not None and comment.in_reply_to_id != comment.parent_id
         else ""
     )
+
+
+def _describe(
+    comment: Comment, viewer: User | None, can_moderate: bool, locked: bool, replied: set[int]
+) -> None:
+    """Attach what one signed-in reader may do with one comment."""
+    comment.is_mine = viewer is not None and comment.author_id == viewer.pk
     live = comment.status in (Comment.Status.VISIBLE, Comment.Status.PENDING)
     fresh = timezone.now() - comment.created_at <= services.AUTHOR_EDIT_WINDOW
     comment.can_edit = (
-        comment.is_mine
-        and live
-        and fresh
-        and not locked
-        and not getattr(comment, "has_replies", True)
+        comment.is_mine and live and fresh and not locked and comment.pk not in replied
     ) or (can_moderate and live)
     comment.can_delete = comment.is_mine and live
     comment.can_reply = (
@@ -181,9 +184,10 @@ def discussion(
                 entries.append(Entry("update", update.display_at, update=update))
     entries.sort(key=lambda entry: entry.at, reverse=True)
     thread = thread_page.thread
-    locked = thread is not None and services.is_locked(thread)
-    if thread is None:
-        settings = services.forum_settings(incident.organization)
+    settings = services.forum_settings(incident.organization)
+    if thread is not None:
+        locked = services.is_locked(thread, settings)
+    else:
         lock_at = services.auto_lock_at(incident, settings)
         locked = lock_at is not None and lock_at <= timezone.now()
     result = Discussion(
@@ -197,6 +201,10 @@ def discussion(
         components=list(getattr(incident, "public_components", [])),
         flag_reasons=list(Flag.Reason.choices),
     )
+    nodes = [*pinned, *(e.node for e in entries if e.node is not None)]
+    for node in nodes:
+        for comment in node.all_comments():
+            _describe_public(comment)
     if viewer is None:
         if request is not None:
             result.signin_url = signin_url(request, request.path)
@@ -208,9 +216,21 @@ def discussion(
     result.form = form or FormState()
     result.form_token = sign_form_timestamp()
     result.may_comment, result.comment_refusal = _may_comment(incident, viewer, locked)
-    for node in [*pinned, *(e.node for e in entries if e.node is not None)]:
-        for comment in [node.comment, *([node.answer] if node.answer else []), *node.replies]:
-            _describe(comment, viewer, result.can_moderate, locked)
+    placed = form is None or ":" not in form.target
+    for node in nodes:
+        for comment in node.all_comments():
+            _describe(comment, viewer, result.can_moderate, locked, thread_page.replied)
+            if form is not None and form.target.partition(":")[2] == comment.public_id:
+                comment.form = form
+                placed = True
+    if not placed and form is not None:
+        # The comment the action was about is not on this screen (another page, or not in this
+        # discussion at all): say why above the form, and keep a reply's text in it.
+        result.form = FormState(
+            body=form.body if form.target.startswith("reply:") else "",
+            error=form.error,
+            target="comment",
+        )
     return result
 
 

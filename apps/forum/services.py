@@ -783,6 +783,8 @@ class ThreadPage:
     affected_count: int
     affected_by_component: dict[int, int]
     show: str = "all"
+    # Comments on this page someone replied to (an author may no longer edit those).
+    replied: set[int] = field(default_factory=set)
     # The span of time this page's top-level comments cover, `since <= t < until` (None: open
     # on that side); the page interleaves the official updates of the same span.
     since: datetime | None = None
@@ -850,6 +852,8 @@ def read_thread(
     total, by_component = affected_counts(incident)
     if thread is None:
         return ThreadPage(None, [], 1, False, 0, total, by_component, show)
+    thread.incident = incident  # what is_locked reads, without another query
+    thread.organization = incident.organization
     page = max(page, 1)
     shown = _readable(viewer)
     base = Comment.objects.filter(thread=thread).filter(shown).select_related("in_reply_to")
@@ -857,6 +861,7 @@ def read_thread(
     since: datetime | None = None
     until: datetime | None = None
     nodes: dict[int, CommentNode] = {}
+    replied: set[int] = set()
     has_next = False
     order = "-id" if newest_first else "id"
     if show == "staff":
@@ -882,16 +887,17 @@ def read_thread(
             for reply in base.filter(root_id__in=list(nodes)).order_by("id"):
                 assert reply.parent_id is not None
                 children.setdefault(reply.parent_id, []).append(_without_hidden_bodies(reply))
-            replied_to = {
-                reply.in_reply_to_id for replies in children.values() for reply in replies
+            replied = set(children) | {
+                reply.in_reply_to_id
+                for replies in children.values()
+                for reply in replies
+                if reply.in_reply_to_id is not None
             }
             for node in nodes.values():
-                node.comment.has_replies = node.comment.pk in children
                 # Depth first, oldest first among siblings: a reply follows the one it answers.
                 stack = list(reversed(children.get(node.comment.pk, [])))
                 while stack:
                     reply = stack.pop()
-                    reply.has_replies = reply.pk in replied_to or reply.pk in children
                     if reply.is_answer and node.answer is None:
                         node.answer = reply
                     else:
@@ -907,6 +913,7 @@ def read_thread(
         total,
         by_component,
         show,
+        replied,
         since,
         until,
     )
