@@ -350,3 +350,32 @@ def test_the_poll_of_another_organizations_incident_is_404(client, other_org):
     ThreadFactory(incident=theirs)
     response = client.get(url(theirs, "discussion/live/"), HTTP_IF_NONE_MATCH='W/"t0"')
     assert response.status_code == 404
+
+
+def test_once_a_sign_in_page_exists_anonymous_readers_are_sent_there(client, incident, monkeypatch):
+    from apps.forum import discussion
+
+    real_reverse = discussion.reverse
+
+    def reverse(name, *args, **kwargs):
+        if name == "public:signin":
+            return "/s/acme/signin/"
+        return real_reverse(name, *args, **kwargs)
+
+    monkeypatch.setattr(discussion, "reverse", reverse)
+    page = body(client, url(incident))
+    next_url = f"/s/acme/signin/?next=%2Fs%2Facme%2Fincidents%2F{incident.public_id}%2F"
+    assert f'<a class="sp-button" href="{next_url}">Sign in to comment</a>' in page
+    assert "Sign in to say you are affected" in page
+
+
+def test_a_signed_in_readers_poll_is_private(client, incident, customer):
+    client.force_login(customer)
+    response = client.get(url(incident, "live/"), HTTP_IF_NONE_MATCH='W/"v0"')
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, no-store"
+    assert "Comment as" in response.content.decode()
+    resolved = IncidentFactory(organization=incident.organization, status="resolved")
+    ThreadFactory(incident=resolved)
+    response = client.get(url(resolved, "discussion/live/"), HTTP_IF_NONE_MATCH='W/"t0"')
+    assert response["Cache-Control"] == "private, no-store"
