@@ -513,6 +513,7 @@ def incident_context(
     if not found:
         raise Http404("There is no such incident on this status page.")
     item = decorate(found[0], organization.tzinfo)
+    item.organization = organization  # the forum reads it: no second query
     closed = item.status in (
         IncidentStatus.RESOLVED,
         IncidentStatus.POSTMORTEM,
