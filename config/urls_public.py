@@ -19,6 +19,8 @@ urlpatterns = [
     path("", include((subscription_urlpatterns, "notifications"))),
     # The names allauth's login stages redirect to, so a sign-in stays on the page's host.
     path("", include(stage_urlpatterns(frame=base_context))),
+    # The incident forum's actions on the incident page (namespace `forum`).
+    path("", include("apps.forum.urls_public")),
     path("healthz", core_views.healthz),
 ]
 

@@ -761,6 +761,16 @@ def unmark_affected(incident: Incident, *, actor: Principal) -> None:
 class CommentNode:
     comment: Comment
     replies: list[Comment] = field(default_factory=list)
+    # The reply marked as the answer, taken out of `replies` to be shown first.
+    answer: Comment | None = None
+
+    def all_comments(self) -> list[Comment]:
+        return [self.comment, *([self.answer] if self.answer else []), *self.replies]
+
+
+#: What a page of the discussion shows: everything, official updates only (no comments), or
+#: only staff comments and accepted answers (flat, oldest first).
+SHOW_CHOICES = ("all", "updates", "staff")
 
 
 @dataclass
@@ -772,6 +782,18 @@ class ThreadPage:
     comment_count: int
     affected_count: int
     affected_by_component: dict[int, int]
+    show: str = "all"
+    # Comments on this page someone replied to (an author may no longer edit those).
+    replied: set[int] = field(default_factory=set)
+    # The span of time this page's top-level comments cover, `since <= t < until` (None: open
+    # on that side); the page interleaves the official updates of the same span.
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def covers(self, moment: datetime) -> bool:
+        return (self.since is None or moment >= self.since) and (
+            self.until is None or moment < self.until
+        )
 
 
 def _readable(viewer: User | None) -> Q:
@@ -781,6 +803,15 @@ def _readable(viewer: User | None) -> Q:
     if viewer is not None:
         shown |= Q(status=Comment.Status.PENDING, author=viewer)
     return shown
+
+
+def _without_hidden_bodies(comment: Comment) -> Comment:
+    # SECURITY: a hidden or removed comment's body never reaches a reader (nor a template that
+    # might forget to check): only its public reason or tombstone does.
+    if comment.status in (Comment.Status.HIDDEN, Comment.Status.REMOVED):
+        comment.body_source = ""
+        comment.body_html = ""
+    return comment
 
 
 def affected_counts(incident: Incident) -> tuple[int, dict[int, int]]:
@@ -801,36 +832,91 @@ def affected_counts(incident: Incident) -> tuple[int, dict[int, int]]:
 
 
 def read_thread(
-    incident: Incident, *, viewer: User | None = None, page: int = 1, per_page: int = 50
+    incident: Incident,
+    *,
+    viewer: User | None = None,
+    page: int = 1,
+    per_page: int = 50,
+    show: str = "all",
+    newest_first: bool = False,
 ) -> ThreadPage:
     """One page of top-level comments (pinned first, then oldest first), each with all its
-    replies, plus counts. A constant number of queries whatever the thread's size."""
+    replies, plus counts. A constant number of queries whatever the thread's size.
+
+    Hidden and removed comments come without their bodies. `show="staff"` gives staff comments
+    and accepted answers only (flat), `show="updates"` no comments (the counts only).
+    `newest_first` orders top-level comments newest first (replies stay oldest first)."""
+    if show not in SHOW_CHOICES:
+        raise ValueError(f"show must be one of {SHOW_CHOICES}")
     thread = Thread.objects.filter(incident=incident).first()
     total, by_component = affected_counts(incident)
     if thread is None:
-        return ThreadPage(None, [], 1, False, 0, total, by_component)
+        return ThreadPage(None, [], 1, False, 0, total, by_component, show)
+    thread.incident = incident  # what is_locked reads, without another query
+    thread.organization = incident.organization
     page = max(page, 1)
     shown = _readable(viewer)
     base = Comment.objects.filter(thread=thread).filter(shown).select_related("in_reply_to")
     offset = (page - 1) * per_page
-    roots = list(base.filter(depth=0).order_by("-pinned", "id")[offset : offset + per_page + 1])
-    has_next = len(roots) > per_page
-    roots = roots[:per_page]
-    nodes = {root.pk: CommentNode(root) for root in roots}
-    if nodes:
-        children: dict[int, list[Comment]] = {}
-        for reply in base.filter(root_id__in=list(nodes)).order_by("id"):
-            assert reply.parent_id is not None
-            children.setdefault(reply.parent_id, []).append(reply)
-        for node in nodes.values():
-            # Depth first, oldest first among siblings: a reply follows the one it answers.
-            stack = list(reversed(children.get(node.comment.pk, [])))
-            while stack:
-                reply = stack.pop()
-                node.replies.append(reply)
-                stack.extend(reversed(children.get(reply.pk, [])))
+    since: datetime | None = None
+    until: datetime | None = None
+    nodes: dict[int, CommentNode] = {}
+    replied: set[int] = set()
+    has_next = False
+    order = "-id" if newest_first else "id"
+    if show == "staff":
+        staff = base.filter(Q(is_staff=True) | Q(is_answer=True), status=Comment.Status.VISIBLE)
+        found = list(staff.order_by(order)[offset : offset + per_page + 1])
+        has_next = len(found) > per_page
+        nodes = {c.pk: CommentNode(c) for c in found[:per_page]}
+    elif show == "all":
+        # One row before the page (where its span starts) and one after (is there a next page).
+        start = max(offset - 1, 0)
+        found = list(base.filter(depth=0).order_by("-pinned", order)[start : offset + per_page + 1])
+        before = found[0] if offset and found else None
+        roots = found[1:] if offset and found else found
+        has_next = len(roots) > per_page
+        roots = roots[:per_page]
+        unpinned = [root for root in roots if not root.pinned]
+        edge = before.created_at if before is not None and not before.pinned else None
+        last = unpinned[-1].created_at if has_next and unpinned else None
+        since, until = (last, edge) if newest_first else (edge, last)
+        nodes = {root.pk: CommentNode(_without_hidden_bodies(root)) for root in roots}
+        if nodes:
+            children: dict[int, list[Comment]] = {}
+            for reply in base.filter(root_id__in=list(nodes)).order_by("id"):
+                assert reply.parent_id is not None
+                children.setdefault(reply.parent_id, []).append(_without_hidden_bodies(reply))
+            replied = set(children) | {
+                reply.in_reply_to_id
+                for replies in children.values()
+                for reply in replies
+                if reply.in_reply_to_id is not None
+            }
+            for node in nodes.values():
+                # Depth first, oldest first among siblings: a reply follows the one it answers.
+                stack = list(reversed(children.get(node.comment.pk, [])))
+                while stack:
+                    reply = stack.pop()
+                    if reply.is_answer and node.answer is None:
+                        node.answer = reply
+                    else:
+                        node.replies.append(reply)
+                    stack.extend(reversed(children.get(reply.pk, [])))
     count = Comment.objects.filter(thread=thread, status=Comment.Status.VISIBLE).count()
-    return ThreadPage(thread, list(nodes.values()), page, has_next, count, total, by_component)
+    return ThreadPage(
+        thread,
+        list(nodes.values()),
+        page,
+        has_next,
+        count,
+        total,
+        by_component,
+        show,
+        replied,
+        since,
+        until,
+    )
 
 
 # --- replies in the organization's name (management API) ----------------------------------------
@@ -937,3 +1023,66 @@ def moderate_thread(
     if slow_mode_seconds is not None:
         thread = set_slow_mode(thread, actor=actor, seconds=slow_mode_seconds, reason=reason)
     return thread
+
+
+# --- the public page: an author's own edits and deletions, the viewer's state ----------------
+
+# SECURITY: how a comment deleted by its author is told from one removed by a moderator without
+# a new status value. `_set_status` strips every moderator's reason, so no reason a moderator
+# gives can start with a space and be taken for this marker.
+AUTHOR_DELETED_REASON = " deleted by its author"
+
+
+def is_deleted_by_author(comment: Comment) -> bool:
+    return comment.status == Comment.Status.REMOVED and (
+        comment.hidden_reason == AUTHOR_DELETED_REASON
+    )
+
+
+def _has_replies(comment: Comment) -> bool:
+    return Comment.objects.filter(Q(parent=comment) | Q(in_reply_to=comment)).exists()
+
+
+def edit_own_comment(comment: Comment, *, actor: Principal, body: str) -> Comment:
+    """An author's edit from the page: `edit_comment`'s rules, and not once someone replied
+    (moderators edit any comment at any time through `edit_comment`)."""
+    user = _person(actor)
+    if comment.author_id == user.pk and _has_replies(comment):
+        raise ForumError("Someone has replied to this comment, so it can no longer be edited.")
+    return edit_comment(comment, actor=actor, body=body)
+
+
+@transaction.atomic
+def delete_own_comment(comment: Comment, *, actor: Principal) -> Comment | None:
+    """An author deletes their comment: gone when nobody replied, otherwise a tombstone
+    ("[deleted by its author]") so the replies keep their place. The body stays stored for
+    moderators, as with a removal; readers never get it. Returns the tombstone, or None."""
+    actor.require("forum.participate", comment.organization)
+    user = _person(actor)
+    if comment.author_id != user.pk:
+        raise PermissionDenied("You can only delete your own comments.")
+    if comment.status == Comment.Status.REMOVED:
+        raise ForumError("This comment has already been removed.")
+    thread = comment.thread
+    if _has_replies(comment):
+        comment.status = Comment.Status.REMOVED
+        comment.hidden_reason = AUTHOR_DELETED_REASON
+        comment.pinned = False
+        comment.is_answer = False
+        comment.save(update_fields=["status", "hidden_reason", "pinned", "is_answer"])
+        _touch(thread)
+        return comment
+    visible = comment.status == Comment.Status.VISIBLE
+    comment.delete()
+    if visible:
+        _touch(thread)
+    return None
+
+
+def affected_mark_of(incident: Incident, user: User) -> AffectedMark | None:
+    """The person's own "I'm affected too" mark on the incident, if any."""
+    return (
+        AffectedMark.objects.for_org(incident.organization)
+        .filter(incident=incident, user=user)
+        .first()
+    )

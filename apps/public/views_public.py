@@ -24,6 +24,7 @@ from django.views.decorators.http import require_safe
 
 from apps.core.text import staff_text_html
 from apps.forum.counts import NONE, discussion_counts
+from apps.forum.discussion import FormState, discussion, parse_show, signed_in_user
 from apps.incidents.models import (
     ACTIVE_MAINTENANCE,
     ActionItem,
@@ -494,34 +495,107 @@ def published_postmortem(organization: Organization, incident: Incident) -> Post
     return postmortem
 
 
+def discussion_params(request: HttpRequest) -> tuple[str, int]:
+    """The discussion's filter (`?show=`; anything unknown is "Everything") and page."""
+    show = parse_show(request.GET.get("show"))
+    try:
+        number = int(request.GET.get("page", "1"))
+    except ValueError:
+        raise Http404("No such page of this discussion.") from None
+    if number < 1:
+        raise Http404("No such page of this discussion.")
+    return show, number
+
+
+def incident_context(
+    request: HttpRequest,
+    public_id: str,
+    *,
+    show: str = "all",
+    number: int = 1,
+    viewer: Any = None,
+    form: FormState | None = None,
+) -> dict[str, Any]:
+    """Everything the incident page shows; viewer-specific parts only when `viewer` is given
+    (never for the shared cache)."""
+    organization = request.organization
+    tree = api_v2.load_components(organization)
+    queryset = api_v2.incidents_queryset(organization).filter(public_id=public_id)
+    found = api_v2.load_incidents(organization, queryset, tree)
+    if not found:
+        raise Http404("There is no such incident on this status page.")
+    item = decorate(found[0], organization.tzinfo)
+    item.organization = organization  # the forum reads it: no second query
+    closed = item.status in (
+        IncidentStatus.RESOLVED,
+        IncidentStatus.POSTMORTEM,
+        MaintenanceStatus.COMPLETED,
+    )
+    forum = discussion(item, show=show, page=number, viewer=viewer, request=request, form=form)
+    if number > 1 and not forum.entries and not forum.pinned:
+        raise Http404("No such page of this discussion.")
+    for entry in forum.entries:
+        for comment in entry.node.all_comments() if entry.node else ():
+            comment.created_at_html = time_html(comment.created_at, organization.tzinfo)
+    for node in forum.pinned:
+        for comment in node.all_comments():
+            comment.created_at_html = time_html(comment.created_at, organization.tzinfo)
+    context = base_context(request, organization)
+    context.update(
+        incident=item,
+        is_open=item.is_open,
+        # A closed incident's discussion refreshes itself (thread version) while it is open.
+        discussion_live=not item.is_open and not forum.locked,
+        duration=duration_text(item.started_at, item.resolved_at) if closed else None,
+        affected=[(c, c.display_name) for c in item.public_components],
+        page_title=escape(item.name),
+        postmortem=published_postmortem(organization, item),
+        discussion=forum,
+    )
+    return context
+
+
+INCIDENT_TEMPLATE = "status/public/incident.html"
+# A signed-in reader's rendering holds their name, controls and CSRF token: never stored by a
+# shared cache, a browser cache or a CDN.
+PRIVATE_CACHE_CONTROL = "private, no-store"
+
+
+def render_incident(
+    request: HttpRequest,
+    public_id: str,
+    *,
+    viewer: Any,
+    form: FormState | None = None,
+    status: int = 200,
+    template: str = INCIDENT_TEMPLATE,
+) -> HttpResponse:
+    """The incident page (or its discussion fragment) rendered for one signed-in reader."""
+    show, number = discussion_params(request)
+    context = incident_context(
+        request, public_id, show=show, number=number, viewer=viewer, form=form
+    )
+    response = HttpResponse(
+        render_to_string(template, context, request=request), content_type=HTML, status=status
+    )
+    response["Cache-Control"] = PRIVATE_CACHE_CONTROL
+    return response
+
+
 @require_safe
 def incident(request: HttpRequest, public_id: str) -> HttpResponse:
-    organization = request.organization
+    show, number = discussion_params(request)
+    # SECURITY: a signed-in reader gets a rendering of their own, never the shared cache's and
+    # never stored in it. Reading request.user makes the session middleware add Vary: Cookie,
+    # so a CDN keeps the anonymous copy for cookie-less readers only.
+    viewer = signed_in_user(request)
+    if viewer is not None:
+        return render_incident(request, public_id, viewer=viewer)
 
     def build() -> tuple[str, dict[str, Any]]:
-        tree = api_v2.load_components(organization)
-        queryset = api_v2.incidents_queryset(organization).filter(public_id=public_id)
-        found = api_v2.load_incidents(organization, queryset, tree)
-        if not found:
-            raise Http404("There is no such incident on this status page.")
-        item = decorate(found[0], organization.tzinfo)
-        closed = item.status in (
-            IncidentStatus.RESOLVED,
-            IncidentStatus.POSTMORTEM,
-            MaintenanceStatus.COMPLETED,
-        )
-        context = base_context(request, organization)
-        context.update(
-            incident=item,
-            is_open=item.is_open,
-            duration=duration_text(item.started_at, item.resolved_at) if closed else None,
-            affected=[(c, c.display_name) for c in item.public_components],
-            page_title=escape(item.name),
-            postmortem=published_postmortem(organization, item),
-        )
-        return "status/public/incident.html", context
+        return INCIDENT_TEMPLATE, incident_context(request, public_id, show=show, number=number)
 
-    return cached_html(request, f"incident:{public_id}", build)
+    return cached_html(request, f"incident:{public_id}:{show}:{number}", build)
 
 
 # --- polling (static/js/live.js) -------------------------------------------------------------
@@ -535,5 +609,13 @@ def page_live(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def incident_live(request: HttpRequest, public_id: str) -> HttpResponse:
-    """The incident page's poll (the page polls only while the incident is open)."""
-    return live_response(request, lambda: incident(request, public_id))
+    """The incident page's poll (the page polls only while the incident is open).
+
+    Every reader-visible change of the thread bumps the organization's content version in the
+    same transaction (apps.forum.services._touch), so while the incident is open this poll
+    brings new comments too; a closed incident's discussion polls its thread's version
+    (apps.forum.views_public.discussion_live)."""
+    response = live_response(request, lambda: incident(request, public_id))
+    if signed_in_user(request) is not None:
+        response["Cache-Control"] = PRIVATE_CACHE_CONTROL
+    return response

@@ -117,8 +117,36 @@
     return state;
   }
 
+  function typedValues(root) {
+    // What the reader typed or chose in forms (a comment being written, an open reply box):
+    // kept across a refresh, matched by the field's id.
+    var values = {};
+    var fields = root.querySelectorAll("textarea[id], input[id]:not([type=hidden]), select[id]");
+    for (var i = 0; i < fields.length; i++) {
+      var field = fields[i];
+      var changed = field.tagName === "SELECT" ? true : field.value !== field.defaultValue;
+      if (changed) values[field.id] = field.value;
+    }
+    var open = {};
+    var boxes = root.querySelectorAll("details[id]");
+    for (var j = 0; j < boxes.length; j++) open[boxes[j].id] = boxes[j].open;
+    return { values: values, open: open };
+  }
+
+  function restoreTyped(root, typed) {
+    Object.keys(typed.values).forEach(function (id) {
+      var field = document.getElementById(id);
+      if (field && root.contains(field)) field.value = typed.values[id];
+    });
+    Object.keys(typed.open).forEach(function (id) {
+      var box = document.getElementById(id);
+      if (box && root.contains(box) && box.tagName === "DETAILS") box.open = typed.open[id];
+    });
+  }
+
   function swap(fresh) {
     var state = openGroups(main);
+    var typed = typedValues(main);
     var focused = document.activeElement && main.contains(document.activeElement)
       ? document.activeElement.id : null;
     // Move the parsed nodes over rather than setting innerHTML, which would serialise and parse
@@ -136,6 +164,7 @@
         groups[i].open = state[key];
       }
     }
+    restoreTyped(main, typed);
     if (focused) {
       var again = document.getElementById(focused);
       if (again) again.focus({ preventScroll: true });
