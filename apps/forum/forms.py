@@ -23,7 +23,7 @@ BAN_LENGTHS = [
 
 class ReplyForm(forms.Form):
     body = forms.CharField(
-        label="Reply",
+        label="Your comment",
         widget=forms.Textarea(attrs={"rows": 4}),
         max_length=markup.MAX_SOURCE_LENGTH,
         help_text="Markdown: emphasis, links, lists, code and quotes. Posted with the Staff badge.",
