@@ -11,7 +11,7 @@ from apps.forum import services
 from apps.incidents import services as incident_services
 from apps.incidents.models import Postmortem
 from apps.organizations.principals import Customer
-from tests.factories import ComponentFactory, UserFactory
+from tests.factories import ComponentFactory, MaintenanceFactory, UserFactory
 
 from .factories import CommentFactory, ThreadFactory
 
@@ -131,3 +131,23 @@ def test_moderation_reads_plainly_in_the_audit_log(client, owner, editor, org, i
     # The comment and the discussion are links into the dashboard.
     assert reverse("forum:comment", args=[org.slug, comment.public_id]) in page
     assert reverse("forum:thread", args=[org.slug, comment.thread.public_id]) in page
+
+
+def test_a_maintenance_page_links_its_discussion(client, editor, org):
+    maintenance = MaintenanceFactory(organization=org)
+    client.force_login(editor)
+    page = client.get(
+        reverse("incidents:maintenance_detail", args=[org.slug, maintenance.public_id])
+    )
+    text = " ".join(page.content.decode().split())
+    assert "<strong>0</strong> public comments." in text
+    assert "affected" not in text.split("Discussion</h2>")[1].split("</section>")[0]
+    assert reverse("forum:maintenance_discussion", args=[org.slug, maintenance.public_id]) in text
+
+
+def test_a_ban_reads_plainly_in_the_audit_log(client, owner, org, as_editor):
+    services.ban_user(org, UserFactory(email="spam@spam.test"), actor=as_editor, reason="Links")
+    client.force_login(owner)
+    page = client.get(reverse("organizations:audit", args=[org.slug])).content.decode()
+    assert "Forum ban" in page and "Reason: Links" in page
+    assert "banned: no → yes" in page and "user: — → spam@spam.test" in page

@@ -56,6 +56,7 @@ def forum_incident_summary(context: Any, incident: Incident) -> dict[str, Any]:
         )
         per_component = sorted(rows, key=lambda row: (-row[1], row[0]))
     return {
+        "incident": incident,
         # The request's organization (the incident's, by org_view): no query for it.
         "url": discussion_url(context["request"].organization, incident),
         "comments": counts["visible"],
