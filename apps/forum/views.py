@@ -155,31 +155,31 @@ def _discussion(request: HttpRequest, incident: Incident) -> HttpResponse:
     organization = request.organization
     form = forms.ReplyForm(request.POST or None)
     reply_to: Comment | None = None
+    parent_id = request.POST.get("parent", "") if request.method == "POST" else ""
+    if parent_id:
+        # SECURITY: the comment answered must be in this very discussion.
+        reply_to = (
+            Comment.objects.for_org(organization)
+            .filter(thread__incident=incident, public_id=parent_id)
+            .select_related("parent")
+            .first()
+        )
+        if reply_to is None:
+            form.add_error(None, "The comment you are replying to is not in this discussion.")
     if request.method == "POST" and form.is_valid():
-        parent_id = form.cleaned_data["parent"]
-        if parent_id:
-            # SECURITY: the comment answered must be in this very discussion.
-            reply_to = (
-                Comment.objects.for_org(organization)
-                .filter(thread__incident=incident, public_id=parent_id)
-                .select_related("parent")
-                .first()
+        try:
+            comment = services.post_comment(
+                incident,
+                actor=request.principal,
+                body=form.cleaned_data["body"],
+                reply_to=reply_to,
             )
-            if reply_to is None:
-                form.add_error(None, "The comment you are replying to is not in this discussion.")
-        if not form.errors:
-            try:
-                comment = services.post_comment(
-                    incident,
-                    actor=request.principal,
-                    body=form.cleaned_data["body"],
-                    reply_to=reply_to,
-                )
-            except ValidationError as error:
-                form.add_error(None, _refused(error))
-            else:
-                messages.success(request, "Reply posted with the Staff badge.")
-                return redirect(discussion_url(organization, incident, comment))
+        except ValidationError as error:
+            form.add_error(None, _refused(error))
+        else:
+            kind = "Reply" if reply_to is not None else "Comment"
+            messages.success(request, f"{kind} posted with the Staff badge.")
+            return redirect(discussion_url(organization, incident, comment))
 
     incident.organization = organization  # the same row: no query for it below
     thread = Thread.objects.filter(incident=incident).first()

@@ -407,3 +407,15 @@ def test_flags_are_listed_with_who_flagged(as_editor_client, org, question):
     page = as_editor_client.get(url("discussion", org, question.thread.incident.public_id))
     assert "Flagged by 1 person" in page.content.decode()
     assert "Dismiss flags" in page.content.decode()
+
+
+def test_an_empty_reply_under_a_comment_shows_its_error_there(
+    as_editor_client, org, incident, question
+):
+    response = as_editor_client.post(
+        url("discussion", org, incident.public_id), {"body": "", "parent": question.public_id}
+    )
+    assert response.status_code == 400
+    assert response.context["reply_parent"] == question.public_id
+    assert response.context["reply_form"].errors["body"] == ["This field is required."]
+    assert Comment.objects.count() == 1
