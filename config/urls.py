@@ -11,6 +11,7 @@ dashboard_org_patterns = [
     path("", include("apps.status.urls_dashboard")),
     path("", include("apps.incidents.urls_dashboard")),
     path("", include("apps.notifications.urls_dashboard")),
+    path("", include("apps.forum.urls_dashboard")),
 ]
 
 urlpatterns = [

@@ -1086,3 +1086,35 @@ def affected_mark_of(incident: Incident, user: User) -> AffectedMark | None:
         .filter(incident=incident, user=user)
         .first()
     )
+
+
+# --- reviewing flags (dashboard moderation queue) -----------------------------------------------
+
+
+@transaction.atomic
+def dismiss_flags(comment: Comment, *, actor: Principal, reason: str = "") -> Comment:
+    """A moderator reviewed a flagged comment and keeps it: its flags are cleared (the audit
+    entry keeps who flagged it and why), and a comment the flags hid pending review is shown
+    again. Readers may flag it again later."""
+    _require_moderator(actor, comment.organization)
+    flags = list(
+        Flag.objects.filter(comment=comment).select_related("user").order_by("created_at", "id")
+    )
+    if not flags:
+        raise ForumError("This comment has no flags to dismiss.")
+    reason = reason.strip()
+    if len(reason) > MAX_HIDDEN_REASON:
+        raise ForumError(f"Keep the reason under {MAX_HIDDEN_REASON} characters.")
+    before = {
+        **_comment_state(comment),
+        "flags": [{"by": flag.user.email, "reason": flag.reason} for flag in flags],
+    }
+    Flag.objects.filter(pk__in=[flag.pk for flag in flags]).delete()
+    # Readers cannot flag a pending comment, so a flagged pending one was hidden by its flags.
+    if comment.status == Comment.Status.PENDING:
+        comment.status = Comment.Status.VISIBLE
+        comment.save(update_fields=["status"])
+        _touch(comment.thread)
+    _audit(actor, comment.organization, "forum.comment.dismiss_flags", comment, reason=reason,
+           before=before, after={**_comment_state(comment), "flags": []})  # fmt: skip
+    return comment

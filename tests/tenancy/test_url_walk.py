@@ -12,9 +12,10 @@ import pytest
 from django.contrib.admindocs.views import extract_views_from_urlpatterns
 from django.urls import get_resolver
 
+from apps.forum import services as forum_services
 from apps.integrations.alerts.services import create_alert_integration, lock_group_state
 from apps.integrations.importer.services import stage_import
-from apps.organizations.principals import Member
+from apps.organizations.principals import Customer, Member
 from apps.organizations.roles import has_permission
 
 from ..factories import (
@@ -28,6 +29,7 @@ from ..factories import (
     InvitationFactory,
     MaintenanceFactory,
     MembershipFactory,
+    UserFactory,
 )
 from ..forum.factories import CommentFactory, ThreadFactory
 from ..incidents.factories import ActionItemFactory, PostmortemFactory
@@ -79,12 +81,17 @@ def org_objects(org, owner):
         "api_key_id": ApiKeyFactory(organization=org).public_id,
         "subscriber_id": EmailSubscriberFactory(organization=org).public_id,
         "event_id": event.public_id,
-        # The forum API: a comment in the incident's discussion.
-        "comment_id": CommentFactory(thread=ThreadFactory(incident=incident)).public_id,
     }
     integration, _token = create_alert_integration(
         org, actor=Member.of(owner, org), kind="generic", name="CI"
     )
+    # The forum (dashboard and API): a comment (flagged, so its queue and dismiss routes have
+    # something to act on) in the incident's discussion, and a ban.
+    comment = CommentFactory(thread=ThreadFactory(incident=incident))
+    forum_services.flag_comment(comment, actor=Customer(UserFactory(), org), reason="spam")
+    values["comment_id"] = comment.public_id
+    values["thread_id"] = comment.thread.public_id
+    values["ban_id"] = forum_services.ban_user(org, UserFactory(), actor=Member.of(owner, org)).pk
     values["integration_id"] = integration.public_id
     values["draft_id"] = lock_group_state(integration, "url walk").public_id
     values["import_id"] = stage_import(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from apps.core.locking import lock_again
@@ -69,6 +70,26 @@ def excerpt(text: str, limit: int = SUMMARY_EXCERPT_CHARS) -> str:
     return text[:limit].rsplit(None, 1)[0].rstrip(" ,;:.") + "…"
 
 
+def affected_sentence(incident: Incident) -> str:
+    """What customers told us on the incident's discussion ("I'm affected too"), as a sentence
+    for the postmortem's customer-impact section, e.g. "312 people told us they were affected
+    (API: 120, Dashboard: 80)."; "" when nobody did. Read through the marks' reverse relation
+    (`affected_marks`): the forum is on a floor above and is not imported."""
+    rows = list(
+        incident.affected_marks.order_by()
+        .values("component__name")
+        .annotate(n=Count("id"))
+        .values_list("component__name", "n")
+    )
+    total = sum(n for _name, n in rows)
+    if not total:
+        return ""
+    people = "person" if total == 1 else "people"
+    named = sorted(((name, n) for name, n in rows if name), key=lambda row: (-row[1], row[0]))
+    detail = f" ({', '.join(f'{name}: {n:,}' for name, n in named)})" if named else ""
+    return f"{total:,} {people} told us they were affected{detail}."
+
+
 def _touch_postmortem(postmortem: Postmortem, at: datetime) -> None:
     """Record a change (action items too); a published one re-renders the public page."""
     Postmortem.objects.filter(pk=postmortem.pk).update(updated_at=at)
@@ -109,6 +130,12 @@ def save_postmortem(
     now = timezone.now()
     postmortem = Postmortem.objects.select_for_update().filter(incident=incident).first()
     if postmortem is None:
+        # Started with an empty customer-impact section: it opens with what customers told us
+        # on the discussion, for staff to edit. Text staff wrote is kept as it is.
+        if not given.get("customer_impact"):
+            sentence = affected_sentence(incident)
+            if sentence:
+                given["customer_impact"] = sentence
         postmortem = Postmortem.objects.create(
             organization=incident.organization,
             incident=incident,

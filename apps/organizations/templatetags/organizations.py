@@ -1,6 +1,9 @@
-"""Template access to the one permission table: `{% if request.membership|can:"audit.view" %}`."""
+"""Template access to the one permission table (`{% if request.membership|can:"audit.view" %}`)
+and audit entries made readable (`entry.data|audit_details`)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django import template
 
@@ -12,3 +15,35 @@ register = template.Library()
 @register.filter
 def can(membership: Membership | None, permission: str) -> bool:
     return membership is not None and membership.can(permission)
+
+
+def _readable(value: Any) -> str:
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(_readable(item) for item in value)
+    if isinstance(value, dict):
+        return " ".join(f"{key} {_readable(item)}" for key, item in value.items())
+    return str(value)
+
+
+@register.filter
+def audit_details(data: Any) -> dict[str, Any]:
+    """An audit entry's data, readable: the reason, each field that changed ("before → after")
+    for entries that record `before` and `after` (the forum's moderation), and the rest as
+    "key: value"."""
+    if not isinstance(data, dict):
+        return {"reason": "", "changes": [], "other": []}
+    before, after = data.get("before"), data.get("after")
+    recorded = isinstance(before, dict) and isinstance(after, dict)
+    changes = []
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key in [*before, *(k for k in after if k not in before)]:
+            old, new = before.get(key), after.get(key)
+            if old != new:
+                changes.append((key.replace("_", " "), _readable(old), _readable(new)))
+    skip = {"reason", "before", "after"} if recorded else {"reason"}
+    other = [(key, _readable(value)) for key, value in data.items() if key not in skip]
+    return {"reason": str(data.get("reason") or ""), "changes": changes, "other": other}
