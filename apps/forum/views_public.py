@@ -347,6 +347,13 @@ def discussion_live(request: HttpRequest, public_id: str) -> HttpResponse:
         response = incident_page(request, public_id)
         if response.status_code != 200:
             return response
+        served = getattr(response, "content_version", None)
+        if served is not None and served != request.organization.content_version:
+            # A burst's coalesced copy (apps.public.caching.COALESCE_SECONDS) may not hold the
+            # thread's latest version yet: no tag, so the next poll brings the page again.
+            del response["ETag"]
+            response["Cache-Control"] = LIVE_CACHE_CONTROL
+            return response
     response["ETag"] = tag
     private = signed_in_user(request) is not None
     response["Cache-Control"] = PRIVATE_CACHE_CONTROL if private else LIVE_CACHE_CONTROL

@@ -15,6 +15,9 @@ Every public view (HTML page, history, incident page, status API v2, feeds) answ
 - `Cache-Control` makes browsers revalidate on every use (the ETag makes that a cheap 304), so
   a reader who reloads or navigates sees a change as soon as it is committed; shared caches
   (CDNs) may hold a copy for a second and serve it stale while we are down (see CACHE_CONTROL).
+- A burst of changes (a busy discussion) is coalesced: while the version keeps moving, each
+  page is rendered at most about once a second, and only one request renders a page at a time
+  (see COALESCE_SECONDS). One change after a quiet spell still renders at once.
 - `live_response` answers a page's poll (static/js/live.js) from the content version alone:
   304 when the reader already has it, else the page itself.
 - Bodies over 1 KB are also kept gzipped (compressed once per rendering, not per request) and
@@ -89,6 +92,8 @@ class Rendering:
     rendered_at: float
     # The body gzipped, when it is worth it (None in copies cached before this field existed).
     gzipped: bytes | None = None
+    # The organization's content version it was rendered at (None in older copies).
+    version: int | None = None
 
     @property
     def gzip_etag(self) -> str:
@@ -98,7 +103,7 @@ class Rendering:
 GZIP_MIN_SIZE = 1024
 
 
-def make_rendering(body: str | bytes, content_type: str) -> Rendering:
+def make_rendering(body: str | bytes, content_type: str, version: int | None = None) -> Rendering:
     data = body.encode() if isinstance(body, str) else body
     digest = hashlib.sha256(data).hexdigest()[:32]
     gzipped = None
@@ -110,6 +115,7 @@ def make_rendering(body: str | bytes, content_type: str) -> Rendering:
         etag=f'"{digest}"',
         rendered_at=time.time(),
         gzipped=gzipped,
+        version=version,
     )
 
 
@@ -175,6 +181,46 @@ def _not_modified(request: HttpRequest, rendering: Rendering) -> bool:
     return since is not None and int(rendering.rendered_at) <= since
 
 
+# A burst of changes (a busy discussion: every visible comment bumps the content version) must
+# not make every read a render. While the version keeps moving, a page is rendered at most about
+# once per COALESCE_SECONDS: a read finds the last rendering, sees that BURST_VERSIONS or more
+# changes came since and that it is younger than COALESCE_SECONDS, and serves it. One or two
+# changes after a quiet spell render at once, so a single update is never held back; a burst's
+# readers see it at most COALESCE_SECONDS late. And only one request renders a given page at a
+# time (RENDER_LOCK_SECONDS bounds a crashed renderer): the others serve the last rendering
+# rather than queue up behind it or render the same thing again.
+COALESCE_SECONDS = 1.0
+BURST_VERSIONS = 3
+RENDER_LOCK_SECONDS = 10
+
+
+def _can_wait(
+    rendering: Rendering | None, version: int, now: float, *, rendering_now: bool
+) -> bool:
+    """Whether `rendering` (the last one of this page) may answer for content `version`."""
+    if rendering is None or rendering.version is None or rendering.version > version:
+        return False
+    age = now - rendering.rendered_at
+    if rendering_now:  # someone is rendering this very page: serve what we have meanwhile
+        return age < RENDER_LOCK_SECONDS
+    return version - rendering.version >= BURST_VERSIONS and age < COALESCE_SECONDS
+
+
+def _try_lock(key: str) -> bool:
+    try:
+        return bool(cache.add(key, 1, RENDER_LOCK_SECONDS))
+    except Exception:  # no cache: render, as without the lock
+        logger.warning("public page render lock failed for %s", key, exc_info=True)
+        return True
+
+
+def _unlock(key: str) -> None:
+    try:
+        cache.delete(key)
+    except Exception:  # the lock expires by itself
+        logger.warning("public page render unlock failed for %s", key, exc_info=True)
+
+
 def public_response(
     request: HttpRequest,
     name: str,
@@ -191,12 +237,12 @@ def public_response(
     its database work itself, so that a failure there falls back to the last good copy.
     """
     fresh_key, last_good_key = cache_keys(request, name, vary_on)
+    version = request.organization.content_version
     stale = False
     rendering = _cache_get(fresh_key)
     if rendering is None:
-        try:
-            body, content_type = render()
-        except DATABASE_ERRORS:
+        rendering = _render_or_wait(name, render, version, last_good_key, fresh_key)
+        if rendering is None:
             rendering = _cache_get(last_good_key)
             if rendering is None:
                 logger.exception("database failed and no saved copy of %s", name)
@@ -204,10 +250,6 @@ def public_response(
             logger.warning("database failed; serving the last good copy of %s", name)
             stale = True
             rendering = _as_stale(rendering)
-        else:
-            rendering = make_rendering(body, content_type)
-            _cache_set(fresh_key, rendering, FRESH_TIMEOUT)
-            _cache_set(last_good_key, rendering, None)
 
     compressed = rendering.gzipped is not None and accepts_gzip(request)
     if _not_modified(request, rendering):
@@ -228,7 +270,40 @@ def public_response(
         response["X-Status-Page-Stale"] = "true"
     if cors:
         response["Access-Control-Allow-Origin"] = "*"
+    # What live_response tags a poll with: the version this body shows, which during a burst
+    # may be older than the organization's (so the poller asks again and gets the rest).
+    response.content_version = None if stale else rendering.version  # type: ignore[attr-defined]
     return response
+
+
+def _render_or_wait(
+    name: str,
+    render: Callable[[], tuple[str | bytes, str]],
+    version: int,
+    last_good_key: str,
+    fresh_key: str,
+) -> Rendering | None:
+    """A rendering for `version`: a new one, or during a burst (see COALESCE_SECONDS) the last
+    one. None when the database failed (the caller falls back to the last good copy)."""
+    last = _cache_get(last_good_key)
+    now = time.time()
+    if _can_wait(last, version, now, rendering_now=False):
+        return last
+    lock_key = fresh_key + ":rendering"
+    locked = _try_lock(lock_key)
+    if not locked and _can_wait(last, version, now, rendering_now=True):
+        return last
+    try:
+        body, content_type = render()
+    except DATABASE_ERRORS:
+        return None
+    finally:
+        if locked:
+            _unlock(lock_key)
+    rendering = make_rendering(body, content_type, version)
+    _cache_set(fresh_key, rendering, FRESH_TIMEOUT)
+    _cache_set(last_good_key, rendering, None)
+    return rendering
 
 
 def _as_stale(rendering: Rendering) -> Rendering:
@@ -237,7 +312,7 @@ def _as_stale(rendering: Rendering) -> Rendering:
     body = rendering.body.replace(STALE_MARKER.encode(), STALE_NOTE.encode(), 1)
     stale = make_rendering(body, rendering.content_type)
     return Rendering(
-        stale.body, stale.content_type, stale.etag, rendering.rendered_at, stale.gzipped
+        stale.body, stale.content_type, stale.etag, rendering.rendered_at, stale.gzipped, None
     )
 
 
@@ -299,6 +374,11 @@ def live_response(request: HttpRequest, page: Callable[[], HttpResponse]) -> Htt
         # Without a tag, the script keeps asking for the page until a fresh one comes.
         del response["ETag"]
         return response
+    served = getattr(response, "content_version", None)
+    if served is not None and served != request.organization.content_version:
+        # A burst's coalesced copy (see COALESCE_SECONDS): tag what it shows, so the next poll
+        # brings the changes it does not have yet.
+        tag = f'W/"v{served}"'
     response["ETag"] = tag
     response["Cache-Control"] = LIVE_CACHE_CONTROL
     if response.has_header("CDN-Cache-Control"):
