@@ -9,6 +9,8 @@ urlpatterns = [
     path("", include("apps.public.urls_public")),
     # The subscription pages live in apps.public but keep their `notifications:` URL names.
     path("", include((subscription_urlpatterns, "notifications"))),
+    # One-click links of forum mail (mute a discussion, mute all of them).
+    path("discussions/", include("apps.forum.urls_notify")),
     path("healthz", core_views.healthz),
 ]
 
