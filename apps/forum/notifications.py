@@ -149,7 +149,12 @@ def comment_published(comment: Comment) -> int:
         # The replied-to author follows the thread as its commenter (older comments too).
         follow(thread, target.author, ThreadFollow.Reason.COMMENTED)
         why[target.author_id] = ReplyNotice.Why.REPLY
-    follows = {f.user_id: f for f in ThreadFollow.objects.filter(thread=thread)}
+    # A customer's comment concerns one person (the replied-to author): read only their follow,
+    # so posting costs the same however many people follow the thread.
+    follow_rows = ThreadFollow.objects.filter(thread=thread)
+    if not comment.is_staff:
+        follow_rows = follow_rows.filter(user_id__in=set(why))
+    follows = {f.user_id: f for f in follow_rows}
     if comment.is_staff:
         for user_id in follows:
             why.setdefault(user_id, ReplyNotice.Why.STAFF)

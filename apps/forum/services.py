@@ -71,7 +71,7 @@ class ForumError(ValidationError):
 
 SETTINGS_FIELDS = (
     "premoderation", "who_may_comment", "allowed_domains", "blocked_domains", "auto_lock_days",
-    "flag_threshold",
+    "flag_threshold", "affected_alert_threshold",
 )  # fmt: skip
 
 
