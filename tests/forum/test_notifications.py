@@ -303,3 +303,58 @@ def test_mute_all_asks_on_get_and_mutes_on_post(follow, client, org, customer):
     done = client.post(path, {"List-Unsubscribe": "One-Click"})
     assert "All discussions muted" in done.content.decode()
     assert notifications.is_muted_all(org, customer)
+
+
+def test_over_smtp_the_reply_mail_carries_the_forum_links(
+    run, incident, customer, dana, org, settings, clock
+):
+    from tests.notifications.smtp_sink import SMTPSink
+
+    question = run(lambda: forum.post_comment(incident, actor=Customer(customer, org), body="Q"))
+    with SMTPSink() as sink:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+        run(
+            lambda: forum.post_comment(
+                incident, actor=Customer(dana, org), body="Same here", reply_to=question
+            )
+        )
+    [received] = sink.state.messages
+    message = received.message()
+
+    follow = ThreadFollow.objects.get(user=customer)
+    assert received.recipients == ["casey@customer.test"]
+    # (a long header may be folded onto a second line: same value)
+    assert message["List-Unsubscribe"].strip() == f"<http://localhost:8000{mute_path(follow)}>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message["List-Id"].startswith('"Acme Cloud discussions"')
+
+
+def test_the_unsubscribe_header_of_a_real_mail_mutes_with_one_post(
+    run, incident, customer, dana, org, client, clock
+):
+    question = run(lambda: forum.post_comment(incident, actor=Customer(customer, org), body="Q"))
+    run(
+        lambda: forum.post_comment(incident, actor=Customer(dana, org), body="A", reply_to=question)
+    )
+    [message] = mail.outbox
+    url = message.extra_headers["List-Unsubscribe"].strip("<>")
+    client.handler.enforce_csrf_checks = True
+
+    response = client.post(
+        url.removeprefix("http://localhost:8000"),
+        "List-Unsubscribe=One-Click",
+        content_type="application/x-www-form-urlencoded",
+    )
+
+    assert response.status_code == 200
+    assert ThreadFollow.objects.get(user=customer).muted
+    clock.advance(minutes=20)
+    run(
+        lambda: forum.post_comment(
+            incident, actor=Customer(UserFactory(), org), body="B", reply_to=question
+        )
+    )
+    assert len(mail.outbox) == 1  # muted: nothing more
