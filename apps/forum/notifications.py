@@ -221,7 +221,8 @@ def send_due_reply_mails(now: datetime | None = None) -> int:
 @transaction.atomic
 def _send_one(thread_id: int, user_id: int, now: datetime) -> bool:
     follow_row = (
-        ThreadFollow.objects.select_for_update()
+        # Locks the follow row only (not the joined thread, incident, organization and user).
+        ThreadFollow.objects.select_for_update(of=("self",))
         .select_related("thread__incident", "thread__organization", "user")
         .filter(thread_id=thread_id, user_id=user_id)
         .first()

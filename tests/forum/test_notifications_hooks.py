@@ -10,7 +10,7 @@ from apps.forum import services as forum
 from apps.forum.notifications import EventKind
 from apps.notifications import pipeline
 from apps.notifications import services as notifications
-from apps.notifications.models import NotificationEvent
+from apps.notifications.models import NotificationEvent, Subscriber
 from apps.organizations.models import AuditEntry
 from apps.organizations.principals import Customer, Member
 from tests.factories import ComponentFactory, UserFactory
@@ -140,3 +140,31 @@ def test_a_viewer_may_not_opt_a_hook_in(client, viewer, org):
     assert response.status_code == 403
     hook.refresh_from_db()
     assert not hook.discussion_events
+
+
+# --- the management API ----------------------------------------------------------------------
+
+
+def test_the_api_adds_a_webhook_with_discussion_events(api, api_key, org, settings):
+    settings.WEBHOOK_ALLOW_LOOPBACK_TARGETS_FOR_TESTS = True
+    response = api(api_key).post(
+        "/api/v1/subscribers/",
+        {"channel": "webhook", "url": "http://127.0.0.1:9/hook", "discussion_events": True},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["discussion_events"] is True
+    assert Subscriber.objects.for_org(org).get().discussion_events
+
+
+def test_the_api_refuses_discussion_events_for_an_email_subscriber(api, api_key, org):
+    response = api(api_key).post(
+        "/api/v1/subscribers/",
+        {"channel": "email", "email": "reader@example.com", "discussion_events": True},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 400
+    assert "webhook and Slack subscribers only" in str(response.json()["discussion_events"])
+    assert not Subscriber.objects.for_org(org).exists()
