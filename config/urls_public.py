@@ -3,14 +3,16 @@
 from django.urls import include, path
 
 from apps.core import views as core_views
+from apps.forum.urls_notify import notify_urlpatterns
 from apps.public.urls_public import subscription_urlpatterns
+from apps.public.views_public import base_context
 
 urlpatterns = [
     path("", include("apps.public.urls_public")),
     # The subscription pages live in apps.public but keep their `notifications:` URL names.
     path("", include((subscription_urlpatterns, "notifications"))),
     # One-click links of forum mail (mute a discussion, mute all of them).
-    path("discussions/", include("apps.forum.urls_notify")),
+    path("discussions/", include((notify_urlpatterns(frame=base_context), "forum_notify"))),
     path("healthz", core_views.healthz),
 ]
 

@@ -9,7 +9,8 @@ one.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -20,32 +21,24 @@ from django.views.decorators.http import require_http_methods
 from . import notifications
 from .notifications import discussion_url
 
-HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
-DEFAULT_ACCENT = "#2563eb"
+Frame = Callable[..., dict[str, Any]]
 
 
-def _page(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
-    organization = request.organization
-    # The status page's frame (templates/status/base_public.html). Its contrast-checked palette
-    # is built in apps.public, on this app's floor, which this app may not import: the
-    # organization's accent with white text, or the default blue.
-    accent = organization.accent_color
-    accent = accent if HEX_COLOUR.match(accent or "") else DEFAULT_ACCENT
-    frame = {
-        "organization": organization,
-        "palette": {
-            "accent": accent,
-            "accent_ink": "#ffffff",
-            "accent_text": accent,
-            "accent_text_dark": accent,
-        },
-        "page_tz": organization.timezone,
-    }
-    return render(request, f"forum/notify/{template}", {**frame, **context}, status=status)
+def _page(
+    request: HttpRequest, frame: Frame, template: str, context: dict, status: int = 200
+) -> HttpResponse:
+    # `frame`: the status page's own frame (apps.public.views_public.base_context, passed in by
+    # config/urls_public.py: the public site is on this app's floor).
+    return render(
+        request,
+        f"forum/notify/{template}",
+        {**frame(request, request.organization), **context},
+        status=status,
+    )
 
 
-def _invalid(request: HttpRequest) -> HttpResponse:
-    return _page(request, "invalid_link.html", {}, status=404)
+def _invalid(request: HttpRequest, frame: Frame) -> HttpResponse:
+    return _page(request, frame, "invalid_link.html", {}, status=404)
 
 
 # SECURITY: csrf_exempt because RFC 8058 one-click POSTs come from the mailbox provider with no
@@ -53,10 +46,10 @@ def _invalid(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
-def mute_thread(request: HttpRequest, token: str) -> HttpResponse:
+def mute_thread(request: HttpRequest, token: str, frame: Frame) -> HttpResponse:
     follow = notifications.follow_for_token(request.organization, token)
     if follow is None:
-        return _invalid(request)
+        return _invalid(request, frame)
     incident = follow.thread.incident
     incident.organization = request.organization
     context = {
@@ -68,25 +61,25 @@ def mute_thread(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         if request.POST.get("action") == "unmute":
             notifications.unmute_thread(follow)
-            return _page(request, "mute.html", context)
+            return _page(request, frame, "mute.html", context)
         # Idempotent and always 200 (RFC 8058: no redirects).
         notifications.mute_thread(follow)
-        return _page(request, "muted.html", context)
-    return _page(request, "mute.html", context)
+        return _page(request, frame, "muted.html", context)
+    return _page(request, frame, "mute.html", context)
 
 
 @csrf_exempt
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
-def mute_all(request: HttpRequest, token: str) -> HttpResponse:
+def mute_all(request: HttpRequest, token: str, frame: Frame) -> HttpResponse:
     organization = request.organization
     user = notifications.user_for_mute_all_token(organization, token)
     if user is None:
-        return _invalid(request)
+        return _invalid(request, frame)
     if request.method == "POST":
         if request.POST.get("action") == "unmute":
             notifications.unmute_all(organization, user)
         else:
             notifications.mute_all(organization, user)
     muted = notifications.is_muted_all(organization, user)
-    return _page(request, "mute_all.html", {"muted": muted, "email": user.email})
+    return _page(request, frame, "mute_all.html", {"muted": muted, "email": user.email})

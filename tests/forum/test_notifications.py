@@ -358,3 +358,17 @@ def test_the_unsubscribe_header_of_a_real_mail_mutes_with_one_post(
         )
     )
     assert len(mail.outbox) == 1  # muted: nothing more
+
+
+def test_the_link_works_on_the_pages_own_host_in_its_frame(follow, client, org):
+    path = mute_path(follow).removeprefix("/s/acme")
+
+    response = client.get(path, HTTP_HOST="acme.status.localhost")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Mute this discussion?" in page
+    assert "--accent:" in page  # the status page's frame, with the organization's colours
+    assert client.post(path, HTTP_HOST="acme.status.localhost").status_code == 200
+    follow.refresh_from_db()
+    assert follow.muted
