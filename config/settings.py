@@ -212,6 +212,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "incidents.run_maintenance_transitions",
         "schedule": 60.0,
     },
+    # Forum reply mail whose batching window opened (at most one per person per thread per
+    # 10 minutes; apps/forum/notifications.py). Idempotent: notices are claimed.
+    "forum-send-due-reply-mails": {
+        "task": "forum.send_due_reply_mails",
+        "schedule": 60.0,
+    },
     # Close each organization's UptimeDay rows soon after its local midnight (idempotent).
     "status-close-uptime-days": {
         "task": "status.close_uptime_days",

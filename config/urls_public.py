@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from apps.core import views as core_views
+from apps.forum.urls_notify import notify_urlpatterns
 from apps.forum.urls_signin import signin_urlpatterns, stage_urlpatterns
 from apps.public import urls_public as public_urls
 from apps.public.urls_public import subscription_urlpatterns
@@ -21,6 +22,8 @@ urlpatterns = [
     path("", include(stage_urlpatterns(frame=base_context))),
     # The incident forum's actions on the incident page (namespace `forum`).
     path("", include("apps.forum.urls_public")),
+    # One-click links of forum mail (mute a discussion, mute all of them).
+    path("discussions/", include((notify_urlpatterns(frame=base_context), "forum_notify"))),
     path("healthz", core_views.healthz),
 ]
 

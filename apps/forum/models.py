@@ -33,6 +33,9 @@ class Thread(OrgOwnedModel):
     slow_mode_seconds = models.PositiveIntegerField(default=0)
     # Bumped in the same transaction as every change a reader can see (later: polling cursor).
     version = models.PositiveBigIntegerField(default=1)
+    # The "affected" threshold a `thread.affected_threshold` event was last sent for: each
+    # threshold is announced once.
+    affected_alerted_at = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -182,8 +185,104 @@ class ForumSettings(OrgOwnedModel):
     auto_lock_days = models.PositiveSmallIntegerField(default=14)
     # Distinct flags that hide a comment pending review.
     flag_threshold = models.PositiveSmallIntegerField(default=3)
+    # People marked "affected" at which webhooks and Slack that opted in to discussion events
+    # hear that the thread passed it (once per threshold); 0 = never.
+    affected_alert_threshold = models.PositiveIntegerField(default=10)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["organization"], name="forum_settings_once_per_org")
+        ]
+
+
+# --- notifications (apps/forum/notifications.py) ------------------------------------------------
+
+#: At most one mail per person per thread in this window; replies inside it wait for the next.
+MAIL_WINDOW_MINUTES = 10
+
+
+class ThreadFollow(OrgOwnedModel):
+    """Someone who hears about a thread by mail: replies to their comments and staff answers.
+
+    Written by the services: commenting follows the thread, and so does marking "affected"
+    (staff answers only: official updates already reach status-page subscribers).
+    """
+
+    class Reason(models.TextChoices):
+        COMMENTED = "commented", "Commented"
+        AFFECTED = "affected", "Marked affected"
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="follows")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=10, choices=Reason.choices)
+    # "Mute this discussion" (the one-click link in every mail): nothing more about it.
+    muted = models.BooleanField(default=False)
+    # When this person was last mailed about this thread: the next mail waits for the window.
+    last_mailed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["thread", "user"], name="forum_follow_once_per_user")
+        ]
+
+
+class MailOptOut(OrgOwnedModel):
+    """ "Mute all discussions of <organization>": no forum mail from it to this person."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user"], name="forum_optout_once")
+        ]
+
+
+class ReplyNotice(OrgOwnedModel):
+    """One published comment to tell one person about, gathered into their next mail of the
+    thread. Unique per (comment, recipient): publishing a comment twice (approved, hidden,
+    approved again) never tells anyone twice."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting for the next mail"
+        SENT = "sent", "In a mail"
+        DROPPED = "dropped", "Not sent"
+
+    class Why(models.TextChoices):
+        REPLY = "reply", "A reply to their comment"
+        STAFF = "staff", "A staff answer in a thread they follow"
+
+    id = models.BigAutoField(primary_key=True)
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="+")
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="+")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    why = models.CharField(max_length=6, choices=Why.choices)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    # When the mail carrying it may go: now, or when the recipient's window opens again.
+    due_at = models.DateTimeField(default=timezone.now)
+    # The notification event (one mail) that carried it; set when sent.
+    event = models.ForeignKey(
+        "notifications.NotificationEvent",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    dropped_reason = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["comment", "recipient"], name="forum_notice_once_per_recipient"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["due_at"], name="forum_notice_due", condition=models.Q(state="pending")
+            ),
+            models.Index(fields=["thread", "recipient", "state"], name="forum_notice_batch"),
         ]

@@ -25,6 +25,7 @@ from apps.organizations.principals import Principal, System
 from apps.organizations.services import bump_content_version
 
 from . import markup
+from . import notifications as forum_notifications
 from .markup import strip_invisible
 from .models import (
     MAX_DEPTH,
@@ -70,7 +71,7 @@ class ForumError(ValidationError):
 
 SETTINGS_FIELDS = (
     "premoderation", "who_may_comment", "allowed_domains", "blocked_domains", "auto_lock_days",
-    "flag_threshold",
+    "flag_threshold", "affected_alert_threshold",
 )  # fmt: skip
 
 
@@ -418,6 +419,7 @@ def post_comment(
         comment.save()
         if status == Comment.Status.VISIBLE:
             _touch(thread)
+        forum_notifications.comment_posted(comment)
     return comment
 
 
@@ -531,14 +533,12 @@ def unhide_comment(comment: Comment, *, actor: Principal, reason: str = "") -> C
     """Show a hidden comment again, or approve one pending review."""
     if comment.status not in (Comment.Status.HIDDEN, Comment.Status.PENDING):
         raise ForumError("Only a hidden or pending comment can be shown.")
-    action = (
-        "forum.comment.approve"
-        if comment.status == Comment.Status.PENDING
-        else "forum.comment.unhide"
-    )
-    return _set_status(
-        comment, actor=actor, status=Comment.Status.VISIBLE, reason=reason, action=action
-    )
+    was_pending = comment.status == Comment.Status.PENDING
+    action = "forum.comment.approve" if was_pending else "forum.comment.unhide"
+    _set_status(comment, actor=actor, status=Comment.Status.VISIBLE, reason=reason, action=action)
+    if was_pending:
+        forum_notifications.comment_published(comment)
+    return comment
 
 
 approve_comment = unhide_comment
@@ -716,6 +716,7 @@ def flag_comment(comment: Comment, *, actor: Principal, reason: str, message: st
                    reason=f"{count} readers flagged it", before=before,
                    after=_comment_state(comment))  # fmt: skip
             _touch(comment.thread)
+    forum_notifications.comment_flagged(comment, flag)
     return flag
 
 
@@ -741,6 +742,7 @@ def mark_affected(
         mark.component = component
         mark.save(update_fields=["component"])
     bump_content_version(organization)
+    forum_notifications.marked_affected(incident, user, created=created)
     return mark
 
 

@@ -71,6 +71,11 @@ def incident_url(incident: Incident) -> str:
     return f"{incident.organization.public_url}incidents/{incident.public_id}/"
 
 
+def discussion_url(incident: Incident) -> str:
+    """Where the incident's discussion starts on its page (every incident mail links to it)."""
+    return f"{incident_url(incident)}#discussion"
+
+
 def _incident_id(event: NotificationEvent) -> str:
     if event.subject_type == SUBJECT_TYPE:
         return event.subject_id
@@ -245,6 +250,7 @@ class IncidentRenderer(Renderer):
             "title": title,
             "page_url": organization.public_url,
             "incident_url": incident_url(incident),
+            "discussion_url": discussion_url(incident),
             "posted_at": format_time(update.display_at if update else event.created_at, tz),
             "next_update": format_time(_next_update_due(incident, update), tz),
             "scheduled_for": format_time(incident.scheduled_for, tz),

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -70,9 +71,16 @@ class SubscriberSerializer(serializers.ModelSerializer):
             "state",
             "confirmed",
             "disabled_reason",
+            "discussion_events",
             "created_at",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "discussion_events": {
+                "help_text": "Webhook and Slack subscribers: also sent discussion events "
+                "(`comment.created`, `comment.flagged`, `thread.affected_threshold`)."
+            }
+        }
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_components(self, subscriber: Subscriber) -> list[str]:
@@ -125,7 +133,23 @@ class SubscriberCreateSerializer(StrictSerializer):
         "`true` there is a 400. The response's `confirmed` tells the outcome.",
     )
 
+    discussion_events = serializers.BooleanField(
+        default=False,
+        help_text="Webhook and Slack subscribers only: `true` also sends them the forum's "
+        "discussion events (`comment.created`, `comment.flagged`, "
+        "`thread.affected_threshold`). Needs a key that may manage subscribers.",
+    )
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["channel"] == Subscriber.Channel.EMAIL and attrs.get("discussion_events"):
+            raise serializers.ValidationError(
+                {
+                    "discussion_events": [
+                        "Discussion events go to webhook and Slack subscribers only. Leave "
+                        "discussion_events out for an email subscriber."
+                    ]
+                }
+            )
         if attrs["channel"] != Subscriber.Channel.EMAIL and attrs.get("already_confirmed"):
             raise serializers.ValidationError(
                 {
@@ -248,13 +272,19 @@ class SubscriberViewSet(
                 self.organization, email=data["email"], component_ids=component_ids
             )
         else:
-            subscriber = services.subscribe_hook(
-                self.organization,
-                channel=data["channel"],
-                url=data["url"],
-                email=data.get("email", ""),
-                component_ids=component_ids,
-            )
+            if data["discussion_events"]:
+                # Before anything is written: a key that may not manage subscribers gets a 403.
+                self.principal.require("subscribers.manage", self.organization)
+            with transaction.atomic():
+                subscriber = services.subscribe_hook(
+                    self.organization,
+                    channel=data["channel"],
+                    url=data["url"],
+                    email=data.get("email", ""),
+                    component_ids=component_ids,
+                )
+                if data["discussion_events"]:
+                    services.set_discussion_events(subscriber, enabled=True, actor=self.principal)
         fresh = self.get_queryset().get(pk=subscriber.pk)
         return Response(SubscriberCreatedSerializer(fresh).data, status=status.HTTP_201_CREATED)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import base64
 import secrets
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -70,6 +71,22 @@ class SubscriberQuerySet(OrgQuerySet):
         return self.filter(state=Subscriber.State.ACTIVE, confirmed_at__isnull=False)
 
 
+class PageSubscriberManager(models.Manager.from_queryset(SubscriberQuerySet)):  # type: ignore[misc]
+    """`Subscriber.objects`: the status page's subscribers only. A person's own mail (forum
+    replies) goes through `Subscriber.people`, so no status fan-out, subscriber list, count,
+    export or manage link ever includes those rows."""
+
+    def get_queryset(self) -> SubscriberQuerySet:
+        return super().get_queryset().filter(scope="page")
+
+
+class PersonSubscriberManager(models.Manager.from_queryset(SubscriberQuerySet)):  # type: ignore[misc]
+    """`Subscriber.people`: one row per (organization, account) that receives its own mail."""
+
+    def get_queryset(self) -> SubscriberQuerySet:
+        return super().get_queryset().filter(scope="person")
+
+
 class Subscriber(OrgOwnedModel):
     """Someone who hears about an organization's incidents: an address, a webhook or Slack.
 
@@ -87,7 +104,29 @@ class Subscriber(OrgOwnedModel):
         ACTIVE = "active", "Active"
         DISABLED = "disabled", "Disabled"
 
+    class Scope(models.TextChoices):
+        # Subscribed to the status page: status fan-outs, lists, counts, manage links.
+        PAGE = "page", "Status page subscriber"
+        # One signed-in person's own mail (an app above addresses it to them, e.g. replies to
+        # their forum comments); reached only through `Subscriber.people`.
+        PERSON = "person", "A person's own mail"
+
     public_id = PublicIdField()
+    scope = models.CharField(max_length=6, choices=Scope.choices, default=Scope.PAGE)
+    # The account a `person` row mails (its address is copied into `email` when mail is due).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Webhook and Slack subscribers that opted in also receive discussion events (a new
+    # comment, a flag, a thread passing the affected threshold).
+    discussion_events = models.BooleanField(
+        "Also send discussion events (new comments, flags, many people affected)",
+        default=False,
+    )
     channel = models.CharField(max_length=10, choices=Channel.choices)
     # The address mail goes to (email channel), or where failure notices go (webhook channel).
     email = models.EmailField(blank=True)
@@ -107,20 +146,28 @@ class Subscriber(OrgOwnedModel):
     consecutive_failures = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
 
-    objects = SubscriberQuerySet.as_manager()
+    # The first manager is the default one: page subscribers. Foreign keys (a delivery's
+    # subscriber) and cascades use the plain base manager and see every row.
+    objects = PageSubscriberManager()
+    people = PersonSubscriberManager()
 
     class Meta:
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "email"],
-                condition=models.Q(channel="email"),
+                condition=models.Q(channel="email", scope="page"),
                 name="one_email_subscriber_per_address",
             ),
             models.UniqueConstraint(
                 fields=["organization", "channel", "url"],
-                condition=models.Q(channel__in=["webhook", "slack"]),
+                condition=models.Q(channel__in=["webhook", "slack"], scope="page"),
                 name="one_hook_subscriber_per_url",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "user"],
+                condition=models.Q(scope="person"),
+                name="one_person_subscriber_per_user",
             ),
         ]
         indexes = [models.Index(fields=["organization", "state", "id"])]

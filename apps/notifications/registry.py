@@ -20,6 +20,7 @@ label are the app's that registered it without `within`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
@@ -52,6 +53,12 @@ class Mail:
     # Mail of one thread (an incident's) shares In-Reply-To/References: `<{thread}@domain>`,
     # and its Message-IDs start with the thread. None: a mail of its own.
     thread: str | None = None
+    # Mail to a person (`Subscriber.Scope.PERSON`) carries the emitting app's own links instead
+    # of the status page's: subscriber -> (one-click unsubscribe URL, manage URL). The
+    # unsubscribe URL is List-Unsubscribe's (RFC 8058: it must accept a POST without cookies).
+    links: Callable[[Subscriber], tuple[str, str]] | None = None
+    # The List-Id's description (default: "<organization> status").
+    list_label: str | None = None
 
 
 class Renderer:

@@ -304,6 +304,36 @@ def display_address(subscriber: Subscriber) -> str:
 
 
 @transaction.atomic
+def set_discussion_events(subscriber: Subscriber, *, enabled: bool, actor: Principal) -> bool:
+    """Staff choose whether a webhook or Slack subscriber also receives discussion events (new
+    comments, flags, many people affected). True when it changed; audited then."""
+    actor.require(MANAGE, subscriber.organization)
+    if subscriber.is_email:
+        raise ValidationError(
+            "Discussion events go to webhooks and Slack only; people get their own replies "
+            "by mail.",
+            code="email",
+        )
+    updated = Subscriber.objects.filter(pk=subscriber.pk, discussion_events=not enabled).update(
+        discussion_events=enabled
+    )
+    subscriber.discussion_events = enabled
+    if updated:
+        # SECURITY: no `target=subscriber`: its str() is the full URL, secrets included.
+        AuditEntry.record(
+            subscriber.organization,
+            actor=actor,
+            action="subscriber.discussion_events",
+            data={
+                "subscriber": subscriber.public_id,
+                "address": display_address(subscriber),
+                "discussion_events": enabled,
+            },
+        )
+    return updated == 1
+
+
+@transaction.atomic
 def remove_subscriber(subscriber: Subscriber, *, actor: Principal) -> bool:
     """Stop every notification to this subscriber now, as the API's DELETE does: the row stays
     (state disabled, "Removed by staff.") so past deliveries keep their history. Pending

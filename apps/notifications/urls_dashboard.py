@@ -17,6 +17,11 @@ urlpatterns = [
         views.subscriber_remove,
         name="subscriber_remove",
     ),
+    path(
+        "subscribers/<str:subscriber_id>/discussion-events/",
+        views.subscriber_discussion_events,
+        name="subscriber_discussion_events",
+    ),
     path("notifications/", views.event_list, name="events"),
     path("notifications/settings/", views.notification_settings, name="settings"),
     path("notifications/<str:event_id>/", views.event_detail, name="event"),

@@ -150,6 +150,28 @@ def subscriber_remove(request: HttpRequest, subscriber_id: str) -> HttpResponse:
 
 
 @org_view(MANAGE)
+@require_POST
+def subscriber_discussion_events(request: HttpRequest, subscriber_id: str) -> HttpResponse:
+    # Same 404 for "no such subscriber" and "another organization's subscriber".
+    subscriber = get_object_or_404(
+        Subscriber.objects.for_org(request.organization).exclude(channel=Subscriber.Channel.EMAIL),
+        public_id=subscriber_id,
+    )
+    enabled = request.POST.get("enabled") == "1"
+    services.set_discussion_events(subscriber, enabled=enabled, actor=request.principal)
+    address = services.display_address(subscriber)
+    if enabled:
+        messages.success(
+            request,
+            f"{address} now also receives discussion events: new comments, flags, and a "
+            "discussion passing the number of affected people set in the forum settings.",
+        )
+    else:
+        messages.success(request, f"{address} no longer receives discussion events.")
+    return redirect("notifications:subscribers", request.organization.slug)
+
+
+@org_view(MANAGE)
 @require_http_methods(["GET", "HEAD", "POST"])
 def subscriber_import(request: HttpRequest) -> HttpResponse:
     """GET: the upload form. POST: check every row; with action=import, invite them too.

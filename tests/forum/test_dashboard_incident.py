@@ -39,7 +39,7 @@ def affected(org, incident, api, dashboard):
 def test_the_incident_page_shows_comment_and_affected_counts_and_links_the_discussion(
     client, editor, org, incident, affected
 ):
-    thread = ThreadFactory(incident=incident)
+    thread = services.get_or_create_thread(incident)  # marking affected made it already
     CommentFactory.create_batch(2, thread=thread)
     CommentFactory(thread=thread, status="pending")
     client.force_login(editor)

@@ -81,6 +81,8 @@ class EventMail:
         self.text_template = rendered.text_template
         self.html_template = rendered.html_template
         self.context: dict[str, Any] = rendered.context
+        self.links = rendered.links
+        self.list_label = rendered.list_label or f"{list_name(self.organization.name)} status"
         self._raw_template: list[bytes] | None = None
 
     def message_id(self, subscriber: Subscriber) -> str:
@@ -90,11 +92,16 @@ class EventMail:
         return f"<event/{self.event.public_id}.{subscriber.public_id}@{domain}>"
 
     def message(self, subscriber: Subscriber, connection=None) -> EmailMultiAlternatives:
+        if self.links is not None:
+            unsubscribe_url, manage_url = self.links(subscriber)
+        else:
+            unsubscribe_url = tokens.unsubscribe_url(subscriber, self.base_url)
+            manage_url = tokens.manage_url(subscriber, self.base_url)
         return self._build(
             to=subscriber.email,
             message_id=self.message_id(subscriber),
-            unsubscribe_url=tokens.unsubscribe_url(subscriber, self.base_url),
-            manage_url=tokens.manage_url(subscriber, self.base_url),
+            unsubscribe_url=unsubscribe_url,
+            manage_url=manage_url,
             subscriber=subscriber,
             connection=connection,
         )
@@ -119,7 +126,7 @@ class EventMail:
             "Message-ID": message_id,
             "List-Unsubscribe": f"<{unsubscribe_url}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "List-Id": f'"{list_name(self.organization.name)} status" '
+            "List-Id": f'"{list_name(self.list_label)}" '
             f"<{self.organization.slug}.{conf.message_id_domain()}>",
             "Auto-Submitted": "auto-generated",
         }
@@ -146,6 +153,8 @@ class EventMail:
         changed by MIME encoding (non-ASCII address, unusual URL): the caller then builds the
         message normally.
         """
+        if self.links is not None:
+            return None  # the emitting app's own links: built message by message
         token = tokens.make_token(subscriber)  # one HMAC for both links
         unsubscribe = f"{self.base_url}unsubscribe/{token}/"
         manage = f"{self.base_url}manage/{token}/"
