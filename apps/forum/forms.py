@@ -111,6 +111,13 @@ class ForumSettingsForm(forms.Form):
         max_value=100,
         help_text="Flags from different people; 0 never hides automatically.",
     )
+    affected_alert_threshold = forms.IntegerField(
+        label="Tell webhooks and Slack when this many people are affected",
+        min_value=0,
+        max_value=1_000_000,
+        help_text="Sent once per discussion to webhook and Slack subscribers that receive "
+        "discussion events; 0 never sends it.",
+    )
 
     @classmethod
     def initial_from(cls, current: ForumSettings) -> dict:
@@ -121,4 +128,5 @@ class ForumSettingsForm(forms.Form):
             "blocked_domains": "\n".join(current.blocked_domains),
             "auto_lock_days": current.auto_lock_days,
             "flag_threshold": current.flag_threshold,
+            "affected_alert_threshold": current.affected_alert_threshold,
         }

@@ -58,20 +58,24 @@ class Comment(OrgOwnedModel):
     # The name shown, decided at write time (a customer's impersonating name is replaced).
     author_name = models.CharField(max_length=80)
     # Structural parent (depth-capped); `in_reply_to` keeps the real target when flattened.
+    # Comments are never deleted one by one once replied to (a tombstone stays), so CASCADE only
+    # acts when a whole thread goes (its incident or organization deleted).
     parent = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
     in_reply_to = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     root = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
     depth = models.PositiveSmallIntegerField(default=0)
     body_source = models.TextField()
     body_html = models.TextField()
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.VISIBLE)
     hidden_reason = models.CharField(max_length=200, blank=True)
+    # A REMOVED comment its author deleted ("[deleted by its author]"), not a moderator.
+    deleted_by_author = models.BooleanField(default=False)
     pinned = models.BooleanField(default=False)
     is_answer = models.BooleanField(default=False)
     # SECURITY: decided on the server from Membership when written, never from a name.
@@ -82,6 +86,10 @@ class Comment(OrgOwnedModel):
     class Meta:
         indexes = [
             models.Index(fields=["thread", "depth", "id"], name="forum_comment_roots"),
+            # The page's order (pinned first, newest first) read from the index, not sorted.
+            models.Index(
+                fields=["thread", "depth", "pinned", "id"], name="forum_comment_pinned_roots"
+            ),
             models.Index(fields=["thread", "root"], name="forum_comment_subtree"),
             models.Index(fields=["organization", "status", "created_at"], name="forum_modqueue"),
         ]

@@ -741,7 +741,9 @@ def mark_affected(
     if not created and mark.component_id != (component.pk if component else None):
         mark.component = component
         mark.save(update_fields=["component"])
-    bump_content_version(organization)
+    # The count is on the page and in its discussion: the thread's version moves too, so a
+    # closed incident's discussion poll brings it.
+    _touch(get_or_create_thread(incident))
     forum_notifications.marked_affected(incident, user, created=created)
     return mark
 
@@ -753,7 +755,11 @@ def unmark_affected(incident: Incident, *, actor: Principal) -> None:
     AffectedMark.objects.for_org(incident.organization).filter(
         incident=incident, user=user
     ).delete()
-    bump_content_version(incident.organization)
+    thread = Thread.objects.filter(incident=incident).first()
+    if thread is not None:
+        _touch(thread)
+    else:
+        bump_content_version(incident.organization)
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -1029,16 +1035,8 @@ def moderate_thread(
 
 # --- the public page: an author's own edits and deletions, the viewer's state ----------------
 
-# SECURITY: how a comment deleted by its author is told from one removed by a moderator without
-# a new status value. `_set_status` strips every moderator's reason, so no reason a moderator
-# gives can start with a space and be taken for this marker.
-AUTHOR_DELETED_REASON = " deleted by its author"
-
-
 def is_deleted_by_author(comment: Comment) -> bool:
-    return comment.status == Comment.Status.REMOVED and (
-        comment.hidden_reason == AUTHOR_DELETED_REASON
-    )
+    return comment.status == Comment.Status.REMOVED and comment.deleted_by_author
 
 
 def _has_replies(comment: Comment) -> bool:
@@ -1068,10 +1066,13 @@ def delete_own_comment(comment: Comment, *, actor: Principal) -> Comment | None:
     thread = comment.thread
     if _has_replies(comment):
         comment.status = Comment.Status.REMOVED
-        comment.hidden_reason = AUTHOR_DELETED_REASON
+        comment.deleted_by_author = True
+        comment.hidden_reason = ""
         comment.pinned = False
         comment.is_answer = False
-        comment.save(update_fields=["status", "hidden_reason", "pinned", "is_answer"])
+        comment.save(
+            update_fields=["status", "deleted_by_author", "hidden_reason", "pinned", "is_answer"]
+        )
         _touch(thread)
         return comment
     visible = comment.status == Comment.Status.VISIBLE

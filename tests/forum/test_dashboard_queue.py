@@ -256,6 +256,7 @@ def test_an_admin_changes_the_forum_settings(client, admin, org):
             "blocked_domains": "spam.test",
             "auto_lock_days": "7",
             "flag_threshold": "2",
+            "affected_alert_threshold": "25",
         },
     )
     assert response.status_code == 302
@@ -265,6 +266,7 @@ def test_an_admin_changes_the_forum_settings(client, admin, org):
     assert (saved.blocked_domains, saved.auto_lock_days, saved.flag_threshold) == (
         ["spam.test"], 7, 2,
     )  # fmt: skip
+    assert saved.affected_alert_threshold == 25
     entry = AuditEntry.objects.for_org(org).first()
     assert entry.action == "forum.settings"
     assert entry.data["before"]["premoderation"] == "first_with_link"
@@ -277,6 +279,7 @@ def test_settings_that_cannot_work_are_refused_with_a_message(client, admin, org
     data = {
         "premoderation": "off", "who_may_comment": "domains", "allowed_domains": "",
         "blocked_domains": "", "auto_lock_days": "14", "flag_threshold": "3",
+        "affected_alert_threshold": "10",
     }  # fmt: skip
     response = client.post(url("settings", org), data)
     assert response.status_code == 400
