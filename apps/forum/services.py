@@ -1035,6 +1035,7 @@ def moderate_thread(
 
 # --- the public page: an author's own edits and deletions, the viewer's state ----------------
 
+
 def is_deleted_by_author(comment: Comment) -> bool:
     return comment.status == Comment.Status.REMOVED and comment.deleted_by_author
 

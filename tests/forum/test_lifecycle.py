@@ -37,9 +37,7 @@ def test_deleting_an_organization_deletes_its_discussions(incident, org, custome
     assert not Comment.objects.exists()
 
 
-def test_an_authors_deletion_is_a_tombstone_marked_as_theirs(
-    incident, org, customer, as_editor
-):
+def test_an_authors_deletion_is_a_tombstone_marked_as_theirs(incident, org, customer, as_editor):
     question = discussed(incident, org, customer, as_editor)
     services.delete_own_comment(question, actor=Customer(customer, org))
     question.refresh_from_db()
