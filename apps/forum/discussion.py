@@ -202,7 +202,10 @@ def discussion(
             _describe_public(comment)
     if viewer is None:
         if request is not None:
-            result.signin_url = signin_url(request, request.path)
+            # The incident page itself, also when this rendering answers its poll (live/):
+            # the shared cached copy must send every reader back to the page.
+            page = reverse("public:incident", args=[incident.public_id])
+            result.signin_url = signin_url(request, page)
         return result
     principal = principal or principal_for(viewer, incident.organization)
     result.viewer = viewer

@@ -50,29 +50,6 @@
   var POLL_VISIBLE = 15000;
   var POLL_HIDDEN = 120000;
 
-  function typed(root) {
-    var state = { values: {}, open: {} };
-    var fields = root.querySelectorAll("textarea[id], input[id]:not([type=hidden]), select[id]");
-    for (var i = 0; i < fields.length; i++) {
-      var field = fields[i];
-      if (field.tagName === "SELECT" || field.value !== field.defaultValue) state.values[field.id] = field.value;
-    }
-    var boxes = root.querySelectorAll("details[id]");
-    for (var j = 0; j < boxes.length; j++) state.open[boxes[j].id] = boxes[j].open;
-    return state;
-  }
-
-  function restore(state) {
-    Object.keys(state.values).forEach(function (id) {
-      var field = document.getElementById(id);
-      if (field) field.value = state.values[id];
-    });
-    Object.keys(state.open).forEach(function (id) {
-      var box = document.getElementById(id);
-      if (box && box.tagName === "DETAILS") box.open = state.open[id];
-    });
-  }
-
   function pollDiscussion() {
     var section = document.querySelector("#discussion[data-discussion-live]");
     if (!section) return;
@@ -87,14 +64,10 @@
         var fresh = new DOMParser().parseFromString(text, "text/html").querySelector("#discussion");
         var current = document.querySelector("#discussion");
         if (!fresh || !current) return;
-        var state = typed(current);
-        var focused = document.activeElement && current.contains(document.activeElement)
-          ? document.activeElement.id : null;
+        // What the reader typed, opened and was told (static/js/live.js) survives the swap.
+        var restore = window.candorKeep ? window.candorKeep(current) : function () {};
         current.parentNode.replaceChild(document.adoptNode(fresh), current);
-        restore(state);
-        if (focused && document.getElementById(focused)) {
-          document.getElementById(focused).focus({ preventScroll: true });
-        }
+        restore();
         fresh.dispatchEvent(new CustomEvent("htmx:afterSwap", { bubbles: true }));
       });
     }).catch(function () {

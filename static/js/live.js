@@ -117,38 +117,73 @@
     return state;
   }
 
-  function typedValues(root) {
-    // What the reader typed or chose in forms (a comment being written, an open reply box):
-    // kept across a refresh, matched by the field's id.
+  // What the reader has going in `root` (a comment being written, an open reply box, the field
+  // in focus, the message of a refused post), to put back after `root`'s content is replaced:
+  // `keep(root)` returns the function that does it. Fields and boxes are matched by id; a
+  // message goes back before the element it stood before (by id, else by tag and class) in
+  // the nearest ancestor with an id. Also used by static/js/forum.js (window.candorKeep).
+  function keep(root) {
     var values = {};
     var fields = root.querySelectorAll("textarea[id], input[id]:not([type=hidden]), select[id]");
     for (var i = 0; i < fields.length; i++) {
       var field = fields[i];
       var changed = field.tagName === "SELECT" ? true : field.value !== field.defaultValue;
-      if (changed) values[field.id] = field.value;
+      if (changed || nearAlert(field, root)) values[field.id] = field.value;
     }
     var open = {};
     var boxes = root.querySelectorAll("details[id]");
     for (var j = 0; j < boxes.length; j++) open[boxes[j].id] = boxes[j].open;
-    return { values: values, open: open };
+    var focused = document.activeElement && root.contains(document.activeElement)
+      ? document.activeElement.id : null;
+    var alerts = [];
+    var shown = root.querySelectorAll(".fm-error[role=alert]");
+    for (var k = 0; k < shown.length; k++) {
+      var holder = shown[k].parentNode.closest ? shown[k].parentNode.closest("[id]") : null;
+      if (holder) alerts.push({ node: shown[k], holder: holder.id, next: shown[k].nextElementSibling });
+    }
+    return function restore() {
+      Object.keys(values).forEach(function (id) {
+        var field = document.getElementById(id);
+        if (field && document.contains(field)) field.value = values[id];
+      });
+      Object.keys(open).forEach(function (id) {
+        var box = document.getElementById(id);
+        if (box && box.tagName === "DETAILS") box.open = open[id];
+      });
+      alerts.forEach(function (alert) {
+        var holder = document.getElementById(alert.holder);
+        if (!holder || holder.querySelector(".fm-error[role=alert]")) return;
+        var before = null;
+        if (alert.next && alert.next.id) before = document.getElementById(alert.next.id);
+        else if (alert.next) {
+          var kind = alert.next.tagName.toLowerCase() + (alert.next.className ? "." + alert.next.className.trim().split(/\s+/).join(".") : "");
+          before = holder.querySelector(kind);
+        }
+        if (before && holder.contains(before)) before.parentNode.insertBefore(alert.node, before);
+        else holder.appendChild(alert.node);
+      });
+      if (focused) {
+        var again = document.getElementById(focused);
+        if (again) again.focus({ preventScroll: true });
+      }
+    };
   }
+  window.candorKeep = keep;
 
-  function restoreTyped(root, typed) {
-    Object.keys(typed.values).forEach(function (id) {
-      var field = document.getElementById(id);
-      if (field && root.contains(field)) field.value = typed.values[id];
-    });
-    Object.keys(typed.open).forEach(function (id) {
-      var box = document.getElementById(id);
-      if (box && root.contains(box) && box.tagName === "DETAILS") box.open = typed.open[id];
-    });
+  // A field whose form was refused (a message beside it): the server sent the typed text back
+  // as its default value, so "changed" alone would not keep it.
+  function nearAlert(field, root) {
+    for (var node = field.parentNode; node && node !== root.parentNode; node = node.parentNode) {
+      for (var child = node.firstElementChild; child; child = child.nextElementSibling) {
+        if (child.matches && child.matches(".fm-error[role=alert]")) return true;
+      }
+    }
+    return false;
   }
 
   function swap(fresh) {
     var state = openGroups(main);
-    var typed = typedValues(main);
-    var focused = document.activeElement && main.contains(document.activeElement)
-      ? document.activeElement.id : null;
+    var restore = keep(main);
     // Move the parsed nodes over rather than setting innerHTML, which would serialise and parse
     // the whole page (hundreds of KB with uptime bars) a second time.
     var moved = document.createDocumentFragment();
@@ -164,11 +199,7 @@
         groups[i].open = state[key];
       }
     }
-    restoreTyped(main, typed);
-    if (focused) {
-      var again = document.getElementById(focused);
-      if (again) again.focus({ preventScroll: true });
-    }
+    restore();
     // static/js/localtime.js rewrites times in swapped content on this event.
     main.dispatchEvent(new CustomEvent("htmx:afterSwap", { bubbles: true }));
     if (!fresh.hasAttribute("data-live")) {

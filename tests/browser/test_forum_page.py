@@ -11,8 +11,9 @@ from django.core.cache import cache
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from apps.forum import rules
+from apps.forum import rules, services
 from apps.forum.models import AffectedMark, Comment
+from apps.organizations.principals import Customer
 from tests.factories import (
     ComponentFactory,
     IncidentFactory,
@@ -122,6 +123,35 @@ def test_a_customer_comments_marks_affected_and_replies(page, size, look, sign_i
 
     assert AffectedMark.objects.get().component.name == "API"
     assert Comment.objects.filter(author=customer).count() == 2
+
+
+def test_a_refused_comment_says_why_and_keeps_the_text_with_javascript(
+    page, size, look, sign_in, discussion, django_capture_on_commit_callbacks
+):
+    customer = UserFactory(email="quick@customer.test", display_name="Quinn")
+    sign_in(customer)
+    visit(page, f"/s/acme/incidents/{discussion.public_id}/")
+    page.get_by_label("Comment as").fill("First: is the EU API down?")
+    page.get_by_role("button", name="Post comment").click()
+    expect(page.locator("#discussion .fm-body").filter(has_text="First: is")).to_have_count(1)
+    # A new commenter's second comment within 30 s: refused (htmx gets a 422 fragment).
+    page.get_by_label("Comment as").fill("Second, right away.")
+    page.get_by_role("button", name="Post comment").click()
+    expect(page.locator("#discussion [role=alert]")).to_contain_text("Wait 30 seconds")
+    expect(page.get_by_label("Comment as")).to_have_value("Second, right away.")
+    keep(page, size, "refused-htmx")
+    assert Comment.objects.filter(author=customer).count() == 1
+
+    # Someone else comments: the page refreshes itself (static/js/live.js) with the new
+    # comment, and the reader still sees why theirs was refused, and still has their text.
+    other = Customer(
+        UserFactory(email="other@customer.test", display_name="Olu"), discussion.organization
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.post_comment(discussion, actor=other, body="Same for us in Lagos.")
+    expect(page.locator("#discussion .fm-body").filter(has_text="Same for us")).to_have_count(1)
+    expect(page.locator("#discussion [role=alert]")).to_contain_text("Wait 30 seconds")
+    expect(page.get_by_label("Comment as")).to_have_value("Second, right away.")
 
 
 def test_a_refused_comment_keeps_the_text_without_javascript(browser, site, discussion, size):

@@ -246,6 +246,14 @@ def test_an_anonymous_reader_is_led_to_sign_in_on_this_page_and_back(client, inc
     assert "Sign in to comment" in page
 
 
+def test_a_page_rendered_for_a_poll_still_leads_back_to_the_page(client, incident):
+    polled = client.get(url(incident, "live/"), HTTP_IF_NONE_MATCH='W/"v0"')
+    assert polled.status_code == 200
+    back = f"next=%2Fs%2Facme%2Fincidents%2F{incident.public_id}%2F"
+    assert f'href="/s/acme/signin/?{back}"' in polled.content.decode()
+    assert "live" not in polled.content.decode().split("signin/?")[1].split('"')[0]
+
+
 # --- the shared cache ---------------------------------------------------------------------------
 
 
