@@ -12,6 +12,7 @@ dashboard_org_patterns = [
     path("", include("apps.incidents.urls_dashboard")),
     path("", include("apps.notifications.urls_dashboard")),
     path("", include("apps.forum.urls_dashboard")),
+    path("", include("apps.public.urls_dashboard")),
 ]
 
 urlpatterns = [

@@ -39,6 +39,11 @@ RESERVED_SLUGS = frozenset(
 )  # fmt: skip
 
 
+class BannerPosition(models.TextChoices):
+    TOP = "top", "Top of the page"
+    BOTTOM = "bottom", "Bottom of the page"
+
+
 class Organization(models.Model):
     public_id = PublicIdField()
     name = models.CharField(max_length=100)
@@ -57,6 +62,22 @@ class Organization(models.Model):
     website_url = models.URLField(blank=True)
     support_url = models.URLField(blank=True)
     footer_text = models.CharField(max_length=200, blank=True)
+
+    # The banner embed.js shows on the organization's own site (apps/public/embed.py). Defaults
+    # in the database too: code that inserts organizations through an older model state (data
+    # migrations, migration tests) must still work.
+    banner_position = models.CharField(
+        max_length=6,
+        choices=BannerPosition.choices,
+        default=BannerPosition.TOP,
+        db_default=BannerPosition.TOP,
+    )
+    banner_background = models.CharField(
+        max_length=7, default="#1e293b", db_default="#1e293b", validators=[color_validator]
+    )
+    banner_text_color = models.CharField(
+        max_length=7, default="#ffffff", db_default="#ffffff", validators=[color_validator]
+    )
 
     class Meta:
         ordering = ["name"]

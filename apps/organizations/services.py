@@ -33,10 +33,12 @@ from .models import (
     RESERVED_SLUGS,
     TIMEZONE_CHOICES,
     AuditEntry,
+    BannerPosition,
     Domain,
     Invitation,
     Membership,
     Organization,
+    color_validator,
     new_nonce,
     slug_validator,
 )
@@ -153,6 +155,93 @@ def delete_organization(organization: Organization, *, actor: Principal, confirm
         actor.audit_label,
     )
     organization.delete()
+
+
+# WCAG 2.x AA for normal text: the banner's words must be readable on its background.
+BANNER_MIN_CONTRAST = 4.5
+
+
+def _relative_luminance(hex_colour: str) -> float:
+    def channel(pair: str) -> float:
+        value = int(pair, 16) / 255
+        return value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4
+
+    code = hex_colour.lstrip("#")
+    red, green, blue = (channel(code[i : i + 2]) for i in (0, 2, 4))
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    """WCAG contrast ratio of two #rrggbb colours (1 to 21)."""
+    high, low = sorted((_relative_luminance(first), _relative_luminance(second)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def validate_banner_colours(background: str, text_color: str) -> None:
+    """ValidationError (naming the field) unless both are #rrggbb and read well together."""
+    errors: dict[str, list[str]] = {}
+    for field, value in (("banner_background", background), ("banner_text_color", text_color)):
+        try:
+            color_validator(value)
+        except ValidationError as exc:
+            errors[field] = list(exc.messages)
+    if errors:
+        raise ValidationError(errors)
+    ratio = contrast_ratio(background, text_color)
+    if ratio < BANNER_MIN_CONTRAST:
+        raise ValidationError(
+            {
+                "banner_text_color": [
+                    f"This text colour has a contrast of {ratio:.1f}:1 on the background; "
+                    f"choose colours with at least {BANNER_MIN_CONTRAST}:1 so everyone can "
+                    "read the banner."
+                ]
+            },
+            code="contrast",
+        )
+
+
+@transaction.atomic
+def update_banner_settings(
+    organization: Organization,
+    *,
+    actor: Principal,
+    position: str,
+    background: str,
+    text_color: str,
+) -> Organization:
+    """Where the embed banner sits on the organization's site and its colours."""
+    actor.require("branding.edit", organization)
+    if position not in BannerPosition.values:
+        raise ValidationError(
+            {"banner_position": [f"“{position}” is not a position: use top or bottom."]}
+        )
+    background, text_color = background.strip().lower(), text_color.strip().lower()
+    validate_banner_colours(background, text_color)
+    before = [
+        organization.banner_position,
+        organization.banner_background,
+        organization.banner_text_color,
+    ]
+    after = [position, background, text_color]
+    if before == after:
+        return organization
+    organization.banner_position = position
+    organization.banner_background = background
+    organization.banner_text_color = text_color
+    organization.save(
+        update_fields=["banner_position", "banner_background", "banner_text_color", "updated_at"]
+    )
+    AuditEntry.record(
+        organization,
+        actor=actor,
+        action="banner.update",
+        target=organization,
+        data={"before": before, "after": after},
+    )
+    # embed.js carries these settings and is cached per content version.
+    bump_content_version(organization)
+    return organization
 
 
 def bump_content_version(organization: Organization) -> None:

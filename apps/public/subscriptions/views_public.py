@@ -191,6 +191,13 @@ def subscribe(request: HttpRequest) -> HttpResponse:
                 {"subscriber": subscriber, "manage_url": tokens.manage_url(subscriber)},
             )
         return _page(request, "subscribe.html", {"forms": forms_by_channel}, status=400)
+    # The outage page's form (apps/public/down.py) arrives here with ?email=: the address is
+    # filled in and its owner confirms with the form's own (CSRF-protected) button.
+    email = request.GET.get("email", "").strip()[:254]
+    if email:
+        forms_by_channel[Channel.EMAIL] = EmailForm(
+            organization=organization, prefix=Channel.EMAIL, initial={"email": email}
+        )
     return _page(request, "subscribe.html", {"forms": forms_by_channel})
 
 

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.demo import embed
 from apps.forum import services as forum
 from apps.forum.models import MAX_DEPTH, Comment
 from apps.incidents import services as incidents
@@ -512,6 +513,7 @@ class Command(BaseCommand):
             + f"  Log in as:    {USERS[0][0]} / {PASSWORD}"
             + f"  (also {USERS[1][0]} and {USERS[2][0]}, same password)\n"
         )
+        self.stdout.write(embed.show(organization))
 
 
 @transaction.atomic
