@@ -184,6 +184,7 @@ PROMISE_ERROR_FIELD = {
     "next_update_past": "next_update_due",
     "next_update_too_far": "next_update_due",
     "next_update_minutes": "next_update_in_minutes",
+    "minutes_and_time": "next_update_in_minutes",
     "no_further_not_monitoring": "no_further_updates",
     "promise_conflict": "no_further_updates",
 }

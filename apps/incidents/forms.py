@@ -215,8 +215,8 @@ class PromiseMixin:
         self.fields["no_further_updates"] = forms.BooleanField(
             required=False,
             label="No further updates until resolved",
-            help_text="Only while monitoring: readers see that the next update will say it "
-            "is resolved.",
+            help_text="Only while monitoring: readers see “No further updates until it is "
+            "resolved.”",
         )
 
     def clean_promise(self, status: str | None) -> None:

@@ -32,6 +32,7 @@ from .cadence import (
     default_next_update,
     incidents_to_remind,
     promise_from,
+    reminder_due_text,
     responders,
 )
 from .incidents import (
@@ -117,6 +118,7 @@ __all__ = [
     "post_update",
     "promise_from",
     "publish_postmortem",
+    "reminder_due_text",
     "reopen_incident",
     "reorder_action_items",
     "resolve_incident",

@@ -114,7 +114,7 @@ def promise_from(
     if len(given) > 1:
         raise ValidationError(
             "Give the next update either in minutes or as a time, not both.",
-            code="promise_conflict",
+            code="minutes_and_time",
         )
     if no_further_updates:
         if given:
