@@ -218,12 +218,23 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "forum.send_due_reply_mails",
         "schedule": 60.0,
     },
+    # Remind responders of an incident update that is due soon or overdue (idempotent).
+    "incidents-update-reminders": {
+        "task": "incidents.run_update_reminders",
+        "schedule": 60.0,
+    },
     # Close each organization's UptimeDay rows soon after its local midnight (idempotent).
     "status-close-uptime-days": {
         "task": "status.close_uptime_days",
         "schedule": 15 * 60.0,
     },
 }
+
+# How many minutes before a promised incident update is due its responders are reminded
+# (apps/incidents/tasks.py; a second reminder goes out once it is overdue).
+UPDATE_REMINDER_LEAD_MINUTES = env.int("UPDATE_REMINDER_LEAD_MINUTES", default=5)
+if not 1 <= UPDATE_REMINDER_LEAD_MINUTES <= 60:
+    raise ImproperlyConfigured("UPDATE_REMINDER_LEAD_MINUTES must be between 1 and 60.")
 
 # Email: EMAIL_URL (smtp://user:pass@host:587, smtp+tls://..., consolemail:// for the raw
 # MIME) or, unset in development, mail is printed readably on the terminal that runs the

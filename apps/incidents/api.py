@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
@@ -110,6 +112,7 @@ class IncidentUpdateSerializer(serializers.ModelSerializer):
             "display_at",
             "deliver_notifications",
             "next_update_due",
+            "no_further_updates",
             "affected_components",
         ]
         read_only_fields = fields
@@ -131,6 +134,7 @@ INCIDENT_FIELDS = [
     "monitoring_at",
     "resolved_at",
     "next_update_due",
+    "no_further_updates",
     "components",
     "incident_updates",
 ]
@@ -174,8 +178,77 @@ class MaintenanceSerializer(IncidentSerializer):
 
 # --- write serializers -----------------------------------------------------------------------
 
+PROMISE_FIELDS = ("next_update_due", "next_update_in_minutes", "no_further_updates")
+# Which field a refused promise is about (cadence.check_promise / promise_from error codes).
+PROMISE_ERROR_FIELD = {
+    "next_update_past": "next_update_due",
+    "next_update_too_far": "next_update_due",
+    "next_update_minutes": "next_update_in_minutes",
+    "minutes_and_time": "next_update_in_minutes",
+    "no_further_not_monitoring": "no_further_updates",
+    "promise_conflict": "no_further_updates",
+}
 
-class IncidentCreateSerializer(StrictSerializer):
+
+class PromiseSerializer(StrictSerializer):
+    """When the next update is due: minutes from now, a time, or (while monitoring) no further
+    updates until resolved. None of them: the organization's default cadence. After
+    validation `next_update_due` is the due time (None with `no_further_updates`)."""
+
+    next_update_due = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="When you promise the next update: a time in the next 7 days. Give this, "
+        "`next_update_in_minutes` or `no_further_updates`; with none of them the "
+        "organization's default cadence applies (30 minutes unless changed).",
+    )
+    next_update_in_minutes = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=services.MAX_PROMISE_MINUTES,
+        help_text="The next update is due this many minutes from now (1 to 10080).",
+    )
+    no_further_updates = serializers.BooleanField(
+        required=False,
+        help_text="`true`: no further updates until it is resolved. Only with status `monitoring`.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        status_ = attrs.get("status")
+        if status_ == IncidentStatus.RESOLVED:
+            given = [name for name in PROMISE_FIELDS if attrs.get(name) not in (None, False)]
+            if given:
+                raise serializers.ValidationError(
+                    {given[0]: ["A resolved incident promises no further update."]}
+                )
+            attrs["next_update_due"], attrs["no_further_updates"] = None, False
+            return attrs
+        organization = self.context["view"].organization
+        now = timezone.now()
+        no_further = attrs.get("no_further_updates", False)
+        try:
+            due = services.promise_from(
+                organization,
+                now=now,
+                minutes=attrs.pop("next_update_in_minutes", None),
+                at=attrs.get("next_update_due"),
+                no_further_updates=no_further,
+            )
+            attrs["next_update_due"], attrs["no_further_updates"] = services.check_promise(
+                organization,
+                status=status_,
+                next_update_due=due,
+                no_further_updates=no_further,
+                now=now,
+            )
+        except DjangoValidationError as error:
+            field = PROMISE_ERROR_FIELD.get(error.code or "", "next_update_due")
+            raise serializers.ValidationError({field: error.messages}) from error
+        return attrs
+
+
+class IncidentCreateSerializer(PromiseSerializer):
     name = serializers.CharField(max_length=255)
     status = serializers.ChoiceField(
         choices=OPEN_INCIDENT_STATUSES, default=IncidentStatus.INVESTIGATING
@@ -189,9 +262,6 @@ class IncidentCreateSerializer(StrictSerializer):
     body = body_field()
     components = ComponentStatusMapField(required=False)
     deliver_notifications = deliver_field()
-    next_update_due = serializers.DateTimeField(
-        required=False, allow_null=True, help_text="When you promise the next update."
-    )
 
 
 class IncidentChangeSerializer(StrictSerializer):
@@ -203,12 +273,11 @@ class IncidentChangeSerializer(StrictSerializer):
     )
 
 
-class IncidentUpdateCreateSerializer(StrictSerializer):
+class IncidentUpdateCreateSerializer(PromiseSerializer):
     status = serializers.ChoiceField(choices=UPDATE_INCIDENT_STATUSES)
     body = body_field()
     components = ComponentStatusMapField(required=False)
     deliver_notifications = deliver_field()
-    next_update_due = serializers.DateTimeField(required=False, allow_null=True)
 
 
 class UpdateEditSerializer(StrictSerializer):
@@ -226,7 +295,7 @@ class ResolveSerializer(StrictSerializer):
     deliver_notifications = deliver_field()
 
 
-class ReopenSerializer(StrictSerializer):
+class ReopenSerializer(PromiseSerializer):
     status = serializers.ChoiceField(
         choices=OPEN_INCIDENT_STATUSES, default=IncidentStatus.INVESTIGATING
     )
@@ -429,7 +498,8 @@ class IncidentViewSet(BaseIncidentViewSet):
             impact=data.get("impact"),
             components=data.get("components") or {},
             deliver_notifications=data.get("deliver_notifications", True),
-            next_update_due=data.get("next_update_due"),
+            next_update_due=data["next_update_due"],
+            no_further_updates=data["no_further_updates"],
         )
         return self.respond(incident, status.HTTP_201_CREATED)
 
@@ -467,7 +537,8 @@ class IncidentViewSet(BaseIncidentViewSet):
             body=data.get("body") or texts.default_update_text(data["status"]),
             components=data.get("components") or {},
             deliver_notifications=data.get("deliver_notifications", True),
-            next_update_due=data.get("next_update_due"),
+            next_update_due=data["next_update_due"],
+            no_further_updates=data["no_further_updates"],
         )
         return Response(self.update_serializer_class(update).data, status=201)
 
@@ -529,6 +600,8 @@ class IncidentViewSet(BaseIncidentViewSet):
             status=data["status"],
             components=data.get("components") or {},
             deliver_notifications=data.get("deliver_notifications", True),
+            next_update_due=data["next_update_due"],
+            no_further_updates=data["no_further_updates"],
         )
         return self.respond(incident)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from itertools import groupby
 
@@ -18,6 +19,7 @@ from apps.core.dates import (
     DisplayDateTimeInput,
     parse_display_datetime,
 )
+from apps.notifications.services import update_cadence_minutes
 from apps.organizations.models import Organization
 from apps.status.models import Component, ComponentStatus
 
@@ -30,7 +32,14 @@ from .models import (
     Kind,
     MaintenanceStatus,
 )
-from .services import INCIDENT_IMPACTS, MAX_REMINDER_HOURS, POSTMORTEM_TEXT_MAX
+from .services import (
+    INCIDENT_IMPACTS,
+    MAX_PROMISE_MINUTES,
+    MAX_REMINDER_HOURS,
+    POSTMORTEM_TEXT_MAX,
+    check_promise,
+    default_next_update,
+)
 
 NOT_AFFECTED = ""
 # The rule of apps/core/text.py, said where staff write text that customers read.
@@ -178,7 +187,73 @@ class ComponentPickerMixin:
         }
 
 
-class IncidentForm(ComponentPickerMixin, OrgForm):
+class PromiseMixin:
+    """What an update promises: the next update in N minutes (pre-filled with the
+    organization's default cadence), by a time (overrides the minutes), or, while monitoring,
+    no further updates until resolved. After validation `self.promised` is the
+    (next_update_due, no_further_updates) pair for the services."""
+
+    fields: dict
+    cleaned_data: dict
+    organization: Organization
+    add_error: Callable
+
+    promised: tuple[datetime | None, bool] = (None, False)
+
+    def add_promise_fields(self, cadence: int | None = None) -> None:
+        """`cadence`: the organization's default, when the caller has read it already."""
+        cadence = cadence or update_cadence_minutes(self.organization)
+        self.fields["next_update_in_minutes"] = forms.IntegerField(
+            required=False,
+            min_value=1,
+            max_value=MAX_PROMISE_MINUTES,
+            initial=cadence,
+            label="Next update in (minutes)",
+            help_text=f"Readers see when the next update is due. Your default is {cadence} "
+            "minutes; change it for this update if you need to.",
+        )
+        self.fields["no_further_updates"] = forms.BooleanField(
+            required=False,
+            label="No further updates until resolved",
+            help_text="Only while monitoring: readers see “No further updates until it is "
+            "resolved.”",
+        )
+
+    def clean_promise(self, status: str | None) -> None:
+        data = self.cleaned_data
+        if status is None or status == IncidentStatus.RESOLVED:
+            self.promised = (None, False)
+            return
+        now = timezone.now()
+        at = data.get("next_update_due")
+        no_further = bool(data.get("no_further_updates"))
+        if at is not None:
+            due = at
+        elif no_further:
+            due = None
+        elif data.get("next_update_in_minutes") is not None:
+            due = now + timedelta(minutes=data["next_update_in_minutes"])
+        elif "next_update_in_minutes" in self.errors:
+            return
+        else:
+            due = default_next_update(self.organization, now)
+        try:
+            self.promised = check_promise(
+                self.organization,
+                status=status,
+                next_update_due=due,
+                no_further_updates=no_further,
+                now=now,
+            )
+        except ValidationError as error:
+            field = "next_update_due" if error.code in PAST_OR_FAR else "no_further_updates"
+            self.add_error(field, error)
+
+
+PAST_OR_FAR = {"next_update_past", "next_update_too_far"}
+
+
+class IncidentForm(PromiseMixin, ComponentPickerMixin, OrgForm):
     template = forms.CharField(widget=forms.HiddenInput, required=False)
     name = forms.CharField(max_length=255, label="Incident name")
     status = forms.ChoiceField(choices=INCIDENT_STATUS_CHOICES)
@@ -196,27 +271,42 @@ class IncidentForm(ComponentPickerMixin, OrgForm):
     )
     notify = forms.BooleanField(required=False, initial=True, label="Notify subscribers")
     next_update_due = OrgDateTimeField(
-        required=False, label="Next update due", help_text="When you promise the next update."
+        required=False,
+        label="Or by a time",
+        help_text="Overrides the minutes.",
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.add_component_pickers(org_components(self.organization))
+        self.add_promise_fields()
+
+    def clean(self):
+        data = super().clean()
+        self.clean_promise(data.get("status"))
+        return data
 
     def impact_or_none(self) -> str | None:
         impact = self.cleaned_data["impact"]
         return None if impact == AUTO_IMPACT else impact
 
 
-class UpdateForm(ComponentPickerMixin, OrgForm):
+class UpdateForm(PromiseMixin, ComponentPickerMixin, OrgForm):
     status = forms.ChoiceField(choices=UPDATE_STATUS_CHOICES)
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}), label="Message", help_text=TEXT_RULE
     )
     notify = forms.BooleanField(required=False, initial=True, label="Notify subscribers")
-    next_update_due = OrgDateTimeField(required=False, label="Next update due")
+    next_update_due = OrgDateTimeField(
+        required=False, label="Or by a time", help_text="Overrides the minutes."
+    )
 
-    def __init__(self, *args, incident, **kwargs):
+    def clean(self):
+        data = super().clean()
+        self.clean_promise(data.get("status"))
+        return data
+
+    def __init__(self, *args, incident, cadence: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         affected = {c.pk for c in incident.components.all()}
         components = list(org_components(self.organization))
@@ -226,6 +316,7 @@ class UpdateForm(ComponentPickerMixin, OrgForm):
             components, {c.pk: c.status for c in components if c.pk in affected}
         )
         self.fields["status"].initial = incident.status
+        self.add_promise_fields(cadence)
 
 
 class MaintenanceUpdateForm(OrgForm):

@@ -76,8 +76,16 @@ class Incident(OrgOwnedModel):
     started_at = models.DateTimeField(default=timezone.now)
     monitoring_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
-    # When staff promised the next update; the outage-response workflow reminds them.
+    # When staff promised the next update; beat reminds the responders before and after it
+    # (services/cadence.py). Empty once resolved, or while monitoring with no_further_updates.
     next_update_due = models.DateTimeField(null=True, blank=True)
+    # "No further updates until resolved": staff said so on the latest update (monitoring only).
+    # db_default: rows written by code that predates the column (a rolling deploy) get False.
+    no_further_updates = models.BooleanField(default=False, db_default=False)
+    # The due time each staff reminder was last sent for: a reminder is sent once per due time,
+    # claimed by a conditional UPDATE on these (tasks.run_update_reminders_at).
+    due_soon_reminded_for = models.DateTimeField(null=True, blank=True)
+    overdue_reminded_for = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -126,7 +134,9 @@ class IncidentUpdate(OrgOwnedModel):
     # Shown to readers; differs from created_at when an update is backfilled.
     display_at = models.DateTimeField(default=timezone.now)
     deliver_notifications = models.BooleanField(default=True)
+    # What this update promised: the next update's time, or no further updates until resolved.
     next_update_due = models.DateTimeField(null=True, blank=True)
+    no_further_updates = models.BooleanField(default=False, db_default=False)
     # [{"code": component public id, "name": "Group - Child", "old_status", "new_status"}]
     affected_components = models.JSONField(null=True, blank=True)
     created_by = models.ForeignKey(

@@ -1,4 +1,5 @@
-"""Beat-driven maintenance transitions: start, complete and remind on time."""
+"""Beat-driven work: maintenance transitions (start, complete, remind subscribers on time) and
+staff reminders of promised incident updates (due soon, overdue)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,13 @@ import logging
 from datetime import datetime, timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from apps.organizations.principals import System
 
-from . import services
+from . import reminders, services
 from .models import ACTIVE_MAINTENANCE, Incident, MaintenanceStatus
 
 logger = logging.getLogger(__name__)
@@ -72,3 +74,58 @@ def _attempt(action, incident: Incident, now: datetime) -> bool:
 )
 def run_maintenance_transitions() -> dict[str, int]:
     return run_maintenance_transitions_at(timezone.now())
+
+
+# --- update reminders ------------------------------------------------------------------------
+
+
+def run_update_reminders_at(now: datetime) -> dict[str, int]:
+    """Claim every update reminder due at `now` and send each claimed one (safe to run twice or
+    concurrently: services.claim_reminder is a conditional UPDATE per due time)."""
+    lead = timedelta(minutes=settings.UPDATE_REMINDER_LEAD_MINUTES)
+    done = {services.DUE_SOON: 0, services.OVERDUE: 0}
+    for kind, incidents in services.incidents_to_remind(now, lead).items():
+        for incident in incidents:
+            due = incident.next_update_due
+            if due is None or not services.claim_reminder(incident, kind=kind, due=due):
+                continue
+            done[kind] += 1
+            send_update_reminder.delay(incident.pk, kind, due.isoformat())
+    return done
+
+
+@shared_task(
+    name="incidents.run_update_reminders",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def run_update_reminders() -> dict[str, int]:
+    return run_update_reminders_at(timezone.now())
+
+
+@shared_task(
+    name="incidents.send_update_reminder",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def send_update_reminder(incident_id: int, kind: str, due: str) -> bool:
+    """Send one claimed reminder, unless the promise changed meanwhile (an update was posted,
+    the incident resolved): then it is no longer due and nobody is bothered."""
+    incident = Incident.objects.select_related("organization").filter(pk=incident_id).first()
+    if (
+        incident is None
+        or not incident.is_open
+        or incident.next_update_due != datetime.fromisoformat(due)
+    ):
+        return False
+    sent = reminders.send(incident, kind=kind, now=timezone.now())
+    logger.info(
+        "update reminder %s for %s: %d mail(s), slack %s",
+        kind,
+        incident.public_id,
+        sent.emailed,
+        sent.slack,
+    )
+    return True

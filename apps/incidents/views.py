@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
+from django.db.models import Case, F, Prefetch, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from apps.notifications.models import NotificationSettings
 from apps.organizations.tenancy import org_view
 from apps.status.models import Component
 
@@ -80,8 +82,19 @@ def _timeline(incident: Incident):
 @org_view("org.view")
 def incident_list(request: HttpRequest) -> HttpResponse:
     incidents = Incident.objects.for_org(request.organization).incidents()
-    active = incidents.filter(status__in=UNRESOLVED_INCIDENT).prefetch_related(
-        _components_prefetch()
+    now = timezone.now()
+    # Overdue first (the longest overdue on top): those are the promises readers are waiting
+    # on. Then the others by when their next update is due, then the newest.
+    # Case, not a bare comparison: an incident without a promise is "not overdue", not NULL
+    # (which PostgreSQL would sort first).
+    overdue = Case(When(next_update_due__lte=now, then=Value(True)), default=Value(False))
+    active = (
+        incidents.filter(status__in=UNRESOLVED_INCIDENT)
+        .annotate(overdue=overdue)
+        .order_by(
+            F("overdue").desc(), F("next_update_due").asc(nulls_last=True), "-started_at", "-id"
+        )
+        .prefetch_related(_components_prefetch())
     )
     past = incidents.exclude(status__in=UNRESOLVED_INCIDENT).prefetch_related(
         _components_prefetch()
@@ -90,7 +103,12 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     return _render(
         request,
         "incidents/dashboard/list.html",
-        {"active": active, "page": page, "now": timezone.now()},
+        {
+            "active": active,
+            "overdue_count": sum(1 for incident in active if incident.overdue),
+            "page": page,
+            "now": now,
+        },
     )
 
 
@@ -132,7 +150,8 @@ def _preview_context(form: forms.IncidentForm) -> dict:
             "body": data.get("body") or form.data.get("body", ""),
             "components": sorted(changes.items(), key=lambda item: item[0].display_name),
             "notify": data.get("notify", False),
-            "next_update_due": data.get("next_update_due"),
+            "next_update_due": form.promised[0],
+            "no_further_updates": form.promised[1],
             "now": timezone.now(),
         }
     }
@@ -174,7 +193,8 @@ def incident_new(request: HttpRequest) -> HttpResponse:
                 impact=form.impact_or_none(),
                 components=form.component_changes(),
                 deliver_notifications=form.cleaned_data["notify"],
-                next_update_due=form.cleaned_data["next_update_due"],
+                next_update_due=form.promised[0],
+                no_further_updates=form.promised[1],
                 template=template,
             )
         except ValidationError as error:
@@ -194,8 +214,13 @@ def incident_new(request: HttpRequest) -> HttpResponse:
 def incident_detail(request: HttpRequest, incident_id: str) -> HttpResponse:
     """The timeline; POST posts an update (editors and up)."""
     incident = _get(request, incident_id, Kind.INCIDENT)
+    # One read for the default cadence (pre-filled) and whether reminders also go to Slack.
+    notification_settings = NotificationSettings.for_org(request.organization)
     form = forms.UpdateForm(
-        request.POST or None, organization=request.organization, incident=incident
+        request.POST or None,
+        organization=request.organization,
+        incident=incident,
+        cadence=notification_settings.update_cadence_minutes,
     )
     if _submitted(
         request,
@@ -207,7 +232,8 @@ def incident_detail(request: HttpRequest, incident_id: str) -> HttpResponse:
             body=data["body"],
             components=form.component_changes(),
             deliver_notifications=data["notify"],
-            next_update_due=data["next_update_due"],
+            next_update_due=form.promised[0],
+            no_further_updates=form.promised[1],
         ),
     ):
         messages.success(request, "Update posted.")
@@ -221,6 +247,8 @@ def incident_detail(request: HttpRequest, incident_id: str) -> HttpResponse:
         "reopen_form": forms.ReopenForm(),
         "postmortem": _postmortem_of(request, incident),
         "now": timezone.now(),
+        "reminder_lead_minutes": settings.UPDATE_REMINDER_LEAD_MINUTES,
+        "staff_slack": bool(notification_settings.staff_slack_url),
     }
     status = 400 if request.method == "POST" else 200
     return _render(request, "incidents/dashboard/detail.html", context, status=status)
@@ -356,6 +384,8 @@ def reopen(request: HttpRequest, incident_id: str) -> HttpResponse:
             status=data["status"],
             body=data["body"],
             deliver_notifications=data["notify"],
+            # Reopened, it is active again: the default cadence promises the next update.
+            next_update_due=services.default_next_update(request.organization, timezone.now()),
         ),
         done="Incident reopened.",
         title="Reopen incident",

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from . import registry
 from .csv_import import MAX_ADDRESSES, MAX_FILE_BYTES
-from .models import Delivery, Subscriber
+from .models import MAX_UPDATE_CADENCE_MINUTES, MIN_UPDATE_CADENCE_MINUTES, Delivery, Subscriber
+from .subscribers import check_update_cadence
 
 # The list's state filter: "pending" and "active" are both State.ACTIVE, told apart by
 # confirmed_at (see Subscriber.is_active).
@@ -75,3 +77,49 @@ class NotificationSettingsForm(forms.Form):
         help_text="Webhook and Slack subscribers always get these. Off by default: most "
         "readers only want mail about incidents and maintenance.",
     )
+    update_cadence_minutes = forms.IntegerField(
+        required=False,
+        label="Promise the next update within (minutes)",
+        help_text=f"Every update of an active incident says when the next one is due: this "
+        f"pre-fills it, and each update can change it. From {MIN_UPDATE_CADENCE_MINUTES} "
+        f"minutes to {MAX_UPDATE_CADENCE_MINUTES // 60} hours ({MAX_UPDATE_CADENCE_MINUTES}).",
+        widget=forms.NumberInput(
+            attrs={"min": MIN_UPDATE_CADENCE_MINUTES, "max": MAX_UPDATE_CADENCE_MINUTES}
+        ),
+    )
+    staff_slack_url = forms.CharField(
+        required=False,
+        max_length=500,
+        label="Staff Slack webhook URL",
+        help_text="A Slack incoming webhook of your team's own channel (it starts with "
+        "https://hooks.slack.com/). Update reminders go there as well as by email; "
+        "subscribers never see it. Leave empty to keep the current one.",
+        widget=forms.URLInput(attrs={"placeholder": "https://hooks.slack.com/services/…"}),
+    )
+    remove_staff_slack = forms.BooleanField(
+        required=False, label="Stop sending reminders to the staff Slack channel"
+    )
+
+    def clean_update_cadence_minutes(self) -> int | None:
+        value = self.cleaned_data.get("update_cadence_minutes")
+        if value is None:
+            # Absent (an older form that only switches the email setting): left as it is.
+            if "update_cadence_minutes" in self.data:
+                raise ValidationError("Say how many minutes until the next update is due.")
+            return None
+        try:
+            return check_update_cadence(value)
+        except ValidationError as error:
+            raise ValidationError(error.messages) from error
+
+    def clean(self):
+        data = super().clean()
+        if data.get("remove_staff_slack") and data.get("staff_slack_url"):
+            self.add_error("staff_slack_url", "Give a new URL or remove the current one, not both.")
+        return data
+
+    def staff_slack_change(self) -> str | None:
+        """The staff Slack URL to store: "" removes it, None keeps it."""
+        if self.cleaned_data.get("remove_staff_slack"):
+            return ""
+        return self.cleaned_data.get("staff_slack_url") or None

@@ -4,6 +4,7 @@ import base64
 import secrets
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -234,6 +235,13 @@ class Delivery(OrgOwnedModel):
         return f"{self.event} to {self.subscriber_id}: {self.status}"
 
 
+# The bounds of the default update cadence: a promise every 5 minutes at most, every day at
+# least (zero would promise an update that is always overdue; years would promise nothing).
+DEFAULT_UPDATE_CADENCE_MINUTES = 30
+MIN_UPDATE_CADENCE_MINUTES = 5
+MAX_UPDATE_CADENCE_MINUTES = 24 * 60
+
+
 class NotificationSettings(models.Model):
     """Per-organization notification choices, created the first time staff change one.
 
@@ -250,6 +258,22 @@ class NotificationSettings(models.Model):
     email_component_changes = models.BooleanField(
         "Email subscribers when a component's status changes without an incident",
         default=False,
+    )
+    # How soon staff promise the next update of an active incident by default (apps.incidents
+    # pre-fills "next update by" with it, and beat reminds the responders before and after).
+    update_cadence_minutes = models.PositiveIntegerField(
+        "Default time until the next update (minutes)",
+        default=DEFAULT_UPDATE_CADENCE_MINUTES,
+        db_default=DEFAULT_UPDATE_CADENCE_MINUTES,
+        validators=[
+            MinValueValidator(MIN_UPDATE_CADENCE_MINUTES),
+            MaxValueValidator(MAX_UPDATE_CADENCE_MINUTES),
+        ],
+    )
+    # Where staff reminders ("an update is due") go besides mail: a Slack incoming webhook of
+    # the team's own channel. Never sent to subscribers. Sent through apps.core.http.
+    staff_slack_url = models.URLField(
+        "Staff Slack webhook URL", max_length=500, blank=True, default="", db_default=""
     )
     updated_at = models.DateTimeField(auto_now=True)
 

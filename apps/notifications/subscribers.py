@@ -22,6 +22,9 @@ from apps.organizations.models import AuditEntry
 
 from .enqueue import enqueue_on_commit
 from .models import (
+    DEFAULT_UPDATE_CADENCE_MINUTES,
+    MAX_UPDATE_CADENCE_MINUTES,
+    MIN_UPDATE_CADENCE_MINUTES,
     Delivery,
     NotificationSettings,
     Subscriber,
@@ -93,6 +96,67 @@ def set_email_component_changes(
         data={"email_component_changes": enabled},
     )
     return True
+
+
+def update_cadence_minutes(organization: Organization) -> int:
+    """How many minutes after an update the next one is promised by default."""
+    found = (
+        NotificationSettings.objects.filter(organization=organization)
+        .values_list("update_cadence_minutes", flat=True)
+        .first()
+    )
+    return found or DEFAULT_UPDATE_CADENCE_MINUTES
+
+
+def check_update_cadence(minutes: int) -> int:
+    """The cadence, or a ValidationError saying the bounds (zero, negative or years refused)."""
+    if not MIN_UPDATE_CADENCE_MINUTES <= minutes <= MAX_UPDATE_CADENCE_MINUTES:
+        raise ValidationError(
+            f"Choose between {MIN_UPDATE_CADENCE_MINUTES} minutes and "
+            f"{MAX_UPDATE_CADENCE_MINUTES // 60} hours ({MAX_UPDATE_CADENCE_MINUTES} minutes) "
+            f"between updates; {minutes} minutes cannot be promised.",
+            code="cadence_bounds",
+        )
+    return minutes
+
+
+@transaction.atomic
+def set_update_reminders(
+    organization: Organization,
+    *,
+    actor: Principal,
+    cadence_minutes: int | None = None,
+    staff_slack_url: str | None = None,
+) -> list[str]:
+    """Staff settings of update promises: the default cadence and the staff Slack webhook
+    (empty removes it). None leaves a value as it is. Returns the names of the fields that
+    changed (audited then); invalid values raise ValidationError and nothing is written."""
+    actor.require(MANAGE, organization)
+    if cadence_minutes is not None:
+        check_update_cadence(cadence_minutes)
+    if staff_slack_url:
+        staff_slack_url = validate_hook_url(staff_slack_url, Channel.SLACK)
+    settings_row, _ = NotificationSettings.objects.select_for_update().get_or_create(
+        organization=organization
+    )
+    changed: list[str] = []
+    if cadence_minutes is not None and cadence_minutes != settings_row.update_cadence_minutes:
+        settings_row.update_cadence_minutes = cadence_minutes
+        changed.append("update_cadence_minutes")
+    if staff_slack_url is not None and staff_slack_url.strip() != settings_row.staff_slack_url:
+        settings_row.staff_slack_url = staff_slack_url.strip()
+        changed.append("staff_slack_url")
+    if not changed:
+        return changed
+    settings_row.save(update_fields=[*changed, "updated_at"])
+    data: dict[str, Any] = {}
+    if "update_cadence_minutes" in changed:
+        data["update_cadence_minutes"] = cadence_minutes
+    if "staff_slack_url" in changed:
+        # SECURITY: the webhook URL is a credential: the audit log says only whether it is set.
+        data["staff_slack"] = "set" if settings_row.staff_slack_url else "removed"
+    AuditEntry.record(organization, actor=actor, action="notifications.settings", data=data)
+    return changed
 
 
 # --- subscribing (public page, dashboard) ---------------------------------------------------

@@ -11,7 +11,9 @@ import csv
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import IntegrityError
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
@@ -319,6 +321,28 @@ def _describe(event: NotificationEvent) -> NotificationEvent:
 @org_view(READ)
 @require_http_methods(["GET", "HEAD"])
 def event_list(request: HttpRequest) -> HttpResponse:
+    return _event_list_page(request, _settings_form(request))
+
+
+def _settings_form(request: HttpRequest, data=None) -> NotificationSettingsForm:
+    row = NotificationSettings.for_org(request.organization)
+    form = NotificationSettingsForm(
+        data,
+        initial={
+            "email_component_changes": row.email_component_changes,
+            "update_cadence_minutes": row.update_cadence_minutes,
+        },
+    )
+    # Shown masked (the URL is a credential; display_url keeps only the workspace ids).
+    form.current_staff_slack = (  # type: ignore[attr-defined]
+        services.display_url(row.staff_slack_url) if row.staff_slack_url else ""
+    )
+    return form
+
+
+def _event_list_page(
+    request: HttpRequest, settings_form: NotificationSettingsForm, status: int = 200
+) -> HttpResponse:
     events = _events(request).order_by("-created_at", "-id")
     form = EventFilterForm(request.GET or None)
     filtered = False
@@ -347,33 +371,56 @@ def event_list(request: HttpRequest) -> HttpResponse:
             # Events nobody fanned out for a while: no worker consumes the queue.
             "waiting": services.waiting_events(request.organization),
             "waiting_minutes": round(conf.waiting_event_minutes()),
-            "settings_form": NotificationSettingsForm(
-                initial={
-                    "email_component_changes": NotificationSettings.for_org(
-                        request.organization
-                    ).email_component_changes
-                }
-            ),
+            "settings_form": settings_form,
+            "reminder_lead_minutes": settings.UPDATE_REMINDER_LEAD_MINUTES,
         },
+        status=status,
     )
 
 
 @org_view(MANAGE)
 @require_POST
 def notification_settings(request: HttpRequest) -> HttpResponse:
-    form = NotificationSettingsForm(request.POST)
+    form = _settings_form(request, request.POST)
     if form.is_valid():
-        enabled = form.cleaned_data["email_component_changes"]
-        changed = services.set_email_component_changes(
-            request.organization, enabled=enabled, actor=request.principal
-        )
-        if changed:
-            messages.success(
-                request,
-                "Email subscribers now get component status changes."
-                if enabled
-                else "Email subscribers no longer get component status changes.",
+        try:
+            # First, so a refused Slack URL or cadence writes nothing (one transaction each:
+            # this one raises before the email switch below runs).
+            reminders = services.set_update_reminders(
+                request.organization,
+                actor=request.principal,
+                cadence_minutes=form.cleaned_data["update_cadence_minutes"],
+                staff_slack_url=form.staff_slack_change(),
             )
+        except ValidationError as error:
+            form.add_error(
+                "update_cadence_minutes"
+                if getattr(error, "code", "") == "cadence_bounds"
+                else "staff_slack_url",
+                error,
+            )
+    if not form.is_valid():
+        return _event_list_page(request, form, status=400)
+    enabled = form.cleaned_data["email_component_changes"]
+    changed = services.set_email_component_changes(
+        request.organization, enabled=enabled, actor=request.principal
+    )
+    if changed:
+        messages.success(
+            request,
+            "Email subscribers now get component status changes."
+            if enabled
+            else "Email subscribers no longer get component status changes.",
+        )
+    said = {
+        "update_cadence_minutes": "Updates now promise the next one within "
+        f"{form.cleaned_data['update_cadence_minutes']} minutes by default.",
+        "staff_slack_url": "Update reminders now also go to your staff Slack channel."
+        if form.staff_slack_change()
+        else "Update reminders no longer go to Slack.",
+    }
+    for name in reminders:
+        messages.success(request, said[name])
     return redirect("notifications:events", request.organization.slug)
 
 

@@ -24,11 +24,85 @@
       }
     }
   }
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", function () { localise(document); });
-  } else {
-    localise(document);
+
+  /* Update promises (templates/status/public/_next_update.html): the page may be a cached copy
+   * rendered minutes ago, so "in 12 min", "overdue since" and "8 minutes ago" are counted here,
+   * from the timestamps, and kept current while the page is open. */
+  function sameDay(a, b) {
+    return a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
   }
-  /* htmx swaps (if a later version refreshes parts of the page) get the same treatment. */
-  document.addEventListener("htmx:afterSwap", function (event) { localise(event.target); });
+  function span(ms) {
+    var minutes = Math.ceil(ms / 60000);
+    if (minutes < 60) return minutes + " min";
+    var hours = Math.floor(minutes / 60);
+    var rest = minutes % 60;
+    return hours + " h" + (rest ? " " + rest + " min" : "");
+  }
+  function ago(ms) {
+    var minutes = Math.floor(ms / 60000);
+    if (minutes < 1) return "just now";
+    if (minutes < 60) return minutes + (minutes === 1 ? " minute ago" : " minutes ago");
+    var hours = Math.floor(minutes / 60);
+    if (hours < 24) return hours + (hours === 1 ? " hour ago" : " hours ago");
+    var days = Math.floor(hours / 24);
+    return days + (days === 1 ? " day ago" : " days ago");
+  }
+  function countdown(root) {
+    var now = new Date();
+    var promises = (root || document).querySelectorAll("[data-next-update]");
+    for (var i = 0; i < promises.length; i++) {
+      var node = promises[i];
+      var due = new Date(node.getAttribute("data-next-update"));
+      if (isNaN(due.getTime())) continue;
+      var label = node.querySelector("[data-next-update-label]");
+      var left = node.querySelector("[data-next-update-in]");
+      var time = node.querySelector("time");
+      if (time) {
+        try {
+          time.textContent = new Intl.DateTimeFormat(undefined, sameDay(due, now) ? formats.time : formats.datetime).format(due);
+        } catch (error) {
+          /* keep the text */
+        }
+      }
+      var ms = due.getTime() - now.getTime();
+      if (ms > 0) {
+        if (label) label.textContent = "Next update by";
+        if (left) left.textContent = " (in " + span(ms) + ")";
+        node.classList.remove("sp-overdue");
+      } else {
+        if (label && !label.querySelector("[data-overdue-icon]")) {
+          var icon = document.createElement("span");
+          icon.setAttribute("aria-hidden", "true");
+          icon.setAttribute("data-overdue-icon", "");
+          icon.textContent = "\u26a0";
+          label.textContent = "";
+          label.appendChild(icon);
+          label.appendChild(document.createTextNode(" Update overdue since"));
+        }
+        if (left) left.textContent = "";
+        node.classList.add("sp-overdue");
+      }
+    }
+    var updated = (root || document).querySelectorAll("[data-last-updated]");
+    for (var j = 0; j < updated.length; j++) {
+      var at = new Date(updated[j].getAttribute("data-last-updated"));
+      var when = updated[j].querySelector("time");
+      if (isNaN(at.getTime()) || !when) continue;
+      when.textContent = ago(Math.max(0, now.getTime() - at.getTime()));
+    }
+  }
+  function refresh(root) {
+    localise(root);
+    countdown(root);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { refresh(document); });
+  } else {
+    refresh(document);
+  }
+  /* Keep the countdowns current (every 15 s is enough for minutes). */
+  window.setInterval(function () { countdown(document); }, 15000);
+  /* htmx swaps and static/js/live.js refreshes get the same treatment. */
+  document.addEventListener("htmx:afterSwap", function (event) { refresh(event.target); });
 })();

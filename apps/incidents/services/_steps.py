@@ -40,6 +40,7 @@ def record_step(
     save_fields: Sequence[str] = (),
     display_at: datetime | None = None,
     next_update_due: datetime | None = None,
+    no_further_updates: bool = False,
     audit_data: dict[str, Any] | None = None,
     event_data: dict[str, Any] | None = None,
 ) -> IncidentUpdate:
@@ -62,6 +63,7 @@ def record_step(
         display_at=display_at,
         deliver_notifications=deliver,
         next_update_due=next_update_due,
+        no_further_updates=no_further_updates,
         affected_components=affected,
     )
     AuditEntry.record(
@@ -121,6 +123,7 @@ def _add_update(
     display_at: datetime | None = None,
     deliver_notifications: bool = True,
     next_update_due: datetime | None = None,
+    no_further_updates: bool = False,
     affected_components: list[dict] | None = None,
 ) -> IncidentUpdate:
     """The timeline row; a member is its author, while an API key or the system is not a user
@@ -135,6 +138,7 @@ def _add_update(
         display_at=display_at or at,
         deliver_notifications=deliver_notifications,
         next_update_due=next_update_due,
+        no_further_updates=no_further_updates,
         affected_components=affected_components,
         created_by=actor.audit_user,
     )

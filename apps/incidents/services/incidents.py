@@ -45,6 +45,7 @@ from ._common import (
     impact_for_statuses,
 )
 from ._steps import _add_update, record_step
+from .cadence import check_promise
 from .maintenance import post_maintenance_update
 
 if TYPE_CHECKING:
@@ -63,11 +64,15 @@ def open_incident(
     components: Mapping[Component, str] | None = None,
     deliver_notifications: bool = True,
     next_update_due: datetime | None = None,
+    no_further_updates: bool = False,
     template: IncidentTemplate | None = None,
     started_at: datetime | None = None,
 ) -> Incident:
     """Open an incident with its first update. The impact follows the components unless
-    given, and a given impact is an override that later component changes leave alone."""
+    given, and a given impact is an override that later component changes leave alone.
+
+    `next_update_due` / `no_further_updates`: what the update promises (cadence.check_promise:
+    a future time within a week, or, while monitoring, no further updates until resolved)."""
     actor.require("incidents.edit", organization)
     components = dict(components or {})
     name = _require_text(name, "incident name")
@@ -81,6 +86,13 @@ def open_incident(
     now = timezone.now()
     if started_at is not None and started_at > now:
         raise ValidationError("An incident cannot start in the future.", code="future")
+    next_update_due, no_further_updates = check_promise(
+        organization,
+        status=status,
+        next_update_due=next_update_due,
+        no_further_updates=no_further_updates,
+        now=now,
+    )
     incident = Incident.objects.create(
         organization=organization,
         kind=Kind.INCIDENT,
@@ -93,6 +105,7 @@ def open_incident(
         started_at=started_at or now,
         monitoring_at=now if status == IncidentStatus.MONITORING else None,
         next_update_due=next_update_due,
+        no_further_updates=no_further_updates,
         created_by=actor.audit_user,
     )
     record_step(
@@ -107,6 +120,7 @@ def open_incident(
         event_kind=EventKind.INCIDENT_OPENED,
         components=components,
         next_update_due=next_update_due,
+        no_further_updates=no_further_updates,
     )
     return incident
 
@@ -121,10 +135,14 @@ def post_update(
     components: Mapping[Component, str] | None = None,
     deliver_notifications: bool = True,
     next_update_due: datetime | None = None,
+    no_further_updates: bool = False,
     display_at: datetime | None = None,
 ) -> IncidentUpdate:
     """Post an update to an incident; on a maintenance, post_maintenance_update decides what
-    the status means (a message or a move), so callers need not tell the two kinds apart."""
+    the status means (a message or a move), so callers need not tell the two kinds apart.
+
+    The update's promise (`next_update_due` or, while monitoring, `no_further_updates`) becomes
+    the incident's; resolving clears it (cadence.check_promise)."""
     actor.require("incidents.edit", incident.organization)
     components = dict(components or {})
     incident = lock_again(Incident.objects, pk=incident.pk)
@@ -146,10 +164,18 @@ def post_update(
 
     now = timezone.now()
     resolved = status == IncidentStatus.RESOLVED
+    next_update_due, no_further_updates = check_promise(
+        incident.organization,
+        status=status,
+        next_update_due=next_update_due,
+        no_further_updates=no_further_updates,
+        now=now,
+    )
     _raise_impact(incident, components)
     incident.status = status
     incident.updated_at = now
-    incident.next_update_due = None if resolved else next_update_due
+    incident.next_update_due = next_update_due
+    incident.no_further_updates = no_further_updates
     if status == IncidentStatus.MONITORING and incident.monitoring_at is None:
         incident.monitoring_at = now
     if resolved:
@@ -170,11 +196,13 @@ def post_update(
             "impact",
             "updated_at",
             "next_update_due",
+            "no_further_updates",
             "monitoring_at",
             "resolved_at",
         ),
         display_at=display_at,
-        next_update_due=incident.next_update_due,
+        next_update_due=next_update_due,
+        no_further_updates=no_further_updates,
     )
 
 
@@ -227,9 +255,12 @@ def reopen_incident(
     status: str = IncidentStatus.INVESTIGATING,
     components: Mapping[Component, str] | None = None,
     deliver_notifications: bool = True,
+    next_update_due: datetime | None = None,
+    no_further_updates: bool = False,
 ) -> IncidentUpdate:
     """The problem came back: a resolved incident takes an unresolved status and an update,
-    and a published postmortem goes back to draft."""
+    and a published postmortem goes back to draft. The update promises the next one as any
+    update does (callers pass the default cadence when staff said nothing)."""
     actor.require("incidents.edit", incident.organization)
     components = dict(components or {})
     incident = lock_again(Incident.objects, pk=incident.pk)
@@ -242,6 +273,13 @@ def reopen_incident(
     _check_components(incident.organization, components)
 
     now = timezone.now()
+    next_update_due, no_further_updates = check_promise(
+        incident.organization,
+        status=status,
+        next_update_due=next_update_due,
+        no_further_updates=no_further_updates,
+        now=now,
+    )
     # A postmortem tells a finished story: when the problem comes back, a published one goes
     # back to draft (its text is kept) and can be published again once the incident is resolved.
     unpublished = Postmortem.objects.filter(incident=incident, published_at__isnull=False).update(
@@ -251,6 +289,8 @@ def reopen_incident(
     incident.status = status
     incident.resolved_at = None
     incident.updated_at = now
+    incident.next_update_due = next_update_due
+    incident.no_further_updates = no_further_updates
     if status == IncidentStatus.MONITORING and incident.monitoring_at is None:
         incident.monitoring_at = now
     return record_step(
@@ -265,7 +305,17 @@ def reopen_incident(
         event_kind=EventKind.INCIDENT_UPDATED,
         event_data={"reopened": True},
         components=components,
-        save_fields=("status", "impact", "resolved_at", "updated_at", "monitoring_at"),
+        save_fields=(
+            "status",
+            "impact",
+            "resolved_at",
+            "updated_at",
+            "monitoring_at",
+            "next_update_due",
+            "no_further_updates",
+        ),
+        next_update_due=next_update_due,
+        no_further_updates=no_further_updates,
     )
 
 

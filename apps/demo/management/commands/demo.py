@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.demo import embed
+from apps.demo import cadence, embed
 from apps.forum import services as forum
 from apps.forum.models import MAX_DEPTH, Comment
 from apps.incidents import services as incidents
@@ -406,6 +406,7 @@ class Command(BaseCommand):
                 deliver_notifications=False,
             )
         self.add_discussion(incident, began, components=[api, eu_west], rng=rng)
+        cadence.show_update_promises(organization, actor=actor, incident=incident, now=now)
         start = (now + timedelta(days=3)).astimezone(organization.tzinfo)
         start = start.replace(hour=6, minute=0, second=0, microsecond=0)
         incidents.schedule_maintenance(
