@@ -313,6 +313,27 @@ def _structural_parent(target: Comment) -> Comment:
     return parent
 
 
+def _postable_body(body: str) -> str:
+    """The body to store, or a ForumError saying why it cannot be posted."""
+    body = body.strip()
+    if not body:
+        raise ForumError("Write something before posting.")
+    if len(body) > markup.MAX_SOURCE_LENGTH:
+        raise ForumError(
+            f"Comments are limited to {markup.MAX_SOURCE_LENGTH:,} characters "
+            f"(this one has {len(body):,})."
+        )
+    return body
+
+
+def _thread_to_post_in(incident: Incident) -> Thread:
+    """The incident's thread, or an unsaved one: it is created with the first comment, not
+    before a refusal (nothing written)."""
+    return Thread.objects.filter(incident=incident).select_related("incident").first() or Thread(
+        organization=incident.organization, incident=incident
+    )
+
+
 def post_comment(
     incident: Incident,
     *,
@@ -327,18 +348,8 @@ def post_comment(
     organization = incident.organization
     actor.require("forum.participate", organization)
     user = _person(actor)
-    body = body.strip()
-    if not body:
-        raise ForumError("Write something before posting.")
-    if len(body) > markup.MAX_SOURCE_LENGTH:
-        raise ForumError(
-            f"Comments are limited to {markup.MAX_SOURCE_LENGTH:,} characters "
-            f"(this one has {len(body):,})."
-        )
-    # The thread is created with the first comment, not before a refusal (nothing written).
-    thread = Thread.objects.filter(incident=incident).select_related("incident").first() or Thread(
-        organization=organization, incident=incident
-    )
+    body = _postable_body(body)
+    thread = _thread_to_post_in(incident)
     settings = forum_settings(organization)
     staff = _is_staff(user, organization)
     # SECURITY: the target must be in this very thread (and so this organization).
@@ -948,18 +959,8 @@ def post_team_reply(
     comment: no rate or pre-moderation rules, but tenancy, locks, length and sanitising hold."""
     organization = incident.organization
     actor.require("forum.moderate", organization)
-    body = body.strip()
-    if not body:
-        raise ForumError("Write something before posting.")
-    if len(body) > markup.MAX_SOURCE_LENGTH:
-        raise ForumError(
-            f"Comments are limited to {markup.MAX_SOURCE_LENGTH:,} characters "
-            f"(this one has {len(body):,})."
-        )
-    # The thread is created with the first comment, not before a refusal (nothing written).
-    thread = Thread.objects.filter(incident=incident).select_related("incident").first() or Thread(
-        organization=organization, incident=incident
-    )
+    body = _postable_body(body)
+    thread = _thread_to_post_in(incident)
     # SECURITY: the target must be in this very thread (and so this organization).
     if reply_to is not None and (
         reply_to.organization_id != organization.pk or reply_to.thread_id != thread.pk
