@@ -7,7 +7,7 @@ tests/browser/test_long_names.py.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.utils import timezone
@@ -42,15 +42,19 @@ def long_words(org, owner):
         component=component, date=timezone.localdate(now, timezone=org.tzinfo) - timedelta(days=3),
         operational_seconds=80000, major_seconds=6400, worst_status="major_outage",
     )  # fmt: skip
+    # Both incidents fall within today in the page's time zone, whatever the hour the test runs
+    # (an incident "3 hours ago" just after midnight would add yesterday as a day with issues).
+    midnight = datetime.combine(timezone.localdate(now, timezone=org.tzinfo), time(), org.tzinfo)
+    today_so_far = now - midnight
     active = IncidentFactory(
         organization=org, name=TITLE, status="investigating", impact="none",
-        started_at=now - timedelta(minutes=30),
+        started_at=midnight + today_so_far * 0.75,
     )  # fmt: skip
     active.components.add(component)
     IncidentUpdateFactory(incident=active, status="investigating", body="B" * 2000)
     resolved = IncidentFactory(
         organization=org, name="R" * 255, status="resolved", impact="critical",
-        started_at=now - timedelta(hours=3), resolved_at=now - timedelta(hours=2),
+        started_at=midnight + today_so_far * 0.25, resolved_at=midnight + today_so_far * 0.5,
     )  # fmt: skip
     resolved.components.add(component)
     IncidentUpdateFactory(incident=resolved, status="resolved", body="https://" + "u" * 500)
