@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.demo.postmortem import add_postmortem_follow_through
 from apps.forum import services as forum
 from apps.forum.models import MAX_DEPTH, Comment
 from apps.incidents import services as incidents
@@ -369,6 +370,7 @@ class Command(BaseCommand):
         for name, text in POSTMORTEMS.items():
             if name in latest:
                 self.add_postmortem(latest[name], text, actor=actor)
+        add_postmortem_follow_through(organization, actor=actor)
 
         history_end = now - timedelta(hours=2)
         for pk, component_outages in outages.items():
