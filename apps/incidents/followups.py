@@ -1,8 +1,8 @@
 """What staff still owe readers after an incident, listed on the incidents page.
 
 - Resolved incidents without a published postmortem once the organization's number of days
-  (FollowUpSettings.postmortem_due_days, default 5) has passed since resolution, looking back
-  LOOKBACK_DAYS (older ones are history, not a to-do).
+  (FollowUpSettings.postmortem_due_days, default 5) has passed since resolution, for
+  LISTED_FOR_DAYS more days (after that they are history, not a to-do), newest first.
 - Action items not done whose target date (ActionItem.due_date) has passed, in the
   organization's time zone.
 A constant number of queries, whatever the counts.
@@ -20,7 +20,7 @@ from apps.organizations.models import Organization
 
 from .models import ActionItem, FollowUpSettings, Incident, IncidentStatus, Postmortem
 
-LOOKBACK_DAYS = 90
+LISTED_FOR_DAYS = 30
 SHOWN = 10
 
 
@@ -35,6 +35,7 @@ def postmortem_due_days(organization: Organization) -> int:
 class FollowUps:
     due_days: int
     today: date
+    listed_for_days: int = LISTED_FOR_DAYS
     without_postmortem: list[Incident] = field(default_factory=list)
     without_postmortem_count: int = 0
     overdue_items: list[ActionItem] = field(default_factory=list)
@@ -63,10 +64,10 @@ def follow_ups(organization: Organization) -> FollowUps:
         .filter(
             status=IncidentStatus.RESOLVED,
             resolved_at__lte=now - timedelta(days=days),
-            resolved_at__gte=now - timedelta(days=LOOKBACK_DAYS),
+            resolved_at__gte=now - timedelta(days=days + LISTED_FOR_DAYS),
         )
         .annotate(has_draft=Exists(drafts))
-        .order_by("resolved_at", "id")
+        .order_by("-resolved_at", "-id")
     )
     overdue = (
         ActionItem.objects.for_org(organization)

@@ -465,7 +465,7 @@ class PostmortemForm(forms.Form):
         "Everyone trying to sign in during those 45 minutes could not reach their account.",
     )
     acknowledgement = _section(
-        "In our own words",
+        "Your words to the people this affected",
         "Say it as you would to a customer in front of you: that you understand the trouble "
         "this caused and that you are sorry. Nobody writes this part for you; you can publish "
         "without it.",

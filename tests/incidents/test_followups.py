@@ -6,9 +6,11 @@ organization's incident are a 404."""
 from __future__ import annotations
 
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -16,8 +18,9 @@ from django.utils import timezone
 
 from apps.incidents import services
 from apps.incidents.followups import follow_ups
-from apps.incidents.models import ActionItem, FollowUpSettings
-from apps.organizations.models import AuditEntry
+from apps.incidents.models import ActionItem, FollowUpSettings, Postmortem
+from apps.notifications.models import NotificationEvent
+from apps.organizations.models import AuditEntry, Organization
 from tests.factories import IncidentFactory, MaintenanceFactory, member
 
 from .factories import ActionItemFactory, PostmortemFactory
@@ -50,7 +53,7 @@ def waiting(org, other_org):
     drafted = resolved(org, "Slow search", 8)
     PostmortemFactory(incident=drafted)
     resolved(org, "Too recent", 2)
-    resolved(org, "Long ago", 120)
+    resolved(org, "Long ago", 36)  # due 31 days ago: listed for 30 days only
     PostmortemFactory(incident=resolved(org, "Written up", 9), published=True)
     MaintenanceFactory(organization=org, status="completed",
                        resolved_at=timezone.now() - timedelta(days=9))  # fmt: skip
@@ -63,7 +66,7 @@ def test_resolved_incidents_without_a_postmortem_are_listed_after_five_days(
 ):
     listed, _drafted = waiting
     result = follow_ups(org)
-    assert [i.name for i in result.without_postmortem] == ["Slow search", "Sign-in failures"]
+    assert [i.name for i in result.without_postmortem] == ["Sign-in failures", "Slow search"]
     client.force_login(viewer)
     page = follow_ups_section(client, org)
     assert "Resolved 5 days ago or more, still without a published postmortem" in page
@@ -136,7 +139,8 @@ def test_the_page_says_how_many_more_there_are(client, editor, org):
     for n in range(12):
         resolved(org, f"Outage {n}", 6)
     client.force_login(editor)
-    assert "And 2 more from the last 90 days." in follow_ups_section(client, org)
+    section = follow_ups_section(client, org)
+    assert "And 2 more. Each incident is listed for 30 days once its postmortem is due." in section
 
 
 # --- the setting -----------------------------------------------------------------------------
@@ -152,7 +156,8 @@ def test_an_admin_changes_the_number_of_days(client, admin, org, waiting):
     response = client.post(settings_url(org), {"postmortem_due_days": "7"})
     assert response.status_code == 302
     assert FollowUpSettings.objects.get(organization=org).postmortem_due_days == 7
-    assert [i.name for i in follow_ups(org).without_postmortem] == ["Slow search"]
+    # Due after 7 days now, and listed for 30 more: 36 days ago is back in, 6 is not yet.
+    assert [i.name for i in follow_ups(org).without_postmortem] == ["Slow search", "Long ago"]
     entry = AuditEntry.objects.get(action="incidents.follow_ups.edit")
     assert entry.data == {"postmortem_due_days": [5, 7]}
     assert "Resolved 7 days ago or more" in list_page(client, org)
@@ -236,3 +241,17 @@ def test_the_api_gives_the_same_404(api, api_key, theirs):
                         content_type="application/json").status_code == 404  # fmt: skip
     theirs.refresh_from_db()
     assert theirs.status == Status.PLANNED
+
+
+def test_the_demo_shows_the_follow_through(client, db):
+    call_command("demo", "--incidents", "12", "--history-days", "20", stdout=StringIO())
+    demo = Organization.objects.get(slug="demo")
+    outage = Postmortem.objects.for_org(demo).get(incident__name="Service unavailable")
+    assert outage.acknowledgement.startswith("We know that many of you could not work")
+    draft = Postmortem.objects.for_org(demo).get(published_at__isnull=True)
+    assert draft.customer_impact.startswith("The incident lasted ")
+    assert [item.title for item in follow_ups(demo).overdue_items] == [
+        "Tell provider outages apart from our own in our alerts"
+    ]
+    kept = NotificationEvent.objects.for_org(demo).filter(kind="incident.promise_kept")
+    assert list(kept.values_list("deliver", flat=True)) == [False]  # the demo notifies nobody

@@ -252,3 +252,14 @@ def test_the_api_refuses_it_with_a_400_saying_why(api, api_key, org):
         "how long it lasted, is only known once it is over."
     }
     assert not Postmortem.objects.exists()
+
+
+def test_the_api_writes_and_returns_the_acknowledgement(api, api_key, incident):
+    url = f"/api/v1/incidents/{incident.public_id}/postmortem/"
+    created = api(api_key).put(url, {"summary": "The API failed."}, content_type=JSON)
+    assert created.status_code == 201
+    assert created.json()["customer_impact"].startswith("The incident lasted 1 hour 12 minutes")
+    assert created.json()["acknowledgement"] == ""
+    changed = api(api_key).patch(url, {"acknowledgement": "We are sorry."}, content_type=JSON)
+    assert changed.json()["acknowledgement"] == "We are sorry."
+    assert changed.json()["customer_impact"].startswith("The incident lasted")

@@ -152,7 +152,10 @@ def test_finishing_the_last_item_through_the_api_sends_it(api, api_key, incident
         content_type=JSON,
     )
     assert response.status_code == 200
+    assert response.json()["status_changed_at"] is not None
     assert len(promises()) == 1
+    body = api(api_key).get(f"/api/v1/incidents/{incident.public_id}/postmortem/").json()
+    assert body["promise_kept_at"] is not None
 
 
 # --- the public page -----------------------------------------------------------------------
@@ -193,6 +196,9 @@ def test_each_item_shows_its_status_with_its_date_in_the_pages_time_zone(client,
         "planned to be done by 15 Jan 2027" in section
     )
     assert "Planned to be done by 1 Mar 2027" in section
+    # The anchor "we did what we promised" links to.
+    body = client.get(f"/s/acme/incidents/{published.incident.public_id}/").content.decode()
+    assert '<section class="sp-postmortem" id="postmortem"' in body
     assert "Every change we promised here is done." not in section
 
 

@@ -370,12 +370,12 @@ class Command(BaseCommand):
         for name, text in POSTMORTEMS.items():
             if name in latest:
                 self.add_postmortem(latest[name], text, actor=actor)
-        add_postmortem_follow_through(organization, actor=actor)
 
         history_end = now - timedelta(hours=2)
         for pk, component_outages in outages.items():
             timeline = _status_timeline(history_start, component_outages)
             status.backfill_uptime(by_pk[pk], timeline, until=history_end)
+        add_postmortem_follow_through(organization, actor=actor)
 
         api, eu_west = by_pk[components[5].pk], next(c for c in components if "Dublin" in c.name)
         # The incident in progress started 80 minutes ago; its discussion happened meanwhile.
