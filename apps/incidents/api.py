@@ -834,7 +834,11 @@ class IncidentTemplateViewSet(OrgViewSet):
 SECTION_HELP = {
     "summary": "What happened, in plain words: what customers saw, from when to when. "
     "Needed to publish.",
-    "customer_impact": "Who was affected, how and for how long, acknowledged honestly.",
+    "customer_impact": "How this affected customers: who, how and for how long. A new "
+    "postmortem left without it starts with the measured impact (duration, each component's "
+    "worst status and time out, subscribers notified, readers who said they were affected).",
+    "acknowledgement": "In our own words: the team's acknowledgement of the trouble caused. "
+    "Never written by Candor; publishing does not need it.",
     "cause": "Why it happened, without jargon.",
     "resolution": "How service was restored.",
 }
@@ -866,11 +870,16 @@ class ActionItemSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "completed_at",
+            "status_changed_at",
         ]
         read_only_fields = fields
         extra_kwargs = {
             "position": {"help_text": "Display order, from 1."},
             "completed_at": {"help_text": "When it was marked done; null unless done."},
+            "status_changed_at": {
+                "help_text": "When its status last changed (or it was added); null for items "
+                "from before this was recorded."
+            },
         }
 
 
@@ -889,11 +898,13 @@ class PostmortemSerializer(serializers.ModelSerializer):
             "incident_id",
             "summary",
             "customer_impact",
+            "acknowledgement",
             "cause",
             "resolution",
             "published",
             "published_at",
             "notified_subscribers",
+            "promise_kept_at",
             "created_at",
             "updated_at",
             "action_items",
@@ -901,6 +912,10 @@ class PostmortemSerializer(serializers.ModelSerializer):
         read_only_fields = fields
         extra_kwargs = {
             "notified_subscribers": {"help_text": "Whether the last publish notified subscribers."},
+            "promise_kept_at": {
+                "help_text": "When every action item of the published postmortem was done and "
+                "subscribers were told (once; null until then)."
+            },
             "updated_at": {"help_text": "Last change to the text or the action items."},
         }
 
@@ -910,6 +925,7 @@ class PostmortemReplaceSerializer(StrictSerializer):
 
     summary = section_field("summary", required=True)
     customer_impact = section_field("customer_impact")
+    acknowledgement = section_field("acknowledgement")
     cause = section_field("cause")
     resolution = section_field("resolution")
 
@@ -919,6 +935,7 @@ class PostmortemChangeSerializer(StrictSerializer):
 
     summary = section_field("summary")
     customer_impact = section_field("customer_impact")
+    acknowledgement = section_field("acknowledgement")
     cause = section_field("cause")
     resolution = section_field("resolution")
 

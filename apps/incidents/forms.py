@@ -27,6 +27,7 @@ from . import texts
 from .models import (
     UNRESOLVED_INCIDENT,
     ActionItem,
+    FollowUpSettings,
     Impact,
     IncidentStatus,
     Kind,
@@ -546,12 +547,21 @@ class PostmortemForm(forms.Form):
         required=True,
     )
     customer_impact = _section(
-        "Who was affected",
-        "Who was affected, how, and for how long. Say plainly that it caused trouble and that "
-        "you are sorry; do not minimise it (“some users”, “brief”) unless that is the truth.",
-        4,
-        "Everyone trying to sign in during those 45 minutes could not reach their account. "
-        "We know many of you were in the middle of work, and we are sorry.",
+        "How this affected you",
+        "Who was affected, how, and for how long. A new postmortem starts with what Candor "
+        "measured (how long it lasted, each component's worst status and time out, subscribers "
+        "notified, readers who said they were affected): check it and add what you know. Do not "
+        "minimise it (“some users”, “brief”) unless that is the truth.",
+        6,
+        "Everyone trying to sign in during those 45 minutes could not reach their account.",
+    )
+    acknowledgement = _section(
+        "Your words to the people this affected",
+        "Say it as you would to a customer in front of you: that you understand the trouble "
+        "this caused and that you are sorry. Nobody writes this part for you; you can publish "
+        "without it.",
+        3,
+        "We know many of you were in the middle of work when this happened. We are sorry.",
     )
     cause = _section(
         "Why it happened",
@@ -565,6 +575,23 @@ class PostmortemForm(forms.Form):
         "action items below.",
         3,
         "We undid the change at 10:45 and sign-ins recovered within two minutes.",
+    )
+
+
+class FollowUpSettingsForm(forms.Form):
+    postmortem_due_days = forms.IntegerField(
+        label="List resolved incidents without a postmortem after",
+        help_text=f"Days after resolution, from 1 to {FollowUpSettings.MAX_POSTMORTEM_DUE_DAYS}.",
+        min_value=1,
+        max_value=FollowUpSettings.MAX_POSTMORTEM_DUE_DAYS,
+        error_messages={
+            "min_value": "Choose at least 1 day: a postmortem takes time to write.",
+            "max_value": "Choose at most %(limit_value)s days: later than that, readers have "
+            "moved on.",
+            "invalid": "Enter a whole number of days.",
+            "required": "Enter a number of days.",
+        },
+        widget=forms.NumberInput(attrs={"class": "input-narrow"}),
     )
 
 

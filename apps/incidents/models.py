@@ -203,6 +203,13 @@ class Postmortem(OrgOwnedModel):
         help_text="Who was affected, how, and for how long. Acknowledge the inconvenience "
         "honestly; do not minimise it.",
     )
+    # Staff's own words to the people affected, kept apart from the measured facts above it.
+    # Never written by Candor: publishing without it is allowed (the editor reminds).
+    acknowledgement = models.TextField(
+        blank=True,
+        help_text="In your own words: that you understand the trouble this caused, and that "
+        "you are sorry.",
+    )
     cause = models.TextField(
         blank=True, help_text="Why it happened, explained without blame or internal jargon."
     )
@@ -216,6 +223,9 @@ class Postmortem(OrgOwnedModel):
     published_at = models.DateTimeField(null=True, blank=True)
     # Whether the last publish notified subscribers (staff choose each time they publish).
     notified_subscribers = models.BooleanField(default=False)
+    # When the last action item of the published postmortem was done and "we did what we
+    # promised" was emitted: set in that transaction, never cleared, so it is sent once.
+    promise_kept_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -225,7 +235,8 @@ class Postmortem(OrgOwnedModel):
 
     SECTIONS = (
         ("summary", "What happened"),
-        ("customer_impact", "Who was affected"),
+        ("customer_impact", "How this affected you"),
+        ("acknowledgement", "In our own words"),
         ("cause", "Why it happened"),
         ("resolution", "How we fixed it"),
     )
@@ -276,6 +287,8 @@ class ActionItem(OrgOwnedModel):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # When the status last changed (or the item was added): "In progress since 3 Dec".
+    status_changed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["position", "id"]
@@ -283,10 +296,36 @@ class ActionItem(OrgOwnedModel):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def status_since(self):
+        """When the item reached its current status, when known (shown beside it)."""
+        if self.status == self.Status.DONE:
+            return self.completed_at
+        return self.status_changed_at
+
+
+class FollowUpSettings(OrgOwnedModel):
+    """The organization's follow-up rules: after how many days a resolved incident without a
+    published postmortem is listed on the incidents page. One row per organization, created
+    when first changed (absent means the defaults)."""
+
+    DEFAULT_POSTMORTEM_DUE_DAYS = 5
+    MAX_POSTMORTEM_DUE_DAYS = 60
+
+    organization = models.OneToOneField(
+        "organizations.Organization", on_delete=models.CASCADE, related_name="follow_up_settings"
+    )
+    postmortem_due_days = models.PositiveSmallIntegerField(default=DEFAULT_POSTMORTEM_DUE_DAYS)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Follow-ups of {self.organization_id}"
+
 
 __all__ = [
     "ActionItem",
     "ComponentStatus",
+    "FollowUpSettings",
     "Impact",
     "Incident",
     "IncidentStatus",

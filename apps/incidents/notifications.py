@@ -33,6 +33,8 @@ class EventKind(models.TextChoices):
     INCIDENT_UPDATED = "incident.updated", "Incident updated"
     INCIDENT_RESOLVED = "incident.resolved", "Incident resolved"
     POSTMORTEM_PUBLISHED = "incident.postmortem_published", "Postmortem published"
+    # Every action item of a published postmortem done ("we did what we promised"), once.
+    PROMISE_KEPT = "incident.promise_kept", "Promise kept: every action item done"
     MAINTENANCE_SCHEDULED = "maintenance.scheduled", "Maintenance scheduled"
     MAINTENANCE_REMINDER = "maintenance.reminder", "Maintenance reminder"
     MAINTENANCE_STARTED = "maintenance.started", "Maintenance started"
@@ -47,6 +49,7 @@ STATUS_LABELS = dict(IncidentStatus.choices) | dict(MaintenanceStatus.choices)
 SUBJECT_WORDS = {
     EventKind.INCIDENT_RESOLVED: "Resolved",
     EventKind.POSTMORTEM_PUBLISHED: "Postmortem",
+    EventKind.PROMISE_KEPT: "We did what we promised",
     EventKind.MAINTENANCE_SCHEDULED: "Scheduled",
     EventKind.MAINTENANCE_REMINDER: "Starting soon",
     EventKind.MAINTENANCE_STARTED: "In progress",
@@ -74,6 +77,27 @@ def incident_url(incident: Incident) -> str:
 def discussion_url(incident: Incident) -> str:
     """Where the incident's discussion starts on its page (every incident mail links to it)."""
     return f"{incident_url(incident)}#discussion"
+
+
+def postmortem_url(incident: Incident) -> str:
+    """The postmortem's section on the incident page."""
+    return f"{incident_url(incident)}#postmortem"
+
+
+def promise_words(count: int) -> str:
+    """ "all 3 changes we promised after this incident are done." (one: "the change ...")."""
+    if count == 1:
+        return "the change we promised after this incident is done."
+    return f"all {count} changes we promised after this incident are done."
+
+
+def promised_items(incident: Incident) -> list[str]:
+    """The titles of the published postmortem's action items, for a "we did what we
+    promised" message; empty when it is no longer published."""
+    postmortem = published_postmortem(incident)
+    if postmortem is None:
+        return []
+    return [item.title for item in postmortem.action_items.all()]
 
 
 def _incident_id(event: NotificationEvent) -> str:
@@ -203,6 +227,7 @@ def _headline(event: NotificationEvent, incident: Incident, update, title: str) 
         EventKind.INCIDENT_UPDATED: f"Update: {status}",
         EventKind.INCIDENT_RESOLVED: "Resolved",
         EventKind.POSTMORTEM_PUBLISHED: "What happened, and what we are changing",
+        EventKind.PROMISE_KEPT: "We did what we promised",
         EventKind.MAINTENANCE_SCHEDULED: "Maintenance scheduled",
         EventKind.MAINTENANCE_REMINDER: "Reminder: maintenance is about to start",
         EventKind.MAINTENANCE_STARTED: "Maintenance in progress",
@@ -256,6 +281,9 @@ class IncidentRenderer(Renderer):
             "scheduled_for": format_time(incident.scheduled_for, tz),
             "scheduled_until": format_time(incident.scheduled_until, tz),
             "components": _component_names(incident, update),
+            "promised": promised_items(incident) if event.kind == EventKind.PROMISE_KEPT else [],
+            "promise_words": promise_words(event.snapshot.get("action_items", 0)),
+            "postmortem_url": postmortem_url(incident),
         }
         return Mail(
             subject=subject,
@@ -274,6 +302,12 @@ class IncidentRenderer(Renderer):
         escape = staff_text_slack  # Slack's three control characters; the rest as typed
         status = (update or incident).get_status_display()
         link = f"<{incident_url(incident)}|{escape(incident.name)}>"
+        if event.kind == EventKind.PROMISE_KEPT:
+            words = promise_words(event.snapshot.get("action_items", 0))
+            return (
+                f"*{escape(event.organization.name)}*: {link}\n*We did what we promised* — "
+                f"{words}\n<{postmortem_url(incident)}|Read the postmortem>"
+            )
         # Events without an update (a published postmortem) carry their text in the snapshot.
         summary = staff_text_slack(
             update.body if update else event.snapshot.get("summary", ""),

@@ -11,6 +11,7 @@ urlpatterns = [
     path("incidents/", views.incident_list, name="list"),
     path("incidents/new/", views.incident_new, name="new"),
     path("incidents/backfill/", views.backfill, name="backfill"),
+    path("incidents/follow-ups/", views.follow_up_settings, name="follow_up_settings"),
     path("incidents/<str:incident_id>/", views.incident_detail, name="detail"),
     path("incidents/<str:incident_id>/edit/", views.edit_details, name="edit"),
     path("incidents/<str:incident_id>/resolve/", views.resolve, name="resolve"),

@@ -25,6 +25,7 @@ from apps.organizations.tenancy import org_view
 from apps.status.models import Component
 
 from . import forms, services, texts
+from .followups import follow_ups, postmortem_due_days
 from .models import (
     OPEN_MAINTENANCE,
     UNRESOLVED_INCIDENT,
@@ -108,7 +109,39 @@ def incident_list(request: HttpRequest) -> HttpResponse:
             "overdue_count": sum(1 for incident in active if incident.overdue),
             "page": page,
             "now": now,
+            "follow_ups": follow_ups(request.organization),
+            "can_change_settings": request.membership.can("org.change_settings"),
         },
+    )
+
+
+@org_view("org.change_settings")
+def follow_up_settings(request: HttpRequest) -> HttpResponse:
+    """After how many days a resolved incident without a postmortem is listed (admins)."""
+    organization = request.organization
+    form = forms.FollowUpSettingsForm(
+        request.POST if request.method == "POST" else None,
+        initial={"postmortem_due_days": postmortem_due_days(organization)},
+    )
+    if _submitted(
+        request,
+        form,
+        lambda data: services.set_postmortem_due_days(
+            organization, actor=request.principal, days=data["postmortem_due_days"]
+        ),
+    ):
+        days = form.cleaned_data["postmortem_due_days"]
+        messages.success(
+            request,
+            f"Saved. Resolved incidents without a postmortem are listed after {days} "
+            f"day{'s' if days != 1 else ''}.",
+        )
+        return redirect(reverse("incidents:list", args=[organization.slug]) + "#follow-ups")
+    return _render(
+        request,
+        "incidents/dashboard/follow_up_settings.html",
+        {"form": form},
+        status=400 if request.method == "POST" else 200,
     )
 
 
@@ -697,6 +730,7 @@ def _postmortem_page(
         "publish_form": forms.PublishPostmortemForm(),
         "preview": preview,
         "statuses": ActionItem.Status.choices,
+        "today": timezone.localdate(timezone=request.organization.tzinfo),
     }
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "action-items":
         # 200 even for form errors: htmx swaps only successful responses.

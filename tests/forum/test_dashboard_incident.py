@@ -71,47 +71,56 @@ def postmortem_url(org, incident):
     return reverse("incidents:postmortem", args=[org.slug, incident.public_id])
 
 
+@pytest.fixture
+def resolved(incident, as_editor):
+    """The incident, resolved: a postmortem is started once it is over."""
+    incident_services.resolve_incident(incident, actor=as_editor)
+    incident.refresh_from_db()
+    return incident
+
+
 def test_starting_a_postmortem_prefills_the_customer_impact_with_the_affected_figure(
-    client, editor, org, incident, affected
+    client, editor, org, resolved, affected
 ):
     client.force_login(editor)
     response = client.post(
-        postmortem_url(org, incident),
+        postmortem_url(org, resolved),
         {"summary": "The API failed in eu-west.", "customer_impact": ""},
     )
     assert response.status_code == 302
-    postmortem = Postmortem.objects.get(incident=incident)
-    assert postmortem.customer_impact == (
+    postmortem = Postmortem.objects.get(incident=resolved)
+    # After the measured facts (apps/incidents/postmortem_facts.py), what readers told us.
+    assert postmortem.customer_impact.endswith(
         "6 people told us they were affected (API: 3, Dashboard: 2)."
     )
-    page = client.get(postmortem_url(org, incident)).content.decode()
+    page = client.get(postmortem_url(org, resolved)).content.decode()
     assert "6 people told us they were affected (API: 3, Dashboard: 2)." in page
 
 
-def test_text_staff_wrote_is_never_overwritten(client, editor, org, incident, affected):
+def test_text_staff_wrote_is_never_overwritten(client, editor, org, resolved, affected):
     client.force_login(editor)
     client.post(
-        postmortem_url(org, incident),
+        postmortem_url(org, resolved),
         {"summary": "The API failed.", "customer_impact": "Every EU customer, for an hour."},
     )
     assert Postmortem.objects.get().customer_impact == "Every EU customer, for an hour."
     # Emptied later by staff: it stays empty (only a new postmortem is pre-filled).
     client.post(
-        postmortem_url(org, incident), {"summary": "The API failed.", "customer_impact": ""}
+        postmortem_url(org, resolved), {"summary": "The API failed.", "customer_impact": ""}
     )
     assert Postmortem.objects.get().customer_impact == ""
 
 
-def test_no_figure_when_nobody_marked_themselves_affected(client, editor, org, incident):
+def test_no_figure_when_nobody_marked_themselves_affected(client, editor, org, resolved):
     client.force_login(editor)
-    client.post(postmortem_url(org, incident), {"summary": "A blip."})
-    assert Postmortem.objects.get().customer_impact == ""
+    client.post(postmortem_url(org, resolved), {"summary": "A blip."})
+    assert "told us they were affected" not in Postmortem.objects.get().customer_impact
 
 
-def test_one_person_reads_naturally(org, incident, as_editor):
-    services.mark_affected(incident, actor=Customer(UserFactory(), org))
-    postmortem = incident_services.save_postmortem(incident, actor=as_editor, summary="A blip.")
-    assert postmortem.customer_impact == "1 person told us they were affected."
+def test_one_person_reads_naturally(org, resolved, as_editor):
+    services.mark_affected(resolved, actor=Customer(UserFactory(), org))
+    postmortem = incident_services.save_postmortem(resolved, actor=as_editor, summary="A blip.")
+    assert postmortem.customer_impact.endswith(" 1 person told us they were affected.")
 
 
 # --- the audit log -------------------------------------------------------------------------------

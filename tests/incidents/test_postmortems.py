@@ -90,12 +90,13 @@ def test_saving_again_changes_only_the_given_sections(draft, resolved, editor, o
     }  # fmt: skip
 
 
-def test_a_draft_can_be_written_while_the_incident_is_still_open(org, editor):
+def test_a_postmortem_is_started_only_once_the_incident_is_resolved(org, editor):
     incident = services.open_incident(
         org, actor=member(editor), name="Slow", status="investigating", body="Looking."
     )
-    postmortem = services.save_postmortem(incident, actor=member(editor), summary="Notes so far.")
-    assert postmortem.published_at is None
+    with pytest.raises(ValidationError, match="Resolve the incident before starting"):
+        services.save_postmortem(incident, actor=member(editor), summary="Notes so far.")
+    assert not Postmortem.objects.exists()
 
 
 def test_maintenances_have_no_postmortem(org, editor):
@@ -154,7 +155,11 @@ def test_only_a_resolved_incident_can_have_its_postmortem_published(org, editor)
     incident = services.open_incident(
         org, actor=member(editor), name="Slow", status="investigating", body="Looking."
     )
+    services.resolve_incident(incident, actor=member(editor))
     services.save_postmortem(incident, actor=member(editor), summary="Notes so far.")
+    # Back again: the draft is kept (and can still be edited), but not published.
+    services.reopen_incident(incident, actor=member(editor), body="It is back.")
+    services.save_postmortem(incident, actor=member(editor), cause="Still looking.")
     with pytest.raises(ValidationError, match="Resolve the incident before publishing"):
         services.publish_postmortem(incident, actor=member(editor))
     incident.refresh_from_db()

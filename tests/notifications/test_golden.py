@@ -233,6 +233,15 @@ def run_every_kind(timeline: Timeline, org, owner) -> dict[str, str]:
 
     run_the_discussion(timeline, org, owner, incident["it"])
 
+    def keep_the_promise():
+        postmortem = Postmortem.objects.get(incident=incident["it"])
+        item = incidents.add_action_item(
+            postmortem, actor=member(owner), title="Try every deploy on one server first"
+        )
+        incidents.update_action_item(item, actor=member(owner), status="done")
+
+    timeline.step("incident.promise_kept", keep_the_promise)
+
     labels = {org.public_id: "org"}
     for model, prefix in (
         (Incident, "incident"),

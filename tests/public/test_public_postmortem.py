@@ -36,7 +36,7 @@ def test_a_published_postmortem_is_shown_with_its_action_items(client, published
     body = page_of(client, published.incident)
     section = body.split('id="postmortem-heading"')[1].split('id="updates-heading"')[0]
     assert "What happened" in section and published.summary in section
-    assert "Who was affected" in section and published.customer_impact in section
+    assert "How this affected you" in section and published.customer_impact in section
     assert published.cause in section and published.resolution in section
     assert "What we are doing so it does not happen again" in section
     assert section.index("Alert before certificates expire") < section.index("Renew certificates")

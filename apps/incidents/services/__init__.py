@@ -70,6 +70,7 @@ from .postmortems import (
     publish_postmortem,
     reorder_action_items,
     save_postmortem,
+    set_postmortem_due_days,
     unpublish_postmortem,
     update_action_item,
 )
@@ -126,6 +127,7 @@ __all__ = [
     "save_postmortem",
     "schedule_maintenance",
     "send_maintenance_reminder",
+    "set_postmortem_due_days",
     "start_maintenance",
     "texts",
     "unpublish_postmortem",

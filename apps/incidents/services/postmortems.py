@@ -1,10 +1,18 @@
 """Postmortems and their action items.
 
-A postmortem belongs to an incident (never a maintenance). Drafts can be written at any time;
-publishing needs a resolved incident and a summary, and moves the incident to `postmortem`
-(Statuspage's status for it); unpublishing moves it back to `resolved`. No update row is
-added to the timeline: the postmortem is shown beside it, as on Statuspage. Every change to
-a published postmortem (text or action items) bumps the public page's content version.
+A postmortem belongs to an incident (never a maintenance) and is started once the incident is
+resolved, pre-filled with its measured impact (apps/incidents/postmortem_facts.py); a draft
+kept from before a reopening can still be edited. Publishing needs a resolved incident and a
+summary, and moves the incident to `postmortem` (Statuspage's status for it); unpublishing
+moves it back to `resolved`. No update row is added to the timeline: the postmortem is shown
+beside it, as on Statuspage. Every change to a published postmortem (text or action items)
+bumps the public page's content version.
+
+"We did what we promised": when the last action item of a published postmortem is done, one
+event tells subscribers, once per postmortem (`promise_kept_at`, set in that transaction and
+never cleared: reopening an item and finishing it again sends nothing). It is delivered when
+subscribers were notified of the postmortem itself; otherwise it is kept for the record only,
+like every "don't notify" change.
 """
 
 from __future__ import annotations
@@ -14,19 +22,20 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count
 from django.utils import timezone
 
 from apps.core.locking import lock_again
-from apps.organizations.models import AuditEntry
+from apps.organizations.models import AuditEntry, Organization
 from apps.organizations.services import bump_content_version
 
 from ..models import (
     ActionItem,
+    FollowUpSettings,
     Incident,
     IncidentStatus,
     Postmortem,
 )
+from ..postmortem_facts import measured_impact
 from ._common import (
     EventKind,
     _claim_status,
@@ -70,26 +79,6 @@ def excerpt(text: str, limit: int = SUMMARY_EXCERPT_CHARS) -> str:
     return text[:limit].rsplit(None, 1)[0].rstrip(" ,;:.") + "…"
 
 
-def affected_sentence(incident: Incident) -> str:
-    """What customers told us on the incident's discussion ("I'm affected too"), as a sentence
-    for the postmortem's customer-impact section, e.g. "312 people told us they were affected
-    (API: 120, Dashboard: 80)."; "" when nobody did. Read through the marks' reverse relation
-    (`affected_marks`): the forum is on a floor above and is not imported."""
-    rows = list(
-        incident.affected_marks.order_by()
-        .values("component__name")
-        .annotate(n=Count("id"))
-        .values_list("component__name", "n")
-    )
-    total = sum(n for _name, n in rows)
-    if not total:
-        return ""
-    people = "person" if total == 1 else "people"
-    named = sorted(((name, n) for name, n in rows if name), key=lambda row: (-row[1], row[0]))
-    detail = f" ({', '.join(f'{name}: {n:,}' for name, n in named)})" if named else ""
-    return f"{total:,} {people} told us they were affected{detail}."
-
-
 def _touch_postmortem(postmortem: Postmortem, at: datetime) -> None:
     """Record a change (action items too); a published one re-renders the public page."""
     Postmortem.objects.filter(pk=postmortem.pk).update(updated_at=at)
@@ -105,19 +94,24 @@ def save_postmortem(
     actor: Actor,
     summary: str | None = None,
     customer_impact: str | None = None,
+    acknowledgement: str | None = None,
     cause: str | None = None,
     resolution: str | None = None,
 ) -> Postmortem:
     """Create the draft, or change the given sections (None leaves a section as it is).
 
-    Editing a published postmortem keeps it published (readers see the new text at once,
-    nobody is notified again) and records `updated_at`.
+    A new postmortem needs a resolved incident. Its "How this affected you" starts with the
+    measured impact when staff left it empty; text staff wrote is never replaced, and the
+    acknowledgement ("In our own words") is only ever theirs. Editing a published postmortem
+    keeps it published (readers see the new text at once, nobody is notified again) and
+    records `updated_at`.
     """
     actor.require("incidents.edit", incident.organization)
     incident = _postmortem_incident(incident)
     sections = {
         "summary": summary,
         "customer_impact": customer_impact,
+        "acknowledgement": acknowledgement,
         "cause": cause,
         "resolution": resolution,
     }
@@ -130,12 +124,19 @@ def save_postmortem(
     now = timezone.now()
     postmortem = Postmortem.objects.select_for_update().filter(incident=incident).first()
     if postmortem is None:
-        # Started with an empty customer-impact section: it opens with what customers told us
-        # on the discussion, for staff to edit. Text staff wrote is kept as it is.
+        if incident.status not in (IncidentStatus.RESOLVED, IncidentStatus.POSTMORTEM):
+            raise ValidationError(
+                "Resolve the incident before starting its postmortem: what happened, and "
+                "how long it lasted, is only known once it is over.",
+                code="not_resolved",
+            )
+        # Started with an empty "How this affected you": it opens with the measured impact
+        # and what customers told us on the discussion, for staff to edit. Text staff wrote
+        # is kept as it is.
         if not given.get("customer_impact"):
-            sentence = affected_sentence(incident)
-            if sentence:
-                given["customer_impact"] = sentence
+            facts = measured_impact(incident)
+            if facts:
+                given["customer_impact"] = facts
         postmortem = Postmortem.objects.create(
             organization=incident.organization,
             incident=incident,
@@ -318,6 +319,7 @@ def add_action_item(
         created_at=now,
         updated_at=now,
         completed_at=now if status == ActionItem.Status.DONE else None,
+        status_changed_at=now,
     )
     AuditEntry.record(
         postmortem.organization,
@@ -362,7 +364,8 @@ def update_action_item(
         setattr(item, name, changes[name])
     if "status" in changed:
         item.completed_at = now if item.status == ActionItem.Status.DONE else None
-        changed.append("completed_at")
+        item.status_changed_at = now
+        changed += ["completed_at", "status_changed_at"]
     item.updated_at = now
     item.save(update_fields=[*changed, "updated_at"])
     AuditEntry.record(
@@ -373,7 +376,75 @@ def update_action_item(
         data={"action_item": item.public_id, "changed": changed},
     )
     _touch_postmortem(postmortem, now)
+    if "status" in changed and item.status == ActionItem.Status.DONE:
+        _keep_promise(postmortem, actor=actor, at=now)
     return item
+
+
+def _keep_promise(postmortem: Postmortem, *, actor: Actor, at: datetime) -> None:
+    """Tell subscribers "we did what we promised" when the item just done was the last one
+    of a published postmortem; once per postmortem. Runs under the incident's lock (every
+    action item write takes it), so two last items done at once emit one event."""
+    if not postmortem.is_published or postmortem.promise_kept_at is not None:
+        return
+    statuses = list(postmortem.action_items.values_list("status", flat=True))
+    if not statuses or any(status != ActionItem.Status.DONE for status in statuses):
+        return
+    # Claimed with a conditional UPDATE as well: a second transaction that read the row
+    # before this one committed finds it already set and sends nothing.
+    claimed = Postmortem.objects.filter(pk=postmortem.pk, promise_kept_at__isnull=True).update(
+        promise_kept_at=at
+    )
+    if claimed != 1:
+        return
+    postmortem.promise_kept_at = at
+    AuditEntry.record(
+        postmortem.organization,
+        actor=actor,
+        action="postmortem.promise_kept",
+        target=postmortem.incident,
+        data={"action_items": len(statuses), "notify_subscribers": postmortem.notified_subscribers},
+    )
+    emit(
+        EventKind.PROMISE_KEPT,
+        postmortem.incident,
+        deliver=postmortem.notified_subscribers,
+        data={"postmortem": postmortem.public_id, "action_items": len(statuses)},
+    )
+
+
+# --- follow-ups -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def set_postmortem_due_days(
+    organization: Organization, *, actor: Actor, days: int
+) -> FollowUpSettings:
+    """After how many days a resolved incident without a published postmortem is listed as a
+    follow-up on the incidents page (1 to 60)."""
+    actor.require("org.change_settings", organization)
+    limit = FollowUpSettings.MAX_POSTMORTEM_DUE_DAYS
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= limit:
+        raise ValidationError(
+            {"postmortem_due_days": f"Choose a number of days from 1 to {limit}."},
+            code="out_of_range",
+        )
+    settings, _created = FollowUpSettings.objects.select_for_update().get_or_create(
+        organization=organization
+    )
+    if settings.postmortem_due_days == days:
+        return settings
+    before = settings.postmortem_due_days
+    settings.postmortem_due_days = days
+    settings.updated_at = timezone.now()
+    settings.save(update_fields=["postmortem_due_days", "updated_at"])
+    AuditEntry.record(
+        organization,
+        actor=actor,
+        action="incidents.follow_ups.edit",
+        data={"postmortem_due_days": [before, days]},
+    )
+    return settings
 
 
 @transaction.atomic

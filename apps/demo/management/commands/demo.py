@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.demo import cadence, embed
+from apps.demo.postmortem import add_postmortem_follow_through
 from apps.forum import services as forum
 from apps.forum.models import MAX_DEPTH, Comment
 from apps.incidents import services as incidents
@@ -375,6 +376,7 @@ class Command(BaseCommand):
         for pk, component_outages in outages.items():
             timeline = _status_timeline(history_start, component_outages)
             status.backfill_uptime(by_pk[pk], timeline, until=history_end)
+        add_postmortem_follow_through(organization, actor=actor)
 
         api, eu_west = by_pk[components[5].pk], next(c for c in components if "Dublin" in c.name)
         # The incident in progress started 80 minutes ago; its discussion happened meanwhile.
