@@ -71,6 +71,12 @@ def test_builtin_jargon_is_found_as_whole_words_in_any_case(text, expected):
 def test_jargon_inside_other_words_or_addresses_is_not_found():
     assert jargon_terms("The sdnsx tool and rcas.") == []
     assert jargon_terms("Read https://upstream.example.com/latency for details.") == []
+    assert jargon_terms("Write to dns@example.com or see www.rca.example.") == []
+
+
+def test_a_maximum_length_text_without_spaces_is_still_checked():
+    findings = check_text("a" * 20_000)
+    assert (findings.words, findings.reading_ease.verdict) == (1, "easy")
 
 
 def test_every_builtin_term_has_a_plainer_suggestion():

@@ -308,10 +308,12 @@ VERDICTS: tuple[tuple[int, str, str], ...] = (
 )
 NO_WORDS = ReadingEase(None, "empty", "Nothing to check yet.")
 
-_ADDRESSES = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\w+", re.IGNORECASE)
+_TOKEN = re.compile(r"\S+")
 # A sentence ends at . ! or ? followed by a space (closing quotes and brackets stay with it), and
 # at every line break: lists and headings are read one line at a time.
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)\]]*\s+")
+MAX_WORD_CHARS = 40
+_LONG_RUN = re.compile(rf"\S{{{MAX_WORD_CHARS + 1},}}")
 _WORD = re.compile(r"[\w\u2019'][\w\u2019'.:/-]*")
 
 
@@ -327,6 +329,16 @@ def _pattern(spellings: Iterable[str], *, hyphen_joins: bool) -> re.Pattern[str]
     return re.compile(
         rf"(?<!{edge})(?:{'|'.join(alternatives)})(?!{edge})", re.IGNORECASE | re.UNICODE
     )
+
+
+def _blank_addresses(token: re.Match[str]) -> str:
+    """A web or email address becomes a space (one token at a time: a regular expression for
+    addresses over the whole text backtracks quadratically on long runs without spaces)."""
+    word = token.group(0)
+    lowered = word.lower()
+    if "://" in lowered or lowered.startswith("www.") or "@" in word.strip("@"):
+        return " "
+    return word
 
 
 def _count_words(text: str) -> int:
@@ -346,6 +358,9 @@ def reading_ease(sentences: Sequence[str]) -> ReadingEase:
     # Each sentence ends with a full stop for textstat, so a list of short lines is read as short
     # sentences rather than one long one.
     scored = " ".join(s if s[-1] in ".!?" else f"{s}." for s in sentences)
+    # Syllables are counted by hyphenation, which takes seconds on a 20,000-letter "word"; no
+    # real word is longer than 40 letters, so longer runs are cut there for the score.
+    scored = _LONG_RUN.sub(lambda run: run.group(0)[:MAX_WORD_CHARS], scored)
     score = round(max(0.0, min(100.0, textstat.flesch_reading_ease(scored))))
     for floor, verdict, label in VERDICTS:
         if score >= floor:
@@ -360,12 +375,10 @@ def _excerpt(sentence: str) -> str:
     return " ".join(words[:SENTENCE_EXCERPT_WORDS]) + " …"
 
 
-def _find(
-    text: str, patterns: list[tuple[T, re.Pattern[str]]], claimed: list[tuple[int, int]]
-) -> list[tuple[T, list[str]]]:
-    """[(item, [texts found])] in the order they first appear. Where matches overlap, the longest
-    wins, then the earlier item ("brief blip" is one finding, not also "blip"; the
-    organization's own terms come before the built-in ones)."""
+def _find(text: str, patterns: list[tuple[T, re.Pattern[str]]]) -> list[tuple[T, list[str]]]:
+    """[(item, [texts found])] in the order they first appear. Where matches overlap, the one
+    that starts first wins, then the longest, then the earlier item ("brief blip" is one
+    finding, not also "blip"; the organization's own terms come before the built-in ones)."""
     candidates = sorted(
         (
             (match.start(), -(match.end() - match.start()), index, match)
@@ -374,10 +387,11 @@ def _find(
         ),
     )
     found: dict[int, list[str]] = {}
+    reach = 0  # the end of the last match kept: candidates come in order of their start
     for start, _length, index, match in candidates:
-        if any(start < end and match.end() > begin for begin, end in claimed):
+        if start < reach:
             continue
-        claimed.append((start, match.end()))
+        reach = match.end()
         found.setdefault(index, []).append(match.group(0))
     return [(patterns[index][0], texts) for index, texts in found.items()]
 
@@ -386,11 +400,10 @@ def check_text(text: str, lists: WordLists | None = None) -> Findings:
     """The findings for one text (a message, a postmortem section, or several joined)."""
     lists = lists or WordLists()
     text = (text or "")[:MAX_TEXT_CHARS]
-    searchable = _ADDRESSES.sub(" ", text)
+    searchable = _TOKEN.sub(_blank_addresses, text)
     sentences = sentences_of(searchable)
     counted = [(s, _count_words(s)) for s in sentences]
 
-    claimed: list[tuple[int, int]] = []
     jargon = [
         JargonFound(
             term=entry.term,
@@ -402,7 +415,6 @@ def check_text(text: str, lists: WordLists | None = None) -> Findings:
         for entry, found in _find(
             searchable,
             [(entry, _pattern(entry.spellings, hyphen_joins=False)) for entry in lists.jargon],
-            claimed,
         )
     ]
     minimising = [
@@ -415,7 +427,6 @@ def check_text(text: str, lists: WordLists | None = None) -> Findings:
         for phrase, found in _find(
             searchable,
             [(phrase, _pattern([phrase], hyphen_joins=True)) for phrase in lists.minimising],
-            [],
         )
     ]
 
