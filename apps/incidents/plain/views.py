@@ -29,7 +29,7 @@ from .services import FIELDS, save_plain_language_settings
 CHECK_BUTTON = "check_wording"
 # The public text fields of the incident forms, with the names staff see.
 TEXT_FIELDS: dict[str, str] = {
-    "name": "Title",
+    "name": "Name",
     "body": "Message",
     **dict(Postmortem.SECTIONS),
 }
