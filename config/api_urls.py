@@ -26,6 +26,7 @@ from apps.incidents.api import (
     MaintenanceViewSet,
     PostmortemViewSet,
 )
+from apps.incidents.plain.api import TextCheckView
 from apps.integrations.alerts.api import AlertIntegrationViewSet
 from apps.integrations.api import ApiKeyViewSet
 from apps.notifications.api import (
@@ -86,6 +87,7 @@ urlpatterns = [
         NotificationSettingsView.as_view(),
         name="notification-settings",
     ),
+    path("v1/text-check/", TextCheckView.as_view(), name="text-check"),
     path("v1/", include(router.urls + nested.urls)),
     re_path(r"^v1/", not_found, name="not_found"),
     path("schema/", SpectacularAPIView.as_view(**public), name="schema"),

@@ -336,3 +336,7 @@ __all__ = [
     "MaintenanceStatus",
     "Postmortem",
 ]
+
+# The plain-language checker's word lists live in their sub-package (apps/incidents/plain);
+# importing them here registers them with Django under this app (app label `incidents`).
+from .plain.models import PlainLanguageSettings  # noqa: E402, F401

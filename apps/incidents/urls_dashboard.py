@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from . import views
+from .plain import views as plain_views
 
 app_name = "incidents"
 
@@ -89,6 +90,9 @@ urlpatterns = [
         views.maintenance_extend,
         name="maintenance_extend",
     ),
+    # Plain-language help: the organization's word lists, and the findings panel's checks.
+    path("plain-language/", plain_views.settings_page, name="plain_settings"),
+    path("plain-language/check/", plain_views.check, name="plain_check"),
     path("incident-templates/", views.template_list, name="templates"),
     path("incident-templates/new/", views.template_new, name="template_new"),
     path("incident-templates/defaults/", views.template_defaults, name="template_defaults"),

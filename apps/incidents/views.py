@@ -38,6 +38,7 @@ from .models import (
     MaintenanceStatus,
     Postmortem,
 )
+from .plain import views as plain
 
 READ_WRITE = {"write_permission": "incidents.edit"}
 PAGE_SIZE = 25
@@ -54,6 +55,11 @@ def _render(request: HttpRequest, template: str, context: dict | None = None, **
         "default_texts": {str(k): v for k, v in texts.DEFAULT_UPDATE_TEXT.items()},
         **(context or {}),
     }
+    if plain.check_requested(request):
+        # "Check wording" without JavaScript: the same page with the text kept and the
+        # plain-language findings shown; nothing was saved, so it is not an error.
+        context["plain"] = plain.plain_findings(request)
+        kwargs["status"] = 200
     with timezone.override(organization.tzinfo):
         return render(request, template, context, **kwargs)
 
@@ -204,8 +210,9 @@ def incident_new(request: HttpRequest) -> HttpResponse:
 
     form = forms.IncidentForm(request.POST, organization=request.organization)
     valid = form.is_valid()
-    if "preview" in request.POST:
-        # Preview never saves: the htmx request gets the panel, a plain POST the whole page.
+    if "preview" in request.POST or plain.check_requested(request):
+        # Preview (and Check wording) never saves: the htmx request gets the panel, a plain
+        # POST the whole page.
         context = {
             "form": form,
             "templates": templates,
@@ -324,7 +331,7 @@ def _detail_url(request: HttpRequest, incident: Incident) -> str:
 def _submitted(request: HttpRequest, form, run: Callable[[dict], object]) -> bool:
     """True once a valid POSTed form has run its service (`run(cleaned_data)`); a service's
     ValidationError becomes a form error (and its transaction wrote nothing)."""
-    if request.method != "POST" or not form.is_valid():
+    if request.method != "POST" or plain.check_requested(request) or not form.is_valid():
         return False
     try:
         run(form.cleaned_data)
@@ -498,7 +505,7 @@ def maintenance_new(request: HttpRequest) -> HttpResponse:
     form = forms.MaintenanceForm(
         request.POST or None, organization=request.organization, initial=initial
     )
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not plain.check_requested(request) and form.is_valid():
         data = form.cleaned_data
         try:
             maintenance = services.schedule_maintenance(
@@ -747,7 +754,7 @@ def postmortem(request: HttpRequest, incident_id: str) -> HttpResponse:
         return _postmortem_page(request, incident, current)
     form = forms.PostmortemForm(request.POST)
     valid = form.is_valid()
-    if "preview" in request.POST:
+    if "preview" in request.POST or plain.check_requested(request):
         data = form.cleaned_data if valid else form.data
         preview = _section_preview(data)
         if request.headers.get("HX-Request"):

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.demo import cadence, embed
+from apps.demo.plain import add_plain_language_demo
 from apps.demo.postmortem import add_postmortem_follow_through
 from apps.forum import services as forum
 from apps.forum.models import MAX_DEPTH, Comment
@@ -424,6 +425,7 @@ class Command(BaseCommand):
             deliver_notifications=False,
         )
         incidents.ensure_default_templates(organization, actor=actor)
+        add_plain_language_demo(organization, actor=actor)
 
         # Readers who subscribed (and confirmed) by email: their mail goes to the console in
         # the quick start. No webhook subscribers: the quick start must not call out.

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from django import forms
+
+from . import checker
+
+
+def _terms_help() -> str:
+    return "One a line, from the built-in list: " + ", ".join(
+        entry.term for entry in checker.BUILTIN_JARGON
+    )
+
+
+class PlainLanguageSettingsForm(forms.Form):
+    own_jargon = forms.CharField(
+        label="Your own jargon",
+        required=False,
+        max_length=20_000,
+        widget=forms.Textarea(
+            attrs={"rows": 6, "placeholder": "edge node = one of our servers near you"}
+        ),
+        help_text="Internal names and terms your readers would not know, one a line, with "
+        "the plainer words after “=”: “edge node = one of our servers near you”.",
+    )
+    known_terms = forms.CharField(
+        label="Built-in terms your readers know",
+        required=False,
+        max_length=5_000,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "DNS"}),
+        help_text="Not flagged for your organization. " + _terms_help() + ".",
+    )
+    minimising_phrases = forms.CharField(
+        label="Phrases that play the impact down",
+        required=False,
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text="One a line; a gentle warning is shown where they appear. Empty the box to "
+        "turn these warnings off.",
+    )
+    long_sentence_words = forms.IntegerField(
+        label="A sentence is long above this many words",
+        min_value=checker.MIN_LONG_SENTENCE_WORDS,
+        max_value=checker.MAX_LONG_SENTENCE_WORDS,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        # Every unusable line at once, named, before the service would refuse the first.
+        errors = checker_errors(
+            own_jargon=data.get("own_jargon", ""),
+            known_terms=data.get("known_terms", ""),
+            minimising_phrases=data.get("minimising_phrases", ""),
+        )
+        for field, messages in errors.items():
+            self.add_error(field, messages)
+        return data
+
+
+def checker_errors(**lists: str) -> dict[str, list[str]]:
+    parsers = {
+        "own_jargon": checker.parse_jargon,
+        "known_terms": checker.parse_known_terms,
+        "minimising_phrases": checker.parse_phrases,
+    }
+    found = {name: parsers[name](text or "")[1] for name, text in lists.items()}
+    return {name: messages for name, messages in found.items() if messages}
