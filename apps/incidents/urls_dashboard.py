@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from . import views
+from .scorecard import views as scorecard_views
 
 app_name = "incidents"
 
@@ -11,6 +12,7 @@ urlpatterns = [
     path("incidents/", views.incident_list, name="list"),
     path("incidents/new/", views.incident_new, name="new"),
     path("incidents/backfill/", views.backfill, name="backfill"),
+    path("scorecard/", scorecard_views.scorecard, name="scorecard"),
     path("incidents/<str:incident_id>/", views.incident_detail, name="detail"),
     path("incidents/<str:incident_id>/edit/", views.edit_details, name="edit"),
     path("incidents/<str:incident_id>/resolve/", views.resolve, name="resolve"),
