@@ -121,7 +121,7 @@ def test_the_scorecard_page_shows_the_figures_and_two_charts(client, viewer, org
     assert "1 of 2 updates on time (50%)" in html
     assert "1 of 1 postmortem published within 7 days" in html
     assert "1 of 2 action items done" in html
-    assert "First public update after 12 min" in html
+    assert '<td data-label="First public update">after 12 min</td>' in html
     assert 'aria-current="page">Scorecard</a>' in html
     charts = svgs(html)
     assert len(charts) == 2
@@ -131,8 +131,8 @@ def test_the_scorecard_page_shows_the_figures_and_two_charts(client, viewer, org
         assert svg.find(f"{SVG}title").text
         assert svg.find(f"{SVG}desc").text
         assert len(points(svg)) == weeks
-    # The same figures as a table: one row per week.
-    assert html.count('<th scope="row">') == weeks
+    # The same figures as a table, one row per week; then one row per incident.
+    assert html.count('<th scope="row">') == weeks + 1
 
 
 def test_the_page_costs_the_same_queries_for_one_incident_or_many(

@@ -16,9 +16,13 @@ from dataclasses import dataclass
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-WIDTH, HEIGHT = 640, 220
-LEFT, RIGHT, TOP, BOTTOM = 52, 16, 16, 34
-MAX_X_LABELS = 7
+# Drawn about as wide as it is shown (half a desktop page, a phone's width), so the 12-unit
+# text reads at about 12 px.
+WIDTH, HEIGHT = 440, 230
+LEFT, RIGHT, TOP, BOTTOM = 50, 26, 14, 36
+# Room between the axis labels and the first point.
+INSET = 10
+MAX_X_LABELS = 5
 
 
 @dataclass(frozen=True)
@@ -55,13 +59,13 @@ def line_chart(
     """An accessible SVG line chart of `points` (escaped; safe to put in a template)."""
     values = [p.value for p in points if p.value is not None]
     top_value = fixed_max if fixed_max is not None else _nice_ceiling(max(values, default=0))
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    plot_w, plot_h = WIDTH - LEFT - RIGHT - INSET, HEIGHT - TOP - BOTTOM
     baseline = TOP + plot_h
 
     def x(index: int) -> float:
         if len(points) == 1:
-            return LEFT + plot_w / 2
-        return LEFT + plot_w * index / (len(points) - 1)
+            return LEFT + INSET + plot_w / 2
+        return LEFT + INSET + plot_w * index / (len(points) - 1)
 
     def y(value: float) -> float:
         return baseline - plot_h * min(value, top_value) / top_value
@@ -80,15 +84,15 @@ def line_chart(
             'stroke="#e5e7eb"/>'
         )
         parts.append(
-            f'<text class="sc-axis" x="{LEFT - 6}" y="{gy}" dy="4" text-anchor="end" '
-            f'font-size="11" fill="#4b5563">{escape(axis_label(value))}</text>'
+            f'<text class="sc-axis" x="{LEFT - 4}" y="{gy}" dy="4" text-anchor="end" '
+            f'font-size="12" fill="#4b5563">{escape(axis_label(value))}</text>'
         )
     every = max(1, math.ceil(len(points) / MAX_X_LABELS))
     for index, point in enumerate(points):
         if index % every == 0:
             parts.append(
-                f'<text class="sc-axis" x="{number_text(x(index))}" y="{HEIGHT - 10}" '
-                f'text-anchor="middle" font-size="11" fill="#4b5563">{escape(point.label)}</text>'
+                f'<text class="sc-axis" x="{number_text(x(index))}" y="{HEIGHT - 12}" '
+                f'text-anchor="middle" font-size="12" fill="#4b5563">{escape(point.label)}</text>'
             )
     # The line, broken where a period has no figure.
     run: list[str] = []

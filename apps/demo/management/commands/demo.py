@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.demo.scorecard import add_scorecard_history
 from apps.forum import services as forum
 from apps.forum.models import MAX_DEPTH, Comment
 from apps.incidents import services as incidents
@@ -420,6 +421,7 @@ class Command(BaseCommand):
             deliver_notifications=False,
         )
         incidents.ensure_default_templates(organization, actor=actor)
+        add_scorecard_history(organization, actor=actor, now=now)
 
         # Readers who subscribed (and confirmed) by email: their mail goes to the console in
         # the quick start. No webhook subscribers: the quick start must not call out.
