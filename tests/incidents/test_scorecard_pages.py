@@ -158,7 +158,7 @@ def test_with_no_incidents_the_page_says_what_will_appear(client, viewer, org):
 
     html = response.content.decode()
     assert "No incidents started in the last 30 days." in html
-    assert "how soon the first public update came" in html
+    assert "Once an incident is opened and updated in Candor, this page shows" in html
     assert "<svg" not in html
 
 
@@ -168,6 +168,8 @@ def test_the_period_can_be_chosen_and_a_bad_one_is_explained(client, viewer, org
 
     assert client.get(f"/dashboard/{org.slug}/scorecard/?days=30").context["card"].incidents == []
     assert len(client.get(f"/dashboard/{org.slug}/scorecard/?days=90").context["card"].incidents)
+    custom = client.get(f"/dashboard/{org.slug}/scorecard/?days=75").content.decode()
+    assert '<option value="75" selected>Last 75 days</option>' in custom
     for bad in ("3", "1000", "soon", ""):
         response = client.get(f"/dashboard/{org.slug}/scorecard/?days={bad}")
         assert response.status_code == 400

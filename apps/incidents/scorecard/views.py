@@ -99,8 +99,14 @@ def scorecard(request: HttpRequest) -> HttpResponse:
     }
     status = 200
     if form.is_valid():
-        card = figures.organization_scorecard(organization, days=form.cleaned_data["days"])
-        context.update(card=card, charts=charts(card) if card.incidents else [])
+        days = form.cleaned_data["days"]
+        card = figures.organization_scorecard(organization, days=days)
+        context.update(
+            card=card,
+            charts=charts(card) if card.incidents else [],
+            # A period typed into the address (?days=14) is offered too, so it shows selected.
+            presets=sorted({*PRESETS, days}),
+        )
     else:
         status = 400
     with timezone.override(organization.tzinfo):
