@@ -27,6 +27,7 @@ from apps.incidents.api import (
     PostmortemViewSet,
 )
 from apps.incidents.plain.api import TextCheckView
+from apps.incidents.scorecard.api import IncidentScorecardViewSet, ScorecardView
 from apps.integrations.alerts.api import AlertIntegrationViewSet
 from apps.integrations.api import ApiKeyViewSet
 from apps.notifications.api import (
@@ -66,6 +67,7 @@ router.register("comments", CommentViewSet, basename="comments")
 # comments: a list whose prefix names the incident, found through the key's organization).
 nested = SimpleRouter(trailing_slash=True, use_regex_path=False)
 nested.register("incidents", PostmortemViewSet, basename="incident-postmortem")
+nested.register("incidents", IncidentScorecardViewSet, basename="incident-scorecard")
 nested.register("incidents", IncidentThreadViewSet, basename="incident-thread")
 nested.register("maintenances", MaintenanceThreadViewSet, basename="maintenance-thread")
 nested.register(
@@ -88,6 +90,7 @@ urlpatterns = [
         name="notification-settings",
     ),
     path("v1/text-check/", TextCheckView.as_view(), name="text-check"),
+    path("v1/scorecard/", ScorecardView.as_view(), name="scorecard"),
     path("v1/", include(router.urls + nested.urls)),
     re_path(r"^v1/", not_found, name="not_found"),
     path("schema/", SpectacularAPIView.as_view(**public), name="schema"),

@@ -6,6 +6,7 @@ from io import StringIO
 from django.core.management import call_command
 
 from apps.accounts.models import User
+from apps.demo.scorecard import WEEKS as SCORECARD_WEEKS
 from apps.forum.models import AffectedMark, Comment
 from apps.forum.services import read_thread
 from apps.incidents.models import ActionItem, Incident, Postmortem
@@ -38,8 +39,9 @@ def test_demo_builds_an_organization_with_realistic_content(db):
     output = run_demo()
     demo = Organization.objects.get(slug="demo")
     assert Component.objects.for_org(demo).count() == 50
-    # 12 past incidents, one in progress, one upcoming maintenance
-    assert Incident.objects.for_org(demo).incidents().count() == 13
+    # 12 past incidents, one in progress, one upcoming maintenance, and the scorecard's weekly
+    # incidents (apps/demo/scorecard.py)
+    assert Incident.objects.for_org(demo).incidents().count() == 13 + SCORECARD_WEEKS
     assert Incident.objects.for_org(demo).unresolved().count() == 1
     assert Incident.objects.for_org(demo).maintenances().count() == 1
     assert UptimeDay.objects.for_org(demo).count() >= 50 * 20

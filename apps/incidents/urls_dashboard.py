@@ -4,6 +4,7 @@ from django.urls import path
 
 from . import views
 from .plain import views as plain_views
+from .scorecard import views as scorecard_views
 
 app_name = "incidents"
 
@@ -13,6 +14,7 @@ urlpatterns = [
     path("incidents/new/", views.incident_new, name="new"),
     path("incidents/backfill/", views.backfill, name="backfill"),
     path("incidents/follow-ups/", views.follow_up_settings, name="follow_up_settings"),
+    path("scorecard/", scorecard_views.scorecard, name="scorecard"),
     path("incidents/<str:incident_id>/", views.incident_detail, name="detail"),
     path("incidents/<str:incident_id>/edit/", views.edit_details, name="edit"),
     path("incidents/<str:incident_id>/resolve/", views.resolve, name="resolve"),

@@ -24,6 +24,7 @@ from apps.accounts.models import User
 from apps.demo import cadence, embed
 from apps.demo.plain import add_plain_language_demo
 from apps.demo.postmortem import add_postmortem_follow_through
+from apps.demo.scorecard import add_scorecard_history
 from apps.forum import services as forum
 from apps.forum.models import MAX_DEPTH, Comment
 from apps.incidents import services as incidents
@@ -426,6 +427,7 @@ class Command(BaseCommand):
         )
         incidents.ensure_default_templates(organization, actor=actor)
         add_plain_language_demo(organization, actor=actor)
+        add_scorecard_history(organization, actor=actor, now=now)
 
         # Readers who subscribed (and confirmed) by email: their mail goes to the console in
         # the quick start. No webhook subscribers: the quick start must not call out.
