@@ -39,6 +39,15 @@ def _clear_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _demo_site_in_tmp(monkeypatch, tmp_path):
+    """`manage.py demo` writes var/demo-site.html; a test run must not overwrite the one a
+    developer's `make run` wrote (with its SITE_URL) in the working tree."""
+    from apps.demo import embed
+
+    monkeypatch.setattr(embed, "example_site_path", lambda: tmp_path / "demo-site.html")
+
+
 @pytest.fixture
 def org(db):
     return OrganizationFactory(name="Acme Cloud", slug="acme")
