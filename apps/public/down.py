@@ -56,6 +56,9 @@ def render_down(organization: Organization, url: str, *, saved_at: datetime | No
         "organization": organization,
         "page": data["page"],
         "items": items,
+        # What the script compares embed.json with: it redraws only when something changed
+        # (redrawing the same state would move links from under a reader's finger).
+        "shown_items": data["items"],
         "embed_json_url": url + "embed.json",
         "saved_at": _local(saved_at.isoformat(), tz) if saved_at else "",
         "timezone_name": organization.timezone,

@@ -191,6 +191,25 @@ def test_staff_set_the_banner_up_with_a_live_preview(page, size, look, sign_in, 
     assert (org.banner_position, org.banner_background) == ("bottom", "#fff8e1")
 
 
+def test_the_outage_page_redraws_only_when_something_changed(page, outage):
+    # Count redraws of the state from the moment the page is parsed (its check with the status
+    # page answers later).
+    page.add_init_script(
+        """document.addEventListener("DOMContentLoaded", () => {
+          window.redraws = 0;
+          const state = document.getElementById("state");
+          if (state) new MutationObserver(() => { window.redraws += 1; })
+            .observe(state, { childList: true });
+        });"""
+    )
+    visit(page, "/s/acme/down/")
+    expect(page.locator("#freshness")).to_contain_text("Checked with the status page")
+    # The same state came back: nothing was redrawn (a redraw would replace the link a reader
+    # is about to click).
+    assert page.evaluate("window.redraws") == 0
+    expect(page.get_by_role("link", name="Read every update and the discussion")).to_be_visible()
+
+
 def test_the_outage_page_and_its_downloaded_copy_keep_readers_informed(
     page, size, look, client, customer_site, tmp_path, outage, owner, errors
 ):
