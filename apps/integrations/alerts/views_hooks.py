@@ -3,7 +3,7 @@
 Status codes, in the order the checks run:
 404 unknown token or kind · 405 not POST/PUT · 401 bearer token missing or wrong ·
 413 body over MAX_BODY_BYTES · 415 not application/json · 401 bad Grafana HMAC signature ·
-400 not JSON, wrong version, unusable shape · 200 applied or ignored (the log says which) ·
+400 not JSON (apps.api.parsers.loads: strict), wrong version, unusable shape · 200 applied or ignored (the log says which) ·
 503 database unavailable (the only answer a retry can fix; Alertmanager and Grafana retry it).
 """
 
@@ -62,6 +62,28 @@ def receive(request: HttpRequest, token: str, kind: str) -> JsonResponse:
         return _error(503, "Temporarily unavailable; please retry.", **{"Retry-After": "30"})
 
 
+def _read_body(request: HttpRequest, limit: int) -> bytes:
+    """At most `limit` bytes of the body, so no sender can make us buffer more.
+
+    A chunked request has no Content-Length; Django then reads its body as empty (WSGIRequest
+    wraps wsgi.input in a LimitedStream of CONTENT_LENGTH, 0 when missing). The WSGI server
+    (gunicorn) has already de-chunked wsgi.input, so it is read directly, up to the limit.
+    """
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    if request.META.get("CONTENT_LENGTH") or not chunked:
+        return request.read(limit)
+    stream = request.environ["wsgi.input"]
+    parts: list[bytes] = []
+    size = 0
+    while size < limit:
+        part = stream.read(limit - size)
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
+
+
 def _receive(request: HttpRequest, token: str, kind: str) -> JsonResponse:
     if kind not in PARSERS:
         return _error(404, UNKNOWN)
@@ -87,9 +109,7 @@ def _receive(request: HttpRequest, token: str, kind: str) -> JsonResponse:
     if content_type != "application/json":
         detail = f"Send JSON with Content-Type: application/json (got {content_type or 'none'})."
         return _reject(integration, 415, detail) if authenticated else _error(415, detail)
-    # Read at most one byte more than allowed: a body without Content-Length (chunked) cannot
-    # make us buffer more than the limit.
-    raw = request.read(MAX_BODY_BYTES + 1)
+    raw = _read_body(request, MAX_BODY_BYTES + 1)
     if len(raw) > MAX_BODY_BYTES:
         return _reject(integration, 413, too_big) if authenticated else _error(413, too_big)
 
