@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 
 import pytest
 
@@ -117,3 +118,90 @@ def test_a_severity_map_of_50_is_accepted(api, admin_key):
     )
 
     assert response.status_code == 201, response.json()
+
+
+# --- the token in a header, and out of Candor's logs ----------------------------------------
+
+
+def test_the_token_can_travel_in_the_x_candor_token_header(client, alertmanager):
+    body = json.dumps(alertmanager_payload(am_alert("f1", "api")))
+
+    response = client.post(
+        "/hooks/alertmanager",
+        body,
+        content_type="application/json",
+        HTTP_X_CANDOR_TOKEN=alertmanager.token,
+    )
+
+    assert response.status_code == 200, response.json()
+    assert Incident.objects.count() == 1
+
+
+def test_the_token_can_travel_as_a_bearer_token(client, alertmanager):
+    body = json.dumps(alertmanager_payload(am_alert("f1", "api")))
+
+    response = client.post(
+        "/hooks/alertmanager/",
+        body,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {alertmanager.token}",
+    )
+
+    assert response.status_code == 200, response.json()
+    assert Incident.objects.count() == 1
+
+
+def test_a_header_url_without_a_token_is_a_401_saying_how_to_send_it(client, alertmanager):
+    body = json.dumps(alertmanager_payload(am_alert("f1", "api")))
+
+    response = client.post("/hooks/alertmanager", body, content_type="application/json")
+
+    assert response.status_code == 401
+    assert "X-Candor-Token" in response.json()["detail"]
+    assert Incident.objects.count() == 0
+
+
+def test_a_wrong_header_token_is_the_unknown_hook_404(client, alertmanager):
+    body = json.dumps(alertmanager_payload(am_alert("f1", "api")))
+
+    response = client.post(
+        "/hooks/alertmanager", body, content_type="application/json", HTTP_X_CANDOR_TOKEN="hk_no"
+    )
+
+    assert response.status_code == 404
+    assert "Unknown hook URL" in response.json()["detail"]
+
+
+def test_a_header_token_of_another_kind_is_a_404(client, alertmanager):
+    response = client.post(
+        "/hooks/grafana",
+        "{}",
+        content_type="application/json",
+        HTTP_X_CANDOR_TOKEN=alertmanager.token,
+    )
+
+    assert response.status_code == 404
+
+
+def test_django_request_log_lines_do_not_carry_the_token(client, alertmanager, caplog):
+    # A GET is a 405, which Django logs as "Method Not Allowed: <path>".
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        response = client.get(f"/hooks/{alertmanager.token}/alertmanager")
+
+    assert response.status_code == 405
+    lines = [record.getMessage() for record in caplog.records]
+    assert any("/hooks/[token]/alertmanager" in line for line in lines)
+    assert not any(alertmanager.token in line for line in lines)
+
+
+def test_runserver_request_lines_do_not_carry_the_token(caplog):
+    server_logger = logging.getLogger("django.server")
+    server_logger.addHandler(caplog.handler)
+    try:
+        server_logger.warning(
+            '"%s" %s %s', "POST /hooks/hk_s3cr3tT0ken/alertmanager HTTP/1.1", "400", "57"
+        )
+    finally:
+        server_logger.removeHandler(caplog.handler)
+
+    assert caplog.records[-1].getMessage() == ('"POST /hooks/[token]/alertmanager HTTP/1.1" 400 57')

@@ -1,9 +1,11 @@
 """The inbound alert endpoint. Answers JSON, always: senders log the body of failed calls.
 
 Status codes, in the order the checks run:
-404 unknown token or kind · 405 not POST/PUT · 401 bearer token missing or wrong ·
+404 unknown kind · 401 no token (on /hooks/<kind>, where it travels in a header) ·
+404 unknown token · 405 not POST/PUT · 401 bearer token missing or wrong ·
 413 body over MAX_BODY_BYTES · 415 not application/json · 401 bad Grafana HMAC signature ·
-400 not JSON (apps.api.parsers.loads: strict), wrong version, unusable shape · 200 applied or ignored (the log says which) ·
+400 not JSON (apps.api.parsers.loads, strict), wrong version, unusable shape ·
+200 applied or ignored (the log says which) ·
 503 database unavailable (the only answer a retry can fix; Alertmanager and Grafana retry it).
 """
 
@@ -82,6 +84,23 @@ def _read_body(request: HttpRequest, limit: int) -> bytes:
         parts.append(part)
         size += len(part)
     return b"".join(parts)
+
+
+# SECURITY: as receive(); the token comes from a header instead of the URL.
+@csrf_exempt
+def receive_with_header_token(request: HttpRequest, kind: str) -> JsonResponse:
+    token = request.headers.get("X-Candor-Token", "").strip()
+    if not token:
+        scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+        token = credentials.strip() if scheme.lower() == "bearer" else ""
+    if kind in PARSERS and not token:
+        return _error(
+            401,
+            "Send the hook token in an X-Candor-Token header (or Authorization: Bearer <token>), "
+            "or post to the hook URL that contains it.",
+            **{"WWW-Authenticate": 'Bearer realm="hooks"'},
+        )
+    return receive(request, token, kind)
 
 
 def _receive(request: HttpRequest, token: str, kind: str) -> JsonResponse:
