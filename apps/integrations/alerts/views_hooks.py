@@ -2,7 +2,8 @@
 
 Status codes, in the order the checks run:
 404 unknown kind · 401 no token (on /hooks/<kind>, where it travels in a header) ·
-404 unknown token · 405 not POST/PUT · 401 bearer token missing or wrong ·
+429 too many failed tries from this address (apps.api.throttling) · 404 unknown token ·
+405 not POST/PUT · 401 bearer token missing or wrong ·
 413 body over MAX_BODY_BYTES · 415 not application/json · 401 bad Grafana HMAC signature ·
 400 not JSON (apps.api.parsers.loads, strict), wrong version, unusable shape ·
 200 applied or ignored (the log says which) ·
@@ -17,6 +18,8 @@ import time
 from django.db import DatabaseError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+
+from apps.api.throttling import AUTH_FAILURE_MESSAGE, auth_failure_wait, record_auth_failure
 
 from . import services as alerts
 from .models import AlertEvent, AlertIntegration
@@ -106,15 +109,20 @@ def receive_with_header_token(request: HttpRequest, kind: str) -> JsonResponse:
 def _receive(request: HttpRequest, token: str, kind: str) -> JsonResponse:
     if kind not in PARSERS:
         return _error(404, UNKNOWN)
+    wait = auth_failure_wait(request)
+    if wait is not None:
+        return _error(429, AUTH_FAILURE_MESSAGE, **{"Retry-After": str(wait)})
     integration = alerts.integration_for_token(token)
     # SECURITY: the token of one kind does not work on another kind's URL, and both answers are
     # the same as for an unknown token.
     if integration is None or integration.kind != kind:
+        record_auth_failure(request, what="hook token")
         return _error(404, UNKNOWN)
     if request.method not in ("POST", "PUT"):
         # Grafana may be configured to send PUT.
         return _error(405, "Send alerts with POST.", Allow="POST, PUT")
     if not alerts.bearer_ok(integration, request.headers.get("Authorization", "")):
+        record_auth_failure(request, what="hook bearer token")
         return _error(
             401, "Missing or wrong bearer token.", **{"WWW-Authenticate": 'Bearer realm="hooks"'}
         )
@@ -134,6 +142,7 @@ def _receive(request: HttpRequest, token: str, kind: str) -> JsonResponse:
 
     problem = alerts.signature_problem(integration, raw, request.headers, now=time.time())
     if problem:
+        record_auth_failure(request, what="hook signature")
         return _error(401, problem)
 
     try:
