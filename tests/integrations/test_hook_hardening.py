@@ -32,14 +32,19 @@ def post_raw(client, url, raw: bytes):
     return client.generic("POST", url, raw, content_type="application/json")
 
 
-def post_chunked(client, url, raw: bytes):
-    """A body as a WSGI server hands over a chunked request: the stream, no Content-Length."""
+def post_chunked(client, url, raw: bytes, *, terminated: bool = True):
+    """A body as gunicorn hands over a chunked request: the de-chunked stream, ended at the
+    body's end (wsgi.input_terminated), and no Content-Length."""
     return client.generic(
         "POST",
         url,
         b"",
         CONTENT_TYPE="application/json",
-        **{"wsgi.input": io.BytesIO(raw), "HTTP_TRANSFER_ENCODING": "chunked"},
+        **{
+            "wsgi.input": io.BytesIO(raw),
+            "wsgi.input_terminated": terminated,
+            "HTTP_TRANSFER_ENCODING": "chunked",
+        },
     )
 
 
@@ -78,6 +83,18 @@ def test_a_chunked_body_over_the_limit_is_a_413(client, alertmanager):
 
     assert response.status_code == 413
     assert "larger than" in response.json()["detail"]
+    assert Incident.objects.count() == 0
+
+
+def test_a_chunked_body_on_a_server_that_cannot_read_it_is_a_411(client, alertmanager):
+    body = json.dumps(alertmanager_payload(am_alert("f1", "api"))).encode()
+
+    response = post_chunked(
+        client, f"/hooks/{alertmanager.token}/alertmanager", body, terminated=False
+    )
+
+    assert response.status_code == 411
+    assert "Content-Length" in response.json()["detail"]
     assert Incident.objects.count() == 0
 
 

@@ -4,7 +4,8 @@ Status codes, in the order the checks run:
 404 unknown kind · 401 no token (on /hooks/<kind>, where it travels in a header) ·
 429 too many failed tries from this address (apps.api.throttling) · 404 unknown token ·
 405 not POST/PUT · 401 bearer token missing or wrong ·
-413 body over MAX_BODY_BYTES · 415 not application/json · 401 bad Grafana HMAC signature ·
+413 body over MAX_BODY_BYTES · 415 not application/json ·
+411 chunked body on a server that cannot read it (runserver) · 401 bad Grafana HMAC signature ·
 400 not JSON (apps.api.parsers.loads, strict), wrong version, unusable shape ·
 200 applied or ignored (the log says which) ·
 503 database unavailable (the only answer a retry can fix; Alertmanager and Grafana retry it).
@@ -67,16 +68,24 @@ def receive(request: HttpRequest, token: str, kind: str) -> JsonResponse:
         return _error(503, "Temporarily unavailable; please retry.", **{"Retry-After": "30"})
 
 
+class _LengthRequired(Exception):
+    pass
+
+
 def _read_body(request: HttpRequest, limit: int) -> bytes:
     """At most `limit` bytes of the body, so no sender can make us buffer more.
 
     A chunked request has no Content-Length; Django then reads its body as empty (WSGIRequest
-    wraps wsgi.input in a LimitedStream of CONTENT_LENGTH, 0 when missing). The WSGI server
-    (gunicorn) has already de-chunked wsgi.input, so it is read directly, up to the limit.
+    wraps wsgi.input in a LimitedStream of CONTENT_LENGTH, 0 when missing). A server that has
+    de-chunked wsgi.input and ends it at the body's end says so with `wsgi.input_terminated`
+    (gunicorn does): it is then read directly, up to the limit. Other servers (runserver) hand
+    over the raw socket, which cannot be read safely: _LengthRequired (a 411).
     """
     chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
     if request.META.get("CONTENT_LENGTH") or not chunked:
         return request.read(limit)
+    if not request.environ.get("wsgi.input_terminated"):
+        raise _LengthRequired
     stream = request.environ["wsgi.input"]
     parts: list[bytes] = []
     size = 0
@@ -136,7 +145,11 @@ def _receive(request: HttpRequest, token: str, kind: str) -> JsonResponse:
     if content_type != "application/json":
         detail = f"Send JSON with Content-Type: application/json (got {content_type or 'none'})."
         return _reject(integration, 415, detail) if authenticated else _error(415, detail)
-    raw = _read_body(request, MAX_BODY_BYTES + 1)
+    try:
+        raw = _read_body(request, MAX_BODY_BYTES + 1)
+    except _LengthRequired:
+        detail = "Send a Content-Length header: this server cannot read chunked bodies."
+        return _reject(integration, 411, detail) if authenticated else _error(411, detail)
     if len(raw) > MAX_BODY_BYTES:
         return _reject(integration, 413, too_big) if authenticated else _error(413, too_big)
 
