@@ -29,4 +29,5 @@ RUN ENVIRONMENT=production DEBUG=false SECRET_KEY=collectstatic-build-step-only 
 USER candor
 
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
+CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--access-logfile", "-", \
+     "--logger-class", "apps.core.gunicorn_logging.RedactingLogger"]

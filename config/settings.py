@@ -408,6 +408,7 @@ LOGGING = {
     "filters": {
         "no_client_error_tracebacks": {"()": "apps.core.logs.NoClientErrorTracebacks"},
         "quiet_routine_requests": {"()": "apps.core.logs.QuietRoutineRequests"},
+        "redact_hook_tokens": {"()": "apps.core.logs.RedactHookTokens"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
@@ -426,10 +427,16 @@ LOGGING = {
         "django": {"handlers": [], "propagate": True},
         # runserver's request lines as Django prints them: configuring "django" above resets
         # its children, so Django's default for this one is restated.
-        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        # Both carry request paths: inbound alert tokens are redacted from them.
+        "django.server": {
+            "handlers": ["django.server"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["redact_hook_tokens"],
+        },
         # A 403 or 404 is one line ("Forbidden (Permission denied): /path"), not a traceback:
         # the client asked for something it may not have, the code did nothing wrong.
-        "django.request": {"filters": ["no_client_error_tracebacks"]},
+        "django.request": {"filters": ["no_client_error_tracebacks", "redact_hook_tokens"]},
     },
 }
 if CELERY_TASK_ALWAYS_EAGER:

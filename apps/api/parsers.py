@@ -8,7 +8,6 @@ from typing import Any
 
 from django.conf import settings
 from rest_framework import exceptions, parsers
-from rest_framework.utils import json as drf_json
 
 from .exceptions import PayloadTooLarge
 
@@ -39,19 +38,67 @@ class JSONParser(parsers.JSONParser):
         if len(raw) > limit:
             raise too_large()
         try:
-            text = codecs.decode(raw, encoding)
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise exceptions.ParseError(f"The body is not valid {encoding} text.") from exc
-        try:
-            data = drf_json.loads(text) if self.strict else json.loads(text)
-        except RecursionError as exc:
-            raise exceptions.ParseError("JSON parse error - nested too deeply.") from exc
-        except ValueError as exc:
-            raise exceptions.ParseError(f"JSON parse error - {exc}") from exc
-        problem = unstorable_text(data)
-        if problem:
-            raise exceptions.ParseError(f"JSON parse error - {problem}")
-        return data
+            return loads(raw, encoding=encoding, strict=self.strict)
+        except InvalidJSON as exc:
+            raise exceptions.ParseError(str(exc)) from exc
+
+
+class InvalidJSON(ValueError):
+    """Why a body is not JSON Candor accepts. str() is the API's message ("JSON parse error -
+    ..."); `reason` alone ("nested too deeply.") is for callers that word their own."""
+
+    def __init__(self, reason: str, *, message: str | None = None) -> None:
+        super().__init__(message or f"JSON parse error - {reason}")
+        self.reason = reason
+
+
+def _refuse_constant(name: str) -> None:
+    # NaN and Infinity are not JSON (RFC 8259); json.loads accepts them by default.
+    raise InvalidJSON(f"{name} is not valid JSON.")
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # SECURITY: with duplicate keys, json.loads keeps the last one, while another reader (a
+    # proxy, an audit tool, the sender's own log) may keep the first: refuse the ambiguity.
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise InvalidJSON(f"duplicate key {key!r} in an object.")
+        result[key] = value
+    return result
+
+
+def loads(raw: bytes, *, encoding: str = "utf-8", strict: bool = True) -> Any:
+    """The one strict reading of a JSON body, shared by this parser and the inbound alert hooks.
+
+    Refuses (InvalidJSON, a 400 for the caller) what json.loads accepts but Candor must not:
+    duplicate keys, NaN and Infinity (when strict), deeply nested documents (RecursionError,
+    not ValueError), NUL characters and lone UTF-16 surrogates in strings (PostgreSQL refuses
+    them with a 500 otherwise).
+    """
+    try:
+        text = codecs.decode(raw, encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise InvalidJSON(
+            f"not valid {encoding} text.", message=f"The body is not valid {encoding} text."
+        ) from exc
+    try:
+        if strict:
+            data = json.loads(
+                text, object_pairs_hook=_object_without_duplicates, parse_constant=_refuse_constant
+            )
+        else:
+            data = json.loads(text, object_pairs_hook=_object_without_duplicates)
+    except InvalidJSON:
+        raise
+    except RecursionError as exc:
+        raise InvalidJSON("nested too deeply.") from exc
+    except ValueError as exc:
+        raise InvalidJSON(f"{exc}.") from exc
+    problem = unstorable_text(data)
+    if problem:
+        raise InvalidJSON(problem)
+    return data
 
 
 def unstorable_text(data: Any) -> str | None:

@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
+
+# /hooks/<token>/<kind>: the segment between /hooks/ and the kind is a secret.
+_HOOK_TOKEN = re.compile(r"(/hooks/)[^/\s?#\"']+(?=/[^/\s?#\"'])")
+
+
+def redact_hook_tokens(text: str) -> str:
+    return _HOOK_TOKEN.sub(r"\1[token]", text)
 
 
 class NoClientErrorTracebacks(logging.Filter):
@@ -41,3 +49,22 @@ class QuietRoutineRequests(logging.Filter):
         parts = request_line.split(" ")
         path = parts[1].split("?", 1)[0] if len(parts) > 1 else ""
         return not (path.startswith("/static/") or path.endswith("/live/"))
+
+
+class RedactHookTokens(logging.Filter):
+    """Replaces the token of inbound alert URLs (/hooks/<token>/<kind>) with "[token]" in
+    runserver's request lines and django.request's "Not Found: <path>" lines.
+
+    A hook token is a credential: whoever reads the log could post alerts with it.
+    Set on the loggers (not handlers), so every handler, including test capture, sees the
+    redacted record.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(
+                redact_hook_tokens(arg) if isinstance(arg, str) else arg for arg in record.args
+            )
+        elif isinstance(record.msg, str) and not record.args:
+            record.msg = redact_hook_tokens(record.msg)
+        return True

@@ -16,6 +16,8 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from apps.api.throttling import AUTH_FAILURE_MESSAGE, auth_failure_wait, record_auth_failure
+
 from .models import KEY_PREFIX, ApiKey, hash_key
 
 if TYPE_CHECKING:
@@ -40,6 +42,18 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         header = authentication.get_authorization_header(request).decode("latin-1")
         if not header:
             return None  # no credentials: the permission check answers 401
+        wait = auth_failure_wait(request)
+        if wait is not None:
+            raise exceptions.Throttled(wait=wait, detail=AUTH_FAILURE_MESSAGE)
+        try:
+            key = self._key_for(header)
+        except exceptions.AuthenticationFailed:
+            record_auth_failure(request, what="API key")
+            raise
+        self._touch(key)
+        return (None, key)
+
+    def _key_for(self, header: str) -> ApiKey:
         scheme, _, secret = header.partition(" ")
         secret = secret.strip()
         if scheme.lower() != self.keyword.lower() or not secret:
@@ -59,8 +73,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         )
         if key is None:
             raise exceptions.AuthenticationFailed(INVALID_KEY_MESSAGE)
-        self._touch(key)
-        return (None, key)
+        return key
 
     def _touch(self, key: ApiKey) -> None:
         now = timezone.now()
@@ -89,6 +102,7 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
             "description": (
                 "An API key from Dashboard → API keys, sent as `Authorization: Bearer cnd_…`. "
                 "Read-only keys get 403 on writes. Requests are limited per key (429 with "
-                "Retry-After)."
+                "Retry-After), and an address that sends 20 bad keys within a minute gets 429 "
+                "until the minute ends."
             ),
         }

@@ -162,3 +162,17 @@ def test_a_bad_severity_map_is_a_form_error(client, admin, org):
     assert response.status_code == 200
     assert "Line 1" in response.content.decode()
     assert AlertIntegration.objects.count() == 0
+
+
+def test_the_url_page_offers_the_header_form_that_keeps_the_token_out_of_access_logs(
+    client, admin, org, settings
+):
+    settings.SITE_URL = "https://candor.example"
+    client.force_login(admin)
+
+    page = client.post(url(org, "new"), FORM).content.decode()
+
+    integration = AlertIntegration.objects.get()
+    assert f"https://candor.example/hooks/{integration.kind}</code>" in page
+    assert "X-Candor-Token" in page
+    assert "access logs" in page

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from apps.api.parsers import InvalidJSON, loads
+
 ALERTMANAGER_VERSION = "4"
 GRAFANA_VERSION = "1"
 GENERIC_VERSION = "1"
@@ -236,10 +238,12 @@ PARSERS = {
 
 
 def parse(kind: str, raw: bytes) -> Notification:
+    # The management API's strict reading: a hostile body (deep nesting, NUL, lone surrogate,
+    # duplicate keys, NaN) is a 400 here too, never a 500 or a 503 that senders retry forever.
     try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise PayloadError(f"The body is not valid JSON: {exc}.") from exc
+        body = loads(raw)
+    except InvalidJSON as exc:
+        raise PayloadError(f"The body is not valid JSON: {exc.reason}") from exc
     if not isinstance(body, dict):
         raise PayloadError("The body must be a JSON object.")
     return PARSERS[kind](body)

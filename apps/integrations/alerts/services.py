@@ -66,6 +66,9 @@ def integration_principal(integration: AlertIntegration) -> System:
 
 EVENT_RETENTION = timedelta(days=30)
 PAYLOAD_EXCERPT_CHARS = 4000
+# Real setups map a handful of severities; the cap keeps a settings row (read on every alert)
+# small whatever a client sends.
+MAX_SEVERITY_MAP_ENTRIES = 50
 SETTINGS_FIELDS = frozenset(
     {
         "name",
@@ -105,6 +108,14 @@ def _clean_settings(fields: dict[str, Any]) -> dict[str, Any]:
         mapping = fields["severity_map"] or {}
         if not isinstance(mapping, dict):
             raise ValidationError({"severity_map": "Give an object of severity → status."})
+        if len(mapping) > MAX_SEVERITY_MAP_ENTRIES:
+            raise ValidationError(
+                {
+                    "severity_map": f"Give at most {MAX_SEVERITY_MAP_ENTRIES} severities "
+                    f"(got {len(mapping)})."
+                },
+                code="too_many",
+            )
         allowed = set(ComponentStatus.values) - {ComponentStatus.OPERATIONAL}
         cleaned = {}
         for severity, status in mapping.items():

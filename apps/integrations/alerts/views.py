@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods
 
+from apps.core.links import absolute_url
 from apps.organizations.tenancy import org_view
 
 from . import services as alerts
@@ -47,6 +48,8 @@ def _created_page(
         {
             "integration": integration,
             "hook_url": integration.hook_url(token),
+            # The same URL without the token, which then travels in a header.
+            "header_hook_url": absolute_url(f"/hooks/{integration.kind}"),
             "rotated": rotated,
         },
     )

@@ -1,0 +1,35 @@
+"""gunicorn's access log (the web service of docker-compose.yml and the Dockerfile) does not
+carry inbound alert tokens."""
+
+from __future__ import annotations
+
+import datetime
+from types import SimpleNamespace
+
+from gunicorn.config import Config
+
+from apps.core.gunicorn_logging import RedactingLogger
+from tests.test_docker_compose import command
+
+
+def test_the_request_line_and_path_show_the_token_as_redacted():
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "RAW_URI": "/hooks/hk_s3cr3tT0ken/alertmanager",
+        "PATH_INFO": "/hooks/hk_s3cr3tT0ken/alertmanager",
+        "QUERY_STRING": "",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "203.0.113.9",
+    }
+    response = SimpleNamespace(status="200 OK", sent=57, headers=[])
+
+    atoms = RedactingLogger(Config()).atoms(
+        response, SimpleNamespace(headers=[]), environ, datetime.timedelta(milliseconds=3)
+    )
+
+    assert atoms["r"] == "POST /hooks/[token]/alertmanager HTTP/1.1"
+    assert atoms["U"] == "/hooks/[token]/alertmanager"
+
+
+def test_the_web_service_uses_it():
+    assert "--logger-class=apps.core.gunicorn_logging.RedactingLogger" in command("web")
