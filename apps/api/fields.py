@@ -18,6 +18,8 @@ from django.db.models import Model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core.validators import NAME_FIELDS, guard_text_fields
+
 # Public ids are 12 lowercase base-36 characters (apps.core.ids); anything else cannot exist, so
 # it is refused without a query (and strings the database would choke on never reach it).
 PUBLIC_ID = re.compile(r"^[a-z0-9]{1,32}$")
@@ -83,7 +85,16 @@ def wrong_type(field: serializers.Field, value: Any) -> str | None:
 
 
 class StrictSerializerMixin:
-    """Refuse fields the serializer does not accept, naming them, and values of the wrong type."""
+    """Refuse fields the serializer does not accept, naming them, and values of the wrong type;
+    give every writable text field the text rule and names the name rule
+    (apps/core/validators.py), so a control character is a 400 naming the field."""
+
+    name_fields: frozenset[str] = NAME_FIELDS
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()  # type: ignore[misc]  # the serializer's, after the mixin
+        guard_text_fields(fields.items(), names=self.name_fields)
+        return fields
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping):

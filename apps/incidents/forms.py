@@ -19,6 +19,7 @@ from apps.core.dates import (
     DisplayDateTimeInput,
     parse_display_datetime,
 )
+from apps.core.validators import TextRulesFormMixin
 from apps.notifications.services import update_cadence_minutes
 from apps.organizations.models import Organization
 from apps.status.models import Component, ComponentStatus
@@ -136,7 +137,7 @@ class ComponentChoiceField(forms.ModelMultipleChoiceField):
         return obj.display_name
 
 
-class OrgForm(forms.Form):
+class OrgForm(TextRulesFormMixin, forms.Form):
     """A form that knows its organization: timezone for datetimes, components for pickers."""
 
     def __init__(self, *args, organization: Organization, **kwargs):
@@ -327,7 +328,7 @@ class MaintenanceUpdateForm(OrgForm):
     notify = forms.BooleanField(required=False, initial=True, label="Notify subscribers")
 
 
-class IncidentDetailsForm(forms.Form):
+class IncidentDetailsForm(TextRulesFormMixin, forms.Form):
     name = forms.CharField(max_length=255, label="Incident name")
     impact = forms.ChoiceField(
         choices=IMPACT_CHOICES,
@@ -335,13 +336,13 @@ class IncidentDetailsForm(forms.Form):
     )
 
 
-class EditUpdateForm(forms.Form):
+class EditUpdateForm(TextRulesFormMixin, forms.Form):
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 5}), label="Message", help_text=TEXT_RULE
     )
 
 
-class ResolveForm(forms.Form):
+class ResolveForm(TextRulesFormMixin, forms.Form):
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         label="Message",
@@ -351,7 +352,7 @@ class ResolveForm(forms.Form):
     notify = forms.BooleanField(required=False, initial=True, label="Notify subscribers")
 
 
-class ReopenForm(forms.Form):
+class ReopenForm(TextRulesFormMixin, forms.Form):
     status = forms.ChoiceField(choices=INCIDENT_STATUS_CHOICES)
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -419,7 +420,7 @@ class BackfillForm(OrgForm):
         ]
 
 
-class DeleteForm(forms.Form):
+class DeleteForm(TextRulesFormMixin, forms.Form):
     confirm_name = forms.CharField(label="Type the name to confirm", max_length=255)
 
     def __init__(self, *args, expected: str, **kwargs):
@@ -494,7 +495,7 @@ TEMPLATE_STATUS_CHOICES = [
 ]
 
 
-class TemplateForm(forms.Form):
+class TemplateForm(TextRulesFormMixin, forms.Form):
     kind = forms.ChoiceField(choices=Kind.choices, initial=Kind.INCIDENT)
     name = forms.CharField(max_length=100, label="Template name")
     title = forms.CharField(max_length=255, label="Incident name")
@@ -534,7 +535,7 @@ def _section(
     )
 
 
-class PostmortemForm(forms.Form):
+class PostmortemForm(TextRulesFormMixin, forms.Form):
     """The sections. Writing starts with the summary (publishing needs it); the others may
     wait."""
 
@@ -578,7 +579,7 @@ class PostmortemForm(forms.Form):
     )
 
 
-class FollowUpSettingsForm(forms.Form):
+class FollowUpSettingsForm(TextRulesFormMixin, forms.Form):
     postmortem_due_days = forms.IntegerField(
         label="List resolved incidents without a postmortem after",
         help_text=f"Days after resolution, from 1 to {FollowUpSettings.MAX_POSTMORTEM_DUE_DAYS}.",
@@ -595,7 +596,7 @@ class FollowUpSettingsForm(forms.Form):
     )
 
 
-class PublishPostmortemForm(forms.Form):
+class PublishPostmortemForm(TextRulesFormMixin, forms.Form):
     notify = forms.BooleanField(
         required=False,
         initial=True,
@@ -605,7 +606,7 @@ class PublishPostmortemForm(forms.Form):
     )
 
 
-class ActionItemForm(forms.Form):
+class ActionItemForm(TextRulesFormMixin, forms.Form):
     title = forms.CharField(
         max_length=255,
         label="What will change",
@@ -623,13 +624,13 @@ class ActionItemForm(forms.Form):
     due_date = DisplayDateField(required=False, label="Due")
 
 
-class ActionItemStatusForm(forms.Form):
+class ActionItemStatusForm(TextRulesFormMixin, forms.Form):
     status = forms.ChoiceField(choices=ActionItem.Status.choices)
 
 
-class MoveActionItemForm(forms.Form):
+class MoveActionItemForm(TextRulesFormMixin, forms.Form):
     direction = forms.ChoiceField(choices=[("up", "Up"), ("down", "Down")])
 
 
-class ConfirmForm(forms.Form):
+class ConfirmForm(TextRulesFormMixin, forms.Form):
     """No fields: the POST itself is the confirmation."""
