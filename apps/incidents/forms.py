@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import MAXYEAR, MINYEAR, UTC, datetime, time, timedelta, tzinfo
 from itertools import groupby
 
 from django import forms
@@ -18,6 +18,8 @@ from apps.core.dates import (
     DisplayDateField,
     DisplayDateTimeInput,
     parse_display_datetime,
+    reject_outside_window,
+    window_problem,
 )
 from apps.core.validators import TextRulesFormMixin
 from apps.notifications.services import update_cadence_minutes
@@ -75,9 +77,14 @@ class OrgDateTimeField(forms.DateTimeField):
 
     widget = DisplayDateTimeInput
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, window: bool = True, **kwargs):
+        """`window`: refuse times outside apps/core/dates.py's window (the years 2000 to ten
+        years ahead). Off for promises, whose own rule (within 7 days) says more."""
         self.tzinfo: tzinfo = UTC
         super().__init__(*args, **kwargs)
+        self.window = window
+        if window:
+            self.validators.append(reject_outside_window)
 
     def example(self) -> str:
         """Tomorrow at 09:00 in the organization's zone, written as the input wants it."""
@@ -110,6 +117,10 @@ class OrgDateTimeField(forms.DateTimeField):
                 naive = parse_display_datetime(head)
             if naive is None:
                 raise self._invalid()
+        # Before converting: a year at datetime's limits overflows in a zone behind UTC.
+        checked = self.window or not MINYEAR < naive.year < MAXYEAR
+        if checked and (problem := window_problem(naive)):
+            raise ValidationError(problem, code="outside_window")
         if naive.tzinfo is not None:
             return naive
         aware = naive.replace(tzinfo=self.tzinfo)
@@ -276,6 +287,7 @@ class IncidentForm(PromiseMixin, ComponentPickerMixin, OrgForm):
         required=False,
         label="Or by a time",
         help_text="Overrides the minutes.",
+        window=False,
     )
 
     def __init__(self, *args, **kwargs):
@@ -300,7 +312,7 @@ class UpdateForm(PromiseMixin, ComponentPickerMixin, OrgForm):
     )
     notify = forms.BooleanField(required=False, initial=True, label="Notify subscribers")
     next_update_due = OrgDateTimeField(
-        required=False, label="Or by a time", help_text="Overrides the minutes."
+        required=False, label="Or by a time", help_text="Overrides the minutes.", window=False
     )
 
     def clean(self):

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from apps.core.dates import ReadableDateTimeField
 from apps.core.ids import PublicIdField
 from apps.organizations.models import OrgOwnedModel, OrgQuerySet
 from apps.status.models import ComponentStatus
@@ -73,12 +74,12 @@ class Incident(OrgOwnedModel):
     components = models.ManyToManyField("status.Component", related_name="incidents", blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(default=timezone.now)
+    started_at = ReadableDateTimeField(default=timezone.now)
     monitoring_at = models.DateTimeField(null=True, blank=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = ReadableDateTimeField(null=True, blank=True)
     # When staff promised the next update; beat reminds the responders before and after it
     # (services/cadence.py). Empty once resolved, or while monitoring with no_further_updates.
-    next_update_due = models.DateTimeField(null=True, blank=True)
+    next_update_due = ReadableDateTimeField(null=True, blank=True)
     # "No further updates until resolved": staff said so on the latest update (monitoring only).
     # db_default: rows written by code that predates the column (a rolling deploy) get False.
     no_further_updates = models.BooleanField(default=False, db_default=False)
@@ -91,8 +92,8 @@ class Incident(OrgOwnedModel):
     )
 
     # Scheduled maintenance only.
-    scheduled_for = models.DateTimeField(null=True, blank=True)
-    scheduled_until = models.DateTimeField(null=True, blank=True)
+    scheduled_for = ReadableDateTimeField(null=True, blank=True)
+    scheduled_until = ReadableDateTimeField(null=True, blank=True)
     auto_start = models.BooleanField(default=True)
     auto_complete = models.BooleanField(default=True)
     reminder_hours = models.PositiveIntegerField(null=True, blank=True)
@@ -132,10 +133,10 @@ class IncidentUpdate(OrgOwnedModel):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     # Shown to readers; differs from created_at when an update is backfilled.
-    display_at = models.DateTimeField(default=timezone.now)
+    display_at = ReadableDateTimeField(default=timezone.now)
     deliver_notifications = models.BooleanField(default=True)
     # What this update promised: the next update's time, or no further updates until resolved.
-    next_update_due = models.DateTimeField(null=True, blank=True)
+    next_update_due = ReadableDateTimeField(null=True, blank=True)
     no_further_updates = models.BooleanField(default=False, db_default=False)
     # [{"code": component public id, "name": "Group - Child", "old_status", "new_status"}]
     affected_components = models.JSONField(null=True, blank=True)
