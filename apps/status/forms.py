@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
-from apps.core.validators import TextRulesFormMixin
+from apps.core.validators import NAME_FIELDS, TextRulesFormMixin
 from apps.organizations.models import Organization, color_validator
 
 from . import services
@@ -84,6 +84,8 @@ class MoveForm(TextRulesFormMixin, forms.Form):
 
 
 class StarterComponentsForm(TextRulesFormMixin, forms.Form):
+    name_fields = NAME_FIELDS | {"names"}  # component names, separated by commas
+
     names = forms.CharField(
         max_length=500,
         initial="Website, API, Dashboard",
