@@ -694,6 +694,8 @@ def flag_comment(comment: Comment, *, actor: Principal, reason: str, message: st
     user = _person(actor)
     if reason not in Flag.Reason.values:
         raise ForumError("Choose why: spam, off-topic, abusive or other.")
+    if problem := text_problem(message):
+        raise ForumError(f"The flag's message cannot be sent. {problem}")
     _refuse_banned(organization, user)
     if comment.author_id == user.pk:
         raise ForumError("You cannot flag your own comment.")

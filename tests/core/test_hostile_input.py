@@ -253,3 +253,19 @@ def test_the_rss_channel_description_escapes_the_organization_name(client, org):
 
 def test_the_name_rule_includes_the_text_rule():
     assert name_problem(f"Acme{VT}") is not None
+
+
+def test_a_flag_message_with_a_control_character_is_refused(org, customer_principal):
+    from apps.forum.models import Flag
+    from apps.organizations.principals import Customer
+    from tests.factories import UserFactory
+
+    incident = IncidentFactory(organization=org)
+    author = Customer(UserFactory(email="dana@customer.test", display_name="Dana"), org)
+    comment = forum_services.post_comment(incident, actor=author, body="First!")
+
+    with pytest.raises(ForumError, match="U\\+001B"):
+        forum_services.flag_comment(
+            comment, actor=customer_principal, reason="spam", message=f"Spam{ESC}[2J"
+        )
+    assert not Flag.objects.exists()
