@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from apps.core.dates import ReadableDateTimeField
 from apps.core.ids import PublicIdField
+from apps.core.validators import reject_control_characters, reject_spoofing_characters
 from apps.organizations.models import OrgOwnedModel, OrgQuerySet
 from apps.status.models import ComponentStatus
 
@@ -66,7 +67,7 @@ class Incident(OrgOwnedModel):
 
     public_id = PublicIdField()
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.INCIDENT)
-    name = models.CharField(max_length=255)
+    name = models.CharField(max_length=255, validators=[reject_spoofing_characters])
     status = models.CharField(max_length=16, choices=ALL_STATUSES)
     impact = models.CharField(max_length=12, choices=Impact.choices, default=Impact.NONE)
     # When set, impact was chosen by staff rather than computed from the affected components.
@@ -129,7 +130,7 @@ class IncidentUpdate(OrgOwnedModel):
     public_id = PublicIdField()
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="updates")
     status = models.CharField(max_length=16, choices=ALL_STATUSES)
-    body = models.TextField()
+    body = models.TextField(validators=[reject_control_characters])
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     # Shown to readers; differs from created_at when an update is backfilled.
@@ -169,9 +170,9 @@ class IncidentUpdateRevision(OrgOwnedModel):
 class IncidentTemplate(OrgOwnedModel):
     public_id = PublicIdField()
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.INCIDENT)
-    name = models.CharField(max_length=100)
-    title = models.CharField(max_length=255)
-    body = models.TextField()
+    name = models.CharField(max_length=100, validators=[reject_spoofing_characters])
+    title = models.CharField(max_length=255, validators=[reject_spoofing_characters])
+    body = models.TextField(validators=[reject_control_characters])
     status = models.CharField(max_length=16, choices=ALL_STATUSES, default="investigating")
     impact = models.CharField(max_length=12, choices=Impact.choices, default=Impact.MINOR)
     created_at = models.DateTimeField(default=timezone.now)

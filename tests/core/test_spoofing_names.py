@@ -163,3 +163,23 @@ def test_comment_author_names_are_isolated(client, org):
     page = client.get(f"/s/acme/incidents/{incident.public_id}/").content.decode()
 
     assert '<strong class="fm-author"><bdi>דנה</bdi></strong>' in page
+
+
+def test_the_models_carry_the_rules_for_admin_and_full_clean(org):
+    from django.core.exceptions import ValidationError
+
+    from tests.factories import ComponentFactory
+
+    incident = IncidentFactory.build(organization=org, name=f"Slow{RLO}")
+    component = ComponentFactory.build(organization=org, name="CDN", description="a\x1bb")
+    org.name = "Acme\u200b"
+
+    with pytest.raises(ValidationError) as incident_error:
+        incident.full_clean()
+    with pytest.raises(ValidationError) as component_error:
+        component.full_clean()
+    with pytest.raises(ValidationError) as org_error:
+        org.full_clean()
+    assert "U+202E" in str(incident_error.value.message_dict["name"])
+    assert "U+001B" in str(component_error.value.message_dict["description"])
+    assert "U+200B" in str(org_error.value.message_dict["name"])
