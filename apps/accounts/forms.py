@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from django import forms
 
+from apps.core.validators import TextRulesFormMixin
+
 from .models import User
 
 
-class ProfileForm(forms.Form):
+class ProfileForm(TextRulesFormMixin, forms.Form):
     display_name = forms.CharField(
         label="Display name",
         max_length=User._meta.get_field("display_name").max_length,

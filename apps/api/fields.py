@@ -18,6 +18,9 @@ from django.db.models import Model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core.dates import reject_outside_window
+from apps.core.validators import NAME_FIELDS, guard_text_fields
+
 # Public ids are 12 lowercase base-36 characters (apps.core.ids); anything else cannot exist, so
 # it is refused without a query (and strings the database would choke on never reach it).
 PUBLIC_ID = re.compile(r"^[a-z0-9]{1,32}$")
@@ -82,8 +85,29 @@ def wrong_type(field: serializers.Field, value: Any) -> str | None:
     return None
 
 
+# Times staff give for incidents and maintenance: within apps/core/dates.py's window. (A promise,
+# `next_update_due`, has its own narrower rule: within 7 days.)
+WINDOWED_TIMES = frozenset(
+    {"scheduled_for", "scheduled_until", "started_at", "resolved_at", "display_at"}
+)
+
+
 class StrictSerializerMixin:
-    """Refuse fields the serializer does not accept, naming them, and values of the wrong type."""
+    """Refuse fields the serializer does not accept, naming them, and values of the wrong type;
+    give every writable text field the text rule and names the name rule
+    (apps/core/validators.py), so a control character is a 400 naming the field, and the
+    incident and maintenance times (WINDOWED_TIMES) the window of apps/core/dates.py."""
+
+    name_fields: frozenset[str] = NAME_FIELDS
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()  # type: ignore[misc]  # the serializer's, after the mixin
+        guard_text_fields(fields.items(), names=self.name_fields)
+        for name, field in fields.items():
+            windowed = name in WINDOWED_TIMES and not field.read_only
+            if windowed and reject_outside_window not in field.validators:
+                field.validators.append(reject_outside_window)
+        return fields
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping):

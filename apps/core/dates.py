@@ -8,11 +8,12 @@ well, as scripts, bookmarks and the old datetime-local inputs send it.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -107,3 +108,61 @@ class DisplayDateField(forms.DateField):
                 code="invalid",
             )
         return parsed
+
+
+# --- the window a time may fall in ---------------------------------------------------------------
+
+# Times typed for incidents and maintenance (start, end, resolution, update and promise times)
+# fall in the years 2000 to ten years from now. Far outside it is always a typing mistake, and a
+# year near 9999 cannot even be shown in a time zone ahead of UTC (OverflowError). Whole years,
+# in the zone the time was written in, keep the rule easy to say and the same all year.
+EARLIEST_YEAR = 2000
+YEARS_AHEAD = 10
+
+
+def latest_year() -> int:
+    return timezone.now().year + YEARS_AHEAD
+
+
+def window_problem(value: Any) -> str | None:
+    """Why the time is outside the window (the message says the rule), or None."""
+    if not isinstance(value, datetime):
+        return None
+    if EARLIEST_YEAR <= value.year <= latest_year():
+        return None
+    return f"Times must fall in the years {EARLIEST_YEAR} to {latest_year()}."
+
+
+def reject_outside_window(value: Any) -> None:
+    if problem := window_problem(value):
+        raise ValidationError(problem, code="outside_window")
+
+
+# --- reading a stored time whatever it is ----------------------------------------------------
+
+# The window above is checked at input. A time stored before it (year 9999) cannot be shown in a
+# zone ahead of UTC, nor have a day added, without an OverflowError: every page, feed and status
+# JSON that shows it would answer 500. Such times are read back clamped to this range, far
+# enough from datetime's limits for any zone and a year of arithmetic; real times never are.
+READABLE_MIN = datetime(2, 1, 1, tzinfo=UTC)
+READABLE_MAX = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def readable(value: datetime) -> datetime:
+    """The aware time clamped to READABLE_MIN..READABLE_MAX (identity for real times)."""
+    if timezone.is_naive(value):
+        return value
+    return min(max(value, READABLE_MIN), READABLE_MAX)
+
+
+class ReadableDateTimeField(models.DateTimeField):
+    """A DateTimeField for times people type (incident and maintenance times): values read
+    from the database are clamped by `readable`, so a stored year-9999 time never breaks a page.
+    It is a plain DateTimeField to migrations and the database."""
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        return readable(value) if isinstance(value, datetime) else value
+
+    def deconstruct(self) -> Any:
+        name, _path, args, kwargs = super().deconstruct()
+        return name, "django.db.models.DateTimeField", args, kwargs

@@ -7,6 +7,8 @@ from datetime import timedelta
 
 from django import forms
 
+from apps.core.validators import TextRulesFormMixin
+
 from . import markup
 from .models import ForumSettings
 from .services import MAX_HIDDEN_REASON
@@ -21,7 +23,7 @@ BAN_LENGTHS = [
 ]
 
 
-class ReplyForm(forms.Form):
+class ReplyForm(TextRulesFormMixin, forms.Form):
     body = forms.CharField(
         label="Your comment",
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -32,7 +34,7 @@ class ReplyForm(forms.Form):
     parent = forms.CharField(required=False, widget=forms.HiddenInput)
 
 
-class EditForm(forms.Form):
+class EditForm(TextRulesFormMixin, forms.Form):
     body = forms.CharField(
         label="Text",
         widget=forms.Textarea(attrs={"rows": 6}),
@@ -44,7 +46,7 @@ class EditForm(forms.Form):
     )
 
 
-class HideForm(forms.Form):
+class HideForm(TextRulesFormMixin, forms.Form):
     reason = forms.CharField(
         label="Public reason",
         max_length=MAX_HIDDEN_REASON,
@@ -52,13 +54,13 @@ class HideForm(forms.Form):
     )
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(TextRulesFormMixin, forms.Form):
     reason = forms.CharField(
         label="Reason (for the audit log)", required=False, max_length=MAX_HIDDEN_REASON
     )
 
 
-class BanForm(forms.Form):
+class BanForm(TextRulesFormMixin, forms.Form):
     length = forms.ChoiceField(label="For how long", choices=BAN_LENGTHS, initial="0")
     reason = forms.CharField(
         label="Reason (for the audit log)", required=False, max_length=MAX_HIDDEN_REASON
@@ -69,7 +71,7 @@ class BanForm(forms.Form):
         return timedelta(days=days) if days else None
 
 
-class SlowModeForm(forms.Form):
+class SlowModeForm(TextRulesFormMixin, forms.Form):
     seconds = forms.IntegerField(
         label="Seconds between two comments of one person",
         min_value=0,
@@ -78,7 +80,7 @@ class SlowModeForm(forms.Form):
     )
 
 
-class ForumSettingsForm(forms.Form):
+class ForumSettingsForm(TextRulesFormMixin, forms.Form):
     premoderation = forms.ChoiceField(
         label="Hold for review before publishing",
         choices=ForumSettings.Premoderation.choices,

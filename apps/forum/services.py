@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from apps.core.validators import text_problem
 from apps.organizations.models import AuditEntry, Membership, Organization
 from apps.organizations.principals import Principal, System
 from apps.organizations.services import bump_content_version
@@ -323,6 +324,9 @@ def _postable_body(body: str) -> str:
             f"Comments are limited to {markup.MAX_SOURCE_LENGTH:,} characters "
             f"(this one has {len(body):,})."
         )
+    # The page's form and the API both post through here: one rule for both.
+    if problem := text_problem(body):
+        raise ForumError(f"The comment cannot be posted. {problem}")
     return body
 
 
@@ -690,6 +694,8 @@ def flag_comment(comment: Comment, *, actor: Principal, reason: str, message: st
     user = _person(actor)
     if reason not in Flag.Reason.values:
         raise ForumError("Choose why: spam, off-topic, abusive or other.")
+    if problem := text_problem(message):
+        raise ForumError(f"The flag's message cannot be sent. {problem}")
     _refuse_banned(organization, user)
     if comment.author_id == user.pk:
         raise ForumError("You cannot flag your own comment.")

@@ -48,6 +48,7 @@ from apps.accounts.services import (
     forget_unverified_password,
     update_profile,
 )
+from apps.core.validators import TextRulesFormMixin
 from apps.organizations.models import Organization
 
 from .rules import check_display_name
@@ -60,7 +61,7 @@ RATE_LIMITED = "Too many sign-in attempts from here. Wait a minute and try again
 CODE_EXPIRED = "Your sign-in code has expired. Enter your email to get a new one."
 
 
-class EmailForm(forms.Form):
+class EmailForm(TextRulesFormMixin, forms.Form):
     email = forms.EmailField(
         label="Email address",
         max_length=254,
@@ -71,7 +72,7 @@ class EmailForm(forms.Form):
         return self.cleaned_data["email"].strip().lower()
 
 
-class DisplayNameForm(forms.Form):
+class DisplayNameForm(TextRulesFormMixin, forms.Form):
     display_name = forms.CharField(
         label="Your name",
         max_length=80,

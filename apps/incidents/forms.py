@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import MAXYEAR, MINYEAR, UTC, datetime, time, timedelta, tzinfo
 from itertools import groupby
 
 from django import forms
@@ -18,7 +18,10 @@ from apps.core.dates import (
     DisplayDateField,
     DisplayDateTimeInput,
     parse_display_datetime,
+    reject_outside_window,
+    window_problem,
 )
+from apps.core.validators import TextRulesFormMixin
 from apps.notifications.services import update_cadence_minutes
 from apps.organizations.models import Organization
 from apps.status.models import Component, ComponentStatus
@@ -74,9 +77,14 @@ class OrgDateTimeField(forms.DateTimeField):
 
     widget = DisplayDateTimeInput
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, window: bool = True, **kwargs):
+        """`window`: refuse times outside apps/core/dates.py's window (the years 2000 to ten
+        years ahead). Off for promises, whose own rule (within 7 days) says more."""
         self.tzinfo: tzinfo = UTC
         super().__init__(*args, **kwargs)
+        self.window = window
+        if window:
+            self.validators.append(reject_outside_window)
 
     def example(self) -> str:
         """Tomorrow at 09:00 in the organization's zone, written as the input wants it."""
@@ -109,6 +117,10 @@ class OrgDateTimeField(forms.DateTimeField):
                 naive = parse_display_datetime(head)
             if naive is None:
                 raise self._invalid()
+        # Before converting: a year at datetime's limits overflows in a zone behind UTC.
+        checked = self.window or not MINYEAR < naive.year < MAXYEAR
+        if checked and (problem := window_problem(naive)):
+            raise ValidationError(problem, code="outside_window")
         if naive.tzinfo is not None:
             return naive
         aware = naive.replace(tzinfo=self.tzinfo)
@@ -136,7 +148,7 @@ class ComponentChoiceField(forms.ModelMultipleChoiceField):
         return obj.display_name
 
 
-class OrgForm(forms.Form):
+class OrgForm(TextRulesFormMixin, forms.Form):
     """A form that knows its organization: timezone for datetimes, components for pickers."""
 
     def __init__(self, *args, organization: Organization, **kwargs):
@@ -275,6 +287,7 @@ class IncidentForm(PromiseMixin, ComponentPickerMixin, OrgForm):
         required=False,
         label="Or by a time",
         help_text="Overrides the minutes.",
+        window=False,
     )
 
     def __init__(self, *args, **kwargs):
@@ -299,7 +312,7 @@ class UpdateForm(PromiseMixin, ComponentPickerMixin, OrgForm):
     )
     notify = forms.BooleanField(required=False, initial=True, label="Notify subscribers")
     next_update_due = OrgDateTimeField(
-        required=False, label="Or by a time", help_text="Overrides the minutes."
+        required=False, label="Or by a time", help_text="Overrides the minutes.", window=False
     )
 
     def clean(self):
@@ -327,7 +340,7 @@ class MaintenanceUpdateForm(OrgForm):
     notify = forms.BooleanField(required=False, initial=True, label="Notify subscribers")
 
 
-class IncidentDetailsForm(forms.Form):
+class IncidentDetailsForm(TextRulesFormMixin, forms.Form):
     name = forms.CharField(max_length=255, label="Incident name")
     impact = forms.ChoiceField(
         choices=IMPACT_CHOICES,
@@ -335,13 +348,13 @@ class IncidentDetailsForm(forms.Form):
     )
 
 
-class EditUpdateForm(forms.Form):
+class EditUpdateForm(TextRulesFormMixin, forms.Form):
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 5}), label="Message", help_text=TEXT_RULE
     )
 
 
-class ResolveForm(forms.Form):
+class ResolveForm(TextRulesFormMixin, forms.Form):
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         label="Message",
@@ -351,7 +364,7 @@ class ResolveForm(forms.Form):
     notify = forms.BooleanField(required=False, initial=True, label="Notify subscribers")
 
 
-class ReopenForm(forms.Form):
+class ReopenForm(TextRulesFormMixin, forms.Form):
     status = forms.ChoiceField(choices=INCIDENT_STATUS_CHOICES)
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -419,7 +432,7 @@ class BackfillForm(OrgForm):
         ]
 
 
-class DeleteForm(forms.Form):
+class DeleteForm(TextRulesFormMixin, forms.Form):
     confirm_name = forms.CharField(label="Type the name to confirm", max_length=255)
 
     def __init__(self, *args, expected: str, **kwargs):
@@ -494,7 +507,7 @@ TEMPLATE_STATUS_CHOICES = [
 ]
 
 
-class TemplateForm(forms.Form):
+class TemplateForm(TextRulesFormMixin, forms.Form):
     kind = forms.ChoiceField(choices=Kind.choices, initial=Kind.INCIDENT)
     name = forms.CharField(max_length=100, label="Template name")
     title = forms.CharField(max_length=255, label="Incident name")
@@ -534,7 +547,7 @@ def _section(
     )
 
 
-class PostmortemForm(forms.Form):
+class PostmortemForm(TextRulesFormMixin, forms.Form):
     """The sections. Writing starts with the summary (publishing needs it); the others may
     wait."""
 
@@ -578,7 +591,7 @@ class PostmortemForm(forms.Form):
     )
 
 
-class FollowUpSettingsForm(forms.Form):
+class FollowUpSettingsForm(TextRulesFormMixin, forms.Form):
     postmortem_due_days = forms.IntegerField(
         label="List resolved incidents without a postmortem after",
         help_text=f"Days after resolution, from 1 to {FollowUpSettings.MAX_POSTMORTEM_DUE_DAYS}.",
@@ -595,7 +608,7 @@ class FollowUpSettingsForm(forms.Form):
     )
 
 
-class PublishPostmortemForm(forms.Form):
+class PublishPostmortemForm(TextRulesFormMixin, forms.Form):
     notify = forms.BooleanField(
         required=False,
         initial=True,
@@ -605,7 +618,7 @@ class PublishPostmortemForm(forms.Form):
     )
 
 
-class ActionItemForm(forms.Form):
+class ActionItemForm(TextRulesFormMixin, forms.Form):
     title = forms.CharField(
         max_length=255,
         label="What will change",
@@ -623,13 +636,13 @@ class ActionItemForm(forms.Form):
     due_date = DisplayDateField(required=False, label="Due")
 
 
-class ActionItemStatusForm(forms.Form):
+class ActionItemStatusForm(TextRulesFormMixin, forms.Form):
     status = forms.ChoiceField(choices=ActionItem.Status.choices)
 
 
-class MoveActionItemForm(forms.Form):
+class MoveActionItemForm(TextRulesFormMixin, forms.Form):
     direction = forms.ChoiceField(choices=[("up", "Up"), ("down", "Down")])
 
 
-class ConfirmForm(forms.Form):
+class ConfirmForm(TextRulesFormMixin, forms.Form):
     """No fields: the POST itself is the confirmation."""

@@ -6,7 +6,9 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from apps.core.dates import ReadableDateTimeField
 from apps.core.ids import PublicIdField
+from apps.core.validators import reject_control_characters, reject_spoofing_characters
 from apps.organizations.models import OrgOwnedModel, OrgQuerySet
 from apps.status.models import ComponentStatus
 
@@ -65,7 +67,7 @@ class Incident(OrgOwnedModel):
 
     public_id = PublicIdField()
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.INCIDENT)
-    name = models.CharField(max_length=255)
+    name = models.CharField(max_length=255, validators=[reject_spoofing_characters])
     status = models.CharField(max_length=16, choices=ALL_STATUSES)
     impact = models.CharField(max_length=12, choices=Impact.choices, default=Impact.NONE)
     # When set, impact was chosen by staff rather than computed from the affected components.
@@ -73,12 +75,12 @@ class Incident(OrgOwnedModel):
     components = models.ManyToManyField("status.Component", related_name="incidents", blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(default=timezone.now)
+    started_at = ReadableDateTimeField(default=timezone.now)
     monitoring_at = models.DateTimeField(null=True, blank=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = ReadableDateTimeField(null=True, blank=True)
     # When staff promised the next update; beat reminds the responders before and after it
     # (services/cadence.py). Empty once resolved, or while monitoring with no_further_updates.
-    next_update_due = models.DateTimeField(null=True, blank=True)
+    next_update_due = ReadableDateTimeField(null=True, blank=True)
     # "No further updates until resolved": staff said so on the latest update (monitoring only).
     # db_default: rows written by code that predates the column (a rolling deploy) get False.
     no_further_updates = models.BooleanField(default=False, db_default=False)
@@ -91,8 +93,8 @@ class Incident(OrgOwnedModel):
     )
 
     # Scheduled maintenance only.
-    scheduled_for = models.DateTimeField(null=True, blank=True)
-    scheduled_until = models.DateTimeField(null=True, blank=True)
+    scheduled_for = ReadableDateTimeField(null=True, blank=True)
+    scheduled_until = ReadableDateTimeField(null=True, blank=True)
     auto_start = models.BooleanField(default=True)
     auto_complete = models.BooleanField(default=True)
     reminder_hours = models.PositiveIntegerField(null=True, blank=True)
@@ -128,14 +130,14 @@ class IncidentUpdate(OrgOwnedModel):
     public_id = PublicIdField()
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="updates")
     status = models.CharField(max_length=16, choices=ALL_STATUSES)
-    body = models.TextField()
+    body = models.TextField(validators=[reject_control_characters])
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     # Shown to readers; differs from created_at when an update is backfilled.
-    display_at = models.DateTimeField(default=timezone.now)
+    display_at = ReadableDateTimeField(default=timezone.now)
     deliver_notifications = models.BooleanField(default=True)
     # What this update promised: the next update's time, or no further updates until resolved.
-    next_update_due = models.DateTimeField(null=True, blank=True)
+    next_update_due = ReadableDateTimeField(null=True, blank=True)
     no_further_updates = models.BooleanField(default=False, db_default=False)
     # [{"code": component public id, "name": "Group - Child", "old_status", "new_status"}]
     affected_components = models.JSONField(null=True, blank=True)
@@ -168,9 +170,9 @@ class IncidentUpdateRevision(OrgOwnedModel):
 class IncidentTemplate(OrgOwnedModel):
     public_id = PublicIdField()
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.INCIDENT)
-    name = models.CharField(max_length=100)
-    title = models.CharField(max_length=255)
-    body = models.TextField()
+    name = models.CharField(max_length=100, validators=[reject_spoofing_characters])
+    title = models.CharField(max_length=255, validators=[reject_spoofing_characters])
+    body = models.TextField(validators=[reject_control_characters])
     status = models.CharField(max_length=16, choices=ALL_STATUSES, default="investigating")
     impact = models.CharField(max_length=12, choices=Impact.choices, default=Impact.MINOR)
     created_at = models.DateTimeField(default=timezone.now)

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils.text import slugify
 
 from apps.core.dates import DisplayDateField
+from apps.core.validators import TextRulesFormMixin
 
 from .models import Organization
 from .roles import Role, assignable_roles
@@ -41,7 +42,7 @@ class TimeZoneField(forms.ChoiceField):
             self.widget.attrs["data-zone-aliases"] = json.dumps(zone_aliases(), sort_keys=True)
 
 
-class OrganizationCreateForm(forms.Form):
+class OrganizationCreateForm(TextRulesFormMixin, forms.Form):
     name = forms.CharField(
         max_length=100,
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "organization"}),
@@ -90,7 +91,7 @@ class OrganizationCreateForm(forms.Form):
         return cleaned
 
 
-class OrganizationSettingsForm(forms.Form):
+class OrganizationSettingsForm(TextRulesFormMixin, forms.Form):
     # A plain form, not a ModelForm: validating a ModelForm writes into the instance, and the
     # service must see the stored values to record what changed.
     name = forms.CharField(max_length=Organization._meta.get_field("name").max_length)
@@ -103,7 +104,7 @@ class OrganizationSettingsForm(forms.Form):
         self.fields["timezone"] = TimeZoneField(current=self.initial.get("timezone"))
 
 
-class DeleteOrganizationForm(forms.Form):
+class DeleteOrganizationForm(TextRulesFormMixin, forms.Form):
     confirmation = forms.CharField(
         label="Type the organization's address to confirm",
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none"}),
@@ -120,7 +121,7 @@ class DeleteOrganizationForm(forms.Form):
         return value
 
 
-class InviteForm(forms.Form):
+class InviteForm(TextRulesFormMixin, forms.Form):
     email = forms.EmailField(
         label="Email address", widget=forms.EmailInput(attrs={"autocomplete": "off"})
     )
@@ -139,7 +140,7 @@ class InviteForm(forms.Form):
         return validate_invitee(self.organization, self.cleaned_data["email"])
 
 
-class RoleForm(forms.Form):
+class RoleForm(TextRulesFormMixin, forms.Form):
     role = forms.ChoiceField(choices=())
 
     def __init__(self, *args: Any, actor_role: str, **kwargs: Any) -> None:
@@ -148,7 +149,7 @@ class RoleForm(forms.Form):
         role_field.choices = _role_choices(assignable_roles(actor_role))
 
 
-class DomainForm(forms.Form):
+class DomainForm(TextRulesFormMixin, forms.Form):
     hostname = forms.CharField(
         max_length=253,
         label="Hostname",
@@ -166,7 +167,7 @@ class DomainForm(forms.Form):
         return validate_new_hostname(self.organization, self.cleaned_data["hostname"])
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(TextRulesFormMixin, forms.Form):
     action = forms.ChoiceField(required=False)
     actor = forms.CharField(
         required=False,

@@ -13,6 +13,7 @@ from django.utils.functional import cached_property
 
 from apps.core.ids import PublicIdField
 from apps.core.links import absolute_url
+from apps.core.validators import reject_spoofing_characters
 
 from .roles import Role, has_permission
 
@@ -46,7 +47,7 @@ class BannerPosition(models.TextChoices):
 
 class Organization(models.Model):
     public_id = PublicIdField()
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[reject_spoofing_characters])
     slug = models.SlugField(max_length=40, unique=True, validators=[slug_validator])
     timezone = models.CharField(max_length=64, choices=TIMEZONE_CHOICES, default="UTC")
     created_at = models.DateTimeField(default=dj_timezone.now)

@@ -18,6 +18,7 @@ from django.utils.html import escape
 from django.views.decorators.http import require_safe
 
 from apps.core.text import staff_text_html
+from apps.core.validators import strip_control_characters
 from apps.forum.counts import NONE, DiscussionCounts, discussion_counts
 from apps.incidents.models import Incident, IncidentStatus, Kind, Postmortem
 from apps.organizations.models import Organization
@@ -81,10 +82,16 @@ def _history_feed(request: HttpRequest, feed_class: type[feedgenerator.Syndicati
     queryset = api_v2.incidents_queryset(organization)[:FEED_LIMIT]
     incidents = api_v2.load_incidents(organization, queryset, tree)
     feed_url_name = "history-atom" if feed_class is feedgenerator.Atom1Feed else "history-rss"
+    # XML cannot carry control characters (feedgenerator raises UnserializableContentError):
+    # input refuses them (apps/core/validators.py), and every text is stripped here too, so a
+    # row stored before that rule never breaks the feed. The channel description is text that
+    # some RSS readers render as HTML: the name in it is escaped.
     feed = feed_class(
-        title=f"{organization.name} status",
+        title=strip_control_characters(f"{organization.name} status"),
         link=_absolute(request, "page"),
-        description=f"Incidents and scheduled maintenance of {organization.name}",
+        description=escape(
+            strip_control_characters(f"Incidents and scheduled maintenance of {organization.name}")
+        ),
         language="en",
         feed_url=_absolute(request, feed_url_name),
         feed_guid=_absolute(request, feed_url_name),
@@ -103,14 +110,16 @@ def _history_feed(request: HttpRequest, feed_class: type[feedgenerator.Syndicati
     for incident in incidents:
         url = _absolute(request, "incident", incident.public_id)
         feed.add_item(
-            title=incident.name,
+            title=strip_control_characters(incident.name),
             link=url,
-            description=item_description(
-                incident,
-                organization,
-                postmortems.get(incident.pk),
-                discussions.get(incident.pk, NONE),
-                f"{url}#discussion",
+            description=strip_control_characters(
+                item_description(
+                    incident,
+                    organization,
+                    postmortems.get(incident.pk),
+                    discussions.get(incident.pk, NONE),
+                    f"{url}#discussion",
+                )
             ),
             unique_id=url,
             unique_id_is_permalink=True,
@@ -153,9 +162,12 @@ def rss(request: HttpRequest) -> HttpResponse:
 
 
 def ics_escape(text: str) -> str:
-    """TEXT value escaping (RFC 5545 3.3.11): backslash, semicolon, comma, newline."""
+    """TEXT value escaping (RFC 5545 3.3.11): backslash, semicolon, comma, newline. Control
+    characters are not allowed in a TEXT value: they are dropped (input refuses them; a row
+    stored before that rule must not break the calendar)."""
     return (
-        text.replace("\\", "\\\\")
+        strip_control_characters(text)
+        .replace("\\", "\\\\")
         .replace(";", "\\;")
         .replace(",", "\\,")
         .replace("\r\n", "\\n")

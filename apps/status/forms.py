@@ -5,13 +5,14 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
+from apps.core.validators import NAME_FIELDS, TextRulesFormMixin
 from apps.organizations.models import Organization, color_validator
 
 from . import services
 from .models import ComponentGroup, ComponentStatus
 
 
-class ComponentForm(forms.Form):
+class ComponentForm(TextRulesFormMixin, forms.Form):
     name = forms.CharField(max_length=100)
     description = forms.CharField(
         max_length=500,
@@ -57,7 +58,7 @@ class ComponentForm(forms.Form):
         return name
 
 
-class GroupForm(forms.Form):
+class GroupForm(TextRulesFormMixin, forms.Form):
     name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"autofocus": True}))
     description = forms.CharField(
         max_length=500,
@@ -74,15 +75,17 @@ class GroupForm(forms.Form):
         return name
 
 
-class StatusForm(forms.Form):
+class StatusForm(TextRulesFormMixin, forms.Form):
     status = forms.ChoiceField(choices=ComponentStatus.choices)
 
 
-class MoveForm(forms.Form):
+class MoveForm(TextRulesFormMixin, forms.Form):
     direction = forms.ChoiceField(choices=[("up", "Up"), ("down", "Down")])
 
 
-class StarterComponentsForm(forms.Form):
+class StarterComponentsForm(TextRulesFormMixin, forms.Form):
+    name_fields = NAME_FIELDS | {"names"}  # component names, separated by commas
+
     names = forms.CharField(
         max_length=500,
         initial="Website, API, Dashboard",
@@ -102,7 +105,7 @@ class StarterComponentsForm(forms.Form):
         return names
 
 
-class BrandingForm(forms.Form):
+class BrandingForm(TextRulesFormMixin, forms.Form):
     logo = forms.FileField(
         required=False,
         widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/gif,image/webp"}),

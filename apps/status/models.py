@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 
 from apps.core.ids import PublicIdField
+from apps.core.validators import reject_control_characters, reject_spoofing_characters
 from apps.organizations.models import OrgOwnedModel
 
 
@@ -47,8 +48,10 @@ class ComponentGroup(OrgOwnedModel):
     """A named group of components (one level only, as in the status API reference)."""
 
     public_id = PublicIdField()
-    name = models.CharField(max_length=100)
-    description = models.CharField(max_length=500, blank=True)
+    name = models.CharField(max_length=100, validators=[reject_spoofing_characters])
+    description = models.CharField(
+        max_length=500, blank=True, validators=[reject_control_characters]
+    )
     position = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -77,8 +80,10 @@ class Component(OrgOwnedModel):
         blank=True,
         related_name="components",
     )
-    name = models.CharField(max_length=100)
-    description = models.CharField(max_length=500, blank=True)
+    name = models.CharField(max_length=100, validators=[reject_spoofing_characters])
+    description = models.CharField(
+        max_length=500, blank=True, validators=[reject_control_characters]
+    )
     # Position among its siblings (top level, or inside its group).
     position = models.PositiveIntegerField(default=0)
     status = models.CharField(

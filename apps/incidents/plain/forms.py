@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django import forms
 
+from apps.core.validators import TextRulesFormMixin
+
 from . import checker
 
 
@@ -11,7 +13,7 @@ def _terms_help() -> str:
     )
 
 
-class PlainLanguageSettingsForm(forms.Form):
+class PlainLanguageSettingsForm(TextRulesFormMixin, forms.Form):
     own_jargon = forms.CharField(
         label="Your own jargon",
         required=False,

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from apps.core.validators import TextRulesFormMixin
 from apps.status.models import ComponentStatus
 
 from .models import DEFAULT_SEVERITY_MAP, AlertIntegration
@@ -13,7 +14,7 @@ from .models import DEFAULT_SEVERITY_MAP, AlertIntegration
 OUTAGE_STATUSES = [c for c in ComponentStatus.choices if c[0] != ComponentStatus.OPERATIONAL]
 
 
-class AlertIntegrationForm(forms.Form):
+class AlertIntegrationForm(TextRulesFormMixin, forms.Form):
     kind = forms.ChoiceField(
         choices=AlertIntegration.Kind.choices,
         help_text="Which system posts to the hook. It decides the payload format and the URL.",

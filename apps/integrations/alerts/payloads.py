@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from apps.api.parsers import InvalidJSON, loads
+from apps.core.validators import strip_control_characters
 
 ALERTMANAGER_VERSION = "4"
 GRAFANA_VERSION = "1"
@@ -218,6 +219,15 @@ def parse_generic(body: dict[str, Any]) -> Notification:
 
 
 def _finish(notification: Notification) -> Notification:
+    # Control characters are stripped from what becomes incident text (the title, summaries and
+    # descriptions, labels, the receiver), not refused as staff input is
+    # (apps/core/validators.py): a monitoring system cannot fix its payload, and refusing it
+    # would lose the alert. Feeds, calendars and mail cannot carry them.
+    notification.title = strip_control_characters(notification.title).strip()
+    notification.receiver = strip_control_characters(notification.receiver)
+    for alert in notification.alerts:
+        alert.labels = {k: strip_control_characters(v) for k, v in alert.labels.items()}
+        alert.annotations = {k: strip_control_characters(v) for k, v in alert.annotations.items()}
     if not notification.group_key:
         # Without a group key every alert is its own group: key it by the fingerprints.
         notification.group_key = "fingerprints:" + ",".join(

@@ -24,6 +24,8 @@ from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.db import DatabaseError
 from django.template.loader import render_to_string
 
+from apps.core.validators import strip_control_characters
+
 from .. import conf, ledger, registry, tokens
 from ..models import Delivery, NotificationEvent, Subscriber
 from . import smtp
@@ -57,14 +59,21 @@ def thread_root_id(thread: str) -> str:
     return f"<{thread}@{conf.message_id_domain()}>"
 
 
+def header_text(text: str) -> str:
+    """Text for a mail header (Subject, From's name, List-Id): one line, without control
+    characters. Input refuses those (apps/core/validators.py); a row stored before the rule
+    must still not put an escape sequence into a header."""
+    return " ".join(strip_control_characters(text).split())
+
+
 def list_name(organization_name: str) -> str:
     """The name as a quoted-string phrase: one line, without quotes or backslashes."""
-    return " ".join(organization_name.replace('"', "").replace("\\", "").split())
+    return header_text(organization_name.replace('"', "").replace("\\", ""))
 
 
 def from_header(organization_name: str) -> str:
     # formataddr quotes and RFC 2047-encodes the name (commas, non-ASCII) correctly.
-    return formataddr((organization_name, conf.from_address()))
+    return formataddr((header_text(organization_name), conf.from_address()))
 
 
 class EventMail:
@@ -76,7 +85,7 @@ class EventMail:
         self.organization = event.organization
         self.base_url = self.organization.public_url
         rendered = registry.renderer_for(event).mail(event)
-        self.subject = rendered.subject
+        self.subject = header_text(rendered.subject)
         self.thread = rendered.thread
         self.text_template = rendered.text_template
         self.html_template = rendered.html_template
@@ -389,7 +398,7 @@ def _send_to_subscriber(
     organization = subscriber.organization
     context = {"organization": organization, "page_url": organization.public_url, **links}
     message = EmailMultiAlternatives(
-        subject=subject,
+        subject=header_text(subject),
         body=render_to_string(f"{template}.txt", context),
         from_email=from_header(organization.name),
         to=[subscriber.email],
@@ -428,8 +437,10 @@ def send_disabled_notice(subscriber: Subscriber) -> None:
         "manage_url": tokens.manage_url(subscriber),
     }
     EmailMultiAlternatives(
-        subject=f"Your {subscriber.get_channel_display()} subscription to "
-        f"{organization.name} status was disabled",
+        subject=header_text(
+            f"Your {subscriber.get_channel_display()} subscription to "
+            f"{organization.name} status was disabled"
+        ),
         body=render_to_string("notifications/email/disabled.txt", context),
         from_email=from_header(organization.name),
         to=[subscriber.email],
