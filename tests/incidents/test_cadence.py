@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import re
 import socket
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
-from django.utils import timezone
 
 from apps.incidents import services
 from apps.incidents.models import Incident, IncidentUpdate
@@ -23,22 +22,6 @@ from tests.factories import member
 pytestmark = pytest.mark.django_db
 
 JSON = "application/json"
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """Time control: services and forms read django.utils.timezone.now()."""
-
-    class Clock:
-        now = timezone.now().replace(microsecond=0)
-
-        def move(self, **delta: float) -> datetime:
-            self.now += timedelta(**delta)
-            return self.now
-
-    clock = Clock()
-    monkeypatch.setattr(timezone, "now", lambda: clock.now)
-    return clock
 
 
 @pytest.fixture

@@ -5,11 +5,10 @@ Slack channel, each once per due time, also when two beat runs overlap."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.utils import timezone
 
 from apps.incidents import services, tasks
 from apps.incidents.models import Incident
@@ -21,20 +20,6 @@ from tests.factories import MembershipFactory, UserFactory, member
 from tests.notifications.receiver import http_receiver
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    class Clock:
-        now = timezone.now().replace(microsecond=0)
-
-        def move(self, **delta: float) -> datetime:
-            self.now += timedelta(**delta)
-            return self.now
-
-    clock = Clock()
-    monkeypatch.setattr(timezone, "now", lambda: clock.now)
-    return clock
 
 
 @pytest.fixture
