@@ -213,7 +213,9 @@ def discussion(
     result.my_affected = services.affected_mark_of(incident, viewer)
     result.form = form or FormState()
     result.form_token = sign_form_timestamp()
-    result.may_comment, result.comment_refusal = _may_comment(incident, viewer, locked)
+    result.may_comment, result.comment_refusal = _may_comment(
+        incident, viewer, locked, staff=isinstance(principal, Member)
+    )
     placed = form is None or ":" not in form.target
     for node in nodes:
         for comment in node.all_comments():
@@ -232,16 +234,18 @@ def discussion(
     return result
 
 
-def _may_comment(incident: Incident, viewer: User, locked: bool) -> tuple[bool, str]:
-    """Whether to offer the comment form, and if not, why (the services decide on posting)."""
+def _may_comment(
+    incident: Incident, viewer: User, locked: bool, *, staff: bool
+) -> tuple[bool, str]:
+    """Whether to offer the comment form, and if not, why (the services decide on posting).
+    `staff`: the viewer is a member (their principal, already looked up, says so)."""
     if locked:
         return False, "This discussion is locked; no new comments can be posted."
-    organization = incident.organization
-    settings = services.forum_settings(organization)
-    staff = Membership.objects.filter(organization=organization, user=viewer).exists()
     if staff:
         return True, ""
-    ban = services._active_ban(organization, viewer)
+    organization = incident.organization
+    settings = services.forum_settings(organization)
+    ban = services.active_ban(organization, viewer)
     if ban is not None:
         return False, "You have been banned from commenting on this organization's pages."
     if settings.who_may_comment == settings.WhoMayComment.NOBODY:

@@ -140,13 +140,13 @@ def _is_staff(user: User, organization: Organization) -> bool:
     return Membership.objects.filter(organization=organization, user=user).exists()
 
 
-def _active_ban(organization: Organization, user: User) -> Ban | None:
+def active_ban(organization: Organization, user: User) -> Ban | None:
     ban = Ban.objects.for_org(organization).filter(user=user).first()
     return ban if ban is not None and ban.is_active() else None
 
 
 def _refuse_banned(organization: Organization, user: User) -> None:
-    if _active_ban(organization, user) is not None:
+    if active_ban(organization, user) is not None:
         raise ForumError("You have been banned from commenting on this organization's pages.")
 
 
@@ -653,7 +653,7 @@ def ban_user(
 ) -> Ban:
     """Ban a person from commenting in the organization's forums (until `expires_at`)."""
     _require_moderator(actor, organization)
-    if Membership.objects.filter(organization=organization, user=user).exists():
+    if _is_staff(user, organization):
         raise ForumError("Members of the organization cannot be banned from its forums.")
     if expires_at is not None and expires_at <= timezone.now():
         raise ForumError("A ban's end must be in the future.")
