@@ -289,8 +289,15 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Candor] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 ACCOUNT_ADAPTER = "apps.accounts.adapter.AccountAdapter"
 # allauth's rate limits stay at their defaults (on); listed here so they are easy to find.
+# Failed password sign-ins (apps/accounts/adapter.py): login_failed's "key" is the address *and*
+# the client IP together, so a stranger's wrong passwords lock only the stranger's client, never
+# the owner's; login_failed_address (ours) is one address across all clients, against guessing
+# spread over many clients, above what one client can reach under its own limit (5 per 5
+# minutes: at most 60 an hour). Sign-in by emailed code counts in neither: a locked address's
+# owner gets in that way.
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
+    "login_failed_address": "100/h/key",
     "signup": "20/m/ip",
     "confirm_email": "1/3m/key",
     "reset_password": "20/m/ip,5/m/key",

@@ -1,15 +1,22 @@
 from __future__ import annotations
 
+import logging
+import math
+import time
 from email.utils import formataddr, parseaddr
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from allauth.account import app_settings as account_settings
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
+from allauth.core.internal import ratelimit
 from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils.html import format_html
 
 from apps.core.links import absolute_url
 
@@ -18,8 +25,33 @@ if TYPE_CHECKING:
 
     from apps.organizations.models import Organization
 
+logger = logging.getLogger(__name__)
+
 # Set by the invitation page: the address the invitation was mailed to.
 INVITED_EMAIL_SESSION_KEY = "invited_email"
+
+#: The app name allauth files its rate limits under (allauth.account.app_settings.RATE_LIMITS,
+#: i.e. settings.ACCOUNT_RATE_LIMITS).
+RATE_LIMIT_APP = "allauth.account"
+#: Failed password sign-ins for one address from every client together: a ceiling against
+#: guessing spread over many addresses (ACCOUNT_RATE_LIMITS["login_failed_address"]).
+ADDRESS_CEILING = "login_failed_address"
+
+
+def retry_after_seconds(request: HttpRequest, action: str, key: str) -> float:
+    """How long until `action`'s limits (settings.ACCOUNT_RATE_LIMITS) admit `key` again, read
+    from the hit history allauth keeps in the cache (newest first); 0 when they admit it now."""
+    now = time.time()
+    wait = 0.0
+    for rate in ratelimit.get_rates(app=RATE_LIMIT_APP, action=action):
+        cache_key = ratelimit.get_cache_key(
+            request, app=RATE_LIMIT_APP, action=action, rate=rate, key=key
+        )
+        recent = [hit for hit in cache.get(cache_key, []) if hit > now - rate.duration]
+        if len(recent) >= rate.amount:
+            # The rate admits again once its amount-th newest hit leaves the window.
+            wait = max(wait, recent[rate.amount - 1] + rate.duration - now)
+    return wait
 
 
 def page_organization(request: HttpRequest | None) -> Organization | None:
@@ -35,6 +67,102 @@ class AccountAdapter(DefaultAccountAdapter):
     (apps/forum/views_signin.py): there the dashboard is never where a sign-in ends, allauth's
     flash messages are not shown (those pages say what happened themselves), and the code mail
     names the status page rather than Candor."""
+
+    # --- failed sign-ins --------------------------------------------------------------------
+    # allauth counts failed password sign-ins per address ("5/5m/key" with the address as key),
+    # so whoever knows an address can lock its owner out everywhere with five wrong passwords.
+    # Here the key is the address *and* the client (IP, an IPv6 /64), so a stranger's failures
+    # lock only the stranger's own client; a second limit per address across all clients
+    # (ADDRESS_CEILING) stays against guessing spread over many clients, set high enough that
+    # one client cannot reach it within its own limit. Neither limit touches sign-in by emailed
+    # code (allauth's request_login_code limits it), which proves control of the mailbox: the
+    # way in for an owner whose address is locked, and what the refusal message offers.
+
+    def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials: Any) -> str:
+        address_key = super()._get_login_attempts_cache_key(request, **credentials)
+        return f"{address_key}:{ratelimit.get_ip(request)}"
+
+    def _address_attempts_key(self, request: HttpRequest, **credentials: Any) -> str:
+        return super()._get_login_attempts_cache_key(request, **credentials)
+
+    def _delete_login_attempts_cached_email(self, request: HttpRequest, **credentials: Any) -> None:
+        # After a password reset (which proved the mailbox): this client's count (allauth's
+        # call, with the key above) and the address's ceiling. Other clients stay counted.
+        super()._delete_login_attempts_cached_email(request, **credentials)
+        ratelimit.clear(
+            request,
+            app=RATE_LIMIT_APP,
+            action=ADDRESS_CEILING,
+            key=self._address_attempts_key(request, **credentials),
+        )
+
+    def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
+        # allauth's own, with the second limit: both are consumed before the password is checked
+        # and rolled back together when it is right (allauth's authenticate), so only failures
+        # count and a correct sign-in cannot be used to reset the count mid-guessing.
+        pair_key = self._get_login_attempts_cache_key(request, **credentials)
+        usage = ratelimit.consume(request, app=RATE_LIMIT_APP, action="login_failed", key=pair_key)
+        if usage is None:
+            self._refuse_sign_in(request, "login_failed", pair_key, **credentials)
+        address_key = self._address_attempts_key(request, **credentials)
+        ceiling = ratelimit.consume(
+            request, app=RATE_LIMIT_APP, action=ADDRESS_CEILING, key=address_key
+        )
+        if ceiling is None:
+            usage.rollback()
+            self._refuse_sign_in(request, ADDRESS_CEILING, address_key, **credentials)
+        self._login_failed_rl_usage = ratelimit.RateLimitUsage(usage=usage.usage + ceiling.usage)
+
+    def _refuse_sign_in(
+        self, request: HttpRequest, action: str, key: str, **credentials: Any
+    ) -> None:
+        """Raise the form error for a sign-in refused by a failed-attempts limit: for how long,
+        and the way in that still works (a code mailed to the address)."""
+        minutes = max(1, math.ceil(retry_after_seconds(request, action, key) / 60))
+        logger.warning(
+            "Password sign-in refused (%s): %s from %s, %d min",
+            action,
+            self._login_address(credentials),
+            ratelimit.get_ip(request),
+            minutes,
+        )
+        code_url = reverse(
+            "public:signin"
+            if page_organization(request) is not None
+            else "account_request_login_code"
+        )
+        unit = "minute" if minutes == 1 else "minutes"
+        if action == ADDRESS_CEILING:
+            message = format_html(
+                "Too many failed attempts to sign in to this account; password sign-in is paused "
+                'for {} {}. <a href="{}">Sign in with a code sent to your email</a> instead.',
+                minutes,
+                unit,
+                code_url,
+            )
+        else:
+            message = format_html(
+                "Too many failed attempts from this device; try again in {} {}, or "
+                '<a href="{}">sign in with a code sent to your email</a>.',
+                minutes,
+                unit,
+                code_url,
+            )
+        raise ValidationError(message, code="too_many_login_attempts")
+
+    def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
+        # Never the password: the address tried and the client it came from.
+        logger.info(
+            "Password sign-in failed: %s from %s",
+            self._login_address(credentials),
+            ratelimit.get_ip(request),
+        )
+
+    @staticmethod
+    def _login_address(credentials: dict[str, Any]) -> str:
+        return str(credentials.get("email", credentials.get("username", ""))).lower()
+
+    # --- where a sign-in ends, and account mail ----------------------------------------------
 
     def get_login_redirect_url(self, request):
         if page_organization(request) is not None:

@@ -96,12 +96,25 @@ class OrganizationSettingsForm(TextRulesFormMixin, forms.Form):
     # service must see the stored values to record what changed.
     name = forms.CharField(max_length=Organization._meta.get_field("name").max_length)
     timezone = forms.ChoiceField(label="Time zone")
+    require_two_factor = forms.BooleanField(
+        label="Require two-factor authentication",
+        required=False,
+        help_text=(
+            "Members without an authenticator app are sent to set one up before they can open "
+            "this organization's dashboard. You need one yourself first. API keys are not "
+            "affected: scripts keep working."
+        ),
+    )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, can_require_two_factor: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # The stored zone stays offered even when it is an old alias ("US/Pacific"), so
         # renaming the organization does not force a new zone on it.
         self.fields["timezone"] = TimeZoneField(current=self.initial.get("timezone"))
+        # Owners only (roles: org.require_two_factor); for an admin the field is absent, so
+        # a save of the name never touches the requirement.
+        if not can_require_two_factor:
+            del self.fields["require_two_factor"]
 
 
 class DeleteOrganizationForm(TextRulesFormMixin, forms.Form):

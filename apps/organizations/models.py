@@ -80,6 +80,11 @@ class Organization(models.Model):
         max_length=7, default="#ffffff", db_default="#ffffff", validators=[color_validator]
     )
 
+    # Members must have two-factor authentication to use the dashboard (apps/organizations/
+    # tenancy.py sends those without it to set it up). Owners set it; API keys are not people
+    # and are unaffected.
+    require_two_factor = models.BooleanField(default=False, db_default=False)
+
     class Meta:
         ordering = ["name"]
 

@@ -19,6 +19,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "org.view": frozenset({OWNER, ADMIN, EDITOR, VIEWER}),
     "org.change_settings": frozenset({OWNER, ADMIN}),
     "org.delete": frozenset({OWNER}),
+    # Requiring two-factor authentication of every member decides how everyone signs in.
+    "org.require_two_factor": frozenset({OWNER}),
     "org.billing": frozenset({OWNER}),
     "members.view": frozenset({OWNER, ADMIN, EDITOR, VIEWER}),
     "members.manage": frozenset({OWNER, ADMIN}),

@@ -138,6 +138,41 @@ def update_organization_settings(
     return organization
 
 
+TWO_FACTOR_FIRST_MESSAGE = (
+    "Set up two-factor authentication for your own account first: requiring it would otherwise "
+    "send you to set it up before you could use this organization again."
+)
+
+
+@transaction.atomic
+def set_two_factor_requirement(
+    organization: Organization, *, actor: Principal, required: bool
+) -> Organization:
+    """Require (or stop requiring) two-factor authentication of every member: members without
+    it are sent to set it up before any dashboard page of the organization (tenancy.org_view).
+
+    Only an owner, and only one who has it: the owner turning it on is not locked out by it,
+    and has tried what they are asking of everyone."""
+    from apps.accounts.two_factor import has_two_factor
+
+    actor.require("org.require_two_factor", organization)
+    if required == organization.require_two_factor:
+        return organization
+    user = actor.audit_user
+    if required and (user is None or not has_two_factor(user)):
+        raise ValidationError({"require_two_factor": [TWO_FACTOR_FIRST_MESSAGE]})
+    organization.require_two_factor = required
+    organization.save(update_fields=["require_two_factor", "updated_at"])
+    AuditEntry.record(
+        organization,
+        actor=actor,
+        action="organization.require_two_factor",
+        target=organization,
+        data={"changes": {"require_two_factor": [not required, required]}},
+    )
+    return organization
+
+
 @transaction.atomic
 def delete_organization(organization: Organization, *, actor: Principal, confirmation: str) -> None:
     """Delete the organization and everything it owns. Owners only, confirmed by its slug."""

@@ -1,7 +1,8 @@
 """The one place that decides which organization a request is for.
 
 Public routes: TenantMiddleware resolves the organization from the host or the /s/<slug>/ prefix.
-Dashboard routes: `org_view` resolves it from /dashboard/<org_slug>/ and checks the membership.
+Dashboard routes: `org_view` resolves it from /dashboard/<org_slug>/ and checks the membership
+(and, for an organization that requires it, the member's two-factor authentication).
 API routes: apps.api.base.OrgViewSet takes it from the API key.
 """
 
@@ -10,10 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib import messages
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponseBase, HttpResponseRedirect
+from django.urls import reverse
+
+from apps.accounts import two_factor
 
 from .models import Domain, Membership, Organization
 from .principals import Member
@@ -75,13 +81,44 @@ def get_membership(user: User | AnonymousUser, org_slug: str) -> Membership:
     return membership
 
 
+def two_factor_setup_redirect(
+    request: HttpRequest, membership: Membership
+) -> HttpResponseRedirect | None:
+    """For an organization that requires two-factor authentication (`require_two_factor`, set
+    by owners), a member without it is sent to set it up: allauth's authenticator app setup,
+    told which organization asks for it, and brought back afterwards (?next= and the session:
+    allauth's setup ends on the recovery codes, whose page links back). None when the member
+    may go on. Another organization's requirement never applies here: only this membership's
+    organization is read."""
+    organization = membership.organization
+    if not organization.require_two_factor:
+        return None
+    if two_factor.has_two_factor(request.user):
+        # Back from setting it up: the link back has done its work.
+        if two_factor.RETURN_SESSION_KEY in request.session:
+            del request.session[two_factor.RETURN_SESSION_KEY]
+        return None
+    # A page to come back to: this one, unless it was a form's POST (the form is gone).
+    back = request.get_full_path()
+    if request.method not in ("GET", "HEAD") or back.startswith("//"):
+        back = reverse("organizations:overview", args=[organization.slug])
+    request.session[two_factor.RETURN_SESSION_KEY] = back
+    messages.warning(
+        request,
+        f"{organization.name} requires two-factor authentication of its members. Set up an "
+        "authenticator app to continue; you will be brought back afterwards.",
+    )
+    return HttpResponseRedirect(f"{reverse('mfa_activate_totp')}?{urlencode({'next': back})}")
+
+
 def org_view(
     permission: str = "org.view", *, write_permission: str | None = None
 ) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
     """Decorator for every dashboard view under /dashboard/<org_slug>/.
 
     Resolves request.organization, request.membership and request.principal (the Member that
-    services take as `actor`), answers 404 to non-members and 403
+    services take as `actor`), answers 404 to non-members, sends members without two-factor
+    authentication to set it up when the organization requires it, and answers 403
     when the role lacks `permission`. With write_permission, GET/HEAD need `permission` and
     every other method needs write_permission (a viewer can look at a page but not post it).
     """
@@ -96,6 +133,10 @@ def org_view(
 
                 return redirect_to_login(request.get_full_path())
             membership = get_membership(request.user, org_slug)
+            # Before the role check: whatever the page, the member sets up two-factor first.
+            setup = two_factor_setup_redirect(request, membership)
+            if setup is not None:
+                return setup
             # Who acts, for the services this view calls (they check their permission again).
             principal = Member(membership)
             needed = permission

@@ -5,18 +5,21 @@ write is a call to a function in services.py."""
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.accounts.adapter import INVITED_EMAIL_SESSION_KEY
+from apps.accounts.two_factor import users_with_two_factor
 from apps.core.links import absolute_url
 
 from . import onboarding, services
@@ -29,7 +32,7 @@ from .forms import (
     OrganizationSettingsForm,
     RoleForm,
 )
-from .models import AuditEntry, Domain, Invitation, Membership
+from .models import AuditEntry, Domain, Invitation, Membership, Organization
 from .request_types import AuthenticatedRequest, OrgRequest
 from .roles import Role
 from .tenancy import org_view
@@ -213,12 +216,14 @@ def _member_rows(request: OrgRequest) -> list[dict]:
     organization = request.organization
     actor = request.membership
     owner_count = Membership.objects.filter(organization=organization, role=Role.OWNER).count()
-    rows = []
-    for membership in (
+    memberships = list(
         Membership.objects.filter(organization=organization)
         .select_related("user")
         .order_by("user__email")
-    ):
+    )
+    with_two_factor = users_with_two_factor(m.user_id for m in memberships)
+    rows = []
+    for membership in memberships:
         is_self = membership.pk == actor.pk
         is_last_owner = membership.role == Role.OWNER and owner_count == 1
         touchable = actor.can("members.manage") and (
@@ -229,6 +234,7 @@ def _member_rows(request: OrgRequest) -> list[dict]:
                 "membership": membership,
                 "is_self": is_self,
                 "is_last_owner": is_last_owner,
+                "has_two_factor": membership.user_id in with_two_factor,
                 "can_change_role": touchable and not is_last_owner,
                 "can_remove": touchable and not is_self and not is_last_owner,
                 "role_form": RoleForm(initial={"role": membership.role}, actor_role=actor.role),
@@ -253,12 +259,14 @@ def _render_members(
         if can_manage
         else []
     )
+    rows = _member_rows(request)
     return render(
         request,
         "organizations/members.html",
         {
             "org": organization,
-            "rows": _member_rows(request),
+            "rows": rows,
+            "two_factor_missing": sum(1 for row in rows if not row["has_two_factor"]),
             "invite_form": invite_form,
             "invitations": invitations,
             "can_manage": can_manage,
@@ -531,24 +539,57 @@ def audit(request: OrgRequest) -> HttpResponse:
 # --- settings ---------------------------------------------------------------------------------
 
 
+def _settings_form(request: OrgRequest, data: Any = None) -> OrganizationSettingsForm:
+    organization = request.organization
+    return OrganizationSettingsForm(
+        data,
+        initial={
+            "name": organization.name,
+            "timezone": organization.timezone,
+            "require_two_factor": organization.require_two_factor,
+        },
+        can_require_two_factor=request.membership.can("org.require_two_factor"),
+    )
+
+
 @org_view("org.view", write_permission="org.change_settings")
 @require_http_methods(["GET", "POST"])
 def settings_view(request: OrgRequest) -> HttpResponse:
     organization = request.organization
-    form = OrganizationSettingsForm(
-        request.POST or None,
-        initial={"name": organization.name, "timezone": organization.timezone},
-    )
+    form = _settings_form(request, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.update_organization_settings(
-            organization,
-            actor=request.principal,
-            name=form.cleaned_data["name"],
-            timezone=form.cleaned_data["timezone"],
-        )
+        try:
+            with transaction.atomic():
+                if "require_two_factor" in form.cleaned_data:
+                    services.set_two_factor_requirement(
+                        organization,
+                        actor=request.principal,
+                        required=form.cleaned_data["require_two_factor"],
+                    )
+                services.update_organization_settings(
+                    organization,
+                    actor=request.principal,
+                    name=form.cleaned_data["name"],
+                    timezone=form.cleaned_data["timezone"],
+                )
+        except ValidationError as exc:
+            # Nothing was saved (one transaction); the instance may hold the refused value.
+            organization.refresh_from_db()
+            form.add_error(None, exc)
+            return _render_settings(
+                request, form, DeleteOrganizationForm(organization=organization), status=400
+            )
         messages.success(request, "Settings saved.")
         return redirect("organizations:settings", organization.slug)
     return _render_settings(request, form, DeleteOrganizationForm(organization=organization))
+
+
+def _two_factor_missing(organization: Organization) -> int:
+    """How many members have no two-factor authentication yet (for the requirement's note)."""
+    user_ids = list(
+        Membership.objects.filter(organization=organization).values_list("user_id", flat=True)
+    )
+    return len(user_ids) - len(users_with_two_factor(user_ids))
 
 
 def _render_settings(
@@ -558,15 +599,19 @@ def _render_settings(
     status: int = 200,
 ) -> HttpResponse:
     membership = request.membership
+    organization = request.organization
     return render(
         request,
         "organizations/settings.html",
         {
-            "org": request.organization,
+            "org": organization,
             "form": form,
             "delete_form": delete_form,
             "can_edit": membership.can("org.change_settings"),
             "can_delete": membership.can("org.delete"),
+            "two_factor_missing": (
+                _two_factor_missing(organization) if organization.require_two_factor else 0
+            ),
         },
         status=status,
     )
@@ -578,10 +623,7 @@ def delete(request: OrgRequest) -> HttpResponse:
     organization = request.organization
     delete_form = DeleteOrganizationForm(request.POST, organization=organization)
     if not delete_form.is_valid():
-        form = OrganizationSettingsForm(
-            initial={"name": organization.name, "timezone": organization.timezone}
-        )
-        return _render_settings(request, form, delete_form, status=400)
+        return _render_settings(request, _settings_form(request), delete_form, status=400)
     name = organization.name
     services.delete_organization(
         organization, actor=request.principal, confirmation=delete_form.cleaned_data["confirmation"]

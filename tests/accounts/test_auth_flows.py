@@ -165,10 +165,11 @@ def _counters():
     yield counters[len(counters) // 2]
 
 
-def test_repeated_failed_logins_lock_the_address_for_a_while(client):
+def test_repeated_failed_logins_lock_the_address_on_that_client_for_a_while(client):
+    # Other clients and sign-in by code: tests/accounts/test_sign_in_limits.py.
     user = UserFactory(email="target@example.com")
     for _ in range(5):
         client.post(reverse("account_login"), {"login": user.email, "password": "wrong"})
     response = client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
-    assert b"Too many failed login attempts" in response.content
+    assert b"Too many failed attempts from this device" in response.content
     assert not logged_in_user(client).is_authenticated

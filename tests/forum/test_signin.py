@@ -303,15 +303,35 @@ def test_a_wrong_password_is_a_form_error(on_subdomain, customer):
 
 
 def test_wrong_passwords_are_rate_limited(on_subdomain, customer):
-    # ACCOUNT_RATE_LIMITS["login_failed"]: 5 failures per address in 5 minutes.
+    # ACCOUNT_RATE_LIMITS["login_failed"]: 5 failures per address and client in 5 minutes.
     for _ in range(5):
         on_subdomain.post("signin/password/", {"login": customer.email, "password": "not-it"})
     response = on_subdomain.post(
         "signin/password/", {"login": customer.email, "password": PASSWORD}
     )
     assert response.status_code == 400
-    assert b"Too many failed login attempts" in response.content
+    body = response.content.decode()
+    assert "Too many failed attempts from this device; try again in 5 minutes" in body
+    # The way in offered is the page's own code sign-in, not the application's.
+    assert '<a href="/signin/">sign in with a code sent to your email</a>' in body
     assert not on_subdomain.user().is_authenticated
+
+
+def test_wrong_passwords_from_a_stranger_do_not_lock_the_owner_out_on_the_page(org, customer):
+    host, prefix = ADDRESSES["subdomain"]
+    stranger = Page(Client(REMOTE_ADDR="203.0.113.7"), host, prefix)
+    owner = Page(Client(REMOTE_ADDR="198.51.100.20"), host, prefix)
+    for _ in range(6):
+        stranger.post("signin/password/", {"login": customer.email, "password": "not-it"})
+    response = owner.post("signin/password/", {"login": customer.email, "password": PASSWORD})
+    assert response.status_code == 302
+    assert owner.user() == customer
+    # The stranger is limited, and the owner locked on a device still gets in by code.
+    response = stranger.post("signin/password/", {"login": customer.email, "password": PASSWORD})
+    assert response.status_code == 400
+    assert ask_for_code(stranger, customer.email).status_code == 302
+    assert enter_code(stranger, code_in(mail.outbox[-1])).status_code == 302
+    assert stranger.user() == customer
 
 
 def test_an_unconfirmed_address_is_sent_to_the_code(on_subdomain):

@@ -57,7 +57,12 @@ def test_api_key_scopes_map_to_roles_permissions(org, read_only_key, api_key, ad
 
 def test_no_api_key_scope_may_delete_the_organization_or_manage_owners():
     for permissions in SCOPE_PERMISSIONS.values():
-        assert not permissions & {"org.delete", "org.billing", "members.manage_owners"}
+        assert not permissions & {
+            "org.delete",
+            "org.billing",
+            "members.manage_owners",
+            "org.require_two_factor",
+        }
         assert permissions <= set(PERMISSIONS)
 
 

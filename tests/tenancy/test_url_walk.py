@@ -185,3 +185,44 @@ def test_other_organizations_key_sees_none_of_its_rows_in_api_lists(
             value for value in org_objects.values() if isinstance(value, str) and value in body
         ]
         assert leaked == [] or route in API_LIST_ROUTES_VISIBLE_TO_ANY_KEY, f"{url}: {leaked}"
+
+
+# Two-factor required by an organization (Organization.require_two_factor, enforced by org_view).
+
+
+def test_every_dashboard_url_of_a_requiring_organization_sends_to_two_factor_setup(
+    client, org, owner, org_objects
+):
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    from apps.organizations.services import set_two_factor_requirement
+
+    TOTP.activate(owner, "JBSWY3DPEHPK3PXP")
+    set_two_factor_requirement(org, actor=Member.of(owner, org), required=True)
+    # An admin without two-factor: a role that may open nearly every page.
+    admin = MembershipFactory(organization=org, role="admin").user
+    client.force_login(admin)
+    for route, url, _view in dashboard_urls(org_objects):
+        for method in ("get", "post"):
+            response = getattr(client, method)(url)
+            assert response.status_code == 302, f"{method.upper()} {url} ({route})"
+            assert response["Location"].startswith("/accounts/2fa/totp/activate"), (
+                f"{method.upper()} {url} ({route}): {response['Location']}"
+            )
+
+
+def test_another_organizations_requirement_never_redirects_here(
+    client, org, owner, other_org, outsider, org_objects
+):
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    from apps.organizations.services import set_two_factor_requirement
+
+    TOTP.activate(outsider, "JBSWY3DPEHPK3PXP")
+    set_two_factor_requirement(other_org, actor=Member.of(outsider, other_org), required=True)
+    # The owner here, without two-factor, is also a member of the requiring organization.
+    MembershipFactory(organization=other_org, user=owner, role="viewer")
+    client.force_login(owner)
+    for route, url, _view in dashboard_urls(org_objects):
+        response = client.get(url)
+        assert "/accounts/2fa/" not in response.get("Location", ""), f"GET {url} ({route})"
