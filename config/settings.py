@@ -223,6 +223,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "incidents.run_update_reminders",
         "schedule": 60.0,
     },
+    # Post alert-driven incident changes held for a coalescing window once it has ended
+    # (apps/integrations/alerts/services.py, "Coalescing"). Idempotent.
+    "integrations-post-due-alert-updates": {
+        "task": "integrations.post_due_alert_updates",
+        "schedule": 10.0,
+    },
     # Close each organization's UptimeDay rows soon after its local midnight (idempotent).
     "status-close-uptime-days": {
         "task": "status.close_uptime_days",

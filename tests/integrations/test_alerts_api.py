@@ -138,3 +138,20 @@ def test_a_write_key_cannot_manage_integrations(api, api_key):
     response = api(api_key).post(URL, {"name": "x", "kind": "alertmanager"}, content_type=JSON)
     assert response.status_code == 403
     assert api(api_key).get(URL).status_code == 403
+
+
+def test_the_update_window_is_a_field_checked_on_write(api, admin_key, org):
+    integration, _token = create_alert_integration(org, actor=System(), kind="generic", name="CI")
+    path = f"{URL}{integration.public_id}/"
+
+    default = api(admin_key).get(path).json()["update_window_minutes"]
+    changed = api(admin_key).patch(path, {"update_window_minutes": 15}, content_type=JSON)
+    too_long = api(admin_key).patch(path, {"update_window_minutes": 61}, content_type=JSON)
+
+    assert default == 5
+    assert changed.status_code == 200
+    assert changed.json()["update_window_minutes"] == 15
+    assert too_long.status_code == 400
+    assert "update_window_minutes" in too_long.json()
+    integration.refresh_from_db()
+    assert integration.update_window_minutes == 15

@@ -176,3 +176,48 @@ def test_the_url_page_offers_the_header_form_that_keeps_the_token_out_of_access_
     assert f"https://candor.example/hooks/{integration.kind}</code>" in page
     assert "X-Candor-Token" in page
     assert "access logs" in page
+
+
+def test_the_update_window_is_set_in_the_form_with_its_help_text(client, admin, org, integration):
+    client.force_login(admin)
+    form = {k: v for k, v in FORM.items() if k != "kind"}
+
+    page = client.get(url(org, "", integration.public_id)).content.decode()
+    saved = client.post(url(org, "", integration.public_id), form | {"update_window_minutes": "0"})
+    refused = client.post(
+        url(org, "", integration.public_id), form | {"update_window_minutes": "61"}
+    )
+
+    assert 'name="update_window_minutes" value="5"' in page
+    assert "An alert storm posts at most one update per incident" in page
+    assert saved.status_code == 302
+    assert refused.status_code == 200
+    integration.refresh_from_db()
+    assert integration.update_window_minutes == 0
+
+
+def test_the_log_shows_a_held_call_and_what_it_was_coalesced_into(client, viewer, org, integration):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.integrations.alerts.services import post_due_updates
+
+    ComponentFactory(organization=org, name="API")
+    ComponentFactory(organization=org, name="Web")
+    hook = f"/hooks/{integration.token}/alertmanager"
+    first = am_alert("a1", "api")
+    for alerts in ([first], [first, am_alert("w1", "web")]):
+        body = json.dumps(alertmanager_payload(*alerts))
+        client.post(hook, data=body, content_type="application/json")
+    client.force_login(viewer)
+
+    held_page = client.get(url(org)).content.decode()
+    post_due_updates(timezone.now() + timedelta(minutes=5))
+    settled_page = client.get(url(org)).content.decode()
+
+    assert "Coalesced: held for one update at" in held_page
+    assert ">Held</span>" in held_page
+    assert "→ coalesced into the update of" in settled_page
+    assert "Window ended: Added Web to incident" in settled_page
+    assert ">Held</span>" not in settled_page

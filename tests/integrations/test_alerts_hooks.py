@@ -167,8 +167,10 @@ def test_the_same_notification_twice_changes_nothing_the_second_time(
 
 
 def test_a_second_firing_alert_of_the_group_adds_its_component_then_all_resolved_monitors(
-    client, alertmanager, api_component, web_component
+    client, alertmanager, owner, api_component, web_component
 ):
+    # No coalescing window: every visible change posts at once (the window: test_alert_storms).
+    update_alert_integration(alertmanager, actor=member(owner), update_window_minutes=0)
     first = am_alert("a1", "api")
     second = am_alert("b2", "Frontend - Website", severity="warning")
     post(client, alertmanager, alertmanager_payload(first))
@@ -223,8 +225,9 @@ def test_an_alert_that_fires_again_after_resolution_opens_a_new_incident(
 
 
 def test_partial_resolution_gives_back_only_the_recovered_component(
-    client, alertmanager, api_component, web_component
+    client, alertmanager, owner, api_component, web_component
 ):
+    update_alert_integration(alertmanager, actor=member(owner), update_window_minutes=0)
     first, second = am_alert("a1", "api"), am_alert("b2", "website")
     post(client, alertmanager, alertmanager_payload(first, second))
 

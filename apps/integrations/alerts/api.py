@@ -24,7 +24,7 @@ from apps.api.schema import IDEMPOTENCY_KEY, WRITE_ERRORS, crud_schema, error_re
 from apps.status.models import ComponentStatus
 
 from . import services as alerts
-from .models import AlertIntegration
+from .models import MAX_UPDATE_WINDOW_MINUTES, AlertIntegration
 
 OUTAGE_STATUSES = [c for c in ComponentStatus.choices if c[0] != ComponentStatus.OPERATIONAL]
 
@@ -58,6 +58,14 @@ class AlertIntegrationSerializer(StrictModelSerializer):
         choices=OUTAGE_STATUSES,
         required=False,
         help_text="Component status for severities not in the map.",
+    )
+    update_window_minutes = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_UPDATE_WINDOW_MINUTES,
+        required=False,
+        help_text="At most one alert-driven public update per incident in this many minutes; "
+        "changes inside the window are folded into one update at its end (when every alert "
+        "has resolved, that is posted at once). 0 posts every change at once.",
     )
     bearer_token = serializers.CharField(
         write_only=True,
@@ -93,6 +101,7 @@ class AlertIntegrationSerializer(StrictModelSerializer):
             "on_firing",
             "on_resolved",
             "deliver_notifications",
+            "update_window_minutes",
             "signature_header",
             "timestamp_header",
             "bearer_token",

@@ -9,7 +9,12 @@ from django import forms
 from apps.core.validators import TextRulesFormMixin
 from apps.status.models import ComponentStatus
 
-from .models import DEFAULT_SEVERITY_MAP, AlertIntegration
+from .models import (
+    DEFAULT_SEVERITY_MAP,
+    DEFAULT_UPDATE_WINDOW_MINUTES,
+    MAX_UPDATE_WINDOW_MINUTES,
+    AlertIntegration,
+)
 
 OUTAGE_STATUSES = [c for c in ComponentStatus.choices if c[0] != ComponentStatus.OPERATIONAL]
 
@@ -56,6 +61,18 @@ class AlertIntegrationForm(TextRulesFormMixin, forms.Form):
     )
     deliver_notifications = forms.BooleanField(
         required=False, initial=True, label="Notify subscribers of these incidents"
+    )
+    update_window_minutes = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_UPDATE_WINDOW_MINUTES,
+        initial=DEFAULT_UPDATE_WINDOW_MINUTES,
+        label="Minutes between alert updates",
+        help_text="An alert storm posts at most one update per incident in this many minutes: "
+        "changes that arrive sooner are folded into one update when the time is up (when every "
+        "alert has resolved, that is posted at once). Alerts that change nothing readers see "
+        "post nothing. 0 posts every change at once; empty means "
+        f"{DEFAULT_UPDATE_WINDOW_MINUTES}.",
     )
     bearer_token = forms.CharField(
         required=False,
@@ -106,6 +123,10 @@ class AlertIntegrationForm(TextRulesFormMixin, forms.Form):
             mapping[severity] = status
         return mapping
 
+    def clean_update_window_minutes(self) -> int:
+        minutes = self.cleaned_data["update_window_minutes"]
+        return DEFAULT_UPDATE_WINDOW_MINUTES if minutes is None else minutes
+
     def settings(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
         data.pop("kind", None)
@@ -128,6 +149,7 @@ class AlertIntegrationForm(TextRulesFormMixin, forms.Form):
             "on_firing": integration.on_firing,
             "on_resolved": integration.on_resolved,
             "deliver_notifications": integration.deliver_notifications,
+            "update_window_minutes": integration.update_window_minutes,
             "signature_header": integration.signature_header,
             "timestamp_header": integration.timestamp_header,
         }

@@ -28,6 +28,10 @@ DEFAULT_SEVERITY_MAP: dict[str, str] = {
     "warning": ComponentStatus.PARTIAL_OUTAGE,
 }
 DEFAULT_GRAFANA_SIGNATURE_HEADER = "X-Grafana-Alerting-Signature"
+# Alert-driven updates of one incident: at most one public update per this many minutes (see
+# services.py, "Coalescing"). 0 posts every visible change at once.
+DEFAULT_UPDATE_WINDOW_MINUTES = 5
+MAX_UPDATE_WINDOW_MINUTES = 60
 
 
 def hash_token(token: str) -> str:
@@ -87,6 +91,14 @@ class AlertIntegration(OrgOwnedModel):
     deliver_notifications = models.BooleanField(
         default=True, help_text="Notify subscribers of the incidents this integration opens."
     )
+    # A storm of alerts must not become a storm of updates and mail: changes that arrive within
+    # this many minutes of the last alert-driven update of an incident are folded into one
+    # update at the window's end.
+    update_window_minutes = models.PositiveSmallIntegerField(
+        default=DEFAULT_UPDATE_WINDOW_MINUTES,
+        help_text="At most one alert-driven update per incident per this many minutes "
+        "(0: post every change at once).",
+    )
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -143,6 +155,15 @@ class AlertGroupState(OrgOwnedModel):
     incident = models.ForeignKey(
         "incidents.Incident", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # What readers were last shown for this group: component public id → status, as of the last
+    # alert-driven public post (the opening, an update). A call is a visible change only when the
+    # group's firing alerts now want something else; everything else posts nothing.
+    published = models.JSONField(default=dict, blank=True)
+    # When this group's alerts last posted publicly; the coalescing window runs from here.
+    last_posted_at = models.DateTimeField(null=True, blank=True)
+    # Set while a visible change waits for the window to end; the beat sweep
+    # (integrations.post_due_alert_updates) posts it then, whether or not another alert arrives.
+    post_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -196,12 +217,28 @@ class AlertEvent(OrgOwnedModel):
     incident = models.ForeignKey(
         "incidents.Incident", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # The public update this call posted, or the one its change was coalesced into.
+    update = models.ForeignKey(
+        "incidents.IncidentUpdate",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # True while this call's visible change waits for the coalescing window to end.
+    held = models.BooleanField(default=False)
 
     objects = OrgQuerySet.as_manager()
 
     class Meta:
         ordering = ["-received_at", "-id"]
-        indexes = [models.Index(fields=["organization", "-received_at"])]
+        indexes = [
+            models.Index(fields=["organization", "-received_at"]),
+            # The calls held for a window, found at its end (a storm logs thousands of calls).
+            models.Index(
+                fields=["integration"], name="alert_event_held", condition=models.Q(held=True)
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()}: {self.summary[:80]}"

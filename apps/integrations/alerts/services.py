@@ -14,6 +14,9 @@ What a notification does (receive_notification), per alert group (Alertmanager's
   An alert that resolves while others still fire gives its components back (operational)
   unless another firing alert still needs them. When every alert of the group is resolved, the
   incident moves to monitoring or is resolved, per setting.
+- Coalescing (below, before _change_open_incident): a call that changes nothing a reader can
+  see posts nothing, and an incident gets at most one alert-driven update per window
+  (update_window_minutes); changes inside the window are folded into one update at its end.
 - What the public sees: the incident name is the alert's `summary` annotation (or alertname);
   the update texts are written here and name only components. Alert descriptions and labels may
   hold internal details (hosts, queries), so they are never published.
@@ -28,22 +31,26 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from apps.core.locking import lock_again
 from apps.incidents import services as incident_services
-from apps.incidents.models import UNRESOLVED_INCIDENT, Incident, IncidentStatus
+from apps.incidents.models import UNRESOLVED_INCIDENT, Incident, IncidentStatus, IncidentUpdate
 from apps.organizations.models import AuditEntry, Organization
 from apps.organizations.principals import System
-from apps.status.models import Component, ComponentStatus
+from apps.status.models import SEVERITY, Component, ComponentStatus
 
 from .models import (
     HOOK_TOKEN_HINT_LENGTH,
+    MAX_UPDATE_WINDOW_MINUTES,
     AlertEvent,
     AlertGroupState,
     AlertIntegration,
@@ -80,6 +87,7 @@ SETTINGS_FIELDS = frozenset(
         "on_firing",
         "on_resolved",
         "deliver_notifications",
+        "update_window_minutes",
         "signature_header",
         "timestamp_header",
     }
@@ -129,6 +137,20 @@ def _clean_settings(fields: dict[str, Any]) -> dict[str, Any]:
                 )
             cleaned[str(severity).strip().lower()] = status
         fields["severity_map"] = cleaned
+    if "update_window_minutes" in fields:
+        minutes = fields["update_window_minutes"]
+        if (
+            isinstance(minutes, bool)
+            or not isinstance(minutes, int)
+            or not 0 <= minutes <= MAX_UPDATE_WINDOW_MINUTES
+        ):
+            raise ValidationError(
+                {
+                    "update_window_minutes": "Give a whole number of minutes from 0 to "
+                    f"{MAX_UPDATE_WINDOW_MINUTES}."
+                },
+                code="invalid_window",
+            )
     for key, choices in (
         ("default_status", set(ComponentStatus.values) - {ComponentStatus.OPERATIONAL}),
         ("on_firing", set(AlertIntegration.OnFiring.values)),
@@ -311,6 +333,8 @@ def log_event(
     group_key: str = "",
     fingerprints: list[str] | None = None,
     incident: Incident | None = None,
+    update: IncidentUpdate | None = None,
+    held: bool = False,
 ) -> AlertEvent:
     now = timezone.now()
     AlertIntegration.objects.filter(pk=integration.pk).update(last_received_at=now)
@@ -330,6 +354,8 @@ def log_event(
         summary=summary,
         payload_excerpt=excerpt(raw),
         incident=incident,
+        update=update,
+        held=held,
     )
 
 
@@ -390,10 +416,26 @@ def _names(components: list[Component]) -> str:
     return ", ".join(names[:-1]) + " and " + names[-1]
 
 
+@dataclass
+class _Result:
+    """What one notification (or one window's end) did, for the log and the hook's answer."""
+
+    summary: str
+    incident: Incident | None
+    changed: bool
+    update: IncidentUpdate | None = None
+    held: bool = False
+
+
 def receive_notification(
-    integration: AlertIntegration, notification: Notification, *, raw: bytes
+    integration: AlertIntegration,
+    notification: Notification,
+    *,
+    raw: bytes,
+    now: datetime | None = None,
 ) -> AlertEvent:
     """Apply a parsed notification and log it; one transaction (see the module docstring)."""
+    now = now or timezone.now()
     fingerprints = [a.fingerprint for a in notification.alerts]
     with transaction.atomic():
         if not integration.enabled:
@@ -411,20 +453,21 @@ def receive_notification(
             # component was deleted), the group's state rolls back with it and the call is
             # logged. A retry would meet the same refusal, so the sender gets a 200.
             with transaction.atomic():
-                summary, incident, changed = _apply(integration, state, notification)
+                result = _apply(integration, state, notification, now)
         except ValidationError as exc:
             state.refresh_from_db()
-            summary = "Not applied: " + " ".join(exc.messages)
-            incident, changed = state.incident, False
+            result = _Result("Not applied: " + " ".join(exc.messages), state.incident, False)
         notes = "; ".join(notification.notes)
         return log_event(
             integration,
-            outcome=AlertEvent.Outcome.CHANGED if changed else AlertEvent.Outcome.IGNORED,
-            summary=summary + (f" ({notes})" if notes else ""),
+            outcome=AlertEvent.Outcome.CHANGED if result.changed else AlertEvent.Outcome.IGNORED,
+            summary=result.summary + (f" ({notes})" if notes else ""),
             raw=raw,
             group_key=notification.group_key,
             fingerprints=fingerprints,
-            incident=incident,
+            incident=result.incident,
+            update=result.update,
+            held=result.held,
         )
 
 
@@ -438,9 +481,11 @@ def _cycle_over(state: AlertGroupState) -> bool:
 
 
 def _apply(
-    integration: AlertIntegration, state: AlertGroupState, notification: Notification
-) -> tuple[str, Incident | None, bool]:
-    """Returns (what happened, the incident, whether anything changed)."""
+    integration: AlertIntegration,
+    state: AlertGroupState,
+    notification: Notification,
+    now: datetime,
+) -> _Result:
     index = _ComponentIndex(integration.organization)
     problems: list[str] = []
     matched: list[tuple[Alert, dict[str, str]]] = []
@@ -463,7 +508,7 @@ def _apply(
     # Alerts are remembered across episodes (that is what makes a repeat of a dismissed draft's
     # alerts change nothing); an episode whose incident ended starts from no components.
     cycle_over = _cycle_over(state)
-    before = {} if cycle_over else state.wanted_components()
+    previous = {} if cycle_over else state.wanted_components()
 
     new_firing, new_resolved = [], []
     for alert, wanted in matched:
@@ -494,22 +539,25 @@ def _apply(
 
     problem_text = ("; ignored: " + "; ".join(problems)) if problems else ""
     if not notification.alerts:
-        return "No alerts in the notification", state.incident, False
+        return _Result("No alerts in the notification", state.incident, False)
     if not new_firing and not new_resolved:
         if not matched and problems:
-            return "Ignored" + problem_text[len("; ignored") :], state.incident, False
-        return "No change: these alerts were already applied" + problem_text, state.incident, False
+            return _Result("Ignored" + problem_text[len("; ignored") :], state.incident, False)
+        text = "No change: these alerts were already applied"
+        return _Result(text + problem_text, state.incident, False)
 
-    state.updated_at = timezone.now()
+    state.updated_at = now
     after = state.wanted_components()
     components = [index.by_id[cid] for cid in after if cid in index.by_id]
     firing = bool(after)
     if cycle_over and not new_firing:
         state.save()
-        return "Recorded: no open incident or draft for this group" + problem_text, None, True
+        text = "Recorded: no open incident or draft for this group"
+        return _Result(text + problem_text, None, True)
     if cycle_over:
         state.incident = None
         state.title = notification.title or state.title
+        state.post_due_at = None
 
     # Drafts: nothing public happens until staff publish.
     if state.state == AlertGroupState.State.PENDING or (
@@ -521,7 +569,7 @@ def _apply(
             text = f"Draft incident for {_names(components)} awaits publication"
         else:
             text = "All alerts resolved before the draft was published; draft closed"
-        return text + problem_text, None, True
+        return _Result(text + problem_text, None, True)
 
     if cycle_over:
         incident = incident_services.open_incident(
@@ -535,14 +583,181 @@ def _apply(
         )
         state.incident = incident
         state.state = AlertGroupState.State.OPEN
+        state.published = after
+        state.last_posted_at = now
         state.save()
-        return f"Opened incident “{incident.name}”" + problem_text, incident, True
+        text = f"Opened incident “{incident.name}”"
+        return _Result(text + problem_text, incident, True, update=incident.updates.first())
 
-    current = state.incident
-    assert current is not None
-    summary = _update_incident(integration, state, index, before, after)
+    result = _change_open_incident(integration, state, index, previous, after, now)
     state.save()
-    return summary + problem_text, current, True
+    result.summary += problem_text
+    return result
+
+
+# --- coalescing ----------------------------------------------------------------------------
+#
+# A storm (a thousand alerts of one group, each with a new fingerprint; Alertmanager resending
+# the group with a growing list) must not become a thousand public updates and a thousand mails
+# to every subscriber. Two rules:
+#
+# 1. Only a change a reader can see posts anything: the group's firing alerts now want other
+#    components, or other statuses, than what this group last posted (AlertGroupState.
+#    published). Another alert on a component already shown down is recorded (the group's state,
+#    the log) and posts nothing.
+# 2. Visible changes are posted at most once per incident per window (the integration's
+#    update_window_minutes, counted from the group's last public post). The first change after
+#    a quiet window posts at once; changes inside the window are held (post_due_at) and folded
+#    into one update when it ends: the beat sweep posts the group's state as it is then, so the
+#    final state always gets posted even if no further alert arrives, and changes that cancel
+#    out inside the window post nothing.
+#
+# Exception: when every alert of the group has resolved, the incident moves to monitoring (or
+# is resolved) at once, inside the window too, and that post includes anything held. Good news
+# is not held back, and flapping still posts little: an alert that fires again right after is
+# held for the window that the resolution started.
+
+
+def _change_open_incident(
+    integration: AlertIntegration,
+    state: AlertGroupState,
+    index: _ComponentIndex,
+    previous: dict[str, str],
+    after: dict[str, str],
+    now: datetime,
+) -> _Result:
+    """A notification changed which alerts of an open incident's group fire (they wanted
+    `previous`, now `after`): post, hold or nothing (see "Coalescing" above)."""
+    incident = state.incident
+    assert incident is not None
+    held_already = state.post_due_at is not None
+    if after == state.published or (after == previous and held_already):
+        if held_already and after == state.published:
+            text = "No visible change: recorded; it undoes the change held since the last update"
+        elif held_already:
+            text = (
+                "No visible change: recorded; the change held since "
+                f"{_clock(state.last_posted_at)} is posted at {_clock(state.post_due_at)}"
+            )
+        else:
+            text = f"No visible change: recorded; incident “{incident.name}” already shows it"
+        return _Result(text, incident, True)
+    window = timedelta(minutes=integration.update_window_minutes)
+    if after and state.last_posted_at is not None and now < state.last_posted_at + window:
+        state.post_due_at = state.last_posted_at + window
+        text = (
+            f"Coalesced: held for one update at {_clock(state.post_due_at)} (at most one "
+            f"alert update per {integration.update_window_minutes} min)"
+        )
+        return _Result(text, incident, True, held=True)
+    summary, update = _post_changes(integration, state, index, after, now)
+    return _Result(summary, incident, True, update=update)
+
+
+def _clock(moment: datetime | None) -> str:
+    return moment.strftime("%H:%M:%S UTC") if moment else "?"
+
+
+def _post_changes(
+    integration: AlertIntegration,
+    state: AlertGroupState,
+    index: _ComponentIndex,
+    after: dict[str, str],
+    now: datetime,
+) -> tuple[str, IncidentUpdate]:
+    """Post one update taking the incident from what the group last published to `after`, and
+    settle the calls held for it."""
+    summary, update = _update_incident(integration, state, index, state.published, after)
+    state.published = after
+    state.last_posted_at = now
+    state.post_due_at = None
+    _settle_held(state, update)
+    return summary, update
+
+
+def _settle_held(
+    state: AlertGroupState,
+    update: IncidentUpdate | None,
+    why_not: str = "no visible change when the window ended",
+) -> int:
+    """Say in the log what became of the calls held for the window: folded into `update`, or
+    nothing posted (`why_not`: the changes cancelled out, the incident ended meanwhile)."""
+    held = AlertEvent.objects.filter(
+        integration_id=state.integration_id, group_key=state.group_key[:2000], held=True
+    )
+    if update is not None:
+        note = f" → coalesced into the update of {_clock(update.created_at)}"
+    else:
+        note = f" → nothing posted: {why_not}"
+    return held.update(held=False, update=update, summary=Concat("summary", Value(note)))
+
+
+def post_due_updates(now: datetime | None = None) -> int:
+    """Post every held change whose window has ended; returns how many groups were settled.
+
+    Run by beat every few seconds (integrations.post_due_alert_updates). Safe to run twice or
+    concurrently: each group is locked and its due time checked again."""
+    now = now or timezone.now()
+    due = AlertGroupState.objects.filter(post_due_at__lte=now).values_list("pk", flat=True)
+    return sum(post_held_changes(pk, now=now) for pk in list(due))
+
+
+@transaction.atomic
+def post_held_changes(state_pk: int, *, now: datetime) -> bool:
+    """The end of one group's window: post what its alerts want now, if readers were not shown
+    it yet. False when there was nothing (left) to do."""
+    state = (
+        AlertGroupState.objects.select_for_update(of=("self",))
+        .select_related("incident", "integration__organization")
+        .filter(pk=state_pk, post_due_at__lte=now)
+        .first()
+    )
+    if state is None:
+        return False  # another run got it, or a newer post moved the window
+    integration = state.integration
+    state.post_due_at = None
+    incident = state.incident
+    after = state.wanted_components()
+    why_not = None
+    if (
+        state.state != AlertGroupState.State.OPEN
+        or incident is None
+        or incident.status not in UNRESOLVED_INCIDENT
+    ):
+        why_not = "the incident was resolved or removed meanwhile"
+    elif not integration.enabled:
+        why_not = "the integration was disabled meanwhile"
+    elif after == state.published:
+        why_not = "no visible change when the window ended"
+    if why_not is not None:
+        state.save(update_fields=["post_due_at"])
+        _settle_held(state, None, why_not)
+        return True
+    index = _ComponentIndex(integration.organization)
+    try:
+        with transaction.atomic():
+            summary, update = _post_changes(integration, state, index, after, now)
+    except ValidationError as exc:
+        state.refresh_from_db()
+        state.post_due_at = None
+        state.save(update_fields=["post_due_at"])
+        _settle_held(state, None, "refused: " + " ".join(exc.messages))
+        summary, update = "Held changes not posted: " + " ".join(exc.messages), None
+    else:
+        state.save(update_fields=["published", "last_posted_at", "post_due_at", "state"])
+    # In the log beside the calls (no call arrived: last_received_at stays), so staff see why
+    # an update appeared when nothing was received.
+    AlertEvent.objects.create(
+        organization=integration.organization,
+        integration=integration,
+        received_at=now,
+        outcome=AlertEvent.Outcome.CHANGED if update else AlertEvent.Outcome.IGNORED,
+        group_key=state.group_key[:2000],
+        summary=f"Window ended: {summary}" if update else summary,
+        incident=incident,
+        update=update,
+    )
+    return True
 
 
 def _needed_elsewhere(state: AlertGroupState) -> set[str]:
@@ -562,7 +777,9 @@ def _update_incident(
     index: _ComponentIndex,
     before: dict[str, str],
     after: dict[str, str],
-) -> str:
+) -> tuple[str, IncidentUpdate]:
+    """Post the update that takes the incident from `before` (what readers were shown) to
+    `after` (what the group's firing alerts want)."""
     incident = state.incident
     assert incident is not None
     actor = integration_principal(integration)
@@ -576,11 +793,11 @@ def _update_incident(
     if not after:
         if integration.on_resolved == AlertIntegration.OnResolved.RESOLVE:
             state.state = AlertGroupState.State.CLOSED
-            incident_services.resolve_incident(
+            update = incident_services.resolve_incident(
                 incident, actor=actor, components=recovered, deliver_notifications=deliver
             )
-            return f"All alerts resolved: resolved incident “{incident.name}”"
-        incident_services.post_update(
+            return f"All alerts resolved: resolved incident “{incident.name}”", update
+        update = incident_services.post_update(
             incident,
             actor=actor,
             status=IncidentStatus.MONITORING,
@@ -588,7 +805,7 @@ def _update_incident(
             components=recovered,
             deliver_notifications=deliver,
         )
-        return f"All alerts resolved: incident “{incident.name}” moved to monitoring"
+        return f"All alerts resolved: incident “{incident.name}” moved to monitoring", update
 
     changes: dict[Component, str] = dict(recovered)
     for cid, status in after.items():
@@ -596,32 +813,46 @@ def _update_incident(
             changes[index.by_id[cid]] = status
     added = [index.by_id[cid] for cid in after if cid not in before and cid in index.by_id]
     gone = [c for c in recovered]
+    worse = [
+        index.by_id[cid]
+        for cid, status in after.items()
+        if cid in before and cid in index.by_id and SEVERITY[status] > SEVERITY[before[cid]]
+    ]
     still = [index.by_id[cid] for cid in after if cid in index.by_id]
+    sentences = []
     if added:
-        body = f"The problem now also affects {_names(added)}. We are investigating."
+        sentences.append(f"The problem now also affects {_names(added)}.")
+    if worse:
+        sentences.append(f"The problem affecting {_names(worse)} got worse.")
+    if gone:
+        sentences.append(f"{_names(gone)} recovered.")
+    if added or worse:
+        sentences.append("We are investigating.")
     elif gone:
-        body = f"{_names(gone)} recovered. We are still working on {_names(still)}."
+        sentences.append(f"We are still working on {_names(still)}.")
     else:
-        body = f"We are still investigating the problem affecting {_names(still)}."
+        sentences.append(f"We are still investigating the problem affecting {_names(still)}.")
     # Back from monitoring when an alert fires again; otherwise keep the status staff chose.
     status = (
         IncidentStatus.INVESTIGATING
         if incident.status == IncidentStatus.MONITORING and (added or changes)
         else incident.status
     )
-    incident_services.post_update(
+    update = incident_services.post_update(
         incident,
         actor=actor,
         status=status,
-        body=body,
+        body=" ".join(sentences),
         components=changes,
         deliver_notifications=deliver,
     )
     if added:
-        return f"Added {_names(added)} to incident “{incident.name}”"
+        return f"Added {_names(added)} to incident “{incident.name}”", update
+    if worse:
+        return f"{_names(worse)} got worse; incident “{incident.name}” updated", update
     if gone:
-        return f"{_names(gone)} recovered; incident “{incident.name}” updated"
-    return f"Updated incident “{incident.name}”"
+        return f"{_names(gone)} recovered; incident “{incident.name}” updated", update
+    return f"Updated incident “{incident.name}”", update
 
 
 # --- drafts ------------------------------------------------------------------------------
@@ -652,7 +883,20 @@ def publish_draft(state: AlertGroupState, *, actor: Actor) -> Incident:
     state.incident = incident
     state.state = AlertGroupState.State.OPEN
     state.updated_at = timezone.now()
-    state.save(update_fields=["incident", "state", "updated_at"])
+    # What readers now see: later alerts are compared with it (see "Coalescing").
+    state.published = {c.public_id: s for c, s in wanted.items()}
+    state.last_posted_at = state.updated_at
+    state.post_due_at = None
+    state.save(
+        update_fields=[
+            "incident",
+            "state",
+            "updated_at",
+            "published",
+            "last_posted_at",
+            "post_due_at",
+        ]
+    )
     return incident
 
 
