@@ -8,6 +8,7 @@ database answered it (a mirror of the test database could not tell them apart).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,20 +26,24 @@ router = PrimaryReplicaRouter()
 
 
 @pytest.fixture
-def no_replica(settings) -> None:
-    assert REPLICA not in connections.settings
+def no_replica(monkeypatch) -> None:
+    """As without DATABASE_REPLICA_URL, also when the developer's shell sets it."""
+    monkeypatch.delitem(connections.settings, REPLICA, raising=False)
 
 
 @pytest.fixture
-def replica(transactional_db, settings, tmp_path: Path) -> Iterator[str]:
+def replica(transactional_db, settings, monkeypatch, tmp_path: Path) -> Iterator[str]:
     """A "replica" alias (SQLite file with the organizations table) and the router. Rows are
     committed (transactional_db): use_replica reads the primary inside an open transaction, and
-    `db` would wrap the whole test in one."""
+    `db` would wrap the whole test in one. It replaces a replica configured in the environment
+    (DATABASE_REPLICA_URL) for the test's duration."""
     replica_db = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp_path / "r.sqlite3")}
     configured = connections.configure_settings(
         {DEFAULT_DB_ALIAS: connections.settings[DEFAULT_DB_ALIAS], REPLICA: replica_db}
     )
-    connections.settings[REPLICA] = configured[REPLICA]
+    monkeypatch.setitem(connections.settings, REPLICA, configured[REPLICA])
+    with contextlib.suppress(AttributeError):  # none made yet
+        del connections[REPLICA]  # a wrapper made earlier from the environment's settings
     # Opened here: Django's test case refuses to open aliases it was not told of, and this one
     # did not exist when the test case was set up.
     connections[REPLICA].connect()
@@ -48,7 +53,6 @@ def replica(transactional_db, settings, tmp_path: Path) -> Iterator[str]:
     yield REPLICA
     connections[REPLICA].close()
     del connections[REPLICA]
-    del connections.settings[REPLICA]
 
 
 def copy_to_replica(org: Organization, **changes: object) -> None:
