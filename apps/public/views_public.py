@@ -120,12 +120,12 @@ def _cell(day: DayCell) -> str:
     data says "no data", an operational day "100.00 % uptime"; anything else (an operational
     day with nothing measured, say) carries its text in `data-t`."""
     code = day_code(day)
-    if day.has_issue or day.status is None or (code == "" and day.percent == "100.00"):
+    if day.status is None or (code == "" and day.percent == "100.00") or day.has_issue:
         return CELL[code]
     return format_html('<li class="{}" data-t="{}">', code, day_label(day))
 
 
-def bar_summary(bar: ComponentUptime, name: str) -> str:
+def bar_summary(bar: ComponentUptime, name: str, issues: int) -> str:
     """What a screen reader hears for a whole bar (once, rather than 90 cells one by one); the
     days with issues follow in the bar's <details> list."""
     if bar.percent:
@@ -136,12 +136,11 @@ def bar_summary(bar: ComponentUptime, name: str) -> str:
             text += f"over the past {len(bar.days)} days"
     else:
         text = "no uptime data yet"
-    issues = sum(1 for day in bar.days if day.has_issue)
     text += f", {issues or 'no'} day{'s' if issues != 1 else ''} with issues"
     return f"Uptime of {name}: {text}"
 
 
-def bars_html(bar: ComponentUptime, name: str) -> SafeString:
+def bars_html(bar: ComponentUptime, name: str, issues: int | None = None) -> SafeString:
     """One uptime bar: an image for screen readers (bar_summary), 90 cells for the eye. Built
     here rather than in the template: 90 cells for each of 50 components through the template
     engine took seconds per rendering.
@@ -149,11 +148,12 @@ def bars_html(bar: ComponentUptime, name: str) -> SafeString:
     The per-day tooltip (date, uptime, incidents; on hover, tap or arrow keys) is built by
     static/js/uptime.js from the cell's index and `data-start`, the first day shown. Readers
     without JavaScript get the days with issues in the <details> list below the bar, which is
-    also where the script reads those days' text, so it is written once."""
+    also where the script reads those days' text, so it is written once. `issues`: how many
+    days have issues, when the caller has counted them already."""
     cells = "".join(_cell(day) for day in bar.days)
     return format_html(
         '<div class="sp-bars" role="img" aria-label="{}" data-start="{}"><ol>{}</ol></div>',
-        bar_summary(bar, name),
+        bar_summary(bar, name, len(bar.issue_days) if issues is None else issues),
         bar.days[0].date.isoformat() if bar.days else "",
         mark_safe(cells),  # noqa: S308 - constants and format_html output only
     )
@@ -402,9 +402,12 @@ def page(request: HttpRequest) -> HttpResponse:
         bars = uptime_bars(organization, showcased, today=today, now=now)
         for component in showcased:
             component.uptime = bars[component.pk]
-            component.uptime_bar = bars_html(component.uptime, component.name)
+            component.uptime_issues = component.uptime.issue_days
+            component.uptime_bar = bars_html(
+                component.uptime, component.name, len(component.uptime_issues)
+            )
             start = component.uptime.days[0].date if component.uptime.days else today
-            for day in component.uptime.issue_days:
+            for day in component.uptime_issues:
                 day.label = day_label(day)
                 day.code = day_code(day)
                 # The cell's index in the bar: static/js/uptime.js shows this text on it.
