@@ -222,6 +222,9 @@ def test_uptime_bars_have_ninety_days_with_accessible_day_details(client, org):
     assert "1 day with issues" in body
     assert f'<li class="m" data-day="87">{day}: 99.00 % uptime. 1 incident: Web down</li>' in body
     assert body.count("Web down</li>") == 1
+    # The script is a file of its own: no inline script (a CSP without unsafe-inline).
+    assert '<script src="/static/js/uptime.js" defer></script>' in body
+    assert "<script>" not in body
 
 
 def test_a_bar_day_the_script_cannot_tell_carries_its_own_text(org):
