@@ -18,7 +18,7 @@ from django.db.models import Min, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.html import escape, format_html, format_html_join
+from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_safe
 
@@ -94,16 +94,68 @@ def day_label(day: DayCell) -> str:
     return text
 
 
-def bars_html(bar: ComponentUptime) -> SafeString:
-    """The 90 cells of one uptime bar. Built here rather than in the template: 90 cells for
-    each of 50 components through the template engine took seconds per rendering.
+# A bar's day as markup: one <li> with its end tag left out (HTML allows it; the next <li> or
+# the </ol> closes it), its colour from a one-letter class (static/css/app.css, `.sp-bars li`).
+# An operational day, by far the most common, has no class at all. 50 components x 90 days
+# made the page 560 KB when each day carried its own tooltip text; that text is now put
+# together by static/js/uptime.js (see bars_html).
+DAY_CODE = {
+    "operational": "",
+    "degraded_performance": "d",
+    "partial_outage": "p",
+    "major_outage": "m",
+    "under_maintenance": "u",
+}
+NO_DATA = "n"
+CELL = {code: f'<li class="{code}">' if code else "<li>" for code in [*DAY_CODE.values(), NO_DATA]}
 
-    Each cell's text is visually hidden (read by screen readers) and shown as a tooltip on
-    hover; readers without hover get the days with issues in a <details> below the bar."""
-    return format_html_join(
-        "",
-        '<li class="sp-day sp-day-{}"><span class="sp-tip">{}</span></li>',
-        ((day.status or "nodata", day_label(day)) for day in bar.days),
+
+def day_code(day: DayCell) -> str:
+    return DAY_CODE.get(day.status or "", NO_DATA)
+
+
+def _cell(day: DayCell) -> str:
+    """One day of a bar. Its tooltip text is written out only when static/js/uptime.js cannot
+    tell it: a day with issues has it in the bar's <details> list (`data-day`), a day without
+    data says "no data", an operational day "100.00 % uptime"; anything else (an operational
+    day with nothing measured, say) carries its text in `data-t`."""
+    code = day_code(day)
+    if day.status is None or (code == "" and day.percent == "100.00") or day.has_issue:
+        return CELL[code]
+    return format_html('<li class="{}" data-t="{}">', code, day_label(day))
+
+
+def bar_summary(bar: ComponentUptime, name: str, issues: int) -> str:
+    """What a screen reader hears for a whole bar (once, rather than 90 cells one by one); the
+    days with issues follow in the bar's <details> list."""
+    if bar.percent:
+        text = f"{bar.percent} % uptime "
+        if bar.since:
+            text += f"since {bar.since:%b} {bar.since.day}, when it was added"
+        else:
+            text += f"over the past {len(bar.days)} days"
+    else:
+        text = "no uptime data yet"
+    text += f", {issues or 'no'} day{'s' if issues != 1 else ''} with issues"
+    return f"Uptime of {name}: {text}"
+
+
+def bars_html(bar: ComponentUptime, name: str, issues: int | None = None) -> SafeString:
+    """One uptime bar: an image for screen readers (bar_summary), 90 cells for the eye. Built
+    here rather than in the template: 90 cells for each of 50 components through the template
+    engine took seconds per rendering.
+
+    The per-day tooltip (date, uptime, incidents; on hover, tap or arrow keys) is built by
+    static/js/uptime.js from the cell's index and `data-start`, the first day shown. Readers
+    without JavaScript get the days with issues in the <details> list below the bar, which is
+    also where the script reads those days' text, so it is written once. `issues`: how many
+    days have issues, when the caller has counted them already."""
+    cells = "".join(_cell(day) for day in bar.days)
+    return format_html(
+        '<div class="sp-bars" role="img" aria-label="{}" data-start="{}"><ol>{}</ol></div>',
+        bar_summary(bar, name, len(bar.issue_days) if issues is None else issues),
+        bar.days[0].date.isoformat() if bar.days else "",
+        mark_safe(cells),  # noqa: S308 - constants and format_html output only
     )
 
 
@@ -350,9 +402,16 @@ def page(request: HttpRequest) -> HttpResponse:
         bars = uptime_bars(organization, showcased, today=today, now=now)
         for component in showcased:
             component.uptime = bars[component.pk]
-            component.uptime_cells = bars_html(component.uptime)
-            for day in component.uptime.issue_days:
+            component.uptime_issues = component.uptime.issue_days
+            component.uptime_bar = bars_html(
+                component.uptime, component.name, len(component.uptime_issues)
+            )
+            start = component.uptime.days[0].date if component.uptime.days else today
+            for day in component.uptime_issues:
                 day.label = day_label(day)
+                day.code = day_code(day)
+                # The cell's index in the bar: static/js/uptime.js shows this text on it.
+                day.index = (day.date - start).days
         recent = recent_days(organization, tree, today)
         with_discussion(organization, open_items + [i for _day, items in recent for i in items])
         context = base_context(request, organization)

@@ -108,7 +108,7 @@ def test_a_phone_sees_the_status_and_whole_group_headers_first(browser_pages):
 def test_a_phone_shows_the_ninety_days_the_label_speaks_of(browser_pages):
     page = browser_pages("/s/acme/", 390, 844)
     component = page.locator(".sp-component", has_text="C" * 100)
-    shown = component.locator(".sp-day").evaluate_all(
+    shown = component.locator(".sp-bars li").evaluate_all(
         "days => days.filter(day => day.getBoundingClientRect().width > 0).length"
     )
     assert shown == 90

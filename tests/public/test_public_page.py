@@ -202,20 +202,69 @@ def test_uptime_bars_have_ninety_days_with_accessible_day_details(client, org):
     )  # fmt: skip
     incident.components.add(component)
     body = html(client)
-    bars = body.split('<ol class="sp-bars"')[1].split("</ol>")[0]
-    assert bars.count("<li ") == 90
+    bar = body.split('<div class="sp-bars"')[1].split("</div>")[0]
+    # One image for screen readers, summed up once rather than read 90 cells one by one.
+    assert bar.startswith(
+        ' role="img" aria-label="Uptime of Web: 99.00 % uptime since '
+        f"{today - timedelta(days=5):%b} {(today - timedelta(days=5)).day}, when it was added, "
+        '1 day with issues"'
+    )
+    assert f'data-start="{today - timedelta(days=89):%Y-%m-%d}"' in bar
+    cells = bar.split("<ol>")[1].split("</ol>")[0].split("<li")[1:]
+    assert len(cells) == 90
+    # Each day's colour: the outage two days ago; no data on every other day (before the
+    # component existed, and the days it has no row for).
+    assert cells[87] == ' class="m">'
+    assert cells[:87] + cells[88:] == [' class="n">'] * 89
     day = (today - timedelta(days=2)).strftime("%b %-d, %Y")
-    # One text per day: hidden from sight, read by screen readers, a tooltip on hover.
-    assert (
-        '<li class="sp-day sp-day-major_outage">'
-        f'<span class="sp-tip">{day}: 99.00 % uptime. 1 incident: Web down</span></li>'
-    ) in bars
-    # Before the component existed there is no data.
-    old = (today - timedelta(days=60)).strftime("%b %-d, %Y")
-    assert f'<span class="sp-tip">{old}: no data</span>' in bars
-    # Readers without hover get the days with issues in a <details>.
+    # The day's text is written once, in the list readers without hover (or JavaScript) get;
+    # static/js/uptime.js shows it as the tooltip of cell 87 (tests/browser/test_uptime_bars).
     assert "1 day with issues" in body
-    assert f"{day}: 99.00 % uptime. 1 incident: Web down</li>" in body
+    assert f'<li class="m" data-day="87">{day}: 99.00 % uptime. 1 incident: Web down</li>' in body
+    assert body.count("Web down</li>") == 1
+    # The script is a file of its own: no inline script (a CSP without unsafe-inline).
+    assert '<script src="/static/js/uptime.js" defer></script>' in body
+    assert "<script>" not in body
+
+
+def test_a_bar_day_the_script_cannot_tell_carries_its_own_text(org):
+    """An operational day with nothing measured has no issue and no 100 %: its text goes with
+    the cell; the usual days (operational 100 %, no data) stay bare."""
+    today = date(2026, 3, 1)
+    component = ComponentFactory(organization=org, created_at=datetime(2026, 1, 1, tzinfo=UTC))
+    UptimeDayFactory(
+        component=component, date=today - timedelta(days=1), operational_seconds=0,
+        worst_status="operational",
+    )  # fmt: skip
+    UptimeDayFactory(component=component, date=today - timedelta(days=2))
+    bar = uptime.uptime_bars(
+        org, [component], today=today, now=datetime(2026, 3, 1, 12, tzinfo=UTC)
+    )[component.pk]
+    markup = views_public.bars_html(bar, "Web")
+    cells = markup.split("<ol>")[1].split("</ol>")[0].split("<li")[1:]
+    assert cells[-2] == ' class="" data-t="Feb 28, 2026: no data">'
+    assert cells[-3] == ">"  # operational, 100.00 %
+    assert cells[0] == ' class="n">'  # never recorded: "no data"
+    assert markup.count("data-t=") == 1
+
+
+def test_an_all_operational_bar_is_a_few_bytes_a_day(org):
+    """The weight of the page (issue 13): 90 operational days in under 600 bytes, label and
+    all, where each day used to carry its own tooltip text (about 110 bytes a day)."""
+    today = date(2026, 3, 1)
+    component = ComponentFactory(
+        organization=org, name="Web", created_at=datetime(2025, 1, 1, tzinfo=UTC)
+    )
+    UptimeDay.objects.bulk_create(
+        UptimeDay(organization=org, component=component, date=day, operational_seconds=86400)
+        for day in uptime.window(today)
+    )
+    now = datetime(2026, 3, 2, tzinfo=UTC)
+    bar = uptime.uptime_bars(org, [component], today=today, now=now)[component.pk]
+    markup = views_public.bars_html(bar, "Web")
+    assert markup.count("<li>") == 90
+    assert "over the past 90 days, no days with issues" in markup
+    assert len(markup.encode()) < 600
 
 
 def test_uptime_bars_read_every_component_in_one_query(org, django_assert_num_queries):
