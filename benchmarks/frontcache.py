@@ -14,7 +14,9 @@ benchmark; granian must be installed).
 from __future__ import annotations
 
 import contextlib
+import gzip
 import http.client
+import json
 import os
 import shutil
 import signal
@@ -22,7 +24,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,7 +58,7 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 def wait_for(predicate: object, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
+        if predicate():
             return
         time.sleep(0.05)
     raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
@@ -77,10 +79,11 @@ def fetch(
     port: int, path: str, headers: Mapping[str, str] | None = None, *, method: str = "GET",
     body: bytes | None = None, timeout: float = 15,
 ) -> Answer:  # fmt: skip
-    """One HTTP/1.1 request to 127.0.0.1:`port` (Host 127.0.0.1 unless given)."""
+    """One HTTP/1.1 request to 127.0.0.1:`port`, with the Host header a browser (or wrk) sends:
+    Candor renders absolute links from it, so a page fetched for another Host is another copy."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        sent = {"Host": "127.0.0.1", "Accept-Encoding": "identity", **(headers or {})}
+        sent = {"Host": f"127.0.0.1:{port}", "Accept-Encoding": "identity", **(headers or {})}
         connection.request(method, path, body=body, headers=sent)
         response = connection.getresponse()
         data = response.read()
@@ -396,6 +399,8 @@ class CandorServer:
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
+            # The workers share the listening socket: gone only once the last one is.
+            wait_for(lambda: not port_open(self.port), 10, f"port {self.port} to close")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -404,6 +409,10 @@ class CandorServer:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+    def destroy(self) -> None:
+        self.stop()
+        self.log.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -419,3 +428,114 @@ def cleanup(*things: object) -> Iterator[None]:
                     with contextlib.suppress(Exception):
                         method()
                     break
+
+
+# --- the whole stack ------------------------------------------------------------------------
+
+# Run by `manage.py shell` in the stack's environment: an API key of the demo organization and
+# its incident in progress (the one staff post updates to), as JSON on the last line.
+_API_KEY_SCRIPT = """
+import json
+from apps.incidents.models import Incident
+from apps.integrations.services import create_api_key
+from apps.organizations.models import Organization
+from apps.organizations.principals import System
+org = Organization.objects.get(slug=%(slug)r)
+_key, secret = create_api_key(org, actor=System("benchmark"), name="front cache", scope="write")
+incident = (
+    Incident.objects.filter(organization=org, kind="incident", resolved_at__isnull=True)
+    .order_by("-id")
+    .first()
+)
+print(json.dumps({"key": secret, "incident": incident.public_id, "status": incident.status}))
+"""
+
+
+class Stack:
+    """Private PostgreSQL and Redis, the demo organization (`manage.py demo`), Candor's
+    production server and nginx with deploy/nginx/candor.conf in front of it."""
+
+    def __init__(
+        self,
+        *,
+        server: str = "gunicorn",
+        workers: int = 3,
+        demo_args: tuple[str, ...] = (),
+        static_root: Path | None = None,
+        log: Path | None = None,
+    ) -> None:
+        self.postgres = PrivatePostgres()
+        self.redis = PrivateRedis()
+        self.web_port = free_port()
+        self.env = production_env(
+            self.postgres.url, self.redis.url, f"http://127.0.0.1:{self.web_port}"
+        )
+        self.web = CandorServer(server, self.env, self.web_port, workers, log)
+        self.nginx = Nginx(f"127.0.0.1:{self.web_port}", static_root=static_root)
+        self.demo_args = demo_args
+        self.slug = "demo"
+
+    def manage(self, *args: str) -> str:
+        result = subprocess.run(
+            [str(VENV_BIN / "python"), "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}")
+        return result.stdout
+
+    def start(self, say: Callable[[str], object] = print) -> Stack:
+        say(f"private PostgreSQL on :{self.postgres.port}, Redis on :{self.redis.port}")
+        self.postgres.start()
+        self.redis.start()
+        say("migrate, collectstatic, demo (takes a minute)")
+        self.manage("migrate", "--noinput")
+        self.manage("collectstatic", "--noinput")
+        self.manage("demo", *self.demo_args)
+        say(f"{self.web.server} on :{self.web_port}, nginx on :{self.nginx.port}")
+        self.web.start()
+        self.nginx.start()
+        return self
+
+    def api_key(self) -> dict[str, str]:
+        """{"key": an API key, "incident": the incident in progress, "status": its status}."""
+        out = self.manage("shell", "-c", _API_KEY_SCRIPT % {"slug": self.slug})
+        return dict(json.loads(out.strip().splitlines()[-1]))
+
+    def post_update(self, credentials: Mapping[str, str], body: str) -> Answer:
+        """An incident update by staff through the management API (via the front cache, where
+        /api/v1 passes straight through), without notifying subscribers."""
+        payload = {
+            "status": credentials["status"],
+            "body": body,
+            "deliver_notifications": False,
+        }
+        return fetch(
+            self.nginx.port,
+            f"/api/v1/incidents/{credentials['incident']}/updates/",
+            {"Authorization": f"Bearer {credentials['key']}", "Content-Type": "application/json"},
+            method="POST",
+            body=json.dumps(payload).encode(),
+        )
+
+    def destroy(self) -> None:
+        for part in (self.nginx, self.web, self.redis, self.postgres):
+            with contextlib.suppress(Exception):
+                part.destroy() if hasattr(part, "destroy") else part.stop()
+
+
+def visible_after(port: int, path: str, marker: bytes, started: float, limit: float = 30) -> float:
+    """Seconds from `started` (time.monotonic()) until `marker` is in `path` through nginx,
+    polled every 50 ms as a reader would (gzip accepted: browsers' key, the busier copy)."""
+    while time.monotonic() - started < limit:
+        answer = fetch(port, path, {"Accept-Encoding": "gzip"})
+        body = answer.body
+        if answer.headers.get("content-encoding") == "gzip":
+            body = gzip.decompress(body)
+        if answer.status == 200 and marker in body:
+            return time.monotonic() - started
+        time.sleep(0.05)
+    raise RuntimeError(f"{marker!r} did not appear at {path} within {limit:.0f} s")
