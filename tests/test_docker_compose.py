@@ -7,6 +7,7 @@ they mention against the code.
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import re
 import shlex
 from pathlib import Path
@@ -191,3 +192,13 @@ def test_the_front_cache_forwards_to_the_web_port_and_web_stays_reachable():
     assert "web" in front["depends_on"]
     # web keeps its own port: its health check and direct access do not go through the cache.
     assert f"{web_port}:{web_port}" in SERVICES["web"]["ports"]
+
+
+@pytest.mark.parametrize("service", APP_SERVICES)
+def test_the_app_trusts_the_front_cache_and_only_it_for_the_client_address(service):
+    address = SERVICES["front"]["networks"]["default"]["ipv4_address"]
+    subnet = COMPOSE["networks"]["default"]["ipam"]["config"][0]["subnet"]
+    trusted = resolve(SERVICES[service]["environment"]["TRUSTED_PROXIES"]).split(",")
+
+    assert trusted == [address]
+    assert ipaddress.ip_address(address) in ipaddress.ip_network(subnet)
