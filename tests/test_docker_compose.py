@@ -192,6 +192,10 @@ def test_the_front_cache_forwards_to_the_web_port_and_web_stays_reachable():
     assert "web" in front["depends_on"]
     # web keeps its own port: its health check and direct access do not go through the cache.
     assert f"{web_port}:{web_port}" in SERVICES["web"]["ports"]
+    # The front's health check asks nginx itself (deploy/nginx/candor.conf), not web's /healthz.
+    probe = " ".join(front["healthcheck"]["test"])
+    assert f"http://127.0.0.1:{listen}/.front/healthz" in probe
+    assert "location = /.front/healthz" in (BASE_DIR / "deploy/nginx/candor.conf").read_text()
 
 
 @pytest.mark.parametrize("service", APP_SERVICES)

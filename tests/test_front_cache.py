@@ -154,10 +154,15 @@ def test_a_request_with_a_session_cookie_is_never_served_from_or_stored_in_the_c
     assert anonymous.cache == "MISS"
 
 
-def test_the_dashboard_and_the_management_api_never_touch_the_cache(front):
+def test_the_dashboard_the_management_api_and_forms_never_touch_the_cache(front):
     nginx, _server = front
 
-    for path in ["/dashboard/acme/", "/api/v1/components/", "/accounts/login/"]:
+    for path in [
+        "/dashboard/acme/",
+        "/api/v1/components/",
+        "/accounts/login/",
+        "/s/acme/subscribe/",
+    ]:
         answers = [fetch(nginx.port, path) for _ in range(2)]
         assert [answer.cache for answer in answers] == ["", ""], path
 
@@ -179,3 +184,5 @@ def test_the_last_copy_is_served_when_the_app_is_gone(front):
     assert summary_later.body == summary.body
     # A page nobody fetched before has no copy: nginx says so rather than hang.
     assert fetch(nginx.port, "/s/acme/history/").status == 502
+    # The front's own health check (docker-compose) says it is up.
+    assert fetch(nginx.port, "/.front/healthz").status == 200
