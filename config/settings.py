@@ -6,6 +6,7 @@ and HTTPS settings default on. See README "Configuration" for every variable.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -403,6 +404,18 @@ SPECTACULAR_SETTINGS = {
 # HTTPS and cookies. SECURE_SSL_REDIRECT defaults on in production; turn it off for a plain-HTTP
 # deployment behind a TLS-terminating proxy that sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The proxies in front of the web process (the front cache, a load balancer): addresses or CIDR
+# ranges whose X-Forwarded-For is believed, so REMOTE_ADDR is the reader's, not the proxy's
+# (apps/core/forwarded.py, applied in config/wsgi.py). Empty: REMOTE_ADDR is the peer.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy.strip(), strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or network (e.g. 10.0.0.5 or "
+            "10.0.0.0/24)"
+        ) from None
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if PRODUCTION else 0)

@@ -7,6 +7,7 @@ they mention against the code.
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import re
 import shlex
 from pathlib import Path
@@ -164,3 +165,44 @@ def test_the_docker_build_context_leaves_out_local_state():
     ignored = (BASE_DIR / ".dockerignore").read_text().split()
 
     assert {".git", ".venv", "var", ".env"} <= set(ignored)
+
+
+def test_the_front_cache_fills_every_placeholder_of_the_shipped_nginx_config():
+    front = SERVICES["front"]
+    mount = next(volume for volume in front["volumes"] if "deploy/nginx/candor.conf" in volume)
+    source, target, *_ = mount.split(":")
+    placeholders = set(re.findall(r"\$\{([A-Z_]+)\}", (BASE_DIR / source).read_text()))
+
+    assert front["image"].startswith("nginx:") and front["image"].endswith("-alpine")
+    # The image's entrypoint runs envsubst on /etc/nginx/templates/*.template, only on the
+    # variables the filter matches (nginx's own $host, $scheme... must survive).
+    assert target.startswith("/etc/nginx/templates/") and target.endswith(".conf.template")
+    assert placeholders == {"CANDOR_UPSTREAM", "CANDOR_LISTEN", "CANDOR_CACHE_DIR"}
+    assert placeholders <= set(front["environment"])
+    assert all(re.match(front["environment"]["NGINX_ENVSUBST_FILTER"], p) for p in placeholders)
+
+
+def test_the_front_cache_forwards_to_the_web_port_and_web_stays_reachable():
+    front = SERVICES["front"]
+    web_port = option(command("web"), "--bind").rsplit(":", 1)[1]
+    listen = front["environment"]["CANDOR_LISTEN"]
+
+    assert front["environment"]["CANDOR_UPSTREAM"] == f"web:{web_port}"
+    assert f"{listen}:{listen}" in front["ports"]
+    assert "web" in front["depends_on"]
+    # web keeps its own port: its health check and direct access do not go through the cache.
+    assert f"{web_port}:{web_port}" in SERVICES["web"]["ports"]
+    # The front's health check asks nginx itself (deploy/nginx/candor.conf), not web's /healthz.
+    probe = " ".join(front["healthcheck"]["test"])
+    assert f"http://127.0.0.1:{listen}/.front/healthz" in probe
+    assert "location = /.front/healthz" in (BASE_DIR / "deploy/nginx/candor.conf").read_text()
+
+
+@pytest.mark.parametrize("service", APP_SERVICES)
+def test_the_app_trusts_the_front_cache_and_only_it_for_the_client_address(service):
+    address = SERVICES["front"]["networks"]["default"]["ipv4_address"]
+    subnet = COMPOSE["networks"]["default"]["ipam"]["config"][0]["subnet"]
+    trusted = resolve(SERVICES[service]["environment"]["TRUSTED_PROXIES"]).split(",")
+
+    assert trusted == [address]
+    assert ipaddress.ip_address(address) in ipaddress.ip_network(subnet)

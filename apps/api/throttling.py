@@ -53,9 +53,9 @@ AUTH_FAILURE_MESSAGE = "Too many failed authentication attempts from your addres
 
 
 def client_address(request: HttpRequest | Request) -> str:
-    # REMOTE_ADDR is the peer; behind a proxy, configure it to set REMOTE_ADDR (gunicorn
-    # --forwarded-allow-ips) rather than trusting a client-supplied X-Forwarded-For (the same
-    # rule as apps.organizations.middleware.client_ip, a floor above this one).
+    # REMOTE_ADDR: the peer, or behind our own proxies (TRUSTED_PROXIES) the address they saw,
+    # set before Django runs (apps/core/forwarded.py); never a client-supplied X-Forwarded-For
+    # (the same rule as apps.organizations.middleware.client_ip, a floor above this one).
     return str(request.META.get("REMOTE_ADDR") or "unknown")
 
 

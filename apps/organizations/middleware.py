@@ -24,8 +24,8 @@ HEALTH_PATHS = frozenset({"/healthz", "/readyz"})
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    # REMOTE_ADDR is the peer; behind a proxy, configure it to set REMOTE_ADDR (gunicorn
-    # --forwarded-allow-ips) rather than trusting a client-supplied X-Forwarded-For here.
+    # REMOTE_ADDR: the peer, or behind our own proxies (TRUSTED_PROXIES) the address they saw,
+    # set before Django runs (apps/core/forwarded.py). Never a client-supplied X-Forwarded-For.
     return request.META.get("REMOTE_ADDR") or None
 
 
