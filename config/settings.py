@@ -93,8 +93,6 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Before anything that reads the client address (rate limits, audit): see apps/core/proxy.py.
-    "apps.core.proxy.ForwardedForMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.organizations.middleware.TenantMiddleware",
@@ -423,8 +421,6 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
 SECURE_HSTS_PRELOAD = False
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
-# Reverse proxies (CIDRs) whose X-Forwarded-For is believed: the front cache, a load balancer.
-TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"

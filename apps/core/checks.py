@@ -75,23 +75,3 @@ def check_status_domain_is_not_app_host(
             )
         ]
     return []
-
-
-@register(Tags.security)
-def check_trusted_proxies(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[Error]:
-    """A typo in TRUSTED_PROXIES would otherwise fail every request (apps/core/proxy.py)."""
-    import ipaddress
-
-    errors: list[Error] = []
-    for cidr in settings.TRUSTED_PROXIES:
-        try:
-            ipaddress.ip_network(cidr, strict=False)
-        except ValueError:
-            errors.append(
-                Error(
-                    f"TRUSTED_PROXIES holds {cidr!r}, which is not an address or network.",
-                    hint="Use addresses or CIDRs, comma-separated: 10.0.0.0/8,192.0.2.7",
-                    id="candor.E010",
-                )
-            )
-    return errors
