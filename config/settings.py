@@ -197,15 +197,18 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
-    # Resend deliveries whose retry time has come, or whose batch died or was lost.
+    # Resend deliveries whose retry time has come, or whose batch died or was lost. Every 3 s:
+    # after a worker is killed or Redis restarts empty, mail catches up within the lease (8 s,
+    # apps/notifications/conf.py) or the grace (10 s) plus this; the query is one index scan.
     "notifications-retry-due-deliveries": {
         "task": "notifications.retry_due_deliveries",
-        "schedule": 10.0,
+        "schedule": 3.0,
     },
-    # Restart fan-outs of events left unprocessed (crash between commit and enqueue).
+    # Restart fan-outs of events left unprocessed (crash between commit and enqueue, an enqueue
+    # that failed while Redis was down, a message lost with Redis).
     "notifications-requeue-unprocessed-events": {
         "task": "notifications.requeue_unprocessed_events",
-        "schedule": 30.0,
+        "schedule": 3.0,
     },
     # Start, complete and send reminders for scheduled maintenances (idempotent).
     "incidents-maintenance-transitions": {
