@@ -164,11 +164,15 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Off: with it on, losing Redis killed the worker's main process ("Unrecoverable error:
-# AttributeError ... 'hostname'" while restoring unacked messages, celery#7185, still open; seen
-# with celery/kombu 5.7.0 in benchmarks/drills/drill_redis.py), so no worker was left to catch
-# up when Redis came back. A task that keeps running through the outage is harmless: its rows
-# stay claimed (the lease is renewed while it runs) and its redelivered message claims nothing.
+# Off: a batch that is sending when Redis goes away finishes its sends (mail keeps flowing
+# through a Redis outage; benchmarks/drills/drill_redis.py), instead of being cancelled and its
+# rows resent later. Running it twice is harmless: its rows stay claimed (the lease is renewed
+# while it runs) and its redelivered message claims nothing. celery#7185 also reports the
+# cancel path ending the worker's main process. Note: with celery/kombu 5.7.0 the main process
+# exits anyway when Redis goes away while it holds unacknowledged messages ("Unrecoverable
+# error: AttributeError ... 'hostname'" while restoring them): run workers under a supervisor
+# that restarts them (docker-compose `restart: unless-stopped`, Kubernetes); the new worker
+# sweeps as soon as it is ready (apps/notifications/tasks.py).
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 10.0
 # When a worker is killed outright (SIGKILL, OOM, lost host) its unacknowledged tasks come back
