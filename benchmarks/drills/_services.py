@@ -237,7 +237,7 @@ class Stack:
             self.postgres.migrate(self.database)
         os.environ.update(
             {
-                "DJANGO_SETTINGS_MODULE": "benchmarks.drills.drill_settings",
+                "DJANGO_SETTINGS_MODULE": "benchmarks.drills.settings",
                 "DATABASE_URL": self.postgres.url(self.database),
                 "REDIS_URL": self.redis.url,
                 "CONN_MAX_AGE": "0",
