@@ -11,7 +11,7 @@ PORT ?= 8000
 LINK_HOST = $(if $(filter 0.0.0.0 :: [::],$(HOST)),127.0.0.1,$(HOST))
 SITE_URL ?= http://$(LINK_HOST):$(PORT)
 
-.PHONY: install run test lint format worker beat migrate demo schema schemathesis clean
+.PHONY: install run test lint format worker beat migrate demo schema schemathesis drills clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -66,6 +66,13 @@ schema: install
 # changes the number of examples per operation.
 schemathesis: install
 	.ci/schemathesis
+
+# Fault drills (benchmarks/drills/): PostgreSQL and Redis stopped and restarted, a worker
+# killed mid fan-out, SMTP and webhook servers that refuse or hang. Private PostgreSQL and
+# Redis instances on free ports (never the shared ones); needs redis-server and PostgreSQL 15's
+# initdb/pg_ctl. DRILLS="redis postgres" runs only those. About 5 minutes.
+drills: install
+	$(BIN)/python benchmarks/drills/run.py $(DRILLS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

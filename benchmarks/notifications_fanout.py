@@ -16,13 +16,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import signal
 import smtplib
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -34,58 +29,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 PRIVATE_REDIS_PORT = 6390
 
-
-class PrivateRedis:
-    """A throwaway redis-server on 127.0.0.1 (no RDB, no AOF, its own temp dir) for
-    --restart-redis: the shared Redis is never restarted. SIGKILL and start again = an empty
-    broker, every queued and unacked message gone."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.dir = tempfile.mkdtemp(prefix="candor-bench-redis-")
-        self.process: subprocess.Popen | None = None
-        self.starts = 0
-
-    def _answers(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    def start(self) -> PrivateRedis:
-        if self.process is None and self._answers():
-            sys.exit(f"Something already listens on 127.0.0.1:{self.port}; pick another port.")
-        log = open(Path(self.dir) / "redis.log", "ab")  # noqa: SIM115 (kept for the process)
-        self.process = subprocess.Popen(
-            [
-                "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no", "--dir", self.dir,
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-        self.starts += 1
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self._answers():
-                return self
-            time.sleep(0.05)
-        raise SystemExit("The private redis-server did not start.")
-
-    def kill(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
-        shutil.rmtree(self.dir, ignore_errors=True)
-
+from benchmarks.drills._services import PrivateRedis  # noqa: E402 (after sys.path is set)
 
 # --restart-redis must point this process (Django, its Celery producer) and the workers at the
 # private server before Django reads REDIS_URL.

@@ -178,7 +178,16 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Off: a batch that is sending when Redis goes away finishes its sends (mail keeps flowing
+# through a Redis outage; benchmarks/drills/drill_redis.py), instead of being cancelled and its
+# rows resent later. Running it twice is harmless: its rows stay claimed (the lease is renewed
+# while it runs) and its redelivered message claims nothing. celery#7185 also reports the
+# cancel path ending the worker's main process. Note: with celery/kombu 5.7.0 the main process
+# exits anyway when Redis goes away while it holds unacknowledged messages ("Unrecoverable
+# error: AttributeError ... 'hostname'" while restoring them): run workers under a supervisor
+# that restarts them (docker-compose `restart: unless-stopped`, Kubernetes); the new worker
+# sweeps as soon as it is ready (apps/notifications/tasks.py).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 10.0
 # When a worker is killed outright (SIGKILL, OOM, lost host) its unacknowledged tasks come back
 # from Redis after the visibility timeout, found by kombu's unacked-restore sweep (by default
@@ -211,15 +220,18 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
-    # Resend deliveries whose retry time has come, or whose batch died or was lost.
+    # Resend deliveries whose retry time has come, or whose batch died or was lost. Every 3 s:
+    # after a worker is killed or Redis restarts empty, mail catches up within the lease (8 s,
+    # apps/notifications/conf.py) or the grace (10 s) plus this; the query is one index scan.
     "notifications-retry-due-deliveries": {
         "task": "notifications.retry_due_deliveries",
-        "schedule": 10.0,
+        "schedule": 3.0,
     },
-    # Restart fan-outs of events left unprocessed (crash between commit and enqueue).
+    # Restart fan-outs of events left unprocessed (crash between commit and enqueue, an enqueue
+    # that failed while Redis was down, a message lost with Redis).
     "notifications-requeue-unprocessed-events": {
         "task": "notifications.requeue_unprocessed_events",
-        "schedule": 30.0,
+        "schedule": 3.0,
     },
     # Start, complete and send reminders for scheduled maintenances (idempotent).
     "incidents-maintenance-transitions": {

@@ -40,6 +40,17 @@ def _clear_cache():
 
 
 @pytest.fixture(autouse=True)
+def _cache_warnings_forgotten():
+    """The "cache unavailable" warnings are logged once a minute per process: each test starts
+    as a fresh process would, so a test that expects one is not silenced by an earlier test."""
+    from apps.api import throttling
+
+    throttling._last_cache_warning.clear()
+    yield
+    throttling._last_cache_warning.clear()
+
+
+@pytest.fixture(autouse=True)
 def _demo_site_in_tmp(monkeypatch, tmp_path):
     """`manage.py demo` writes var/demo-site.html; a test run must not overwrite the one a
     developer's `make run` wrote (with its SITE_URL) in the working tree."""

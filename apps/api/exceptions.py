@@ -5,7 +5,13 @@ DRF already answers its own exceptions. This adds what services and Django raise
 - django.core.exceptions.ValidationError (raised by services before they write anything) is a
   400 with the service's message, and its field errors when it has them;
 - RequestDataTooBig (a body over DATA_UPLOAD_MAX_MEMORY_SIZE) is a 413, not Django's bare 400;
-- an idempotent replay (apps.api.idempotency) returns the stored first response.
+- an idempotent replay (apps.api.idempotency) returns the stored first response;
+- an OperationalError or InterfaceError (PostgreSQL down or restarting), wherever it is raised
+  in the request (the API key lookup in authentication, a view, a service), is a 503
+  `{"detail": ...}` with Retry-After, like the inbound alert hooks answer
+  (apps.integrations.alerts.views_hooks): the one answer a client's retry can fix, in JSON as
+  every other API answer, never Django's HTML 500 page. Other database errors (IntegrityError,
+  ProgrammingError) are bugs: still 500s.
 
 A row deleted by another request while a service worked on it raises apps.core.locking.Gone, an
 Http404, which DRF answers as its 404. Any other ObjectDoesNotExist is a bug and stays a 500: it
@@ -17,16 +23,20 @@ summarising them, so every error body has `detail` and clients can show it as it
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 
 NON_FIELD = api_settings.NON_FIELD_ERRORS_KEY
+
+logger = logging.getLogger(__name__)
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -39,6 +49,16 @@ class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "This conflicts with the current state of the resource."
     default_code = "conflict"
+
+
+class DatabaseUnavailable(exceptions.APIException):
+    """PostgreSQL did not answer. The same words and Retry-After as the alert hooks' 503."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "Temporarily unavailable; please retry."
+    default_code = "unavailable"
+    # DRF's handler sends `wait` as Retry-After: long enough for a restart or a failover.
+    wait = 30
 
 
 class IdempotentReplay(Exception):
@@ -102,6 +122,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         from .parsers import too_large
 
         exc = too_large()
+    elif isinstance(exc, OperationalError | InterfaceError):
+        logger.warning("API: database unavailable (%s); answering 503", exc)
+        exc = DatabaseUnavailable()
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # a bug: Django's 500 handling (and error reporting) takes over

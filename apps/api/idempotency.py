@@ -10,6 +10,12 @@
 
 Rows expire after 24 hours; expired rows are purged lazily (at most once per PURGE_EVERY per
 cache) and by `purge_expired_idempotency_keys`, which a beat task may call.
+
+The keys themselves live in PostgreSQL, not in the cache: with Redis down they work exactly as
+usual. The cache only spaces out the lazy purge; when it is unreachable the purge is skipped
+(and the log says so, once a minute): an expired key is deleted anyway when it is used again
+(`begin`), so skipping it only leaves old rows a little longer. With PostgreSQL down, `begin`
+raises and the API answers 503 (apps.api.exceptions); the claim was never written.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from rest_framework.renderers import JSONRenderer
 from .credentials import credential_of
 from .exceptions import Conflict, IdempotentReplay
 from .models import IdempotencyKey
+from .throttling import warn_cache_unavailable
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -81,7 +88,12 @@ def purge_expired_idempotency_keys() -> int:
 
 
 def _maybe_purge() -> None:
-    if cache.add("api:idempotency-purge", 1, timeout=PURGE_EVERY):
+    try:
+        due = cache.add("api:idempotency-purge", 1, timeout=PURGE_EVERY)
+    except Exception:
+        warn_cache_unavailable("idempotency key purge")
+        return
+    if due:
         purge_expired_idempotency_keys()
 
 
@@ -128,11 +140,14 @@ def finish(claim: Claim, response: Response, *, redact: tuple[str, ...] = ()) ->
     `redact` names top-level fields stored as null: secrets shown once (a new API key's) must
     not sit in this table in plain text; a replay then says null for them.
     """
-    claim.finished = True
     status = response.status_code
     if status >= 500 or status == 409:
-        release(claim)
+        # Quietly: when the answer is a 503 because the database is down, releasing fails too,
+        # and that must not turn the 503 into a 500 (the row, if any, expires like the rest).
+        abandon(claim)
+        claim.finished = True
         return
+    claim.finished = True
     data = getattr(response, "data", None)
     if isinstance(data, dict) and redact:
         data = {**data, **{field: None for field in redact if field in data}}

@@ -19,15 +19,65 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+# One warning a minute per process and kind when the cache is down: during an outage every
+# request would log one otherwise, and the log is what people read while they fix it.
+CACHE_WARNING_INTERVAL = 60.0
+_last_cache_warning: dict[str, float] = {}
+
+
+def warn_cache_unavailable(what: str, *, now: float | None = None) -> bool:
+    """Log that `what` fails open because the cache is unreachable, at most once a minute per
+    process for each `what`. Returns whether it logged."""
+    now = time.monotonic() if now is None else now
+    last = _last_cache_warning.get(what)
+    if last is not None and now - last < CACHE_WARNING_INTERVAL:
+        return False
+    _last_cache_warning[what] = now
+    logger.warning(
+        "%s: cache unavailable, not limiting (this warning repeats at most once a minute)",
+        what,
+        exc_info=True,
+    )
+    return True
+
+
+def count_in_window(key: str, window_seconds: int) -> int:
+    """Add one to `key`'s counter and return the new count, atomically across processes.
+
+    add() then incr(): both are atomic in Redis (SET NX with EXPIRE, INCR) and in locmem (one
+    lock), so concurrent requests each get their own number and none is lost. The counter
+    outlives its window by a little, so a request at the window's very end still finds it.
+    Raises whatever the cache raises when it is down.
+    """
+    cache.add(key, 0, timeout=window_seconds + 5)
+    try:
+        return cache.incr(key)
+    except ValueError:
+        # The counter expired between add() and incr() (Django raises ValueError for a
+        # missing key): this request opens the count again.
+        cache.add(key, 0, timeout=window_seconds + 5)
+        return cache.incr(key)
+
+
 class ApiKeyRateThrottle(SimpleRateThrottle):
     """Requests per API key, shared by all processes through the cache (Redis in production).
 
     The rate is REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["api_key"]. Over it, DRF answers 429
-    with Retry-After. Requests without a valid key never get here: authentication and the
-    permission check refuse them first.
+    with Retry-After (the seconds left in the window). Requests without a valid key never get
+    here: authentication and the permission check refuse them first.
+
+    A fixed window counted with an atomic counter per key and window (count_in_window), not
+    DRF's list of timestamps: that one is read, appended to and written back, so concurrent
+    requests overwrite each other's entries and 20 clients got 738 requests through a limit of
+    600. A fixed window lets a key send up to twice the rate across a window boundary; that is
+    the price of one INCR per request, and still bounds every key.
+
+    With the cache down the limit fails open, and says so in the log (once a minute): refusing
+    every API call because the limiter cannot count would turn a Redis outage into an API one.
     """
 
     scope = "api_key"
+    retry_after: int | None = None
 
     def get_rate(self) -> str | None:
         # Read at request time, not import time (DRF's THROTTLE_RATES is a class attribute frozen
@@ -40,6 +90,28 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
         if not is_api_credential(key):
             return None
         return self.cache_format % {"scope": self.scope, "ident": key.pk}
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        if self.rate is None:
+            return True
+        limit, duration = self.parse_rate(self.rate)
+        ident = self.get_cache_key(request, view)
+        if limit is None or not duration or ident is None:
+            return True
+        now = self.timer()
+        window = int(now // duration)
+        try:
+            count = count_in_window(f"{ident}:{window}", duration)
+        except Exception:
+            warn_cache_unavailable("API rate limit")
+            return True
+        if count <= limit:
+            return True
+        self.retry_after = max(1, math.ceil((window + 1) * duration - now))
+        return False
+
+    def wait(self) -> float | None:
+        return self.retry_after
 
 
 # --- failed authentication, per client address ---------------------------------------------
@@ -79,7 +151,7 @@ def auth_failure_wait(request: HttpRequest | Request, *, now: float | None = Non
     try:
         failures = cache.get(_failure_key(client_address(request), start), 0)
     except Exception:
-        logger.warning("auth failure limit: cache unavailable, not limiting", exc_info=True)
+        warn_cache_unavailable("auth failure limit")
         return None
     if failures < AUTH_FAILURES_PER_MINUTE:
         return None
@@ -98,11 +170,9 @@ def record_auth_failure(
     address = client_address(request)
     key = _failure_key(address, start)
     try:
-        # add() then incr(): atomic in Redis and locmem, so concurrent workers count every try.
-        cache.add(key, 0, timeout=AUTH_FAILURE_WINDOW_SECONDS * 2)
-        failures = cache.incr(key)
+        failures = count_in_window(key, AUTH_FAILURE_WINDOW_SECONDS)
     except Exception:
-        logger.warning("auth failure limit: cache unavailable, not counting", exc_info=True)
+        warn_cache_unavailable("auth failure limit")
         return
     if failures >= AUTH_FAILURES_PER_MINUTE:
         logger.warning(

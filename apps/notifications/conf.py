@@ -47,21 +47,58 @@ def slack_min_interval() -> float:
     return float(_get("NOTIFICATIONS_SLACK_MIN_INTERVAL", 1.0))
 
 
+def lease_heartbeat() -> float:
+    """Seconds between renewals of a running batch's lease (apps.notifications.tasks); 0 turns
+    renewal off. Renewal needs a second database connection outside the task's transaction, so
+    it runs on PostgreSQL only (see lease_renewed)."""
+    return float(_get("NOTIFICATIONS_LEASE_HEARTBEAT_SECONDS", 2.0))
+
+
+def lease_renewed() -> bool:
+    from django.db import connection
+
+    return lease_heartbeat() > 0 and connection.vendor == "postgresql"
+
+
 def lease_seconds() -> int:
-    # Rows claimed by a batch are free again shortly *before* a killed worker's message comes
-    # back from the broker (visibility timeout), so the redelivered task can claim them at once.
+    """How long a claim holds a batch's rows without being renewed.
+
+    With renewal (PostgreSQL), a short lease renewed every lease_heartbeat() seconds while the
+    batch runs: a worker that dies (SIGKILL, OOM, lost host, its task cancelled when Redis went
+    away) stops renewing, and its rows are free again within this many seconds, for the sweeper
+    to hand to a live worker (issue 13: 51-61 s after a worker was killed, now under 15 s).
+    Without renewal, the rows are free again shortly *before* a killed worker's message comes
+    back from the broker (visibility timeout), so the redelivered task can claim them at once.
+    """
+    if hasattr(settings, "NOTIFICATIONS_LEASE_SECONDS"):
+        return int(settings.NOTIFICATIONS_LEASE_SECONDS)
+    if lease_renewed():
+        # Four renewals missed in a row before another worker may take the rows.
+        return max(2, int(4 * lease_heartbeat()))
     visibility = _get("CELERY_BROKER_TRANSPORT_OPTIONS", {}).get("visibility_timeout", 60)
-    return _get("NOTIFICATIONS_LEASE_SECONDS", max(2, int(visibility) - 5))
+    return max(2, int(visibility) - 5)
 
 
 def sweep_grace() -> int:
     # A new delivery becomes "due" for the sweeper this long after creation, in case its batch
-    # message was lost (Redis restart); the batch normally sends it well before.
-    return _get("NOTIFICATIONS_SWEEP_GRACE_SECONDS", 120)
+    # message was lost (Redis restarted empty): after an outage, mail catches up within this
+    # plus the sweep interval. A batch still queued when it comes due is enqueued once more
+    # (the claim lets only one of the two send a row), and the sweeper moves each row it
+    # enqueues this far ahead again, so a long queue is not re-enqueued on every sweep.
+    return _get("NOTIFICATIONS_SWEEP_GRACE_SECONDS", 10)
 
 
 def unprocessed_event_grace() -> int:
-    return _get("NOTIFICATIONS_EVENT_REQUEUE_AFTER_SECONDS", 120)
+    # An event not fanned out this long after it was written is fanned out again by the sweeper
+    # (its message was lost with Redis, or the enqueue failed while Redis was down); at most
+    # once per event_requeue_spacing(), so a long fan-out is not restarted over and over.
+    return _get("NOTIFICATIONS_EVENT_REQUEUE_AFTER_SECONDS", 10)
+
+
+def event_requeue_spacing() -> int:
+    # Remembered in the cache (Redis): when Redis comes back empty the memory is gone with the
+    # lost messages, and the events are fanned out again at the next sweep, as they must be.
+    return _get("NOTIFICATIONS_EVENT_REQUEUE_SPACING_SECONDS", 120)
 
 
 def webhook_retry_schedule() -> list[int]:

@@ -77,6 +77,54 @@ def claim(delivery_ids: Iterable[int], *, owner: str) -> list[int]:
     return ids
 
 
+def renew_lease(delivery_ids: Sequence[int], *, owner: str) -> int:
+    """Extend the lease on the rows among delivery_ids that `owner` still holds (pending, not
+    yet marked, failed or deferred: those clear lease_owner). Returns how many it extended."""
+    until = timezone.now() + timedelta(seconds=conf.lease_seconds())
+    return Delivery.objects.filter(
+        id__in=list(delivery_ids), status=Delivery.Status.PENDING, lease_owner=owner[:64]
+    ).update(leased_until=until, next_attempt_at=until)
+
+
+class LeaseKeeper:
+    """Renews a running batch's lease every conf.lease_heartbeat() seconds from a thread with
+    its own database connection, so the lease can be short (conf.lease_seconds): while the
+    process lives its rows stay claimed however long a send takes; once it dies, they are free
+    within seconds. A renewal that fails (database hiccup) is logged and tried again at the
+    next beat; the lease outlasts several missed ones.
+    """
+
+    def __init__(self, delivery_ids: Sequence[int], *, owner: str) -> None:
+        self.delivery_ids = list(delivery_ids)
+        self.owner = owner
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="lease-keeper", daemon=True)
+
+    def __enter__(self) -> LeaseKeeper:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+    def _run(self) -> None:
+        from django.db import connections
+
+        try:
+            while not self.stopped.wait(conf.lease_heartbeat()):
+                # Renewed until the batch ends, even when nothing is held yet (the claim may
+                # still be running on a busy machine) or any more: one small UPDATE a beat.
+                try:
+                    renew_lease(self.delivery_ids, owner=self.owner)
+                except Exception:
+                    logger.warning(
+                        "could not renew the lease of batch %s", self.owner, exc_info=True
+                    )
+        finally:
+            connections.close_all()  # this thread's connection only (connections are per thread)
+
+
 def mark_sent(delivery_id: int) -> bool:
     """Record that the provider accepted the message. Conditional: False if already decided.
 

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, Model, Q, QuerySet
 from django.utils import timezone
@@ -221,10 +222,33 @@ def due_deliveries(limit: int = 5000) -> list[tuple[int, str]]:
 
 def retry_due_deliveries(limit: int = 5000) -> int:
     rows = due_deliveries(limit)
+    if rows:
+        # Not due again before the grace has passed once more: a queued batch that has not
+        # started yet (a long queue) is enqueued once per grace, not on every sweep.
+        Delivery.objects.filter(
+            id__in=[pk for pk, _ in rows], status=Delivery.Status.PENDING
+        ).update(next_attempt_at=timezone.now() + timedelta(seconds=conf.sweep_grace()))
     chunk = conf.fanout_chunk()
     for start in range(0, len(rows), chunk):
         _enqueue_batches(rows[start : start + chunk])
     return len(rows)
+
+
+def _requeue_due(event_id: int) -> bool:
+    """Whether the sweeper should enqueue this event's fan-out again now (see
+    conf.event_requeue_spacing). With the cache down, yes: the broker is probably down with it,
+    and enqueueing then fails harmlessly."""
+    try:
+        return bool(
+            cache.add(
+                f"notifications:event-requeued:{event_id}",
+                1,
+                timeout=conf.event_requeue_spacing(),
+            )
+        )
+    except Exception:
+        logger.warning("requeue of event %s: cache unavailable, requeueing anyway", event_id)
+        return True
 
 
 def requeue_unprocessed_events(limit: int = 100) -> int:
@@ -234,9 +258,12 @@ def requeue_unprocessed_events(limit: int = 100) -> int:
         .order_by("created_at")
         .values_list("id", flat=True)[:limit]
     )
+    requeued = 0
     for event_id in event_ids:
-        enqueue_fanout(event_id)
-    return len(event_ids)
+        if _requeue_due(event_id):
+            enqueue_fanout(event_id)
+            requeued += 1
+    return requeued
 
 
 def waiting_events(organization: Organization | None = None) -> int:
