@@ -50,7 +50,8 @@ return 0
 
 
 def _redis_client(key: str) -> Any | None:
-    """The raw redis-py client of Django's RedisCache, or None for other backends."""
+    """The raw redis-py client of Django's RedisCache (the primary's: published versions are
+    read after writes), or None for other backends."""
     backend = getattr(cache, "_cache", None)
     get_client = getattr(backend, "get_client", None)
     if get_client is None or not hasattr(cache, "make_and_validate_key"):
@@ -79,10 +80,28 @@ def publish_version(organization_id: int, version: int, *, heal: bool = False) -
         logger.warning("could not publish content version of %s", organization_id, exc_info=True)
 
 
+_reader: Any = None
+
+
 def published_version(organization_id: int) -> int | None:
-    """The published content version; None when unknown. Raises when the cache fails."""
-    value = cache.get(VERSION_KEY.format(organization_id))
-    return value if isinstance(value, int) else None
+    """The published content version; None when unknown. Raises when the cache fails.
+
+    Read once per fast-path hit, so with Redis it skips Django's cache layer, which builds a new
+    client object on every call (about 200 µs of CPU against 80 µs for the bare GET); the
+    client is kept (redis-py clients are thread-safe over their connection pool). The value is
+    the bare integer Django's RedisCache stores for ints, so both read the same key."""
+    global _reader
+    name = VERSION_KEY.format(organization_id)
+    if _reader is None:
+        _reader = _redis_client(name) or False
+    if _reader is False:
+        value = cache.get(name)
+        return value if isinstance(value, int) else None
+    raw = _reader.get(cache.make_and_validate_key(name))
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None
 
 
 def forget(organization_id: int, route_keys: list[str]) -> None:
