@@ -1,4 +1,4 @@
-# Candor: one image for web (gunicorn), worker and beat (celery); docker-compose.yml runs them.
+# Candor: one image for web (granian), worker and beat (celery); docker-compose.yml runs them.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -29,5 +29,11 @@ RUN ENVIRONMENT=production DEBUG=false SECRET_KEY=collectstatic-build-step-only 
 USER candor
 
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--access-logfile", "-", \
-     "--logger-class", "apps.core.gunicorn_logging.RedactingLogger"]
+# granian (WSGI): 3-4x gunicorn's sync workers on cached public reads (docs/internals.md
+# "Processes"). Eight blocking threads per worker: enough to overlap database and Redis waits,
+# few enough that 256 connections do not starve each other (the default, over a hundred, timed
+# out requests under load). The access log writes hook tokens as [token] (config/granian-log.json).
+# GRANIAN_WORKERS sets the number of worker processes (default 1).
+CMD ["granian", "--interface", "wsgi", "config.wsgi:application", "--host", "0.0.0.0", \
+     "--port", "8000", "--blocking-threads", "8", "--respawn-failed-workers", \
+     "--access-log", "--log-config", "config/granian-log.json"]

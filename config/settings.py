@@ -93,6 +93,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a shared public read answered from memory skips everything below; what the stack
+    # below answers is stored there (apps/public/fastpath.py; also in front of config/wsgi.py).
+    "apps.public.fastpath.FastPathMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.organizations.middleware.TenantMiddleware",
@@ -165,6 +168,12 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# The public fast path (apps/public/fastpath.py): per-process memory of shared public answers,
+# bounded by bytes; each entry is also dropped after PUBLIC_FASTPATH_TTL seconds.
+PUBLIC_FASTPATH = env.bool("PUBLIC_FASTPATH", default=True)
+PUBLIC_FASTPATH_MEMORY_BYTES = env.int("PUBLIC_FASTPATH_MEMORY_BYTES", default=32 * 1024 * 1024)
+PUBLIC_FASTPATH_TTL = env.float("PUBLIC_FASTPATH_TTL", default=5.0)
 
 # Celery: Redis broker when REDIS_URL is set; otherwise tasks run in-process (quick start).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")

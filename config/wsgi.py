@@ -6,6 +6,12 @@ from django.core.wsgi import get_wsgi_application
 from apps.core.forwarded import TrustedProxies, parse_networks
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-# REMOTE_ADDR is the client's, not the front cache's, for requests from TRUSTED_PROXIES
-# (apps/core/forwarded.py).
-application = TrustedProxies(get_wsgi_application(), parse_networks(settings.TRUSTED_PROXIES))
+_django = get_wsgi_application()
+
+# Shared public reads (status pages, their polls, the status API) are answered from process
+# memory before Django builds a request (apps/public/fastpath.py); everything else is Django's.
+from apps.public.fastpath import FastPathApplication  # noqa: E402  (needs the settings loaded)
+
+# Outermost: REMOTE_ADDR is the client's, not the front cache's, for requests from
+# TRUSTED_PROXIES (apps/core/forwarded.py).
+application = TrustedProxies(FastPathApplication(_django), parse_networks(settings.TRUSTED_PROXIES))

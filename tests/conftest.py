@@ -34,9 +34,17 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
+    from apps.organizations.middleware import last_known
+    from apps.public import fastpath
+
+    # The public fast path's memory and the per-process routes are caches too.
+    fastpath.memory.clear()
+    last_known.items.clear()
     cache.clear()
     yield
     cache.clear()
+    fastpath.memory.clear()
+    last_known.items.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -57,13 +57,16 @@ def test_every_dependency_names_a_service_of_this_file():
         assert set(service.get("depends_on", {})) <= set(SERVICES), name
 
 
-def test_web_runs_gunicorn_on_the_wsgi_application_after_migrations():
+def test_web_runs_granian_on_the_wsgi_application_after_migrations():
     args = command("web")
 
-    assert args[0] == "gunicorn"
-    module = importlib.import_module(args[1])
+    assert args[0] == "granian"
+    assert option(args, "--interface") == "wsgi"
+    target = next(arg for arg in args[1:] if not arg.startswith("-"))
+    module_name, _, attribute = target.partition(":")
+    module = importlib.import_module(module_name)
     assert module.__name__ == "config.wsgi"
-    assert callable(module.application)
+    assert callable(getattr(module, attribute))
     migrate = SERVICES["web"]["depends_on"]["migrate"]
     assert migrate["condition"] == "service_completed_successfully"
 

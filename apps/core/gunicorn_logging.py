@@ -1,5 +1,6 @@
-"""gunicorn's access log without inbound alert tokens (`--logger-class`, docker-compose.yml and
-the Dockerfile).
+"""gunicorn's access log without inbound alert tokens (`--logger-class`), for running the app
+under gunicorn. The image and docker-compose.yml run granian, whose access log is redacted by
+apps.core.logs.RedactHookTokens (config/granian-log.json).
 
 A hook token in the URL (/hooks/<token>/<kind>) is a credential; the access log would otherwise
 keep it in every request line. Imported by gunicorn only, never by Django.

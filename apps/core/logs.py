@@ -57,11 +57,17 @@ class RedactHookTokens(logging.Filter):
 
     A hook token is a credential: whoever reads the log could post alerts with it.
     Set on the loggers (not handlers), so every handler, including test capture, sees the
-    redacted record.
+    redacted record. granian's access log (config/granian-log.json) passes the request's fields
+    as a dict (path, query_string...): redacted the same way.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and record.args:
+        if isinstance(record.args, dict):
+            record.args = {
+                name: redact_hook_tokens(value) if isinstance(value, str) else value
+                for name, value in record.args.items()
+            }
+        elif isinstance(record.args, tuple) and record.args:
             record.args = tuple(
                 redact_hook_tokens(arg) if isinstance(arg, str) else arg for arg in record.args
             )

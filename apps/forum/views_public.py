@@ -30,6 +30,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from apps.incidents.models import Incident
 from apps.organizations.middleware import client_ip
+from apps.public.caching import mark_shared
 from apps.public.views_public import PRIVATE_CACHE_CONTROL, render_incident
 from apps.public.views_public import incident as incident_page
 from apps.status.models import Component
@@ -359,4 +360,8 @@ def discussion_live(request: HttpRequest, public_id: str) -> HttpResponse:
     response["Cache-Control"] = PRIVATE_CACHE_CONTROL if private else LIVE_CACHE_CONTROL
     if response.has_header("CDN-Cache-Control"):
         del response["CDN-Cache-Control"]
+    if not private:
+        # Every change of the thread bumps the organization's content version too
+        # (services._touch), so this answer holds for everyone until the next version.
+        mark_shared(response)
     return response

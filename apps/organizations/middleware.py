@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import re
 from collections import OrderedDict
 from collections.abc import Callable
@@ -7,15 +8,18 @@ from typing import cast
 
 from django.conf import settings
 from django.db import DatabaseError
-from django.http import Http404, HttpRequest, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.urls import get_script_prefix, set_script_prefix, set_urlconf
 from django.views.defaults import page_not_found
 
+from . import published
 from .context import current_ip
 from .models import Organization
 from .request_types import PublicRequest, TenantRequest
 from .tenancy import normalise_host, organization_for_host
+
+logger = logging.getLogger(__name__)
 
 PATH_PREFIX = re.compile(r"^/s/(?P<slug>[a-z0-9-]{1,40})(?P<rest>/.*)?$")
 # Load balancers and orchestrators probe by IP address or an internal name: health checks answer
@@ -36,8 +40,10 @@ def unknown_page(request: HttpRequest, message: str) -> HttpResponseBase:
 class LastKnownOrganizations:
     """Per-process memory of the organizations recently served, by host or slug.
 
-    Used only when the database is unreachable, so the public page can still be served from
-    its last good rendering (apps/public/caching.py) instead of failing before any view runs.
+    Used when the database is unreachable, so the public page can still be served from its
+    last good rendering (apps/public/caching.py) instead of failing before any view runs. The
+    same routes are kept in the cache (apps/organizations/published.py) for processes that start
+    during the outage; this memory also tells `resolve` when the cache already has the route.
     """
 
     def __init__(self, size: int = 5000):
@@ -58,17 +64,44 @@ last_known = LastKnownOrganizations()
 
 
 def resolve(key: str, lookup: Callable[[], Organization | None]) -> Organization | None:
-    """lookup() from the database; its last answer for key if the database is down."""
+    """lookup() from the database; its last answer for key if the database is down.
+
+    The last answer comes from this process's memory or, in a process that never served this
+    key (started during the outage), from the cache. Neither: DatabaseError propagates (the
+    middleware answers 503).
+    """
     try:
         organization = lookup()
     except DatabaseError:
-        organization = last_known.recall(key)
+        organization = last_known.recall(key) or published.recall_route(key)
         if organization is None:
             raise
         return organization
     if organization is not None:
+        known = last_known.recall(key)
+        if (
+            known is None
+            or known.pk != organization.pk
+            or known.content_version != organization.content_version
+        ):
+            # Once per process per change (every change bumps the version), not per request.
+            published.remember_route(key, organization)
         last_known.remember(key, organization)
     return organization
+
+
+def unavailable() -> HttpResponse:
+    """An address we cannot resolve while the database is down: try again, not an error page.
+
+    Plain text: templates may need the database (or the organization) to render."""
+    response = HttpResponse(
+        "This status page is temporarily unavailable. Please try again in a minute.\n",
+        status=503,
+        content_type="text/plain; charset=utf-8",
+    )
+    response["Retry-After"] = "30"
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 class TenantMiddleware:
@@ -92,6 +125,15 @@ class TenantMiddleware:
             current_ip.reset(token)
 
     def route(self, request: HttpRequest) -> HttpResponseBase:
+        try:
+            return self.route_or_fail(request)
+        except DatabaseError:
+            if getattr(request, "public_prefix", None) is not None:
+                raise  # the view failed: its own handling (or the 500 page) applies
+            logger.warning("database down and no known route for %s", request.path, exc_info=True)
+            return unavailable()
+
+    def route_or_fail(self, request: HttpRequest) -> HttpResponseBase:
         cast(TenantRequest, request).organization = None
         if request.path_info in HEALTH_PATHS:
             return self.get_response(request)

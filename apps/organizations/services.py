@@ -29,6 +29,7 @@ from apps.core.links import absolute_url
 from apps.core.locking import lock_again
 
 from . import dns as org_dns
+from . import published
 from .models import (
     RESERVED_SLUGS,
     TIMEZONE_CHOICES,
@@ -189,7 +190,16 @@ def delete_organization(organization: Organization, *, actor: Principal, confirm
         organization.public_id,
         actor.audit_label,
     )
+    organization_id = organization.pk
+    labels = (organization.slug, organization.public_id)
+    route_keys = ["slug:" + organization.slug]
+    route_keys += [f"host:{label}.{settings.STATUS_PAGE_DOMAIN}" for label in labels]
+    route_keys += [
+        "host:" + hostname for hostname in organization.domains.values_list("hostname", flat=True)
+    ]
     organization.delete()
+    # Its pages must not be served from the fast path's memory or during an outage any more.
+    transaction.on_commit(lambda: published.forget(organization_id, route_keys))
 
 
 # WCAG 2.x AA for normal text: the banner's words must be readable on its background.
@@ -280,12 +290,19 @@ def update_banner_settings(
 
 
 def bump_content_version(organization: Organization) -> None:
-    """Invalidate the cached public page after the current transaction commits."""
+    """Invalidate the cached public page after the current transaction commits.
+
+    The new version is then published in the cache (apps/organizations/published.py), where the
+    public fast path reads it: the next request after the commit sees the change. The version is
+    read back after the increment rather than computed, so two bumps racing publish two real
+    versions, and the higher one stays (publish only raises)."""
 
     def bump() -> None:
-        Organization.objects.filter(pk=organization.pk).update(
-            content_version=F("content_version") + 1
-        )
+        rows = Organization.objects.filter(pk=organization.pk)
+        rows.update(content_version=F("content_version") + 1)
+        version = rows.values_list("content_version", flat=True).first()
+        if version is not None:
+            published.publish_version(organization.pk, version)
 
     transaction.on_commit(bump)
 
@@ -738,4 +755,6 @@ def remove_domain(domain: Domain, *, actor: Principal) -> None:
     AuditEntry.record(domain.organization, actor=actor, action="domain.remove", target=domain)
     if domain.verified_at:
         bump_content_version(domain.organization)
+    hostname = domain.hostname
     domain.delete()
+    transaction.on_commit(lambda: published.forget(0, ["host:" + hostname]))

@@ -24,6 +24,10 @@ Every public view (HTML page, history, incident page, status API v2, feeds) answ
   served so to clients that accept it, with `Vary: Accept-Encoding` and an ETag of their own.
   These responses are the same for every reader and hold no secret, so compression cannot
   leak one (BREACH needs a secret and attacker-chosen text in the same body).
+- The fresh copy is stored as two entries, one per encoding (`Variant`): a read fetches only
+  the bytes it sends (15 KB gzipped rather than those and the 563 KB plain page together).
+- Responses that every reader shares are marked (`mark_shared`), so the fast path
+  (apps/public/fastpath.py) may answer the same request from process memory next time.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from typing import TYPE_CHECKING
 
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotModified
 from django.utils.http import http_date, parse_etags, parse_http_date_safe
 
 if TYPE_CHECKING:
@@ -100,6 +104,50 @@ class Rendering:
         return self.etag[:-1] + '-gzip"'
 
 
+@dataclass(frozen=True)
+class Variant:
+    """What one kind of client is sent: the plain body, or the gzipped one to clients that take
+    it. Each is cached under its own key (see `variant_key`), so a read fetches one body."""
+
+    body: bytes
+    content_type: str
+    etag: str  # the plain body's tag; the gzipped body is sent with gzip_etag
+    rendered_at: float
+    version: int | None
+    gzipped: bool  # body is the gzipped one
+    compressible: bool  # the rendering has a gzipped form (so the response varies on it)
+
+    @property
+    def gzip_etag(self) -> str:
+        return self.etag[:-1] + '-gzip"'
+
+
+def variant(rendering: Rendering, want_gzip: bool) -> Variant:
+    compressed = want_gzip and rendering.gzipped is not None
+    return Variant(
+        body=rendering.gzipped if compressed and rendering.gzipped is not None else rendering.body,
+        content_type=rendering.content_type,
+        etag=rendering.etag,
+        rendered_at=rendering.rendered_at,
+        version=rendering.version,
+        gzipped=compressed,
+        compressible=rendering.gzipped is not None,
+    )
+
+
+def variant_key(fresh_key: str, want_gzip: bool) -> str:
+    # A small body has no gzipped form: its "gzip" entry holds the plain one, so a client that
+    # accepts gzip still needs one read.
+    return fresh_key + (":gzip" if want_gzip else ":plain")
+
+
+def mark_shared(response: HttpResponseBase) -> None:
+    """This response is the one every reader without a session gets for this request (the same
+    host, path, query, encoding and validator) at this content version: the fast path may store
+    it. Never for personal, stale or failed responses."""
+    response.shared_public = True  # type: ignore[attr-defined]  # read by apps.public.fastpath
+
+
 GZIP_MIN_SIZE = 1024
 
 
@@ -121,8 +169,12 @@ def make_rendering(body: str | bytes, content_type: str, version: int | None = N
 
 def accepts_gzip(request: HttpRequest) -> bool:
     """gzip (or "*") listed in Accept-Encoding without q=0 (RFC 9110 §12.5.3)."""
+    return accepts_gzip_header(request.headers.get("Accept-Encoding", ""))
+
+
+def accepts_gzip_header(accept_encoding: str) -> bool:
     weights: dict[str, float] = {}
-    for item in request.headers.get("Accept-Encoding", "").lower().split(","):
+    for item in accept_encoding.lower().split(","):
         coding, *parameters = (part.strip() for part in item.split(";"))
         weight = 1.0
         for parameter in parameters:
@@ -153,7 +205,7 @@ def cache_keys(request: HttpRequest, name: str, vary_on: str = "") -> tuple[str,
     return fresh, last_good
 
 
-def _cache_get(key: str) -> Rendering | None:
+def _cache_get(key: str) -> Rendering | Variant | None:
     # A cache outage must not take the page down either: treat it as a miss.
     try:
         return cache.get(key)
@@ -169,7 +221,17 @@ def _cache_set(key: str, value: Rendering, timeout: int | None) -> None:
         logger.warning("public page cache write failed for %s", key, exc_info=True)
 
 
-def _not_modified(request: HttpRequest, rendering: Rendering) -> bool:
+def _cache_set_variants(fresh_key: str, rendering: Rendering) -> None:
+    try:
+        cache.set_many(
+            {variant_key(fresh_key, gz): variant(rendering, gz) for gz in (False, True)},
+            FRESH_TIMEOUT,
+        )
+    except Exception:  # the page is still served, just not cached
+        logger.warning("public page cache write failed for %s", fresh_key, exc_info=True)
+
+
+def _not_modified(request: HttpRequest, rendering: Variant) -> bool:
     if_none_match = request.headers.get("If-None-Match")
     if if_none_match:
         if if_none_match.strip() == "*":
@@ -238,29 +300,31 @@ def public_response(
     """
     fresh_key, last_good_key = cache_keys(request, name, vary_on)
     version = request.organization.content_version
+    want_gzip = accepts_gzip(request)
     stale = False
-    rendering = _cache_get(fresh_key)
+    cached = _cache_get(variant_key(fresh_key, want_gzip))
+    rendering = cached if isinstance(cached, Variant) else None
     if rendering is None:
-        rendering = _render_or_wait(name, render, version, last_good_key, fresh_key)
-        if rendering is None:
-            rendering = _cache_get(last_good_key)
-            if rendering is None:
+        full = _render_or_wait(name, render, version, last_good_key, fresh_key)
+        if full is None:
+            last_good = _cache_get(last_good_key)
+            if not isinstance(last_good, Rendering):
                 logger.exception("database failed and no saved copy of %s", name)
                 return _unavailable(cors=cors)
             logger.warning("database failed; serving the last good copy of %s", name)
             stale = True
-            rendering = _as_stale(rendering)
+            full = _as_stale(last_good)
+        rendering = variant(full, want_gzip)
 
-    compressed = rendering.gzipped is not None and accepts_gzip(request)
+    compressed = rendering.gzipped
     if _not_modified(request, rendering):
         response: HttpResponse = HttpResponseNotModified()
-    elif compressed:
-        response = HttpResponse(rendering.gzipped, content_type=rendering.content_type)
-        response["Content-Encoding"] = "gzip"
     else:
         response = HttpResponse(rendering.body, content_type=rendering.content_type)
+        if compressed:
+            response["Content-Encoding"] = "gzip"
     response["ETag"] = rendering.gzip_etag if compressed else rendering.etag
-    if rendering.gzipped is not None:
+    if rendering.compressible:
         response["Vary"] = "Accept-Encoding"
     response["Last-Modified"] = http_date(rendering.rendered_at)
     response["Cache-Control"] = STALE_CACHE_CONTROL if stale else CACHE_CONTROL
@@ -273,6 +337,10 @@ def public_response(
     # What live_response tags a poll with: the version this body shows, which during a burst
     # may be older than the organization's (so the poller asks again and gets the rest).
     response.content_version = None if stale else rendering.version  # type: ignore[attr-defined]
+    if not stale and rendering.version == version:
+        # A burst's coalesced copy (an older version) is not stored by the fast path: it is
+        # keyed by the current version, which this body does not show yet.
+        mark_shared(response)
     return response
 
 
@@ -285,7 +353,8 @@ def _render_or_wait(
 ) -> Rendering | None:
     """A rendering for `version`: a new one, or during a burst (see COALESCE_SECONDS) the last
     one. None when the database failed (the caller falls back to the last good copy)."""
-    last = _cache_get(last_good_key)
+    cached = _cache_get(last_good_key)
+    last = cached if isinstance(cached, Rendering) else None
     now = time.time()
     if _can_wait(last, version, now, rendering_now=False):
         return last
@@ -301,7 +370,7 @@ def _render_or_wait(
         if locked:
             _unlock(lock_key)
     rendering = make_rendering(body, content_type, version)
-    _cache_set(fresh_key, rendering, FRESH_TIMEOUT)
+    _cache_set_variants(fresh_key, rendering)
     _cache_set(last_good_key, rendering, None)
     return rendering
 
@@ -362,6 +431,7 @@ def live_response(request: HttpRequest, page: Callable[[], HttpResponse]) -> Htt
         response["ETag"] = tag
         response["Cache-Control"] = LIVE_CACHE_CONTROL
         response["Vary"] = "Accept-Encoding"
+        mark_shared(response)
         return response
     # The page's own ETag is a hash of its body, which the poll never sends: this is a 200 (or
     # the page's 404/503).

@@ -1,5 +1,5 @@
-"""gunicorn's access log (the web service of docker-compose.yml and the Dockerfile) does not
-carry inbound alert tokens."""
+"""gunicorn's access log (for running the app under gunicorn; the image runs granian, see
+test_granian_access_log.py) does not carry inbound alert tokens."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from types import SimpleNamespace
 from gunicorn.config import Config
 
 from apps.core.gunicorn_logging import RedactingLogger
-from tests.test_docker_compose import command
 
 
 def test_the_request_line_and_path_show_the_token_as_redacted():
@@ -29,7 +28,3 @@ def test_the_request_line_and_path_show_the_token_as_redacted():
 
     assert atoms["r"] == "POST /hooks/[token]/alertmanager HTTP/1.1"
     assert atoms["U"] == "/hooks/[token]/alertmanager"
-
-
-def test_the_web_service_uses_it():
-    assert "--logger-class=apps.core.gunicorn_logging.RedactingLogger" in command("web")

@@ -16,6 +16,7 @@ from referencing import Registry, Resource
 
 from apps.incidents.models import Incident, IncidentUpdate
 from apps.organizations.models import Organization
+from apps.organizations.published import publish_version
 from apps.public import api_v2
 from apps.status.models import Component, ComponentGroup, UptimeDay
 from tests.factories import (
@@ -469,7 +470,10 @@ def test_resolved_incidents_do_not_count(client, org):
 
 
 def bump(org: Organization) -> None:
+    """A committed change, as `bump_content_version` makes it: the version rises in the database
+    and is published for the public fast path."""
     Organization.objects.filter(pk=org.pk).update(content_version=F("content_version") + 1)
+    publish_version(org.pk, Organization.objects.get(pk=org.pk).content_version)
 
 
 def test_matching_etag_gets_304(client, page):
@@ -493,8 +497,12 @@ def test_if_modified_since_gets_304(client, page):
 
 def test_rendered_once_per_content_version(client, org, page, django_assert_num_queries):
     client.get("/s/acme/api/v2/summary.json")
-    # Cached: only the middleware's organization lookup remains.
+    # Cached: only the middleware's organization lookup remains. (The factory's organization
+    # has no published version yet; this request publishes it.)
     with django_assert_num_queries(1):
+        client.get("/s/acme/api/v2/summary.json")
+    # From then on the public fast path answers from memory, without any query.
+    with django_assert_num_queries(0):
         cached = client.get("/s/acme/api/v2/summary.json")
     assert cached.status_code == 200
     first_etag = cached["ETag"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from apps.organizations.models import Organization
+from apps.organizations.published import publish_version
 from apps.public import caching, views_public
 from tests.factories import ComponentFactory
 
@@ -41,9 +42,9 @@ def clock(monkeypatch):
 
 def bump(org, times=1):
     for _ in range(times):
-        Organization.objects.filter(pk=org.pk).update(
-            content_version=Organization.objects.get(pk=org.pk).content_version + 1
-        )
+        version = Organization.objects.get(pk=org.pk).content_version + 1
+        Organization.objects.filter(pk=org.pk).update(content_version=version)
+        publish_version(org.pk, version)  # as bump_content_version does after commit
 
 
 def test_one_change_after_a_rendering_is_rendered_at_once(client, org, page, renders, clock):

@@ -11,6 +11,7 @@ from django.db import OperationalError
 
 from apps.incidents import services as incident_services
 from apps.organizations.models import Organization
+from apps.organizations.published import publish_version
 from apps.public import api_v2, caching, views_public
 from tests.factories import ComponentFactory, IncidentFactory, IncidentUpdateFactory, member
 
@@ -203,6 +204,7 @@ def test_another_organizations_incident_is_a_404_on_this_pages_poll(
 def test_another_organizations_version_does_not_leak(client, org, other_org, open_incident):
     # Same version number on both pages; each poll is answered from its own organization.
     Organization.objects.filter(pk=other_org.pk).update(content_version=org.content_version)
+    publish_version(other_org.pk, org.content_version)
     tag = version_tag(client)
     assert client.get("/s/globex/live/", HTTP_IF_NONE_MATCH=tag).status_code == 304
     body = client.get("/s/globex/live/").content.decode()
@@ -230,6 +232,7 @@ def test_a_poll_during_a_database_failure_gets_the_saved_copy_without_a_version(
     monkeypatch.setattr(api_v2, "load_components", fail)
     # The content version moved (someone changed the page) but the page cannot be rendered.
     Organization.objects.filter(pk=org.pk).update(content_version=org.content_version + 1)
+    publish_version(org.pk, org.content_version + 1)
     stale = client.get("/s/acme/live/", HTTP_IF_NONE_MATCH=tag)
     assert stale.status_code == 200
     assert "This page may be out of date." in stale.content.decode()
