@@ -316,9 +316,9 @@ SERVERS = ("gunicorn", "granian")
 def server_command(server: str, port: int, workers: int) -> list[str]:
     """The production web server, as docker-compose.yml's `web` runs it (change it here).
 
-    gunicorn: the Dockerfile's options (sync workers, access log to stdout, the redacting
-    logger), with compose's worker count. granian: the WSGI interface, one thread per worker
-    process like gunicorn's sync workers.
+    granian (production since issue 13): the Dockerfile's options (WSGI interface, 8 blocking
+    threads per worker, access log with hook tokens redacted), with compose's worker count.
+    gunicorn: sync workers as before, for comparison.
     """
     if server == "gunicorn":
         return [
@@ -332,7 +332,8 @@ def server_command(server: str, port: int, workers: int) -> list[str]:
             raise RuntimeError("granian is not installed in .venv")
         return [
             str(binary), "--interface", "wsgi", "config.wsgi:application", "--host", "127.0.0.1",
-            "--port", str(port), "--workers", str(workers), "--access-log",
+            "--port", str(port), "--workers", str(workers), "--blocking-threads=8",
+            "--access-log", "--log-config=config/granian-log.json",
         ]  # fmt: skip
     raise ValueError(f"unknown server {server!r}; one of {SERVERS}")
 
@@ -458,7 +459,7 @@ class Stack:
     def __init__(
         self,
         *,
-        server: str = "gunicorn",
+        server: str = "granian",
         workers: int = 3,
         demo_args: tuple[str, ...] = (),
         static_root: Path | None = None,

@@ -3,7 +3,7 @@ bytes, and through the front cache (deploy/nginx/candor.conf), on one machine in
 
 What it runs, all on 127.0.0.1 and all private to this run: a PostgreSQL cluster (initdb in a temp
 dir) and a redis-server on free ports, the demo organization (`manage.py demo`: 50 components,
-90-day bars, an incident in progress), Candor's production server (gunicorn with the Dockerfile's
+90-day bars, an incident in progress), Candor's production server (granian with the Dockerfile's
 and compose's options; `--server granian` for granian; see benchmarks/frontcache.py
 server_command) and one nginx with two servers: (a) the page and summary.json as static files,
 fetched once from Candor (page.html and page.html.gz, served with gzip_static), and (c) the front
@@ -162,7 +162,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 s per wrk cell instead of 5")
     parser.add_argument("--duration", type=float, default=None, help="seconds per wrk cell")
-    parser.add_argument("--server", choices=SERVERS, default="gunicorn")
+    parser.add_argument("--server", choices=SERVERS, default="granian")
     parser.add_argument("--workers", type=int, default=3, help="web worker processes (compose: 3)")
     args = parser.parse_args()
     duration = args.duration or (2.0 if args.quick else 5.0)

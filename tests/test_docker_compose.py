@@ -187,7 +187,7 @@ def test_the_front_cache_fills_every_placeholder_of_the_shipped_nginx_config():
 
 def test_the_front_cache_forwards_to_the_web_port_and_web_stays_reachable():
     front = SERVICES["front"]
-    web_port = option(command("web"), "--bind").rsplit(":", 1)[1]
+    web_port = option(command("web"), "--port")
     listen = front["environment"]["CANDOR_LISTEN"]
 
     assert front["environment"]["CANDOR_UPSTREAM"] == f"web:{web_port}"

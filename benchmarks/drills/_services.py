@@ -7,7 +7,7 @@ CANDOR_DRILL_PG_PORT, the migrated template database in CANDOR_DRILL_PG_TEMPLATE
 copies the template into a database of its own (a second, not a migration). A drill started on
 its own makes its cluster itself.
 
-Also here: the web process (gunicorn, as in production), a Celery worker and beat, servers that
+Also here: the web process (granian, as in production), a Celery worker and beat, servers that
 misbehave (an SMTP server that refuses, a TCP server that accepts and never answers), and the
 small helpers every drill prints with.
 """
@@ -403,16 +403,17 @@ class Managed:
 
 
 class Web(Managed):
-    """gunicorn serving config.wsgi, as the Dockerfile runs it."""
+    """granian serving config.wsgi, as the Dockerfile runs it."""
 
     def __init__(self, env: dict[str, str], workers: int = 2) -> None:
         self.port = free_port()
         super().__init__(
             "web",
-            [str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", str(workers), "--timeout", "30"],
+            [str(BIN / "granian"), "--interface", "wsgi", "config.wsgi:application",
+             "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
+             "--blocking-threads=8", "--access-log", "--log-config=config/granian-log.json"],
             env,
-            ready=lambda log: b"Booting worker" in log,
+            ready=lambda log: b"Started worker" in log,
         )  # fmt: skip
 
     def start(self, timeout: float = 60.0) -> Web:

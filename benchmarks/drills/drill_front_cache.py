@@ -37,7 +37,7 @@ GZIP = {"Accept-Encoding": "gzip"}
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--server", choices=SERVERS, default="gunicorn")
+    parser.add_argument("--server", choices=SERVERS, default="granian")
     args = parser.parse_args()
     failures: list[str] = []
     stack = Stack(server=args.server, workers=2, demo_args=("--incidents", "20"))

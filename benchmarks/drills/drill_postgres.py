@@ -1,6 +1,6 @@
 """Drill: PostgreSQL stopped (a crash: `pg_ctl stop -m immediate`) and started again.
 
-Against gunicorn (1 worker, so "the process that served the page before" is unambiguous), a
+Against granian (1 worker, so "the process that served the page before" is unambiguous), a
 private PostgreSQL cluster and a private Redis. Expected while PostgreSQL is down:
 - the management API answers 503 JSON `{"detail": ...}` with Retry-After (never HTML 500);
 - the status page and summary.json answer 200 from the last good copy in Redis, also after

@@ -1,6 +1,6 @@
 """Drill: Redis (broker and cache) killed mid fan-out and started again empty.
 
-gunicorn, a Celery worker (2 processes) and beat against a private PostgreSQL and a private
+granian, a Celery worker (2 processes) and beat against a private PostgreSQL and a private
 Redis; a local SMTP sink that takes 5 ms per message, so a fan-out to 400 subscribers is still
 running when Redis dies. While Redis is down: the management API keeps answering (the rate
 limit fails open) and a second incident is opened through it (its fan-out cannot be enqueued).

@@ -1,7 +1,7 @@
 """Drill: the Celery worker SIGKILLed mid fan-out (its whole process group: a lost machine or
 the OOM killer), a new one started at once.
 
-gunicorn, a worker (2 processes) and beat against a private PostgreSQL and Redis; 1,000 email
+granian, a worker (2 processes) and beat against a private PostgreSQL and Redis; 1,000 email
 subscribers through a local SMTP sink that takes 5 ms per message and 50 webhook subscribers
 through a local receiver. Expected: every subscriber gets the incident, within 15 s of the new
 worker being ready (not the broker's 60 s visibility timeout), duplicates within the documented
