@@ -186,7 +186,10 @@ class ThreadedMarker:
             connection.close()
 
 
-def sent_marker() -> SyncMarker | ThreadedMarker:
+Marker = SyncMarker | ThreadedMarker
+
+
+def sent_marker() -> Marker:
     """The threaded marker on PostgreSQL outside a transaction, else the synchronous one."""
     if (
         connection.vendor == "postgresql"
