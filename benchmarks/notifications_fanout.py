@@ -10,6 +10,9 @@ started: every subscriber must end with the message, duplicates at most what was
     createdb -h 127.0.0.1 -U postgres candor_bench
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/candor_bench \\
     REDIS_URL=redis://127.0.0.1:6379/12 .venv/bin/python benchmarks/notifications_fanout.py [--kill]
+
+`--runs 5` runs it five times in a row and ends with one line per run (with the load average
+when it started) and the medians.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import shutil
 import signal
 import smtplib
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,6 +31,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -258,12 +263,49 @@ def main() -> None:
         "--timeline", action="store_true", help="print deliveries accepted per half second"
     )
     parser.add_argument("--kill-at", type=float, default=0.3, help="fraction of mail sent")
+    parser.add_argument(
+        "--runs", type=int, default=1, help="runs in a row (each prints its figures; then all)"
+    )
     args = parser.parse_args()
+    results: list[RunResult] = []
     try:
-        run(args)
+        for number in range(1, args.runs + 1):
+            if args.runs > 1:
+                print(f"--- run {number} of {args.runs} ---", flush=True)
+            results.append(run(args))
     finally:
         if PRIVATE_REDIS is not None:
             PRIVATE_REDIS.stop()
+    if len(results) > 1:
+        summarize(results)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    pipeline: float  # seconds from the commit to the last delivery accepted
+    bare: float  # the bare loop's best run, seconds
+    load: tuple[float, float, float]  # load average (1, 5, 15 min) when the run started
+    duplicates: int
+
+    @property
+    def ratio(self) -> float:
+        return self.bare / self.pipeline
+
+
+def summarize(results: list[RunResult]) -> None:
+    """One line per run, then the medians: the machine's state moves between runs (other
+    jobs on the same cores), so each run says what the load average was when it started."""
+    print(f"=== {len(results)} runs on {os.cpu_count()} cores ===")
+    for number, result in enumerate(results, 1):
+        load = ", ".join(f"{value:.2f}" for value in result.load)
+        print(f"run {number}: pipeline {result.pipeline:.2f} s, bare loop {result.bare:.2f} s, "
+              f"ratio {result.ratio:.2f}, duplicates {result.duplicates}; "
+              f"load average {load}")  # fmt: skip
+    print(f"median: pipeline {statistics.median(r.pipeline for r in results):.2f} s, "
+          f"bare loop {statistics.median(r.bare for r in results):.2f} s, "
+          f"ratio {statistics.median(r.ratio for r in results):.2f} "
+          f"(min {min(r.ratio for r in results):.2f}, max {max(r.ratio for r in results):.2f}; "
+          f"target >= 0.8)")  # fmt: skip
 
 
 class Sweepers:
@@ -289,7 +331,7 @@ class Sweepers:
         self.deliveries += tasks.retry_due_deliveries.run()
 
 
-def run(args: argparse.Namespace) -> None:
+def run(args: argparse.Namespace) -> RunResult:
     # The sink runs in a process of its own (forked before any database connection exists),
     # so neither the pipeline nor the bare loop shares a GIL with it.
     with SinkProcess(delay=args.sink_latency) as sink, http_receiver() as receiver:
@@ -307,6 +349,7 @@ def run(args: argparse.Namespace) -> None:
             env["NOTIFICATIONS_SWEEP_GRACE_SECONDS"] = "10"
             settings.NOTIFICATIONS_EVENT_REQUEUE_AFTER_SECONDS = 10
         sweepers = Sweepers() if args.restart_redis else None
+        load = os.getloadavg()
         restart_at = restart_pause = None
         workers = [Worker(env, concurrency=args.concurrency).start()]
         try:
@@ -362,7 +405,8 @@ def run(args: argparse.Namespace) -> None:
         hook_paths = Counter(r.path for r in receiver.requests)
 
     print(f"subscribers: {args.emails} email + {args.webhooks} webhook; "
-          f"1 worker x {args.concurrency} processes")  # fmt: skip
+          f"1 worker x {args.concurrency} processes; load average at the start "
+          + ", ".join(f"{value:.2f}" for value in load))  # fmt: skip
     print(f"deliveries: {dict(statuses)}")
     print(f"pipeline: commit -> last delivery accepted {pipeline:.2f} s "
           f"({args.emails / pipeline:.0f} mail/s incl. webhooks)")  # fmt: skip
@@ -398,6 +442,7 @@ def run(args: argparse.Namespace) -> None:
     Organization.objects.filter(pk=org.pk).delete()
     if missing or len(hook_paths) != args.webhooks or set(statuses) != {Delivery.Status.SENT}:
         raise SystemExit("FAILED: some subscribers did not get the message")
+    return RunResult(pipeline=pipeline, bare=bare, load=load, duplicates=duplicates)
 
 
 if __name__ == "__main__":

@@ -112,20 +112,40 @@ def mark_sent_many(marks: Sequence[tuple[int, datetime]]) -> int:
         return cursor.rowcount
 
 
+# Accepted-but-unmarked messages one sender may hold: what a killed worker process can resend
+# besides the messages in flight.
+SENT_MARK_QUEUE_LIMIT = 10
+
+
 class SyncMarker:
-    """Marks each delivery sent in the caller's thread, on its connection (SQLite, tests in a
-    transaction, anything inside an atomic block)."""
+    """Marks deliveries sent in the caller's thread, on its connection (SQLite, tests in a
+    transaction, anything inside an atomic block): up to `limit` marks wait and are written in
+    one UPDATE, so a batch of 1,000 writes 100 statements instead of 1,000. The same bound as
+    the threaded marker's queue: a crash resends at most `limit` accepted messages."""
+
+    def __init__(self, limit: int = SENT_MARK_QUEUE_LIMIT) -> None:
+        self.limit = limit
+        self.waiting: list[int] = []
 
     def mark(self, delivery_id: int) -> None:
-        mark_sent(delivery_id)
+        self.waiting.append(delivery_id)
+        if len(self.waiting) >= self.limit:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.waiting:
+            return
+        Delivery.objects.filter(pk__in=self.waiting, status=Delivery.Status.PENDING).update(
+            status=Delivery.Status.SENT,
+            sent_at=timezone.now(),
+            leased_until=None,
+            lease_owner="",
+            last_error="",
+        )
+        self.waiting = []
 
     def close(self) -> None:
-        pass
-
-
-# Accepted-but-unmarked messages one sender may hold: what a killed worker process can resend
-# besides the message in flight.
-SENT_MARK_QUEUE_LIMIT = 10
+        self.flush()
 
 
 class ThreadedMarker:
