@@ -460,7 +460,7 @@ def load_rows(delivery_ids: Sequence[int]) -> list[Delivery]:
     that was a fifth of the batch's time spent building the same objects.
     """
     rows = list(
-        Delivery.objects.filter(pk__in=list(delivery_ids))
+        Delivery.objects.filter(ledger.id_in(delivery_ids))
         .select_related("subscriber")
         .only(
             "id",
