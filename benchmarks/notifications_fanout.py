@@ -263,6 +263,9 @@ def main() -> None:
     parser.add_argument(
         "--timeline", action="store_true", help="print deliveries accepted per half second"
     )
+    parser.add_argument(
+        "--batches", action="store_true", help="print when each email batch sent its first/last"
+    )
     parser.add_argument("--kill-at", type=float, default=0.3, help="fraction of mail sent")
     parser.add_argument(
         "--runs", type=int, default=1, help="runs in a row (each prints its figures; then all)"
@@ -404,6 +407,17 @@ def run(args: argparse.Namespace) -> RunResult:
                 "channel", "sent_at"
             )
         )
+        batch_spans: dict[int, list[float]] = {}
+        if args.batches:
+            # The workers' chunk (tests/notifications/worker_settings.py): one email batch each.
+            chunk = int(os.environ.get("NOTIFICATIONS_FANOUT_CHUNK", "1000"))
+            rows = Delivery.objects.filter(event=event, channel="email").values_list(
+                "id", "sent_at"
+            )
+            first_id = min(pk for pk, _ in rows)
+            for pk, sent_at in rows:
+                span = batch_spans.setdefault((pk - first_id) // chunk, [])
+                span.append(sent_at.timestamp() - committed)
         mails = Counter(r for r in sink.state.recipients() if not r.startswith("bare"))
         hook_paths = Counter(r.path for r in receiver.requests)
 
@@ -430,6 +444,9 @@ def run(args: argparse.Namespace) -> RunResult:
             print(
                 f"  {slot / 2:5.1f} s  {timeline['email', slot]:5d}  {timeline['webhook', slot]:4d}"
             )
+    for number, times in sorted(batch_spans.items()):
+        print(f"  email batch {number}: {len(times)} sent from {min(times):.2f} s to "
+              f"{max(times):.2f} s after the commit")  # fmt: skip
     missing = args.emails - len(mails)
     duplicates = sum(c - 1 for c in mails.values()) + sum(c - 1 for c in hook_paths.values())
     print(f"mail at sink during pipeline: {pipeline_mails}; missing recipients: {missing}; "
