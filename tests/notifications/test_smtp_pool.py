@@ -7,6 +7,7 @@ besides one mark per ten messages)."""
 
 from __future__ import annotations
 
+import smtplib
 import threading
 from collections import Counter
 from datetime import timedelta
@@ -18,7 +19,7 @@ from django.utils import timezone
 
 from apps.incidents.notifications import EventKind
 from apps.notifications import ledger
-from apps.notifications.channels import email
+from apps.notifications.channels import email, smtp, smtp_pool
 from apps.notifications.models import Delivery, NotificationEvent
 from tests.factories import IncidentFactory, IncidentUpdateFactory
 
@@ -203,3 +204,43 @@ def test_a_batchs_queries_do_not_grow_with_its_messages_beyond_one_mark_per_ten(
     # 40 more messages: 4 more mark statements, nothing else.
     assert counts[60] - counts[20] == 40 // ledger.SENT_MARK_QUEUE_LIMIT
     assert counts[20] <= 20 // ledger.SENT_MARK_QUEUE_LIMIT + 12
+
+
+class HeldSession:
+    """A session that holds every message until finish(); `fail` makes its finish() fail."""
+
+    def __init__(self, fail: bool) -> None:
+        self.fail = fail
+        self.held: list = []
+
+    def submit(self, key, recipient, content):
+        self.held.append(key)
+        return []
+
+    def finish(self):
+        if self.fail:
+            raise smtplib.SMTPServerDisconnected("gone at the last message")
+        held, self.held = self.held, []
+        return [smtp.Outcome(key) for key in held]
+
+    def drain(self):
+        return []
+
+
+def test_a_connection_lost_at_the_very_end_still_resends_and_ends():
+    sessions = iter([HeldSession(fail=True), HeldSession(fail=False)])
+    pool = smtp_pool.Pool(
+        1,
+        lambda: smtp_pool.Connection(next(sessions), lambda: None),
+        messages_per_connection=0,
+        reconnects=3,
+    )
+    pool.put(smtp_pool.Message(1, "a@example.com", b"x"))
+    pool.put(smtp_pool.Message(2, "b@example.com", b"x"))
+    pool.stop()  # taken before the failing finish(): the sender must still end
+    results = [pool.results.get(timeout=5) for _ in range(3)]
+    pool.join()
+
+    assert sorted(r.key for r in results if isinstance(r, smtp_pool.Result)) == [1, 2]
+    assert all(r.error is None and r.lost is None for r in results[:2])
+    assert results[-1] == smtp_pool.Stopped(None)

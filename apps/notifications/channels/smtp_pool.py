@@ -178,6 +178,7 @@ class Pool:
         in_flight: dict[Hashable, Message] = {}
         pending = list(first)
         sent = 0
+        stopping = False
 
         def report(outcomes: list[smtp.Outcome]) -> None:
             for outcome in outcomes:
@@ -199,6 +200,7 @@ class Pool:
                         item = self.work.get()
                     message = None if item is _STOP else item
                 if message is None:
+                    stopping = True
                     report(session.finish())
                     return [], False
                 in_flight[message.key] = message
@@ -209,6 +211,10 @@ class Pool:
                     return pending, True
         except (smtplib.SMTPException, OSError) as exc:
             report(session.drain())
+            if stopping:
+                # The stop was taken and the last content then failed: the stop goes back, so
+                # this sender ends once it has sent the unconfirmed messages again.
+                self.work.put(_STOP)
             raise _Lost(exc, [*in_flight.values(), *pending]) from exc
 
 
