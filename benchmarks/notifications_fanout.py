@@ -10,6 +10,9 @@ started: every subscriber must end with the message, duplicates at most what was
     createdb -h 127.0.0.1 -U postgres candor_bench
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/candor_bench \\
     REDIS_URL=redis://127.0.0.1:6379/12 .venv/bin/python benchmarks/notifications_fanout.py [--kill]
+
+`--runs 5` runs it five times in a row and ends with one line per run (with the load average
+when it started) and the medians.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ from __future__ import annotations
 import argparse
 import os
 import smtplib
+import statistics
 import sys
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,9 +65,10 @@ from tests.notifications.smtp_sink import SinkProcess  # noqa: E402
 from tests.notifications.worker import Worker, purge_queues, worker_env  # noqa: E402
 
 
-def cpu_seconds(sink_pid: int) -> Counter:
+def cpu_seconds(sink_pid: int, worker_groups: set[int]) -> Counter:
     """CPU time (user + system) used so far by every process on the machine, grouped as
-    workers, sink, driver (this process), postgres, redis and other (helpers, the desktop...).
+    workers (this run's: their process groups), sink, driver (this process), postgres, redis
+    and other (other jobs on the machine, including other people's Celery workers).
     Processes that ended between two snapshots are not counted (with --kill: the killed worker)."""
     tick = os.sysconf("SC_CLK_TCK")
     totals: Counter = Counter()
@@ -81,7 +87,7 @@ def cpu_seconds(sink_pid: int) -> Counter:
             group = "sink"
         elif pid == os.getpid():
             group = "driver"
-        elif b"celery" in cmdline and b"worker" in cmdline:
+        elif int(fields[2]) in worker_groups:  # the process group (field 5 of /proc/pid/stat)
             group = "workers"
         elif cmdline.startswith(b"postgres") or b"postgres:" in cmdline:
             group = "postgres"
@@ -201,13 +207,53 @@ def main() -> None:
     parser.add_argument(
         "--timeline", action="store_true", help="print deliveries accepted per half second"
     )
+    parser.add_argument(
+        "--batches", action="store_true", help="print when each email batch sent its first/last"
+    )
     parser.add_argument("--kill-at", type=float, default=0.3, help="fraction of mail sent")
+    parser.add_argument(
+        "--runs", type=int, default=1, help="runs in a row (each prints its figures; then all)"
+    )
     args = parser.parse_args()
+    results: list[RunResult] = []
     try:
-        run(args)
+        for number in range(1, args.runs + 1):
+            if args.runs > 1:
+                print(f"--- run {number} of {args.runs} ---", flush=True)
+            results.append(run(args))
     finally:
         if PRIVATE_REDIS is not None:
             PRIVATE_REDIS.stop()
+    if len(results) > 1:
+        summarize(results)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    pipeline: float  # seconds from the commit to the last delivery accepted
+    bare: float  # the bare loop's best run, seconds
+    load: tuple[float, float, float]  # load average (1, 5, 15 min) when the run started
+    duplicates: int
+
+    @property
+    def ratio(self) -> float:
+        return self.bare / self.pipeline
+
+
+def summarize(results: list[RunResult]) -> None:
+    """One line per run, then the medians: the machine's state moves between runs (other
+    jobs on the same cores), so each run says what the load average was when it started."""
+    print(f"=== {len(results)} runs on {os.cpu_count()} cores ===")
+    for number, result in enumerate(results, 1):
+        load = ", ".join(f"{value:.2f}" for value in result.load)
+        print(f"run {number}: pipeline {result.pipeline:.2f} s, bare loop {result.bare:.2f} s, "
+              f"ratio {result.ratio:.2f}, duplicates {result.duplicates}; "
+              f"load average {load}")  # fmt: skip
+    print(f"median: pipeline {statistics.median(r.pipeline for r in results):.2f} s, "
+          f"bare loop {statistics.median(r.bare for r in results):.2f} s, "
+          f"ratio {statistics.median(r.ratio for r in results):.2f} "
+          f"(min {min(r.ratio for r in results):.2f}, max {max(r.ratio for r in results):.2f}; "
+          f"target >= 0.8)")  # fmt: skip
 
 
 class Sweepers:
@@ -233,7 +279,7 @@ class Sweepers:
         self.deliveries += tasks.retry_due_deliveries.run()
 
 
-def run(args: argparse.Namespace) -> None:
+def run(args: argparse.Namespace) -> RunResult:
     # The sink runs in a process of its own (forked before any database connection exists),
     # so neither the pipeline nor the bare loop shares a GIL with it.
     with SinkProcess(delay=args.sink_latency) as sink, http_receiver() as receiver:
@@ -251,10 +297,12 @@ def run(args: argparse.Namespace) -> None:
             env["NOTIFICATIONS_SWEEP_GRACE_SECONDS"] = "10"
             settings.NOTIFICATIONS_EVENT_REQUEUE_AFTER_SECONDS = 10
         sweepers = Sweepers() if args.restart_redis else None
+        load = os.getloadavg()
         restart_at = restart_pause = None
         workers = [Worker(env, concurrency=args.concurrency).start()]
         try:
-            cpu_before = cpu_seconds(sink.pid)
+            groups = {worker.process.pid for worker in workers if worker.process}
+            cpu_before = cpu_seconds(sink.pid, groups)
             event, committed = post_incident(org)
             killed_at = None
             if args.kill:
@@ -275,7 +323,8 @@ def run(args: argparse.Namespace) -> None:
             wait_for_all(event, args.emails + args.webhooks, timeout=900, tick=sweepers)
             last = Delivery.objects.filter(event=event).aggregate(last=Max("sent_at"))["last"]
             pipeline = last.timestamp() - committed
-            cpu_used = cpu_seconds(sink.pid) - cpu_before
+            groups |= {worker.process.pid for worker in workers if worker.process}
+            cpu_used = cpu_seconds(sink.pid, groups) - cpu_before
             pipeline_mails = sink.state.count()
             # The bare loop's time swings with the machine's state (on a VM, waking an idle
             # vCPU for each of smtplib's round trips costs more than the work itself): run it
@@ -302,11 +351,23 @@ def run(args: argparse.Namespace) -> None:
                 "channel", "sent_at"
             )
         )
+        batch_spans: dict[int, list[float]] = {}
+        if args.batches:
+            # The workers' chunk (tests/notifications/worker_settings.py): one email batch each.
+            chunk = int(os.environ.get("NOTIFICATIONS_FANOUT_CHUNK", "1000"))
+            rows = Delivery.objects.filter(event=event, channel="email").values_list(
+                "id", "sent_at"
+            )
+            first_id = min(pk for pk, _ in rows)
+            for pk, sent_at in rows:
+                span = batch_spans.setdefault((pk - first_id) // chunk, [])
+                span.append(sent_at.timestamp() - committed)
         mails = Counter(r for r in sink.state.recipients() if not r.startswith("bare"))
         hook_paths = Counter(r.path for r in receiver.requests)
 
     print(f"subscribers: {args.emails} email + {args.webhooks} webhook; "
-          f"1 worker x {args.concurrency} processes")  # fmt: skip
+          f"1 worker x {args.concurrency} processes; load average at the start "
+          + ", ".join(f"{value:.2f}" for value in load))  # fmt: skip
     print(f"deliveries: {dict(statuses)}")
     print(f"pipeline: commit -> last delivery accepted {pipeline:.2f} s "
           f"({args.emails / pipeline:.0f} mail/s incl. webhooks)")  # fmt: skip
@@ -327,6 +388,9 @@ def run(args: argparse.Namespace) -> None:
             print(
                 f"  {slot / 2:5.1f} s  {timeline['email', slot]:5d}  {timeline['webhook', slot]:4d}"
             )
+    for number, times in sorted(batch_spans.items()):
+        print(f"  email batch {number}: {len(times)} sent from {min(times):.2f} s to "
+              f"{max(times):.2f} s after the commit")  # fmt: skip
     missing = args.emails - len(mails)
     duplicates = sum(c - 1 for c in mails.values()) + sum(c - 1 for c in hook_paths.values())
     print(f"mail at sink during pipeline: {pipeline_mails}; missing recipients: {missing}; "
@@ -342,6 +406,7 @@ def run(args: argparse.Namespace) -> None:
     Organization.objects.filter(pk=org.pk).delete()
     if missing or len(hook_paths) != args.webhooks or set(statuses) != {Delivery.Status.SENT}:
         raise SystemExit("FAILED: some subscribers did not get the message")
+    return RunResult(pipeline=pipeline, bare=bare, load=load, duplicates=duplicates)
 
 
 if __name__ == "__main__":

@@ -300,6 +300,12 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 NOTIFICATIONS_FROM_EMAIL = env.str(
     "NOTIFICATIONS_FROM_EMAIL", default=f"notifications@{STATUS_PAGE_DOMAIN}"
 )
+# SMTP connections an email batch sends over at once, and messages per connection before it is
+# closed and a new one opened (0: no limit). Per provider limits: docs/notifications.md.
+NOTIFICATIONS_SMTP_CONNECTIONS = env.int("NOTIFICATIONS_SMTP_CONNECTIONS", default=4)
+NOTIFICATIONS_SMTP_MESSAGES_PER_CONNECTION = env.int(
+    "NOTIFICATIONS_SMTP_MESSAGES_PER_CONNECTION", default=100
+)
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

@@ -29,6 +29,24 @@ def webhook_concurrency() -> int:
     return _get("NOTIFICATIONS_WEBHOOK_CONCURRENCY", 8)
 
 
+def smtp_connections() -> int:
+    """SMTP connections one email batch opens at once (each sent from its own thread).
+
+    One pipelined session still waits a round trip per message; a few at once overlap those
+    waits. Every worker process sending a batch opens this many, so the connections a provider
+    sees at once are this times the processes consuming the `notifications` queue: keep that
+    under its cap (SocketLabs: 10 per account; SendGrid: 10,000 per server).
+    """
+    return max(1, int(_get("NOTIFICATIONS_SMTP_CONNECTIONS", 4)))
+
+
+def smtp_messages_per_connection() -> int:
+    """Messages sent over one SMTP connection before it is closed (QUIT) and a new one opened;
+    0 for no limit. Providers cap a session (SocketLabs 50, ReachMail 25, SendGrid 5,000) and
+    a server ending one mid-batch costs a reconnect; 100 is nodemailer's pool default."""
+    return max(0, int(_get("NOTIFICATIONS_SMTP_MESSAGES_PER_CONNECTION", 100)))
+
+
 def batch_time_budget() -> float:
     # A batch stops starting new sends after this many seconds and hands the rest to a new
     # task, so every task ends well inside its time limit and the broker's visibility timeout.

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from . import conf
@@ -34,6 +35,17 @@ Channel = Subscriber.Channel
 MAX_CLAIMS = 15
 
 
+def id_in(ids: Iterable[int]) -> Q:
+    """`id IN ids` for a batch's rows. On PostgreSQL the ids travel as one array parameter: a
+    list of 1,000 placeholders cost the client and the server a parse of each, and the claim
+    and load of an email batch (four such statements) took 0.3 to 2 s of a batch on the loaded
+    benchmark machine, when its messages were all sent in under a second."""
+    ids = list(ids)
+    if connection.vendor == "postgresql":
+        return Q(id__in=RawSQL("SELECT unnest(%s::bigint[])", [ids]))
+    return Q(id__in=ids)
+
+
 def claim(delivery_ids: Iterable[int], *, owner: str) -> list[int]:
     """Take the lease on the still-pending rows among delivery_ids; returns the claimed ids.
 
@@ -44,31 +56,28 @@ def claim(delivery_ids: Iterable[int], *, owner: str) -> list[int]:
     now = timezone.now()
     lease = now + timedelta(seconds=conf.lease_seconds())
     with transaction.atomic():
-        claimable = Delivery.objects.filter(
-            id__in=list(delivery_ids), status=Delivery.Status.PENDING
-        ).filter(Q(leased_until__isnull=True) | Q(leased_until__lte=now) | Q(lease_owner=owner))
-        ids = list(
+        claimable = Delivery.objects.filter(id_in(delivery_ids), status=Delivery.Status.PENDING)
+        claimable = claimable.filter(
+            Q(leased_until__isnull=True) | Q(leased_until__lte=now) | Q(lease_owner=owner)
+        )
+        rows = list(
             claimable.select_for_update(skip_locked=True)
             .order_by("id")
-            .values_list("id", flat=True)
+            .values_list("id", "attempts")
         )
         # A row whose batch keeps dying (a poison message, or a worker killed over and over)
         # stops here instead of looping forever under task_reject_on_worker_lost.
-        exhausted = set(
-            Delivery.objects.filter(id__in=ids, attempts__gte=MAX_CLAIMS).values_list(
-                "id", flat=True
-            )
-        )
+        exhausted = [pk for pk, attempts in rows if attempts >= MAX_CLAIMS]
         if exhausted:
-            Delivery.objects.filter(id__in=exhausted).update(
+            Delivery.objects.filter(id_in(exhausted)).update(
                 status=Delivery.Status.FAILED,
                 last_error=f"Gave up after {MAX_CLAIMS} attempts.",
                 leased_until=None,
                 lease_owner="",
             )
-            ids = [pk for pk in ids if pk not in exhausted]
+        ids = [pk for pk, attempts in rows if attempts < MAX_CLAIMS]
         if ids:
-            Delivery.objects.filter(id__in=ids).update(
+            Delivery.objects.filter(id_in(ids)).update(
                 leased_until=lease,
                 next_attempt_at=lease,
                 lease_owner=owner[:64],
@@ -160,20 +169,40 @@ def mark_sent_many(marks: Sequence[tuple[int, datetime]]) -> int:
         return cursor.rowcount
 
 
+# Accepted-but-unmarked messages one sender may hold: what a killed worker process can resend
+# besides the messages in flight.
+SENT_MARK_QUEUE_LIMIT = 10
+
+
 class SyncMarker:
-    """Marks each delivery sent in the caller's thread, on its connection (SQLite, tests in a
-    transaction, anything inside an atomic block)."""
+    """Marks deliveries sent in the caller's thread, on its connection (SQLite, tests in a
+    transaction, anything inside an atomic block): up to `limit` marks wait and are written in
+    one UPDATE, so a batch of 1,000 writes 100 statements instead of 1,000. The same bound as
+    the threaded marker's queue: a crash resends at most `limit` accepted messages."""
+
+    def __init__(self, limit: int = SENT_MARK_QUEUE_LIMIT) -> None:
+        self.limit = limit
+        self.waiting: list[int] = []
 
     def mark(self, delivery_id: int) -> None:
-        mark_sent(delivery_id)
+        self.waiting.append(delivery_id)
+        if len(self.waiting) >= self.limit:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.waiting:
+            return
+        Delivery.objects.filter(pk__in=self.waiting, status=Delivery.Status.PENDING).update(
+            status=Delivery.Status.SENT,
+            sent_at=timezone.now(),
+            leased_until=None,
+            lease_owner="",
+            last_error="",
+        )
+        self.waiting = []
 
     def close(self) -> None:
-        pass
-
-
-# Accepted-but-unmarked messages one sender may hold: what a killed worker process can resend
-# besides the message in flight.
-SENT_MARK_QUEUE_LIMIT = 10
+        self.flush()
 
 
 class ThreadedMarker:
@@ -234,7 +263,10 @@ class ThreadedMarker:
             connection.close()
 
 
-def sent_marker() -> SyncMarker | ThreadedMarker:
+Marker = SyncMarker | ThreadedMarker
+
+
+def sent_marker() -> Marker:
     """The threaded marker on PostgreSQL outside a transaction, else the synchronous one."""
     if (
         connection.vendor == "postgresql"
@@ -260,9 +292,9 @@ def relax_commit_durability() -> None:
 
 
 def mark_skipped(delivery_ids: Iterable[int], reason: str) -> int:
-    return Delivery.objects.filter(
-        pk__in=list(delivery_ids), status=Delivery.Status.PENDING
-    ).update(status=Delivery.Status.SKIPPED, last_error=reason[:500], leased_until=None)
+    return Delivery.objects.filter(id_in(delivery_ids), status=Delivery.Status.PENDING).update(
+        status=Delivery.Status.SKIPPED, last_error=reason[:500], leased_until=None
+    )
 
 
 def slack_wait(url: str) -> float:
@@ -311,7 +343,7 @@ def defer(delivery_ids: Sequence[int], until: datetime) -> None:
 def release(delivery_ids: Iterable[int]) -> None:
     """Give back rows this batch claimed but did not get to (time budget): due now."""
     now = timezone.now()
-    Delivery.objects.filter(pk__in=list(delivery_ids), status=Delivery.Status.PENDING).update(
+    Delivery.objects.filter(id_in(delivery_ids), status=Delivery.Status.PENDING).update(
         leased_until=None,
         lease_owner="",
         next_attempt_at=now,

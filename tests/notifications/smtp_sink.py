@@ -44,6 +44,9 @@ class SinkState:
     close_after: int | None = None
     # Connections after this many are greeted with 421 and closed.
     max_sessions: int | None = None
+    # Session number (1 = the first connection) -> messages it accepts before it stops
+    # answering (a hung server: it reads on, never replies, until the client hangs up).
+    hang_sessions: dict[int, int] = field(default_factory=dict)
     sessions: int = 0
     # A counter shared with another process (SinkProcess), bumped with every accepted message.
     shared_count: object = None
@@ -158,6 +161,11 @@ class _Handler(socketserver.BaseRequestHandler):
                 content = self.read_data()
                 if content is None:
                     return  # the client hung up before the end of the message: not accepted
+                if accepted_here >= state.hang_sessions.get(sessions, accepted_here + 1):
+                    self.pending.clear()
+                    while self.request.recv(1 << 16):
+                        pass  # hung: the message is never accepted
+                    return
                 if set(recipients) & self.server.state.reject_content:
                     self.reply("554 5.7.1 Message rejected")
                     sender, recipients = "", []

@@ -27,7 +27,7 @@ class Batch:
 
     def rows(self) -> QuerySet[Delivery]:
         return (
-            Delivery.objects.filter(pk__in=self.claimed)
+            Delivery.objects.filter(ledger.id_in(self.claimed))
             .select_related("subscriber", "event__organization")
             .order_by("id")
         )

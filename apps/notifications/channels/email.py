@@ -1,4 +1,5 @@
-"""Subscriber mail: one SMTP (or provider) connection per batch, one thread per subject.
+"""Subscriber mail: a few SMTP connections per batch (or one provider connection), one thread
+per subject.
 
 Headers per shared/reference/delivery-notes.md §2.1:
 - From: the organization's name at the notifications address (apart from account mail);
@@ -12,15 +13,18 @@ Headers per shared/reference/delivery-notes.md §2.1:
 from __future__ import annotations
 
 import logging
+import queue
 import re
 import smtplib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from email.utils import formataddr
 from typing import Any
 
 from anymail.exceptions import AnymailError, AnymailRecipientsRefused
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+from django.core.mail.message import sanitize_address
 from django.db import DatabaseError
 from django.template.loader import render_to_string
 
@@ -28,7 +32,7 @@ from apps.core.validators import strip_control_characters
 
 from .. import conf, ledger, registry, tokens
 from ..models import Delivery, NotificationEvent, Subscriber
-from . import smtp
+from . import smtp, smtp_pool
 from .base import Batch
 
 logger = logging.getLogger(__name__)
@@ -207,136 +211,227 @@ class EventMail:
         return PLACEHOLDERS.split(raw)
 
 
-# Servers may end a session after so many messages (421) or drop it: a batch opens a new
-# connection and goes on with what was not confirmed, this many times.
+# Servers may end a session after so many messages (421) or drop it: a connection is opened
+# again and goes on with what was not confirmed, this many times.
 RECONNECTS = 3
+# A connection beyond the first is worth opening (TCP, TLS, authentication) for this many
+# messages of the batch: a batch of 10 uses one connection, a batch of 1,000 the full pool.
+MESSAGES_PER_EXTRA_CONNECTION = 100
+# Messages handed to the pool and not yet recorded, per connection: enough that a sender always
+# has the next message at hand (one waiting for its 354, one for its 250, one queued), few
+# enough to bound what a killed worker sends twice.
+UNSETTLED_PER_CONNECTION = 3
 
 
 def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
-    """Send the batch's deliveries over one connection (a new one if the server ends it).
+    """Send the batch's deliveries: over a few SMTP connections at once (Django's SMTP
+    backend), or one by one through another mail backend (a provider's API via anymail).
     Returns ids handed over (time budget)."""
     batch = Batch(delivery_ids, owner=owner)
     if not batch.claimed:
         return []
     rows = load_rows(batch.claimed)
-    mails: dict[int, EventMail] = {}
     connection = get_connection(fail_silently=False)
     marker = ledger.sent_marker()
-    in_flight: dict[int, Delivery] = {}  # submitted to the session, outcome not known yet
-    done: set[int] = set()
+    try:
+        if isinstance(connection, SMTPBackend):
+            _send_over_smtp(batch, rows, marker)
+        else:
+            _send_through_backend(batch, rows, connection, marker)
+    finally:
+        marker.close()  # every accepted delivery is marked before the task returns
+    return batch.left_over
 
-    def settle(outcomes: list[smtp.Outcome]) -> None:
-        for outcome in outcomes:
-            delivery = in_flight.pop(outcome.key)
-            done.add(delivery.pk)
-            if outcome.error is None:
-                marker.mark(delivery.pk)
-            elif isinstance(outcome.error, smtplib.SMTPRecipientsRefused):
-                error = f"Address refused: {outcome.error}"
-                ledger.record_failure(delivery, error, permanent=True)
-            else:
-                ledger.record_failure(delivery, f"Mail server refused it: {outcome.error}")
 
-    def send(todo: list[Delivery], session: smtp.Session | None, first: bool) -> None:
-        for index, delivery in enumerate(todo):
-            # Checked only once something was sent, so every batch makes progress.
-            if (index or not first) and batch.out_of_time():
-                if session is not None:
-                    settle(session.finish())
-                batch.hand_over(todo[index:])
-                done.update(d.pk for d in todo[index:])
-                return
-            subscriber = delivery.subscriber
-            if not subscriber.is_active:
-                ledger.mark_skipped([delivery.pk], "Unsubscribed, unconfirmed or disabled.")
-                done.add(delivery.pk)
-                continue
+class _Mails:
+    """Each event's EventMail, built once per batch (in the task's thread: it may query)."""
+
+    def __init__(self) -> None:
+        self.by_event: dict[int, EventMail] = {}
+
+    def __call__(self, delivery: Delivery) -> EventMail:
+        mail = self.by_event.get(delivery.event_id)
+        if mail is None:
+            mail = self.by_event[delivery.event_id] = EventMail(delivery.event)
+        return mail
+
+
+def _prepare(
+    delivery: Delivery, mails: _Mails, build: Callable[[EventMail, Subscriber], Any]
+) -> Any:
+    """`build(mail, subscriber)` for one delivery, or None after recording why it cannot be sent (an
+    inactive subscriber is skipped; a message that cannot be built fails alone)."""
+    if not delivery.subscriber.is_active:
+        ledger.mark_skipped([delivery.pk], "Unsubscribed, unconfirmed or disabled.")
+        return None
+    try:
+        return build(mails(delivery), delivery.subscriber)
+    except DatabaseError:
+        raise  # the task's autoretry handles a database hiccup
+    except registry.SubjectGone as exc:
+        ledger.mark_skipped([delivery.pk], str(exc))
+        return None
+    except Exception as exc:
+        # One message that cannot be built (an odd address, say) must not hold up the rest of
+        # the batch: it fails on its own and follows the retry schedule.
+        logger.exception("Could not build delivery %s", delivery.pk)
+        ledger.record_failure(delivery, f"{type(exc).__name__}: {exc}")
+        return None
+
+
+def smtp_bytes(mail: EventMail, subscriber: Subscriber) -> tuple[str, bytes]:
+    """(envelope recipient, message bytes) for one subscriber: completed from the event's
+    pre-rendered message when its values allow, else built and encoded as Django's SMTP
+    backend would (sanitize_address, CRLF line ends)."""
+    raw = mail.raw_message(subscriber)
+    if raw is not None:
+        return subscriber.email, raw
+    message = mail.message(subscriber)
+    encoding = message.encoding or settings.DEFAULT_CHARSET
+    recipient = sanitize_address(subscriber.email, encoding)
+    return recipient, message.message().as_bytes(linesep="\r\n")
+
+
+def _connect_smtp() -> smtp_pool.Connection:
+    """A new connection through Django's SMTP backend (host, TLS, credentials, timeout from
+    settings) with a pipelined session on it. Runs in a sender thread: no database here."""
+    backend = get_connection(fail_silently=False)
+    backend.open()
+    if backend.connection is None:  # pragma: no cover (open() raises with fail_silently off)
+        raise smtplib.SMTPServerDisconnected("The mail backend opened no connection.")
+    try:
+        session = smtp.Session(backend.connection, conf.from_address())
+    except BaseException:
+        _close_quietly(backend)
+        raise
+    return smtp_pool.Connection(session, backend.close)
+
+
+def _send_over_smtp(batch: Batch, rows: list[Delivery], marker: ledger.Marker) -> None:
+    """Hand the batch's messages to a pool of SMTP connections and record every outcome.
+
+    All database writes stay in this thread. At most `window` messages are handed over and not
+    yet recorded, so a killed worker resends at most those plus the marker's queue."""
+    size = max(1, min(conf.smtp_connections(), -(-len(rows) // MESSAGES_PER_EXTRA_CONNECTION)))
+    window = UNSETTLED_PER_CONNECTION * size
+    mails = _Mails()
+    dispatched: dict[int, Delivery] = {}
+    pool = smtp_pool.Pool(
+        size,
+        _connect_smtp,
+        messages_per_connection=conf.smtp_messages_per_connection(),
+        reconnects=RECONNECTS,
+    )
+    last_error = "Could not connect to the mail server."
+
+    def settle(item: smtp_pool.Result | smtp_pool.Stopped) -> None:
+        nonlocal last_error
+        if isinstance(item, smtp_pool.Stopped):
+            pool.alive -= 1
+            last_error = item.error or last_error
+            return
+        delivery = dispatched.pop(item.key)
+        if item.lost is not None:
+            ledger.record_failure(delivery, item.lost)
+        elif item.error is None:
+            marker.mark(delivery.pk)
+        elif isinstance(item.error, smtplib.SMTPRecipientsRefused):
+            ledger.record_failure(delivery, f"Address refused: {item.error}", permanent=True)
+        else:
+            ledger.record_failure(delivery, f"Mail server refused it: {item.error}")
+
+    def settle_ready(block: bool) -> None:
+        try:
+            settle(pool.results.get(block=block))
+        except queue.Empty:
+            return
+        while True:
             try:
-                mail = mails.get(delivery.event_id)
-                if mail is None:
-                    mail = mails[delivery.event_id] = EventMail(delivery.event)
-                raw = mail.raw_message(subscriber) if session is not None else None
-                message = mail.message(subscriber, connection) if raw is None else None
-            except DatabaseError:
-                raise  # the task's autoretry handles a database hiccup
-            except registry.SubjectGone as exc:
-                ledger.mark_skipped([delivery.pk], str(exc))
-                done.add(delivery.pk)
+                settle(pool.results.get_nowait())
+            except queue.Empty:
+                return
+
+    try:
+        for index, delivery in enumerate(rows):
+            # Checked only once something was handed over, so every batch makes progress.
+            if index and batch.out_of_time():
+                batch.hand_over(rows[index:])
+                break
+            prepared = _prepare(delivery, mails, smtp_bytes)
+            if prepared is None:
                 continue
-            except Exception as exc:
-                # One message that cannot be built (an odd address, say) must not hold up the
-                # rest of the batch: it fails on its own and follows the retry schedule.
-                logger.exception("Could not build delivery %s", delivery.pk)
-                ledger.record_failure(delivery, f"{type(exc).__name__}: {exc}")
-                done.add(delivery.pk)
+            while len(dispatched) >= window and pool.alive:
+                settle_ready(block=True)
+            if not pool.alive:
+                # Every connection gave up: this and the rest wait for the retry schedule.
+                for rest in rows[index:]:
+                    if rest.pk not in dispatched:
+                        ledger.record_failure(rest, last_error)
+                break
+            recipient, content = prepared
+            dispatched[delivery.pk] = delivery
+            pool.put(smtp_pool.Message(delivery.pk, recipient, content))
+            settle_ready(block=False)
+    finally:
+        pool.stop()
+        while pool.alive:
+            settle_ready(block=True)
+        pool.join()
+    # Handed over but never taken (every connection gave up first): retry schedule.
+    for message in pool.unsent():
+        ledger.record_failure(dispatched.pop(message.key), last_error)
+
+
+def _fail_from(rows: list[Delivery], index: int, error: str) -> None:
+    for delivery in rows[index:]:
+        ledger.record_failure(delivery, error)
+
+
+def _send_through_backend(
+    batch: Batch, rows: list[Delivery], connection: Any, marker: ledger.Marker
+) -> None:
+    """One message at a time through a mail backend that is not SMTP (django-anymail's
+    providers): normal EmailMessages, each marked once the backend accepted it."""
+    mails = _Mails()
+    try:
+        connection.open()
+    except Exception as exc:
+        for delivery in rows:
+            ledger.record_failure(delivery, f"Could not connect to the mail server: {exc}")
+        return
+    try:
+        for index, delivery in enumerate(rows):
+            if index and batch.out_of_time():
+                batch.hand_over(rows[index:])
+                return
+            message = _prepare(
+                delivery, mails, lambda mail, subscriber: mail.message(subscriber, connection)
+            )
+            if message is None:
                 continue
-            if session is not None and raw is not None:
-                in_flight[delivery.pk] = delivery
-                settle(session.submit(delivery.pk, subscriber.email, raw))
-                continue
-            if session is not None:
-                settle(session.finish())  # the connection is needed in step for this one
             try:
                 accepted = connection.send_messages([message])
             except (smtplib.SMTPRecipientsRefused, AnymailRecipientsRefused) as exc:
-                accepted = None
                 ledger.record_failure(delivery, f"Address refused: {exc}", permanent=True)
             except AnymailError as exc:
                 if isinstance(exc, OSError):
-                    raise  # the provider's API cannot be reached: handled like a lost connection
+                    _fail_from(rows, index, f"Mail server error: {exc}")
+                    return
                 # The provider refused this one message (invalid payload, its own rules): it
                 # fails alone and follows the retry schedule.
-                accepted = None
                 ledger.record_failure(delivery, f"Mail provider refused it: {exc}")
+            except (smtplib.SMTPException, OSError) as exc:
+                # The backend's connection or the provider's API is gone: this message and the
+                # rest wait for the retry schedule.
+                _fail_from(rows, index, f"Mail server error: {exc}")
+                return
             else:
                 if accepted:
                     marker.mark(delivery.pk)
                 else:
-                    error = "The mail backend did not accept the message."
-                    ledger.record_failure(delivery, error)
-            done.add(delivery.pk)
-        if session is not None:
-            settle(session.finish())
-
-    def fail_the_rest(error: str) -> None:
-        for delivery in rows:
-            if delivery.pk not in done:
-                ledger.record_failure(delivery, error)
-                done.add(delivery.pk)
-
-    try:
-        for attempt in range(RECONNECTS + 1):
-            todo = [delivery for delivery in rows if delivery.pk not in done]
-            if not todo:
-                break
-            session: smtp.Session | None = None
-            try:
-                connection.open()
-                # Django's SMTP backend: pre-rendered bytes go straight onto its connection.
-                # Any other backend (a provider's API via django-anymail) gets EmailMessages.
-                if isinstance(connection, SMTPBackend) and connection.connection is not None:
-                    session = smtp.Session(connection.connection, conf.from_address())
-            except (smtplib.SMTPException, OSError) as exc:
-                fail_the_rest(f"Could not connect to the mail server: {exc}")
-                break
-            try:
-                send(todo, session, first=attempt == 0)
-                break
-            except (smtplib.SMTPException, OSError) as exc:
-                # The connection is gone: what the server confirmed counts; the messages it
-                # did not confirm go again, on a new connection or with a later retry.
-                if session is not None:
-                    settle(session.drain())
-                in_flight.clear()
-                _close_quietly(connection)
-                if attempt == RECONNECTS or batch.out_of_time():
-                    fail_the_rest(f"Mail server error: {exc}")
-                    break
-                logger.info("Mail server ended the session (%s); opening a new one", exc)
+                    ledger.record_failure(delivery, "The mail backend did not accept the message.")
     finally:
         _close_quietly(connection)
-        marker.close()  # every accepted delivery is marked before the task returns
-    return batch.left_over
 
 
 def _close_quietly(connection) -> None:
@@ -365,7 +460,7 @@ def load_rows(delivery_ids: Sequence[int]) -> list[Delivery]:
     that was a fifth of the batch's time spent building the same objects.
     """
     rows = list(
-        Delivery.objects.filter(pk__in=list(delivery_ids))
+        Delivery.objects.filter(ledger.id_in(delivery_ids))
         .select_related("subscriber")
         .only(
             "id",

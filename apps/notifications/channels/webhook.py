@@ -126,7 +126,7 @@ def post_all(outgoing: Outgoing, batch: Batch) -> Outgoing:
 def record_result(
     delivery: Delivery,
     result: http.Response | http.OutboundError,
-    marker: ledger.SyncMarker | ledger.ThreadedMarker,
+    marker: ledger.Marker,
 ) -> None:
     """What the endpoint's answer means for the delivery and its subscriber (task's thread)."""
     subscriber = delivery.subscriber
