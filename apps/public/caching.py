@@ -45,6 +45,8 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotModified
 from django.utils.http import http_date, parse_etags, parse_http_date_safe
 
+from apps.organizations.replica import render_on_replica
+
 if TYPE_CHECKING:
     from apps.organizations.models import Organization
 
@@ -305,7 +307,10 @@ def public_response(
     cached = _cache_get(variant_key(fresh_key, want_gzip))
     rendering = cached if isinstance(cached, Variant) else None
     if rendering is None:
-        full = _render_or_wait(name, render, version, last_good_key, fresh_key)
+        # With DATABASE_REPLICA_URL, rendered from the replica once it shows `version`
+        # (apps/organizations/replica.py); otherwise, as always, from the primary.
+        on_replica = render_on_replica(render, request.organization, version)
+        full = _render_or_wait(name, on_replica, version, last_good_key, fresh_key)
         if full is None:
             last_good = _cache_get(last_good_key)
             if not isinstance(last_good, Rendering):

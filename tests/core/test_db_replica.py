@@ -211,3 +211,26 @@ def test_database_replica_url_adds_the_alias_and_the_router(tmp_path):
         "routers": ["apps.core.db.PrimaryReplicaRouter"],
         "mirror": "default",
     }
+
+
+def test_a_public_page_is_rendered_from_a_caught_up_replica(replica, org):
+    """apps/public/caching.py renders through render_on_replica: the page shows the replica's
+    copy when it holds the version, and the primary's when it lags."""
+    from django.test import RequestFactory
+
+    from apps.public.caching import public_response
+
+    def page(version: int) -> bytes:
+        Organization.objects.filter(pk=org.pk).update(content_version=version)
+        request = RequestFactory().get("/", HTTP_HOST="testserver")
+        request.organization = Organization.objects.get(pk=org.pk)  # type: ignore[attr-defined]
+        request.public_prefix = f"/s/{org.slug}/"  # type: ignore[attr-defined]
+
+        def render() -> tuple[str, str]:
+            return Organization.objects.get(pk=org.pk).name, "text/plain"
+
+        return public_response(request, f"replica-test-{version}", render).content
+
+    copy_to_replica(org, content_version=7, name="Acme (replica copy)")
+    assert page(7) == b"Acme (replica copy)"
+    assert page(8) == org.name.encode()  # the replica is still at 7
