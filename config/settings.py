@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "apps.notifications",
     "apps.forum",
     "apps.public",
+    "apps.privacy",
     "apps.demo",
 ]
 
