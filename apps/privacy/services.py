@@ -25,7 +25,9 @@ and records that it changed nothing.
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
@@ -33,7 +35,7 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils.crypto import salted_hmac
 
 from apps.forum.models import (
@@ -146,9 +148,11 @@ def _erase_in(
             .get("organizations.Invitation", 0)
         )
     if not user_ids:
-        counts.audit_rows += AuditEntry.objects.filter(
-            organization_filter, target_label__in=addresses
-        ).update(target_label=placeholder_for(None))
+        entries = AuditEntry.objects.filter(organization_filter)
+        counts.audit_rows += _scrub_audit_data(entries, set(addresses), placeholder_for(None))
+        counts.audit_rows += entries.filter(target_label__in=addresses).update(
+            target_label=placeholder_for(None)
+        )
         return touched_pages
 
     counts.subscriptions += (
@@ -183,6 +187,8 @@ def _erase_in(
     labels = set(addresses) | {user.email.lower() for user in users}
     entries = AuditEntry.objects.filter(organization_filter)
     for user in users:
+        counts.audit_rows += _scrub_audit_data(entries, labels, placeholder_for(user.pk))
+    for user in users:
         counts.audit_rows += entries.filter(Q(actor_id=user.pk) | Q(actor_label__in=labels)).update(
             actor=None, actor_label=placeholder_for(user.pk)
         )
@@ -190,6 +196,23 @@ def _erase_in(
             target_label=placeholder_for(user.pk)
         )
     return touched_pages
+
+
+def _scrub_audit_data(entries: QuerySet[AuditEntry], addresses: set[str], placeholder: str) -> int:
+    """Replace `addresses` inside audit rows' data (a ban records the banned person's address)
+    with `placeholder`; the number of rows changed. Few rows match, so they are read one by
+    one."""
+    changed = 0
+    for address in sorted(addresses):
+        pattern = re.compile(re.escape(address), re.IGNORECASE)
+        for entry in entries.filter(data__icontains=address).only("pk", "data"):
+            text = json.dumps(entry.data)
+            scrubbed = pattern.sub(placeholder, text)
+            if scrubbed != text:
+                entry.data = json.loads(scrubbed)
+                entry.save(update_fields=["data"])
+                changed += 1
+    return changed
 
 
 def _bump_pages(organization_ids: set[int]) -> None:
