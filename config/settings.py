@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "apps.notifications",
     "apps.forum",
     "apps.public",
+    "apps.privacy",
     "apps.demo",
 ]
 
@@ -335,6 +336,7 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Candor] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 ACCOUNT_ADAPTER = "apps.accounts.adapter.AccountAdapter"
+ACCOUNT_FORMS = {"request_login_code": "apps.accounts.forms.RequestLoginCodeForm"}
 # allauth's rate limits stay at their defaults (on); listed here so they are easy to find.
 # Failed password sign-ins (apps/accounts/adapter.py): login_failed's "key" is the address *and*
 # the client IP together, so a stranger's wrong passwords lock only the stranger's client, never
@@ -352,7 +354,11 @@ ACCOUNT_RATE_LIMITS = {
     "change_password": "5/m/user",
     "manage_email": "10/m/user",
     "login": "30/m/ip",
-    "request_login_code": "20/m/ip,3/m/key",
+    # Keyed by address and client, not by the address alone (apps.accounts.adapter.
+    # consume_login_code_request): one client reaches at most 10 an hour for an address, and the
+    # ceiling across clients is well above that.
+    "request_login_code": "20/m/ip,3/m/key,10/h/key",
+    "request_login_code_address": "60/h/key",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Candor"

@@ -13,6 +13,7 @@ dashboard_org_patterns = [
     path("", include("apps.notifications.urls_dashboard")),
     path("", include("apps.forum.urls_dashboard")),
     path("", include("apps.public.urls_dashboard")),
+    path("", include("apps.privacy.urls_dashboard")),
 ]
 
 urlpatterns = [
@@ -21,6 +22,7 @@ urlpatterns = [
     path("readyz", core_views.readyz, name="readyz"),
     path("accounts/", include("allauth.urls")),
     path("accounts/", include("apps.accounts.urls")),
+    path("accounts/", include("apps.privacy.urls")),
     path("", include("apps.organizations.urls")),
     path("dashboard/<slug:org_slug>/", include(dashboard_org_patterns)),
     path("api/", include("config.api_urls")),

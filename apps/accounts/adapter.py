@@ -36,6 +36,41 @@ RATE_LIMIT_APP = "allauth.account"
 #: Failed password sign-ins for one address from every client together: a ceiling against
 #: guessing spread over many addresses (ACCOUNT_RATE_LIMITS["login_failed_address"]).
 ADDRESS_CEILING = "login_failed_address"
+#: Sign-in codes asked for one address from every client together
+#: (ACCOUNT_RATE_LIMITS["request_login_code_address"]); "request_login_code" itself is keyed by
+#: address and client (consume_login_code_request).
+CODE_ADDRESS_CEILING = "request_login_code_address"
+
+
+def consume_login_code_request(request: HttpRequest, email: str) -> bool:
+    """Count one request for a sign-in code mailed to `email`; False when a limit refuses it.
+
+    allauth keys "request_login_code" by the address alone ("3/m/key"), so whoever keeps asking
+    for codes for an address stops its owner from getting one. The rule of failed passwords
+    applies instead (AccountAdapter below): the limit is per address *and* client (IP, an IPv6
+    /64), so a stranger's requests use up only the stranger's own client, plus a ceiling per
+    address across all clients, which also bounds how much mail one address can be sent. The
+    ceiling is above what one client can reach within its own limits, so it takes several
+    clients to reach it; even then the owner's password still works. Both limits are consumed
+    together or not at all. Used by allauth's form (apps.accounts.forms.RequestLoginCodeForm)
+    and the status page's sign-in (apps/forum/views_signin.py)."""
+    address = email.strip().lower()
+    pair = ratelimit.consume(
+        request,
+        app=RATE_LIMIT_APP,
+        action="request_login_code",
+        key=f"{address}:{ratelimit.get_ip(request)}",
+    )
+    if pair is None:
+        return False
+    ceiling = ratelimit.consume(
+        request, app=RATE_LIMIT_APP, action=CODE_ADDRESS_CEILING, key=address
+    )
+    if ceiling is None:
+        pair.rollback()
+        logger.warning("Sign-in code refused (address ceiling): %s", address)
+        return False
+    return True
 
 
 def retry_after_seconds(request: HttpRequest, action: str, key: str) -> float:

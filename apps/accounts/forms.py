@@ -1,9 +1,15 @@
 from __future__ import annotations
 
+from allauth.account import app_settings as account_settings
+from allauth.account.adapter import get_adapter
+from allauth.account.forms import RequestLoginCodeForm as AllauthRequestLoginCodeForm
+from allauth.account.internal.userkit import filter_users_by_email
+from allauth.core import context
 from django import forms
 
 from apps.core.validators import TextRulesFormMixin
 
+from .adapter import consume_login_code_request
 from .models import User
 
 
@@ -18,3 +24,22 @@ class ProfileForm(TextRulesFormMixin, forms.Form):
         "the @).",
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
+
+
+class RequestLoginCodeForm(AllauthRequestLoginCodeForm):
+    """allauth's "mail me a sign-in code" form (settings.ACCOUNT_FORMS), its limit keyed by
+    address and client rather than by address alone (consume_login_code_request says why).
+    Otherwise allauth's own clean_email."""
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"]
+        if email:
+            users = filter_users_by_email(
+                email, is_active=True, prefer_verified=True, for_login=True
+            )
+            if not account_settings.PREVENT_ENUMERATION and not users:
+                raise get_adapter().validation_error("unknown_email")
+            if not consume_login_code_request(context.request, email):
+                raise get_adapter().validation_error("too_many_login_attempts")
+            self._user = users[0] if users else None
+        return email

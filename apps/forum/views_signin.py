@@ -43,6 +43,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.accounts import handoff
+from apps.accounts.adapter import consume_login_code_request
 from apps.accounts.services import (
     create_commenter_account,
     forget_unverified_password,
@@ -216,8 +217,9 @@ def signin(request: HttpRequest, *, frame: PageFrame) -> HttpResponse:
             "status page. Use another address.",
         )
         return email_page(request, frame, form, status=400)
-    # allauth's own limits for asking for codes (ACCOUNT_RATE_LIMITS): per IP and per address.
-    if not ratelimit.consume(request, action="request_login_code", key=email):
+    # The application's limits for asking for codes: per IP, per address and client, and per
+    # address across clients (apps.accounts.adapter.consume_login_code_request).
+    if not consume_login_code_request(request, email):
         return email_page(request, frame, form, error=RATE_LIMITED, status=429)
     users = filter_users_by_email(email, prefer_verified=True)
     account = users[0] if users else None
@@ -249,9 +251,7 @@ def confirm_code(request: HttpRequest, *, frame: PageFrame) -> HttpResponse:
     if request.method != "POST":
         return page(request, frame, "code.html", {**context, "form": ConfirmLoginCodeForm()})
     if request.POST.get("action") == "resend":
-        if process.can_resend and ratelimit.consume(
-            request, action="request_login_code", key=email
-        ):
+        if process.can_resend and consume_login_code_request(request, email):
             process.resend()
             context.update(can_resend=process.can_resend, notice=f"We sent a new code to {email}.")
             return page(request, frame, "code.html", {**context, "form": ConfirmLoginCodeForm()})

@@ -22,6 +22,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Requiring two-factor authentication of every member decides how everyone signs in.
     "org.require_two_factor": frozenset({OWNER}),
     "org.billing": frozenset({OWNER}),
+    # A copy of everything the organization holds, subscribers' addresses included
+    # (apps/privacy/export.py); and erasing one customer's data on their request.
+    "org.export": frozenset({OWNER}),
+    "org.erase_person": frozenset({OWNER}),
     "members.view": frozenset({OWNER, ADMIN, EDITOR, VIEWER}),
     "members.manage": frozenset({OWNER, ADMIN}),
     "members.manage_owners": frozenset({OWNER}),

@@ -609,6 +609,7 @@ def _render_settings(
             "delete_form": delete_form,
             "can_edit": membership.can("org.change_settings"),
             "can_delete": membership.can("org.delete"),
+            "can_export": membership.can("org.export"),
             "two_factor_missing": (
                 _two_factor_missing(organization) if organization.require_two_factor else 0
             ),

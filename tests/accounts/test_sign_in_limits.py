@@ -160,3 +160,54 @@ def test_failures_are_logged_without_the_password(clock, owner_account, caplog):
     assert f"Password sign-in failed: owner@example.com from {ATTACKER}" in text
     assert f"Password sign-in refused (login_failed): owner@example.com from {ATTACKER}" in text
     assert "not-the-password" not in text
+
+
+# --- asking for sign-in codes: the same rule (adapter.consume_login_code_request) -------------
+
+
+def ask_for_code(ip: str, email: str):
+    return client_at(ip).post(reverse("account_request_login_code"), {"email": email})
+
+
+def test_a_stranger_asking_for_codes_does_not_stop_the_owner_getting_one(clock, owner_account):
+    for _ in range(3):
+        assert ask_for_code(ATTACKER, owner_account.email).status_code == 302
+    # The stranger's own client is limited (allauth's form error, no mail)...
+    mail.outbox.clear()
+    response = ask_for_code(ATTACKER, owner_account.email)
+    assert response.status_code == 200
+    assert b"Too many failed login attempts" in response.content
+    assert mail.outbox == []
+    # ...and the owner, elsewhere, still gets a code and signs in with it.
+    owner = client_at(OWNER)
+    response = sign_in_by_code(owner, owner_account.email)
+    assert response.status_code == 302
+    assert signed_in_user(owner) == owner_account
+
+
+def test_one_client_asking_for_codes_stops_at_ten_an_hour(clock, owner_account):
+    for _ in range(10):
+        assert ask_for_code(ATTACKER, owner_account.email).status_code == 302
+        clock.advance(61)
+    assert ask_for_code(ATTACKER, owner_account.email).status_code == 200
+    clock.advance(3600)
+    assert ask_for_code(ATTACKER, owner_account.email).status_code == 302
+
+
+def test_codes_asked_from_many_clients_reach_the_address_ceiling(clock, owner_account):
+    # 60 an hour per address from every client together: bounds the mail an address receives.
+    for client_number in range(60):
+        assert ask_for_code(f"203.0.113.{client_number}", owner_account.email).status_code == 302
+    mail.outbox.clear()
+    assert ask_for_code(OWNER, owner_account.email).status_code == 200
+    assert mail.outbox == []
+    # The refused request did not use up the owner's own client's allowance.
+    clock.advance(3601)
+    assert ask_for_code(OWNER, owner_account.email).status_code == 302
+    assert len(mail.outbox) == 1
+
+
+def test_code_requests_are_counted_for_the_address_whatever_its_case(clock, owner_account):
+    for _ in range(3):
+        ask_for_code(ATTACKER, owner_account.email.upper())
+    assert ask_for_code(ATTACKER, owner_account.email).status_code == 200

@@ -447,3 +447,27 @@ def test_the_name_step_needs_a_signed_in_reader(on_subdomain):
     response = on_subdomain.get("signin/name/")
     assert response.status_code == 302
     assert response.url.startswith("/signin/?next=")
+
+
+def test_a_stranger_asking_for_codes_on_the_page_does_not_stop_the_owner(org, customer):
+    # The page's sign-in uses the application's rule: per address and client, with a ceiling
+    # per address across clients (apps.accounts.adapter.consume_login_code_request).
+    host, prefix = ADDRESSES["subdomain"]
+    stranger = Page(Client(REMOTE_ADDR="203.0.113.7"), host, prefix)
+    owner = Page(Client(REMOTE_ADDR="198.51.100.20"), host, prefix)
+    for _ in range(3):
+        assert ask_for_code(stranger, customer.email).status_code == 302
+    assert ask_for_code(stranger, customer.email).status_code == 429
+    assert ask_for_code(owner, customer.email).status_code == 302
+    assert enter_code(owner, code_in(mail.outbox[-1])).status_code == 302
+    assert owner.user() == customer
+
+
+def test_resending_a_code_on_the_page_counts_against_the_same_limit(org, customer, settings):
+    settings.ACCOUNT_LOGIN_BY_CODE_SUPPORTS_RESEND = True
+    host, prefix = ADDRESSES["subdomain"]
+    reader = Page(Client(REMOTE_ADDR="203.0.113.7"), host, prefix)
+    for _ in range(3):
+        assert ask_for_code(reader, customer.email).status_code == 302
+    response = reader.post("signin/code/", {"action": "resend"})
+    assert response.status_code == 429

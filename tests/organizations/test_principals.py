@@ -62,6 +62,8 @@ def test_no_api_key_scope_may_delete_the_organization_or_manage_owners():
             "org.billing",
             "members.manage_owners",
             "org.require_two_factor",
+            "org.export",
+            "org.erase_person",
         }
         assert permissions <= set(PERMISSIONS)
 

@@ -226,3 +226,9 @@ def test_another_organizations_requirement_never_redirects_here(
     for route, url, _view in dashboard_urls(org_objects):
         response = client.get(url)
         assert "/accounts/2fa/" not in response.get("Location", ""), f"GET {url} ({route})"
+
+
+def test_the_walk_reaches_the_export_and_erasure_urls(org_objects):
+    # Owner-only pages (apps/privacy): the walks above check them like every other URL.
+    routes = {route for route, _url, _view in dashboard_urls(org_objects)}
+    assert {DASHBOARD + "settings/export/", DASHBOARD + "settings/erase/"} <= routes

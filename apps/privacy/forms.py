@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from django import forms
+
+
+class EraseCustomerForm(forms.Form):
+    email = forms.EmailField(
+        label="Email address of the person",
+        help_text="Their subscriptions to this status page are deleted; their comments on it "
+        "stay, with their name replaced by “Deleted user”; their marks, flags and follows here "
+        "are deleted; this audit log shows “erased user” in their place. Nothing changes in "
+        "other organizations. This cannot be undone.",
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+
+
+class DeleteAccountForm(forms.Form):
+    confirmation = forms.CharField(
+        label="Type DELETE to confirm",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+    def clean_confirmation(self) -> str:
+        value = self.cleaned_data["confirmation"].strip()
+        if value != "DELETE":
+            raise forms.ValidationError("Type DELETE, in capitals, to confirm.")
+        return value
