@@ -14,10 +14,13 @@ The full corpus goes through the highest-risk fields; the others get one string 
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
+from unittest import mock
 from urllib.parse import urlencode
 
 import pytest
@@ -25,14 +28,17 @@ from django.core import mail
 from django.test import Client
 from django.test.testcases import TestCase
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.forum.models import Comment
 from apps.forum.rules import sign_form_timestamp
 from apps.incidents.models import Incident
+from apps.integrations.alerts.services import create_alert_integration
 from apps.notifications import registry
 from apps.notifications.channels import slack
-from apps.notifications.models import NotificationEvent
+from apps.notifications.models import NotificationEvent, Subscriber
 from apps.organizations.models import Organization
+from apps.organizations.principals import Member
 from apps.status.models import Component
 from tests.factories import (
     ApiKeyFactory,
@@ -67,6 +73,7 @@ class World:
     subject: Incident | None = None  # the incident whose pages show the text
     # Which outputs show this field: the scenario says, so unrelated pages are not re-rendered.
     shows: set[str] = field(default_factory=set)
+    alerts: str = ""  # the alert integration's id, when the scenario made one
 
 
 def make_world(slug: str) -> World:
@@ -150,13 +157,35 @@ def render(world: World) -> dict[str, tuple[str, bytes]]:
         slug = world.org.slug
         names = ["organizations:overview", "incidents:list", "status:components"]
         pages = [(name, [slug]) for name in [*names, "notifications:events"]]
-        if world.subject is not None:
+        if world.subject is not None and world.subject.kind == "maintenance":
+            pages.append(("incidents:maintenance_detail", [slug, world.subject.public_id]))
+        elif world.subject is not None:
             pages += [
                 (name, [slug, world.subject.public_id])
                 for name in ("incidents:detail", "forum:discussion")
             ]
         for name, args in pages:
             found[f"dashboard {name}"] = ("html", _get(world.dashboard, reverse(name, args=args)))
+    if "templates" in shows:
+        found["dashboard templates"] = (
+            "html",
+            _get(world.dashboard, reverse("incidents:templates", args=[world.org.slug])),
+        )
+    if "alerts" in shows:
+        slug = world.org.slug
+        found["dashboard alerts"] = (
+            "html",
+            _get(world.dashboard, reverse("integrations:alerts", args=[slug])),
+        )
+        found["dashboard alert"] = (
+            "html",
+            _get(world.dashboard, reverse("integrations:alert_detail", args=[slug, world.alerts])),
+        )
+    if "subscribers" in shows:
+        found["dashboard subscribers"] = (
+            "html",
+            _get(world.dashboard, reverse("notifications:subscribers", args=[world.org.slug])),
+        )
     if "mail" in shows:
         for number, message in enumerate(mail.outbox):
             found[f"mail {number}"] = ("mail", message)  # type: ignore[assignment]
@@ -319,15 +348,231 @@ def display_name(world: World, text: str) -> bool:
     return True
 
 
+def form_errors(response: Any) -> dict[str, Any]:
+    """The field errors of every form the refusing page rendered."""
+    errors: dict[str, Any] = {}
+    context = response.context
+    values = [context[key] for key in context] if context is not None else []
+    for value in values:
+        found = getattr(value, "errors", None)
+        if isinstance(found, dict):
+            errors.update(found)
+    return errors
+
+
+def dashboard_form(
+    world: World, url_name: str, data: dict[str, str], fields: set[str], stored: Callable[[], int]
+) -> bool:
+    """POST a dashboard form: a redirect means stored; otherwise a field error and no row."""
+    response = form_post(world.dashboard, reverse(url_name, args=[world.org.slug]), data)
+    if response.status_code in (302, 303):
+        assert stored() == 1
+        return True
+    errors = form_errors(response)
+    assert set(errors) & fields, f"refused without naming {fields}: {errors}"
+    assert stored() == 0
+    return False
+
+
+def component_fields(world: World, text: str) -> bool:
+    """A component's name and description (dashboard form)."""
+    done = dashboard_form(
+        world,
+        "status:component_create",
+        {"name": text, "description": text},
+        {"name", "description"},
+        lambda: Component.objects.for_org(world.org).exclude(pk=world.component.pk).count(),
+    )
+    world.shows = {"public", "v2", "embed", "badge", "dashboard"}
+    return done
+
+
+def group_fields(world: World, text: str) -> bool:
+    from apps.status.models import ComponentGroup
+
+    done = dashboard_form(
+        world,
+        "status:group_create",
+        {"name": text, "description": text},
+        {"name", "description"},
+        lambda: ComponentGroup.objects.for_org(world.org).count(),
+    )
+    if done:
+        # An empty group is not shown: put the component in it.
+        world.component.group = ComponentGroup.objects.for_org(world.org).get()
+        world.component.save(update_fields=["group"])
+    world.shows = {"public", "v2", "dashboard"}
+    return done
+
+
+def template_fields(world: World, text: str) -> bool:
+    """An incident template's name, title and message (dashboard form), then the pages that
+    offer it (the templates list and the new-incident form filled from it)."""
+    from apps.incidents.models import IncidentTemplate
+
+    done = dashboard_form(
+        world,
+        "incidents:template_new",
+        {
+            "kind": "incident",
+            "name": text,
+            "title": text,
+            "status": "investigating",
+            "impact": "minor",
+            "body": text,
+        },
+        {"name", "title", "body"},
+        lambda: IncidentTemplate.objects.for_org(world.org).count(),
+    )
+    world.shows = {"dashboard", "templates"}
+    return done
+
+
+def maintenance_by_api(world: World, text: str) -> bool:
+    start = timezone.now() + timedelta(hours=2)
+    response = world.api.post(
+        "/api/v1/maintenances/",
+        {
+            "name": text,
+            "body": text,
+            "components": [world.component.public_id],
+            "scheduled_for": start.isoformat(),
+            "scheduled_until": (start + timedelta(hours=1)).isoformat(),
+        },
+        content_type=JSON,
+    )
+    if response.status_code == 400:
+        problem = response.json()
+        assert set(problem) & {"name", "body"} or "surrogate" in problem["detail"], problem
+        assert not Incident.objects.for_org(world.org).exists()
+        return False
+    assert response.status_code == 201, response.content[:300]
+    assert response.json()["name"] == text.strip()
+    world.subject = Incident.objects.for_org(world.org).get()
+    world.shows = {"public", "incident", "ics", "v2", "feeds", "dashboard", "mail"}
+    return True
+
+
+def postmortem_by_api(world: World, text: str) -> bool:
+    incident = IncidentFactory(organization=world.org, name="Slow sign-in", status="resolved")
+    url = f"/api/v1/incidents/{incident.public_id}/postmortem/"
+    response = world.api.put(
+        url, {"summary": text, "customer_impact": text, "cause": text}, content_type=JSON
+    )
+    if response.status_code == 400:
+        problem = response.json()
+        assert set(problem) & {"summary", "customer_impact", "cause"} or (
+            "surrogate" in problem["detail"]
+        ), problem
+        return False
+    assert response.status_code in (200, 201), response.content[:300]
+    item = world.api.post(url + "action-items/", {"title": "Alert earlier"}, content_type=JSON)
+    assert item.status_code == 201, item.content[:300]
+    published = world.api.post(url + "publish/", {"notify_subscribers": True}, content_type=JSON)
+    assert published.status_code == 200, published.content[:300]
+    world.subject = incident
+    world.shows = {"incident", "feeds", "dashboard", "mail"}
+    return True
+
+
+def alert_payload(world: World, text: str) -> bool:
+    """A monitoring system's alert (generic hook): title, labels and annotations. Alerts are
+    never refused for their text (control characters are stripped), so they are always shown."""
+    integration, token = create_alert_integration(
+        world.org, actor=Member.of(world.owner, world.org), kind="generic", name="CI"
+    )
+    body = {
+        "title": text,
+        "alerts": [
+            {
+                "status": "firing",
+                "labels": {"component": "API", "alertname": text, "team": text},
+                "annotations": {"summary": text, "description": text},
+            }
+        ],
+    }
+    raw = json.dumps(body, ensure_ascii=True).encode()  # a lone surrogate as its JSON escape
+    response = world.public.post(f"/hooks/{token}/generic", raw, content_type=JSON)
+    assert response.status_code in (200, 202, 400), response.content[:300]
+    if response.status_code == 400:
+        assert "surrogate" in response.json()["detail"], response.json()
+        return False
+    world.subject = Incident.objects.for_org(world.org).first()
+    world.alerts = integration.public_id
+    world.shows = {"public", "incident", "feeds", "v2", "dashboard", "alerts", "mail"}
+    return True
+
+
+def subscriber_email(world: World, text: str) -> bool:
+    """The public subscribe form's address (the baseline run types a plain address)."""
+    address = "reader.benign@example.com" if text == BENIGN else text
+    before = Subscriber.objects.for_org(world.org).count()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = form_post(
+            world.public,
+            f"/s/{world.org.slug}/subscribe/",
+            {"channel": "email", "email-email": address},
+        )
+    if response.status_code == 400:
+        assert response.context["forms"]["email"].errors["email"]
+        assert Subscriber.objects.for_org(world.org).count() == before
+        return False
+    assert response.status_code == 200
+    world.shows = {"dashboard", "subscribers", "mail"}
+    return True
+
+
+def webhook_url(world: World, text: str) -> bool:
+    """The public subscribe form's webhook URL, with the hostile text in its path."""
+    url = "https://hooks.example.com/" + ("status" if text == BENIGN else text)
+    before = Subscriber.objects.for_org(world.org).count()
+
+    def public_dns(host: str, port: int, *args: Any, **kwargs: Any) -> list:
+        # No real DNS in tests: hooks.example.com is a public address.
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port))]
+
+    with mock.patch.object(socket, "getaddrinfo", public_dns):
+        response = form_post(
+            world.public,
+            f"/s/{world.org.slug}/subscribe/",
+            {"channel": "webhook", "webhook-url": url, "webhook-email": "ops@example.com"},
+        )
+    if response.status_code == 400:
+        assert response.context["forms"]["webhook"].errors["url"]
+        assert Subscriber.objects.for_org(world.org).count() == before
+        return False
+    assert response.status_code == 200
+    world.shows = {"dashboard", "subscribers"}
+    return True
+
+
 SCENARIOS: dict[str, Callable[[World, str], bool]] = {
     "incident-form": incident_by_form,
     "incident-api": incident_by_api,
     "organization-name": organization_name,
     "comment-body": comment_body,
     "display-name": display_name,
+    "component": component_fields,
+    "component-group": group_fields,
+    "template": template_fields,
+    "maintenance-api": maintenance_by_api,
+    "postmortem-api": postmortem_by_api,
+    "alert-payload": alert_payload,
+    "subscriber-email": subscriber_email,
+    "webhook-url": webhook_url,
 }
 FULL_CORPUS_FIELDS = ["incident-form", "comment-body", "display-name", "organization-name"]
-REPRESENTATIVE_FIELDS = ["incident-api"]
+REPRESENTATIVE_FIELDS = [
+    "incident-api",
+    "component",
+    "component-group",
+    "template",
+    "maintenance-api",
+    "postmortem-api",
+    "alert-payload",
+    "subscriber-email",
+    "webhook-url",
+]
 
 CASES = [
     pytest.param(scenario, text, id=f"{scenario}-{name}")
