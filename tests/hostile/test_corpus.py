@@ -13,6 +13,7 @@ The full corpus goes through the highest-risk fields; the others get one string 
 
 from __future__ import annotations
 
+import html
 import json
 import socket
 import time
@@ -612,6 +613,31 @@ def test_hostile_text_is_refused_or_harmless_everywhere(db, scenario, text):
     assert rendered, "the scenario shows its field nowhere"
     for label, (kind, document) in rendered.items():
         check(label, kind, document, benign)
+    if scenario in ROUND_TRIP:
+        assert_round_trip(world, rendered)
+
+
+# Scenarios whose stored incident name must come back unchanged from the status API and show
+# as text (escaped, never evaluated: `{{ 7*7 }}` stays `{{ 7*7 }}`) on the incident page.
+ROUND_TRIP = {"incident-form", "incident-api", "maintenance-api"}
+
+
+def assert_round_trip(world: World, rendered: dict[str, tuple[str, Any]]) -> None:
+    assert world.subject is not None
+    world.subject.refresh_from_db()
+    stored = world.subject.name
+    documents = [
+        outputs.parse_json(label, rendered[label][1])
+        for label in ("incidents.json", "scheduled-maintenances.json")
+    ]
+    names = [
+        item["name"]
+        for document in documents
+        for item in document.get("incidents", document.get("scheduled_maintenances", []))
+    ]
+    assert stored in names, f"{stored[:80]!r} not in the status API: {names}"
+    page = html.unescape(rendered["incident page"][1].decode())
+    assert " ".join(stored.split()) in " ".join(page.split()), "the name is not shown as typed"
 
 
 def test_the_corpus_has_every_family():
