@@ -353,7 +353,9 @@ def form_errors(response: Any) -> dict[str, Any]:
     """The field errors of every form the refusing page rendered."""
     errors: dict[str, Any] = {}
     context = response.context
-    values = [context[key] for key in context] if context is not None else []
+    # ContextList iterates over its Contexts, not their names: keys() is what gives the names.
+    names = context.keys() if context is not None else []
+    values = [context[name] for name in names]
     for value in values:
         found = getattr(value, "errors", None)
         if isinstance(found, dict):
