@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 from drf_spectacular.utils import (
@@ -165,6 +166,13 @@ class SubscriberCreateSerializer(StrictSerializer):
             raise serializers.ValidationError(
                 {"url": ["Webhook and Slack subscribers need a URL."]}
             )
+        if attrs["channel"] != Subscriber.Channel.EMAIL:
+            # The channel and address checks (Slack only, no private address) name the field,
+            # as the forms' do; subscribe_hook checks again before it writes.
+            try:
+                attrs["url"] = services.validate_hook_url(attrs["url"], attrs["channel"])
+            except DjangoValidationError as error:
+                raise serializers.ValidationError({"url": error.messages}) from error
         return attrs
 
 
