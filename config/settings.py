@@ -102,7 +102,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outside TenantMiddleware, so every response it or anything below answers gets both
     # headers, cached public pages included (apps/core/csp.py).
-    "csp.middleware.CSPMiddleware",
+    "apps.core.csp_middleware.ContentSecurityPolicyMiddleware",
     "apps.core.csp.PermissionsPolicyMiddleware",
     "apps.organizations.middleware.TenantMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -440,9 +440,9 @@ CONTENT_SECURITY_POLICY = {
         "connect-src": [SELF],
         "object-src": [NONE],
         "base-uri": [SELF],
-        # A status page host's staff sign-in posts to itself, which hands over to the
-        # application host (apps/accounts/handoff.py); browsers check every redirect of a form.
-        "form-action": [SELF, f"{_site.scheme}://{_site.netloc}"],
+        # The middleware adds the application's origin (SITE_URL) for the staff hand-off from a
+        # status page host (apps/core/csp_middleware.py).
+        "form-action": [SELF],
         # Nothing is meant to be framed (X-Frame-Options says DENY too): the banner on customers'
         # sites is a script (embed.js), and the outage page is a file they serve themselves.
         "frame-ancestors": [NONE],
