@@ -6,8 +6,10 @@ and each api.py builds on apps.api's base classes, so apps.api imports none of t
 
 from __future__ import annotations
 
+from csp.constants import SELF
+from csp.decorators import csp_update
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import DefaultRouter, SimpleRouter
 
@@ -96,5 +98,11 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(**public), name="schema"),
     # Server-rendered reference (no CDN, no JavaScript); Redoc for those who prefer it.
     path("docs/", docs.api_docs, name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema", **public), name="redoc"),
+    path(
+        "redoc/",
+        csp_update({"worker-src": [SELF, "blob:"]})(
+            docs.RedocView.as_view(url_name="api:schema", **public)
+        ),
+        name="redoc",
+    ),
 ]

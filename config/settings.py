@@ -12,8 +12,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
+
+from apps.core.csp import inline_script_hashes
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -79,6 +82,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "csp",
     "apps.core",
     "apps.accounts",
     "apps.organizations",
@@ -99,6 +103,10 @@ MIDDLEWARE = [
     "apps.public.fastpath.FastPathMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside TenantMiddleware, so every response it or anything below answers gets both
+    # headers, cached public pages included (apps/core/csp.py).
+    "apps.core.csp_middleware.ContentSecurityPolicyMiddleware",
+    "apps.core.csp.PermissionsPolicyMiddleware",
     "apps.organizations.middleware.TenantMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -458,6 +466,30 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 X_FRAME_OPTIONS = "DENY"
+# One policy for every page, public and dashboard (apps/core/csp.py says why it has no nonce).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        # Files under static/ only, plus the outage page's inline script by the hash of its text.
+        "script-src": [SELF, *inline_script_hashes()],
+        # Inline style="" attributes (dozens in the templates), the status page's accent colours
+        # (a <style> rendered per organization) and Redoc's injected styles need it. Styles
+        # cannot run code; scripts are what the policy guards.
+        "style-src": [SELF, UNSAFE_INLINE],
+        # Uploaded logos and favicons are served by this application (/media/branding/...).
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        # The middleware adds the application's origin (SITE_URL) for the staff hand-off from a
+        # status page host (apps/core/csp_middleware.py).
+        "form-action": [SELF],
+        # Nothing is meant to be framed (X-Frame-Options says DENY too): the banner on customers'
+        # sites is a script (embed.js), and the outage page is a file they serve themselves.
+        "frame-ancestors": [NONE],
+    },
+}
 SILENCED_SYSTEM_CHECKS = [
     # HSTS preload is a one-way decision for the operator's domain, not ours to make.
     "security.W021",

@@ -1,8 +1,10 @@
 """/api/docs/: the API reference as a plain server-rendered page, built from the OpenAPI schema.
 
-Redoc and Swagger UI load their JavaScript from a CDN, which fails on air-gapped installs and
-tells a third party who reads the docs; this page needs neither JavaScript nor the network and
-looks like the rest of Candor. Redoc stays available at /api/redoc/ for those who prefer it.
+drf-spectacular's Redoc and Swagger UI load their JavaScript from a CDN, which fails on
+air-gapped installs, tells a third party who reads the docs and runs unpinned code on the origin
+of the signed-in dashboard; this page needs neither JavaScript nor the network and looks like the
+rest of Candor. Redoc stays available at /api/redoc/ for those who prefer it (`RedocView`), from
+a pinned copy in our own static files (static/vendor/README.md). There is no Swagger UI.
 """
 
 from __future__ import annotations
@@ -14,11 +16,15 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET
 from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.views import SpectacularRedocView
 
+# The vendored bundle (static/vendor/README.md records its version and hash).
+REDOC_BUNDLE = "vendor/redoc/redoc.standalone.js"
 METHODS = ("get", "post", "put", "patch", "delete")
 INLINE_CODE = re.compile(r"`([^`]+)`")
 
@@ -130,3 +136,16 @@ def api_docs(request: HttpRequest) -> HttpResponse:
     else:
         reference = _cached_reference()
     return render(request, "api/docs.html", {"ref": reference})
+
+
+class RedocView(SpectacularRedocView):
+    """Redoc, served from our static files with a page of our own: drf-spectacular's page
+    loads web fonts from Google and starts Redoc with an inline script, which the
+    Content-Security-Policy refuses. Redoc searches in a web worker it makes from a blob: URL,
+    so the route allows `worker-src blob:` for this page only (config/api_urls.py)."""
+
+    template_name = "api/redoc.html"
+
+    @staticmethod
+    def _redoc_standalone() -> str:
+        return static(REDOC_BUNDLE)

@@ -76,7 +76,8 @@ KEY_PREFIX = "public-page"
 # rather than at each page's next content change: 2 = pages carry the polling attributes
 # (without them, a quiet page rendered before the deploy would never refresh itself). Last
 # good copies keep their keys, so a deploy during a database outage still has them.
-RENDER_REVISION = 3  # 3 = the uptime bars as bare cells, tooltips by static/js/uptime.js
+# 3: uptime bars as bare cells (uptime.js); 4: the outage page's script by hash (CSP).
+RENDER_REVISION = 4
 
 # Rendered into every HTML page (templates/status/base_public.html); replaced by the note
 # below when a last-good copy is served during a database failure.

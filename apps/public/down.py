@@ -1,6 +1,7 @@
 """The outage page: what an organization's load balancer or CDN shows when its own site fails.
 
-`down/` on the status page is one self-contained HTML document (inline CSS and script, absolute
+`down/` on the status page is one self-contained HTML document (inline CSS and script: the
+script is static/js/down.js, put inline here and allowed by the CSP by its hash; absolute
 links, no other request needed to show it): what is happening, the latest update, when the
 next one is due, a link to each incident's discussion and a subscribe form. Point the error
 page of a load balancer or CDN at it, or download the same document from the dashboard
@@ -18,8 +19,10 @@ from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
+from apps.core.csp import inline_script
 from apps.organizations.models import Organization
 
 from .caching import public_response
@@ -62,6 +65,10 @@ def render_down(organization: Organization, url: str, *, saved_at: datetime | No
         "embed_json_url": url + "embed.json",
         "saved_at": _local(saved_at.isoformat(), tz) if saved_at else "",
         "timezone_name": organization.timezone,
+        # Inline, not a <script src>: a saved copy must work with nothing else reachable. The
+        # policy allows this exact text by hash (apps/core/csp.py); it is our static file, with
+        # no rendered data in it (the page's data is in attributes and a JSON block).
+        "down_script": mark_safe(inline_script("js/down.js")),  # noqa: S308 (our own file)
     }
     return render_to_string(TEMPLATE, context)
 

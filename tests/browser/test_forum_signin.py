@@ -103,3 +103,23 @@ def test_staff_signed_in_to_the_application_continue_as_staff_on_the_page_subdom
     visit(page, "/signin/")
     expect(page.locator("main")).to_contain_text("Signed in as alice@acme.test, Acme Cloud staff.")
     look("staff-signed-in")
+
+
+def test_staff_not_yet_signed_in_sign_in_on_the_application_and_come_back(
+    page, look, site, page_site, org, owner
+):
+    """The sign-in form on the application host ends on another host (the page's). Browsers
+    check every redirect of a form against the form page's CSP form-action, so the last hop is
+    a page that moves on by itself (apps/accounts/views.page_handoff): nothing is refused."""
+    messages: list[str] = []
+    page.on("console", lambda m: messages.append(m.text) if m.type == "error" else None)
+    visit(page, "/signin/")
+    submit(page, page.get_by_role("button", name="Sign in as Acme Cloud staff"))
+    assert page.url.startswith(f"{site}/accounts/login/"), page.url
+    page.get_by_label("Email").fill(owner.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.locator("main").get_by_role("button", name=re.compile("sign in", re.I)).click()
+    page.wait_for_url(page_site + "/")
+    visit(page, "/signin/")
+    expect(page.locator("main")).to_contain_text("Signed in as alice@acme.test, Acme Cloud staff.")
+    assert messages == []

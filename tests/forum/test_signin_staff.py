@@ -3,6 +3,7 @@ single-use, 60-second token (apps/accounts/handoff.py)."""
 
 from __future__ import annotations
 
+import re
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -194,3 +195,41 @@ def test_on_the_application_host_staff_are_already_signed_in_on_s_slug(org, owne
     assert b"Signed in as <strong>alice@acme.test</strong>, Acme Cloud staff." in response.content
     # No hand-off offered there: the application's cookies are the page's.
     assert b"Sign in as Acme Cloud staff" not in Client().get("/s/acme/signin/").content
+
+
+# After signing in on the application, the last hop back to the page host is a page, not a
+# redirect: browsers check a form's redirects against its page's CSP form-action, which does not
+# list status page hosts (apps/accounts/views.page_handoff).
+
+
+def test_a_member_who_signs_in_first_is_moved_on_by_a_page_not_a_redirect(org, owner):
+    page = Client()
+    url = start(page)
+    app = Client()
+    response = on_app(app, url)
+    assert response.status_code == 302
+    login = urlsplit(response.url)
+    assert login.path == "/accounts/login/"
+    comeback = parse_qs(login.query)["next"][0]
+    assert parse_qs(urlsplit(comeback).query)["after"] == ["sign-in"]
+
+    app.force_login(owner)
+    response = app.get(comeback)
+    assert response.status_code == 200
+    html = response.content.decode()
+    target = re.search(r'<meta http-equiv="refresh" content="0;url=([^"]+)">', html)
+    assert target is not None
+    token_url = target[1].replace("&amp;", "&")
+    assert token_url.startswith(f"http://{PAGE_HOST}:8000/signin/staff/return/?token=")
+    assert f'href="{target[1]}"' in html  # the same address as a link, for no-refresh browsers
+
+    response = back_on_page(page, token_url)
+    assert response.status_code == 302
+    assert response.url == NEXT
+    assert page_user(page) == owner
+
+
+def test_a_member_already_signed_in_is_still_redirected(org, owner):
+    response = on_app(app_client(owner), start(Client()))
+    assert response.status_code == 302
+    assert response.url.startswith(f"http://{PAGE_HOST}:8000/signin/staff/return/?token=")
