@@ -134,7 +134,9 @@ def test_a_hung_connection_times_out_without_losing_the_others_deliveries(
     # connections' messages were never held up or lost.
     assert received(sink) == Counter(r.email for r in readers)
     assert set(event.deliveries.values_list("status", flat=True)) == {Status.SENT}
-    assert sink.state.sessions == 4
+    # Three connections to start with; whether the hung one's message needed a fourth depends
+    # on whether the other two had already taken the rest of the queue when it timed out.
+    assert sink.state.sessions in (3, 4)
 
 
 def test_a_connection_refused_by_the_server_leaves_its_mail_to_the_others(org, sink, open_incident):
