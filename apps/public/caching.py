@@ -67,7 +67,9 @@ logger = logging.getLogger(__name__)
 CACHE_CONTROL = "public, max-age=0, s-maxage=1, stale-if-error=86400"
 CDN_CACHE_CONTROL = "public, max-age=1, stale-while-revalidate=1, stale-if-error=86400"
 # A stale copy is served only while we are failing; let caches keep it briefly, no longer.
-STALE_CACHE_CONTROL = "public, max-age=10, s-maxage=10"
+# Shared caches (the front cache) ask again after a second, so once the database is back the
+# "may be out of date" note is gone from them within a second too.
+STALE_CACHE_CONTROL = "public, max-age=10, s-maxage=1"
 # The key changes with every content change, so a fresh entry never goes wrong; the timeout
 # only frees memory for versions nobody asks for any more.
 FRESH_TIMEOUT = 24 * 60 * 60
