@@ -35,16 +35,20 @@ def _fast_password_hashing(settings):
 @pytest.fixture(autouse=True)
 def _clear_cache():
     from apps.organizations.middleware import last_known
+    from apps.organizations.published import watcher
     from apps.public import fastpath
 
-    # The public fast path's memory and the per-process routes are caches too.
+    # The public fast path's memory, the per-process routes and the versions pushed to this
+    # process are caches too (test databases reuse primary keys; production never does).
     fastpath.memory.clear()
     last_known.items.clear()
+    watcher.forget_all()
     cache.clear()
     yield
     cache.clear()
     fastpath.memory.clear()
     last_known.items.clear()
+    watcher.forget_all()
 
 
 @pytest.fixture(autouse=True)
