@@ -51,6 +51,7 @@ from apps.accounts.services import (
 )
 from apps.core.validators import TextRulesFormMixin
 from apps.organizations.models import Organization
+from apps.organizations.private_pages import refusal_note, user_may_read
 
 from .rules import check_display_name
 from .services import forum_settings
@@ -202,6 +203,12 @@ def signin(request: HttpRequest, *, frame: PageFrame) -> HttpResponse:
     organization: Organization = request.organization  # type: ignore[attr-defined]
     user = request.user
     if user.is_authenticated:
+        if organization.is_private and not user_may_read(user, organization):
+            # Sent here by TenantMiddleware: signed in, but not with an address this private
+            # page lets in (apps/organizations/private_pages.py). Say whom it is for.
+            return page(
+                request, frame, "private.html", {"note": refusal_note(organization)}, status=403
+            )
         return page(request, frame, "signed_in.html", {"is_staff": is_staff(user, organization)})
     if request.method != "POST":
         return email_page(request, frame)
