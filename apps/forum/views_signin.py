@@ -135,6 +135,10 @@ def needs_display_name(user: Any, organization: Organization) -> bool:
 
 
 def after_sign_in(user: Any, organization: Organization, target: str) -> str:
+    if organization.is_private and not user_may_read(user, organization):
+        # Not let in: straight to the page that says whom it is private to (the target sends
+        # there), without asking for a name to comment with first.
+        return target
     if needs_display_name(user, organization):
         return with_next(reverse("public:signin-name"), target)
     return target

@@ -15,6 +15,7 @@ import re
 import pytest
 from django.conf import settings
 from django.contrib.admindocs.views import extract_views_from_urlpatterns
+from django.core import mail
 from django.urls import get_resolver
 
 from apps.forum.notifications import mute_all_token, mute_token
@@ -496,3 +497,29 @@ def test_a_token_in_a_logged_url_is_redacted():
     )
     RedactHookTokens().filter(record)
     assert record.getMessage() == '"GET /feed.atom?token=[token] HTTP/1.1" 200'
+
+
+def _sign_in_by_code(client, email):
+    client.post("/s/acme/signin/", {"email": email, "next": "/s/acme/"})
+    message = mail.outbox[-1]
+    code = re.search(r"^([A-Z0-9]{4}-[A-Z0-9]{4})$", message.body, re.MULTILINE)[1]
+    return message, client.post("/s/acme/signin/code/", {"code": code, "next": "/s/acme/"})
+
+
+def test_signing_in_by_code_with_an_allowed_address_opens_the_page(client, private):
+    message, response = _sign_in_by_code(client, f"new@{ALLOWED_DOMAIN}")
+    assert message.subject == "Your code to sign in to the Acme Cloud status page"
+    assert "private Acme Cloud status page" in message.body
+    assert response.status_code == 302
+    # A new commenter account is asked for its name first, then sent on to the page.
+    client.post(response["Location"], {"display_name": "New Reader"})
+    assert SECRETS[1] in client.get("/s/acme/").content.decode()
+
+
+def test_signing_in_by_code_with_another_address_leads_to_the_refusal(client, private):
+    _message, response = _sign_in_by_code(client, "new@elsewhere.example")
+    assert response["Location"] == "/s/acme/"  # not asked for a name to comment with
+    page = client.get("/s/acme/")
+    refused = client.get(page["Location"])
+    assert refused.status_code == 403
+    _no_secrets(refused)
