@@ -247,7 +247,13 @@ class TenantMiddleware:
         if route is None:
             return None
         organization = cast(PublicRequest, request).organization
-        decision = private_pages.decide(request, organization, route)
+        try:
+            decision = private_pages.decide(request, organization, route)
+        except DatabaseError:
+            # Who the reader is cannot be known while the database is down (session, members,
+            # addresses, tokens): "try again", never the page, never an error page naming it.
+            logger.warning("database down; cannot check a private page's reader", exc_info=True)
+            return unavailable()
         if decision is private_pages.Decision.ALLOW:
             return None
         cast(PublicRequest, request).private_refusal = decision

@@ -523,3 +523,22 @@ def test_signing_in_by_code_with_another_address_leads_to_the_refusal(client, pr
     refused = client.get(page["Location"])
     assert refused.status_code == 403
     _no_secrets(refused)
+
+
+def test_a_reader_who_cannot_be_checked_during_a_database_outage_is_asked_to_retry(
+    client, private, reader, monkeypatch
+):
+    from django.db import OperationalError
+
+    from apps.organizations import private_pages
+
+    def database_down(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    client.force_login(reader)
+    monkeypatch.setattr(private_pages, "user_may_read", database_down)
+    response = client.get("/s/acme/api/v2/summary.json")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert b"Acme Cloud" not in response.content
+    _no_secrets(response)
