@@ -542,3 +542,14 @@ def test_a_reader_who_cannot_be_checked_during_a_database_outage_is_asked_to_ret
     assert response["Retry-After"] == "30"
     assert b"Acme Cloud" not in response.content
     _no_secrets(response)
+
+
+def test_the_export_holds_the_visibility_and_the_tokens_but_no_secret(client, private, owner):
+    token, shown = create_page_access_token(private, actor=Member.of(owner, private), name="Cal")
+    client.force_login(owner)
+    response = client.post("/dashboard/acme/settings/export/")
+    body = b"".join(response.streaming_content).decode()
+    assert '"visibility":"private"' in body
+    assert f'"allowed_email_domains":["{ALLOWED_DOMAIN}"]' in body
+    assert token.public_id in body and token.prefix in body
+    assert shown not in body and token.hashed_token not in body
