@@ -135,9 +135,12 @@ def needs_display_name(user: Any, organization: Organization) -> bool:
 
 
 def after_sign_in(user: Any, organization: Organization, target: str) -> str:
-    if organization.is_private and not user_may_read(user, organization):
-        # Not let in: straight to the page that says whom it is private to (the target sends
-        # there), without asking for a name to comment with first.
+    if organization.is_private:
+        # People sign in to a private page to read it: straight there (or, for an address it
+        # does not let in, to the page that says whom it is for). Not asked for a name first:
+        # their comments show the start of their address (forum.rules.customer_display_name)
+        # until they choose one in their profile. (Whether the address lets them in cannot be
+        # asked here anyway: a code sign-in verifies it only as it finishes.)
         return target
     if needs_display_name(user, organization):
         return with_next(reverse("public:signin-name"), target)

@@ -510,15 +510,14 @@ def test_signing_in_by_code_with_an_allowed_address_opens_the_page(client, priva
     message, response = _sign_in_by_code(client, f"new@{ALLOWED_DOMAIN}")
     assert message.subject == "Your code to sign in to the Acme Cloud status page"
     assert "private Acme Cloud status page" in message.body
-    assert response.status_code == 302
-    # A new commenter account is asked for its name first, then sent on to the page.
-    client.post(response["Location"], {"display_name": "New Reader"})
+    # Straight to the page: readers of a private page are not asked for a name first.
+    assert response["Location"] == "/s/acme/"
     assert SECRETS[1] in client.get("/s/acme/").content.decode()
 
 
 def test_signing_in_by_code_with_another_address_leads_to_the_refusal(client, private):
     _message, response = _sign_in_by_code(client, "new@elsewhere.example")
-    assert response["Location"] == "/s/acme/"  # not asked for a name to comment with
+    assert response["Location"] == "/s/acme/"
     page = client.get("/s/acme/")
     refused = client.get(page["Location"])
     assert refused.status_code == 403
