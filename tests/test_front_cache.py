@@ -186,3 +186,26 @@ def test_the_last_copy_is_served_when_the_app_is_gone(front):
     assert fetch(nginx.port, "/s/acme/history/").status == 502
     # The front's own health check (docker-compose) says it is up.
     assert fetch(nginx.port, "/.front/healthz").status == 200
+
+
+def test_a_private_page_is_never_stored_even_for_a_token_in_the_url(front):
+    from apps.organizations.models import Organization
+    from apps.organizations.principals import System
+    from apps.organizations.services import create_page_access_token, set_page_visibility
+
+    nginx, _server = front
+    organization = Organization.objects.get(slug="acme")
+    set_page_visibility(
+        organization, actor=System("test"), visibility="private", allowed_domains=""
+    )
+    _token, secret = create_page_access_token(organization, actor=System("test"), name="feed")
+    with_token = f"{SUMMARY}?token={secret}"
+
+    answers = [fetch(nginx.port, with_token) for _ in range(3)]
+    refused = [fetch(nginx.port, SUMMARY) for _ in range(2)]
+
+    assert [answer.status for answer in answers] == [200] * 3
+    assert all(answer.cache in {"MISS", ""} for answer in answers)  # never a stored copy
+    assert answers[0].headers["cache-control"] == "private, no-store"
+    assert [answer.status for answer in refused] == [404, 404]
+    assert all(b"API" not in answer.body for answer in refused)

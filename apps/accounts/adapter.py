@@ -278,7 +278,11 @@ class AccountAdapter(DefaultAccountAdapter):
         if organization is not None and template_prefix == "account/email/login_code":
             # The code mail of a status page's sign-in names that page, not Candor.
             template_prefix = "forum/signin/email/login_code"
-            context["status_page"] = {"name": organization.name, "url": organization.public_url}
+            context["status_page"] = {
+                "name": organization.name,
+                "url": organization.public_url,
+                "private": organization.is_private,
+            }
             context["code_minutes"] = max(1, account_settings.LOGIN_BY_CODE_TIMEOUT // 60)
         # Mail templates render without context processors; the footer links to the app.
         context.setdefault("SITE_URL", settings.SITE_URL)

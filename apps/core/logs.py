@@ -9,8 +9,14 @@ import re
 _HOOK_TOKEN = re.compile(r"(/hooks/)[^/\s?#\"']+(?=/[^/\s?#\"'])")
 
 
+# ?token=cpt_...: a private status page's access token, in the URL for feed readers and
+# calendar apps that cannot send a header (apps/organizations/private_pages.py).
+_PAGE_TOKEN = re.compile(r"(token=)cpt_[A-Za-z0-9_\-%]+")
+
+
 def redact_hook_tokens(text: str) -> str:
-    return _HOOK_TOKEN.sub(r"\1[token]", text)
+    """Hook tokens and private page tokens in a logged URL become "[token]"."""
+    return _PAGE_TOKEN.sub(r"\1[token]", _HOOK_TOKEN.sub(r"\1[token]", text))
 
 
 class NoClientErrorTracebacks(logging.Filter):

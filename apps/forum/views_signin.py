@@ -51,6 +51,7 @@ from apps.accounts.services import (
 )
 from apps.core.validators import TextRulesFormMixin
 from apps.organizations.models import Organization
+from apps.organizations.private_pages import refusal_note, user_may_read
 
 from .rules import check_display_name
 from .services import forum_settings
@@ -134,6 +135,13 @@ def needs_display_name(user: Any, organization: Organization) -> bool:
 
 
 def after_sign_in(user: Any, organization: Organization, target: str) -> str:
+    if organization.is_private:
+        # People sign in to a private page to read it: straight there (or, for an address it
+        # does not let in, to the page that says whom it is for). Not asked for a name first:
+        # their comments show the start of their address (forum.rules.customer_display_name)
+        # until they choose one in their profile. (Whether the address lets them in cannot be
+        # asked here anyway: a code sign-in verifies it only as it finishes.)
+        return target
     if needs_display_name(user, organization):
         return with_next(reverse("public:signin-name"), target)
     return target
@@ -202,6 +210,12 @@ def signin(request: HttpRequest, *, frame: PageFrame) -> HttpResponse:
     organization: Organization = request.organization  # type: ignore[attr-defined]
     user = request.user
     if user.is_authenticated:
+        if organization.is_private and not user_may_read(user, organization):
+            # Sent here by TenantMiddleware: signed in, but not with an address this private
+            # page lets in (apps/organizations/private_pages.py). Say whom it is for.
+            return page(
+                request, frame, "private.html", {"note": refusal_note(organization)}, status=403
+            )
         return page(request, frame, "signed_in.html", {"is_staff": is_staff(user, organization)})
     if request.method != "POST":
         return email_page(request, frame)

@@ -12,7 +12,7 @@ from django.utils.text import slugify
 from apps.core.dates import DisplayDateField
 from apps.core.validators import TextRulesFormMixin
 
-from .models import Organization
+from .models import Organization, PageAccessToken, Visibility
 from .roles import Role, assignable_roles
 from .services import validate_invitee, validate_new_hostname, validate_new_slug
 from .timezones import UTC_NAME, timezone_choices, zone_aliases
@@ -194,3 +194,32 @@ class AuditFilterForm(TextRulesFormMixin, forms.Form):
         super().__init__(*args, **kwargs)
         action_field = cast(forms.ChoiceField, self.fields["action"])
         action_field.choices = [("", "All actions")] + [(a, a) for a in actions]
+
+
+class PageVisibilityForm(TextRulesFormMixin, forms.Form):
+    """Who can see the status page (services.set_page_visibility validates the domains)."""
+
+    visibility = forms.ChoiceField(
+        label="Who can see the status page",
+        choices=Visibility.choices,
+        widget=forms.RadioSelect,
+    )
+    allowed_domains = forms.CharField(
+        label="Allowed email domains",
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+        help_text=(
+            "One per line, like example.com. On a private page, people who sign in on the page "
+            "with a confirmed address at one of these domains can read it; members of this "
+            "organization always can. Subdomains are not included: list them too."
+        ),
+    )
+
+
+class PageAccessTokenForm(TextRulesFormMixin, forms.Form):
+    name = forms.CharField(
+        label="Token name",
+        max_length=PageAccessToken._meta.get_field("name").max_length,
+        help_text="What will use it, like “Grafana” or “Team calendar”.",
+    )

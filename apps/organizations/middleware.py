@@ -8,12 +8,16 @@ from typing import cast
 
 from django.conf import settings
 from django.db import DatabaseError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import render
-from django.urls import get_script_prefix, set_script_prefix, set_urlconf
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.template.loader import render_to_string
+from django.urls import get_script_prefix, reverse, set_script_prefix, set_urlconf
+from django.utils.cache import patch_vary_headers
+from django.utils.http import urlencode
 from django.views.defaults import page_not_found
 
-from . import published
+from apps.core.context_processors import site
+
+from . import private_pages, published
 from .context import current_ip
 from .models import Organization
 from .request_types import PublicRequest, TenantRequest
@@ -33,8 +37,34 @@ def client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-def unknown_page(request: HttpRequest, message: str) -> HttpResponseBase:
-    return render(request, "errors/unknown_page.html", {"message": message}, status=404)
+NO_PAGE_MESSAGE = "There is no status page at this address."
+# Private pages: never kept by a browser or a shared cache, and never answered to one reader
+# from another's copy (apps/public/fastpath.py stores only Cache-Control: public).
+PRIVATE_CACHE_CONTROL = "private, no-store"
+
+
+def unknown_page(request: HttpRequest, message: str = NO_PAGE_MESSAGE) -> HttpResponseBase:
+    """ "There is no status page at this address": also what a private page answers to a reader
+    it refuses outside its HTML pages (private_pages.Decision.HIDDEN), byte for byte.
+
+    SECURITY: rendered without the request, so neither the organization the request led to nor
+    the reader's session can show in it (templates/errors/base.html names the organization of
+    a status page request, and the signed-in user); the headers are the private page's. Keep
+    both true, or a client could tell a private page from no page at all.
+    """
+    body = render_to_string("errors/unknown_page.html", {"message": message, **site(request)})
+    response = HttpResponse(body, status=404)
+    return private_headers(response)
+
+
+def private_headers(response: HttpResponseBase) -> HttpResponseBase:
+    """Mark a response personal: not stored by any cache, ours (the fast path) included."""
+    response["Cache-Control"] = PRIVATE_CACHE_CONTROL
+    if response.has_header("CDN-Cache-Control"):
+        del response["CDN-Cache-Control"]
+    patch_vary_headers(response, ("Cookie", "Authorization"))
+    response.shared_public = False  # type: ignore[attr-defined]  # read by apps.public.fastpath
+    return response
 
 
 class LastKnownOrganizations:
@@ -170,6 +200,8 @@ class TenantMiddleware:
         set_script_prefix(prefix)
         set_urlconf(settings.PUBLIC_URLCONF)
         try:
+            if organization.is_private:
+                return self.serve_private(request, organization)
             response = self.get_response(request)
             if settings.DEBUG and response.status_code == 404 and request.resolver_match is None:
                 # No public route matched: the branded page, as in production (see below).
@@ -178,6 +210,54 @@ class TenantMiddleware:
         finally:
             set_script_prefix(previous)
             set_urlconf(None)
+
+    def serve_private(self, request: HttpRequest, organization: Organization) -> HttpResponseBase:
+        """A private page's request (apps/organizations/private_pages.py): refused before any
+        view runs, or served with private headers.
+
+        A request with neither a session cookie nor a token cannot be let in: it is answered
+        here, before the session and authentication middleware (as cheap as an unknown
+        address). Otherwise the decision waits for `process_view`, where `request.user` is
+        known; its refusals are rebuilt here, so they carry nothing the stack below added."""
+        route, _match = private_pages.route_of(request.path_info)
+        if route is private_pages.Route.MISSING or (
+            route is not private_pages.Route.OPEN
+            and not private_pages.may_hold_credentials(request)
+        ):
+            return self.refuse(request, private_pages.decide(request, organization, route))
+        cast(PublicRequest, request).private_route = route
+        response = self.get_response(request)
+        refusal = getattr(request, "private_refusal", None)
+        if refusal is not None:
+            return self.refuse(request, refusal)
+        return private_headers(response)
+
+    def refuse(self, request: HttpRequest, decision: private_pages.Decision) -> HttpResponseBase:
+        if decision is private_pages.Decision.SIGN_IN:
+            target = reverse("public:signin") + "?" + urlencode({"next": request.path})
+            return private_headers(HttpResponseRedirect(target))
+        return unknown_page(request)
+
+    def process_view(
+        self, request: HttpRequest, view_func: Callable, view_args: tuple, view_kwargs: dict
+    ) -> HttpResponseBase | None:
+        """The decision for a private page's request that may carry credentials (see
+        serve_private): before the view, with the session and user loaded."""
+        route = getattr(request, "private_route", None)
+        if route is None:
+            return None
+        organization = cast(PublicRequest, request).organization
+        try:
+            decision = private_pages.decide(request, organization, route)
+        except DatabaseError:
+            # Who the reader is cannot be known while the database is down (session, members,
+            # addresses, tokens): "try again", never the page, never an error page naming it.
+            logger.warning("database down; cannot check a private page's reader", exc_info=True)
+            return unavailable()
+        if decision is private_pages.Decision.ALLOW:
+            return None
+        cast(PublicRequest, request).private_refusal = decision
+        return HttpResponse(status=404)  # replaced by serve_private
 
     def process_exception(
         self, request: HttpRequest, exception: Exception

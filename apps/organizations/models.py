@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import secrets
 import zoneinfo
 from datetime import datetime, timedelta
@@ -38,6 +39,11 @@ RESERVED_SLUGS = frozenset(
         "healthz", "readyz", "candor", "billing", "security", "abuse", "root", "ftp", "smtp",
     }
 )  # fmt: skip
+
+
+class Visibility(models.TextChoices):
+    PUBLIC = "public", "Public: anyone with the address"
+    PRIVATE = "private", "Private: signed-in people at allowed email domains, and access tokens"
 
 
 class BannerPosition(models.TextChoices):
@@ -85,11 +91,31 @@ class Organization(models.Model):
     # and are unaffected.
     require_two_factor = models.BooleanField(default=False, db_default=False)
 
+    # A private status page (apps/organizations/private_pages.py, enforced by TenantMiddleware)
+    # is shown only to members, to people signed in on the page's host with a verified address
+    # at one of these domains (one per line, lowercase, exact match), and to holders of a
+    # PageAccessToken. Everything else about the page (API, feeds, embed, badge, forum) follows.
+    visibility = models.CharField(
+        max_length=7,
+        choices=Visibility.choices,
+        default=Visibility.PUBLIC,
+        db_default=Visibility.PUBLIC,
+    )
+    private_email_domains = models.TextField(blank=True, default="", db_default="")
+
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_private(self) -> bool:
+        return self.visibility == Visibility.PRIVATE
+
+    @property
+    def allowed_email_domains(self) -> list[str]:
+        return [line for line in self.private_email_domains.split() if line]
 
     @property
     def tzinfo(self) -> zoneinfo.ZoneInfo:
@@ -263,6 +289,58 @@ class Domain(models.Model):
     @property
     def txt_record_value(self) -> str:
         return f"candor-verification={self.verification_token}"
+
+
+PAGE_TOKEN_PREFIX = "cpt_"  # noqa: S105 - a public prefix, not a secret
+
+
+def hash_page_token(secret: str) -> str:
+    # 32 random bytes: a fast hash is enough (nothing to brute-force), and it lets the check
+    # look the token up by hash in one indexed query (as API keys do, apps/integrations).
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class PageAccessTokenQuerySet(OrgQuerySet):
+    def active(self) -> PageAccessTokenQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+
+class PageAccessToken(models.Model):
+    """Lets a script (a monitor, a feed reader, a calendar) read a private status page.
+
+    Read-only by nature: it opens the page's public URLs of its own organization and nothing
+    else. The secret is shown once at creation; only its SHA-256 is stored."""
+
+    public_id = PublicIdField()
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="page_access_tokens"
+    )
+    name = models.CharField(max_length=100, validators=[reject_spoofing_characters])
+    # The first characters of the secret, shown in lists so people can tell tokens apart.
+    prefix = models.CharField(max_length=16)
+    hashed_token = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PageAccessTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @staticmethod
+    def generate_secret() -> str:
+        return PAGE_TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
 class AuditEntry(models.Model):

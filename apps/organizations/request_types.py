@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from .models import Membership, Organization
     from .principals import Member
+    from .private_pages import Decision, Route
 
 
 class TenantRequest(HttpRequest):
@@ -33,6 +34,10 @@ class PublicRequest(HttpRequest):
 
     organization: Organization
     public_prefix: str
+    # A private page's request (apps/organizations/private_pages.py): the kind of URL, and the
+    # refusal process_view decided on, if any.
+    private_route: Route
+    private_refusal: Decision
 
 
 class AuthenticatedRequest(HttpRequest):

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import secrets
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core import signing
@@ -39,7 +40,10 @@ from .models import (
     Invitation,
     Membership,
     Organization,
+    PageAccessToken,
+    Visibility,
     color_validator,
+    hash_page_token,
     new_nonce,
     slug_validator,
 )
@@ -172,6 +176,105 @@ def set_two_factor_requirement(
         data={"changes": {"require_two_factor": [not required, required]}},
     )
     return organization
+
+
+# --- private status pages (apps/organizations/private_pages.py) ----------------------------
+
+MAX_PRIVATE_DOMAINS = 50
+DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def normalise_email_domains(raw: str | list[str]) -> list[str]:
+    """Allowed email domains from what an owner typed: one per line (or comma-separated),
+    lowercase, without "@"; each a plausible host name with a dot."""
+    items = raw.replace(",", "\n").split() if isinstance(raw, str) else raw
+    domains: list[str] = []
+    for item in items:
+        domain = item.strip().lower().removeprefix("@").rstrip(".")
+        if not domain:
+            continue
+        labels = domain.split(".")
+        if len(domain) > 253 or len(labels) < 2 or not all(DOMAIN_LABEL.match(x) for x in labels):
+            raise ValidationError(
+                {"allowed_domains": [f"“{item[:60]}” is not an email domain like example.com."]}
+            )
+        if domain not in domains:
+            domains.append(domain)
+    if len(domains) > MAX_PRIVATE_DOMAINS:
+        raise ValidationError({"allowed_domains": [f"List at most {MAX_PRIVATE_DOMAINS} domains."]})
+    return domains
+
+
+@transaction.atomic
+def set_page_visibility(
+    organization: Organization,
+    *,
+    actor: Principal,
+    visibility: str,
+    allowed_domains: str | list[str],
+) -> Organization:
+    """Make the status page public or private, and set whose addresses a private one lets in
+    (members always are). Takes effect on the next request: the content version is bumped, so
+    no cached response of the page (the fast path's memory included) is served again."""
+    actor.require("org.change_settings", organization)
+    if visibility not in Visibility.values:
+        raise ValidationError({"visibility": ["Choose public or private."]})
+    domains = "\n".join(normalise_email_domains(allowed_domains))
+    changes: dict[str, list[Any]] = {}
+    if visibility != organization.visibility:
+        changes["visibility"] = [organization.visibility, visibility]
+    if domains != organization.private_email_domains:
+        changes["allowed_email_domains"] = [
+            organization.allowed_email_domains,
+            domains.split("\n") if domains else [],
+        ]
+    if not changes:
+        return organization
+    organization.visibility = visibility
+    organization.private_email_domains = domains
+    organization.save(update_fields=["visibility", "private_email_domains", "updated_at"])
+    bump_content_version(organization)
+    AuditEntry.record(
+        organization,
+        actor=actor,
+        action="organization.visibility",
+        target=organization,
+        data={"changes": changes},
+    )
+    return organization
+
+
+@transaction.atomic
+def create_page_access_token(
+    organization: Organization, *, actor: Principal, name: str
+) -> tuple[PageAccessToken, str]:
+    """A token that reads this organization's private page; the secret is returned once and
+    only its hash is kept."""
+    actor.require("org.change_settings", organization)
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationError({"name": ["Name the token after what will use it."]})
+    secret = PageAccessToken.generate_secret()
+    token = PageAccessToken.objects.create(
+        organization=organization,
+        name=name[:100],
+        prefix=secret[:12],
+        hashed_token=hash_page_token(secret),
+        created_by=actor.audit_user,
+    )
+    AuditEntry.record(organization, actor=actor, action="page_token.create", target=token)
+    return token, secret
+
+
+@transaction.atomic
+def revoke_page_access_token(token: PageAccessToken, *, actor: Principal) -> PageAccessToken:
+    """Revoked tokens stop working on the very next request (the check reads active tokens)."""
+    actor.require("org.change_settings", token.organization)
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        AuditEntry.record(token.organization, actor=actor, action="page_token.revoke", target=token)
+    return token
 
 
 @transaction.atomic

@@ -30,4 +30,11 @@ urlpatterns = [
     path("audit/", views.audit, name="audit"),
     path("settings/", views.settings_view, name="settings"),
     path("settings/delete/", views.delete, name="delete"),
+    path("settings/visibility/", views.page_access, name="page_access"),
+    path("settings/visibility/tokens/", views.create_page_token, name="create_page_token"),
+    path(
+        "settings/visibility/tokens/<str:token_id>/revoke/",
+        views.revoke_page_token,
+        name="revoke_page_token",
+    ),
 ]

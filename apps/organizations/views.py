@@ -30,9 +30,11 @@ from .forms import (
     InviteForm,
     OrganizationCreateForm,
     OrganizationSettingsForm,
+    PageAccessTokenForm,
+    PageVisibilityForm,
     RoleForm,
 )
-from .models import AuditEntry, Domain, Invitation, Membership, Organization
+from .models import AuditEntry, Domain, Invitation, Membership, Organization, PageAccessToken
 from .request_types import AuthenticatedRequest, OrgRequest
 from .roles import Role
 from .tenancy import org_view
@@ -485,6 +487,109 @@ def remove_domain(request: OrgRequest, domain_id: str) -> HttpResponse:
     services.remove_domain(domain, actor=request.principal)
     messages.success(request, f"{domain.hostname} removed. It no longer serves your page.")
     return redirect("organizations:domains", request.organization.slug)
+
+
+# --- who can see the status page (apps/organizations/private_pages.py) -----------------------
+
+
+def _render_page_access(
+    request: OrgRequest,
+    form: PageVisibilityForm,
+    token_form: PageAccessTokenForm,
+    *,
+    new_secret: str | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    organization = request.organization
+    tokens = PageAccessToken.objects.for_org(organization).select_related("created_by")
+    return render(
+        request,
+        "organizations/page_access.html",
+        {
+            "org": organization,
+            "form": form,
+            "token_form": token_form,
+            "tokens": tokens,
+            "new_secret": new_secret,
+            "can_edit": request.membership.can("org.change_settings"),
+            "page_url": organization.public_url,
+        },
+        status=status,
+    )
+
+
+def _visibility_form(request: OrgRequest, data: Any = None) -> PageVisibilityForm:
+    organization = request.organization
+    return PageVisibilityForm(
+        data,
+        initial={
+            "visibility": organization.visibility,
+            "allowed_domains": "\n".join(organization.allowed_email_domains),
+        },
+    )
+
+
+@org_view("org.view", write_permission="org.change_settings")
+@require_http_methods(["GET", "POST"])
+def page_access(request: OrgRequest) -> HttpResponse:
+    organization = request.organization
+    form = _visibility_form(request, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.set_page_visibility(
+                organization,
+                actor=request.principal,
+                visibility=form.cleaned_data["visibility"],
+                allowed_domains=form.cleaned_data["allowed_domains"],
+            )
+        except ValidationError as exc:
+            organization.refresh_from_db()
+            form.add_error(None, exc)
+            return _render_page_access(request, form, PageAccessTokenForm(), status=400)
+        messages.success(
+            request,
+            "Your status page is private now."
+            if organization.is_private
+            else "Your status page is public.",
+        )
+        return redirect("organizations:page_access", organization.slug)
+    status = 400 if request.method == "POST" else 200
+    return _render_page_access(request, form, PageAccessTokenForm(), status=status)
+
+
+@org_view("org.change_settings")
+@require_POST
+def create_page_token(request: OrgRequest) -> HttpResponse:
+    token_form = PageAccessTokenForm(request.POST)
+    if not token_form.is_valid():
+        return _render_page_access(request, _visibility_form(request), token_form, status=400)
+    try:
+        _token, secret = services.create_page_access_token(
+            request.organization, actor=request.principal, name=token_form.cleaned_data["name"]
+        )
+    except ValidationError as exc:
+        token_form.add_error(None, exc)
+        return _render_page_access(request, _visibility_form(request), token_form, status=400)
+    # Shown once, on this response only (never stored, never put in a message cookie).
+    return _render_page_access(
+        request, _visibility_form(request), PageAccessTokenForm(), new_secret=secret
+    )
+
+
+@org_view("org.change_settings")
+@require_POST
+def revoke_page_token(request: OrgRequest, token_id: str) -> HttpResponse:
+    token = (
+        PageAccessToken.objects.for_org(request.organization)
+        .select_related("organization")
+        .filter(public_id=token_id)
+        .first()
+    )
+    if token is None:
+        raise Http404("No such token in this organization.")
+    services.revoke_page_access_token(token, actor=request.principal)
+    messages.success(request, f"The token “{token.name}” is revoked. It no longer opens the page.")
+    return redirect("organizations:page_access", request.organization.slug)
 
 
 # --- audit log --------------------------------------------------------------------------------

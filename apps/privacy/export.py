@@ -66,7 +66,14 @@ from apps.incidents.models import (
 from apps.integrations.alerts.models import AlertIntegration
 from apps.integrations.models import ApiKey
 from apps.notifications.models import NotificationSettings, Subscriber
-from apps.organizations.models import AuditEntry, Domain, Invitation, Membership, Organization
+from apps.organizations.models import (
+    AuditEntry,
+    Domain,
+    Invitation,
+    Membership,
+    Organization,
+    PageAccessToken,
+)
 from apps.status.models import Component, ComponentGroup
 
 FORMAT = "candor-export/1"
@@ -148,6 +155,8 @@ def organization_section(organization: Organization) -> dict[str, Any]:
         "timezone": organization.timezone,
         "created_at": _iso(organization.created_at),
         "require_two_factor": organization.require_two_factor,
+        "visibility": organization.visibility,
+        "allowed_email_domains": organization.allowed_email_domains,
         "branding": {
             "logo": organization.logo.name or None,
             "favicon": organization.favicon.name or None,
@@ -225,6 +234,20 @@ def api_keys(organization: Organization) -> Iterator[dict[str, Any]]:
         "name",
         "prefix",
         "scope",
+        "created_by=created_by__email",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
+
+
+def page_access_tokens(organization: Organization) -> Iterator[dict[str, Any]]:
+    # SECURITY: never the hash (nor, of course, the secret, which is not stored).
+    return _rows(
+        PageAccessToken.objects.for_org(organization).order_by("id"),
+        "public_id",
+        "name",
+        "prefix",
         "created_by=created_by__email",
         "created_at",
         "last_used_at",
@@ -496,6 +519,7 @@ SECTIONS: tuple[tuple[str, Callable[[Organization], Iterable[dict[str, Any]]]], 
     ("invitations", invitations),
     ("domains", domains),
     ("api_keys", api_keys),
+    ("page_access_tokens", page_access_tokens),
     ("alert_integrations", alert_integrations),
     ("component_groups", component_groups),
     ("components", components),

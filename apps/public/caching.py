@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotModified
+from django.utils.cache import patch_vary_headers
 from django.utils.http import http_date, parse_etags, parse_http_date_safe
 
 from apps.organizations.replica import render_on_replica
@@ -70,6 +71,8 @@ CDN_CACHE_CONTROL = "public, max-age=1, stale-while-revalidate=1, stale-if-error
 # Shared caches (the front cache) ask again after a second, so once the database is back the
 # "may be out of date" note is gone from them within a second too.
 STALE_CACHE_CONTROL = "public, max-age=10, s-maxage=1"
+# A private page's responses (apps/organizations/private_pages.py).
+PRIVATE_CACHE_CONTROL = "private, no-store"
 # The key changes with every content change, so a fresh entry never goes wrong; the timeout
 # only frees memory for versions nobody asks for any more.
 FRESH_TIMEOUT = 24 * 60 * 60
@@ -335,8 +338,16 @@ def public_response(
     if rendering.compressible:
         response["Vary"] = "Accept-Encoding"
     response["Last-Modified"] = http_date(rendering.rendered_at)
-    response["Cache-Control"] = STALE_CACHE_CONTROL if stale else CACHE_CONTROL
-    if not stale:
+    if request.organization.is_private:
+        # Every allowed reader sees the same rendering (cached above per organization and
+        # version), but the HTTP response is personal: no browser or shared cache keeps it,
+        # and the fast path never stores it (TenantMiddleware sets the same headers on every
+        # response of a private page; this keeps the rule here too).
+        response["Cache-Control"] = PRIVATE_CACHE_CONTROL
+        patch_vary_headers(response, ("Cookie", "Authorization"))
+    else:
+        response["Cache-Control"] = STALE_CACHE_CONTROL if stale else CACHE_CONTROL
+    if not stale and not request.organization.is_private:
         response["CDN-Cache-Control"] = CDN_CACHE_CONTROL
     if stale:
         response["X-Status-Page-Stale"] = "true"
@@ -345,7 +356,7 @@ def public_response(
     # What live_response tags a poll with: the version this body shows, which during a burst
     # may be older than the organization's (so the poller asks again and gets the rest).
     response.content_version = None if stale else rendering.version  # type: ignore[attr-defined]
-    if not stale and rendering.version == version:
+    if not stale and rendering.version == version and not request.organization.is_private:
         # A burst's coalesced copy (an older version) is not stored by the fast path: it is
         # keyed by the current version, which this body does not show yet.
         mark_shared(response)
@@ -439,7 +450,11 @@ def live_response(request: HttpRequest, page: Callable[[], HttpResponse]) -> Htt
         response["ETag"] = tag
         response["Cache-Control"] = LIVE_CACHE_CONTROL
         response["Vary"] = "Accept-Encoding"
-        mark_shared(response)
+        if request.organization.is_private:
+            response["Cache-Control"] = PRIVATE_CACHE_CONTROL
+            patch_vary_headers(response, ("Cookie", "Authorization"))
+        else:
+            mark_shared(response)
         return response
     # The page's own ETag is a hash of its body, which the poll never sends: this is a 200 (or
     # the page's 404/503).
@@ -462,4 +477,7 @@ def live_response(request: HttpRequest, page: Callable[[], HttpResponse]) -> Htt
     if response.has_header("CDN-Cache-Control"):
         del response["CDN-Cache-Control"]
     response["Vary"] = "Accept-Encoding"
+    if request.organization.is_private:
+        response["Cache-Control"] = PRIVATE_CACHE_CONTROL
+        patch_vary_headers(response, ("Cookie", "Authorization"))
     return response

@@ -210,6 +210,11 @@ def store(request: HttpRequest, response: HttpResponseBase) -> None:
     organization = getattr(request, "organization", None)
     if organization is None or response.status_code not in (200, 304):
         return
+    if organization.is_private:
+        # SECURITY: a private page is never answered from memory (the one who asks next may
+        # not be allowed to read it). Its responses are not marked shared nor public either;
+        # this holds whatever a view marks.
+        return
     if response.cookies or response.streaming or not isinstance(response, HttpResponse):
         return
     if not response.get("Cache-Control", "").startswith("public"):

@@ -7,6 +7,8 @@ from django.conf import settings
 from django.urls import get_resolver, reverse
 
 from apps.organizations.models import Membership
+from apps.organizations.principals import Member
+from apps.organizations.services import create_page_access_token
 from tests.factories import DomainFactory, InvitationFactory
 
 pytestmark = pytest.mark.django_db
@@ -18,6 +20,9 @@ def objects(org, owner, editor):
         "membership_id": Membership.objects.get(organization=org, user=editor).pk,
         "invitation_id": InvitationFactory(organization=org).public_id,
         "domain_id": DomainFactory(organization=org).public_id,
+        "token_id": create_page_access_token(org, actor=Member.of(owner, org), name="Feed")[
+            0
+        ].public_id,
     }
 
 
@@ -37,11 +42,15 @@ URLS = {
     "audit": [],
     "settings": [],
     "delete": [],
+    "page_access": [],
+    "create_page_token": [],
+    "revoke_page_token": ["token_id"],
 }
 # Writes a viewer may do: leaving is open to every role.
 VIEWER_MAY_POST = {"leave"}
 WRITES = ["invite", "change_role", "remove_member", "resend_invitation", "revoke_invitation",
-          "domains", "verify_domain", "remove_domain", "settings", "delete"]  # fmt: skip
+          "domains", "verify_domain", "remove_domain", "settings", "delete", "page_access",
+          "create_page_token", "revoke_page_token"]  # fmt: skip
 
 
 def url(org, name, objects) -> str:

@@ -17,6 +17,7 @@ from apps.integrations.alerts.services import create_alert_integration, lock_gro
 from apps.integrations.importer.services import stage_import
 from apps.organizations.principals import Customer, Member
 from apps.organizations.roles import has_permission
+from apps.organizations.services import create_page_access_token
 
 from ..factories import (
     ApiKeyFactory,
@@ -93,6 +94,9 @@ def org_objects(org, owner):
     values["thread_id"] = comment.thread.public_id
     values["ban_id"] = forum_services.ban_user(org, UserFactory(), actor=Member.of(owner, org)).pk
     values["integration_id"] = integration.public_id
+    values["token_id"] = create_page_access_token(org, actor=Member.of(owner, org), name="Walk")[
+        0
+    ].public_id
     values["draft_id"] = lock_group_state(integration, "url walk").public_id
     values["import_id"] = stage_import(
         org, actor=Member.of(owner, org), summary={}, incidents=None

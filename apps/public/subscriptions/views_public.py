@@ -26,6 +26,7 @@ from apps.notifications import services, tokens
 from apps.notifications.addresses import DISPOSABLE_DOMAINS
 from apps.notifications.models import Subscriber
 from apps.organizations.middleware import client_ip
+from apps.organizations.private_pages import may_receive_updates
 from apps.status.models import Component
 
 from ..views_public import base_context
@@ -155,6 +156,19 @@ def subscribe(request: HttpRequest) -> HttpResponse:
             return _page(request, "subscribe.html", {"forms": forms_by_channel}, status=400)
         form = form_class(request.POST, organization=organization, prefix=channel)
         forms_by_channel[channel] = form
+        # Only allowed readers reach a private page's form (TenantMiddleware); the updates they
+        # sign up for must go to an address the page would let in too, not to anyone's inbox.
+        if (
+            form.is_valid()
+            and channel == Channel.EMAIL
+            and organization.is_private
+            and not may_receive_updates(request, organization, form.cleaned_data["email"])
+        ):
+            form.add_error(
+                "email",
+                "This status page is private: subscribe an address at an allowed domain, "
+                "or your own.",
+            )
         if form.is_valid():
             target = form.cleaned_data.get("email") or ""
             if channel != Channel.EMAIL:
