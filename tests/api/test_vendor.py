@@ -13,8 +13,9 @@ from apps.api.docs import REDOC_BUNDLE
 
 VENDOR = Path(__file__).resolve().parents[2] / "static" / "vendor"
 REDOC_VERSION = "2.5.4"
-# redoc 2.5.4's bundles/redoc.standalone.js without its sourceMappingURL line (README says why).
-REDOC_SHA256 = "fa4bf581e8f8dd51cc9198fc951cd9b0b8ba4f5d625ea7825118bae6ca41aa29"
+# redoc 2.5.4's bundles/redoc.standalone.js without its sourceMappingURL line and with the
+# footer logo's CDN URL replaced by an empty inline image (README says why).
+REDOC_SHA256 = "d51ec1a802813b0a8bdbf6ebee00d25dabed674c9e1a57a1f9395be302aea53c"
 
 
 def test_the_redoc_bundle_is_the_pinned_file():
@@ -22,6 +23,8 @@ def test_the_redoc_bundle_is_the_pinned_file():
     assert hashlib.sha256(data).hexdigest() == REDOC_SHA256
     # Django's manifest storage would fail collectstatic on a map file we do not ship.
     assert not re.search(rb"(?m)^//# sourceMappingURL=", data)
+    # Nothing in it asks a third party for anything at run time.
+    assert b"cdn.redoc.ly" not in data
 
 
 def test_the_readme_records_the_same_version_and_hash():
