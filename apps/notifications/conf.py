@@ -47,17 +47,6 @@ def smtp_messages_per_connection() -> int:
     return max(0, int(_get("NOTIFICATIONS_SMTP_MESSAGES_PER_CONNECTION", 100)))
 
 
-def claim_part() -> int:
-    """Rows an email batch claims and loads at a time; 0 claims the whole batch at once.
-
-    On PostgreSQL (outside a transaction) a thread with its own connection claims and loads the
-    next part while the one before it is sent, so a batch's own database work (a claim and a
-    load of 1,000 rows took 0.15 to 0.3 s on the loaded benchmark machine, against 0.3 to 1 s
-    for sending them) is no longer a pause between one batch's mail and its own next mail.
-    """
-    return max(0, int(_get("NOTIFICATIONS_CLAIM_PART", 250)))
-
-
 def batch_time_budget() -> float:
     # A batch stops starting new sends after this many seconds and hands the rest to a new
     # task, so every task ends well inside its time limit and the broker's visibility timeout.

@@ -17,12 +17,10 @@ from ..models import Delivery
 class Batch:
     """Claimed deliveries of one batch task, sent in id order within a time budget."""
 
-    def __init__(self, delivery_ids: Sequence[int], *, owner: str, claim: bool = True) -> None:
-        """Claims every row at once; with `claim=False` the caller claims them (in parts:
-        channels/email.py ClaimedParts) and `claimed` stays empty."""
+    def __init__(self, delivery_ids: Sequence[int], *, owner: str) -> None:
         self.owner = owner
         ledger.relax_commit_durability()
-        self.claimed = ledger.claim(delivery_ids, owner=owner) if claim else []
+        self.claimed = ledger.claim(delivery_ids, owner=owner)
         self.started = time.monotonic()
         self.budget = conf.batch_time_budget()
         self.left_over: list[int] = []
@@ -40,10 +38,5 @@ class Batch:
 
     def hand_over(self, remaining: Sequence[Delivery]) -> None:
         """Release rows this batch did not get to; the caller enqueues them again."""
-        self.hand_over_ids([d.pk for d in remaining])
-
-    def hand_over_ids(self, remaining: Sequence[int]) -> None:
-        """`hand_over` by id: rows this batch holds are released, the others (never claimed)
-        are only passed on."""
-        self.left_over = list(remaining)
+        self.left_over = [d.pk for d in remaining]
         ledger.release(self.left_over, owner=self.owner)

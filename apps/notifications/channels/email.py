@@ -16,9 +16,7 @@ import logging
 import queue
 import re
 import smtplib
-import threading
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from email.utils import formataddr
 from typing import Any
 
@@ -27,7 +25,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.core.mail.message import sanitize_address
-from django.db import DatabaseError, connection
+from django.db import DatabaseError
 from django.template.loader import render_to_string
 
 from apps.core.validators import strip_control_characters
@@ -229,140 +227,20 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
     """Send the batch's deliveries: over a few SMTP connections at once (Django's SMTP
     backend), or one by one through another mail backend (a provider's API via anymail).
     Returns ids handed over (time budget)."""
-    batch = Batch(delivery_ids, owner=owner, claim=False)
-    rows = ClaimedParts(delivery_ids, owner=owner)
+    batch = Batch(delivery_ids, owner=owner)
+    if not batch.claimed:
+        return []
+    rows = load_rows(batch.claimed)
+    connection = get_connection(fail_silently=False)
+    marker = ledger.sent_marker()
     try:
-        first = next(rows, None)
-        if first is None:
-            return []  # nothing left to claim: sent, failed, or another batch holds it
-        backend = get_connection(fail_silently=False)
-        marker = ledger.sent_marker()
-        try:
-            if isinstance(backend, SMTPBackend):
-                _send_over_smtp(batch, first, rows, marker, expected=len(delivery_ids))
-            else:
-                _send_through_backend(batch, first, rows, backend, marker)
-        finally:
-            marker.close()  # every accepted delivery is marked before the task returns
+        if isinstance(connection, SMTPBackend):
+            _send_over_smtp(batch, rows, marker)
+        else:
+            _send_through_backend(batch, rows, connection, marker)
     finally:
-        rows.close()
+        marker.close()  # every accepted delivery is marked before the task returns
     return batch.left_over
-
-
-class ClaimedParts:
-    """A batch's deliveries in id order, claimed and loaded `conf.claim_part()` rows at a time.
-
-    On PostgreSQL outside a transaction a thread with its own connection claims and loads the
-    next part while the task's thread sends the one before it: the claim and the load of a
-    batch (an UPDATE and a SELECT of 1,000 rows) no longer stand between its first messages and
-    the previous batch's last ones. It works one part ahead only, so besides the part being
-    sent at most one more is claimed and not yet sent (a killed worker's rows come free with
-    the lease either way). Elsewhere (SQLite, tests inside a transaction) each part is claimed
-    in line when the one before it is done. Every claim is the ledger's (conditional, counted,
-    leased to `owner`): a row another batch holds or that is already decided is left out.
-    """
-
-    _DONE = object()
-
-    def __init__(
-        self, delivery_ids: Sequence[int], *, owner: str, threaded: bool | None = None
-    ) -> None:
-        ids = list(delivery_ids)
-        size = conf.claim_part() or len(ids) or 1
-        self.owner = owner
-        self.parts = [ids[start : start + size] for start in range(0, len(ids), size)]
-        self.current: deque[Delivery] = deque()
-        self.claimed = 0  # parts claimed so far (by the thread, or in line)
-        if threaded is None:
-            threaded = connection.vendor == "postgresql" and not connection.in_atomic_block
-        self.thread: threading.Thread | None = None
-        if threaded and len(self.parts) > 0:
-            self.ready: queue.Queue = queue.Queue()
-            self.wanted = threading.Semaphore(1)  # the first part; one more per part taken
-            self.stopped = threading.Event()
-            self.thread = threading.Thread(target=self._run, name="claim-ahead", daemon=True)
-            self.thread.start()
-
-    def __iter__(self) -> Iterator[Delivery]:
-        return self
-
-    def __next__(self) -> Delivery:
-        while not self.current:
-            part = self._next_part()
-            if part is None:
-                raise StopIteration
-            self.current.extend(part)
-        return self.current.popleft()
-
-    def _next_part(self) -> list[Delivery] | None:
-        if self.thread is None:
-            if self.claimed >= len(self.parts):
-                return None
-            ids = self.parts[self.claimed]
-            self.claimed += 1
-            return _claim_and_load(ids, self.owner)
-        item = self.ready.get()
-        if item is self._DONE:
-            self.ready.put(item)  # asked again (the failure path iterates on): still done
-            return None
-        if isinstance(item, BaseException):
-            raise item
-        self.wanted.release()  # this part is being sent: claim the next one meanwhile
-        return item
-
-    def rest(self) -> list[int]:
-        """Stop claiming; the ids of every row not handed out yet: claimed ones (the caller
-        releases them) and those of parts never claimed."""
-        left = [delivery.pk for delivery in self.current]
-        self.current.clear()
-        if self.thread is not None:
-            self._stop()
-            while True:
-                try:
-                    item = self.ready.get_nowait()
-                except queue.Empty:
-                    break
-                if isinstance(item, list):
-                    left.extend(delivery.pk for delivery in item)
-        for ids in self.parts[self.claimed :]:
-            left.extend(ids)
-        self.claimed = len(self.parts)
-        return left
-
-    def close(self) -> None:
-        """Stop the claiming thread (the batch ended, or failed: rows it claimed and nobody
-        sent stay leased to this task until the lease runs out or the task runs again)."""
-        if self.thread is not None:
-            self._stop()
-
-    def _stop(self) -> None:
-        assert self.thread is not None
-        self.stopped.set()
-        self.wanted.release()  # wake it if it waits for a request
-        self.thread.join()
-
-    def _run(self) -> None:
-        # Django connections are per thread: this one is the thread's own, closed on the way out.
-        try:
-            ledger.relax_commit_durability()
-            for ids in self.parts:
-                self.wanted.acquire()
-                if self.stopped.is_set():
-                    break
-                rows = _claim_and_load(ids, self.owner)
-                self.claimed += 1
-                self.ready.put(rows)
-        except BaseException as exc:  # raised in the task's thread when it asks for the part
-            logger.warning("Claiming a part of batch %s failed", self.owner, exc_info=True)
-            self.ready.put(exc)
-        finally:
-            self.ready.put(self._DONE)
-            connection.close()
-
-
-def _claim_and_load(delivery_ids: Sequence[int], owner: str) -> list[Delivery]:
-    claimed = ledger.claim(delivery_ids, owner=owner)
-    return load_rows(claimed) if claimed else []
 
 
 class _Mails:
@@ -429,17 +307,12 @@ def _connect_smtp() -> smtp_pool.Connection:
     return smtp_pool.Connection(session, backend.close)
 
 
-def _send_over_smtp(
-    batch: Batch, first: Delivery, rows: ClaimedParts, marker: ledger.Marker, *, expected: int
-) -> None:
-    """Hand the batch's messages (`first`, then the rest of `rows`) to a pool of SMTP
-    connections and record every outcome.
+def _send_over_smtp(batch: Batch, rows: list[Delivery], marker: ledger.Marker) -> None:
+    """Hand the batch's messages to a pool of SMTP connections and record every outcome.
 
-    The sends and their outcomes stay in this thread (the claiming thread only claims and
-    loads). At most `window` messages are handed over and not yet recorded, so a killed worker
-    resends at most those plus the marker's queue. `expected` (the batch's size) sizes the
-    pool."""
-    size = max(1, min(conf.smtp_connections(), -(-expected // MESSAGES_PER_EXTRA_CONNECTION)))
+    All database writes stay in this thread. At most `window` messages are handed over and not
+    yet recorded, so a killed worker resends at most those plus the marker's queue."""
+    size = max(1, min(conf.smtp_connections(), -(-len(rows) // MESSAGES_PER_EXTRA_CONNECTION)))
     window = UNSETTLED_PER_CONNECTION * size
     mails = _Mails()
     dispatched: dict[int, Delivery] = {}
@@ -479,10 +352,10 @@ def _send_over_smtp(
                 return
 
     try:
-        for index, delivery in enumerate(_chain(first, rows)):
+        for index, delivery in enumerate(rows):
             # Checked only once something was handed over, so every batch makes progress.
             if index and batch.out_of_time():
-                batch.hand_over_ids([delivery.pk, *rows.rest()])
+                batch.hand_over(rows[index:])
                 break
             prepared = _prepare(delivery, mails, smtp_bytes)
             if prepared is None:
@@ -490,9 +363,8 @@ def _send_over_smtp(
             while len(dispatched) >= window and pool.alive:
                 settle_ready(block=True)
             if not pool.alive:
-                # Every connection gave up: this and the rest (claimed as before, each
-                # counting its attempt) wait for the retry schedule.
-                for rest in _chain(delivery, rows):
+                # Every connection gave up: this and the rest wait for the retry schedule.
+                for rest in rows[index:]:
                     if rest.pk not in dispatched:
                         ledger.record_failure(rest, last_error)
                 break
@@ -510,18 +382,13 @@ def _send_over_smtp(
         ledger.record_failure(dispatched.pop(message.key), last_error)
 
 
-def _chain(first: Delivery, rows: ClaimedParts) -> Iterator[Delivery]:
-    yield first
-    yield from rows
-
-
-def _fail_from(delivery: Delivery, rows: ClaimedParts, error: str) -> None:
-    for rest in _chain(delivery, rows):
-        ledger.record_failure(rest, error)
+def _fail_from(rows: list[Delivery], index: int, error: str) -> None:
+    for delivery in rows[index:]:
+        ledger.record_failure(delivery, error)
 
 
 def _send_through_backend(
-    batch: Batch, first: Delivery, rows: ClaimedParts, connection: Any, marker: ledger.Marker
+    batch: Batch, rows: list[Delivery], connection: Any, marker: ledger.Marker
 ) -> None:
     """One message at a time through a mail backend that is not SMTP (django-anymail's
     providers): normal EmailMessages, each marked once the backend accepted it."""
@@ -529,12 +396,13 @@ def _send_through_backend(
     try:
         connection.open()
     except Exception as exc:
-        _fail_from(first, rows, f"Could not connect to the mail server: {exc}")
+        for delivery in rows:
+            ledger.record_failure(delivery, f"Could not connect to the mail server: {exc}")
         return
     try:
-        for index, delivery in enumerate(_chain(first, rows)):
+        for index, delivery in enumerate(rows):
             if index and batch.out_of_time():
-                batch.hand_over_ids([delivery.pk, *rows.rest()])
+                batch.hand_over(rows[index:])
                 return
             message = _prepare(
                 delivery, mails, lambda mail, subscriber: mail.message(subscriber, connection)
@@ -547,7 +415,7 @@ def _send_through_backend(
                 ledger.record_failure(delivery, f"Address refused: {exc}", permanent=True)
             except AnymailError as exc:
                 if isinstance(exc, OSError):
-                    _fail_from(delivery, rows, f"Mail server error: {exc}")
+                    _fail_from(rows, index, f"Mail server error: {exc}")
                     return
                 # The provider refused this one message (invalid payload, its own rules): it
                 # fails alone and follows the retry schedule.
@@ -555,7 +423,7 @@ def _send_through_backend(
             except (smtplib.SMTPException, OSError) as exc:
                 # The backend's connection or the provider's API is gone: this message and the
                 # rest wait for the retry schedule.
-                _fail_from(delivery, rows, f"Mail server error: {exc}")
+                _fail_from(rows, index, f"Mail server error: {exc}")
                 return
             else:
                 if accepted:
