@@ -261,7 +261,8 @@ def summarize(results: list[RunResult]) -> None:
 
 class Sweepers:
     """The beat tasks `requeue_unprocessed_events` and `retry_due_deliveries`, called from this
-    driver every `every` seconds (beat runs them every 30 s and 10 s) once Redis has restarted."""
+    driver every `every` seconds (beat runs both every 3 s) with `--restart-redis` and
+    `--kill`."""
 
     def __init__(self, every: float = 2.0) -> None:
         self.every = every
@@ -299,7 +300,9 @@ def run(args: argparse.Namespace) -> RunResult:
             # creation (120 s in production), an unfinished fan-out 10 s after its event.
             env["NOTIFICATIONS_SWEEP_GRACE_SECONDS"] = "10"
             settings.NOTIFICATIONS_EVENT_REQUEUE_AFTER_SECONDS = 10
-        sweepers = Sweepers() if args.restart_redis else None
+        # Beat's sweepers, as production runs them: a message lost with a killed worker (popped
+        # from Redis, not yet recorded as unacknowledged) is never restored by the broker.
+        sweepers = Sweepers() if args.restart_redis or args.kill else None
         load = os.getloadavg()
         restart_at = restart_pause = None
         workers = [Worker(env, concurrency=args.concurrency).start()]
@@ -409,8 +412,10 @@ def run(args: argparse.Namespace) -> RunResult:
     print(f"mail at sink during pipeline: {pipeline_mails}; missing recipients: {missing}; "
           f"duplicates (mail + webhook): {duplicates}; "
           f"webhooks received: {len(hook_paths)}")  # fmt: skip
-    if args.kill:
-        print(f"killed the worker (SIGKILL, whole process group) at {killed_at} mails")
+    if args.kill and sweepers is not None:
+        print(f"killed the worker (SIGKILL, whole process group) at {killed_at} mails; "
+              f"sweepers called {sweepers.calls} times from the driver: {sweepers.events} "
+              f"fan-outs and {sweepers.deliveries} deliveries re-enqueued")  # fmt: skip
     if args.restart_redis and sweepers is not None:
         print(f"redis-server on :{PRIVATE_REDIS_PORT} SIGKILLed at {restart_at} mails, empty "
               f"again after {restart_pause:.1f} s; sweepers called {sweepers.calls} times from "
