@@ -356,8 +356,8 @@ def defer(delivery_ids: Sequence[int], until: datetime) -> None:
 
 def release(delivery_ids: Iterable[int], *, owner: str) -> None:
     """Give back rows this batch claimed but did not get to (time budget): due now. Only rows
-    `owner` holds: a batch claiming in parts hands over ids it never claimed too, and another
-    batch's lease on one of those (or its attempt count) is not this batch's to undo."""
+    `owner` still holds: a row whose lease ran out and that another batch claimed since keeps
+    that batch's lease and attempt count."""
     now = timezone.now()
     Delivery.objects.filter(
         id_in(delivery_ids), status=Delivery.Status.PENDING, lease_owner=owner[:64]
