@@ -77,9 +77,12 @@ def claim(delivery_ids: Iterable[int], *, owner: str) -> list[int]:
             )
         ids = [pk for pk, attempts in rows if attempts < MAX_CLAIMS]
         if ids:
+            # Only columns no index holds (next_attempt_at stays: the sweeper skips a leased
+            # row by its lease), so on PostgreSQL the claim and every renewal can be a HOT
+            # update (the table keeps room on each page for it, migration 0009): no new entry
+            # in each of the row's indexes, which moving next_attempt_at wrote.
             Delivery.objects.filter(id_in(ids)).update(
                 leased_until=lease,
-                next_attempt_at=lease,
                 lease_owner=owner[:64],
                 attempts=F("attempts") + 1,
             )
@@ -88,11 +91,22 @@ def claim(delivery_ids: Iterable[int], *, owner: str) -> list[int]:
 
 def renew_lease(delivery_ids: Sequence[int], *, owner: str) -> int:
     """Extend the lease on the rows among delivery_ids that `owner` still holds (pending, not
-    yet marked, failed or deferred: those clear lease_owner). Returns how many it extended."""
+    yet marked, failed or deferred: those clear lease_owner). Returns how many it extended.
+
+    Only leased_until changes (no indexed column, see claim). Rows another transaction holds
+    at that moment are skipped, not waited for (SKIP LOCKED): the batch's sent marker updates
+    the same rows from its own connection, ten at a time and in the order the server accepted
+    them, and a renewal waiting on those while the marker waited on the renewal's rows was a
+    deadlock (seen on the loaded benchmark machine: the batch's task was retried and resent
+    its unmarked messages). A row skipped is being marked sent, or is renewed at the next beat.
+    """
     until = timezone.now() + timedelta(seconds=conf.lease_seconds())
-    return Delivery.objects.filter(
-        id__in=list(delivery_ids), status=Delivery.Status.PENDING, lease_owner=owner[:64]
-    ).update(leased_until=until, next_attempt_at=until)
+    held = Delivery.objects.filter(
+        id_in(delivery_ids), status=Delivery.Status.PENDING, lease_owner=owner[:64]
+    )
+    with transaction.atomic():
+        unlocked = held.select_for_update(skip_locked=True).values("pk")
+        return Delivery.objects.filter(pk__in=unlocked).update(leased_until=until)
 
 
 class LeaseKeeper:
@@ -340,10 +354,14 @@ def defer(delivery_ids: Sequence[int], until: datetime) -> None:
     )
 
 
-def release(delivery_ids: Iterable[int]) -> None:
-    """Give back rows this batch claimed but did not get to (time budget): due now."""
+def release(delivery_ids: Iterable[int], *, owner: str) -> None:
+    """Give back rows this batch claimed but did not get to (time budget): due now. Only rows
+    `owner` still holds: a row whose lease ran out and that another batch claimed since keeps
+    that batch's lease and attempt count."""
     now = timezone.now()
-    Delivery.objects.filter(id_in(delivery_ids), status=Delivery.Status.PENDING).update(
+    Delivery.objects.filter(
+        id_in(delivery_ids), status=Delivery.Status.PENDING, lease_owner=owner[:64]
+    ).update(
         leased_until=None,
         lease_owner="",
         next_attempt_at=now,

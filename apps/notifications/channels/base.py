@@ -39,4 +39,4 @@ class Batch:
     def hand_over(self, remaining: Sequence[Delivery]) -> None:
         """Release rows this batch did not get to; the caller enqueues them again."""
         self.left_over = [d.pk for d in remaining]
-        ledger.release(self.left_over)
+        ledger.release(self.left_over, owner=self.owner)
