@@ -32,8 +32,9 @@ EXPOSE 8000
 # granian (WSGI): 3-4x gunicorn's sync workers on cached public reads (docs/internals.md
 # "Processes"). Eight blocking threads per worker: enough to overlap database and Redis waits,
 # few enough that 256 connections do not starve each other (the default, over a hundred, timed
-# out requests under load). The access log writes hook tokens as [token] (config/granian-log.json).
+# out requests under load). No granian access log: Candor logs what Django answers itself, tokens
+# redacted (apps/core/access_log.py); a line per cached read cost two thirds of the throughput.
 # GRANIAN_WORKERS sets the number of worker processes (default 1).
 CMD ["granian", "--interface", "wsgi", "config.wsgi:application", "--host", "0.0.0.0", \
      "--port", "8000", "--blocking-threads", "8", "--respawn-failed-workers", \
-     "--access-log", "--log-config", "config/granian-log.json"]
+     "--log-config", "config/granian-log.json"]

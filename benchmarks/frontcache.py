@@ -333,7 +333,7 @@ def server_command(server: str, port: int, workers: int) -> list[str]:
         return [
             str(binary), "--interface", "wsgi", "config.wsgi:application", "--host", "127.0.0.1",
             "--port", str(port), "--workers", str(workers), "--blocking-threads=8",
-            "--access-log", "--log-config=config/granian-log.json",
+            "--log-config=config/granian-log.json",
         ]  # fmt: skip
     raise ValueError(f"unknown server {server!r}; one of {SERVERS}")
 

@@ -181,6 +181,8 @@ else:
 # The public fast path (apps/public/fastpath.py): per-process memory of shared public answers,
 # bounded by bytes; each entry is also dropped after PUBLIC_FASTPATH_TTL seconds.
 PUBLIC_FASTPATH = env.bool("PUBLIC_FASTPATH", default=True)
+# A line per request Django answers (apps/core/access_log.py); runserver prints its own.
+ACCESS_LOG = env.bool("ACCESS_LOG", default=PRODUCTION)
 PUBLIC_FASTPATH_MEMORY_BYTES = env.int("PUBLIC_FASTPATH_MEMORY_BYTES", default=32 * 1024 * 1024)
 PUBLIC_FASTPATH_TTL = env.float("PUBLIC_FASTPATH_TTL", default=5.0)
 
@@ -541,6 +543,8 @@ LOGGING = {
         # A 403 or 404 is one line ("Forbidden (Permission denied): /path"), not a traceback:
         # the client asked for something it may not have, the code did nothing wrong.
         "django.request": {"filters": ["no_client_error_tracebacks", "redact_hook_tokens"]},
+        # The web process's access log (apps/core/access_log.py), tokens redacted.
+        "candor.access": {"level": "INFO", "filters": ["redact_hook_tokens"]},
     },
 }
 if CELERY_TASK_ALWAYS_EAGER:

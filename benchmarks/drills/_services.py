@@ -411,7 +411,7 @@ class Web(Managed):
             "web",
             [str(BIN / "granian"), "--interface", "wsgi", "config.wsgi:application",
              "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
-             "--blocking-threads=8", "--access-log", "--log-config=config/granian-log.json"],
+             "--blocking-threads=8", "--log-config=config/granian-log.json"],
             env,
             ready=lambda log: b"Started worker" in log,
         )  # fmt: skip
