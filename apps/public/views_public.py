@@ -7,7 +7,6 @@ the status API v2, so the page and the JSON never disagree.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -35,6 +34,7 @@ from apps.incidents.models import (
     MaintenanceStatus,
     Postmortem,
 )
+from apps.incidents.postmortem_facts import duration_words
 from apps.organizations.models import Organization
 from apps.status.models import Component, ComponentGroup
 from apps.status.uptime import (
@@ -278,20 +278,7 @@ def duration_text(start: datetime | None, end: datetime | None) -> str | None:
     the two times shown beside it suggest). Only an empty span says "less than a minute"."""
     if start is None or end is None or end < start:
         return None
-    seconds = (end - start).total_seconds()
-    if seconds <= 0:
-        return "less than a minute"
-    minutes = math.ceil(seconds / 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    parts = []
-    if days:
-        parts.append(f"{days} day{'s' if days != 1 else ''}")
-    if hours:
-        parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
-    if minutes:
-        parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
-    return " ".join(parts[:2])
+    return duration_words((end - start).total_seconds())
 
 
 @dataclass
