@@ -172,6 +172,9 @@ def page(
         {
             **frame(request, organization),
             "next": next_path(request),
+            # A private page's history and subscribe form refuse whoever is signing in: the
+            # frame leaves those links out (templates/status/base_public.html).
+            "reader_links": not organization.is_private,
             **(context or {}),
         },
         status=status,

@@ -307,6 +307,18 @@ def test_an_anonymous_reader_is_sent_to_the_sign_in_page_of_the_host(client, pri
     assert signin.status_code == 200
     assert "This status page is private" in signin.content.decode()
     _no_secrets(signin)
+    # No links that would only bounce back here: history, subscribe, "back to the page".
+    body = signin.content.decode()
+    assert 'href="/history/"' not in body
+    assert 'href="/subscribe/"' not in body
+    assert "Back to the status page" not in body
+
+
+def test_a_public_pages_sign_in_keeps_its_links(client, org):
+    body = client.get("/signin/?next=%2F", HTTP_HOST="acme.status.localhost").content.decode()
+    assert 'href="/history/"' in body
+    assert "Subscribe to updates" in body
+    assert "Back to the status page" in body
 
 
 def test_a_signed_in_stranger_sees_whom_the_page_is_for_and_can_sign_out(client, private, stranger):
