@@ -130,9 +130,11 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.core.context_processors.site",
+                "apps.core.context_processors.languages",
             ],
         },
     },
@@ -373,7 +375,22 @@ ACCOUNT_RATE_LIMITS = {
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Candor"
 
-LANGUAGE_CODE = "en-us"
+# Readers' languages (apps/core/i18n.py): public pages, the forum, the embed, the outage page
+# and subscriber mail speak these; the dashboard stays English (its strings are marked so it
+# can follow). Each status page picks its default and the ones it offers.
+LANGUAGE_CODE = "en"
+LANGUAGES = [
+    ("en", "English"),
+    ("de", "Deutsch"),
+    ("fr", "Français"),
+    ("es", "Español"),
+    ("ja", "日本語"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# The switcher on public pages sets it; the front cache keys on it (deploy/nginx/candor.conf).
+LANGUAGE_COOKIE_NAME = "candor_language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

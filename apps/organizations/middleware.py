@@ -11,10 +11,12 @@ from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.urls import get_script_prefix, reverse, set_script_prefix, set_urlconf
+from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.views.defaults import page_not_found
 
+from apps.core import i18n
 from apps.core.context_processors import site
 
 from . import private_pages, published
@@ -149,10 +151,13 @@ class TenantMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         token = current_ip.set(client_ip(request))
+        # English unless serve_public picks the reader's language (apps/core/i18n.py).
+        i18n.activate_for_dashboard()
         try:
             return self.route(request)
         finally:
             current_ip.reset(token)
+            i18n.activate_for_dashboard()
 
     def route(self, request: HttpRequest) -> HttpResponseBase:
         try:
@@ -196,17 +201,26 @@ class TenantMiddleware:
         # Clients such as slok/stactus request //api/v2/...: treat repeated slashes as one.
         request.path_info = re.sub("/{2,}", "/", path_info)
         public.public_prefix = prefix
+        offered = organization.offered_languages
+        language = i18n.choose(
+            offered,
+            organization.default_language,
+            request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME),
+            request.META.get("HTTP_ACCEPT_LANGUAGE"),
+        )
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
         previous = get_script_prefix()
         set_script_prefix(prefix)
         set_urlconf(settings.PUBLIC_URLCONF)
         try:
             if organization.is_private:
-                return self.serve_private(request, organization)
+                return i18n.vary(self.serve_private(request, organization), offered)
             response = self.get_response(request)
             if settings.DEBUG and response.status_code == 404 and request.resolver_match is None:
                 # No public route matched: the branded page, as in production (see below).
                 response = page_not_found(request, Http404())
-            return response
+            return i18n.vary(response, offered)
         finally:
             set_script_prefix(previous)
             set_urlconf(None)

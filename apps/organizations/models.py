@@ -31,7 +31,13 @@ slug_validator = RegexValidator(
 )
 color_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a colour like #2563eb.")
 
+
 # Slugs that would collide with our own hosts or paths on <slug>.<STATUS_PAGE_DOMAIN>.
+def all_languages() -> list[str]:
+    """A new page offers every language Candor has a catalog for."""
+    return [code for code, _name in settings.LANGUAGES]
+
+
 RESERVED_SLUGS = frozenset(
     {
         "www", "api", "app", "admin", "dashboard", "static", "media", "mail", "status", "help",
@@ -103,6 +109,14 @@ class Organization(models.Model):
     )
     private_email_domains = models.TextField(blank=True, default="", db_default="")
 
+    # The languages the public page speaks (apps/core/i18n.py): readers get the one their
+    # switcher cookie or Accept-Language picks among `languages`, else `default_language`.
+    # Stored as codes in Candor's order, the default always among them (i18n.clean_offered).
+    default_language = models.CharField(
+        max_length=8, choices=settings.LANGUAGES, default="en", db_default="en"
+    )
+    languages = models.JSONField(default=all_languages)
+
     class Meta:
         ordering = ["name"]
 
@@ -112,6 +126,13 @@ class Organization(models.Model):
     @property
     def is_private(self) -> bool:
         return self.visibility == Visibility.PRIVATE
+
+    @property
+    def offered_languages(self) -> list[str]:
+        """`languages` as readers are offered them: known codes, the default among them."""
+        from apps.core.i18n import clean_offered
+
+        return clean_offered(self.languages or [], self.default_language)
 
     @property
     def allowed_email_domains(self) -> list[str]:

@@ -40,9 +40,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotModified
+from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.http import http_date, parse_etags, parse_http_date_safe
 
@@ -81,8 +83,9 @@ KEY_PREFIX = "public-page"
 # rather than at each page's next content change: 2 = pages carry the polling attributes
 # (without them, a quiet page rendered before the deploy would never refresh itself). Last
 # good copies keep their keys, so a deploy during a database outage still has them.
-# 3: uptime bars as bare cells (uptime.js); 4: the outage page's script by hash (CSP).
-RENDER_REVISION = 4
+# 3: uptime bars as bare cells (uptime.js); 4: the outage page's script by hash (CSP);
+# 5: pages speak the reader's language (lang attribute, switcher).
+RENDER_REVISION = 5
 
 # Rendered into every HTML page (templates/status/base_public.html); replaced by the note
 # below when a last-good copy is served during a database failure.
@@ -201,7 +204,13 @@ def _variant(request: HttpRequest, vary_on: str) -> str:
     # host); links and absolute URLs in the body differ, so each keeps its own copy. Hosts are
     # bounded: TenantMiddleware only lets known ones through.
     prefix = getattr(request, "public_prefix", "/")
+    # The reader's language (apps/core/i18n.py, chosen by TenantMiddleware): each language is
+    # its own rendering, so a cached page never answers a reader in another's language.
+    # English keeps the key it had before there were languages (last good copies survive).
+    language = translation.get_language() or settings.LANGUAGE_CODE
     raw = f"{request.get_host()}|{prefix}|{vary_on}"
+    if language != settings.LANGUAGE_CODE:
+        raw = f"{request.get_host()}|{prefix}|{language}|{vary_on}"
     return hashlib.sha1(raw.encode(), usedforsecurity=False).hexdigest()[:16]
 
 

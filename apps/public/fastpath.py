@@ -18,9 +18,9 @@ How it stays exactly the normal path's answer:
   page's, the live polls', the discussion's) stay in apps/public/caching.py and forum.
 - It stores only what the views marked shared (`caching.mark_shared`: public_response and
   live_response, not stale copies, not a burst's coalesced copy, not personal pages), with a
-  `Cache-Control: public`, no Set-Cookie, a 200 or 304, and a Vary of at most Accept-Encoding
-  and Cookie (the key holds the first; for the second, requests carrying a session or messages
-  cookie never use this path).
+  `Cache-Control: public`, no Set-Cookie, a 200 or 304, and a Vary of at most Accept-Encoding,
+  Accept-Language and Cookie (the key holds the first two and the language cookie; requests
+  carrying a session or messages cookie never use this path).
 - The host is part of the key and the entry was stored by the normal path for that host, so a
   host never gets another organization's entry. Every change that could change which
   organization a host leads to (a domain verified or removed) bumps the version too. No
@@ -49,6 +49,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
+from apps.core import i18n
 from apps.organizations.published import publish_version, published_version
 
 from . import caching
@@ -64,7 +65,7 @@ OUTDATED = "candor.fastpath.outdated"
 MAX_CONDITION_LENGTH = 512
 # After a cache failure, the fast path stays off this long in this process.
 BACKOFF_SECONDS = 5.0
-SAFE_VARY = frozenset({"accept-encoding", "cookie"})
+SAFE_VARY = frozenset({"accept-encoding", "accept-language", "cookie"})
 
 Key = tuple[Any, ...]
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
@@ -178,6 +179,10 @@ def request_key(environ: dict[str, Any]) -> Key | None:
         caching.accepts_gzip_header(environ.get("HTTP_ACCEPT_ENCODING", "")),
         if_none_match,
         if_modified_since,
+        # What the reader's language depends on (apps/core/i18n.py `choose`): the same two
+        # values always pick the same language for the same organization and version.
+        i18n.cookie_value(cookie) if cookie else "",
+        environ.get("HTTP_ACCEPT_LANGUAGE", "")[: i18n.MAX_HEADER],
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import api_v2, badge, down, embed, feeds, views_public
+from . import api_v2, badge, down, embed, feeds, language, views_public
 from .subscriptions import views_public as subscriptions
 
 app_name = "public"
@@ -25,6 +25,8 @@ urlpatterns = [
     # Polled by static/js/live.js: 304 until the content version changes, then the page.
     path("live/", views_public.page_live, name="page-live"),
     path("incidents/<slug:public_id>/live/", views_public.incident_live, name="incident-live"),
+    # The language switcher: sets the reader's `candor_language` cookie (apps/public/language.py).
+    path("language/<str:code>/", language.switch, name="language"),
     # The banner for the organization's own site, the outage page and the status badge.
     path("embed.js", embed.script, name="embed-js"),
     path("embed.json", embed.data, name="embed-json"),
