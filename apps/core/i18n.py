@@ -113,10 +113,13 @@ def activate_for_dashboard() -> None:
 
 
 def vary(response: HttpResponseBase, offered: Sequence[str]) -> HttpResponseBase:
-    """Say what a public response's language depended on. A page that offers one language
-    answers every reader alike, so only pages offering more vary on the header and cookie."""
+    """Say what a public response's language is and what it depended on. A page that offers one
+    language answers every reader alike, so only pages offering more vary on the header and
+    cookie."""
     if len(offered) > 1:
         patch_vary_headers(response, ("Accept-Language", "Cookie"))
+    if not response.has_header("Content-Language"):
+        response["Content-Language"] = translation.get_language() or settings.LANGUAGE_CODE
     return response
 
 

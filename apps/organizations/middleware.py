@@ -215,7 +215,7 @@ class TenantMiddleware:
         set_urlconf(settings.PUBLIC_URLCONF)
         try:
             if organization.is_private:
-                return i18n.vary(self.serve_private(request, organization), offered)
+                return self.serve_private(request, organization, offered)
             response = self.get_response(request)
             if settings.DEBUG and response.status_code == 404 and request.resolver_match is None:
                 # No public route matched: the branded page, as in production (see below).
@@ -225,7 +225,9 @@ class TenantMiddleware:
             set_script_prefix(previous)
             set_urlconf(None)
 
-    def serve_private(self, request: HttpRequest, organization: Organization) -> HttpResponseBase:
+    def serve_private(
+        self, request: HttpRequest, organization: Organization, offered: list[str]
+    ) -> HttpResponseBase:
         """A private page's request (apps/organizations/private_pages.py): refused before any
         view runs, or served with private headers.
 
@@ -244,7 +246,8 @@ class TenantMiddleware:
         refusal = getattr(request, "private_refusal", None)
         if refusal is not None:
             return self.refuse(request, refusal)
-        return private_headers(response)
+        # Refusals above stay the unknown address's answer byte for byte (no Vary of ours).
+        return i18n.vary(private_headers(response), offered)
 
     def refuse(self, request: HttpRequest, decision: private_pages.Decision) -> HttpResponseBase:
         if decision is private_pages.Decision.SIGN_IN:

@@ -33,9 +33,12 @@ color_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a colour like #2563e
 
 
 # Slugs that would collide with our own hosts or paths on <slug>.<STATUS_PAGE_DOMAIN>.
+ALL_LANGUAGES = [code for code, _name in settings.LANGUAGES]
+
+
 def all_languages() -> list[str]:
     """A new page offers every language Candor has a catalog for."""
-    return [code for code, _name in settings.LANGUAGES]
+    return list(ALL_LANGUAGES)
 
 
 RESERVED_SLUGS = frozenset(
@@ -115,7 +118,7 @@ class Organization(models.Model):
     default_language = models.CharField(
         max_length=8, choices=settings.LANGUAGES, default="en", db_default="en"
     )
-    languages = models.JSONField(default=all_languages)
+    languages = models.JSONField(default=all_languages, db_default=ALL_LANGUAGES)
 
     class Meta:
         ordering = ["name"]

@@ -68,6 +68,8 @@ OPEN = frozenset(
         "forum_notify:mute_all",
         # The logo and favicon of the sign-in page.
         "branding_file",
+        # The language switcher (the sign-in page has it): sets a cookie, shows nothing.
+        "public:language",
     }
 )
 # HTML pages a person opens in a browser: a refused reader is sent to sign in and brought back.

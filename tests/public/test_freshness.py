@@ -157,7 +157,7 @@ def test_a_gzip_poll_keeps_the_version_tag(
     changed = client.get("/s/acme/live/", HTTP_IF_NONE_MATCH=tag, HTTP_ACCEPT_ENCODING="gzip")
     assert changed["Content-Encoding"] == "gzip"
     assert changed["ETag"].startswith('W/"v')
-    assert changed["Vary"] == "Accept-Encoding"
+    assert changed["Vary"] == "Accept-Encoding, Accept-Language, Cookie"
 
 
 def test_the_incident_page_polls_while_open_and_stops_once_resolved(

@@ -64,6 +64,7 @@ EXPECTED_OPEN = {
     "forum_notify:mute": "one-click link of forum mail",
     "forum_notify:mute_all": "one-click link of forum mail",
     "branding_file": "the logo on the sign-in page",
+    "public:language": "the language switcher of the sign-in page (a cookie, no content)",
 }
 # Reader URLs (below the page root) that answer 200 to an allowed reader.
 READER_URLS = [
@@ -149,6 +150,7 @@ def walk(private, owner, content):
         "comment_id": comment.public_id,
         "folder": "logos",
         "name": "missing.png",
+        "code": "de",
     }
     urls = []
     for route, name in _public_routes():
