@@ -141,6 +141,25 @@ def test_gzip_and_plain_are_kept_apart(front):
     assert refused.body == plain.body
 
 
+def test_languages_are_kept_apart(front):
+    """A warm German copy never answers an English or Japanese reader (apps/core/i18n.py)."""
+    nginx, _server = front
+    german = {"Accept-Language": "de-DE,de;q=0.9"}
+
+    warm = cached_twice(nginx.port, PAGE, german)
+    english = fetch(nginx.port, PAGE, {"Accept-Language": "en-US,en;q=0.9"})
+    switched = fetch(nginx.port, PAGE, {**german, "Cookie": "candor_language=ja"})
+    german_again = fetch(nginx.port, PAGE, german)
+
+    assert warm[-1].cache == "HIT"
+    assert warm[-1].headers["content-language"] == "de"
+    assert english.cache == "MISS"
+    assert english.headers["content-language"] == "en"
+    assert switched.cache == "MISS"
+    assert switched.headers["content-language"] == "ja"
+    assert german_again.headers["content-language"] == "de"
+
+
 def test_a_request_with_a_session_cookie_is_never_served_from_or_stored_in_the_cache(front):
     nginx, _server = front
     session = {"Cookie": "sessionid=abc123"}

@@ -133,3 +133,29 @@ def cookie_value(cookie_header: str) -> str:
         if part.startswith(name):
             return part[len(name) :][:35]
     return ""
+
+
+# What readers and subscribers see, by path below the project (globs): every message marked
+# here must be translated in every catalog (tests/i18n/test_catalogs.py). The dashboard's
+# strings are marked too, but stay English for now (`make messages` leaves them out).
+PUBLIC_TEMPLATES = [
+    "templates/400.html",
+    "templates/403.html",
+    "templates/404.html",
+    "templates/500.html",
+    "templates/errors/*.html",
+    "templates/status/base_public.html",
+    "templates/status/public/*.html",
+    "templates/status/includes/*.html",
+    "templates/status/email/*",
+    "templates/incidents/email/event.*",
+    "templates/notifications/public/*.html",
+    "templates/notifications/email/*",
+    "templates/forum/public/*.html",
+    "templates/forum/signin/**/*",
+    "templates/forum/notify/*.html",
+    "templates/forum/email/*",
+]
+PUBLIC_MODULES = [
+    "apps/public/**/*.py",
+]
