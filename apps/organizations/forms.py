@@ -6,9 +6,13 @@ import json
 from typing import Any, cast
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.text import slugify
+from django.utils.translation import get_language_info
+from django.utils.translation import gettext_lazy as _
 
+from apps.core import i18n
 from apps.core.dates import DisplayDateField
 from apps.core.validators import TextRulesFormMixin
 
@@ -106,15 +110,54 @@ class OrganizationSettingsForm(TextRulesFormMixin, forms.Form):
         ),
     )
 
+    default_language = forms.ChoiceField(
+        label=_("Default language"),
+        help_text=_("What readers get when none of the languages below suits them."),
+    )
+    languages = forms.MultipleChoiceField(
+        label=_("Languages readers can choose"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "Readers get the language their browser asks for among the checked ones, or the one "
+            "they pick with the switcher at the foot of the page; otherwise the default. The "
+            "default language is always offered, checked or not. Subscribers get mail in the "
+            "language they subscribed in."
+        ),
+    )
+
     def __init__(self, *args: Any, can_require_two_factor: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # The stored zone stays offered even when it is an old alias ("US/Pacific"), so
         # renaming the organization does not force a new zone on it.
         self.fields["timezone"] = TimeZoneField(current=self.initial.get("timezone"))
+        # Built per form, from settings.LANGUAGES as it is now.
+        choices = language_choices()
+        cast(forms.ChoiceField, self.fields["default_language"]).choices = choices
+        cast(forms.MultipleChoiceField, self.fields["languages"]).choices = choices
         # Owners only (roles: org.require_two_factor); for an admin the field is absent, so
         # a save of the name never touches the requirement.
         if not can_require_two_factor:
             del self.fields["require_two_factor"]
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        default = cleaned.get("default_language")
+        if default and "languages" in cleaned:
+            # The default is always offered: checking it is implied (the help text says so).
+            cleaned["languages"] = i18n.clean_offered(cleaned["languages"], default)
+        return cleaned
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """Each language in its own name, with the dashboard's name for it beside: "Deutsch
+    (German)"; English alone ("English")."""
+    choices = []
+    for code, own_name in settings.LANGUAGES:
+        name = get_language_info(code)["name_translated"]
+        choices.append((code, own_name if name == own_name else f"{own_name} ({name})"))
+    return choices
 
 
 class DeleteOrganizationForm(TextRulesFormMixin, forms.Form):

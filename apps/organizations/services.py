@@ -26,6 +26,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.core import i18n
 from apps.core.links import absolute_url
 from apps.core.locking import lock_again
 
@@ -140,6 +141,45 @@ def update_organization_settings(
             target=organization,
             data={"changes": changes},
         )
+    return organization
+
+
+@transaction.atomic
+def set_page_languages(
+    organization: Organization, *, actor: Principal, default_language: str, languages: list[str]
+) -> Organization:
+    """Choose the language a status page speaks by default and the ones readers may pick
+    (apps/core/i18n.py). The default is always offered; unknown codes are refused, naming the
+    field, rather than dropped, so a typo is never saved as "fewer languages"."""
+    actor.require("org.change_settings", organization)
+    known = i18n.codes()
+    if default_language not in known:
+        raise ValidationError(
+            {"default_language": [f"“{default_language}” is not a language Candor speaks."]}
+        )
+    unknown = [code for code in languages if code not in known]
+    if unknown:
+        raise ValidationError({"languages": [f"“{unknown[0]}” is not a language Candor speaks."]})
+    offered = i18n.clean_offered(languages, default_language)
+    changes: dict[str, list[Any]] = {}
+    if default_language != organization.default_language:
+        changes["default_language"] = [organization.default_language, default_language]
+    if offered != organization.languages:
+        changes["languages"] = [organization.languages, offered]
+    if not changes:
+        return organization
+    organization.default_language = default_language
+    organization.languages = offered
+    organization.save(update_fields=["default_language", "languages", "updated_at"])
+    # The public page (and its cached renderings, one per language) speaks them.
+    bump_content_version(organization)
+    AuditEntry.record(
+        organization,
+        actor=actor,
+        action="organization.languages",
+        target=organization,
+        data={"changes": changes},
+    )
     return organization
 
 

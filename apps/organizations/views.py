@@ -33,6 +33,7 @@ from .forms import (
     PageAccessTokenForm,
     PageVisibilityForm,
     RoleForm,
+    language_choices,
 )
 from .models import AuditEntry, Domain, Invitation, Membership, Organization, PageAccessToken
 from .request_types import AuthenticatedRequest, OrgRequest
@@ -652,6 +653,8 @@ def _settings_form(request: OrgRequest, data: Any = None) -> OrganizationSetting
             "name": organization.name,
             "timezone": organization.timezone,
             "require_two_factor": organization.require_two_factor,
+            "default_language": organization.default_language,
+            "languages": organization.offered_languages,
         },
         can_require_two_factor=request.membership.can("org.require_two_factor"),
     )
@@ -676,6 +679,12 @@ def settings_view(request: OrgRequest) -> HttpResponse:
                     actor=request.principal,
                     name=form.cleaned_data["name"],
                     timezone=form.cleaned_data["timezone"],
+                )
+                services.set_page_languages(
+                    organization,
+                    actor=request.principal,
+                    default_language=form.cleaned_data["default_language"],
+                    languages=form.cleaned_data["languages"],
                 )
         except ValidationError as exc:
             # Nothing was saved (one transaction); the instance may hold the refused value.
@@ -715,6 +724,12 @@ def _render_settings(
             "can_edit": membership.can("org.change_settings"),
             "can_delete": membership.can("org.delete"),
             "can_export": membership.can("org.export"),
+            "language_names": [
+                name for code, name in language_choices() if code in organization.offered_languages
+            ],
+            "default_language_name": dict(language_choices()).get(
+                organization.default_language, organization.default_language
+            ),
             "two_factor_missing": (
                 _two_factor_missing(organization) if organization.require_two_factor else 0
             ),
