@@ -9,7 +9,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.text import slugify
-from django.utils.translation import get_language_info
+from django.utils.translation import get_language_info, gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.core import i18n
@@ -37,7 +37,7 @@ class TimeZoneField(forms.ChoiceField):
     def __init__(
         self, *, current: str | None = None, detect_browser_zone: bool = False, **kw: Any
     ) -> None:
-        kw.setdefault("label", "Time zone")
+        kw.setdefault("label", _("Time zone"))
         super().__init__(choices=timezone_choices(current), **kw)
         self.widget.attrs["data-timezone-picker"] = ""
         if detect_browser_zone:
@@ -50,22 +50,25 @@ class OrganizationCreateForm(TextRulesFormMixin, forms.Form):
     name = forms.CharField(
         max_length=100,
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "organization"}),
-        help_text="Your company or product, as customers know it.",
+        label=_("Name"),
+        help_text=_("Your company or product, as customers know it."),
     )
     slug = forms.CharField(
         max_length=40,
         required=False,
-        label="Address",
-        help_text="Lowercase letters, digits and hyphens. Leave empty to use the name.",
+        label=_("Address"),
+        help_text=_("Lowercase letters, digits and hyphens. Leave empty to use the name."),
         widget=forms.TextInput(
             attrs={"autocapitalize": "none", "spellcheck": "false", "data-slug-input": ""}
         ),
     )
     timezone = forms.ChoiceField(
         initial=UTC_NAME,
-        label="Time zone",
-        help_text="Used for maintenance windows and daily uptime. Your browser's zone is "
-        "chosen for you when it can be; you can change it later.",
+        label=_("Time zone"),
+        help_text=_(
+            "Used for maintenance windows and daily uptime. Your browser's zone is "
+            "chosen for you when it can be; you can change it later."
+        ),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -86,7 +89,9 @@ class OrganizationCreateForm(TextRulesFormMixin, forms.Form):
         slug = (cleaned.get("slug") or "").strip() or slugify(name)[:40].strip("-")
         if not slug:
             if name:
-                self.add_error("slug", "Choose an address made of letters, digits or hyphens.")
+                self.add_error(
+                    "slug", gettext("Choose an address made of letters, digits or hyphens.")
+                )
             return cleaned
         try:
             cleaned["slug"] = validate_new_slug(slug)
@@ -98,12 +103,14 @@ class OrganizationCreateForm(TextRulesFormMixin, forms.Form):
 class OrganizationSettingsForm(TextRulesFormMixin, forms.Form):
     # A plain form, not a ModelForm: validating a ModelForm writes into the instance, and the
     # service must see the stored values to record what changed.
-    name = forms.CharField(max_length=Organization._meta.get_field("name").max_length)
-    timezone = forms.ChoiceField(label="Time zone")
+    name = forms.CharField(
+        label=_("Name"), max_length=Organization._meta.get_field("name").max_length
+    )
+    timezone = forms.ChoiceField(label=_("Time zone"))
     require_two_factor = forms.BooleanField(
-        label="Require two-factor authentication",
+        label=_("Require two-factor authentication"),
         required=False,
-        help_text=(
+        help_text=_(
             "Members without an authenticator app are sent to set one up before they can open "
             "this organization's dashboard. You need one yourself first. API keys are not "
             "affected: scripts keep working."
@@ -156,13 +163,15 @@ def language_choices() -> list[tuple[str, str]]:
     choices = []
     for code, own_name in settings.LANGUAGES:
         name = get_language_info(code)["name_translated"]
-        choices.append((code, own_name if name == own_name else f"{own_name} ({name})"))
+        # Translators: a language's own name, then the dashboard's name for it: "Deutsch (German)".
+        label = gettext("%(own_name)s (%(name)s)") % {"own_name": own_name, "name": name}
+        choices.append((code, own_name if name == own_name else label))
     return choices
 
 
 class DeleteOrganizationForm(TextRulesFormMixin, forms.Form):
     confirmation = forms.CharField(
-        label="Type the organization's address to confirm",
+        label=_("Type the organization's address to confirm"),
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none"}),
     )
 
@@ -173,15 +182,18 @@ class DeleteOrganizationForm(TextRulesFormMixin, forms.Form):
     def clean_confirmation(self) -> str:
         value = self.cleaned_data["confirmation"].strip()
         if value != self.organization.slug:
-            raise ValidationError(f"Type “{self.organization.slug}” exactly to confirm.")
+            # Translators: %(slug)s is the organization's address, like "acme".
+            raise ValidationError(
+                gettext("Type “%(slug)s” exactly to confirm.") % {"slug": self.organization.slug}
+            )
         return value
 
 
 class InviteForm(TextRulesFormMixin, forms.Form):
     email = forms.EmailField(
-        label="Email address", widget=forms.EmailInput(attrs={"autocomplete": "off"})
+        label=_("Email address"), widget=forms.EmailInput(attrs={"autocomplete": "off"})
     )
-    role = forms.ChoiceField(choices=())
+    role = forms.ChoiceField(label=_("Role"), choices=())
 
     def __init__(
         self, *args: Any, organization: Organization, actor_role: str, **kwargs: Any
@@ -197,7 +209,7 @@ class InviteForm(TextRulesFormMixin, forms.Form):
 
 
 class RoleForm(TextRulesFormMixin, forms.Form):
-    role = forms.ChoiceField(choices=())
+    role = forms.ChoiceField(label=_("Role"), choices=())
 
     def __init__(self, *args: Any, actor_role: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -208,8 +220,8 @@ class RoleForm(TextRulesFormMixin, forms.Form):
 class DomainForm(TextRulesFormMixin, forms.Form):
     hostname = forms.CharField(
         max_length=253,
-        label="Hostname",
-        help_text="For example status.example.com.",
+        label=_("Hostname"),
+        help_text=_("For example status.example.com."),
         widget=forms.TextInput(
             attrs={"placeholder": "status.example.com", "autocapitalize": "none"}
         ),
@@ -224,35 +236,35 @@ class DomainForm(TextRulesFormMixin, forms.Form):
 
 
 class AuditFilterForm(TextRulesFormMixin, forms.Form):
-    action = forms.ChoiceField(required=False)
+    action = forms.ChoiceField(label=_("Action"), required=False)
     actor = forms.CharField(
         required=False,
-        label="Actor",
-        widget=forms.TextInput(attrs={"placeholder": "email", "list": "audit-actors"}),
+        label=_("Actor"),
+        widget=forms.TextInput(attrs={"placeholder": _("email"), "list": "audit-actors"}),
     )
-    since = DisplayDateField(required=False, label="From")
-    until = DisplayDateField(required=False, label="To")
+    since = DisplayDateField(required=False, label=_("From"))
+    until = DisplayDateField(required=False, label=_("To"))
 
     def __init__(self, *args: Any, actions: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         action_field = cast(forms.ChoiceField, self.fields["action"])
-        action_field.choices = [("", "All actions")] + [(a, a) for a in actions]
+        action_field.choices = [("", gettext("All actions"))] + [(a, a) for a in actions]
 
 
 class PageVisibilityForm(TextRulesFormMixin, forms.Form):
     """Who can see the status page (services.set_page_visibility validates the domains)."""
 
     visibility = forms.ChoiceField(
-        label="Who can see the status page",
+        label=_("Who can see the status page"),
         choices=Visibility.choices,
         widget=forms.RadioSelect,
     )
     allowed_domains = forms.CharField(
-        label="Allowed email domains",
+        label=_("Allowed email domains"),
         required=False,
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
-        help_text=(
+        help_text=_(
             "One per line, like example.com. On a private page, people who sign in on the page "
             "with a confirmed address at one of these domains can read it; members of this "
             "organization always can. Subdomains are not included: list them too."
@@ -262,7 +274,7 @@ class PageVisibilityForm(TextRulesFormMixin, forms.Form):
 
 class PageAccessTokenForm(TextRulesFormMixin, forms.Form):
     name = forms.CharField(
-        label="Token name",
+        label=_("Token name"),
         max_length=PageAccessToken._meta.get_field("name").max_length,
-        help_text="What will use it, like “Grafana” or “Team calendar”.",
+        help_text=_("What will use it, like “Grafana” or “Team calendar”."),
     )
