@@ -8,6 +8,7 @@ from typing import Any, cast
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.functional import Promise
 from django.utils.text import slugify
 from django.utils.translation import get_language_info, gettext
 from django.utils.translation import gettext_lazy as _
@@ -21,8 +22,10 @@ from .roles import Role, assignable_roles
 from .services import validate_invitee, validate_new_hostname, validate_new_slug
 from .timezones import UTC_NAME, timezone_choices, zone_aliases
 
+StrOrPromise = str | Promise
 
-def _role_choices(roles: list[str]) -> list[tuple[str, str]]:
+
+def _role_choices(roles: list[str]) -> list[tuple[str, StrOrPromise]]:
     return [(role, Role(role).label) for role in roles]
 
 

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
+from django.utils import translation
 
 from apps.organizations import services
+from apps.organizations.emails import send_invitation_email
+from apps.organizations.forms import language_choices
 from apps.organizations.models import AuditEntry
 from apps.organizations.principals import Member
+from tests.factories import InvitationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -128,3 +133,26 @@ def test_the_service_refuses_a_viewer_and_unknown_codes(org, admin, viewer):
         )
     org.refresh_from_db()
     assert org.languages == ["en", "de", "fr", "es", "ja"]
+
+
+def test_the_dashboard_answers_in_english_whatever_the_browser_asks(login, org, admin):
+    page = login(admin).get(settings_url(org), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert '<html lang="en"' in page
+    assert "Languages readers can choose" in page
+    assert "Français (French)" in page
+
+
+def test_each_language_is_named_in_the_active_language_beside_its_own_name():
+    # Django's own catalogs name languages, so this is a real translation, not a msgid.
+    with translation.override("de"):
+        choices = dict(language_choices())
+    assert choices["fr"] == "Français (Französisch)"
+    assert choices["de"] == "Deutsch"
+
+
+def test_the_invitation_mail_says_which_language_it_is_in(org, owner):
+    invitation = InvitationFactory(organization=org, invited_by=owner)
+    with translation.override("de"):
+        send_invitation_email(invitation, "https://candor.test/invitations/x/")
+    html, _type = mail.outbox[0].alternatives[0]
+    assert '<html lang="de">' in html
