@@ -17,6 +17,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import ngettext
 
 from apps.core.links import absolute_url
 
@@ -166,23 +167,26 @@ class AccountAdapter(DefaultAccountAdapter):
             if page_organization(request) is not None
             else "account_request_login_code"
         )
-        unit = "minute" if minutes == 1 else "minutes"
+        # Readers see these too (a private status page's sign-in), in their language.
         if action == ADDRESS_CEILING:
-            message = format_html(
+            text = ngettext(
                 "Too many failed attempts to sign in to this account; password sign-in is paused "
-                'for {} {}. <a href="{}">Sign in with a code sent to your email</a> instead.',
+                'for {minutes} minute. <a href="{url}">Sign in with a code sent to your email</a> '
+                "instead.",
+                "Too many failed attempts to sign in to this account; password sign-in is paused "
+                'for {minutes} minutes. <a href="{url}">Sign in with a code sent to your email</a> '
+                "instead.",
                 minutes,
-                unit,
-                code_url,
             )
         else:
-            message = format_html(
-                "Too many failed attempts from this device; try again in {} {}, or "
-                '<a href="{}">sign in with a code sent to your email</a>.',
+            text = ngettext(
+                "Too many failed attempts from this device; try again in {minutes} minute, or "
+                '<a href="{url}">sign in with a code sent to your email</a>.',
+                "Too many failed attempts from this device; try again in {minutes} minutes, or "
+                '<a href="{url}">sign in with a code sent to your email</a>.',
                 minutes,
-                unit,
-                code_url,
             )
+        message = format_html(text, minutes=minutes, url=code_url)
         raise ValidationError(message, code="too_many_login_attempts")
 
     def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:

@@ -6,6 +6,7 @@ from allauth.account.forms import RequestLoginCodeForm as AllauthRequestLoginCod
 from allauth.account.internal.userkit import filter_users_by_email
 from allauth.core import context
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from apps.core.validators import TextRulesFormMixin
 
@@ -15,13 +16,15 @@ from .models import User
 
 class ProfileForm(TextRulesFormMixin, forms.Form):
     display_name = forms.CharField(
-        label="Display name",
+        label=_("Display name"),
         max_length=User._meta.get_field("display_name").max_length,
         required=False,
-        help_text="Shown to your team: in the member list, beside the updates you post in the "
-        "dashboard, and on invitations you send; and beside the comments you post on status "
-        "pages. Leave empty to use your email address (status pages show only the part before "
-        "the @).",
+        help_text=_(
+            "Shown to your team: in the member list, beside the updates you post in the "
+            "dashboard, and on invitations you send; and beside the comments you post on status "
+            "pages. Leave empty to use your email address (status pages show only the part "
+            "before the @)."
+        ),
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
 

@@ -28,6 +28,8 @@ from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 from django.urls import get_script_prefix, reverse, set_script_prefix
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.core.links import absolute_url
 from apps.organizations.models import Membership
@@ -45,7 +47,7 @@ NONCE_CACHE_PREFIX = "accounts:page-handoff:"
 #: The page host's URL name that redeems a token (config/urls_public.py mounts it).
 RETURN_URL_NAME = "public:signin-staff-return"
 
-EXPIRED_MESSAGE = (
+EXPIRED_MESSAGE = gettext_lazy(
     "This staff sign-in link has expired or was already used. Start again from the sign-in page."
 )
 
@@ -115,11 +117,14 @@ def issue(user: User, *, host: str, state: str, next_path: str) -> Issued:
     host = normalise_host(host)
     organization = page_organization(host)
     if organization is None:
-        raise HandoffError("There is no status page at that address.")
+        raise HandoffError(_("There is no status page at that address."))
     if not is_member(user, organization):
         raise HandoffError(
-            f"You are signed in as {user.email}, who is not a member of {organization.name}. "
-            "Only its staff can sign in on its status page from here."
+            _(
+                "You are signed in as %(email)s, who is not a member of %(name)s. "
+                "Only its staff can sign in on its status page from here."
+            )
+            % {"email": user.email, "name": organization.name}
         )
     if not state:
         raise HandoffError(EXPIRED_MESSAGE)
@@ -161,5 +166,8 @@ def redeem(token: str, *, host: str, organization: Organization, state: str | No
         raise HandoffError(EXPIRED_MESSAGE)
     user = User.objects.filter(pk=data.get("u"), is_active=True).first()
     if user is None or not is_member(user, organization):
-        raise HandoffError(f"Only {organization.name} staff can sign in this way.")
+        # Translators: %(name)s is the organization's name.
+        raise HandoffError(
+            _("Only %(name)s staff can sign in this way.") % {"name": organization.name}
+        )
     return Redeemed(user=user, next_path=safe_next(str(data.get("next", "/"))))

@@ -16,6 +16,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 DISPLAY_DATETIME = "M j, Y H:i"  # django.utils.dateformat, as the templates' |date filters
 DISPLAY_DATE = "M j, Y"
@@ -94,7 +96,8 @@ class DisplayDateField(forms.DateField):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.widget.attrs.setdefault("placeholder", "e.g. Dec 6, 2026")
+        # Translators: an example of a date as the dashboard writes it (English month names).
+        self.widget.attrs.setdefault("placeholder", gettext_lazy("e.g. Dec 6, 2026"))
 
     def to_python(self, value: Any) -> date | None:
         if value in self.empty_values:
@@ -104,7 +107,8 @@ class DisplayDateField(forms.DateField):
         parsed = parse_display_date(str(value))
         if parsed is None:
             raise ValidationError(
-                f"Write the date like {date_format(timezone.localdate(), DISPLAY_DATE)}.",
+                _("Write the date like %(example)s.")
+                % {"example": date_format(timezone.localdate(), DISPLAY_DATE)},
                 code="invalid",
             )
         return parsed
@@ -130,7 +134,10 @@ def window_problem(value: Any) -> str | None:
         return None
     if EARLIEST_YEAR <= value.year <= latest_year():
         return None
-    return f"Times must fall in the years {EARLIEST_YEAR} to {latest_year()}."
+    return _("Times must fall in the years %(earliest)s to %(latest)s.") % {
+        "earliest": EARLIEST_YEAR,
+        "latest": latest_year(),
+    }
 
 
 def reject_outside_window(value: Any) -> None:

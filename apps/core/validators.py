@@ -19,14 +19,18 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 # C0 controls except tab (09), line feed (0A), carriage return (0D); DEL (7F).
 CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 LONE_SURROGATES = re.compile("[\ud800-\udfff]")
 SPOOFING_CHARACTERS = re.compile("[\u200b-\u200d\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
 
-TEXT_RULE = "Tab and line breaks are allowed; other control characters are not."
-NAME_RULE = (
+# Readers see these (the forum's and the subscription pages' forms share the rules), so they
+# are translated; the dashboard and the API run in English.
+TEXT_RULE = gettext_lazy("Tab and line breaks are allowed; other control characters are not.")
+NAME_RULE = gettext_lazy(
     "Names cannot contain direction overrides or zero-width characters "
     "(U+200B-U+200D, U+202A-U+202E, U+2060, U+2066-U+2069, U+FEFF)."
 )
@@ -41,9 +45,17 @@ def text_problem(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     if found := CONTROL_CHARACTERS.search(value):
-        return f"Contains the control character {_code(found.group())}. {TEXT_RULE}"
+        # Translators: %(code)s is a character's code point, like U+000B; %(rule)s the sentence
+        # "Tab and line breaks are allowed; other control characters are not."
+        return _("Contains the control character %(code)s. %(rule)s") % {
+            "code": _code(found.group()),
+            "rule": TEXT_RULE,
+        }
     if found := LONE_SURROGATES.search(value):
-        return f"Contains an unpaired surrogate ({_code(found.group())}): not valid Unicode text."
+        # Translators: %(code)s is a code point, like U+D800.
+        return _("Contains an unpaired surrogate (%(code)s): not valid Unicode text.") % {
+            "code": _code(found.group())
+        }
     return None
 
 
@@ -52,7 +64,12 @@ def name_problem(value: Any) -> str | None:
     if problem := text_problem(value):
         return problem
     if isinstance(value, str) and (found := SPOOFING_CHARACTERS.search(value)):
-        return f"Contains the invisible character {_code(found.group())}. {NAME_RULE}"
+        # Translators: %(code)s is a character's code point, like U+202E; %(rule)s the sentence
+        # "Names cannot contain direction overrides or zero-width characters (...)."
+        return _("Contains the invisible character %(code)s. %(rule)s") % {
+            "code": _code(found.group()),
+            "rule": NAME_RULE,
+        }
     return None
 
 

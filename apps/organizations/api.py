@@ -30,10 +30,30 @@ class OrganizationSerializer(serializers.ModelSerializer):
     page_url = serializers.URLField(
         source="public_url", read_only=True, help_text="The public status page."
     )
+    default_language = serializers.CharField(
+        read_only=True,
+        help_text="What the public page speaks when none of `languages` suits the reader, e.g. en.",
+    )
+    languages = serializers.ListField(
+        source="offered_languages",
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="The languages readers can choose on the public page (the default among "
+        'them), e.g. ["en", "de"].',
+    )
 
     class Meta:
         model = Organization
-        fields = ["id", "name", "slug", "timezone", "page_url", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "timezone",
+            "default_language",
+            "languages",
+            "page_url",
+            "created_at",
+        ]
         read_only_fields = fields
         extra_kwargs = {
             "slug": {"help_text": "The page's address: <slug>.<status domain> and /s/<slug>/."},

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
 
 if TYPE_CHECKING:
     from .models import Invitation
@@ -17,7 +18,7 @@ def send_invitation_email(invitation: Invitation, url: str) -> None:
     context = {
         "invitation": invitation,
         "organization": invitation.organization,
-        "inviter_name": inviter.get_full_name() if inviter else "A colleague",
+        "inviter_name": inviter.get_full_name() if inviter else _("A colleague"),
         "role": invitation.get_role_display(),
         "url": url,
         "expires_at": invitation.expires_at,

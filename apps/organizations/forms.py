@@ -6,9 +6,14 @@ import json
 from typing import Any, cast
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.functional import Promise
 from django.utils.text import slugify
+from django.utils.translation import get_language_info, gettext
+from django.utils.translation import gettext_lazy as _
 
+from apps.core import i18n
 from apps.core.dates import DisplayDateField
 from apps.core.validators import TextRulesFormMixin
 
@@ -17,8 +22,10 @@ from .roles import Role, assignable_roles
 from .services import validate_invitee, validate_new_hostname, validate_new_slug
 from .timezones import UTC_NAME, timezone_choices, zone_aliases
 
+StrOrPromise = str | Promise
 
-def _role_choices(roles: list[str]) -> list[tuple[str, str]]:
+
+def _role_choices(roles: list[str]) -> list[tuple[str, StrOrPromise]]:
     return [(role, Role(role).label) for role in roles]
 
 
@@ -33,7 +40,7 @@ class TimeZoneField(forms.ChoiceField):
     def __init__(
         self, *, current: str | None = None, detect_browser_zone: bool = False, **kw: Any
     ) -> None:
-        kw.setdefault("label", "Time zone")
+        kw.setdefault("label", _("Time zone"))
         super().__init__(choices=timezone_choices(current), **kw)
         self.widget.attrs["data-timezone-picker"] = ""
         if detect_browser_zone:
@@ -46,22 +53,25 @@ class OrganizationCreateForm(TextRulesFormMixin, forms.Form):
     name = forms.CharField(
         max_length=100,
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "organization"}),
-        help_text="Your company or product, as customers know it.",
+        label=_("Name"),
+        help_text=_("Your company or product, as customers know it."),
     )
     slug = forms.CharField(
         max_length=40,
         required=False,
-        label="Address",
-        help_text="Lowercase letters, digits and hyphens. Leave empty to use the name.",
+        label=_("Address"),
+        help_text=_("Lowercase letters, digits and hyphens. Leave empty to use the name."),
         widget=forms.TextInput(
             attrs={"autocapitalize": "none", "spellcheck": "false", "data-slug-input": ""}
         ),
     )
     timezone = forms.ChoiceField(
         initial=UTC_NAME,
-        label="Time zone",
-        help_text="Used for maintenance windows and daily uptime. Your browser's zone is "
-        "chosen for you when it can be; you can change it later.",
+        label=_("Time zone"),
+        help_text=_(
+            "Used for maintenance windows and daily uptime. Your browser's zone is "
+            "chosen for you when it can be; you can change it later."
+        ),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -82,7 +92,9 @@ class OrganizationCreateForm(TextRulesFormMixin, forms.Form):
         slug = (cleaned.get("slug") or "").strip() or slugify(name)[:40].strip("-")
         if not slug:
             if name:
-                self.add_error("slug", "Choose an address made of letters, digits or hyphens.")
+                self.add_error(
+                    "slug", gettext("Choose an address made of letters, digits or hyphens.")
+                )
             return cleaned
         try:
             cleaned["slug"] = validate_new_slug(slug)
@@ -94,15 +106,33 @@ class OrganizationCreateForm(TextRulesFormMixin, forms.Form):
 class OrganizationSettingsForm(TextRulesFormMixin, forms.Form):
     # A plain form, not a ModelForm: validating a ModelForm writes into the instance, and the
     # service must see the stored values to record what changed.
-    name = forms.CharField(max_length=Organization._meta.get_field("name").max_length)
-    timezone = forms.ChoiceField(label="Time zone")
+    name = forms.CharField(
+        label=_("Name"), max_length=Organization._meta.get_field("name").max_length
+    )
+    timezone = forms.ChoiceField(label=_("Time zone"))
     require_two_factor = forms.BooleanField(
-        label="Require two-factor authentication",
+        label=_("Require two-factor authentication"),
         required=False,
-        help_text=(
+        help_text=_(
             "Members without an authenticator app are sent to set one up before they can open "
             "this organization's dashboard. You need one yourself first. API keys are not "
             "affected: scripts keep working."
+        ),
+    )
+
+    default_language = forms.ChoiceField(
+        label=_("Default language"),
+        help_text=_("What readers get when none of the languages below suits them."),
+    )
+    languages = forms.MultipleChoiceField(
+        label=_("Languages readers can choose"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "Readers get the language their browser asks for among the checked ones, or the one "
+            "they pick with the switcher at the foot of the page; otherwise the default. The "
+            "default language is always offered, checked or not. Subscribers get mail in the "
+            "language they subscribed in."
         ),
     )
 
@@ -111,15 +141,40 @@ class OrganizationSettingsForm(TextRulesFormMixin, forms.Form):
         # The stored zone stays offered even when it is an old alias ("US/Pacific"), so
         # renaming the organization does not force a new zone on it.
         self.fields["timezone"] = TimeZoneField(current=self.initial.get("timezone"))
+        # Built per form, from settings.LANGUAGES as it is now.
+        choices = language_choices()
+        cast(forms.ChoiceField, self.fields["default_language"]).choices = choices
+        cast(forms.MultipleChoiceField, self.fields["languages"]).choices = choices
         # Owners only (roles: org.require_two_factor); for an admin the field is absent, so
         # a save of the name never touches the requirement.
         if not can_require_two_factor:
             del self.fields["require_two_factor"]
 
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        default = cleaned.get("default_language")
+        if default and "languages" in cleaned:
+            # The default is always offered: checking it is implied (the help text says so).
+            cleaned["languages"] = i18n.clean_offered(cleaned["languages"], default)
+        return cleaned
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """Each language in its own name, with the dashboard's name for it beside: "Deutsch
+    (German)"; English alone ("English")."""
+    choices = []
+    for code, own_name in settings.LANGUAGES:
+        name = get_language_info(code)["name_translated"]
+        # Translators: a language's own name, then the dashboard's name for it: "Deutsch (German)".
+        label = gettext("%(own_name)s (%(name)s)") % {"own_name": own_name, "name": name}
+        choices.append((code, own_name if name == own_name else label))
+    return choices
+
 
 class DeleteOrganizationForm(TextRulesFormMixin, forms.Form):
     confirmation = forms.CharField(
-        label="Type the organization's address to confirm",
+        label=_("Type the organization's address to confirm"),
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none"}),
     )
 
@@ -130,15 +185,18 @@ class DeleteOrganizationForm(TextRulesFormMixin, forms.Form):
     def clean_confirmation(self) -> str:
         value = self.cleaned_data["confirmation"].strip()
         if value != self.organization.slug:
-            raise ValidationError(f"Type “{self.organization.slug}” exactly to confirm.")
+            # Translators: %(slug)s is the organization's address, like "acme".
+            raise ValidationError(
+                gettext("Type “%(slug)s” exactly to confirm.") % {"slug": self.organization.slug}
+            )
         return value
 
 
 class InviteForm(TextRulesFormMixin, forms.Form):
     email = forms.EmailField(
-        label="Email address", widget=forms.EmailInput(attrs={"autocomplete": "off"})
+        label=_("Email address"), widget=forms.EmailInput(attrs={"autocomplete": "off"})
     )
-    role = forms.ChoiceField(choices=())
+    role = forms.ChoiceField(label=_("Role"), choices=())
 
     def __init__(
         self, *args: Any, organization: Organization, actor_role: str, **kwargs: Any
@@ -154,7 +212,7 @@ class InviteForm(TextRulesFormMixin, forms.Form):
 
 
 class RoleForm(TextRulesFormMixin, forms.Form):
-    role = forms.ChoiceField(choices=())
+    role = forms.ChoiceField(label=_("Role"), choices=())
 
     def __init__(self, *args: Any, actor_role: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -165,8 +223,8 @@ class RoleForm(TextRulesFormMixin, forms.Form):
 class DomainForm(TextRulesFormMixin, forms.Form):
     hostname = forms.CharField(
         max_length=253,
-        label="Hostname",
-        help_text="For example status.example.com.",
+        label=_("Hostname"),
+        help_text=_("For example status.example.com."),
         widget=forms.TextInput(
             attrs={"placeholder": "status.example.com", "autocapitalize": "none"}
         ),
@@ -181,35 +239,35 @@ class DomainForm(TextRulesFormMixin, forms.Form):
 
 
 class AuditFilterForm(TextRulesFormMixin, forms.Form):
-    action = forms.ChoiceField(required=False)
+    action = forms.ChoiceField(label=_("Action"), required=False)
     actor = forms.CharField(
         required=False,
-        label="Actor",
-        widget=forms.TextInput(attrs={"placeholder": "email", "list": "audit-actors"}),
+        label=_("Actor"),
+        widget=forms.TextInput(attrs={"placeholder": _("email"), "list": "audit-actors"}),
     )
-    since = DisplayDateField(required=False, label="From")
-    until = DisplayDateField(required=False, label="To")
+    since = DisplayDateField(required=False, label=_("From"))
+    until = DisplayDateField(required=False, label=_("To"))
 
     def __init__(self, *args: Any, actions: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         action_field = cast(forms.ChoiceField, self.fields["action"])
-        action_field.choices = [("", "All actions")] + [(a, a) for a in actions]
+        action_field.choices = [("", gettext("All actions"))] + [(a, a) for a in actions]
 
 
 class PageVisibilityForm(TextRulesFormMixin, forms.Form):
     """Who can see the status page (services.set_page_visibility validates the domains)."""
 
     visibility = forms.ChoiceField(
-        label="Who can see the status page",
+        label=_("Who can see the status page"),
         choices=Visibility.choices,
         widget=forms.RadioSelect,
     )
     allowed_domains = forms.CharField(
-        label="Allowed email domains",
+        label=_("Allowed email domains"),
         required=False,
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
-        help_text=(
+        help_text=_(
             "One per line, like example.com. On a private page, people who sign in on the page "
             "with a confirmed address at one of these domains can read it; members of this "
             "organization always can. Subdomains are not included: list them too."
@@ -219,7 +277,7 @@ class PageVisibilityForm(TextRulesFormMixin, forms.Form):
 
 class PageAccessTokenForm(TextRulesFormMixin, forms.Form):
     name = forms.CharField(
-        label="Token name",
+        label=_("Token name"),
         max_length=PageAccessToken._meta.get_field("name").max_length,
-        help_text="What will use it, like “Grafana” or “Team calendar”.",
+        help_text=_("What will use it, like “Grafana” or “Team calendar”."),
     )

@@ -11,6 +11,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone as dj_timezone
 from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
 
 from apps.core.ids import PublicIdField
 from apps.core.links import absolute_url
@@ -51,13 +52,13 @@ RESERVED_SLUGS = frozenset(
 
 
 class Visibility(models.TextChoices):
-    PUBLIC = "public", "Public: anyone with the address"
-    PRIVATE = "private", "Private: signed-in people at allowed email domains, and access tokens"
+    PUBLIC = "public", _("Public: anyone with the address")
+    PRIVATE = "private", _("Private: signed-in people at allowed email domains, and access tokens")
 
 
 class BannerPosition(models.TextChoices):
-    TOP = "top", "Top of the page"
-    BOTTOM = "bottom", "Bottom of the page"
+    TOP = "top", _("Top of the page")
+    BOTTOM = "bottom", _("Bottom of the page")
 
 
 class Organization(models.Model):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import pgettext_lazy
 
 
 class Role(models.TextChoices):
-    OWNER = "owner", "Owner"
-    ADMIN = "admin", "Admin"
-    EDITOR = "editor", "Editor"
-    VIEWER = "viewer", "Viewer"
+    OWNER = "owner", pgettext_lazy("member role", "Owner")
+    ADMIN = "admin", pgettext_lazy("member role", "Admin")
+    EDITOR = "editor", pgettext_lazy("member role", "Editor")
+    VIEWER = "viewer", pgettext_lazy("member role", "Viewer")
 
 
 OWNER, ADMIN, EDITOR, VIEWER = Role.OWNER, Role.ADMIN, Role.EDITOR, Role.VIEWER

@@ -25,7 +25,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from apps.core import i18n
 from apps.core.links import absolute_url
 from apps.core.locking import lock_again
 
@@ -78,16 +81,22 @@ def validate_new_slug(slug: str) -> str:
     slug = slug.strip().lower()
     slug_validator(slug)
     if slug in RESERVED_SLUGS:
-        raise ValidationError(f"“{slug}” is reserved. Please choose another.", code="reserved")
+        raise ValidationError(
+            _("“%(slug)s” is reserved. Please choose another.") % {"slug": slug}, code="reserved"
+        )
     # A slug equal to another organization's public id would shadow its <page_id> host.
     if Organization.objects.filter(Q(slug=slug) | Q(public_id=slug)).exists():
-        raise ValidationError(f"“{slug}” is already taken. Please choose another.", code="taken")
+        raise ValidationError(
+            _("“%(slug)s” is already taken. Please choose another.") % {"slug": slug}, code="taken"
+        )
     return slug
 
 
 def _validate_timezone(tz: str) -> str:
     if tz not in VALID_TIMEZONES:
-        raise ValidationError(f"“{tz}” is not a known time zone.", code="timezone")
+        raise ValidationError(
+            _("“%(zone)s” is not a known time zone.") % {"zone": tz}, code="timezone"
+        )
     return tz
 
 
@@ -106,7 +115,7 @@ def create_organization(
             )
     except IntegrityError as exc:
         raise ValidationError(
-            f"“{slug}” is already taken. Please choose another.", code="taken"
+            _("“%(slug)s” is already taken. Please choose another.") % {"slug": slug}, code="taken"
         ) from exc
     owner = Membership.objects.create(organization=organization, user=actor, role=Role.OWNER)
     # From here on the creator acts as the owner they have just become.
@@ -143,7 +152,47 @@ def update_organization_settings(
     return organization
 
 
-TWO_FACTOR_FIRST_MESSAGE = (
+_NOT_A_LANGUAGE = gettext_lazy("“%(code)s” is not a language Candor speaks.")
+
+
+@transaction.atomic
+def set_page_languages(
+    organization: Organization, *, actor: Principal, default_language: str, languages: list[str]
+) -> Organization:
+    """Choose the language a status page speaks by default and the ones readers may pick
+    (apps/core/i18n.py). The default is always offered; unknown codes are refused, naming the
+    field, rather than dropped, so a typo is never saved as "fewer languages"."""
+    actor.require("org.change_settings", organization)
+    known = i18n.codes()
+    if default_language not in known:
+        raise ValidationError({"default_language": [_NOT_A_LANGUAGE % {"code": default_language}]})
+    unknown = [code for code in languages if code not in known]
+    if unknown:
+        raise ValidationError({"languages": [_NOT_A_LANGUAGE % {"code": unknown[0]}]})
+    offered = i18n.clean_offered(languages, default_language)
+    changes: dict[str, list[Any]] = {}
+    if default_language != organization.default_language:
+        changes["default_language"] = [organization.default_language, default_language]
+    if offered != organization.languages:
+        changes["languages"] = [organization.languages, offered]
+    if not changes:
+        return organization
+    organization.default_language = default_language
+    organization.languages = offered
+    organization.save(update_fields=["default_language", "languages", "updated_at"])
+    # The public page (and its cached renderings, one per language) speaks them.
+    bump_content_version(organization)
+    AuditEntry.record(
+        organization,
+        actor=actor,
+        action="organization.languages",
+        target=organization,
+        data={"changes": changes},
+    )
+    return organization
+
+
+TWO_FACTOR_FIRST_MESSAGE = gettext_lazy(
     "Set up two-factor authentication for your own account first: requiring it would otherwise "
     "send you to set it up before you could use this organization again."
 )
@@ -196,12 +245,18 @@ def normalise_email_domains(raw: str | list[str]) -> list[str]:
         labels = domain.split(".")
         if len(domain) > 253 or len(labels) < 2 or not all(DOMAIN_LABEL.match(x) for x in labels):
             raise ValidationError(
-                {"allowed_domains": [f"“{item[:60]}” is not an email domain like example.com."]}
+                {
+                    "allowed_domains": [
+                        _("“%(domain)s” is not an email domain like example.com.")
+                        % {"domain": item[:60]}
+                    ]
+                }
             )
         if domain not in domains:
             domains.append(domain)
     if len(domains) > MAX_PRIVATE_DOMAINS:
-        raise ValidationError({"allowed_domains": [f"List at most {MAX_PRIVATE_DOMAINS} domains."]})
+        text = _("List at most %(count)s domains.") % {"count": MAX_PRIVATE_DOMAINS}
+        raise ValidationError({"allowed_domains": [text]})
     return domains
 
 
@@ -218,7 +273,7 @@ def set_page_visibility(
     no cached response of the page (the fast path's memory included) is served again."""
     actor.require("org.change_settings", organization)
     if visibility not in Visibility.values:
-        raise ValidationError({"visibility": ["Choose public or private."]})
+        raise ValidationError({"visibility": [_("Choose public or private.")]})
     domains = "\n".join(normalise_email_domains(allowed_domains))
     changes: dict[str, list[Any]] = {}
     if visibility != organization.visibility:
@@ -253,7 +308,7 @@ def create_page_access_token(
     actor.require("org.change_settings", organization)
     name = " ".join(name.split())
     if not name:
-        raise ValidationError({"name": ["Name the token after what will use it."]})
+        raise ValidationError({"name": [_("Name the token after what will use it.")]})
     secret = PageAccessToken.generate_secret()
     token = PageAccessToken.objects.create(
         organization=organization,
@@ -283,7 +338,8 @@ def delete_organization(organization: Organization, *, actor: Principal, confirm
     actor.require("org.delete", organization)
     if confirmation.strip() != organization.slug:
         raise ValidationError(
-            f"Type “{organization.slug}” exactly to confirm.", code="confirmation"
+            _("Type “%(slug)s” exactly to confirm.") % {"slug": organization.slug},
+            code="confirmation",
         )
     # No AuditEntry: the audit log is deleted with the organization (it cascades), so the lasting
     # record of who deleted what is the application log.
@@ -340,9 +396,12 @@ def validate_banner_colours(background: str, text_color: str) -> None:
         raise ValidationError(
             {
                 "banner_text_color": [
-                    f"This text colour has a contrast of {ratio:.1f}:1 on the background; "
-                    f"choose colours with at least {BANNER_MIN_CONTRAST}:1 so everyone can "
-                    "read the banner."
+                    _(
+                        "This text colour has a contrast of %(ratio)s:1 on the background; "
+                        "choose colours with at least %(minimum)s:1 so everyone can read the "
+                        "banner."
+                    )
+                    % {"ratio": f"{ratio:.1f}", "minimum": BANNER_MIN_CONTRAST}
                 ]
             },
             code="contrast",
@@ -362,7 +421,12 @@ def update_banner_settings(
     actor.require("branding.edit", organization)
     if position not in BannerPosition.values:
         raise ValidationError(
-            {"banner_position": [f"“{position}” is not a position: use top or bottom."]}
+            {
+                "banner_position": [
+                    _("“%(position)s” is not a position: use top or bottom.")
+                    % {"position": position}
+                ]
+            }
         )
     background, text_color = background.strip().lower(), text_color.strip().lower()
     validate_banner_colours(background, text_color)
@@ -455,7 +519,7 @@ def change_member_role(membership: Membership, *, actor: Principal, role: str) -
     organization = membership.organization
     actor_membership = _check_can_manage(actor, membership)
     if role not in Role.values:
-        raise ValidationError("Choose a valid role.", code="invalid_role")
+        raise ValidationError(_("Choose a valid role."), code="invalid_role")
     if role not in assignable_roles(actor_membership.role):
         raise PermissionDenied(f"Your role cannot make someone {Role(role).label.lower()}.")
     if role == membership.role:
@@ -479,7 +543,7 @@ def change_member_role(membership: Membership, *, actor: Principal, role: str) -
 def remove_member(membership: Membership, *, actor: Principal) -> None:
     organization = membership.organization
     if actor.audit_user is not None and membership.user_id == actor.audit_user.pk:
-        raise ValidationError("Use “Leave organization” to remove yourself.", code="self")
+        raise ValidationError(_("Use “Leave organization” to remove yourself."), code="self")
     _check_can_manage(actor, membership)
     _ensure_not_last_owner(organization, membership)
     AuditEntry.record(
@@ -596,7 +660,10 @@ def normalise_email(email: str) -> str:
 def validate_invitee(organization: Organization, email: str) -> str:
     email = normalise_email(email)
     if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
-        raise ValidationError(f"{email} is already a member of this organization.", code="member")
+        raise ValidationError(
+            _("%(email)s is already a member of this organization.") % {"email": email},
+            code="member",
+        )
     pending = Invitation.objects.filter(
         organization=organization,
         email__iexact=email,
@@ -605,7 +672,8 @@ def validate_invitee(organization: Organization, email: str) -> str:
     ).first()
     if pending is not None and not pending.is_expired:
         raise ValidationError(
-            f"{email} already has a pending invitation. Resend it from the list below.",
+            _("%(email)s already has a pending invitation. Resend it from the list below.")
+            % {"email": email},
             code="pending",
         )
     return email
@@ -621,7 +689,7 @@ def _check_invitation_rate(organization: Organization) -> None:
     sent = Invitation.objects.filter(organization=organization, sent_at__gte=since).count()
     if sent >= INVITATIONS_PER_HOUR:
         raise ValidationError(
-            "Too many invitations were sent in the last hour. Please try again later.",
+            _("Too many invitations were sent in the last hour. Please try again later."),
             code="rate_limited",
         )
 
@@ -662,7 +730,7 @@ def resend_invitation(invitation: Invitation, *, actor: Principal) -> Invitation
     """Send the invitation again with a new link; the previous link stops working."""
     actor.require("members.manage", invitation.organization)
     if not invitation.is_open:
-        raise ValidationError("Only a pending invitation can be resent.", code="closed")
+        raise ValidationError(_("Only a pending invitation can be resent."), code="closed")
     _check_invitation_rate(invitation.organization)
     invitation.nonce = new_nonce()
     invitation.sent_at = timezone.now()
@@ -682,7 +750,7 @@ def resend_invitation(invitation: Invitation, *, actor: Principal) -> Invitation
 def revoke_invitation(invitation: Invitation, *, actor: Principal) -> Invitation:
     actor.require("members.manage", invitation.organization)
     if not invitation.is_open:
-        raise ValidationError("This invitation is no longer pending.", code="closed")
+        raise ValidationError(_("This invitation is no longer pending."), code="closed")
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
     AuditEntry.record(
@@ -751,13 +819,16 @@ def normalise_hostname(raw: str) -> str:
             value = value[len(prefix) :]
     value = value.split("/", 1)[0].rstrip(".")
     if not value:
-        raise ValidationError("Enter a hostname such as status.example.com.", code="empty")
+        raise ValidationError(_("Enter a hostname such as status.example.com."), code="empty")
     if _is_ip_address(value.strip("[]")):
-        raise ValidationError("Enter a hostname, not an IP address.", code="ip")
+        raise ValidationError(_("Enter a hostname, not an IP address."), code="ip")
     try:
         value = value.encode("idna").decode("ascii")
     except UnicodeError:
-        raise ValidationError(f"“{raw.strip()}” is not a valid hostname.", code="invalid") from None
+        raise ValidationError(
+            _("“%(hostname)s” is not a valid hostname.") % {"hostname": raw.strip()},
+            code="invalid",
+        ) from None
     labels = value.split(".")
     label_ok = all(
         0 < len(label) <= 63
@@ -768,7 +839,8 @@ def normalise_hostname(raw: str) -> str:
     )
     if len(value) > 253 or len(labels) < 2 or not label_ok or labels[-1].isdigit():
         raise ValidationError(
-            f"“{raw.strip()}” is not a valid hostname. Use something like status.example.com.",
+            _("“%(hostname)s” is not a valid hostname. Use something like status.example.com.")
+            % {"hostname": raw.strip()},
             code="invalid",
         )
     return value
@@ -779,19 +851,29 @@ def validate_new_hostname(organization: Organization, raw: str) -> str:
     status_domain = settings.STATUS_PAGE_DOMAIN
     if hostname == status_domain or hostname.endswith("." + status_domain):
         raise ValidationError(
-            f"Addresses under {status_domain} are provided by Candor already; add your own "
-            "domain instead.",
+            _(
+                "Addresses under %(domain)s are provided by Candor already; add your own "
+                "domain instead."
+            )
+            % {"domain": status_domain},
             code="status_domain",
         )
     app_hosts = {h.strip("[]").lower() for h in settings.APP_HOSTS}
     if hostname in app_hosts:
-        raise ValidationError("That hostname belongs to Candor itself.", code="app_host")
+        raise ValidationError(_("That hostname belongs to Candor itself."), code="app_host")
     existing = Domain.objects.filter(hostname=hostname).first()
     if existing is not None:
         if existing.organization_id == organization.pk:
-            raise ValidationError(f"{hostname} is already added below.", code="duplicate")
+            raise ValidationError(
+                _("%(hostname)s is already added below.") % {"hostname": hostname},
+                code="duplicate",
+            )
         raise ValidationError(
-            f"{hostname} is already used by another organization. If it is yours, contact support.",
+            _(
+                "%(hostname)s is already used by another organization. If it is yours, "
+                "contact support."
+            )
+            % {"hostname": hostname},
             code="taken",
         )
     return hostname
@@ -806,7 +888,8 @@ def add_domain(organization: Organization, *, actor: Principal, hostname: str) -
             domain = Domain.objects.create(organization=organization, hostname=hostname)
     except IntegrityError as exc:
         raise ValidationError(
-            f"{hostname} is already used by another organization.", code="taken"
+            _("%(hostname)s is already used by another organization.") % {"hostname": hostname},
+            code="taken",
         ) from exc
     AuditEntry.record(organization, actor=actor, action="domain.add", target=domain)
     return domain

@@ -18,6 +18,7 @@ from django.contrib import messages
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponseBase, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from apps.accounts import two_factor
 
@@ -105,8 +106,12 @@ def two_factor_setup_redirect(
     request.session[two_factor.RETURN_SESSION_KEY] = back
     messages.warning(
         request,
-        f"{organization.name} requires two-factor authentication of its members. Set up an "
-        "authenticator app to continue; you will be brought back afterwards.",
+        # Translators: %(name)s is the organization's name.
+        _(
+            "%(name)s requires two-factor authentication of its members. Set up an "
+            "authenticator app to continue; you will be brought back afterwards."
+        )
+        % {"name": organization.name},
     )
     return HttpResponseRedirect(f"{reverse('mfa_activate_totp')}?{urlencode({'next': back})}")
 

@@ -16,6 +16,8 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.accounts.adapter import INVITED_EMAIL_SESSION_KEY
@@ -33,6 +35,7 @@ from .forms import (
     PageAccessTokenForm,
     PageVisibilityForm,
     RoleForm,
+    language_choices,
 )
 from .models import AuditEntry, Domain, Invitation, Membership, Organization, PageAccessToken
 from .request_types import AuthenticatedRequest, OrgRequest
@@ -78,7 +81,9 @@ def create(request: AuthenticatedRequest) -> HttpResponse:
         except ValidationError as exc:
             form.add_error("slug", exc)
         else:
-            messages.success(request, f"{organization.name} is ready. Here is what to do first.")
+            # Translators: %(name)s is the organization's name.
+            text = _("%(name)s is ready. Here is what to do first.")
+            messages.success(request, text % {"name": organization.name})
             return redirect("organizations:overview", organization.slug)
     return render(
         request,
@@ -136,9 +141,12 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         request.session.pop("pending_invitation", None)
         request.session.pop(INVITED_EMAIL_SESSION_KEY, None)
         if existing:
-            messages.info(request, f"You were already a member of {organization.name}.")
+            # Translators: %(name)s is the organization's name.
+            text = _("You were already a member of %(name)s.")
+            messages.info(request, text % {"name": organization.name})
         else:
-            messages.success(request, f"Welcome to {organization.name}.")
+            # Translators: %(name)s is the organization's name.
+            messages.success(request, _("Welcome to %(name)s.") % {"name": organization.name})
         return redirect("organizations:overview", organization.slug)
     return render(
         request,
@@ -172,15 +180,21 @@ def _onboarding_steps(request: OrgRequest) -> list[dict]:
     steps = [
         *onboarding.contributed_steps(request),
         {
-            "title": "Invite your team",
-            "text": "Bring in the people who will post updates during an incident, so nobody "
-            "waits for the one person with the password.",
+            "title": _("Invite your team"),
+            "text": _(
+                "Bring in the people who will post updates during an incident, so nobody "
+                "waits for the one person with the password."
+            ),
             "done": member_count > 1,
             "url": reverse("organizations:members", args=[slug]),
-            "action": "Invite people",
+            "action": _("Invite people"),
             "note": (
-                f"{len(pending_invites)} invitation{'s' if len(pending_invites) != 1 else ''} "
-                "waiting for an answer."
+                ngettext(
+                    "%(count)s invitation waiting for an answer.",
+                    "%(count)s invitations waiting for an answer.",
+                    len(pending_invites),
+                )
+                % {"count": len(pending_invites)}
                 if pending_invites and member_count <= 1
                 else ""
             ),
@@ -189,12 +203,14 @@ def _onboarding_steps(request: OrgRequest) -> list[dict]:
     if membership.can("domains.manage"):
         steps.append(
             {
-                "title": "Use your own domain (optional)",
-                "text": "Serve the page on an address such as status.example.com, so "
-                "customers recognise it.",
+                "title": _("Use your own domain (optional)"),
+                "text": _(
+                    "Serve the page on an address such as status.example.com, so "
+                    "customers recognise it."
+                ),
                 "done": has_domain,
                 "url": reverse("organizations:domains", args=[slug]),
-                "action": "Add a domain",
+                "action": _("Add a domain"),
             }
         )
     return steps
@@ -300,7 +316,7 @@ def invite(request: OrgRequest) -> HttpResponse:
     except ValidationError as exc:
         form.add_error("email", exc)
         return _render_members(request, invite_form=form, status=400)
-    messages.success(request, f"Invitation sent to {invitation.email}.")
+    messages.success(request, _("Invitation sent to %(email)s.") % {"email": invitation.email})
     return redirect("organizations:members", organization.slug)
 
 
@@ -322,7 +338,7 @@ def change_role(request: OrgRequest, membership_id: int) -> HttpResponse:
     membership = _member_or_404(request, membership_id)
     form = RoleForm(request.POST, actor_role=request.membership.role)
     if not form.is_valid():
-        messages.error(request, "Choose one of the roles you are allowed to give.")
+        messages.error(request, _("Choose one of the roles you are allowed to give."))
     else:
         try:
             services.change_member_role(
@@ -331,9 +347,11 @@ def change_role(request: OrgRequest, membership_id: int) -> HttpResponse:
         except ValidationError as exc:
             messages.error(request, _error_text(exc))
         else:
-            messages.success(
-                request, f"{membership.user.email} is now {membership.get_role_display().lower()}."
-            )
+            # Translators: %(email)s is a member's address, %(role)s a role in lower case
+            # ("admin", "editor", "viewer").
+            text = _("%(email)s is now %(role)s.")
+            role = membership.get_role_display().lower()
+            messages.success(request, text % {"email": membership.user.email, "role": role})
     return redirect("organizations:members", request.organization.slug)
 
 
@@ -346,7 +364,8 @@ def remove(request: OrgRequest, membership_id: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, _error_text(exc))
     else:
-        messages.success(request, f"{membership.user.email} was removed from the organization.")
+        text = _("%(email)s was removed from the organization.")
+        messages.success(request, text % {"email": membership.user.email})
     return redirect("organizations:members", request.organization.slug)
 
 
@@ -365,7 +384,8 @@ def leave(request: OrgRequest) -> HttpResponse:
             messages.error(request, _error_text(exc))
             return redirect("organizations:leave", organization.slug)
         request.session.pop("current_org", None)
-        messages.success(request, f"You left {organization.name}.")
+        # Translators: %(name)s is the organization's name.
+        messages.success(request, _("You left %(name)s.") % {"name": organization.name})
         return redirect("orgs:home")
     return render(
         request,
@@ -397,7 +417,8 @@ def resend_invitation(request: OrgRequest, invitation_id: str) -> HttpResponse:
     else:
         messages.success(
             request,
-            f"Invitation sent again to {invitation.email}. The previous link no longer works.",
+            _("Invitation sent again to %(email)s. The previous link no longer works.")
+            % {"email": invitation.email},
         )
     return redirect("organizations:members", request.organization.slug)
 
@@ -411,7 +432,8 @@ def revoke_invitation(request: OrgRequest, invitation_id: str) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, _error_text(exc))
     else:
-        messages.success(request, f"Invitation to {invitation.email} withdrawn.")
+        text = _("Invitation to %(email)s withdrawn.")
+        messages.success(request, text % {"email": invitation.email})
     return redirect("organizations:members", request.organization.slug)
 
 
@@ -452,7 +474,9 @@ def domains(request: OrgRequest) -> HttpResponse:
         form.add_error("hostname", exc)
         return _render_domains(request, form, status=400)
     messages.success(
-        request, f"{domain.hostname} added. Publish the DNS records below, then verify."
+        request,
+        _("%(hostname)s added. Publish the DNS records below, then verify.")
+        % {"hostname": domain.hostname},
     )
     return redirect("organizations:domains", organization.slug)
 
@@ -474,9 +498,14 @@ def _domain_or_404(request: OrgRequest, domain_id: str) -> Domain:
 def verify_domain(request: OrgRequest, domain_id: str) -> HttpResponse:
     domain = _domain_or_404(request, domain_id)
     if services.verify_domain(domain, actor=request.principal):
-        messages.success(request, f"{domain.hostname} is verified and now serves your page.")
+        text = _("%(hostname)s is verified and now serves your page.")
+        messages.success(request, text % {"hostname": domain.hostname})
     else:
-        messages.error(request, f"{domain.hostname} is not verified yet: {domain.last_check_error}")
+        # Translators: %(error)s is what the DNS check found, in English.
+        text = _("%(hostname)s is not verified yet: %(error)s")
+        messages.error(
+            request, text % {"hostname": domain.hostname, "error": domain.last_check_error}
+        )
     return redirect("organizations:domains", request.organization.slug)
 
 
@@ -485,7 +514,8 @@ def verify_domain(request: OrgRequest, domain_id: str) -> HttpResponse:
 def remove_domain(request: OrgRequest, domain_id: str) -> HttpResponse:
     domain = _domain_or_404(request, domain_id)
     services.remove_domain(domain, actor=request.principal)
-    messages.success(request, f"{domain.hostname} removed. It no longer serves your page.")
+    text = _("%(hostname)s removed. It no longer serves your page.")
+    messages.success(request, text % {"hostname": domain.hostname})
     return redirect("organizations:domains", request.organization.slug)
 
 
@@ -548,9 +578,9 @@ def page_access(request: OrgRequest) -> HttpResponse:
             return _render_page_access(request, form, PageAccessTokenForm(), status=400)
         messages.success(
             request,
-            "Your status page is private now."
+            _("Your status page is private now.")
             if organization.is_private
-            else "Your status page is public.",
+            else _("Your status page is public."),
         )
         return redirect("organizations:page_access", organization.slug)
     status = 400 if request.method == "POST" else 200
@@ -588,7 +618,8 @@ def revoke_page_token(request: OrgRequest, token_id: str) -> HttpResponse:
     if token is None:
         raise Http404("No such token in this organization.")
     services.revoke_page_access_token(token, actor=request.principal)
-    messages.success(request, f"The token “{token.name}” is revoked. It no longer opens the page.")
+    text = _("The token “%(name)s” is revoked. It no longer opens the page.")
+    messages.success(request, text % {"name": token.name})
     return redirect("organizations:page_access", request.organization.slug)
 
 
@@ -652,6 +683,8 @@ def _settings_form(request: OrgRequest, data: Any = None) -> OrganizationSetting
             "name": organization.name,
             "timezone": organization.timezone,
             "require_two_factor": organization.require_two_factor,
+            "default_language": organization.default_language,
+            "languages": organization.offered_languages,
         },
         can_require_two_factor=request.membership.can("org.require_two_factor"),
     )
@@ -677,6 +710,12 @@ def settings_view(request: OrgRequest) -> HttpResponse:
                     name=form.cleaned_data["name"],
                     timezone=form.cleaned_data["timezone"],
                 )
+                services.set_page_languages(
+                    organization,
+                    actor=request.principal,
+                    default_language=form.cleaned_data["default_language"],
+                    languages=form.cleaned_data["languages"],
+                )
         except ValidationError as exc:
             # Nothing was saved (one transaction); the instance may hold the refused value.
             organization.refresh_from_db()
@@ -684,7 +723,7 @@ def settings_view(request: OrgRequest) -> HttpResponse:
             return _render_settings(
                 request, form, DeleteOrganizationForm(organization=organization), status=400
             )
-        messages.success(request, "Settings saved.")
+        messages.success(request, _("Settings saved."))
         return redirect("organizations:settings", organization.slug)
     return _render_settings(request, form, DeleteOrganizationForm(organization=organization))
 
@@ -715,6 +754,12 @@ def _render_settings(
             "can_edit": membership.can("org.change_settings"),
             "can_delete": membership.can("org.delete"),
             "can_export": membership.can("org.export"),
+            "language_names": [
+                name for code, name in language_choices() if code in organization.offered_languages
+            ],
+            "default_language_name": dict(language_choices()).get(
+                organization.default_language, organization.default_language
+            ),
             "two_factor_missing": (
                 _two_factor_missing(organization) if organization.require_two_factor else 0
             ),
@@ -735,5 +780,6 @@ def delete(request: OrgRequest) -> HttpResponse:
         organization, actor=request.principal, confirmation=delete_form.cleaned_data["confirmation"]
     )
     request.session.pop("current_org", None)
-    messages.success(request, f"{name} and everything in it was deleted.")
+    # Translators: %(name)s is the organization's name.
+    messages.success(request, _("%(name)s and everything in it was deleted.") % {"name": name})
     return redirect("orgs:home")

@@ -37,6 +37,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
 
 from apps.forum.models import (
     AffectedMark,
@@ -231,12 +232,14 @@ def erase_customer(organization: Organization, *, actor: Principal, email: str) 
     actor.require("org.erase_person", organization)
     address = email.strip().lower()
     if not address or "@" not in address:
-        raise ValidationError("Enter the email address of the person to erase.", code="email")
+        raise ValidationError(_("Enter the email address of the person to erase."), code="email")
     users = _accounts_for(address)
     if Membership.objects.filter(organization=organization, user__in=users).exists():
         raise ValidationError(
-            "This address belongs to a member of this organization. Remove them from the team "
-            "first; members delete their own account from their profile.",
+            _(
+                "This address belongs to a member of this organization. Remove them from the "
+                "team first; members delete their own account from their profile."
+            ),
             code="member",
         )
     counts = ErasureCounts()
@@ -283,8 +286,12 @@ def delete_account(user: User) -> ErasureCounts:
     if orphaned:
         names = ", ".join(organization.name for organization in orphaned)
         raise ValidationError(
-            f"You are the last owner of {names}. Make someone else an owner, or delete the "
-            "organization, before deleting your account.",
+            # Translators: %(names)s is a comma-separated list of organization names.
+            _(
+                "You are the last owner of %(names)s. Make someone else an owner, or delete the "
+                "organization, before deleting your account."
+            )
+            % {"names": names},
             code="last_owner",
         )
     user_id, primary = user.pk, user.email.lower()

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -63,13 +64,21 @@ def erase_customer(request: OrgRequest) -> HttpResponse:
                 if counts.total():
                     messages.success(
                         request,
-                        "Erased: "
-                        f"{counts.subscriptions} subscription(s) deleted, "
-                        f"{counts.comments} comment(s) anonymised, "
-                        f"{counts.audit_rows} audit row(s) given a placeholder.",
+                        _(
+                            "Erased: %(subscriptions)s subscription(s) deleted, "
+                            "%(comments)s comment(s) anonymised, "
+                            "%(audit_rows)s audit row(s) given a placeholder."
+                        )
+                        % {
+                            "subscriptions": counts.subscriptions,
+                            "comments": counts.comments,
+                            "audit_rows": counts.audit_rows,
+                        },
                     )
                 else:
-                    messages.info(request, "Nothing in this organization belonged to that address.")
+                    messages.info(
+                        request, _("Nothing in this organization belonged to that address.")
+                    )
                 return redirect("privacy:erase_customer", organization.slug)
     return render(
         request, "privacy/erase_customer.html", {"org": organization, "form": form}, status=status
@@ -93,7 +102,7 @@ def delete_account(request: HttpRequest) -> HttpResponse:
             form.add_error(None, exc)
         else:
             logout(request)
-            messages.success(request, "Your account and your data were deleted.")
+            messages.success(request, _("Your account and your data were deleted."))
             return redirect("account_login")
     status = 400 if request.method == "POST" else 200
     return render(

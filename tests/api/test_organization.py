@@ -17,6 +17,8 @@ def test_it_returns_the_keys_organization(api, api_key, org):
         "name": "Acme Cloud",
         "slug": "acme",
         "timezone": "UTC",
+        "default_language": "en",
+        "languages": ["en", "de", "fr", "es", "ja"],
         "page_url": "https://candor.example.com/s/acme/",
         "created_at": org.created_at.isoformat().replace("+00:00", "Z"),
     }

@@ -107,10 +107,16 @@ V2 = [
 EVERYTHING = {"public", "incident", "feeds", "ics", "v2", "embed", "badge", "dashboard", "mail"}
 
 
-def form_post(client: Client, url: str, data: dict[str, str]) -> Any:
+def form_post(client: Client, url: str, data: dict[str, str | list[str]]) -> Any:
     """POST a form as a browser would, byte for byte: a lone surrogate travels as its WTF-8
-    bytes (what a script can send; browsers replace it), which Django's test client refuses."""
-    body = urlencode({key: value.encode("utf-8", "surrogatepass") for key, value in data.items()})
+    bytes (what a script can send; browsers replace it), which Django's test client refuses.
+    A list is a field sent once per value (checkboxes)."""
+    pairs = [
+        (key, value.encode("utf-8", "surrogatepass"))
+        for key, values in data.items()
+        for value in ([values] if isinstance(values, str) else values)
+    ]
+    body = urlencode(pairs)
     return client.post(url, body, content_type="application/x-www-form-urlencoded")
 
 
@@ -282,7 +288,12 @@ def organization_name(world: World, text: str) -> bool:
     response = form_post(
         world.dashboard,
         reverse("organizations:settings", args=[world.org.slug]),
-        {"name": text, "timezone": "UTC"},
+        {
+            "name": text,
+            "timezone": "UTC",
+            "default_language": world.org.default_language,
+            "languages": world.org.offered_languages,
+        },
     )
     if response.status_code == 200 and response.context and "form" in response.context:
         errors = response.context["form"].errors

@@ -17,9 +17,20 @@ def delete_url(org) -> str:
     return reverse("organizations:delete", args=[org.slug])
 
 
+def form_data(org, **changes) -> dict:
+    """The settings form as a browser sends it, unchanged but for `changes`."""
+    data = {
+        "name": org.name,
+        "timezone": org.timezone,
+        "default_language": org.default_language,
+        "languages": org.offered_languages,
+    }
+    return {**data, **changes}
+
+
 def test_an_admin_changes_the_name_and_time_zone(login, org, admin):
     response = login(admin).post(
-        settings_url(org), {"name": "Acme Cloud Inc.", "timezone": "America/New_York"}
+        settings_url(org), form_data(org, name="Acme Cloud Inc.", timezone="America/New_York")
     )
     assert response.status_code == 302
     org.refresh_from_db()
@@ -30,12 +41,13 @@ def test_an_admin_changes_the_name_and_time_zone(login, org, admin):
 
 
 def test_an_unchanged_form_records_nothing(login, org, admin):
-    login(admin).post(settings_url(org), {"name": "Acme Cloud", "timezone": "UTC"})
+    login(admin).post(settings_url(org), form_data(org))
     assert not AuditEntry.objects.filter(action="organization.update").exists()
+    assert not AuditEntry.objects.filter(action="organization.languages").exists()
 
 
 def test_an_empty_name_is_a_form_error(login, org, admin):
-    response = login(admin).post(settings_url(org), {"name": "", "timezone": "UTC"})
+    response = login(admin).post(settings_url(org), form_data(org, name=""))
     assert response.status_code == 200
     assert response.context["form"].errors["name"]
     org.refresh_from_db()
@@ -48,7 +60,7 @@ def test_a_viewer_sees_the_settings_but_cannot_change_them(login, org, viewer):
     assert page.status_code == 200
     assert b"Only owners and admins" in page.content
     assert b"Danger zone" not in page.content
-    response = client.post(settings_url(org), {"name": "Hacked", "timezone": "UTC"})
+    response = client.post(settings_url(org), form_data(org, name="Hacked"))
     assert response.status_code == 403
 
 

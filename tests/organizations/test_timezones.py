@@ -87,7 +87,15 @@ def test_an_organization_whose_zone_is_an_alias_keeps_it_and_still_saves(login, 
     url = reverse("organizations:settings", args=[org.slug])
 
     page = login(admin).get(url).content.decode()
-    response = login(admin).post(url, {"name": "Acme Renamed", "timezone": "US/Pacific"})
+    response = login(admin).post(
+        url,
+        {
+            "name": "Acme Renamed",
+            "timezone": "US/Pacific",
+            "default_language": org.default_language,
+            "languages": org.offered_languages,
+        },
+    )
 
     assert '<option value="US/Pacific" selected>' in page
     assert response.status_code == 302

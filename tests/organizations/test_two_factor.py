@@ -30,7 +30,13 @@ def settings_url(org) -> str:
 
 
 def save_settings(client, org, **extra):
-    data = {"name": org.name, "timezone": org.timezone, **extra}
+    data = {
+        "name": org.name,
+        "timezone": org.timezone,
+        "default_language": org.default_language,
+        "languages": org.offered_languages,
+        **extra,
+    }
     return client.post(settings_url(org), data)
 
 

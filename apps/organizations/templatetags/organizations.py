@@ -3,11 +3,15 @@ and audit entries made readable (`entry.data|audit_details`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django import template
+from django.urls import reverse
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
 
-from apps.organizations.models import Membership
+from apps.organizations.models import Membership, Organization
 
 register = template.Library()
 
@@ -47,3 +51,15 @@ def audit_details(data: Any) -> dict[str, Any]:
     skip = {"reason", "before", "after"} if recorded else {"reason"}
     other = [(key, _readable(value)) for key, value in data.items() if key not in skip]
     return {"reason": str(data.get("reason") or ""), "changes": changes, "other": other}
+
+
+@register.simple_tag
+def organization_links(organizations: Iterable[Organization], url_name: str) -> SafeString:
+    """Links to organizations' `url_name` pages, comma-separated, for a sentence that names
+    them (`{% organization_links orgs "organizations:members" as links %}`, then the links
+    inside one translated message)."""
+    return format_html_join(
+        ", ",
+        '<a href="{}"><bdi>{}</bdi></a>',
+        ((reverse(url_name, args=[org.slug]), org.name) for org in organizations),
+    )
