@@ -70,6 +70,7 @@ def public_values(org_objects):
         token="not-a-real-token",  # the CSRF check comes before the view looks at it
         folder="logos",
         name="logo.png",
+        code="de",
     )
     return values
 
