@@ -43,7 +43,7 @@ def test_a_status_page_404_is_the_branded_page_with_debug_on(client, org, settin
     page = response.content.decode()
     assert response.status_code == 404
     assert "Acme Cloud status</a>" in page  # the header names the page
-    assert 'href="/s/acme/">Back to Acme Cloud status</a>' in page
+    assert 'href="/s/acme/">Back to <bdi>Acme Cloud</bdi> status</a>' in page
     assert "Using the URLconf" not in page  # not Django's technical 404
     assert "Resolver404" not in page
 
@@ -54,7 +54,7 @@ def test_a_status_page_404_on_its_own_host_links_back_to_its_root(client, org, s
     response = client.get("/incidents/nonexistent/", HTTP_HOST="acme.status.localhost")
 
     assert response.status_code == 404
-    assert 'href="/">Back to Acme Cloud status</a>' in response.content.decode()
+    assert 'href="/">Back to <bdi>Acme Cloud</bdi> status</a>' in response.content.decode()
 
 
 def test_a_404_without_a_message_does_not_show_the_exception_class(client, org):

@@ -5,6 +5,7 @@ from typing import Self
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 
 from apps.core.dates import ReadableDateTimeField
 from apps.core.ids import PublicIdField
@@ -14,23 +15,23 @@ from apps.status.models import ComponentStatus
 
 
 class Kind(models.TextChoices):
-    INCIDENT = "incident", "Incident"
-    MAINTENANCE = "maintenance", "Scheduled maintenance"
+    INCIDENT = "incident", pgettext_lazy("kind", "Incident")
+    MAINTENANCE = "maintenance", pgettext_lazy("kind", "Scheduled maintenance")
 
 
 class IncidentStatus(models.TextChoices):
-    INVESTIGATING = "investigating", "Investigating"
-    IDENTIFIED = "identified", "Identified"
-    MONITORING = "monitoring", "Monitoring"
-    RESOLVED = "resolved", "Resolved"
-    POSTMORTEM = "postmortem", "Postmortem"
+    INVESTIGATING = "investigating", pgettext_lazy("incident status", "Investigating")
+    IDENTIFIED = "identified", pgettext_lazy("incident status", "Identified")
+    MONITORING = "monitoring", pgettext_lazy("incident status", "Monitoring")
+    RESOLVED = "resolved", pgettext_lazy("incident status", "Resolved")
+    POSTMORTEM = "postmortem", pgettext_lazy("incident status", "Postmortem")
 
 
 class MaintenanceStatus(models.TextChoices):
-    SCHEDULED = "scheduled", "Scheduled"
-    IN_PROGRESS = "in_progress", "In progress"
-    VERIFYING = "verifying", "Verifying"
-    COMPLETED = "completed", "Completed"
+    SCHEDULED = "scheduled", pgettext_lazy("maintenance status", "Scheduled")
+    IN_PROGRESS = "in_progress", pgettext_lazy("maintenance status", "In progress")
+    VERIFYING = "verifying", pgettext_lazy("maintenance status", "Verifying")
+    COMPLETED = "completed", pgettext_lazy("maintenance status", "Completed")
 
 
 ALL_STATUSES = IncidentStatus.choices + MaintenanceStatus.choices
@@ -44,11 +45,11 @@ OPEN_MAINTENANCE = (MaintenanceStatus.SCHEDULED, *ACTIVE_MAINTENANCE)
 
 
 class Impact(models.TextChoices):
-    NONE = "none", "None"
-    MINOR = "minor", "Minor"
-    MAJOR = "major", "Major"
-    CRITICAL = "critical", "Critical"
-    MAINTENANCE = "maintenance", "Maintenance"
+    NONE = "none", pgettext_lazy("impact", "None")
+    MINOR = "minor", pgettext_lazy("impact", "Minor")
+    MAJOR = "major", pgettext_lazy("impact", "Major")
+    CRITICAL = "critical", pgettext_lazy("impact", "Critical")
+    MAINTENANCE = "maintenance", pgettext_lazy("impact", "Maintenance")
 
 
 class IncidentQuerySet(OrgQuerySet):
@@ -235,12 +236,13 @@ class Postmortem(OrgOwnedModel):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
 
+    # Headings readers see on the incident page (translated there).
     SECTIONS = (
-        ("summary", "What happened"),
-        ("customer_impact", "How this affected you"),
-        ("acknowledgement", "In our own words"),
-        ("cause", "Why it happened"),
-        ("resolution", "How we fixed it"),
+        ("summary", pgettext_lazy("postmortem section", "What happened")),
+        ("customer_impact", pgettext_lazy("postmortem section", "How this affected you")),
+        ("acknowledgement", pgettext_lazy("postmortem section", "In our own words")),
+        ("cause", pgettext_lazy("postmortem section", "Why it happened")),
+        ("resolution", pgettext_lazy("postmortem section", "How we fixed it")),
     )
 
     def __str__(self) -> str:
@@ -272,9 +274,9 @@ class ActionItem(OrgOwnedModel):
     """One thing being done so the incident does not happen again, shown with its progress."""
 
     class Status(models.TextChoices):
-        PLANNED = "planned", "Planned"
-        IN_PROGRESS = "in_progress", "In progress"
-        DONE = "done", "Done"
+        PLANNED = "planned", pgettext_lazy("action item status", "Planned")
+        IN_PROGRESS = "in_progress", pgettext_lazy("action item status", "In progress")
+        DONE = "done", pgettext_lazy("action item status", "Done")
 
     public_id = PublicIdField()
     postmortem = models.ForeignKey(

@@ -16,6 +16,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, OuterRef, Q, Subquery
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
 
 from apps.notifications.models import Delivery
 from apps.status.models import SEVERITY, Component, ComponentStatus, ComponentStatusChange
@@ -31,20 +33,29 @@ STATUS_WORDS = {
 
 
 def duration_words(seconds: float) -> str:
-    """Whole minutes rounded up (a real outage never reads "0 minutes"), at most two units."""
+    """Whole minutes rounded up (a real outage never reads "0 minutes"), at most two units, in
+    the active language (the public incident page shows it; the dashboard runs in English)."""
     if seconds <= 0:
-        return "less than a minute"
+        return _("less than a minute")
     minutes = math.ceil(seconds / 60)
     days, rest = divmod(minutes, 24 * 60)
     hours, minutes = divmod(rest, 60)
     parts = []
     if days:
-        parts.append(f"{days} day{'s' if days != 1 else ''}")
+        parts.append(ngettext("%(count)s day", "%(count)s days", days) % {"count": days})
     if hours:
-        parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
+        parts.append(ngettext("%(count)s hour", "%(count)s hours", hours) % {"count": hours})
     if minutes:
-        parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
-    return " ".join(parts[:2])
+        parts.append(
+            ngettext("%(count)s minute", "%(count)s minutes", minutes) % {"count": minutes}
+        )
+    if len(parts) < 2:
+        return parts[0]
+    # Translators: a duration of two units, e.g. "2 hours 5 minutes".
+    return pgettext("duration", "%(larger)s %(smaller)s") % {
+        "larger": parts[0],
+        "smaller": parts[1],
+    }
 
 
 def _when(value: datetime, tz: ZoneInfo, *, day: bool = True) -> str:

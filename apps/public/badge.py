@@ -8,8 +8,12 @@ is never the only signal; the SVG is an image with a title and an aria-label say
 
 from __future__ import annotations
 
+import unicodedata
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.html import escape
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_safe
 
 from apps.status.models import Component, ComponentStatus
@@ -28,19 +32,21 @@ COLOURS = {
     "major": "#bc4c00",
     "critical": "#cf222e",
 }
+# The words are in the reader's language (the badge is cached per language like the page);
+# its width is measured from the words, so it fits whatever they are.
 OVERALL = {
-    "none": ("operational", "operational"),
-    "maintenance": ("maintenance", "maintenance"),
-    "minor": ("minor issues", "minor"),
-    "major": ("partial outage", "major"),
-    "critical": ("major outage", "critical"),
+    "none": (pgettext_lazy("badge", "operational"), "operational"),
+    "maintenance": (pgettext_lazy("badge", "maintenance"), "maintenance"),
+    "minor": (pgettext_lazy("badge", "minor issues"), "minor"),
+    "major": (pgettext_lazy("badge", "partial outage"), "major"),
+    "critical": (pgettext_lazy("badge", "major outage"), "critical"),
 }
 COMPONENT = {
-    ComponentStatus.OPERATIONAL: ("operational", "operational"),
-    ComponentStatus.UNDER_MAINTENANCE: ("maintenance", "maintenance"),
-    ComponentStatus.DEGRADED_PERFORMANCE: ("degraded", "minor"),
-    ComponentStatus.PARTIAL_OUTAGE: ("partial outage", "major"),
-    ComponentStatus.MAJOR_OUTAGE: ("major outage", "critical"),
+    ComponentStatus.OPERATIONAL: (pgettext_lazy("badge", "operational"), "operational"),
+    ComponentStatus.UNDER_MAINTENANCE: (pgettext_lazy("badge", "maintenance"), "maintenance"),
+    ComponentStatus.DEGRADED_PERFORMANCE: (pgettext_lazy("badge", "degraded"), "minor"),
+    ComponentStatus.PARTIAL_OUTAGE: (pgettext_lazy("badge", "partial outage"), "major"),
+    ComponentStatus.MAJOR_OUTAGE: (pgettext_lazy("badge", "major outage"), "critical"),
 }
 # Approximate advance widths of 11 px Verdana (the badge font), in pixels; others count 7.
 NARROW = set("fijlrtI.,:;'|!()[] ")
@@ -51,7 +57,10 @@ FONT = "Verdana,DejaVu Sans,Geneva,sans-serif"
 def text_width(text: str) -> int:
     width = 0.0
     for char in text:
-        if char in NARROW:
+        if unicodedata.east_asian_width(char) in ("W", "F"):
+            # A CJK character (Japanese words) is as wide as the font is high, or near it.
+            width += 11.0
+        elif char in NARROW:
             width += 3.9
         elif char in WIDE:
             width += 9.5
@@ -92,7 +101,7 @@ def overall_badge(organization) -> str:
     tree = api_v2.load_components(organization)
     status = api_v2.page_status(tree, api_v2.open_items_queryset(organization))
     message, tone = OVERALL[status["indicator"]]
-    return badge_svg(organization.name, message, tone)
+    return badge_svg(organization.name, str(message), tone)
 
 
 def component_badge(organization, public_id: str) -> str:
@@ -104,11 +113,14 @@ def component_badge(organization, public_id: str) -> str:
     )
     if component is None:
         raise Http404(
-            f"There is no component “{public_id[:40]}” on this status page. Copy a component's "
-            "badge from the dashboard's “Banner, badge and outage page”."
+            _(
+                "There is no component “%(id)s” on this status page. Copy a component's badge "
+                "from the dashboard's “Banner, badge and outage page”."
+            )
+            % {"id": public_id[:40]}
         )
     message, tone = COMPONENT.get(component.status, COMPONENT[ComponentStatus.OPERATIONAL])
-    return badge_svg(component.display_name, message, tone)
+    return badge_svg(component.display_name, str(message), tone)
 
 
 @require_safe
@@ -116,7 +128,9 @@ def badge(request: HttpRequest) -> HttpResponse:
     organization = request.organization
     public_id = request.GET.get("component", "").strip()
     if "component" in request.GET and not public_id:
-        raise Http404("The component parameter is empty: give a component's id, or leave it out.")
+        raise Http404(
+            _("The component parameter is empty: give a component's id, or leave it out.")
+        )
     if public_id:
         # Looked up inside render so a database failure serves the last good badge; an unknown
         # id raises before anything is cached, so the cache holds only real components.

@@ -46,7 +46,9 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotModified
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
+from django.utils.html import format_html
 from django.utils.http import http_date, parse_etags, parse_http_date_safe
+from django.utils.translation import gettext as _
 
 from apps.organizations.replica import render_on_replica
 
@@ -90,11 +92,19 @@ RENDER_REVISION = 5
 # Rendered into every HTML page (templates/status/base_public.html); replaced by the note
 # below when a last-good copy is served during a database failure.
 STALE_MARKER = "<!--candor:stale-note-->"
-STALE_NOTE = (
-    '<div class="stale-note" role="status"><strong>This page may be out of date.</strong> '
-    "We could not load the latest status just now; this is the last version we saved. "
-    "It will refresh automatically once we can reach our database again.</div>"
-)
+
+
+def stale_note() -> str:
+    """The note, in the reader's language (the copy it goes into is that language's)."""
+    return format_html(
+        '<div class="stale-note" role="status"><strong>{}</strong> {}</div>',
+        _("This page may be out of date."),
+        _(
+            "We could not load the latest status just now; this is the last version we saved. "
+            "It will refresh automatically once we can reach our database again."
+        ),
+    )
+
 
 DATABASE_ERRORS = (OperationalError, InterfaceError)
 
@@ -406,7 +416,7 @@ def _render_or_wait(
 def _as_stale(rendering: Rendering) -> Rendering:
     if not rendering.content_type.startswith("text/html"):
         return rendering
-    body = rendering.body.replace(STALE_MARKER.encode(), STALE_NOTE.encode(), 1)
+    body = rendering.body.replace(STALE_MARKER.encode(), stale_note().encode(), 1)
     stale = make_rendering(body, rendering.content_type)
     return Rendering(
         stale.body, stale.content_type, stale.etag, rendering.rendered_at, stale.gzipped, None
@@ -415,7 +425,7 @@ def _as_stale(rendering: Rendering) -> Rendering:
 
 def _unavailable(*, cors: bool) -> HttpResponse:
     response = HttpResponse(
-        "This status page is temporarily unavailable. Please try again in a minute.\n",
+        _("This status page is temporarily unavailable. Please try again in a minute.") + "\n",
         status=503,
         content_type="text/plain; charset=utf-8",
     )

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
@@ -26,7 +26,8 @@ from apps.core.csp import inline_script
 from apps.organizations.models import Organization
 
 from .caching import public_response
-from .embed import banner_data, page_url
+from .dates import local_format
+from .embed import banner_data, page_url, strings
 
 HTML = "text/html; charset=utf-8"
 TEMPLATE = "status/public/down.html"
@@ -36,8 +37,7 @@ def _local(iso: str | None, tz: ZoneInfo) -> str:
     moment = parse_datetime(iso) if iso else None
     if moment is None:
         return ""
-    local = moment.astimezone(tz)
-    return f"{local:%b} {local.day}, {local:%H:%M} {local.tzname()}"
+    return local_format(moment.astimezone(tz), "short", zone=True)
 
 
 def render_down(organization: Organization, url: str, *, saved_at: datetime | None = None) -> str:
@@ -65,6 +65,10 @@ def render_down(organization: Organization, url: str, *, saved_at: datetime | No
         "embed_json_url": url + "embed.json",
         "saved_at": _local(saved_at.isoformat(), tz) if saved_at else "",
         "timezone_name": organization.timezone,
+        # The script's words in the page's language (a JSON block: data, not script).
+        "strings": strings(),
+        # Rendered without a request (a download has none): the language is set here.
+        "LANGUAGE_CODE": translation.get_language() or "en",
         # Inline, not a <script src>: a saved copy must work with nothing else reachable. The
         # policy allows this exact text by hash (apps/core/csp.py); it is our static file, with
         # no rendered data in it (the page's data is in attributes and a JSON block).

@@ -15,6 +15,8 @@ document with what a reader needs during an outage (the status API's summary.jso
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -23,10 +25,13 @@ from typing import Any
 from django.contrib.staticfiles import finders
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext, pgettext_lazy
 from django.views.decorators.http import require_safe
 
 from apps.core.text import staff_text_plain
-from apps.incidents.models import ACTIVE_MAINTENANCE, Incident, Kind
+from apps.incidents.models import ACTIVE_MAINTENANCE, Incident, Kind, MaintenanceStatus
 from apps.organizations.models import Organization
 
 from . import api_v2
@@ -37,6 +42,73 @@ JS_CONTENT_TYPE = "text/javascript; charset=utf-8"
 FORMAT_VERSION = 1
 # The latest update's text in the banner data: enough for the outage page's summary.
 UPDATE_TEXT_LIMIT = 600
+# Where the served script gets its words: static/js/embed.js has the English ones between
+# these marks, replaced by the reader's language's when it is served.
+STRINGS_MARKS = re.compile(r"/\*candor:strings\*/.*?/\*candor:end\*/", re.DOTALL)
+# The banner's words (the outage page has the others too).
+BANNER_WORDS = (
+    "lang",
+    "serviceStatus",
+    "updated",
+    "nextBy",
+    "nextDue",
+    "details",
+    "dismissName",
+    "dismiss",
+)
+
+# A maintenance's state as the banner and the outage page say it.
+MAINTENANCE_LABEL: dict[str, Any] = {
+    MaintenanceStatus.SCHEDULED: pgettext_lazy("maintenance", "Maintenance scheduled"),
+    MaintenanceStatus.IN_PROGRESS: pgettext_lazy("maintenance", "Maintenance in progress"),
+    MaintenanceStatus.VERIFYING: pgettext_lazy("maintenance", "Maintenance verifying"),
+    MaintenanceStatus.COMPLETED: pgettext_lazy("maintenance", "Maintenance completed"),
+}
+
+
+def item_label(kind: str, status: str, status_label: str) -> str:
+    """What the banner and the outage page say of an item's state: "Maintenance in progress",
+    or the incident's status ("Identified")."""
+    if kind == Kind.MAINTENANCE and status in MAINTENANCE_LABEL:
+        return str(MAINTENANCE_LABEL[status])
+    return str(status_label)
+
+
+def strings() -> dict[str, Any]:
+    """The words of the banner (static/js/embed.js) and the outage page (static/js/down.js) in
+    the active language. `{name}` marks are filled in by the scripts; "in 5 minutes" and
+    "5 minutes ago" come from the browser's Intl.RelativeTimeFormat."""
+    return {
+        "lang": translation.get_language() or "en",
+        "serviceStatus": _("Service status"),
+        # Translators: in the banner; {time} is e.g. "14:30", {ago} e.g. "5 minutes ago".
+        "updated": _("Updated %(time)s (%(ago)s)") % {"time": "{time}", "ago": "{ago}"},
+        # Translators: in the banner; {time} is e.g. "14:30", {in} e.g. "in 20 minutes".
+        "nextBy": _("Next update by %(time)s (%(in)s)") % {"time": "{time}", "in": "{in}"},
+        # Translators: in the banner; {time} is e.g. "14:30", {ago} e.g. "5 minutes ago".
+        "nextDue": _("Next update was due %(time)s (%(ago)s)") % {"time": "{time}", "ago": "{ago}"},
+        "details": _("Details and discussion"),
+        # Translators: the banner's close button, read by screen readers; {name}: the incident.
+        "dismissName": _("Dismiss: %(name)s") % {"name": "{name}"},
+        "dismiss": _("Dismiss"),
+        "notResponding": _("This service is not responding right now"),
+        "nothingPosted": _(
+            "Nothing has been posted about it yet. If it lasts, our status page will say what "
+            "we know."
+        ),
+        "working": _("We know something is wrong and we are working on it"),
+        "lastUpdated": _("Last updated"),
+        "nextUpdateBy": _("Next update by"),
+        "readEvery": _("Read every update and the discussion"),
+        # Translators: on the outage page; {time} is e.g. "Dec 7, 14:30".
+        "checked": _(
+            "Checked with the status page at %(time)s; this page checks again every minute."
+        )
+        % {"time": "{time}"},
+        # Translators: a time and how long ago or ahead it is, e.g. "14:30 (in 20 minutes)".
+        "timeRelative": pgettext("time and relative time", "%(time)s (%(relative)s)")
+        % {"time": "{time}", "relative": "{relative}"},
+    }
 
 
 def iso(value: datetime | None) -> str | None:
@@ -78,6 +150,8 @@ def item_json(item: Incident, page_url: str) -> dict[str, Any]:
         "name": item.name,
         "status": item.status,
         "status_label": item.get_status_display(),
+        # The state as the banner and the outage page say it ("Maintenance in progress").
+        "label": item_label(item.kind, item.status, item.get_status_display()),
         "impact": item.impact,
         "started_at": iso(began_at(item)),
         "updated_at": iso(latest.display_at if latest else item.started_at),
@@ -123,12 +197,29 @@ def compact(source: str) -> str:
 
 
 @cache
-def script_source() -> str:
+def script_template() -> str:
     """static/js/embed.js, compacted, read once per process."""
     found = finders.find("js/embed.js")
     if not found:
         raise FileNotFoundError("static/js/embed.js is missing")
-    return compact(Path(str(found)).read_text(encoding="utf-8"))
+    source = compact(Path(str(found)).read_text(encoding="utf-8"))
+    if not STRINGS_MARKS.search(source):
+        raise ValueError("static/js/embed.js has no /*candor:strings*/ ... /*candor:end*/")
+    return source
+
+
+@cache
+def _script_in(language: str) -> str:
+    # The script is fetched cross-site, so the reader's Accept-Language (the only thing a
+    # foreign page lets us know) picks the words, put into the script itself: no second request.
+    words = {key: value for key, value in strings().items() if key in BANNER_WORDS}
+    encoded = json.dumps(words, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return STRINGS_MARKS.sub(lambda _match: encoded, script_template(), count=1)
+
+
+def script_source() -> str:
+    """The banner's script with its words in the active language."""
+    return _script_in(translation.get_language() or "en")
 
 
 @require_safe

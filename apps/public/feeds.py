@@ -11,10 +11,11 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from django.http import HttpRequest, HttpResponse
-from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
-from django.utils import feedgenerator
+from django.utils import feedgenerator, translation
 from django.utils.html import escape
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_safe
 
 from apps.core.text import staff_text_html
@@ -25,6 +26,7 @@ from apps.organizations.models import Organization
 
 from . import api_v2
 from .caching import public_response
+from .dates import local_format
 
 FEED_LIMIT = 50
 
@@ -34,7 +36,7 @@ def _absolute(request: HttpRequest, name: str, *args: str) -> str:
 
 
 def _local(value: datetime, organization: Organization) -> str:
-    return date_filter(value.astimezone(organization.tzinfo), "M j, H:i T")
+    return local_format(value.astimezone(organization.tzinfo), "short", zone=True)
 
 
 def item_description(
@@ -50,16 +52,27 @@ def item_description(
     the discussion's comment and affected counts, linked to it, when there are any."""
     parts = []
     if postmortem is not None:
+        heading = escape(pgettext("heading", "Postmortem"))
+        read = escape(
+            _(
+                "Read what happened and what is changing so it does not happen again on the "
+                "incident's page."
+            )
+        )
         parts.append(
-            f"<p><strong>Postmortem</strong></p>{staff_text_html(postmortem.summary)}"
-            "<p>Read what happened and what is changing so it does not happen again on the "
-            "incident's page.</p>"
+            f"<p><strong>{heading}</strong></p>{staff_text_html(postmortem.summary)}<p>{read}</p>"
         )
     if incident.kind == Kind.MAINTENANCE and incident.scheduled_for:
-        window = _local(incident.scheduled_for, organization)
+        start = _local(incident.scheduled_for, organization)
         if incident.scheduled_until:
-            window += " to " + _local(incident.scheduled_until, organization)
-        parts.append(f"<p><strong>THIS IS A SCHEDULED EVENT {escape(window)}</strong></p>")
+            # Translators: a feed item of a scheduled maintenance, in capitals as Statuspage's.
+            notice = _("THIS IS A SCHEDULED EVENT %(start)s to %(end)s") % {
+                "start": start,
+                "end": _local(incident.scheduled_until, organization),
+            }
+        else:
+            notice = _("THIS IS A SCHEDULED EVENT %(start)s") % {"start": start}
+        parts.append(f"<p><strong>{escape(notice)}</strong></p>")
     for update in incident.public_updates:
         parts.append(
             f"<p><small>{escape(_local(update.display_at, organization))}</small><br>"
@@ -68,10 +81,12 @@ def item_description(
         )
     if incident.public_components:
         names = ", ".join(component.display_name for component in incident.public_components)
-        parts.append(f"<p>This incident affected: {escape(names)}.</p>")
+        affected = _("This incident affected: %(names)s.") % {"names": names}
+        parts.append(f"<p>{escape(affected)}</p>")
     if discussion and discussion_url:
+        label = escape(_("Discussion:"))
         parts.append(
-            f'<p>Discussion: <a href="{escape(discussion_url)}">{escape(discussion.text)}</a></p>'
+            f'<p>{label} <a href="{escape(discussion_url)}">{escape(discussion.text)}</a></p>'
         )
     return "".join(parts)
 
@@ -87,12 +102,14 @@ def _history_feed(request: HttpRequest, feed_class: type[feedgenerator.Syndicati
     # row stored before that rule never breaks the feed. The channel description is text that
     # some RSS readers render as HTML: the name in it is escaped.
     feed = feed_class(
-        title=strip_control_characters(f"{organization.name} status"),
+        title=strip_control_characters(_("%(name)s status") % {"name": organization.name}),
         link=_absolute(request, "page"),
         description=escape(
-            strip_control_characters(f"Incidents and scheduled maintenance of {organization.name}")
+            strip_control_characters(
+                _("Incidents and scheduled maintenance of %(name)s") % {"name": organization.name}
+            )
         ),
-        language="en",
+        language=translation.get_language() or "en",
         feed_url=_absolute(request, feed_url_name),
         feed_guid=_absolute(request, feed_url_name),
     )
@@ -211,7 +228,7 @@ def calendar_lines(
         "VERSION:2.0",
         "PRODID:-//Candor//Status page maintenance//EN",
         "CALSCALE:GREGORIAN",
-        f"X-WR-CALNAME:{ics_escape(organization.name + ' maintenance')}",
+        "X-WR-CALNAME:" + ics_escape(_("%(name)s maintenance") % {"name": organization.name}),
         "X-PUBLISHED-TTL:PT1H",
         "REFRESH-INTERVAL;VALUE=DURATION:PT1H",
     ]
@@ -220,7 +237,10 @@ def calendar_lines(
             continue
         latest = item.public_updates[0].body if item.public_updates else ""
         affected = ", ".join(component.display_name for component in item.public_components)
-        description = latest + (f"\n\nAffected: {affected}" if affected else "")
+        if affected:
+            # Translators: in a maintenance's calendar event, after its latest update.
+            latest += "\n\n" + _("Affected: %(names)s") % {"names": affected}
+        description = latest
         url = _absolute(request, "incident", item.public_id)
         lines += [
             "BEGIN:VEVENT",

@@ -15,6 +15,8 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_safe
 
 from apps.organizations import services as organizations
@@ -29,9 +31,9 @@ from .forms import BannerForm
 SAMPLE_ITEM = {
     "id": "preview",
     "kind": "incident",
-    "name": "Example: slow API responses",
+    "name": gettext_lazy("Example: slow API responses"),
     "status": "identified",
-    "status_label": "Identified",
+    "status_label": pgettext_lazy("incident status", "Identified"),
     "latest_update": "",
 }
 
@@ -78,7 +80,7 @@ def embed_settings(request: HttpRequest) -> HttpResponse:
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                messages.success(request, "Saved. Banners on your site use these settings now.")
+                messages.success(request, _("Saved. Banners on your site use these settings now."))
                 return redirect("embed:settings", organization.slug)
         status = 400
     page_url = organization.public_url

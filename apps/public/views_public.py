@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from django.views.decorators.http import require_safe
 
 from apps.core.text import staff_text_html
@@ -48,6 +50,7 @@ from apps.status.uptime import (
 from . import api_v2
 from .bars import uptime_bars
 from .caching import STALE_MARKER, live_response, public_response
+from .dates import local_format, time_html
 
 HTML = "text/html; charset=utf-8"
 RECENT_DAYS = 14
@@ -65,11 +68,23 @@ IMPACT_TONE = {
     Impact.MAINTENANCE: "maintenance",
 }
 IMPACT_LABEL = {
-    Impact.NONE: "No impact",
-    Impact.MINOR: "Minor impact",
-    Impact.MAJOR: "Major impact",
-    Impact.CRITICAL: "Critical impact",
-    Impact.MAINTENANCE: "Maintenance",
+    Impact.NONE: gettext_lazy("No impact"),
+    Impact.MINOR: gettext_lazy("Minor impact"),
+    Impact.MAJOR: gettext_lazy("Major impact"),
+    Impact.CRITICAL: gettext_lazy("Critical impact"),
+    Impact.MAINTENANCE: pgettext_lazy("impact", "Maintenance"),
+}
+# The overall status as the page's banner says it. The status API's `description` keeps these
+# English words (machines read them; apps/public/api_v2.py); the page says them in the reader's
+# language.
+PAGE_DESCRIPTION = {
+    "All Systems Operational": pgettext_lazy("page status", "All Systems Operational"),
+    "Service Under Maintenance": pgettext_lazy("page status", "Service Under Maintenance"),
+    "Partially Degraded Service": pgettext_lazy("page status", "Partially Degraded Service"),
+    "Degraded System Service": pgettext_lazy("page status", "Degraded System Service"),
+    "Minor Service Outage": pgettext_lazy("page status", "Minor Service Outage"),
+    "Partial System Outage": pgettext_lazy("page status", "Partial System Outage"),
+    "Major System Outage": pgettext_lazy("page status", "Major System Outage"),
 }
 # Plain symbols found in common text fonts (an emoji may render as an empty box); the text
 # presentation selector keeps the gear from turning into an emoji.
@@ -86,11 +101,19 @@ INDICATOR_ICON = {
 
 
 def day_label(day: DayCell) -> str:
-    text = f"{day.date:%b} {day.date.day}, {day.date.year}: "
-    text += f"{day.percent} % uptime" if day.percent else "no data"
+    """A bar's day in words: "Dec 7, 2026: 99.95 % uptime. 1 incident: API errors". The same
+    messages as static/js/uptime.js uses for the days it writes itself."""
+    date = local_format(day.date, "date")
+    if day.percent:
+        text = _("%(date)s: %(percent)s %% uptime") % {"date": date, "percent": day.percent}
+    else:
+        text = _("%(date)s: no data") % {"date": date}
     if day.incidents:
         count = len(day.incidents)
-        text += f". {count} incident{'s' if count != 1 else ''}: {'; '.join(day.incidents)}"
+        # Translators: after a day's uptime; %(names)s: the incidents' names, separated by "; ".
+        text += ngettext(
+            ". %(count)s incident: %(names)s", ". %(count)s incidents: %(names)s", count
+        ) % {"count": count, "names": "; ".join(day.incidents)}
     return text
 
 
@@ -129,15 +152,33 @@ def bar_summary(bar: ComponentUptime, name: str, issues: int) -> str:
     """What a screen reader hears for a whole bar (once, rather than 90 cells one by one); the
     days with issues follow in the bar's <details> list."""
     if bar.percent:
-        text = f"{bar.percent} % uptime "
         if bar.since:
-            text += f"since {bar.since:%b} {bar.since.day}, when it was added"
+            text = _("%(percent)s %% uptime since %(date)s, when it was added") % {
+                "percent": bar.percent,
+                "date": local_format(bar.since, "month_day"),
+            }
         else:
-            text += f"over the past {len(bar.days)} days"
+            text = ngettext(
+                "%(percent)s %% uptime over the past %(count)s day",
+                "%(percent)s %% uptime over the past %(count)s days",
+                len(bar.days),
+            ) % {"percent": bar.percent, "count": len(bar.days)}
     else:
-        text = "no uptime data yet"
-    text += f", {issues or 'no'} day{'s' if issues != 1 else ''} with issues"
-    return f"Uptime of {name}: {text}"
+        text = _("no uptime data yet")
+    if issues:
+        days = ngettext("%(count)s day with issues", "%(count)s days with issues", issues) % {
+            "count": issues
+        }
+    else:
+        days = _("no days with issues")
+    # Translators: a screen reader's summary of a component's uptime bar; %(name)s: the
+    # component, %(uptime)s e.g. "99.95 % uptime over the past 90 days", %(days)s e.g. "2 days
+    # with issues".
+    return _("Uptime of %(name)s: %(uptime)s, %(days)s") % {
+        "name": name,
+        "uptime": text,
+        "days": days,
+    }
 
 
 def bars_html(bar: ComponentUptime, name: str, issues: int | None = None) -> SafeString:
@@ -235,22 +276,6 @@ def in_window(start: datetime, end: datetime) -> Q:
     )
 
 
-def time_html(value: datetime | None, tz: ZoneInfo) -> SafeString:
-    """`<time>` with the UTC instant in `datetime` and `title`, and text in the page's zone;
-    static/js/localtime.js rewrites the text to the reader's zone. Built here, not with an
-    include, because a page can hold hundreds of them."""
-    if value is None:
-        return SafeString("")
-    utc = value.astimezone(UTC)
-    local = value.astimezone(tz)
-    return format_html(
-        '<time datetime="{}" title="{} UTC" data-local="datetime">{}</time>',
-        utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        f"{utc:%b} {utc.day}, {utc:%Y, %H:%M}",
-        f"{local:%b} {local.day}, {local:%Y, %H:%M} {local.tzname()}",
-    )
-
-
 def decorate(incident: Incident, tz: ZoneInfo) -> Incident:
     """Attach what templates show: tone, latest update, safe bodies, rendered times."""
     incident.tone = IMPACT_TONE.get(incident.impact, "none")
@@ -286,6 +311,8 @@ class Banner:
     tone: str
     icon: str
     heading: str
+    # The heading holds an incident's name (written by staff): shown with dir="auto".
+    user_text: bool = False
 
 
 def banner(status: dict[str, str], active_incidents: list[Incident]) -> Banner:
@@ -296,11 +323,19 @@ def banner(status: dict[str, str], active_incidents: list[Incident]) -> Banner:
     incident in a neutral tone."""
     indicator = status["indicator"]
     if indicator != "none" or not active_incidents:
-        return Banner(indicator, INDICATOR_ICON[indicator], status["description"])
+        description = status["description"]
+        return Banner(
+            indicator,
+            INDICATOR_ICON[indicator],
+            str(PAGE_DESCRIPTION.get(description, description)),
+        )
     if len(active_incidents) == 1:
-        heading = f"Active incident: {active_incidents[0].name}"
-    else:
-        heading = f"{len(active_incidents)} active incidents"
+        heading = _("Active incident: %(name)s") % {"name": active_incidents[0].name}
+        return Banner("incident", "!", heading, user_text=True)
+    count = len(active_incidents)
+    heading = ngettext("%(count)s active incident", "%(count)s active incidents", count) % {
+        "count": count
+    }
     return Banner("incident", "!", heading)
 
 
@@ -451,9 +486,9 @@ def _page_number(request: HttpRequest) -> int:
     try:
         number = int(request.GET.get("page", "1"))
     except ValueError:
-        raise Http404("No such page of history.") from None
+        raise Http404(_("No such page of history.")) from None
     if number < 1:
-        raise Http404("No such page of history.")
+        raise Http404(_("No such page of history."))
     return number
 
 
@@ -478,7 +513,7 @@ def history(request: HttpRequest) -> HttpResponse:
         )
         first_month = month_start(timezone.localdate(earliest, timezone=tz)) if earliest else None
         if number > 1 and (first_month is None or first_month > newest):
-            raise Http404("No such page of history.")
+            raise Http404(_("No such page of history."))
         tree = api_v2.load_components(organization)
         queryset = (
             api_v2.incidents_queryset(organization)
@@ -547,9 +582,9 @@ def discussion_params(request: HttpRequest) -> tuple[str, int]:
     try:
         number = int(request.GET.get("page", "1"))
     except ValueError:
-        raise Http404("No such page of this discussion.") from None
+        raise Http404(_("No such page of this discussion.")) from None
     if number < 1:
-        raise Http404("No such page of this discussion.")
+        raise Http404(_("No such page of this discussion."))
     return show, number
 
 
@@ -569,7 +604,7 @@ def incident_context(
     queryset = api_v2.incidents_queryset(organization).filter(public_id=public_id)
     found = api_v2.load_incidents(organization, queryset, tree)
     if not found:
-        raise Http404("There is no such incident on this status page.")
+        raise Http404(_("There is no such incident on this status page."))
     item = decorate(found[0], organization.tzinfo)
     item.organization = organization  # the forum reads it: no second query
     closed = item.status in (
@@ -579,7 +614,7 @@ def incident_context(
     )
     forum = discussion(item, show=show, page=number, viewer=viewer, request=request, form=form)
     if number > 1 and not forum.entries and not forum.pinned:
-        raise Http404("No such page of this discussion.")
+        raise Http404(_("No such page of this discussion."))
     for entry in forum.entries:
         for comment in entry.node.all_comments() if entry.node else ():
             comment.created_at_html = time_html(comment.created_at, organization.tzinfo)

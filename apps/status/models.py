@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 
 from apps.core.ids import PublicIdField
 from apps.core.validators import reject_control_characters, reject_spoofing_characters
@@ -12,11 +13,14 @@ from apps.organizations.models import OrgOwnedModel
 
 
 class ComponentStatus(models.TextChoices):
-    OPERATIONAL = "operational", "Operational"
-    DEGRADED_PERFORMANCE = "degraded_performance", "Degraded performance"
-    PARTIAL_OUTAGE = "partial_outage", "Partial outage"
-    MAJOR_OUTAGE = "major_outage", "Major outage"
-    UNDER_MAINTENANCE = "under_maintenance", "Under maintenance"
+    OPERATIONAL = "operational", pgettext_lazy("component status", "Operational")
+    DEGRADED_PERFORMANCE = (
+        "degraded_performance",
+        pgettext_lazy("component status", "Degraded performance"),
+    )
+    PARTIAL_OUTAGE = "partial_outage", pgettext_lazy("component status", "Partial outage")
+    MAJOR_OUTAGE = "major_outage", pgettext_lazy("component status", "Major outage")
+    UNDER_MAINTENANCE = "under_maintenance", pgettext_lazy("component status", "Under maintenance")
 
 
 # Worse is larger. A group's status is the worst of its children's.

@@ -53,7 +53,9 @@ def snapshot(
         "component": {"id": component.public_id, "name": component.display_name},
         "old_status": old_status,
         "new_status": new_status,
-        "change": [COMPONENT_LABELS.get(old_status, "?"), COMPONENT_LABELS[new_status]],
+        # str(): the labels are lazy translations (model choices); a snapshot is stored JSON,
+        # in the language of whoever made the change (the dashboard's, English).
+        "change": [str(COMPONENT_LABELS.get(old_status, "?")), str(COMPONENT_LABELS[new_status])],
     }
     if within is not None:
         facts["within"] = {"type": within._meta.label_lower, "id": within.public_id}

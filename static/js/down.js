@@ -5,7 +5,8 @@
  * self-contained file that a CDN or load balancer can serve while everything else is down. The
  * Content-Security-Policy allows exactly this text by its sha256 (apps/core/csp.py), so the file
  * must not depend on anything rendered: the data comes from the page (data-embed-json on <html>,
- * the "shown-items" JSON block). Everything it inserts is text (textContent), never HTML. */
+ * the "shown-items" JSON block, its words in the "down-strings" block, apps/public/embed.py
+ * strings). Everything it inserts is text (textContent), never HTML. */
 (() => {
   "use strict";
   const source = document.documentElement.dataset.embedJson;
@@ -13,8 +14,22 @@
   let shown = shownData ? JSON.stringify(JSON.parse(shownData.textContent)) : null;
   const state = document.getElementById("state");
   const freshness = document.getElementById("freshness");
-  const clock = (d) => d.toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
-  const span = (m) => (m < 1 ? "under a minute" : m < 90 ? m + " min" : Math.round(m / 60) + " h");
+  const wordsData = document.getElementById("down-strings");
+  const T = wordsData ? JSON.parse(wordsData.textContent) : {};
+  const word = (key, fallback) => (typeof T[key] === "string" ? T[key] : fallback);
+  const fill = (text, values) => text.replace(/\{(\w+)\}/g, (all, key) => (key in values ? values[key] : all));
+  const lang = document.documentElement.lang || undefined;
+  const clock = (d) => d.toLocaleString(lang, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+  // "in 5 minutes", "2 hours ago", "now": in the words and plurals of the page's language.
+  const relativeTo = (m) => {
+    try {
+      const rtf = new Intl.RelativeTimeFormat(lang, { numeric: "auto" });
+      if (Math.abs(m) < 1) return rtf.format(0, "second");
+      return Math.abs(m) < 90 ? rtf.format(m, "minute") : rtf.format(Math.round(m / 60), "hour");
+    } catch (error) {
+      return "";
+    }
+  };
   const el = (tag, text, cls) => {
     const node = document.createElement(tag);
     if (text != null) node.textContent = String(text);
@@ -31,38 +46,44 @@
       const d = new Date(t.dateTime);
       if (isNaN(d)) return;
       const m = Math.round((d - Date.now()) / 60000);
-      const when = t.hasAttribute("data-until") && m >= 0 ? "in " + span(m) : span(-m) + " ago";
-      t.textContent = clock(d) + " (" + when + ")";
+      t.textContent = fill(word("timeRelative", "{time} ({relative})"), { time: clock(d), relative: relativeTo(m) });
     });
   };
   const show = (data) => {
     const items = (data && data.items) || [];
     state.textContent = "";
     if (!items.length) {
-      state.append(el("h1", "This service is not responding right now"),
-        el("p", "Nothing has been posted about it yet. If it lasts, our status page will say what we know."));
+      state.append(el("h1", word("notResponding", "This service is not responding right now")),
+        el("p", word("nothingPosted", "Nothing has been posted about it yet. If it lasts, our status page will say what we know.")));
       return;
     }
-    state.append(el("h1", "We know something is wrong and we are working on it"));
+    state.append(el("h1", word("working", "We know something is wrong and we are working on it")));
     items.forEach((item) => {
       const card = el("article", null, "card");
-      card.append(el("h2", item.name));
-      const meta = el("p", item.kind === "maintenance" ? "Maintenance " + String(item.status_label).toLowerCase() : item.status_label, "meta");
+      const name = el("h2", item.name);
+      name.dir = "auto";
+      card.append(name);
+      // `label` says "Maintenance in progress" in the page's language (embed.json since it has it).
+      const meta = el("p", item.label || (item.kind === "maintenance" ? "Maintenance " + String(item.status_label).toLowerCase() : item.status_label), "meta");
       if (item.updated_at) {
         const t = time(item.updated_at);
         t.setAttribute("data-ago", "");
-        meta.append(" · Last updated ", t);
+        meta.append(" · " + word("lastUpdated", "Last updated") + " ", t);
       }
       card.append(meta);
-      if (item.latest_update) card.append(el("p", item.latest_update, "body"));
+      if (item.latest_update) {
+        const body = el("p", item.latest_update, "body");
+        body.dir = "auto";
+        card.append(body);
+      }
       if (item.next_update_due) {
-        const next = el("p", "Next update by ", "next");
+        const next = el("p", word("nextUpdateBy", "Next update by") + " ", "next");
         const t = time(item.next_update_due);
         t.setAttribute("data-until", "");
         next.append(t);
         card.append(next);
       }
-      const link = el("a", "Read every update and the discussion");
+      const link = el("a", word("readEvery", "Read every update and the discussion"));
       link.href = /^https?:\/\//.test(item.discussion_url || "") ? item.discussion_url : "#";
       const p = el("p");
       p.append(link);
@@ -79,7 +100,7 @@
           show(data);
           shown = now;
         }
-        freshness.textContent = "Checked with the status page at " + clock(new Date()) + "; this page checks again every minute.";
+        freshness.textContent = fill(word("checked", "Checked with the status page at {time}; this page checks again every minute."), { time: clock(new Date()) });
         relative();
       })
       .catch(() => { relative(); });

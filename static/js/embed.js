@@ -1,7 +1,8 @@
-/* Candor status banner: <script src="https://<status page>/embed.js" async></script>.
-   Shows unresolved incidents and maintenance in progress, read from <page>/embed.json.
-   One global (CandorBanner), no cookies, no dependencies; every text from the server is set
-   with textContent. Dismissals are kept per incident in this site's localStorage. */
+// Candor status banner: <script src="https://<status page>/embed.js" async></script>.
+// Shows unresolved incidents and maintenance in progress, read from <page>/embed.json.
+// One global (CandorBanner), no cookies, no dependencies; every text from the server is set
+// with textContent. Dismissals are kept per incident in this site's localStorage.
+// (Line comments only: the served copy leaves them out, apps/public/embed.py compact.)
 (() => {
   "use strict";
   const me = document.currentScript;
@@ -14,6 +15,15 @@
     "background:none;border:1px solid;border-radius:4px;cursor:pointer;min-width:32px;" +
     "min-height:32px;font-size:18px;line-height:1}a:focus,button:focus{outline:2px solid;" +
     "outline-offset:2px}";
+  // The words, in the reader's language: embed.py serves this file with them in place of the
+  // English ones below (the file as it is here is the dashboard's preview, in English).
+  const T = /*candor:strings*/{
+    lang: "en", serviceStatus: "Service status", updated: "Updated {time} ({ago})",
+    nextBy: "Next update by {time} ({in})", nextDue: "Next update was due {time} ({ago})",
+    details: "Details and discussion", dismissName: "Dismiss: {name}", dismiss: "Dismiss",
+  }/*candor:end*/;
+  // Times and "5 minutes ago" in the banner's language, not the host page's.
+  const lang = T.lang;
   let host = null;
   let last = "";
 
@@ -29,15 +39,20 @@
     const list = dismissed().filter((x) => x !== id).concat([id]).slice(-50);
     try { localStorage.setItem(KEY, JSON.stringify(list)); } catch (e) { /* private mode */ }
   };
-  const clock = (d) => d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  const span = (m) => (m < 1 ? "under a minute" : m < 90 ? m + " min" : Math.round(m / 60) + " h");
-  const when = (iso, prefix, due) => {
+  const fill = (text, values) => text.replace(/\{(\w+)\}/g, (all, key) => (key in values ? values[key] : all));
+  const clock = (d) => d.toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" });
+  // "in 5 minutes", "2 hours ago", "now": in the words and plurals of the page's language.
+  const relative = (m) => {
+    const rtf = new Intl.RelativeTimeFormat(lang, { numeric: "auto" });
+    if (Math.abs(m) < 1) return rtf.format(0, "second");
+    return Math.abs(m) < 90 ? rtf.format(m, "minute") : rtf.format(Math.round(m / 60), "hour");
+  };
+  const when = (iso, due) => {
     const d = new Date(iso);
     if (!iso || isNaN(d)) return "";
     const m = Math.round((d - Date.now()) / 60000);
-    if (!due) return prefix + " " + clock(d) + " (" + span(-m) + " ago)";
-    return m >= 0 ? prefix + " by " + clock(d) + " (in " + span(m) + ")"
-      : prefix + " was due " + clock(d) + " (" + span(-m) + " ago)";
+    if (!due) return fill(T.updated, { time: clock(d), ago: relative(m) });
+    return fill(m >= 0 ? T.nextBy : T.nextDue, { time: clock(d), in: relative(m), ago: relative(m) });
   };
   const colour = (c, fallback) => (/^#[0-9a-f]{6}$/i.test(c || "") ? c : fallback);
   const safe = (url) => (/^https?:\/\//.test(url || "") ? url : "#");
@@ -58,7 +73,7 @@
     const bar = el("div");
     bar.className = "b";
     bar.setAttribute("role", "region");
-    bar.setAttribute("aria-label", "Service status");
+    bar.setAttribute("aria-label", T.serviceStatus);
     bar.style.background = colour(settings.background, "#1e293b");
     bar.style.color = colour(settings.text, "#ffffff");
     items.forEach((item) => {
@@ -67,19 +82,18 @@
       const p = el("p");
       p.appendChild(el("strong", item.name));
       const facts = [
-        item.kind === "maintenance" ? "Maintenance " + String(item.status_label).toLowerCase()
-          : item.status_label,
-        when(item.updated_at, "Updated", false),
-        when(item.next_update_due, "Next update", true),
+        item.label || item.status_label,
+        when(item.updated_at, false),
+        when(item.next_update_due, true),
       ].filter(Boolean);
       p.appendChild(el("span", " · " + facts.join(" · ") + " · "));
-      const link = el("a", "Details and discussion");
+      const link = el("a", T.details);
       link.href = safe(item.discussion_url);
       p.appendChild(link);
       const close = el("button", "×");
       close.type = "button";
-      close.setAttribute("aria-label", "Dismiss: " + item.name);
-      close.title = "Dismiss";
+      close.setAttribute("aria-label", fill(T.dismissName, { name: item.name }));
+      close.title = T.dismiss;
       close.addEventListener("click", () => {
         if (!mount) dismiss(item.id);
         row.remove();

@@ -64,23 +64,44 @@
     return isNaN(renderedAt) ? Date.now() : renderedAt;
   }
 
+  // Words in the page's language: the "candor-strings" JSON block of the page
+  // (apps/public/templatetags/public_i18n.py js_strings), English when it is missing.
+  var lang = document.documentElement.lang || undefined;
+  var words = {};
+  try {
+    var data = document.getElementById("candor-strings");
+    if (data) words = JSON.parse(data.textContent) || {};
+  } catch (error) {
+    /* English below */
+  }
+  function word(key, fallback) {
+    return typeof words[key] === "string" ? words[key] : fallback;
+  }
+
+  function relative(value, unit) {
+    try {
+      return new Intl.RelativeTimeFormat(lang, { numeric: "auto" }).format(value, unit);
+    } catch (error) {
+      return value + " " + unit;
+    }
+  }
+
   function ago(ms) {
     var minutes = Math.floor(ms / 60000);
-    if (ms < 45000) return "just now";
+    if (ms < 45000) return word("justNow", "just now");
     if (minutes < 1) minutes = 1;
-    if (minutes < 60) return minutes + (minutes === 1 ? " minute ago" : " minutes ago");
+    if (minutes < 60) return relative(-minutes, "minute");
     var hours = Math.floor(minutes / 60);
-    if (hours < 24) return hours + (hours === 1 ? " hour ago" : " hours ago");
-    var days = Math.floor(hours / 24);
-    return days + (days === 1 ? " day ago" : " days ago");
+    if (hours < 24) return relative(-hours, "hour");
+    return relative(-Math.floor(hours / 24), "day");
   }
 
   function showUpdated() {
     var line = main.querySelector("[data-live-updated]");
     if (!line) return;
-    line.textContent = "Updated " + ago(Date.now() - checkedAt);
+    line.textContent = word("updated", "Updated {when}").replace("{when}", ago(Date.now() - checkedAt));
     try {
-      line.title = new Date(checkedAt).toLocaleString();
+      line.title = new Date(checkedAt).toLocaleString(lang);
     } catch (error) {
       /* keep no title */
     }
@@ -252,7 +273,7 @@
         if (announce && changed) {
           // Cleared first so that a second update in a row is announced again.
           announce.textContent = "";
-          window.setTimeout(function () { announce.textContent = "The status page was updated."; }, 100);
+          window.setTimeout(function () { announce.textContent = word("pageUpdated", "The status page was updated."); }, 100);
         }
         version = stale ? null : fresh.getAttribute("data-live-version");
         if (stale) {

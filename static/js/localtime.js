@@ -2,10 +2,33 @@
  *
  * The server renders each time in the page's time zone, with the UTC time in the title, so the
  * page reads correctly without JavaScript. This only rewrites the visible text; the UTC title
- * stays, so hovering still shows the UTC time. */
+ * stays, so hovering still shows the UTC time. Dates and "5 minutes ago" follow the page's
+ * language (<html lang>); other words come from the page's "candor-strings" JSON block
+ * (apps/public/templatetags/public_i18n.py js_strings). */
 (function () {
   "use strict";
   if (!window.Intl || !Intl.DateTimeFormat) return;
+  var lang = document.documentElement.lang || undefined;
+  var words = {};
+  try {
+    var data = document.getElementById("candor-strings");
+    if (data) words = JSON.parse(data.textContent) || {};
+  } catch (error) {
+    /* English below */
+  }
+  function word(key, fallback) {
+    return typeof words[key] === "string" ? words[key] : fallback;
+  }
+  function fill(text, values) {
+    return text.replace(/\{(\w+)\}/g, function (all, key) { return key in values ? values[key] : all; });
+  }
+  function relative(value, unit) {
+    try {
+      return new Intl.RelativeTimeFormat(lang, { numeric: "auto" }).format(value, unit);
+    } catch (error) {
+      return "";
+    }
+  }
   var formats = {
     datetime: { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" },
     time: { hour: "2-digit", minute: "2-digit", timeZoneName: "short" }
@@ -18,7 +41,7 @@
       var when = new Date(node.getAttribute("datetime"));
       if (!options || isNaN(when.getTime())) continue;
       try {
-        node.textContent = new Intl.DateTimeFormat(undefined, options).format(when);
+        node.textContent = new Intl.DateTimeFormat(lang, options).format(when);
       } catch (error) {
         /* keep the server-rendered text */
       }
@@ -31,21 +54,19 @@
   function sameDay(a, b) {
     return a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
   }
+  /* "in 12 minutes", "in 3 hours": one unit, in the page's language and plurals. */
   function span(ms) {
     var minutes = Math.ceil(ms / 60000);
-    if (minutes < 60) return minutes + " min";
-    var hours = Math.floor(minutes / 60);
-    var rest = minutes % 60;
-    return hours + " h" + (rest ? " " + rest + " min" : "");
+    if (minutes < 120) return relative(minutes, "minute");
+    return relative(Math.round(minutes / 60), "hour");
   }
   function ago(ms) {
     var minutes = Math.floor(ms / 60000);
-    if (minutes < 1) return "just now";
-    if (minutes < 60) return minutes + (minutes === 1 ? " minute ago" : " minutes ago");
+    if (minutes < 1) return word("justNow", "just now");
+    if (minutes < 60) return relative(-minutes, "minute");
     var hours = Math.floor(minutes / 60);
-    if (hours < 24) return hours + (hours === 1 ? " hour ago" : " hours ago");
-    var days = Math.floor(hours / 24);
-    return days + (days === 1 ? " day ago" : " days ago");
+    if (hours < 24) return relative(-hours, "hour");
+    return relative(-Math.floor(hours / 24), "day");
   }
   function countdown(root) {
     var now = new Date();
@@ -59,15 +80,15 @@
       var time = node.querySelector("time");
       if (time) {
         try {
-          time.textContent = new Intl.DateTimeFormat(undefined, sameDay(due, now) ? formats.time : formats.datetime).format(due);
+          time.textContent = new Intl.DateTimeFormat(lang, sameDay(due, now) ? formats.time : formats.datetime).format(due);
         } catch (error) {
           /* keep the text */
         }
       }
       var ms = due.getTime() - now.getTime();
       if (ms > 0) {
-        if (label) label.textContent = "Next update by";
-        if (left) left.textContent = " (in " + span(ms) + ")";
+        if (label) label.textContent = word("nextUpdateBy", "Next update by");
+        if (left) left.textContent = " " + fill(word("inParentheses", "({when})"), { when: span(ms) });
         node.classList.remove("sp-overdue");
       } else {
         if (label && !label.querySelector("[data-overdue-icon]")) {
@@ -77,7 +98,7 @@
           icon.textContent = "\u26a0";
           label.textContent = "";
           label.appendChild(icon);
-          label.appendChild(document.createTextNode(" Update overdue since"));
+          label.appendChild(document.createTextNode(" " + word("updateOverdueSince", "Update overdue since")));
         }
         if (left) left.textContent = "";
         node.classList.add("sp-overdue");

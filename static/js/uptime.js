@@ -14,7 +14,27 @@
  * the whole page. */
 (function () {
   "use strict";
-  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  /* Words in the page's language: the "candor-strings" JSON block (public_i18n.js_strings);
+   * dates from Intl in the language of <html lang>. */
+  var lang = document.documentElement.lang || undefined;
+  var words = {};
+  try {
+    var data = document.getElementById("candor-strings");
+    if (data) words = JSON.parse(data.textContent) || {};
+  } catch (error) {
+    /* English below */
+  }
+  function fill(key, fallback, values) {
+    var text = typeof words[key] === "string" ? words[key] : fallback;
+    return text.replace(/\{(\w+)\}/g, function (all, name) { return name in values ? values[name] : all; });
+  }
+  function dayName(day) {
+    try {
+      return new Intl.DateTimeFormat(lang, { year: "numeric", month: "short", day: "numeric", timeZone: "UTC" }).format(day);
+    } catch (error) {
+      return day.toISOString().slice(0, 10);
+    }
+  }
   var tip = null;
   var shown = null; /* { bar, index } */
 
@@ -45,8 +65,9 @@
     var parts = (bar.getAttribute("data-start") || "").split("-");
     var day = new Date(Date.UTC(+parts[0], +parts[1] - 1, +parts[2] + index));
     if (isNaN(day.getTime())) return "";
-    var date = MONTHS[day.getUTCMonth()] + " " + day.getUTCDate() + ", " + day.getUTCFullYear();
-    return date + ": " + (cell.classList.contains("n") ? "no data" : "100.00 % uptime");
+    var date = dayName(day);
+    if (cell.classList.contains("n")) return fill("dayNoData", "{date}: no data", { date: date });
+    return fill("dayUptime", "{date}: {percent} % uptime", { date: date, percent: "100.00" });
   }
 
   function tooltip() {

@@ -64,7 +64,7 @@ def test_the_countdown_shows_in_the_readers_zone(browser, site, size, promised):
     promise = page.locator(".sp-promise")
     # Today: the time alone (with the date when the reader's day differs, near midnight).
     expect(promise.locator(".sp-next-update")).to_have_text(
-        re.compile(rf"^Next update by (\w+ \d+, \d+, )?{due:%I:%M} [AP]M EST \(in 1[23] min\)$")
+        re.compile(rf"^Next update by (\w+ \d+, \d+, )?{due:%I:%M} [AP]M EST \(in 1[23] minutes\)$")
     )
     expect(promise.locator(".sp-last-updated")).to_have_text("Last updated 8 minutes ago")
     keep(page, size, "page")

@@ -117,7 +117,7 @@ def test_the_status_page_shows_an_update_as_typed(client, org):
 
     page = client.get("/s/acme/").content.decode()
 
-    assert f'<div class="sp-update-body">{HTML}</div>' in page
+    assert f'<div class="sp-update-body" dir="auto">{HTML}</div>' in page
     assert "<script>alert(1)</script>" not in page
     assert "<b>b</b>" not in page
 
@@ -131,9 +131,9 @@ def test_the_incident_page_shows_updates_and_the_postmortem_as_typed(client, org
 
     page = client.get(f"/s/acme/incidents/{postmortem.incident.public_id}/").content.decode()
 
-    assert f'<div class="sp-update-body">{HTML}</div>' in page
-    assert f'<div class="sp-postmortem-text">{HTML}</div>' in page
-    assert f'<div class="sp-action-description">{HTML}</div>' in page
+    assert f'<div class="sp-update-body" dir="auto">{HTML}</div>' in page
+    assert f'<div class="sp-postmortem-text" dir="auto">{HTML}</div>' in page
+    assert f'<div class="sp-action-description" dir="auto">{HTML}</div>' in page
     assert "<script>alert(1)</script>" not in page
 
 
@@ -143,7 +143,7 @@ def test_a_maintenance_on_the_status_page_shows_its_text_as_typed(client, org):
 
     page = client.get("/s/acme/").content.decode()
 
-    assert f'<div class="sp-update-body">{HTML}</div>' in page
+    assert f'<div class="sp-update-body" dir="auto">{HTML}</div>' in page
 
 
 def test_the_compose_preview_shows_the_text_as_it_will_be_published(client, editor):

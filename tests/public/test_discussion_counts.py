@@ -75,7 +75,7 @@ def test_the_page_shows_each_incidents_counts_linked_to_its_discussion(client, i
     assert link(incidents["maintenance"], "2 comments · 3 affected") in maintenance
     # No line at all for an incident nobody discussed.
     assert f"incidents/{incidents['quiet'].public_id}/#discussion" not in body
-    assert ": the discussion of Login errors</span>" in body
+    assert ": the discussion of <bdi>Login errors</bdi></span>" in body
 
 
 def test_the_history_shows_the_counts(client, incidents):

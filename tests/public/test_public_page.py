@@ -125,7 +125,7 @@ def test_upcoming_maintenance_is_listed_with_its_window(client, page):
     section = body.split('id="maintenance-heading"')[1].split('id="components-heading"')[0]
     assert "Database upgrade" in section
     assert "Scheduled for" in section
-    assert "Affects: Website" in section
+    assert "Affects: <bdi>Website</bdi>" in section
 
 
 def test_past_incidents_are_listed_day_by_day_for_fourteen_days(client, org):

@@ -91,7 +91,7 @@ class PlannedComponent:
 
     @property
     def status_label(self) -> str:
-        return ComponentStatus(self.status).label
+        return str(ComponentStatus(self.status).label)
 
 
 @dataclass
