@@ -14,6 +14,7 @@ from django.urls import get_script_prefix, reverse, set_script_prefix, set_urlco
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
+from django.utils.translation import gettext, gettext_noop
 from django.views.defaults import page_not_found
 
 from apps.core import i18n
@@ -39,7 +40,7 @@ def client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-NO_PAGE_MESSAGE = "There is no status page at this address."
+NO_PAGE_MESSAGE = gettext_noop("There is no status page at this address.")
 # Private pages: never kept by a browser or a shared cache, and never answered to one reader
 # from another's copy (apps/public/fastpath.py stores only Cache-Control: public).
 PRIVATE_CACHE_CONTROL = "private, no-store"
@@ -54,7 +55,18 @@ def unknown_page(request: HttpRequest, message: str = NO_PAGE_MESSAGE) -> HttpRe
     a status page request, and the signed-in user); the headers are the private page's. Keep
     both true, or a client could tell a private page from no page at all.
     """
-    body = render_to_string("errors/unknown_page.html", {"message": message, **site(request)})
+    # In the reader's language among all of Candor's, never the organization's choice of them:
+    # a private page's refusal must read exactly like an address with no page.
+    language = i18n.choose(
+        i18n.codes(),
+        settings.LANGUAGE_CODE,
+        request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME),
+        request.META.get("HTTP_ACCEPT_LANGUAGE"),
+    )
+    with translation.override(language):
+        body = render_to_string(
+            "errors/unknown_page.html", {"message": gettext(message), **site(request)}
+        )
     response = HttpResponse(body, status=404)
     return private_headers(response)
 
@@ -182,14 +194,14 @@ class TenantMiddleware:
                 "slug:" + slug, lambda: Organization.objects.filter(slug=slug).first()
             )
             if organization is None:
-                return unknown_page(request, "There is no status page at this address.")
+                return unknown_page(request)
             prefix = get_script_prefix().rstrip("/") + f"/s/{organization.slug}/"
             return self.serve_public(request, organization, match["rest"] or "/", prefix)
         organization = (
             resolve("host:" + host, lambda: organization_for_host(host)) if host else None
         )
         if organization is None:
-            return unknown_page(request, "There is no status page at this address.")
+            return unknown_page(request)
         return self.serve_public(request, organization, request.path_info, get_script_prefix())
 
     def serve_public(
