@@ -40,14 +40,14 @@ class DiscussionCounts:
         parts = []
         if self.comments:
             parts.append(
-                ngettext("%(count)s comment", "%(count)s comments", self.comments)
-                % {"count": number_format(self.comments, force_grouping=True)}
+                ngettext("%(counter)s comment", "%(counter)s comments", self.comments)
+                % {"counter": number_format(self.comments, force_grouping=True)}
             )
         if self.affected:
             parts.append(
                 # Translators: the number of people who said an incident affects them.
-                ngettext("%(count)s affected", "%(count)s affected", self.affected)
-                % {"count": number_format(self.affected, force_grouping=True)}
+                ngettext("%(counter)s affected", "%(counter)s affected", self.affected)
+                % {"counter": number_format(self.affected, force_grouping=True)}
             )
         return " · ".join(parts)
 

@@ -670,8 +670,8 @@ class RepliesRenderer(Renderer):
         tz = organization.tzinfo
         title = one_line(incident.name)
         count = len(comments)
-        what = ngettext("New reply in %(title)s", "%(count)s new replies in %(title)s", count) % {
-            "count": count,
+        what = ngettext("New reply in %(title)s", "%(counter)s new replies in %(title)s", count) % {
+            "counter": count,
             "title": title,
         }
         subject = one_line(f"[{organization.name}] {what}")
