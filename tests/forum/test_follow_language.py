@@ -126,12 +126,17 @@ def test_a_stored_language_without_a_catalog_reads_as_english(
     assert message.subject == "[Acme Cloud] New reply in API errors in eu-west"
 
 
+def hint(page: str) -> str:
+    return page.split('id="comment-hint">')[1].split("</p>")[0]
+
+
 def test_the_discussion_speaks_the_page_language_to_a_signed_in_reader(client, incident, customer):
     client.force_login(customer)
-    page = client.get(url(incident), HTTP_ACCEPT_LANGUAGE="de").content.decode()
-    # Numbers are written as German readers write them (the text itself comes with catalogs).
-    assert "Up to 10.000 characters." in page
-    # What a reader types takes its direction from the text (right-to-left scripts too).
+    german = client.get(url(incident), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    # The length limit is written as German readers write numbers (whatever the catalog says
+    # around it).
+    assert "10.000" in hint(german) and "10,000" not in hint(german)
     english = client.get(url(incident), HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "Up to 10,000 characters." in english
+    assert hint(english).endswith("Up to 10,000 characters.")
+    # What a reader types takes its direction from the text (right-to-left scripts too).
     assert '<textarea id="comment-body" name="body" dir="auto"' in english
