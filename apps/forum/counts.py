@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
+from django.utils.formats import number_format
+from django.utils.translation import ngettext
 
 from apps.incidents.models import Incident
 from apps.organizations.models import Organization
@@ -33,12 +35,20 @@ class DiscussionCounts:
 
     @property
     def text(self) -> str:
-        """ "12 comments · 40 affected", leaving out a part that is zero."""
+        """ "12 comments · 40 affected", leaving out a part that is zero (in the active
+        language, numbers grouped as its readers write them)."""
         parts = []
         if self.comments:
-            parts.append(f"{self.comments:,} comment{'s' if self.comments != 1 else ''}")
+            parts.append(
+                ngettext("%(counter)s comment", "%(counter)s comments", self.comments)
+                % {"counter": number_format(self.comments, force_grouping=True)}
+            )
         if self.affected:
-            parts.append(f"{self.affected:,} affected")
+            parts.append(
+                # Translators: the number of people who said an incident affects them.
+                ngettext("%(counter)s affected", "%(counter)s affected", self.affected)
+                % {"counter": number_format(self.affected, force_grouping=True)}
+            )
         return " · ".join(parts)
 
 

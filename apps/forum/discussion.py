@@ -17,7 +17,10 @@ from typing import TYPE_CHECKING, Any
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 
 from apps.organizations.models import Membership
 from apps.organizations.principals import Customer, Member, Principal
@@ -35,9 +38,9 @@ if TYPE_CHECKING:
 #: Top-level comments per screen ("Load more" asks for the next page).
 PER_PAGE = 30
 SHOW_LABELS = {
-    "all": "Everything",
-    "updates": "Official updates only",
-    "staff": "Staff answers",
+    "all": pgettext_lazy("discussion filter", "Everything"),
+    "updates": pgettext_lazy("discussion filter", "Official updates only"),
+    "staff": gettext_lazy("Staff answers"),
 }
 
 
@@ -101,7 +104,6 @@ class Discussion:
     components: list[Any] = field(default_factory=list)
     flag_reasons: list[tuple[str, str]] = field(default_factory=list)
     max_length: int = MAX_SOURCE_LENGTH
-    max_length_text: str = f"{MAX_SOURCE_LENGTH:,}"
     honeypot: str = HONEYPOT_FIELD
     show_labels: dict[str, str] = field(default_factory=lambda: dict(SHOW_LABELS))
 
@@ -110,9 +112,24 @@ class Discussion:
         return self.page.page + 1 if self.page.has_next else None
 
     @property
+    def max_length_text(self) -> str:
+        """The length limit as the reader writes numbers ("10,000", "10.000")."""
+        return number_format(self.max_length, force_grouping=True)
+
+    @property
     def affected_by_component(self) -> list[tuple[Any, int]]:
         counts = self.page.affected_by_component
         return [(c, counts[c.pk]) for c in self.components if counts.get(c.pk)]
+
+    @property
+    def affected_by_component_text(self) -> str:
+        """ "API: 3, Dashboard: 2", for the sentence that counts the affected."""
+        # Translators: one component's count in a list ("API: 3, Dashboard: 2").
+        part = _("%(component)s: %(count)s")
+        return pgettext("separator between the items of a list", ", ").join(
+            part % {"component": component.display_name, "count": count}
+            for component, count in self.affected_by_component
+        )
 
 
 def parse_show(value: str | None) -> str:
@@ -240,14 +257,14 @@ def _may_comment(
     """Whether to offer the comment form, and if not, why (the services decide on posting).
     `staff`: the viewer is a member (their principal, already looked up, says so)."""
     if locked:
-        return False, "This discussion is locked; no new comments can be posted."
+        return False, _("This discussion is locked; no new comments can be posted.")
     if staff:
         return True, ""
     organization = incident.organization
     settings = services.forum_settings(organization)
     ban = services.active_ban(organization, viewer)
     if ban is not None:
-        return False, "You have been banned from commenting on this organization's pages."
+        return False, _("You have been banned from commenting on this organization's pages.")
     if settings.who_may_comment == settings.WhoMayComment.NOBODY:
-        return False, "Comments are turned off on this status page."
+        return False, _("Comments are turned off on this status page.")
     return True, ""

@@ -13,6 +13,8 @@ from datetime import datetime
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from apps.core.ids import PublicIdField
 from apps.organizations.models import OrgOwnedModel
@@ -44,10 +46,10 @@ class Thread(OrgOwnedModel):
 
 class Comment(OrgOwnedModel):
     class Status(models.TextChoices):
-        VISIBLE = "visible", "Visible"
-        PENDING = "pending", "Pending review"
-        HIDDEN = "hidden", "Hidden"
-        REMOVED = "removed", "Removed"
+        VISIBLE = "visible", pgettext_lazy("comment status", "Visible")
+        PENDING = "pending", pgettext_lazy("comment status", "Pending review")
+        HIDDEN = "hidden", pgettext_lazy("comment status", "Hidden")
+        REMOVED = "removed", pgettext_lazy("comment status", "Removed")
 
     id = models.BigAutoField(primary_key=True)
     public_id = PublicIdField()
@@ -112,10 +114,10 @@ class CommentRevision(OrgOwnedModel):
 
 class Flag(OrgOwnedModel):
     class Reason(models.TextChoices):
-        SPAM = "spam", "Spam"
-        OFF_TOPIC = "off_topic", "Off-topic"
-        ABUSIVE = "abusive", "Abusive"
-        OTHER = "other", "Other"
+        SPAM = "spam", pgettext_lazy("reason for flagging a comment", "Spam")
+        OFF_TOPIC = "off_topic", pgettext_lazy("reason for flagging a comment", "Off-topic")
+        ABUSIVE = "abusive", pgettext_lazy("reason for flagging a comment", "Abusive")
+        OTHER = "other", pgettext_lazy("reason for flagging a comment", "Other")
 
     comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="flags")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
@@ -170,15 +172,15 @@ class ForumSettings(OrgOwnedModel):
     """Per-organization forum rules; a missing row means the defaults below."""
 
     class Premoderation(models.TextChoices):
-        OFF = "off", "Off"
-        FIRST_WITH_LINK = "first_with_link", "A new commenter's first comment with a link"
-        FIRST = "first", "Every new commenter's first comment"
-        ALL = "all", "Every comment"
+        OFF = "off", pgettext_lazy("pre-moderation setting", "Off")
+        FIRST_WITH_LINK = "first_with_link", _("A new commenter's first comment with a link")
+        FIRST = "first", _("Every new commenter's first comment")
+        ALL = "all", _("Every comment")
 
     class WhoMayComment(models.TextChoices):
-        SIGNED_IN = "signed_in", "Anyone signed in"
-        DOMAINS = "domains", "People with verified addresses at the listed domains"
-        NOBODY = "nobody", "Nobody"
+        SIGNED_IN = "signed_in", _("Anyone signed in")
+        DOMAINS = "domains", _("People with verified addresses at the listed domains")
+        NOBODY = "nobody", _("Nobody")
 
     premoderation = models.CharField(
         max_length=16, choices=Premoderation.choices, default=Premoderation.FIRST_WITH_LINK
@@ -227,6 +229,9 @@ class ThreadFollow(OrgOwnedModel):
     muted = models.BooleanField(default=False)
     # When this person was last mailed about this thread: the next mail waits for the window.
     last_mailed_at = models.DateTimeField(null=True, blank=True)
+    # The language their reply mail is written in: the page's language when they last commented
+    # or marked themselves affected (apps.core.i18n; read through `i18n.supported`).
+    language = models.CharField(max_length=8, default="en")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

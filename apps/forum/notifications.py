@@ -30,8 +30,10 @@ from typing import TYPE_CHECKING, Any
 from django.core import signing
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import ngettext, pgettext
 
+from apps.core.i18n import supported
 from apps.core.text import staff_text_slack
 from apps.incidents.notifications import discussion_url, incident_url
 from apps.notifications import registry
@@ -104,25 +106,47 @@ def thread_of(incident: Incident) -> Thread:
         return Thread.objects.get(incident=incident)
 
 
-def follow(thread: Thread, user: User, reason: str) -> ThreadFollow:
+def follow(thread: Thread, user: User, reason: str, *, language: str | None = None) -> ThreadFollow:
     """Follow the thread (idempotent). Commenting after marking "affected" widens the reason;
-    a muted follow stays muted."""
-    found, created = ThreadFollow.objects.get_or_create(
-        thread=thread,
-        user=user,
-        defaults={"organization_id": thread.organization_id, "reason": reason},
-    )
-    if not created and reason == ThreadFollow.Reason.COMMENTED and found.reason != reason:
+    a muted follow stays muted.
+
+    `language`: the language the person acted in (the page's active language when they comment
+    or mark themselves affected); their reply mail is written in it. None when someone else's
+    action makes them follow (a reply to their comment): their language is left as it was."""
+    defaults: dict[str, Any] = {"organization_id": thread.organization_id, "reason": reason}
+    if language is not None:
+        defaults["language"] = language
+    found, created = ThreadFollow.objects.get_or_create(thread=thread, user=user, defaults=defaults)
+    if created:
+        return found
+    changed = []
+    if reason == ThreadFollow.Reason.COMMENTED and found.reason != reason:
         found.reason = reason
-        found.save(update_fields=["reason"])
+        changed.append("reason")
+    if language is not None and found.language != language:
+        found.language = language
+        changed.append("language")
+    if changed:
+        found.save(update_fields=changed)
     return found
+
+
+def acting_language() -> str:
+    """The language of the person acting now (the public page's, chosen by apps.core.i18n;
+    English on the dashboard and the API), as stored on their follow."""
+    return supported(translation.get_language())
 
 
 def comment_posted(comment: Comment) -> None:
     """Called by `services.post_comment` in its transaction: the writer follows the thread,
     and a visible comment is published (a pending one waits for its approval)."""
     if comment.author is not None:
-        follow(comment.thread, comment.author, ThreadFollow.Reason.COMMENTED)
+        follow(
+            comment.thread,
+            comment.author,
+            ThreadFollow.Reason.COMMENTED,
+            language=acting_language(),
+        )
     comment_published(comment)
 
 
@@ -413,7 +437,7 @@ def marked_affected(incident: Incident, user: User, *, created: bool) -> None:
     """Called by `services.mark_affected`: the person follows the thread's staff answers, and
     passing the organization's threshold is announced once per threshold."""
     thread = thread_of(incident)
-    follow(thread, user, ThreadFollow.Reason.AFFECTED)
+    follow(thread, user, ThreadFollow.Reason.AFFECTED, language=acting_language())
     if not created:
         return
     row = ForumSettings.objects.for_org(incident.organization).first()
@@ -604,7 +628,6 @@ class RepliesRenderer(Renderer):
 
     def mail(self, event: NotificationEvent) -> Mail:
         thread = _thread_of_event(event)
-        incident = thread.incident
         organization = event.organization
         recipient = (
             Subscriber.people.for_org(organization)
@@ -614,11 +637,24 @@ class RepliesRenderer(Renderer):
         )
         if recipient is None:
             raise registry.SubjectGone("The recipient's account was deleted.")
-        if (
-            ThreadFollow.objects.filter(thread=thread, user_id=recipient, muted=True).exists()
-            or MailOptOut.objects.filter(organization=organization, user_id=recipient).exists()
-        ):
+        follow_row = ThreadFollow.objects.filter(thread=thread, user_id=recipient).first()
+        if (follow_row is not None and follow_row.muted) or MailOptOut.objects.filter(
+            organization=organization, user_id=recipient
+        ).exists():
             raise registry.SubjectGone("The recipient muted this discussion.")
+        # The follower's language (stored when they last commented or marked themselves
+        # affected); whatever is stored that we have no catalog for reads as English. The
+        # templates render their whole text inside `{% language language %}` too, because the
+        # mail channel renders them later, outside this block.
+        language = supported(follow_row.language if follow_row is not None else None)
+        with translation.override(language):
+            return self._mail(event, thread, recipient, language)
+
+    def _mail(
+        self, event: NotificationEvent, thread: Thread, recipient: int, language: str
+    ) -> Mail:
+        incident = thread.incident
+        organization = event.organization
         to_you = set(event.snapshot.get("replies_to_you", []))
         # SECURITY: only comments shown on the page now; a comment hidden, removed or back in
         # review since the event was written is left out (its text never goes out).
@@ -634,12 +670,17 @@ class RepliesRenderer(Renderer):
         tz = organization.tzinfo
         title = one_line(incident.name)
         count = len(comments)
-        what = "New reply" if count == 1 else f"{count} new replies"
-        subject = one_line(f"[{organization.name}] {what} in {title}")
+        what = ngettext("New reply in %(title)s", "%(counter)s new replies in %(title)s", count) % {
+            "counter": count,
+            "title": title,
+        }
+        subject = one_line(f"[{organization.name}] {what}")
+        # Translators: the badge beside a comment written by the organization's staff.
+        staff = pgettext("badge beside a comment of the organization's staff", "Staff")
         items = [
             {
                 "author_name": comment.author_name,
-                "staff_badge": f"Staff · {organization.name}" if comment.is_staff else "",
+                "staff_badge": f"{staff} · {organization.name}" if comment.is_staff else "",
                 "to_you": comment.public_id in to_you,
                 "body_text": comment.body_source,
                 "body_html": comment.body_html,
@@ -660,7 +701,8 @@ class RepliesRenderer(Renderer):
                 "organization": organization,
                 "incident": incident,
                 "title": title,
-                "headline": what,
+                "count": count,
+                "language": language,
                 "comments": items,
                 "incident_url": incident_url(incident),
                 "discussion_url": discussion_url(incident),

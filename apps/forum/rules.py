@@ -7,6 +7,7 @@ import time
 from typing import TYPE_CHECKING
 
 from django.core import signing
+from django.utils.translation import gettext as _
 
 from .markup import has_invisible, strip_invisible
 
@@ -31,17 +32,20 @@ def check_display_name(name: str, organization: Organization) -> str | None:
     moderator, official...), and invisible Unicode (direction overrides, zero-width characters)
     that could disguise either."""
     if has_invisible(name):
-        return "Display names may not contain invisible or direction-changing characters."
+        return _("Display names may not contain invisible or direction-changing characters.")
     folded = " ".join(_words(name))
     squashed = "".join(_words(name))
     for org_text in (organization.name, organization.slug):
         org_words = " ".join(_words(org_text))
         if org_words and (org_words in folded or "".join(_words(org_text)) in squashed):
-            return f"Display names may not contain the organization's name ({organization.name})."
+            return _("Display names may not contain the organization's name (%(name)s).") % {
+                "name": organization.name
+            }
     for word in _words(name):
         for reserved in RESERVED_NAME_WORDS:
             if word.startswith(reserved) or word.endswith(reserved):
-                return f"Display names may not contain the word “{reserved}”."
+                # Translators: "word" is an English word ("staff", "support", "admin", ...).
+                return _("Display names may not contain the word “%(word)s”.") % {"word": reserved}
     return None
 
 
@@ -75,14 +79,14 @@ def sign_form_timestamp(now: float | None = None) -> str:
 def check_form_submission(token: str, honeypot: str, now: float | None = None) -> str | None:
     """Why a submitted comment form is refused (a clear message), or None when it passes."""
     if honeypot:
-        return "Your comment could not be posted. Leave the last field empty and try again."
+        return _("Your comment could not be posted. Leave the last field empty and try again.")
     try:
         issued = int(signing.loads(token, salt=FORM_SALT))
     except (signing.BadSignature, TypeError, ValueError):
-        return "The form has expired or was changed. Reload the page and try again."
+        return _("The form has expired or was changed. Reload the page and try again.")
     age = (now if now is not None else time.time()) - issued
     if age < FORM_MIN_SECONDS:
-        return "That was quicker than a person types. Wait a moment and post again."
+        return _("That was quicker than a person types. Wait a moment and post again.")
     if age > FORM_MAX_SECONDS:
-        return "The form has expired. Reload the page and try again."
+        return _("The form has expired. Reload the page and try again.")
     return None

@@ -19,6 +19,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from apps.core.validators import text_problem
 from apps.organizations.models import AuditEntry, Membership, Organization
@@ -64,7 +67,13 @@ NEW_COMMENTER_MAX_MENTIONS = 2
 
 
 class ForumError(ValidationError):
-    """A refused forum action; `message` says why, for the person who tried."""
+    """A refused forum action; `message` says why, for the person who tried (in the active
+    language: the reader's on a public page, English on the dashboard and the API)."""
+
+
+def _number(value: int) -> str:
+    """A count as the reader writes it ("86,400", "86.400")."""
+    return number_format(value, force_grouping=True)
 
 
 # --- settings ----------------------------------------------------------------------------------
@@ -84,7 +93,11 @@ def _domains(values: Any, label: str) -> list[str]:
     )
     for domain in cleaned:
         if "." not in domain or any(ch.isspace() or ch in "@/:" for ch in domain):
-            raise ForumError(f"“{domain}” in {label} is not an email domain (like example.com).")
+            raise ForumError(
+                # Translators: "list" is the setting's name, "allowed domains" or "blocked domains".
+                _("“%(domain)s” in %(list)s is not an email domain (like example.com).")
+                % {"domain": domain, "list": label}
+            )
     return cleaned
 
 
@@ -96,7 +109,9 @@ def update_forum_settings(
     actor.require("org.change_settings", organization)
     unknown = set(changes) - set(SETTINGS_FIELDS)
     if unknown:
-        raise ForumError(f"Unknown forum settings: {', '.join(sorted(unknown))}.")
+        raise ForumError(
+            _("Unknown forum settings: %(names)s.") % {"names": ", ".join(sorted(unknown))}
+        )
     settings = forum_settings(organization)
     before = {name: getattr(settings, name) for name in SETTINGS_FIELDS}
     for name in ("allowed_domains", "blocked_domains"):
@@ -108,7 +123,7 @@ def update_forum_settings(
         settings.who_may_comment == ForumSettings.WhoMayComment.DOMAINS
         and not settings.allowed_domains
     ):
-        raise ForumError("List at least one email domain whose people may comment.")
+        raise ForumError(_("List at least one email domain whose people may comment."))
     try:
         settings.full_clean(exclude=["organization"], validate_unique=False)
     except ValidationError as error:
@@ -131,7 +146,7 @@ def forum_settings(organization: Organization) -> ForumSettings:
 def _person(actor: Principal) -> User:
     user = actor.audit_user
     if user is None:
-        raise ForumError("Comments, flags and affected marks are made by signed-in people.")
+        raise ForumError(_("Comments, flags and affected marks are made by signed-in people."))
     return user
 
 
@@ -147,7 +162,7 @@ def active_ban(organization: Organization, user: User) -> Ban | None:
 
 def _refuse_banned(organization: Organization, user: User) -> None:
     if active_ban(organization, user) is not None:
-        raise ForumError("You have been banned from commenting on this organization's pages.")
+        raise ForumError(_("You have been banned from commenting on this organization's pages."))
 
 
 def _audit(
@@ -243,16 +258,30 @@ def _network(ip: str) -> str:
 def _check_rate(organization: Organization, user: User, ip: str | None, new: bool) -> None:
     prefix = f"forum:rate:{organization.pk}"
     if ip and not _hit(f"{prefix}:ip:{_network(ip)}", IP_RATE):
-        raise ForumError("Too many comments from your network. Wait a minute and try again.")
+        raise ForumError(_("Too many comments from your network. Wait a minute and try again."))
     if new:
         if not _hit(f"{prefix}:new-day:{user.pk}", NEW_COMMENTER_DAILY):
             raise ForumError(
-                "New commenters may post 10 comments on their first day. Try again tomorrow."
+                ngettext(
+                    "New commenters may post %(count)s comment on their first day. "
+                    "Try again tomorrow.",
+                    "New commenters may post %(count)s comments on their first day. "
+                    "Try again tomorrow.",
+                    NEW_COMMENTER_DAILY[0],
+                )
+                % {"count": NEW_COMMENTER_DAILY[0]}
             )
         if not _hit(f"{prefix}:new:{user.pk}", NEW_COMMENTER_RATE):
-            raise ForumError("You are posting quickly. Wait 30 seconds and try again.")
+            raise ForumError(
+                ngettext(
+                    "You are posting quickly. Wait %(seconds)s second and try again.",
+                    "You are posting quickly. Wait %(seconds)s seconds and try again.",
+                    NEW_COMMENTER_RATE[1],
+                )
+                % {"seconds": NEW_COMMENTER_RATE[1]}
+            )
     elif not _hit(f"{prefix}:user:{user.pk}", COMMENTER_RATE):
-        raise ForumError("You are posting quickly. Wait a few seconds and try again.")
+        raise ForumError(_("You are posting quickly. Wait a few seconds and try again."))
 
 
 # --- posting ------------------------------------------------------------------------------------
@@ -266,9 +295,9 @@ def _check_may_comment(
     _refuse_banned(organization, user)
     domain = user.email.rsplit("@", 1)[-1].lower()
     if domain in {d.lower() for d in settings.blocked_domains}:
-        raise ForumError("Comments from addresses at this email domain are not accepted.")
+        raise ForumError(_("Comments from addresses at this email domain are not accepted."))
     if settings.who_may_comment == ForumSettings.WhoMayComment.NOBODY:
-        raise ForumError("Comments are turned off on this status page.")
+        raise ForumError(_("Comments are turned off on this status page."))
     if settings.who_may_comment == ForumSettings.WhoMayComment.DOMAINS:
         from allauth.account.models import EmailAddress
 
@@ -278,17 +307,31 @@ def _check_may_comment(
         )
         if not any(email.rsplit("@", 1)[-1].lower() in allowed for email in verified):
             raise ForumError(
-                "Only people with a verified address at "
-                + ", ".join(sorted(allowed))
-                + " may comment here."
+                # Translators: "domains" is a list of email domains: "example.com, example.org".
+                _("Only people with a verified address at %(domains)s may comment here.")
+                % {"domains": ", ".join(sorted(allowed))}
             )
 
 
 def _check_content_limits(body: str) -> None:
     if markup.count_links(body) > NEW_COMMENTER_MAX_LINKS:
-        raise ForumError(f"New commenters may include at most {NEW_COMMENTER_MAX_LINKS} links.")
+        raise ForumError(
+            ngettext(
+                "New commenters may include at most %(count)s link.",
+                "New commenters may include at most %(count)s links.",
+                NEW_COMMENTER_MAX_LINKS,
+            )
+            % {"count": NEW_COMMENTER_MAX_LINKS}
+        )
     if markup.count_mentions(body) > NEW_COMMENTER_MAX_MENTIONS:
-        raise ForumError(f"New commenters may mention at most {NEW_COMMENTER_MAX_MENTIONS} people.")
+        raise ForumError(
+            ngettext(
+                "New commenters may mention at most %(count)s person.",
+                "New commenters may mention at most %(count)s people.",
+                NEW_COMMENTER_MAX_MENTIONS,
+            )
+            % {"count": NEW_COMMENTER_MAX_MENTIONS}
+        )
 
 
 def _is_new_commenter(organization: Organization, user: User, now: datetime) -> bool:
@@ -318,15 +361,16 @@ def _postable_body(body: str) -> str:
     """The body to store, or a ForumError saying why it cannot be posted."""
     body = body.strip()
     if not body:
-        raise ForumError("Write something before posting.")
+        raise ForumError(_("Write something before posting."))
     if len(body) > markup.MAX_SOURCE_LENGTH:
         raise ForumError(
-            f"Comments are limited to {markup.MAX_SOURCE_LENGTH:,} characters "
-            f"(this one has {len(body):,})."
+            _("Comments are limited to %(limit)s characters (this one has %(length)s).")
+            % {"limit": _number(markup.MAX_SOURCE_LENGTH), "length": _number(len(body))}
         )
     # The page's form and the API both post through here: one rule for both.
     if problem := text_problem(body):
-        raise ForumError(f"The comment cannot be posted. {problem}")
+        # Translators: "problem" is a sentence saying what is wrong with the text.
+        raise ForumError(_("The comment cannot be posted. %(problem)s") % {"problem": problem})
     return body
 
 
@@ -360,11 +404,11 @@ def post_comment(
     if reply_to is not None and (
         reply_to.organization_id != organization.pk or reply_to.thread_id != thread.pk
     ):
-        raise ForumError("You can only reply to comments in this discussion.")
+        raise ForumError(_("You can only reply to comments in this discussion."))
     if reply_to is not None and reply_to.status in (Comment.Status.REMOVED, Comment.Status.PENDING):
-        raise ForumError("This comment can no longer be replied to.")
+        raise ForumError(_("This comment can no longer be replied to."))
     if is_locked(thread, settings):
-        raise ForumError("This discussion is locked; no new comments can be posted.")
+        raise ForumError(_("This discussion is locked; no new comments can be posted."))
     _check_may_comment(user, organization, settings, staff)
 
     now = timezone.now()
@@ -382,7 +426,7 @@ def post_comment(
         .filter(author=user, body_source=body, created_at__gte=now - DUPLICATE_WINDOW)
         .exists()
     ):
-        raise ForumError("You have just posted this same comment.")
+        raise ForumError(_("You have just posted this same comment."))
     if not staff and thread.slow_mode_seconds:
         last = (
             Comment.objects.filter(thread=thread, author=user)
@@ -392,7 +436,12 @@ def post_comment(
         )
         if last is not None and now - last < timedelta(seconds=thread.slow_mode_seconds):
             raise ForumError(
-                f"Slow mode is on: wait {thread.slow_mode_seconds} seconds between comments."
+                ngettext(
+                    "Slow mode is on: wait %(seconds)s second between comments.",
+                    "Slow mode is on: wait %(seconds)s seconds between comments.",
+                    thread.slow_mode_seconds,
+                )
+                % {"seconds": _number(thread.slow_mode_seconds)}
             )
     if not staff:
         _check_rate(organization, user, ip, new)
@@ -460,18 +509,21 @@ def edit_comment(comment: Comment, *, actor: Principal, body: str, reason: str =
     (not after removal); moderators edit any (audited)."""
     moderator = _require_author_or_moderator(actor, comment)
     if comment.status == Comment.Status.REMOVED:
-        raise ForumError("A removed comment cannot be edited.")
+        raise ForumError(_("A removed comment cannot be edited."))
     if not moderator:
         _refuse_banned(comment.organization, _person(actor))
         if timezone.now() - comment.created_at > AUTHOR_EDIT_WINDOW:
-            raise ForumError("Comments can be edited for 15 minutes after posting.")
+            raise ForumError(_("Comments can be edited for 15 minutes after posting."))
         if is_locked(comment.thread):
-            raise ForumError("This discussion is locked; comments can no longer be edited.")
+            raise ForumError(_("This discussion is locked; comments can no longer be edited."))
     body = body.strip()
     if not body:
-        raise ForumError("Write something before saving.")
+        raise ForumError(_("Write something before saving."))
     if len(body) > markup.MAX_SOURCE_LENGTH:
-        raise ForumError(f"Comments are limited to {markup.MAX_SOURCE_LENGTH:,} characters.")
+        raise ForumError(
+            _("Comments are limited to %(limit)s characters.")
+            % {"limit": _number(markup.MAX_SOURCE_LENGTH)}
+        )
     if body == comment.body_source:
         return comment
     if not moderator:
@@ -511,7 +563,9 @@ def _set_status(
     _require_moderator(actor, comment.organization)
     reason = reason.strip()
     if len(reason) > MAX_HIDDEN_REASON:
-        raise ForumError(f"Keep the reason under {MAX_HIDDEN_REASON} characters.")
+        raise ForumError(
+            _("Keep the reason under %(limit)s characters.") % {"limit": MAX_HIDDEN_REASON}
+        )
     before = _comment_state(comment)
     comment.status = status
     comment.hidden_reason = (
@@ -531,9 +585,9 @@ def _set_status(
 def hide_comment(comment: Comment, *, actor: Principal, reason: str) -> Comment:
     """Collapse a comment behind a public reason (spam, off-topic, outdated, ...)."""
     if not reason.strip():
-        raise ForumError("Give a reason; readers see it in place of the comment.")
+        raise ForumError(_("Give a reason; readers see it in place of the comment."))
     if comment.status == Comment.Status.REMOVED:
-        raise ForumError("This comment has been removed.")
+        raise ForumError(_("This comment has been removed."))
     return _set_status(
         comment,
         actor=actor,
@@ -547,7 +601,7 @@ def hide_comment(comment: Comment, *, actor: Principal, reason: str) -> Comment:
 def unhide_comment(comment: Comment, *, actor: Principal, reason: str = "") -> Comment:
     """Show a hidden comment again, or approve one pending review."""
     if comment.status not in (Comment.Status.HIDDEN, Comment.Status.PENDING):
-        raise ForumError("Only a hidden or pending comment can be shown.")
+        raise ForumError(_("Only a hidden or pending comment can be shown."))
     was_pending = comment.status == Comment.Status.PENDING
     action = "forum.comment.approve" if was_pending else "forum.comment.unhide"
     _set_status(comment, actor=actor, status=Comment.Status.VISIBLE, reason=reason, action=action)
@@ -563,7 +617,7 @@ approve_comment = unhide_comment
 def remove_comment(comment: Comment, *, actor: Principal, reason: str = "") -> Comment:
     """Tombstone a comment: replies keep their place, the body is no longer shown."""
     if comment.status == Comment.Status.REMOVED:
-        raise ForumError("This comment has already been removed.")
+        raise ForumError(_("This comment has already been removed."))
     return _set_status(
         comment, actor=actor, status=Comment.Status.REMOVED, reason=reason,
         action="forum.comment.remove",
@@ -575,11 +629,14 @@ def pin_comment(comment: Comment, *, actor: Principal, pinned: bool = True) -> C
     """Pin a top-level comment (at most MAX_PINNED per thread), or unpin it."""
     _require_moderator(actor, comment.organization)
     if pinned and (comment.depth != 0 or comment.status != Comment.Status.VISIBLE):
-        raise ForumError("Only visible top-level comments can be pinned.")
+        raise ForumError(_("Only visible top-level comments can be pinned."))
     if pinned and not comment.pinned:
         count = Comment.objects.filter(thread_id=comment.thread_id, pinned=True).count()
         if count >= MAX_PINNED:
-            raise ForumError(f"At most {MAX_PINNED} comments can be pinned; unpin one first.")
+            raise ForumError(
+                _("At most %(limit)s comments can be pinned; unpin one first.")
+                % {"limit": MAX_PINNED}
+            )
     before = _comment_state(comment)
     comment.pinned = pinned
     comment.save(update_fields=["pinned"])
@@ -596,7 +653,7 @@ def mark_answer(comment: Comment, *, actor: Principal, is_answer: bool = True) -
     """Mark a visible reply as the answer to its question (one per question), or unmark it."""
     _require_moderator(actor, comment.organization)
     if is_answer and (comment.root_id is None or comment.status != Comment.Status.VISIBLE):
-        raise ForumError("Only a visible reply can be marked as the answer.")
+        raise ForumError(_("Only a visible reply can be marked as the answer."))
     before = _comment_state(comment)
     if is_answer:
         Comment.objects.filter(root_id=comment.root_id, is_answer=True).exclude(
@@ -632,7 +689,7 @@ def set_slow_mode(thread: Thread, *, actor: Principal, seconds: int, reason: str
     """Customers wait `seconds` between two comments in the thread (0 turns it off)."""
     _require_moderator(actor, thread.organization)
     if not 0 <= seconds <= 24 * 60 * 60:
-        raise ForumError("Slow mode is between 0 (off) and 86,400 seconds (a day).")
+        raise ForumError(_("Slow mode is between 0 (off) and 86,400 seconds (a day)."))
     before = {"slow_mode_seconds": thread.slow_mode_seconds}
     thread.slow_mode_seconds = seconds
     thread.save(update_fields=["slow_mode_seconds"])
@@ -654,9 +711,9 @@ def ban_user(
     """Ban a person from commenting in the organization's forums (until `expires_at`)."""
     _require_moderator(actor, organization)
     if _is_staff(user, organization):
-        raise ForumError("Members of the organization cannot be banned from its forums.")
+        raise ForumError(_("Members of the organization cannot be banned from its forums."))
     if expires_at is not None and expires_at <= timezone.now():
-        raise ForumError("A ban's end must be in the future.")
+        raise ForumError(_("A ban's end must be in the future."))
     ban = Ban.objects.for_org(organization).filter(user=user).first()
     before = {"banned": ban is not None and ban.is_active()}
     if ban is None:
@@ -675,9 +732,9 @@ def unban_user(
     organization: Organization, user: User, *, actor: Principal, reason: str = ""
 ) -> None:
     _require_moderator(actor, organization)
-    deleted, _ = Ban.objects.for_org(organization).filter(user=user).delete()
+    deleted, _by_model = Ban.objects.for_org(organization).filter(user=user).delete()
     if not deleted:
-        raise ForumError("This person is not banned.")
+        raise ForumError(_("This person is not banned."))
     AuditEntry.record(organization, actor=actor, action="forum.unban",
                       data={"reason": reason, "before": {"banned": True},
                             "after": {"banned": False, "user": user.email}})  # fmt: skip
@@ -693,22 +750,29 @@ def flag_comment(comment: Comment, *, actor: Principal, reason: str, message: st
     actor.require("forum.participate", organization)
     user = _person(actor)
     if reason not in Flag.Reason.values:
-        raise ForumError("Choose why: spam, off-topic, abusive or other.")
+        raise ForumError(_("Choose why: spam, off-topic, abusive or other."))
     if problem := text_problem(message):
-        raise ForumError(f"The flag's message cannot be sent. {problem}")
+        # Translators: "problem" is a sentence saying what is wrong with the text.
+        raise ForumError(_("The flag's message cannot be sent. %(problem)s") % {"problem": problem})
     _refuse_banned(organization, user)
     if comment.author_id == user.pk:
-        raise ForumError("You cannot flag your own comment.")
+        raise ForumError(_("You cannot flag your own comment."))
     if comment.status in (Comment.Status.REMOVED, Comment.Status.PENDING):
-        raise ForumError("This comment is not shown; there is nothing to flag.")
-    already = ForumError("You have already flagged this comment.")
+        raise ForumError(_("This comment is not shown; there is nothing to flag."))
+    already = ForumError(_("You have already flagged this comment."))
     if Flag.objects.filter(comment=comment, user=user).exists():
         raise already
     if not _is_staff(user, organization) and not _hit(
         f"forum:rate:{organization.pk}:flags:{user.pk}", FLAG_DAILY
     ):
         raise ForumError(
-            "You have flagged 10 comments today; moderators will review them. Thank you."
+            ngettext(
+                "You have flagged %(count)s comment today; moderators will review it. Thank you.",
+                "You have flagged %(count)s comments today; moderators will review them. "
+                "Thank you.",
+                FLAG_DAILY[0],
+            )
+            % {"count": FLAG_DAILY[0]}
         )
     try:
         with transaction.atomic():
@@ -751,7 +815,7 @@ def mark_affected(
         component.organization_id != organization.pk
         or not incident.components.filter(pk=component.pk).exists()
     ):
-        raise ForumError("Choose one of the components this incident affects.")
+        raise ForumError(_("Choose one of the components this incident affects."))
     mark, created = AffectedMark.objects.get_or_create(
         organization=organization, incident=incident, user=user, defaults={"component": component}
     )
@@ -971,11 +1035,11 @@ def post_team_reply(
     if reply_to is not None and (
         reply_to.organization_id != organization.pk or reply_to.thread_id != thread.pk
     ):
-        raise ForumError("You can only reply to comments in this discussion.")
+        raise ForumError(_("You can only reply to comments in this discussion."))
     if reply_to is not None and reply_to.status in (Comment.Status.REMOVED, Comment.Status.PENDING):
-        raise ForumError("This comment can no longer be replied to.")
+        raise ForumError(_("This comment can no longer be replied to."))
     if is_locked(thread):
-        raise ForumError("This discussion is locked; no new comments can be posted.")
+        raise ForumError(_("This discussion is locked; no new comments can be posted."))
     now = timezone.now()
     if (
         thread.pk is not None
@@ -987,7 +1051,7 @@ def post_team_reply(
             created_at__gte=now - DUPLICATE_WINDOW,
         ).exists()
     ):
-        raise ForumError("The same reply was posted in this discussion a moment ago.")
+        raise ForumError(_("The same reply was posted in this discussion a moment ago."))
     parent = _structural_parent(reply_to) if reply_to is not None else None
     if thread.pk is None:
         thread = get_or_create_thread(incident)
@@ -1031,7 +1095,7 @@ def moderate_thread(
     (the thread is created if it has no comment yet; a refusal leaves nothing behind)."""
     _require_moderator(actor, incident.organization)
     if slow_mode_seconds is not None and not 0 <= slow_mode_seconds <= 24 * 60 * 60:
-        raise ForumError("Slow mode is between 0 (off) and 86,400 seconds (a day).")
+        raise ForumError(_("Slow mode is between 0 (off) and 86,400 seconds (a day)."))
     thread = get_or_create_thread(incident)
     if locked is not None:
         thread = lock_thread(thread, actor=actor, locked=locked, reason=reason)
@@ -1056,7 +1120,7 @@ def edit_own_comment(comment: Comment, *, actor: Principal, body: str) -> Commen
     (moderators edit any comment at any time through `edit_comment`)."""
     user = _person(actor)
     if comment.author_id == user.pk and _has_replies(comment):
-        raise ForumError("Someone has replied to this comment, so it can no longer be edited.")
+        raise ForumError(_("Someone has replied to this comment, so it can no longer be edited."))
     return edit_comment(comment, actor=actor, body=body)
 
 
@@ -1068,9 +1132,9 @@ def delete_own_comment(comment: Comment, *, actor: Principal) -> Comment | None:
     actor.require("forum.participate", comment.organization)
     user = _person(actor)
     if comment.author_id != user.pk:
-        raise PermissionDenied("You can only delete your own comments.")
+        raise PermissionDenied(_("You can only delete your own comments."))
     if comment.status == Comment.Status.REMOVED:
-        raise ForumError("This comment has already been removed.")
+        raise ForumError(_("This comment has already been removed."))
     thread = comment.thread
     if _has_replies(comment):
         comment.status = Comment.Status.REMOVED
@@ -1112,10 +1176,12 @@ def dismiss_flags(comment: Comment, *, actor: Principal, reason: str = "") -> Co
         Flag.objects.filter(comment=comment).select_related("user").order_by("created_at", "id")
     )
     if not flags:
-        raise ForumError("This comment has no flags to dismiss.")
+        raise ForumError(_("This comment has no flags to dismiss."))
     reason = reason.strip()
     if len(reason) > MAX_HIDDEN_REASON:
-        raise ForumError(f"Keep the reason under {MAX_HIDDEN_REASON} characters.")
+        raise ForumError(
+            _("Keep the reason under %(limit)s characters.") % {"limit": MAX_HIDDEN_REASON}
+        )
     before = {
         **_comment_state(comment),
         "flags": [{"by": flag.user.email, "reason": flag.reason} for flag in flags],

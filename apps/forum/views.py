@@ -22,6 +22,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.incidents.models import Incident, Kind
@@ -165,7 +167,7 @@ def _discussion(request: HttpRequest, incident: Incident) -> HttpResponse:
             .first()
         )
         if reply_to is None:
-            form.add_error(None, "The comment you are replying to is not in this discussion.")
+            form.add_error(None, _("The comment you are replying to is not in this discussion."))
     if request.method == "POST" and form.is_valid():
         try:
             comment = services.post_comment(
@@ -324,13 +326,13 @@ def _reason(request: HttpRequest) -> str:
 
 def _unhide(request: HttpRequest, comment: Comment) -> object:
     if comment.status != Comment.Status.HIDDEN:
-        raise services.ForumError("Only a hidden comment can be shown again.")
+        raise services.ForumError(_("Only a hidden comment can be shown again."))
     return services.unhide_comment(comment, actor=request.principal, reason=_reason(request))
 
 
 def _approve(request: HttpRequest, comment: Comment) -> object:
     if comment.status != Comment.Status.PENDING:
-        raise services.ForumError("Only a comment awaiting review can be approved.")
+        raise services.ForumError(_("Only a comment awaiting review can be approved."))
     if comment.flags.exists():
         # Hidden by readers' flags: approving it keeps it, so the flags are dismissed with it.
         return services.dismiss_flags(comment, actor=request.principal, reason=_reason(request))
@@ -345,12 +347,14 @@ def _dismiss(request: HttpRequest, comment: Comment) -> object:
     return services.dismiss_flags(comment, actor=request.principal, reason=_reason(request))
 
 
-mark_answer = _comment_button(_answer, "Answer updated.")
-pin = _comment_button(_pin, "Pinned comments updated.")
-unhide = _comment_button(_unhide, "The comment is shown again.")
-approve = _comment_button(_approve, "Approved: the comment is now public.")
-remove = _comment_button(_remove, "Removed: readers see a tombstone in its place.")
-dismiss_flags = _comment_button(_dismiss, "Flags dismissed; the comment stays public.")
+mark_answer = _comment_button(_answer, gettext_lazy("Answer updated."))
+pin = _comment_button(_pin, gettext_lazy("Pinned comments updated."))
+unhide = _comment_button(_unhide, gettext_lazy("The comment is shown again."))
+approve = _comment_button(_approve, gettext_lazy("Approved: the comment is now public."))
+remove = _comment_button(_remove, gettext_lazy("Removed: readers see a tombstone in its place."))
+dismiss_flags = _comment_button(
+    _dismiss, gettext_lazy("Flags dismissed; the comment stays public.")
+)
 
 
 # --- moderation with a form ----------------------------------------------------------------------
@@ -403,10 +407,10 @@ def hide(request: HttpRequest, comment_id: str) -> HttpResponse:
             actor=request.principal,
             reason=data["reason"],
         ),
-        done="Hidden: readers see your reason in its place.",
-        title="Hide a comment",
-        submit="Hide comment",
-        explain="Readers see the reason instead of the text; staff still see the text here.",
+        done=_("Hidden: readers see your reason in its place."),
+        title=_("Hide a comment"),
+        submit=_("Hide comment"),
+        explain=_("Readers see the reason instead of the text; staff still see the text here."),
     )
 
 
@@ -424,10 +428,10 @@ def edit(request: HttpRequest, comment_id: str) -> HttpResponse:
             body=data["body"],
             reason=data["reason"],
         ),
-        done="Comment edited. The previous text is kept for staff.",
-        title="Edit a comment",
-        submit="Save text",
-        explain="Readers see the new text marked “edited”.",
+        done=_("Comment edited. The previous text is kept for staff."),
+        title=_("Edit a comment"),
+        submit=_("Save text"),
+        explain=_("Readers see the new text marked “edited”."),
     )
 
 
@@ -454,13 +458,17 @@ def ban(request: HttpRequest, comment_id: str) -> HttpResponse:
         comment,
         form,
         run,
-        done=f"{comment.author_name} may no longer comment, flag or mark themselves affected.",
-        title=f"Ban {comment.author_name}",
-        submit="Ban",
+        done=_("%(name)s may no longer comment, flag or mark themselves affected.")
+        % {"name": comment.author_name},
+        title=_("Ban %(name)s") % {"name": comment.author_name},
+        submit=_("Ban"),
         explain=(
-            f"{comment.author_name} ({author.email}) will not be able to comment, flag or mark "
-            "themselves affected on any of your discussions. Their comments stay as they are; "
-            "hide or remove them separately."
+            _(
+                "%(name)s (%(email)s) will not be able to comment, flag or mark themselves "
+                "affected on any of your discussions. Their comments stay as they are; hide or "
+                "remove them separately."
+            )
+            % {"name": comment.author_name, "email": author.email}
         ),
     )
 
@@ -484,9 +492,9 @@ def lock(request: HttpRequest, incident_id: str) -> HttpResponse:
     services.lock_thread(thread, actor=request.principal, locked=locked, reason=_reason(request))
     messages.success(
         request,
-        "Discussion locked: nobody can post or edit comments."
+        _("Discussion locked: nobody can post or edit comments.")
         if locked
-        else "Discussion unlocked.",
+        else _("Discussion unlocked."),
     )
     return redirect(discussion_url(request.organization, thread.incident))
 
@@ -507,9 +515,14 @@ def slow_mode(request: HttpRequest, incident_id: str) -> HttpResponse:
         )
         messages.success(
             request,
-            f"Slow mode on: {seconds} seconds between two comments of one person."
+            ngettext(
+                "Slow mode on: %(seconds)s second between two comments of one person.",
+                "Slow mode on: %(seconds)s seconds between two comments of one person.",
+                seconds,
+            )
+            % {"seconds": seconds}
             if seconds
-            else "Slow mode off.",
+            else _("Slow mode off."),
         )
         return redirect(discussion_url(request.organization, incident))
     status = 400 if request.method == "POST" else 200
@@ -556,7 +569,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         comment.flag_list = flags.get(comment.pk, [])
         reasons: dict[str, int] = {}
         for flag in comment.flag_list:
-            label = Flag.Reason(flag.reason).label
+            label = str(Flag.Reason(flag.reason).label)
             reasons[label] = reasons.get(label, 0) + 1
         comment.flag_reasons = sorted(reasons.items(), key=lambda r: (-r[1], r[0]))
     return _render(
@@ -584,7 +597,10 @@ def unban(request: HttpRequest, ban_id: int) -> HttpResponse:
     organization = request.organization
     row = get_object_or_404(Ban.objects.for_org(organization).select_related("user"), pk=ban_id)
     services.unban_user(organization, row.user, actor=request.principal, reason=_reason(request))
-    messages.success(request, f"{row.user.email} may take part in your discussions again.")
+    messages.success(
+        request,
+        _("%(email)s may take part in your discussions again.") % {"email": row.user.email},
+    )
     return redirect("forum:bans", organization.slug)
 
 
@@ -605,7 +621,7 @@ def forum_settings(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, _refused(error))
         else:
-            messages.success(request, "Forum settings saved.")
+            messages.success(request, _("Forum settings saved."))
             return redirect("forum:settings", organization.slug)
     status = 400 if request.method == "POST" else 200
     return _render(

@@ -26,6 +26,7 @@ from django.http import (
 )
 from django.urls import reverse
 from django.utils.http import parse_etags
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from apps.incidents.models import Incident
@@ -122,7 +123,7 @@ def _refused(
 def _message(error: Exception) -> str:
     if isinstance(error, ValidationError):
         return " ".join(error.messages)
-    return str(error) or "This is not allowed."
+    return str(error) or _("This is not allowed.")
 
 
 def _act(
@@ -179,13 +180,13 @@ def post(request: HttpRequest, public_id: str) -> HttpResponse:
                 .first()
             )
             if reply_to is None:
-                raise Refused("You can only reply to comments in this discussion.")
+                raise Refused(_("You can only reply to comments in this discussion."))
         comment = services.post_comment(
             incident, actor=principal, body=body, reply_to=reply_to, ip=client_ip(request)
         )
         notice = ""
         if comment.status == Comment.Status.PENDING:
-            notice = (
+            notice = _(
                 "Thank you: your comment is awaiting review by a moderator. Only you can see "
                 "it until it is approved."
             )
@@ -217,7 +218,7 @@ def delete(request: HttpRequest, public_id: str, comment_id: str) -> HttpRespons
     def action(incident: Incident, viewer: User, principal: Principal) -> tuple[str, str]:
         comment = _comment(request, incident, comment_id)
         services.delete_own_comment(comment, actor=principal)
-        return "discussion", "Your comment was deleted."
+        return "discussion", _("Your comment was deleted.")
 
     return _act(request, public_id, action, form=form)
 
@@ -234,7 +235,7 @@ def flag(request: HttpRequest, public_id: str, comment_id: str) -> HttpResponse:
             reason=request.POST.get("reason", ""),
             message=request.POST.get("message", ""),
         )
-        return f"comment-{comment.public_id}", "Thank you: the moderators will look at it."
+        return f"comment-{comment.public_id}", _("Thank you: the moderators will look at it.")
 
     return _act(request, public_id, action, form=form)
 
@@ -257,7 +258,7 @@ def affected(request: HttpRequest, public_id: str) -> HttpResponse:
                 .first()
             )
             if component is None:
-                raise Refused("Choose one of the components this incident affects.")
+                raise Refused(_("Choose one of the components this incident affects."))
         services.mark_affected(incident, actor=principal, component=component)
         return "affected", ""
 
@@ -286,7 +287,7 @@ def moderate(request: HttpRequest, public_id: str, comment_id: str) -> HttpRespo
         comment = _comment(request, incident, comment_id)
         if name not in COMMENT_ACTIONS:
             raise Refused(
-                "Choose what to do: hide, unhide, remove, pin, unpin, answer or unanswer."
+                _("Choose what to do: hide, unhide, remove, pin, unpin, answer or unanswer.")
             )
         COMMENT_ACTIONS[name](comment, principal, request.POST.get("reason", ""))
         return f"comment-{comment.public_id}", ""
@@ -303,14 +304,14 @@ def moderate_thread(request: HttpRequest, public_id: str) -> HttpResponse:
     def action(incident: Incident, viewer: User, principal: Principal) -> tuple[str, str]:
         principal.require("forum.moderate", request.organization)
         if name not in ("lock", "unlock", "slow_mode"):
-            raise Refused("Choose what to do: lock, unlock or slow mode.")
+            raise Refused(_("Choose what to do: lock, unlock or slow mode."))
         thread: Thread = services.get_or_create_thread(incident)
         reason = request.POST.get("reason", "")
         if name == "slow_mode":
             try:
                 seconds = int(request.POST.get("seconds", ""))
             except ValueError:
-                raise Refused("Slow mode takes a number of seconds (0 turns it off).") from None
+                raise Refused(_("Slow mode takes a number of seconds (0 turns it off).")) from None
             services.set_slow_mode(thread, actor=principal, seconds=seconds, reason=reason)
         else:
             services.lock_thread(thread, actor=principal, locked=name == "lock", reason=reason)

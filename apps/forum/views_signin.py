@@ -39,6 +39,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -59,13 +61,13 @@ from .services import forum_settings
 #: Builds the status page frame's context (apps.public.views_public.base_context).
 PageFrame = Callable[[HttpRequest, Organization], dict[str, Any]]
 
-RATE_LIMITED = "Too many sign-in attempts from here. Wait a minute and try again."
-CODE_EXPIRED = "Your sign-in code has expired. Enter your email to get a new one."
+RATE_LIMITED = gettext_lazy("Too many sign-in attempts from here. Wait a minute and try again.")
+CODE_EXPIRED = gettext_lazy("Your sign-in code has expired. Enter your email to get a new one.")
 
 
 class EmailForm(TextRulesFormMixin, forms.Form):
     email = forms.EmailField(
-        label="Email address",
+        label=gettext_lazy("Email address"),
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
@@ -76,9 +78,9 @@ class EmailForm(TextRulesFormMixin, forms.Form):
 
 class DisplayNameForm(TextRulesFormMixin, forms.Form):
     display_name = forms.CharField(
-        label="Your name",
+        label=gettext_lazy("Your name"),
         max_length=80,
-        help_text="Shown beside your comments. Your email address is never shown.",
+        help_text=gettext_lazy("Shown beside your comments. Your email address is never shown."),
         widget=forms.TextInput(attrs={"autocomplete": "name", "autofocus": True}),
     )
 
@@ -89,7 +91,7 @@ class DisplayNameForm(TextRulesFormMixin, forms.Form):
     def clean_display_name(self) -> str:
         name = " ".join(self.cleaned_data["display_name"].split())
         if not name:
-            raise ValidationError("Enter the name to show beside your comments.")
+            raise ValidationError(_("Enter the name to show beside your comments."))
         problem = check_display_name(name, self.organization)
         if problem:
             raise ValidationError(problem)
@@ -230,8 +232,11 @@ def signin(request: HttpRequest, *, frame: PageFrame) -> HttpResponse:
     if domain:
         form.add_error(
             "email",
-            f"Addresses at {domain} cannot be used to comment on the {organization.name} "
-            "status page. Use another address.",
+            _(
+                "Addresses at %(domain)s cannot be used to comment on the %(name)s status page. "
+                "Use another address."
+            )
+            % {"domain": domain, "name": organization.name},
         )
         return email_page(request, frame, form, status=400)
     # The application's limits for asking for codes: per IP, per address and client, and per
@@ -241,7 +246,7 @@ def signin(request: HttpRequest, *, frame: PageFrame) -> HttpResponse:
     users = filter_users_by_email(email, prefer_verified=True)
     account = users[0] if users else None
     if account is not None and not account.is_active:
-        form.add_error("email", "This account has been disabled and cannot sign in.")
+        form.add_error("email", _("This account has been disabled and cannot sign in."))
         return email_page(request, frame, form, status=400)
     if account is None:
         if not ratelimit.consume(request, action="signup"):
@@ -270,7 +275,10 @@ def confirm_code(request: HttpRequest, *, frame: PageFrame) -> HttpResponse:
     if request.POST.get("action") == "resend":
         if process.can_resend and consume_login_code_request(request, email):
             process.resend()
-            context.update(can_resend=process.can_resend, notice=f"We sent a new code to {email}.")
+            context.update(
+                can_resend=process.can_resend,
+                notice=_("We sent a new code to %(email)s.") % {"email": email},
+            )
             return page(request, frame, "code.html", {**context, "form": ConfirmLoginCodeForm()})
         context["error"] = RATE_LIMITED
         return page(
@@ -282,11 +290,11 @@ def confirm_code(request: HttpRequest, *, frame: PageFrame) -> HttpResponse:
             return email_page(
                 request,
                 frame,
-                error="That code was wrong too many times. Enter your email to get a new one.",
+                error=_("That code was wrong too many times. Enter your email to get a new one."),
                 status=400,
             )
         form.errors.pop("code", None)
-        form.add_error("code", "That code is not right. Check the latest mail and try again.")
+        form.add_error("code", _("That code is not right. Check the latest mail and try again."))
         return page(request, frame, "code.html", {**context, "form": form}, status=400)
     user = process.user
     if not has_verified_email(user, email):
@@ -305,9 +313,9 @@ def password(request: HttpRequest, *, frame: PageFrame) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect(target)
     form = LoginForm(request.POST or None, request=request)
-    form.fields["login"].label = "Email address"
+    form.fields["login"].label = _("Email address")
     if "remember" in form.fields:
-        form.fields["remember"].label = "Keep me signed in on this page"
+        form.fields["remember"].label = _("Keep me signed in on this page")
     if request.method != "POST":
         return page(request, frame, "password.html", {"form": form})
     if not ratelimit.consume(request, action="login"):
@@ -321,15 +329,17 @@ def password(request: HttpRequest, *, frame: PageFrame) -> HttpResponse:
     if domain:
         form.add_error(
             None,
-            f"Addresses at {domain} cannot be used to comment on the {organization.name} "
-            "status page.",
+            _("Addresses at %(domain)s cannot be used to comment on the %(name)s status page.")
+            % {"domain": domain, "name": organization.name},
         )
         return page(request, frame, "password.html", {"form": form}, status=400)
     if not has_verified_email(user, email):
         form.add_error(
             None,
-            "This address is not confirmed yet. Sign in with an emailed code instead: "
-            "entering it confirms the address.",
+            _(
+                "This address is not confirmed yet. Sign in with an emailed code instead: "
+                "entering it confirms the address."
+            ),
         )
         return page(request, frame, "password.html", {"form": form}, status=400)
     return form.login(request, redirect_url=after_sign_in(user, organization, target))
@@ -345,7 +355,7 @@ def two_factor(request: HttpRequest, *, frame: PageFrame) -> HttpResponse:
     stage = LoginStageController.enter(request, AuthenticateStage.key)
     if stage is None:
         return email_page(
-            request, frame, error="Your sign-in has expired. Start again.", status=400
+            request, frame, error=_("Your sign-in has expired. Start again."), status=400
         )
     form = AuthenticateForm(request.POST or None, user=stage.login.user)
     if request.method == "POST":

@@ -11,6 +11,9 @@
  * not need live.js's 1 s: 15 s is one cheap query per reader per 15 s.
  * Forms post normally, or through htmx for signed-in readers (htmx.min.js is loaded only on
  * their pages).
+ * Words this script shows come from the markup, in the reader's language: the link's own text
+ * ("Load more") and its data-loading-text ("Loading…"); none are written here (CSP forbids an
+ * inline script that could carry them, and a second copy would drift).
  */
 (function () {
   "use strict";
@@ -22,8 +25,9 @@
     var timeline = document.querySelector("#discussion [data-timeline]");
     if (!timeline) return;
     event.preventDefault();
+    var label = link.textContent;
     link.setAttribute("aria-busy", "true");
-    link.textContent = "Loading…";
+    link.textContent = link.getAttribute("data-loading-text") || label;
     fetch(link.href, { credentials: "same-origin" }).then(function (response) {
       if (!response.ok) throw new Error("status " + response.status);
       return response.text();
@@ -35,7 +39,7 @@
       var holder = link.parentNode;
       if (next) {
         link.href = next.href;
-        link.textContent = "Load more";
+        link.textContent = next.textContent || label;
         link.removeAttribute("aria-busy");
       } else {
         holder.parentNode.removeChild(holder);

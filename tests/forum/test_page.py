@@ -94,7 +94,7 @@ def test_filters_are_plain_links_and_filter_on_the_server(client, incident, thre
     staff = body(client, url(incident, "?show=staff")).split('id="discussion"')[1]
     assert "Staff says" in staff
     assert "Customer says" not in staff
-    assert "Staff · Acme Cloud" in staff
+    assert "Staff · <bdi>Acme Cloud</bdi>" in staff
 
 
 def test_an_unknown_filter_shows_everything_and_a_bad_page_is_404(client, incident, thread):
@@ -114,7 +114,7 @@ def test_threads_are_shallow_and_deeper_replies_say_whom_they_answer(client, inc
     page = body(client, url(incident))
     assert 'class="fm-reply fm-depth-2"' in page
     after_third = page.split(f'id="comment-{third.public_id}"')[1]
-    assert "replying to Lee" in after_third.split("</article>")[0]
+    assert "replying to <bdi>Lee</bdi>" in after_third.split("</article>")[0]
     after_second = page.split(f'id="comment-{second.public_id}"')[1]
     assert "replying to" not in after_second.split("</article>")[0]
 
@@ -163,12 +163,12 @@ def test_staff_badge_pins_and_the_answer_under_its_question(client, incident, th
     thread_html = page[page.index("Is EU hit?") :]
     assert thread_html.index("Yes, EU only.") < thread_html.index("Same here")
     assert "✓ Answer" in thread_html
-    assert "Staff · Acme Cloud" in page
+    assert "Staff · <bdi>Acme Cloud</bdi>" in page
 
 
 def test_a_customer_named_like_staff_gets_no_badge(client, incident, thread):
     CommentFactory(thread=thread, author_name="Acme Cloud Staff", is_staff=False)
-    assert "Staff · Acme Cloud" not in body(client, url(incident))
+    assert "Staff · <bdi>Acme Cloud</bdi>" not in body(client, url(incident))
 
 
 def test_hidden_and_removed_bodies_never_reach_readers(client, incident, thread, customer):
@@ -190,7 +190,7 @@ def test_hidden_and_removed_bodies_never_reach_readers(client, incident, thread,
     for page in (body(client, url(incident)), body(client, url(incident, "?show=staff"))):
         assert "SECRET" not in page
     page = body(client, url(incident))
-    assert "Hidden by a moderator: Off-topic" in page
+    assert "Hidden by a moderator: <bdi>Off-topic</bdi>" in page
     assert "[removed by a moderator]" in page
 
 
@@ -220,7 +220,8 @@ def test_load_more_pages_by_top_level_comments(client, incident, thread):
     IncidentUpdateFactory(incident=incident, body="Early update.", display_at=at(500))
     first = body(client, url(incident))
     assert "<p>c0</p>" not in first and f"<p>c{PER_PAGE + 4}</p>" in first
-    assert 'href="?show=all&amp;page=2#discussion" data-load-more>Load more</a>' in first
+    more = 'href="?show=all&amp;page=2#discussion" data-load-more data-loading-text="Loading…">'
+    assert f"{more}Load more</a>" in first
     second = body(client, url(incident, "?page=2"))
     assert "<p>c0</p>" in second and f"<p>c{PER_PAGE + 4}</p>" not in second
     assert "data-load-more" not in second

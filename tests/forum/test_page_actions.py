@@ -72,7 +72,7 @@ def test_a_reply_hangs_under_its_comment(signed_in, incident, thread):
 def test_staff_comments_get_the_badge_from_membership(as_editor_client, incident):
     as_editor_client.post(url(incident, "comments/"), form("We are on it."))
     assert Comment.objects.get().is_staff
-    assert "Staff · Acme Cloud" in as_editor_client.get(url(incident)).content.decode()
+    assert "Staff · <bdi>Acme Cloud</bdi>" in as_editor_client.get(url(incident)).content.decode()
 
 
 def test_htmx_gets_the_discussion_fragment(signed_in, incident):
@@ -286,7 +286,7 @@ def test_affected_too_with_a_component_counted_and_undone(client, signed_in, org
     assert response.status_code == 303
     assert response["Location"].endswith("#affected")
     page = signed_in.get(url(incident)).content.decode()
-    assert "✓ You are affected (API)." in page
+    assert "✓ You are affected (<bdi>API</bdi>)." in page
     client.logout()
     anonymous = client.get(url(incident)).content.decode()
     assert "<strong>1</strong> person says they are affected (API: 1)." in anonymous
@@ -342,7 +342,7 @@ def test_hide_with_a_public_reason_is_audited(client, as_editor_client, thread):
     assert entry.data["reason"] == "Spam"
     client.logout()
     page = client.get(url(thread.incident)).content.decode()
-    assert "Hidden by a moderator: Spam" in page and "Buy pills" not in page
+    assert "Hidden by a moderator: <bdi>Spam</bdi>" in page and "Buy pills" not in page
 
 
 def test_hide_without_a_reason_is_refused(as_editor_client, thread):

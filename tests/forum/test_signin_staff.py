@@ -56,7 +56,7 @@ def page_user(page: Client, host: str = PAGE_HOST):
 
 def test_the_page_host_offers_staff_sign_in(client, org):
     response = client.get("/signin/", HTTP_HOST=PAGE_HOST)
-    assert b"Sign in as Acme Cloud staff" in response.content
+    assert b"Sign in as <bdi>Acme Cloud</bdi> staff" in response.content
 
 
 def test_a_member_is_handed_over_to_the_page_host(org, owner):
@@ -70,7 +70,7 @@ def test_a_member_is_handed_over_to_the_page_host(org, owner):
     assert response.url == NEXT
     assert page_user(page) == owner
     signed_in = page.get("/signin/", HTTP_HOST=PAGE_HOST)
-    assert b"Acme Cloud staff" in signed_in.content
+    assert b"<bdi>Acme Cloud</bdi> staff" in signed_in.content
 
 
 def test_a_member_is_handed_over_to_a_verified_custom_domain(org, owner):
@@ -192,9 +192,12 @@ def test_the_next_path_survives_only_as_a_path(org, owner):
 def test_on_the_application_host_staff_are_already_signed_in_on_s_slug(org, owner):
     app = app_client(owner)
     response = app.get("/s/acme/signin/")
-    assert b"Signed in as <strong>alice@acme.test</strong>, Acme Cloud staff." in response.content
+    assert (
+        b"Signed in as <strong>alice@acme.test</strong>, <bdi>Acme Cloud</bdi> staff."
+        in response.content
+    )
     # No hand-off offered there: the application's cookies are the page's.
-    assert b"Sign in as Acme Cloud staff" not in Client().get("/s/acme/signin/").content
+    assert b"Sign in as <bdi>Acme Cloud</bdi> staff" not in Client().get("/s/acme/signin/").content
 
 
 # After signing in on the application, the last hop back to the page host is a page, not a
