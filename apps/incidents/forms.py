@@ -299,8 +299,9 @@ PAST_OR_FAR = {"next_update_past", "next_update_too_far"}
 class IncidentForm(PromiseMixin, ComponentPickerMixin, OrgForm):
     template = forms.CharField(widget=forms.HiddenInput, required=False)
     name = forms.CharField(max_length=255, label=gettext_lazy("Incident name"))
-    status = forms.ChoiceField(choices=INCIDENT_STATUS_CHOICES)
+    status = forms.ChoiceField(label=gettext_lazy("Status"), choices=INCIDENT_STATUS_CHOICES)
     impact = forms.ChoiceField(
+        label=gettext_lazy("Impact"),
         choices=[(AUTO_IMPACT, pgettext_lazy("incident impact", "Automatic")), *IMPACT_CHOICES],
         initial=AUTO_IMPACT,
         help_text=gettext_lazy(
@@ -340,7 +341,7 @@ class IncidentForm(PromiseMixin, ComponentPickerMixin, OrgForm):
 
 
 class UpdateForm(PromiseMixin, ComponentPickerMixin, OrgForm):
-    status = forms.ChoiceField(choices=UPDATE_STATUS_CHOICES)
+    status = forms.ChoiceField(label=gettext_lazy("Status"), choices=UPDATE_STATUS_CHOICES)
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}), label=gettext_lazy("Message"), help_text=TEXT_RULE
     )
@@ -384,6 +385,7 @@ class MaintenanceUpdateForm(OrgForm):
 class IncidentDetailsForm(TextRulesFormMixin, forms.Form):
     name = forms.CharField(max_length=255, label=gettext_lazy("Incident name"))
     impact = forms.ChoiceField(
+        label=gettext_lazy("Impact"),
         choices=IMPACT_CHOICES,
         help_text=gettext_lazy(
             "Setting it by hand stops the automatic impact from component statuses."
@@ -410,7 +412,7 @@ class ResolveForm(TextRulesFormMixin, forms.Form):
 
 
 class ReopenForm(TextRulesFormMixin, forms.Form):
-    status = forms.ChoiceField(choices=INCIDENT_STATUS_CHOICES)
+    status = forms.ChoiceField(label=gettext_lazy("Status"), choices=INCIDENT_STATUS_CHOICES)
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         label=gettext_lazy("Message"),
@@ -429,7 +431,9 @@ class BackfillForm(OrgForm):
     """A past incident: up to one update per status, in order; only "resolved" is required."""
 
     name = forms.CharField(max_length=255, label=gettext_lazy("Incident name"))
-    impact = forms.ChoiceField(choices=IMPACT_CHOICES, initial=Impact.MINOR)
+    impact = forms.ChoiceField(
+        label=gettext_lazy("Impact"), choices=IMPACT_CHOICES, initial=Impact.MINOR
+    )
     components = ComponentChoiceField(
         queryset=Component.objects.none(),
         required=False,
@@ -565,11 +569,15 @@ TEMPLATE_STATUS_CHOICES = [
 
 
 class TemplateForm(TextRulesFormMixin, forms.Form):
-    kind = forms.ChoiceField(choices=Kind.choices, initial=Kind.INCIDENT)
+    kind = forms.ChoiceField(
+        label=gettext_lazy("Kind"), choices=Kind.choices, initial=Kind.INCIDENT
+    )
     name = forms.CharField(max_length=100, label=gettext_lazy("Template name"))
     title = forms.CharField(max_length=255, label=gettext_lazy("Incident name"))
-    status = forms.ChoiceField(choices=TEMPLATE_STATUS_CHOICES)
-    impact = forms.ChoiceField(choices=Impact.choices, initial=Impact.MINOR)
+    status = forms.ChoiceField(label=gettext_lazy("Status"), choices=TEMPLATE_STATUS_CHOICES)
+    impact = forms.ChoiceField(
+        label=gettext_lazy("Impact"), choices=Impact.choices, initial=Impact.MINOR
+    )
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 5}),
         label=gettext_lazy("Message"),
@@ -725,12 +733,16 @@ class ActionItemForm(TextRulesFormMixin, forms.Form):
         help_text=TEXT_RULE,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-    status = forms.ChoiceField(choices=ActionItem.Status.choices, initial=ActionItem.Status.PLANNED)
+    status = forms.ChoiceField(
+        label=gettext_lazy("Status"),
+        choices=ActionItem.Status.choices,
+        initial=ActionItem.Status.PLANNED,
+    )
     due_date = DisplayDateField(required=False, label=gettext_lazy("Due"))
 
 
 class ActionItemStatusForm(TextRulesFormMixin, forms.Form):
-    status = forms.ChoiceField(choices=ActionItem.Status.choices)
+    status = forms.ChoiceField(label=gettext_lazy("Status"), choices=ActionItem.Status.choices)
 
 
 class MoveActionItemForm(TextRulesFormMixin, forms.Form):
