@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import MAXYEAR, MINYEAR, UTC, datetime, time, timedelta, tzinfo
 from itertools import groupby
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import F
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from apps.core.dates import (
     AM_PM,
@@ -45,15 +49,21 @@ from .services import (
     default_next_update,
 )
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 NOT_AFFECTED = ""
 # The rule of apps/core/text.py, said where staff write text that customers read.
-TEXT_RULE = (
+TEXT_RULE = gettext_lazy(
     "Plain text. Line breaks are kept and web addresses become links; what you type is shown "
     "exactly as written."
 )
 AUTO_IMPACT = "auto"
 INCIDENT_STATUS_CHOICES = [(s, IncidentStatus(s).label) for s in UNRESOLVED_INCIDENT]
-UPDATE_STATUS_CHOICES = [*INCIDENT_STATUS_CHOICES, (IncidentStatus.RESOLVED, "Resolved")]
+UPDATE_STATUS_CHOICES = [
+    *INCIDENT_STATUS_CHOICES,
+    (IncidentStatus.RESOLVED, pgettext_lazy("incident status", "Resolved")),
+]
 IMPACT_CHOICES = [(i, Impact(i).label) for i in INCIDENT_IMPACTS]
 
 
@@ -98,7 +108,9 @@ class OrgDateTimeField(forms.DateTimeField):
 
     def _invalid(self) -> ValidationError:
         return ValidationError(
-            f"Write the time like {self.example()} (in {self.tzinfo} time).", code="invalid"
+            _("Write the time like %(example)s (in %(timezone)s time).")
+            % {"example": self.example(), "timezone": self.tzinfo},
+            code="invalid",
         )
 
     def to_python(self, value):
@@ -126,8 +138,8 @@ class OrgDateTimeField(forms.DateTimeField):
         aware = naive.replace(tzinfo=self.tzinfo)
         if aware.astimezone(UTC).astimezone(self.tzinfo).replace(tzinfo=None) != naive:
             raise ValidationError(
-                f"{date_format(naive, DISPLAY_DATETIME)} does not exist in {self.tzinfo} "
-                "(the clocks skip it).",
+                _("%(time)s does not exist in %(timezone)s (the clocks skip it).")
+                % {"time": date_format(naive, DISPLAY_DATETIME), "timezone": self.tzinfo},
                 code="nonexistent",
             )
         if zone_written and zone_written.lower() not in {
@@ -135,8 +147,17 @@ class OrgDateTimeField(forms.DateTimeField):
             (aware.tzname() or "").lower(),
         }:
             raise ValidationError(
-                f"Times here are in {self.tzinfo} time ({aware.tzname()}); "
-                f"leave out “{zone_written}”.",
+                # Translators: abbreviation is the zone's short name (CET); written is what
+                # staff typed after the time.
+                _(
+                    "Times here are in %(timezone)s time (%(abbreviation)s); "
+                    "leave out “%(written)s”."
+                )
+                % {
+                    "timezone": self.tzinfo,
+                    "abbreviation": aware.tzname(),
+                    "written": zone_written,
+                },
                 code="other_zone",
             )
         return aware
@@ -159,9 +180,14 @@ class OrgForm(TextRulesFormMixin, forms.Form):
                 field.tzinfo = organization.tzinfo
                 # State the zone and the format beside every time input: staff are often
                 # elsewhere, and the example is the format the pages show.
-                zone = f"In {organization.timezone} time, like {field.example()}."
+                zone = _("In %(timezone)s time, like %(example)s.") % {
+                    "timezone": organization.timezone,
+                    "example": field.example(),
+                }
                 field.help_text = f"{field.help_text} {zone}" if field.help_text else zone
-                field.widget.attrs["placeholder"] = f"e.g. {field.example()}"
+                field.widget.attrs["placeholder"] = _("e.g. %(example)s") % {
+                    "example": field.example()
+                }
 
 
 class ComponentPickerMixin:
@@ -174,7 +200,7 @@ class ComponentPickerMixin:
         self, components, initial: dict[int, str] | None = None, *, allow_untouched: bool = True
     ) -> None:
         self.picker_components = list(components)
-        choices = [(NOT_AFFECTED, "Not affected")] if allow_untouched else []
+        choices = [(NOT_AFFECTED, _("Not affected"))] if allow_untouched else []
         choices += ComponentStatus.choices
         for component in self.picker_components:
             self.fields[f"component_{component.public_id}"] = forms.ChoiceField(
@@ -221,15 +247,19 @@ class PromiseMixin:
             min_value=1,
             max_value=MAX_PROMISE_MINUTES,
             initial=cadence,
-            label="Next update in (minutes)",
-            help_text=f"Readers see when the next update is due. Your default is {cadence} "
-            "minutes; change it for this update if you need to.",
+            label=_("Next update in (minutes)"),
+            help_text=_(
+                "Readers see when the next update is due. Your default is %(cadence)s "
+                "minutes; change it for this update if you need to."
+            )
+            % {"cadence": cadence},
         )
         self.fields["no_further_updates"] = forms.BooleanField(
             required=False,
-            label="No further updates until resolved",
-            help_text="Only while monitoring: readers see “No further updates until it is "
-            "resolved.”",
+            label=_("No further updates until resolved"),
+            help_text=_(
+                "Only while monitoring: readers see “No further updates until it is resolved.”"
+            ),
         )
 
     def clean_promise(self, status: str | None) -> None:
@@ -268,25 +298,30 @@ PAST_OR_FAR = {"next_update_past", "next_update_too_far"}
 
 class IncidentForm(PromiseMixin, ComponentPickerMixin, OrgForm):
     template = forms.CharField(widget=forms.HiddenInput, required=False)
-    name = forms.CharField(max_length=255, label="Incident name")
-    status = forms.ChoiceField(choices=INCIDENT_STATUS_CHOICES)
+    name = forms.CharField(max_length=255, label=gettext_lazy("Incident name"))
+    status = forms.ChoiceField(label=gettext_lazy("Status"), choices=INCIDENT_STATUS_CHOICES)
     impact = forms.ChoiceField(
-        choices=[(AUTO_IMPACT, "Automatic"), *IMPACT_CHOICES],
+        label=gettext_lazy("Impact"),
+        choices=[(AUTO_IMPACT, pgettext_lazy("incident impact", "Automatic")), *IMPACT_CHOICES],
         initial=AUTO_IMPACT,
-        help_text="Automatic: a major outage is critical, a partial outage major, "
-        "degraded performance minor.",
+        help_text=gettext_lazy(
+            "Automatic: a major outage is critical, a partial outage major, "
+            "degraded performance minor."
+        ),
     )
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 5}),
-        label="Message",
+        label=gettext_lazy("Message"),
         initial=texts.default_update_text(IncidentStatus.INVESTIGATING),
         help_text=TEXT_RULE,
     )
-    notify = forms.BooleanField(required=False, initial=True, label="Notify subscribers")
+    notify = forms.BooleanField(
+        required=False, initial=True, label=gettext_lazy("Notify subscribers")
+    )
     next_update_due = OrgDateTimeField(
         required=False,
-        label="Or by a time",
-        help_text="Overrides the minutes.",
+        label=gettext_lazy("Or by a time"),
+        help_text=gettext_lazy("Overrides the minutes."),
         window=False,
     )
 
@@ -306,13 +341,18 @@ class IncidentForm(PromiseMixin, ComponentPickerMixin, OrgForm):
 
 
 class UpdateForm(PromiseMixin, ComponentPickerMixin, OrgForm):
-    status = forms.ChoiceField(choices=UPDATE_STATUS_CHOICES)
+    status = forms.ChoiceField(label=gettext_lazy("Status"), choices=UPDATE_STATUS_CHOICES)
     body = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 4}), label="Message", help_text=TEXT_RULE
+        widget=forms.Textarea(attrs={"rows": 4}), label=gettext_lazy("Message"), help_text=TEXT_RULE
     )
-    notify = forms.BooleanField(required=False, initial=True, label="Notify subscribers")
+    notify = forms.BooleanField(
+        required=False, initial=True, label=gettext_lazy("Notify subscribers")
+    )
     next_update_due = OrgDateTimeField(
-        required=False, label="Or by a time", help_text="Overrides the minutes.", window=False
+        required=False,
+        label=gettext_lazy("Or by a time"),
+        help_text=gettext_lazy("Overrides the minutes."),
+        window=False,
     )
 
     def clean(self):
@@ -335,44 +375,53 @@ class UpdateForm(PromiseMixin, ComponentPickerMixin, OrgForm):
 
 class MaintenanceUpdateForm(OrgForm):
     body = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 4}), label="Message", help_text=TEXT_RULE
+        widget=forms.Textarea(attrs={"rows": 4}), label=gettext_lazy("Message"), help_text=TEXT_RULE
     )
-    notify = forms.BooleanField(required=False, initial=True, label="Notify subscribers")
+    notify = forms.BooleanField(
+        required=False, initial=True, label=gettext_lazy("Notify subscribers")
+    )
 
 
 class IncidentDetailsForm(TextRulesFormMixin, forms.Form):
-    name = forms.CharField(max_length=255, label="Incident name")
+    name = forms.CharField(max_length=255, label=gettext_lazy("Incident name"))
     impact = forms.ChoiceField(
+        label=gettext_lazy("Impact"),
         choices=IMPACT_CHOICES,
-        help_text="Setting it by hand stops the automatic impact from component statuses.",
+        help_text=gettext_lazy(
+            "Setting it by hand stops the automatic impact from component statuses."
+        ),
     )
 
 
 class EditUpdateForm(TextRulesFormMixin, forms.Form):
     body = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 5}), label="Message", help_text=TEXT_RULE
+        widget=forms.Textarea(attrs={"rows": 5}), label=gettext_lazy("Message"), help_text=TEXT_RULE
     )
 
 
 class ResolveForm(TextRulesFormMixin, forms.Form):
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
-        label="Message",
+        label=gettext_lazy("Message"),
         initial=texts.default_update_text(IncidentStatus.RESOLVED),
         help_text=TEXT_RULE,
     )
-    notify = forms.BooleanField(required=False, initial=True, label="Notify subscribers")
+    notify = forms.BooleanField(
+        required=False, initial=True, label=gettext_lazy("Notify subscribers")
+    )
 
 
 class ReopenForm(TextRulesFormMixin, forms.Form):
-    status = forms.ChoiceField(choices=INCIDENT_STATUS_CHOICES)
+    status = forms.ChoiceField(label=gettext_lazy("Status"), choices=INCIDENT_STATUS_CHOICES)
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
-        label="Message",
+        label=gettext_lazy("Message"),
         initial=texts.REOPENED_TEXT,
         help_text=TEXT_RULE,
     )
-    notify = forms.BooleanField(required=False, initial=True, label="Notify subscribers")
+    notify = forms.BooleanField(
+        required=False, initial=True, label=gettext_lazy("Notify subscribers")
+    )
 
 
 BACKFILL_STEPS = [*UNRESOLVED_INCIDENT, IncidentStatus.RESOLVED]
@@ -381,13 +430,15 @@ BACKFILL_STEPS = [*UNRESOLVED_INCIDENT, IncidentStatus.RESOLVED]
 class BackfillForm(OrgForm):
     """A past incident: up to one update per status, in order; only "resolved" is required."""
 
-    name = forms.CharField(max_length=255, label="Incident name")
-    impact = forms.ChoiceField(choices=IMPACT_CHOICES, initial=Impact.MINOR)
+    name = forms.CharField(max_length=255, label=gettext_lazy("Incident name"))
+    impact = forms.ChoiceField(
+        label=gettext_lazy("Impact"), choices=IMPACT_CHOICES, initial=Impact.MINOR
+    )
     components = ComponentChoiceField(
         queryset=Component.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Affected components",
+        label=gettext_lazy("Affected components"),
     )
 
     def __init__(self, *args, **kwargs):
@@ -399,14 +450,17 @@ class BackfillForm(OrgForm):
                 widget=forms.Textarea(attrs={"rows": 2}),
                 required=required,
                 # The step's fieldset legend names the status; the labels stay short.
-                label="Message",
+                label=_("Message"),
                 initial=texts.default_update_text(status) if required else "",
                 help_text=TEXT_RULE,
             )
-            field = OrgDateTimeField(required=required, label="Time")
+            field = OrgDateTimeField(required=required, label=_("Time"))
             field.tzinfo = self.organization.tzinfo
-            field.help_text = f"In {self.organization.timezone} time, like {field.example()}."
-            field.widget.attrs["placeholder"] = f"e.g. {field.example()}"
+            field.help_text = _("In %(timezone)s time, like %(example)s.") % {
+                "timezone": self.organization.timezone,
+                "example": field.example(),
+            }
+            field.widget.attrs["placeholder"] = _("e.g. %(example)s") % {"example": field.example()}
             self.fields[f"at_{status}"] = field
 
     def steps(self) -> list[tuple[str, object, object]]:
@@ -419,9 +473,9 @@ class BackfillForm(OrgForm):
         for status in BACKFILL_STEPS:
             body, at = data.get(f"body_{status}"), data.get(f"at_{status}")
             if body and not at:
-                self.add_error(f"at_{status}", "When did this update happen?")
+                self.add_error(f"at_{status}", _("When did this update happen?"))
             if at and not body:
-                self.add_error(f"body_{status}", "Write what was said at that time.")
+                self.add_error(f"body_{status}", _("Write what was said at that time."))
         return data
 
     def updates(self) -> list[tuple[str, str, datetime]]:
@@ -433,7 +487,7 @@ class BackfillForm(OrgForm):
 
 
 class DeleteForm(TextRulesFormMixin, forms.Form):
-    confirm_name = forms.CharField(label="Type the name to confirm", max_length=255)
+    confirm_name = forms.CharField(label=gettext_lazy("Type the name to confirm"), max_length=255)
 
     def __init__(self, *args, expected: str, **kwargs):
         self.expected = expected
@@ -442,40 +496,42 @@ class DeleteForm(TextRulesFormMixin, forms.Form):
     def clean_confirm_name(self) -> str:
         value = self.cleaned_data["confirm_name"].strip()
         if value != self.expected.strip():
-            raise ValidationError("That is not the name. Nothing was deleted.")
+            raise ValidationError(_("That is not the name. Nothing was deleted."))
         return value
 
 
 class MaintenanceForm(OrgForm):
-    name = forms.CharField(max_length=255, label="Title")
-    scheduled_for = OrgDateTimeField(label="Starts")
-    scheduled_until = OrgDateTimeField(label="Ends")
+    name = forms.CharField(max_length=255, label=gettext_lazy("Title"))
+    scheduled_for = OrgDateTimeField(label=gettext_lazy("Starts"))
+    scheduled_until = OrgDateTimeField(label=gettext_lazy("Ends"))
     components = ComponentChoiceField(
         queryset=Component.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Components under maintenance",
+        label=gettext_lazy("Components under maintenance"),
     )
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}),
-        label="Message",
+        label=gettext_lazy("Message"),
         initial=texts.default_update_text(MaintenanceStatus.SCHEDULED),
         help_text=TEXT_RULE,
     )
     auto_start = forms.BooleanField(
-        required=False, initial=True, label="Start automatically at the start time"
+        required=False, initial=True, label=gettext_lazy("Start automatically at the start time")
     )
     auto_complete = forms.BooleanField(
-        required=False, initial=True, label="Complete automatically at the end time"
+        required=False, initial=True, label=gettext_lazy("Complete automatically at the end time")
     )
     reminder_hours = forms.IntegerField(
         required=False,
         min_value=1,
         max_value=MAX_REMINDER_HOURS,
-        label="Remind subscribers (hours before)",
-        help_text="Leave empty for no reminder.",
+        label=gettext_lazy("Remind subscribers (hours before)"),
+        help_text=gettext_lazy("Leave empty for no reminder."),
     )
-    notify = forms.BooleanField(required=False, initial=True, label="Notify subscribers")
+    notify = forms.BooleanField(
+        required=False, initial=True, label=gettext_lazy("Notify subscribers")
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -485,39 +541,51 @@ class MaintenanceForm(OrgForm):
         data = super().clean()
         start, end = data.get("scheduled_for"), data.get("scheduled_until")
         if start and end and end <= start:
-            self.add_error("scheduled_until", "The maintenance must end after it starts.")
+            self.add_error("scheduled_until", _("The maintenance must end after it starts."))
         return data
 
 
 class ExtendForm(OrgForm):
-    scheduled_until = OrgDateTimeField(label="New end")
+    scheduled_until = OrgDateTimeField(label=gettext_lazy("New end"))
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
-        label="Message",
-        help_text="Leave empty to say the maintenance takes longer and when it should end. "
-        + TEXT_RULE,
+        label=gettext_lazy("Message"),
+        help_text=format_lazy(
+            "{} {}",
+            gettext_lazy("Leave empty to say the maintenance takes longer and when it should end."),
+            TEXT_RULE,
+        ),
     )
-    notify = forms.BooleanField(required=False, initial=True, label="Notify subscribers")
+    notify = forms.BooleanField(
+        required=False, initial=True, label=gettext_lazy("Notify subscribers")
+    )
 
 
 TEMPLATE_STATUS_CHOICES = [
     *INCIDENT_STATUS_CHOICES,
-    (MaintenanceStatus.SCHEDULED, "Scheduled (maintenance)"),
+    (MaintenanceStatus.SCHEDULED, gettext_lazy("Scheduled (maintenance)")),
 ]
 
 
 class TemplateForm(TextRulesFormMixin, forms.Form):
-    kind = forms.ChoiceField(choices=Kind.choices, initial=Kind.INCIDENT)
-    name = forms.CharField(max_length=100, label="Template name")
-    title = forms.CharField(max_length=255, label="Incident name")
-    status = forms.ChoiceField(choices=TEMPLATE_STATUS_CHOICES)
-    impact = forms.ChoiceField(choices=Impact.choices, initial=Impact.MINOR)
+    kind = forms.ChoiceField(
+        label=gettext_lazy("Kind"), choices=Kind.choices, initial=Kind.INCIDENT
+    )
+    name = forms.CharField(max_length=100, label=gettext_lazy("Template name"))
+    title = forms.CharField(max_length=255, label=gettext_lazy("Incident name"))
+    status = forms.ChoiceField(label=gettext_lazy("Status"), choices=TEMPLATE_STATUS_CHOICES)
+    impact = forms.ChoiceField(
+        label=gettext_lazy("Impact"), choices=Impact.choices, initial=Impact.MINOR
+    )
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 5}),
-        label="Message",
-        help_text="Say what customers experience, in plain words. Do not play it down. "
-        + TEXT_RULE,
+        label=gettext_lazy("Message"),
+        help_text=format_lazy(
+            "{} {}",
+            gettext_lazy("Say what customers experience, in plain words. Do not play it down."),
+            TEXT_RULE,
+        ),
     )
 
     def clean(self):
@@ -526,9 +594,11 @@ class TemplateForm(TextRulesFormMixin, forms.Form):
             # A maintenance is always announced as scheduled with maintenance impact.
             data["status"], data["impact"] = MaintenanceStatus.SCHEDULED, Impact.MAINTENANCE
         elif data.get("status") == MaintenanceStatus.SCHEDULED:
-            self.add_error("status", "Incidents start as investigating, identified or monitoring.")
+            self.add_error(
+                "status", _("Incidents start as investigating, identified or monitoring.")
+            )
         elif data.get("impact") == Impact.MAINTENANCE:
-            self.add_error("impact", "Maintenance impact is for maintenance templates.")
+            self.add_error("impact", _("Maintenance impact is for maintenance templates."))
         return data
 
 
@@ -536,11 +606,16 @@ class TemplateForm(TextRulesFormMixin, forms.Form):
 
 
 def _section(
-    label: str, help_text: str, rows: int, placeholder: str, *, required: bool = False
+    label: StrOrPromise,
+    help_text: StrOrPromise,
+    rows: int,
+    placeholder: StrOrPromise,
+    *,
+    required: bool = False,
 ) -> forms.CharField:
     return forms.CharField(
         label=label,
-        help_text=f"{help_text} {TEXT_RULE}",
+        help_text=format_lazy("{} {}", help_text, TEXT_RULE),
         required=required,
         max_length=POSTMORTEM_TEXT_MAX,
         widget=forms.Textarea(attrs={"rows": rows, "placeholder": placeholder}),
@@ -552,92 +627,122 @@ class PostmortemForm(TextRulesFormMixin, forms.Form):
     wait."""
 
     summary = _section(
-        "What happened",
-        "In plain words, for someone who does not work here: what customers saw, from when to "
-        "when. Avoid internal names, acronyms and jargon.",
+        gettext_lazy("What happened"),
+        gettext_lazy(
+            "In plain words, for someone who does not work here: what customers saw, from when to "
+            "when. Avoid internal names, acronyms and jargon."
+        ),
         5,
-        "From 10:02 to 10:47 UTC, most attempts to sign in failed with an error page.",
+        gettext_lazy(
+            "From 10:02 to 10:47 UTC, most attempts to sign in failed with an error page."
+        ),
         required=True,
     )
     customer_impact = _section(
-        "How this affected you",
-        "Who was affected, how, and for how long. A new postmortem starts with what Candor "
-        "measured (how long it lasted, each component's worst status and time out, subscribers "
-        "notified, readers who said they were affected): check it and add what you know. Do not "
-        "minimise it (“some users”, “brief”) unless that is the truth.",
+        gettext_lazy("How this affected you"),
+        gettext_lazy(
+            "Who was affected, how, and for how long. A new postmortem starts with what Candor "
+            "measured (how long it lasted, each component's worst status and time out, "
+            "subscribers notified, readers who said they were affected): check it and add what "
+            "you know. Do not minimise it (“some users”, “brief”) unless that is the truth."
+        ),
         6,
-        "Everyone trying to sign in during those 45 minutes could not reach their account.",
+        gettext_lazy(
+            "Everyone trying to sign in during those 45 minutes could not reach their account."
+        ),
     )
     acknowledgement = _section(
-        "Your words to the people this affected",
-        "Say it as you would to a customer in front of you: that you understand the trouble "
-        "this caused and that you are sorry. Nobody writes this part for you; you can publish "
-        "without it.",
+        gettext_lazy("Your words to the people this affected"),
+        gettext_lazy(
+            "Say it as you would to a customer in front of you: that you understand the trouble "
+            "this caused and that you are sorry. Nobody writes this part for you; you can publish "
+            "without it."
+        ),
         3,
-        "We know many of you were in the middle of work when this happened. We are sorry.",
+        gettext_lazy(
+            "We know many of you were in the middle of work when this happened. We are sorry."
+        ),
     )
     cause = _section(
-        "Why it happened",
-        "The cause, explained simply and without blame.",
+        gettext_lazy("Why it happened"),
+        gettext_lazy("The cause, explained simply and without blame."),
         4,
-        "A change to our sign-in service sent every request to a server that was restarting.",
+        gettext_lazy(
+            "A change to our sign-in service sent every request to a server that was restarting."
+        ),
     )
     resolution = _section(
-        "How we fixed it",
-        "What restored service. What you are changing so it does not happen again goes in the "
-        "action items below.",
+        gettext_lazy("How we fixed it"),
+        gettext_lazy(
+            "What restored service. What you are changing so it does not happen again goes in the "
+            "action items below."
+        ),
         3,
-        "We undid the change at 10:45 and sign-ins recovered within two minutes.",
+        gettext_lazy("We undid the change at 10:45 and sign-ins recovered within two minutes."),
     )
 
 
 class FollowUpSettingsForm(TextRulesFormMixin, forms.Form):
     postmortem_due_days = forms.IntegerField(
-        label="List resolved incidents without a postmortem after",
-        help_text=f"Days after resolution, from 1 to {FollowUpSettings.MAX_POSTMORTEM_DUE_DAYS}.",
+        label=gettext_lazy("List resolved incidents without a postmortem after"),
         min_value=1,
         max_value=FollowUpSettings.MAX_POSTMORTEM_DUE_DAYS,
         error_messages={
-            "min_value": "Choose at least 1 day: a postmortem takes time to write.",
-            "max_value": "Choose at most %(limit_value)s days: later than that, readers have "
-            "moved on.",
-            "invalid": "Enter a whole number of days.",
-            "required": "Enter a number of days.",
+            "min_value": gettext_lazy("Choose at least 1 day: a postmortem takes time to write."),
+            "max_value": gettext_lazy(
+                "Choose at most %(limit_value)s days: later than that, readers have moved on."
+            ),
+            "invalid": gettext_lazy("Enter a whole number of days."),
+            "required": gettext_lazy("Enter a number of days."),
         },
         widget=forms.NumberInput(attrs={"class": "input-narrow"}),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["postmortem_due_days"].help_text = _(
+            "Days after resolution, from 1 to %(max)s."
+        ) % {"max": FollowUpSettings.MAX_POSTMORTEM_DUE_DAYS}
 
 
 class PublishPostmortemForm(TextRulesFormMixin, forms.Form):
     notify = forms.BooleanField(
         required=False,
         initial=True,
-        label="Notify subscribers",
-        help_text="Email, webhook and Slack subscribers of the affected components get the "
-        "summary and a link.",
+        label=gettext_lazy("Notify subscribers"),
+        help_text=gettext_lazy(
+            "Email, webhook and Slack subscribers of the affected components get the "
+            "summary and a link."
+        ),
     )
 
 
 class ActionItemForm(TextRulesFormMixin, forms.Form):
     title = forms.CharField(
         max_length=255,
-        label="What will change",
-        help_text="One concrete change, in plain words.",
-        widget=forms.TextInput(attrs={"placeholder": "Test sign-in changes on one server first"}),
+        label=gettext_lazy("What will change"),
+        help_text=gettext_lazy("One concrete change, in plain words."),
+        widget=forms.TextInput(
+            attrs={"placeholder": gettext_lazy("Test sign-in changes on one server first")}
+        ),
     )
     description = forms.CharField(
         required=False,
         max_length=POSTMORTEM_TEXT_MAX,
-        label="Details",
+        label=gettext_lazy("Details"),
         help_text=TEXT_RULE,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-    status = forms.ChoiceField(choices=ActionItem.Status.choices, initial=ActionItem.Status.PLANNED)
-    due_date = DisplayDateField(required=False, label="Due")
+    status = forms.ChoiceField(
+        label=gettext_lazy("Status"),
+        choices=ActionItem.Status.choices,
+        initial=ActionItem.Status.PLANNED,
+    )
+    due_date = DisplayDateField(required=False, label=gettext_lazy("Due"))
 
 
 class ActionItemStatusForm(TextRulesFormMixin, forms.Form):
-    status = forms.ChoiceField(choices=ActionItem.Status.choices)
+    status = forms.ChoiceField(label=gettext_lazy("Status"), choices=ActionItem.Status.choices)
 
 
 class MoveActionItemForm(TextRulesFormMixin, forms.Form):

@@ -20,6 +20,7 @@ from datetime import datetime
 from django.core.mail import EmailMessage, get_connection
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from apps.core import http
 from apps.core.links import absolute_url
@@ -48,8 +49,15 @@ def subject(incident: Incident, kind: str) -> str:
     due = incident.next_update_due
     assert due is not None
     if kind == services.OVERDUE:
-        return f"Update overdue since {_local(due, incident)}: {incident.name}"
-    return f"Update due by {_local(due, incident)}: {incident.name}"
+        # Translators: subject of a staff reminder mail; time is "14:30 CET".
+        return _("Update overdue since %(time)s: %(name)s") % {
+            "time": _local(due, incident),
+            "name": incident.name,
+        }
+    return _("Update due by %(time)s: %(name)s") % {
+        "time": _local(due, incident),
+        "name": incident.name,
+    }
 
 
 def context(incident: Incident, kind: str, now: datetime, own: bool) -> dict:
@@ -72,11 +80,12 @@ def context(incident: Incident, kind: str, now: datetime, own: bool) -> dict:
 def slack_text(incident: Incident, facts: dict) -> str:
     icon = ":warning:" if facts["overdue"] else ":alarm_clock:"
     name = staff_text_slack(incident.name)
-    return (
-        f"{icon} *{name}*: {staff_text_slack(facts['due_line'])}\n"
-        f"<{facts['dashboard_url']}|Post an update> · readers see the promise on "
-        f"<{facts['public_url']}|the incident page>."
-    )
+    # Translators: Slack markup; keep <url|words> as it is and translate only the words.
+    links = _(
+        "<%(dashboard_url)s|Post an update> · readers see the promise on "
+        "<%(public_url)s|the incident page>."
+    ) % {"dashboard_url": facts["dashboard_url"], "public_url": facts["public_url"]}
+    return f"{icon} *{name}*: {staff_text_slack(facts['due_line'])}\n{links}"
 
 
 def send(incident: Incident, *, kind: str, now: datetime) -> Sent:

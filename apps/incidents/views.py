@@ -8,6 +8,7 @@ write and turn their ValidationErrors into form errors.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib import messages
@@ -18,6 +19,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from apps.notifications.models import NotificationSettings
@@ -39,6 +42,9 @@ from .models import (
     Postmortem,
 )
 from .plain import views as plain
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 READ_WRITE = {"write_permission": "incidents.edit"}
 PAGE_SIZE = 25
@@ -139,8 +145,12 @@ def follow_up_settings(request: HttpRequest) -> HttpResponse:
         days = form.cleaned_data["postmortem_due_days"]
         messages.success(
             request,
-            f"Saved. Resolved incidents without a postmortem are listed after {days} "
-            f"day{'s' if days != 1 else ''}.",
+            ngettext(
+                "Saved. Resolved incidents without a postmortem are listed after %(days)s day.",
+                "Saved. Resolved incidents without a postmortem are listed after %(days)s days.",
+                days,
+            )
+            % {"days": days},
         )
         return redirect(reverse("incidents:list", args=[organization.slug]) + "#follow-ups")
     return _render(
@@ -182,7 +192,7 @@ def _preview_context(form: forms.IncidentForm) -> dict:
     status = data.get("status") or IncidentStatus.INVESTIGATING
     return {
         "preview": {
-            "name": data.get("name") or form.data.get("name") or "Untitled incident",
+            "name": data.get("name") or form.data.get("name") or _("Untitled incident"),
             "status": status,
             "status_label": IncidentStatus(status).label,
             "impact": impact,
@@ -240,7 +250,7 @@ def incident_new(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             _form_error(form, error)
         else:
-            messages.success(request, "Incident opened and published on your status page.")
+            messages.success(request, _("Incident opened and published on your status page."))
             return redirect("incidents:detail", request.organization.slug, incident.public_id)
     return _render(
         request,
@@ -276,7 +286,7 @@ def incident_detail(request: HttpRequest, incident_id: str) -> HttpResponse:
             no_further_updates=form.promised[1],
         ),
     ):
-        messages.success(request, "Update posted.")
+        messages.success(request, _("Update posted."))
         return redirect("incidents:detail", request.organization.slug, incident.public_id)
     context = {
         "incident": incident,
@@ -309,7 +319,7 @@ def edit_update(request: HttpRequest, incident_id: str, update_id: str) -> HttpR
         form,
         lambda data: services.edit_update(update, actor=request.principal, body=data["body"]),
     ):
-        messages.success(request, "Update corrected. The previous text is kept for staff.")
+        messages.success(request, _("Update corrected. The previous text is kept for staff."))
         return redirect(_detail_url(request, incident))
     return _render(
         request,
@@ -382,11 +392,12 @@ def edit_details(request: HttpRequest, incident_id: str) -> HttpResponse:
         incident,
         form,
         run,
-        done="Saved. Subscribers are not notified of this change.",
-        title="Edit name and impact",
-        submit="Save",
-        explain="Corrections only: nobody is notified. Post an update to tell readers "
-        "what changed.",
+        done=_("Saved. Subscribers are not notified of this change."),
+        title=_("Edit name and impact"),
+        submit=_("Save"),
+        explain=_(
+            "Corrections only: nobody is notified. Post an update to tell readers what changed."
+        ),
     )
 
 
@@ -403,11 +414,13 @@ def resolve(request: HttpRequest, incident_id: str) -> HttpResponse:
             body=data["body"],
             deliver_notifications=data["notify"],
         ),
-        done="Incident resolved. Affected components are operational.",
-        title="Resolve incident",
-        submit="Resolve incident",
-        explain="Affected components go back to operational. To keep one "
-        "degraded, post an update with status Resolved instead.",
+        done=_("Incident resolved. Affected components are operational."),
+        title=_("Resolve incident"),
+        submit=_("Resolve incident"),
+        explain=_(
+            "Affected components go back to operational. To keep one "
+            "degraded, post an update with status Resolved instead."
+        ),
     )
 
 
@@ -427,11 +440,13 @@ def reopen(request: HttpRequest, incident_id: str) -> HttpResponse:
             # Reopened, it is active again: the default cadence promises the next update.
             next_update_due=services.default_next_update(request.organization, timezone.now()),
         ),
-        done="Incident reopened.",
-        title="Reopen incident",
-        submit="Reopen incident",
-        explain="Use this when the same problem comes back. Set component "
-        "statuses with the next update.",
+        done=_("Incident reopened."),
+        title=_("Reopen incident"),
+        submit=_("Reopen incident"),
+        explain=_(
+            "Use this when the same problem comes back. Set component "
+            "statuses with the next update."
+        ),
     )
 
 
@@ -451,7 +466,7 @@ def backfill(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             _form_error(form, error)
         else:
-            messages.success(request, "Past incident recorded. Nobody was notified.")
+            messages.success(request, _("Past incident recorded. Nobody was notified."))
             return redirect(_detail_url(request, incident))
     return _render(request, "incidents/dashboard/backfill.html", {"form": form})
 
@@ -464,7 +479,7 @@ def delete(request: HttpRequest, incident_id: str) -> HttpResponse:
     form = forms.DeleteForm(request.POST or None, expected=incident.name)
     if request.method == "POST" and form.is_valid():
         services.delete_incident(incident, actor=request.principal)
-        messages.success(request, f"“{incident.name}” was deleted.")
+        messages.success(request, _("“%(name)s” was deleted.") % {"name": incident.name})
         name = "incidents:maintenance_list" if incident.is_maintenance else "incidents:list"
         return redirect(name, request.organization.slug)
     return _render(request, "incidents/dashboard/delete.html", {"incident": incident, "form": form})
@@ -524,7 +539,7 @@ def maintenance_new(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             _form_error(form, error)
         else:
-            messages.success(request, "Maintenance scheduled and published on your status page.")
+            messages.success(request, _("Maintenance scheduled and published on your status page."))
             return redirect(_detail_url(request, maintenance))
     templates = IncidentTemplate.objects.for_org(request.organization).filter(kind=Kind.MAINTENANCE)
     return _render(
@@ -549,7 +564,7 @@ def maintenance_detail(request: HttpRequest, maintenance_id: str) -> HttpRespons
             deliver_notifications=data["notify"],
         ),
     ):
-        messages.success(request, "Update posted.")
+        messages.success(request, _("Update posted."))
         return redirect(_detail_url(request, maintenance))
     context = {
         "incident": maintenance,
@@ -563,7 +578,7 @@ def maintenance_detail(request: HttpRequest, maintenance_id: str) -> HttpRespons
     return _render(request, "incidents/dashboard/maintenance_detail.html", context, status=status)
 
 
-def _maintenance_action(action, done_message: str):
+def _maintenance_action(action, done_message: StrOrPromise):
     @org_view("incidents.edit")
     @require_POST
     def view(request: HttpRequest, maintenance_id: str) -> HttpResponse:
@@ -580,13 +595,19 @@ def _maintenance_action(action, done_message: str):
 
 
 maintenance_start = _maintenance_action(
-    services.start_maintenance, "Maintenance started; its components are under maintenance."
+    services.start_maintenance,
+    gettext_lazy("Maintenance started; its components are under maintenance."),
 )
-maintenance_verify = _maintenance_action(services.mark_verifying, "Marked as verifying.")
+maintenance_verify = _maintenance_action(
+    services.mark_verifying, gettext_lazy("Marked as verifying.")
+)
 maintenance_complete = _maintenance_action(
-    services.complete_maintenance, "Maintenance completed; its components are operational."
+    services.complete_maintenance,
+    gettext_lazy("Maintenance completed; its components are operational."),
 )
-maintenance_cancel = _maintenance_action(services.cancel_maintenance, "Maintenance cancelled.")
+maintenance_cancel = _maintenance_action(
+    services.cancel_maintenance, gettext_lazy("Maintenance cancelled.")
+)
 
 
 @org_view("incidents.edit")
@@ -608,10 +629,10 @@ def maintenance_extend(request: HttpRequest, maintenance_id: str) -> HttpRespons
             body=data["body"] or None,
             deliver_notifications=data["notify"],
         ),
-        done="Maintenance window extended.",
-        title="Extend maintenance",
-        submit="Extend",
-        explain="Subscribers see the new end time.",
+        done=_("Maintenance window extended."),
+        title=_("Extend maintenance"),
+        submit=_("Extend"),
+        explain=_("Subscribers see the new end time."),
     )
 
 
@@ -640,7 +661,7 @@ def template_new(request: HttpRequest) -> HttpResponse:
             request.organization, actor=request.principal, **data
         ),
     ):
-        messages.success(request, "Template saved.")
+        messages.success(request, _("Template saved."))
         return redirect("incidents:templates", request.organization.slug)
     return _render(request, "incidents/dashboard/template_form.html", {"form": form})
 
@@ -657,7 +678,7 @@ def template_edit(request: HttpRequest, template_id: str) -> HttpResponse:
         form,
         lambda data: services.update_template(template, actor=request.principal, **data),
     ):
-        messages.success(request, "Template saved.")
+        messages.success(request, _("Template saved."))
         return redirect("incidents:templates", request.organization.slug)
     return _render(
         request, "incidents/dashboard/template_form.html", {"form": form, "template": template}
@@ -669,7 +690,7 @@ def template_delete(request: HttpRequest, template_id: str) -> HttpResponse:
     template = _template_from(request, template_id)
     if request.method == "POST":
         services.delete_template(template, actor=request.principal)
-        messages.success(request, f"Template “{template.name}” deleted.")
+        messages.success(request, _("Template “%(name)s” deleted.") % {"name": template.name})
         return redirect("incidents:templates", request.organization.slug)
     return _render(request, "incidents/dashboard/template_delete.html", {"template": template})
 
@@ -680,7 +701,12 @@ def template_defaults(request: HttpRequest) -> HttpResponse:
     created = services.ensure_default_templates(request.organization, actor=request.principal)
     messages.success(
         request,
-        f"Added {len(created)} default templates." if created else "You have all the defaults.",
+        ngettext(
+            "Added %(count)s default template.", "Added %(count)s default templates.", len(created)
+        )
+        % {"count": len(created)}
+        if created
+        else _("You have all the defaults."),
     )
     return redirect("incidents:templates", request.organization.slug)
 
@@ -769,9 +795,9 @@ def postmortem(request: HttpRequest, incident_id: str) -> HttpResponse:
             _form_error(form, error)
         else:
             if saved.is_published:
-                messages.success(request, "Saved. Readers see the new text now.")
+                messages.success(request, _("Saved. Readers see the new text now."))
             else:
-                messages.success(request, "Draft saved. Only your team can see it.")
+                messages.success(request, _("Draft saved. Only your team can see it."))
             return redirect(_postmortem_url(request, incident))
     return _postmortem_page(request, incident, current, form=form, status=400)
 
@@ -805,13 +831,14 @@ def _publish(request: HttpRequest, incident: Incident) -> None:
 postmortem_publish = _postmortem_action(
     _publish,
     lambda request: (
-        "Postmortem published on your status page"
-        + (" and sent to subscribers." if request.POST.get("notify") else ".")
+        _("Postmortem published on your status page and sent to subscribers.")
+        if request.POST.get("notify")
+        else _("Postmortem published on your status page.")
     ),
 )
 postmortem_unpublish = _postmortem_action(
     lambda request, incident: services.unpublish_postmortem(incident, actor=request.principal),
-    lambda request: "Postmortem taken off the status page. It is kept as a draft.",
+    lambda request: _("Postmortem taken off the status page. It is kept as a draft."),
 )
 
 
@@ -825,11 +852,13 @@ def postmortem_delete(request: HttpRequest, incident_id: str) -> HttpResponse:
         incident,
         forms.ConfirmForm(request.POST if request.method == "POST" else None),
         lambda data: services.delete_postmortem(incident, actor=request.principal),
-        done="Postmortem draft deleted.",
-        title="Delete postmortem draft",
-        submit="Delete draft",
-        explain="The draft and its action items are deleted. A published postmortem must be "
-        "unpublished first.",
+        done=_("Postmortem draft deleted."),
+        title=_("Delete postmortem draft"),
+        submit=_("Delete draft"),
+        explain=_(
+            "The draft and its action items are deleted. A published postmortem must be "
+            "unpublished first."
+        ),
     )
 
 
@@ -854,7 +883,7 @@ def action_item_add(request: HttpRequest, incident_id: str) -> HttpResponse:
             _form_error(form, error)
         else:
             if not request.headers.get("HX-Request"):
-                messages.success(request, "Action item added.")
+                messages.success(request, _("Action item added."))
             return _back_to_items(request, incident)
     return _postmortem_page(
         request, incident, _postmortem_of(request, incident), item_form=form, status=400
@@ -872,7 +901,7 @@ def action_item_edit(request: HttpRequest, incident_id: str, item_id: str) -> Ht
         form,
         lambda data: services.update_action_item(item, actor=request.principal, **data),
     ):
-        messages.success(request, "Action item saved.")
+        messages.success(request, _("Action item saved."))
         return redirect(_postmortem_url(request, incident) + "#action-items")
     return _render(
         request,
@@ -893,7 +922,7 @@ def action_item_status(request: HttpRequest, incident_id: str, item_id: str) -> 
             item, actor=request.principal, status=form.cleaned_data["status"]
         )
     else:
-        messages.error(request, "Choose planned, in progress or done.")
+        messages.error(request, _("Choose planned, in progress or done."))
     return _back_to_items(request, incident)
 
 
@@ -918,5 +947,5 @@ def action_item_delete(request: HttpRequest, incident_id: str, item_id: str) -> 
     item = _action_item(request, incident, item_id)
     services.delete_action_item(item, actor=request.principal)
     if not request.headers.get("HX-Request"):
-        messages.success(request, f"Action item “{item.title}” deleted.")
+        messages.success(request, _("Action item “%(title)s” deleted.") % {"title": item.title})
     return _back_to_items(request, incident)

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from apps.core.links import absolute_url
@@ -52,8 +53,10 @@ def api_key_create(request: HttpRequest) -> HttpResponse:
             # The browser re-sent a form that already made a key (reload, back button).
             messages.info(
                 request,
-                "That key was already created. Its secret is shown only once; if it was not "
-                "saved, revoke the key and create a new one.",
+                _(
+                    "That key was already created. Its secret is shown only once; if it was not "
+                    "saved, revoke the key and create a new one."
+                ),
             )
             return redirect(_list_url(request))
         if form.is_valid():
@@ -101,9 +104,11 @@ def api_key_revoke(request: HttpRequest, key_id: str) -> HttpResponse:
         if key.is_active:
             revoke_api_key(key, actor=request.principal)
             messages.success(
-                request, f"Revoked “{key.name}”. Requests that use it now get 401 Unauthorized."
+                request,
+                _("Revoked “%(name)s”. Requests that use it now get 401 Unauthorized.")
+                % {"name": key.name},
             )
         else:
-            messages.info(request, f"“{key.name}” was already revoked.")
+            messages.info(request, _("“%(name)s” was already revoked.") % {"name": key.name})
         return redirect(_list_url(request))
     return render(request, "integrations/api_key_revoke.html", {"key": key})

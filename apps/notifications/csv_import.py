@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
 
 from .addresses import DISPOSABLE_DOMAINS
 from .models import Subscriber
@@ -73,15 +75,18 @@ class ImportReport:
 def read_rows(data: bytes) -> list[tuple[int, list[str]]]:
     """(line number, cells) of every non-empty row."""
     if len(data) > MAX_FILE_BYTES:
-        raise ImportFileError(f"The file is larger than {MAX_FILE_BYTES // 1024 // 1024} MB.")
+        raise ImportFileError(
+            _("The file is larger than %(megabytes)s MB.")
+            % {"megabytes": MAX_FILE_BYTES // 1024 // 1024}
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ImportFileError(
-            "The file is not UTF-8 text. Save it as “CSV UTF-8” and upload it again."
+            _("The file is not UTF-8 text. Save it as “CSV UTF-8” and upload it again.")
         ) from exc
     if "\x00" in text:
-        raise ImportFileError("This looks like a binary file, not a CSV.")
+        raise ImportFileError(_("This looks like a binary file, not a CSV."))
     sample = text[:4096]
     try:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
@@ -94,7 +99,10 @@ def read_rows(data: bytes) -> list[tuple[int, list[str]]]:
             if any(cells):
                 rows.append((index, cells))
     except csv.Error as exc:
-        raise ImportFileError(f"The file is not a readable CSV ({exc}).") from exc
+        raise ImportFileError(
+            # Translators: error is Python's csv module's own (English) description.
+            _("The file is not a readable CSV (%(error)s).") % {"error": exc}
+        ) from exc
     return rows
 
 
@@ -107,8 +115,10 @@ def _columns(first: list[str]) -> tuple[bool, int, int | None]:
         return True, email_column, components
     if not any("@" in cell for cell in first):
         raise ImportFileError(
-            "No column named “email”, and the first row holds no address. Put one address per "
-            "row, or name the column of addresses “email”."
+            _(
+                "No column named “email”, and the first row holds no address. Put one address "
+                "per row, or name the column of addresses “email”."
+            )
         )
     # No header: addresses in the first column. Other columns are ignored: without a header, a
     # second column is as likely a name as a component list.
@@ -141,47 +151,53 @@ def _parse_components(cell: str, lookup: dict[str, Component]) -> list[Component
             found.append(component)
     if unknown:
         raise ValidationError(
-            "Unknown component"
-            + ("s " if len(unknown) > 1 else " ")
-            + ", ".join(f"“{name}”" for name in unknown)
+            # Translators: names is a list of quoted component names: “API”, “Web”.
+            ngettext("Unknown component %(names)s", "Unknown components %(names)s", len(unknown))
+            % {"names": ", ".join(f"“{name}”" for name in unknown)}
         )
     return found
 
 
 def _email_problem(address: str) -> str:
     if not address:
-        return "No address."
+        return _("No address.")
     if len(address) > 254:
-        return "Longer than 254 characters."
+        return _("Longer than 254 characters.")
     try:
         validate_email(address)
     except ValidationError:
-        return "Not an email address."
+        return _("Not an email address.")
     if address.rsplit("@", 1)[-1] in DISPOSABLE_DOMAINS:
-        return "A disposable address."
+        return _("A disposable address.")
     return ""
 
 
 def _state_words(subscriber: Subscriber) -> str:
     if subscriber.state == Subscriber.State.DISABLED:
-        return f"Disabled: {subscriber.disabled_reason or 'no reason given'}"
+        # Translators: reason is stored text, in English (why the subscriber was disabled).
+        return _("Disabled: %(reason)s") % {
+            "reason": subscriber.disabled_reason or _("no reason given")
+        }
     if subscriber.confirmed_at is None:
-        return "Pending confirmation"
-    return "Active"
+        return pgettext("subscriber state", "Pending confirmation")
+    return pgettext("subscriber state", "Active")
 
 
 def check_rows(organization, data: bytes) -> ImportReport:
     """Validate every row of the file against the organization. Writes nothing."""
     rows = read_rows(data)
     if not rows:
-        raise ImportFileError("The file is empty.")
+        raise ImportFileError(_("The file is empty."))
     has_header, email_column, components_column = _columns(rows[0][1])
     if has_header:
         rows = rows[1:]
     if len(rows) > MAX_ADDRESSES:
         raise ImportFileError(
-            f"The file has {len(rows):,} rows; one import takes at most {MAX_ADDRESSES:,} "
-            "addresses. Split it into several files."
+            _(
+                "The file has %(rows)s rows; one import takes at most %(max)s addresses. "
+                "Split it into several files."
+            )
+            % {"rows": f"{len(rows):,}", "max": f"{MAX_ADDRESSES:,}"}
         )
     report = ImportReport(rows_read=len(rows))
     lookup = _component_lookup(organization)
@@ -205,7 +221,7 @@ def check_rows(organization, data: bytes) -> ImportReport:
             row.reason = problem
             report.invalid.append(row)
         elif address in first_line:
-            row.reason = f"Same address as row {first_line[address]}."
+            row.reason = _("Same address as row %(line)s.") % {"line": first_line[address]}
             report.duplicates.append(row)
         else:
             first_line[address] = line

@@ -20,6 +20,8 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.organizations.tenancy import org_view
@@ -144,9 +146,12 @@ def subscriber_remove(request: HttpRequest, subscriber_id: str) -> HttpResponse:
     if request.method == "POST":
         address = services.display_address(subscriber)
         if services.remove_subscriber(subscriber, actor=request.principal):
-            messages.success(request, f"Removed {address}: nothing more will be sent to it.")
+            messages.success(
+                request,
+                _("Removed %(address)s: nothing more will be sent to it.") % {"address": address},
+            )
         else:
-            messages.info(request, f"{address} was already disabled.")
+            messages.info(request, _("%(address)s was already disabled.") % {"address": address})
         return redirect("notifications:subscribers", request.organization.slug)
     return _render(request, "remove.html", {"subscriber": subscriber})
 
@@ -165,11 +170,16 @@ def subscriber_discussion_events(request: HttpRequest, subscriber_id: str) -> Ht
     if enabled:
         messages.success(
             request,
-            f"{address} now also receives discussion events: new comments, flags, and a "
-            "discussion passing the number of affected people set in the forum settings.",
+            _(
+                "%(address)s now also receives discussion events: new comments, flags, and a "
+                "discussion passing the number of affected people set in the forum settings."
+            )
+            % {"address": address},
         )
     else:
-        messages.success(request, f"{address} no longer receives discussion events.")
+        messages.success(
+            request, _("%(address)s no longer receives discussion events.") % {"address": address}
+        )
     return redirect("notifications:subscribers", request.organization.slug)
 
 
@@ -408,16 +418,18 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
     if changed:
         messages.success(
             request,
-            "Email subscribers now get component status changes."
+            _("Email subscribers now get component status changes.")
             if enabled
-            else "Email subscribers no longer get component status changes.",
+            else _("Email subscribers no longer get component status changes."),
         )
     said = {
-        "update_cadence_minutes": "Updates now promise the next one within "
-        f"{form.cleaned_data['update_cadence_minutes']} minutes by default.",
-        "staff_slack_url": "Update reminders now also go to your staff Slack channel."
+        "update_cadence_minutes": _(
+            "Updates now promise the next one within %(minutes)s minutes by default."
+        )
+        % {"minutes": form.cleaned_data["update_cadence_minutes"]},
+        "staff_slack_url": _("Update reminders now also go to your staff Slack channel.")
         if form.staff_slack_change()
-        else "Update reminders no longer go to Slack.",
+        else _("Update reminders no longer go to Slack."),
     }
     for name in reminders:
         messages.success(request, said[name])
@@ -472,12 +484,17 @@ def event_retry(request: HttpRequest, event_id: str) -> HttpResponse:
     if retried:
         messages.success(
             request,
-            f"Sending {retried} failed deliver{'ies' if retried != 1 else 'y'} again. "
-            "Reload in a moment to see how they went.",
+            ngettext(
+                "Sending %(count)s failed delivery again. Reload in a moment to see how they went.",
+                "Sending %(count)s failed deliveries again. "
+                "Reload in a moment to see how they went.",
+                retried,
+            )
+            % {"count": retried},
         )
     else:
         messages.info(
             request,
-            "Nothing to retry: no failed deliveries to subscribers that are still active.",
+            _("Nothing to retry: no failed deliveries to subscribers that are still active."),
         )
     return redirect("notifications:event", request.organization.slug, event.public_id)

@@ -17,6 +17,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from apps.organizations.models import Organization
@@ -128,7 +130,12 @@ def starter_components(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         for name in form.cleaned_data["names"]:
             services.create_component(request.organization, actor=request.principal, name=name)
-        messages.success(request, f"Added {len(form.cleaned_data['names'])} components.")
+        count = len(form.cleaned_data["names"])
+        messages.success(
+            request,
+            ngettext("Added %(count)s component.", "Added %(count)s components.", count)
+            % {"count": count},
+        )
         return redirect(_components_url(request))
     context = _tree_context(request)
     context["starter_form"] = form
@@ -141,7 +148,7 @@ def component_set_status(request: HttpRequest, component_id: str) -> HttpRespons
     component = _get_component(request, component_id)
     form = StatusForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose one of the listed statuses.")
+        messages.error(request, _("Choose one of the listed statuses."))
         return redirect(_components_url(request))
     change = services.set_component_status(
         component, form.cleaned_data["status"], actor=request.principal
@@ -169,7 +176,10 @@ def component_set_status(request: HttpRequest, component_id: str) -> HttpRespons
         )
     if change is not None:
         messages.success(
-            request, f"{component.name} is now {component.get_status_display().lower()}."
+            request,
+            # Translators: status is a component status in lower case ("degraded performance").
+            _("%(name)s is now %(status)s.")
+            % {"name": component.name, "status": component.get_status_display().lower()},
         )
     return redirect(_components_url(request))
 
@@ -218,7 +228,7 @@ def component_create(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"Added {component.name}.")
+            messages.success(request, _("Added %(name)s.") % {"name": component.name})
             return redirect(_components_url(request))
     return render(
         request,
@@ -245,7 +255,7 @@ def component_edit(request: HttpRequest, component_id: str) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"Saved {component.name}.")
+            messages.success(request, _("Saved %(name)s.") % {"name": component.name})
             return redirect(_components_url(request))
     return render(
         request,
@@ -259,7 +269,7 @@ def component_delete(request: HttpRequest, component_id: str) -> HttpResponse:
     component = _get_component(request, component_id)
     if request.method == "POST":
         services.delete_component(component, actor=request.principal)
-        messages.success(request, f"Deleted {component.name}.")
+        messages.success(request, _("Deleted %(name)s.") % {"name": component.name})
         return redirect(_components_url(request))
     return render(
         request,
@@ -267,8 +277,10 @@ def component_delete(request: HttpRequest, component_id: str) -> HttpResponse:
         {
             "object": component,
             "kind": "component",
-            "consequence": "Its status history and uptime records are deleted too. "
-            "Past incidents keep their text but no longer link to it.",
+            "consequence": _(
+                "Its status history and uptime records are deleted too. "
+                "Past incidents keep their text but no longer link to it."
+            ),
         },
     )
 
@@ -280,7 +292,9 @@ def group_create(request: HttpRequest) -> HttpResponse:
         group = services.create_component_group(
             request.organization, actor=request.principal, **form.cleaned_data
         )
-        messages.success(request, f"Added the group {group.name}. Now add components to it.")
+        messages.success(
+            request, _("Added the group %(name)s. Now add components to it.") % {"name": group.name}
+        )
         return redirect(_components_url(request))
     return render(request, "status/dashboard/group_form.html", {"form": form, "group": None})
 
@@ -293,7 +307,7 @@ def group_edit(request: HttpRequest, group_id: str) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         services.update_component_group(group, actor=request.principal, **form.cleaned_data)
-        messages.success(request, f"Saved the group {group.name}.")
+        messages.success(request, _("Saved the group %(name)s.") % {"name": group.name})
         return redirect(_components_url(request))
     return render(request, "status/dashboard/group_form.html", {"form": form, "group": group})
 
@@ -303,7 +317,10 @@ def group_delete(request: HttpRequest, group_id: str) -> HttpResponse:
     group = _get_group(request, group_id)
     if request.method == "POST":
         services.delete_component_group(group, actor=request.principal)
-        messages.success(request, f"Deleted the group {group.name}; its components are kept.")
+        messages.success(
+            request,
+            _("Deleted the group %(name)s; its components are kept.") % {"name": group.name},
+        )
         return redirect(_components_url(request))
     return render(
         request,
@@ -311,7 +328,7 @@ def group_delete(request: HttpRequest, group_id: str) -> HttpResponse:
         {
             "object": group,
             "kind": "group",
-            "consequence": "Its components are kept and move to the top level of the page.",
+            "consequence": _("Its components are kept and move to the top level of the page."),
         },
     )
 
@@ -403,7 +420,7 @@ def branding(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, "Saved your branding. The status page shows it now.")
+            messages.success(request, _("Saved your branding. The status page shows it now."))
             return redirect("status:branding", organization.slug)
     return render(
         request, "status/dashboard/branding.html", {"form": form, "organization": organization}

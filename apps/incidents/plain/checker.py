@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 import textstat
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 T = TypeVar("T")
 
@@ -141,16 +143,23 @@ def parse_jargon(text: str) -> tuple[list[Jargon], list[str]]:
     seen: set[str] = set()
     lines = _lines(text)
     if len(lines) > MAX_LIST_LINES:
-        return [], [f"Keep the list to {MAX_LIST_LINES} terms (it has {len(lines)})."]
+        return [], [
+            _("Keep the list to %(max)s terms (it has %(count)s).")
+            % {"max": MAX_LIST_LINES, "count": len(lines)}
+        ]
     for number, line in enumerate(lines, start=1):
         term, _sep, suggestion = (part.strip() for part in line.partition("="))
         if not re.search(r"\w", term):
-            errors.append(f"Line {number}: write the term before “=”.")
+            errors.append(_("Line %(number)s: write the term before “=”.") % {"number": number})
         elif len(term) > MAX_TERM_CHARS:
-            errors.append(f"Line {number}: keep the term under {MAX_TERM_CHARS} characters.")
+            errors.append(
+                _("Line %(number)s: keep the term under %(max)s characters.")
+                % {"number": number, "max": MAX_TERM_CHARS}
+            )
         elif len(suggestion) > MAX_SUGGESTION_CHARS:
             errors.append(
-                f"Line {number}: keep the plainer words under {MAX_SUGGESTION_CHARS} characters."
+                _("Line %(number)s: keep the plainer words under %(max)s characters.")
+                % {"number": number, "max": MAX_SUGGESTION_CHARS}
             )
         elif term.lower() not in seen:
             seen.add(term.lower())
@@ -166,8 +175,11 @@ def parse_known_terms(text: str) -> tuple[list[str], list[str]]:
         entry = BUILTIN_TERMS.get(line.lower())
         if entry is None:
             errors.append(
-                f"“{line[:MAX_TERM_CHARS]}” is not on the built-in list; add your own terms "
-                "under “Your own jargon”."
+                _(
+                    "“%(term)s” is not on the built-in list; add your own terms under "
+                    "“Your own jargon”."
+                )
+                % {"term": line[:MAX_TERM_CHARS]}
             )
         elif entry.term not in known:
             known.append(entry.term)
@@ -180,12 +192,20 @@ def parse_phrases(text: str) -> tuple[list[str], list[str]]:
     errors: list[str] = []
     lines = _lines(text)
     if len(lines) > MAX_LIST_LINES:
-        return [], [f"Keep the list to {MAX_LIST_LINES} phrases (it has {len(lines)})."]
+        return [], [
+            _("Keep the list to %(max)s phrases (it has %(count)s).")
+            % {"max": MAX_LIST_LINES, "count": len(lines)}
+        ]
     for number, line in enumerate(lines, start=1):
         if not re.search(r"\w", line):
-            errors.append(f"Line {number}: a phrase needs at least one word.")
+            errors.append(
+                _("Line %(number)s: a phrase needs at least one word.") % {"number": number}
+            )
         elif len(line) > MAX_TERM_CHARS:
-            errors.append(f"Line {number}: keep a phrase under {MAX_TERM_CHARS} characters.")
+            errors.append(
+                _("Line %(number)s: keep a phrase under %(max)s characters.")
+                % {"number": number, "max": MAX_TERM_CHARS}
+            )
         elif line.lower() not in (p.lower() for p in phrases):
             phrases.append(line)
     return phrases, errors
@@ -294,19 +314,28 @@ class Findings:
         }
 
 
-# Flesch reading ease bands (Flesch 1948; 60-70 is "plain English").
+# Flesch reading ease bands (Flesch 1948; 60-70 is "plain English"). The labels are marked
+# here and translated when a score is read (check_text runs per request).
 VERDICTS: tuple[tuple[int, str, str], ...] = (
-    (70, "easy", "Easy to read."),
-    (60, "plain", "Plain English: most readers follow it."),
-    (50, "fairly_hard", "Fairly hard: shorter sentences and everyday words would help."),
-    (30, "hard", "Hard: many readers will struggle. Use shorter sentences and everyday words."),
+    (70, "easy", gettext_noop("Easy to read.")),
+    (60, "plain", gettext_noop("Plain English: most readers follow it.")),
+    (
+        50,
+        "fairly_hard",
+        gettext_noop("Fairly hard: shorter sentences and everyday words would help."),
+    ),
+    (
+        30,
+        "hard",
+        gettext_noop("Hard: many readers will struggle. Use shorter sentences and everyday words."),
+    ),
     (
         -1,
         "very_hard",
-        "Very hard: written for specialists. Use short sentences and everyday words.",
+        gettext_noop("Very hard: written for specialists. Use short sentences and everyday words."),
     ),
 )
-NO_WORDS = ReadingEase(None, "empty", "Nothing to check yet.")
+NO_WORDS_LABEL = gettext_noop("Nothing to check yet.")
 
 _TOKEN = re.compile(r"\S+")
 # A sentence ends at . ! or ? followed by a space (closing quotes and brackets stay with it), and
@@ -354,7 +383,7 @@ def sentences_of(text: str) -> list[str]:
 
 def reading_ease(sentences: Sequence[str]) -> ReadingEase:
     if not sentences:
-        return NO_WORDS
+        return ReadingEase(None, "empty", _(NO_WORDS_LABEL))
     # Each sentence ends with a full stop for textstat, so a list of short lines is read as short
     # sentences rather than one long one.
     scored = " ".join(s if s[-1] in ".!?" else f"{s}." for s in sentences)
@@ -364,7 +393,7 @@ def reading_ease(sentences: Sequence[str]) -> ReadingEase:
     score = round(max(0.0, min(100.0, textstat.flesch_reading_ease(scored))))
     for floor, verdict, label in VERDICTS:
         if score >= floor:
-            return ReadingEase(score, verdict, label)
+            return ReadingEase(score, verdict, _(label))
     raise AssertionError("the last band takes every score")  # pragma: no cover
 
 

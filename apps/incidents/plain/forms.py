@@ -1,46 +1,56 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.functional import lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from apps.core.validators import TextRulesFormMixin
 
 from . import checker
 
 
-def _terms_help() -> str:
-    return "One a line, from the built-in list: " + ", ".join(
-        entry.term for entry in checker.BUILTIN_JARGON
-    )
+def _known_terms_help() -> str:
+    return gettext(
+        "Not flagged for your organization. One a line, from the built-in list: %(terms)s."
+    ) % {"terms": ", ".join(entry.term for entry in checker.BUILTIN_JARGON)}
 
 
 class PlainLanguageSettingsForm(TextRulesFormMixin, forms.Form):
     own_jargon = forms.CharField(
-        label="Your own jargon",
+        label=gettext_lazy("Your own jargon"),
         required=False,
         max_length=20_000,
         widget=forms.Textarea(
-            attrs={"rows": 6, "placeholder": "edge node = one of our servers near you"}
+            attrs={
+                "rows": 6,
+                "placeholder": gettext_lazy("edge node = one of our servers near you"),
+            }
         ),
-        help_text="Internal names and terms your readers would not know, one a line, with "
-        "the plainer words after “=”: “edge node = one of our servers near you”.",
+        help_text=gettext_lazy(
+            "Internal names and terms your readers would not know, one a line, with "
+            "the plainer words after “=”: “edge node = one of our servers near you”."
+        ),
     )
     known_terms = forms.CharField(
-        label="Built-in terms your readers know",
+        label=gettext_lazy("Built-in terms your readers know"),
         required=False,
         max_length=5_000,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "DNS"}),
-        help_text="Not flagged for your organization. " + _terms_help() + ".",
+        # Lazy: the message is translated when the form is shown, not when this module loads.
+        help_text=lazy(_known_terms_help, str)(),
     )
     minimising_phrases = forms.CharField(
-        label="Phrases that play the impact down",
+        label=gettext_lazy("Phrases that play the impact down"),
         required=False,
         max_length=20_000,
         widget=forms.Textarea(attrs={"rows": 8}),
-        help_text="One a line; a gentle warning is shown where they appear. Empty the box to "
-        "turn these warnings off.",
+        help_text=gettext_lazy(
+            "One a line; a gentle warning is shown where they appear. Empty the box to "
+            "turn these warnings off."
+        ),
     )
     long_sentence_words = forms.IntegerField(
-        label="A sentence is long above this many words",
+        label=gettext_lazy("A sentence is long above this many words"),
         min_value=checker.MIN_LONG_SENTENCE_WORDS,
         max_value=checker.MAX_LONG_SENTENCE_WORDS,
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),

@@ -10,11 +10,14 @@ type and swaps in the findings. Guidance only: nothing here stops a form from be
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from apps.organizations.tenancy import org_view
@@ -25,19 +28,22 @@ from .forms import PlainLanguageSettingsForm
 from .models import PlainLanguageSettings
 from .services import FIELDS, save_plain_language_settings
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 # The submit button's name in every form that has the panel.
 CHECK_BUTTON = "check_wording"
 # The public text fields of the incident forms, with the names staff see.
-TEXT_FIELDS: dict[str, str] = {
-    "name": "Name",
-    "body": "Message",
+TEXT_FIELDS: dict[str, StrOrPromise] = {
+    "name": gettext_lazy("Name"),
+    "body": gettext_lazy("Message"),
     **dict(Postmortem.SECTIONS),
 }
 
 
 @dataclass(frozen=True)
 class Part:
-    label: str
+    label: StrOrPromise
     findings: checker.Findings
 
 
@@ -97,7 +103,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             for field, field_errors in error.message_dict.items():
                 form.add_error(field if field in form.fields else None, field_errors)
         else:
-            messages.success(request, "Word lists saved. Checks use them from now on.")
+            messages.success(request, _("Word lists saved. Checks use them from now on."))
             return redirect("incidents:plain_settings", organization.slug)
     return render(
         request,

@@ -33,6 +33,8 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Count, F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from apps.organizations.models import Organization
 
@@ -59,18 +61,21 @@ def duration_text(value: timedelta) -> str:
     """A duration as people say it: "under a minute", "12 min", "2 h 5 min", "3 days 4 h"."""
     minutes = int(value.total_seconds() // 60)
     if minutes < 1:
-        return "under a minute"
+        return _("under a minute")
     if minutes < 60:
-        return f"{minutes} min"
+        return _("%(minutes)s min") % {"minutes": minutes}
     hours, rest = divmod(minutes, 60)
     if hours < 48:
-        return f"{hours} h {rest} min" if rest else f"{hours} h"
+        if rest:
+            return _("%(hours)s h %(minutes)s min") % {"hours": hours, "minutes": rest}
+        return _("%(hours)s h") % {"hours": hours}
     days, hours = divmod(hours, 24)
-    return f"{days} days {hours} h" if hours else f"{days} days"
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{word}{'' if count == 1 else 's'}"
+    if hours:
+        return ngettext("%(days)s day %(hours)s h", "%(days)s days %(hours)s h", days) % {
+            "days": days,
+            "hours": hours,
+        }
+    return ngettext("%(days)s day", "%(days)s days", days) % {"days": days}
 
 
 def _seconds(value: timedelta | None) -> int | None:
@@ -137,51 +142,62 @@ class IncidentScore:
     @property
     def first_update_label(self) -> str:
         if self.first_update_after is None:
-            return "No public update yet"
+            return _("No public update yet")
         if self.first_update_after < timedelta(minutes=1):
-            return "First public update within a minute of the start"
-        return f"First public update after {duration_text(self.first_update_after)}"
+            return _("First public update within a minute of the start")
+        return _("First public update after %(duration)s") % {
+            "duration": duration_text(self.first_update_after)
+        }
 
     @property
     def on_time_label(self) -> str:
         if not self.updates_promised:
-            return "No promised update time has come yet"
-        return (
-            f"{self.updates_on_time} of {self.updates_promised} "
-            f"{_plural(self.updates_promised, 'update')} on time"
-        )
+            return _("No promised update time has come yet")
+        return ngettext(
+            "%(on_time)s of %(promised)s update on time",
+            "%(on_time)s of %(promised)s updates on time",
+            self.updates_promised,
+        ) % {"on_time": self.updates_on_time, "promised": self.updates_promised}
 
     @property
     def silence_label(self) -> str:
         if self.longest_silence is None:
-            return "No silence measured yet"
-        return f"Longest silence while active: {duration_text(self.longest_silence)}"
+            return _("No silence measured yet")
+        return _("Longest silence while active: %(duration)s") % {
+            "duration": duration_text(self.longest_silence)
+        }
 
     @property
     def resolution_label(self) -> str:
         if self.time_to_resolution is None:
-            return f"Not resolved yet: active for {duration_text(self.now - self.started_at)}"
-        return f"Resolved after {duration_text(self.time_to_resolution)}"
+            return _("Not resolved yet: active for %(duration)s") % {
+                "duration": duration_text(self.now - self.started_at)
+            }
+        return _("Resolved after %(duration)s") % {
+            "duration": duration_text(self.time_to_resolution)
+        }
 
     @property
     def postmortem_label(self) -> str:
         if self.postmortem_after is not None:
-            return f"Postmortem published {duration_text(self.postmortem_after)} after resolution"
+            return _("Postmortem published %(duration)s after resolution") % {
+                "duration": duration_text(self.postmortem_after)
+            }
         if self.resolved_at is None:
-            return "No postmortem yet: it comes after resolution"
-        return (
-            f"No postmortem published yet, {duration_text(self.now - self.resolved_at)} "
-            "after resolution"
-        )
+            return _("No postmortem yet: it comes after resolution")
+        return _("No postmortem published yet, %(duration)s after resolution") % {
+            "duration": duration_text(self.now - self.resolved_at)
+        }
 
     @property
     def action_items_label(self) -> str:
         if not self.action_items_total:
-            return "No action items yet"
-        return (
-            f"{self.action_items_done} of {self.action_items_total} "
-            f"{_plural(self.action_items_total, 'action item')} done"
-        )
+            return _("No action items yet")
+        return ngettext(
+            "%(done)s of %(total)s action item done",
+            "%(done)s of %(total)s action items done",
+            self.action_items_total,
+        ) % {"done": self.action_items_done, "total": self.action_items_total}
 
     def as_dict(self) -> dict:
         """The API's representation: durations in seconds, with the labels."""
@@ -330,55 +346,73 @@ class Figures:
 
     @property
     def incidents_label(self) -> str:
-        return f"{self.incidents} {_plural(self.incidents, 'incident')}"
+        return ngettext("%(count)s incident", "%(count)s incidents", self.incidents) % {
+            "count": self.incidents
+        }
 
     @property
     def first_update_label(self) -> str:
         if self.median_first_update is None:
-            return "No incidents"
-        return f"Median first public update after {duration_text(self.median_first_update)}"
+            return _("No incidents")
+        return _("Median first public update after %(duration)s") % {
+            "duration": duration_text(self.median_first_update)
+        }
 
     @property
     def on_time_label(self) -> str:
         if not self.updates_promised:
-            return "No promised update times came due"
-        return (
-            f"{self.updates_on_time} of {self.updates_promised} "
-            f"{_plural(self.updates_promised, 'update')} on time ({self.on_time_percent}%)"
-        )
+            return _("No promised update times came due")
+        return ngettext(
+            "%(on_time)s of %(promised)s update on time (%(percent)s%%)",
+            "%(on_time)s of %(promised)s updates on time (%(percent)s%%)",
+            self.updates_promised,
+        ) % {
+            "on_time": self.updates_on_time,
+            "promised": self.updates_promised,
+            "percent": self.on_time_percent,
+        }
 
     @property
     def resolution_label(self) -> str:
         if self.median_resolution is None:
-            return "No incidents resolved"
-        return f"Median time to resolution {duration_text(self.median_resolution)}"
+            return _("No incidents resolved")
+        return _("Median time to resolution %(duration)s") % {
+            "duration": duration_text(self.median_resolution)
+        }
 
     @property
     def silence_label(self) -> str:
         if self.longest_silence is None:
-            return "No incidents"
-        return f"Longest silence while active {duration_text(self.longest_silence)}"
+            return _("No incidents")
+        return _("Longest silence while active %(duration)s") % {
+            "duration": duration_text(self.longest_silence)
+        }
 
     @property
     def postmortem_label(self) -> str:
         if not self.postmortems_due:
-            return (
-                f"No postmortem due yet (one is due {POSTMORTEM_TARGET_DAYS} days after resolution)"
-            )
-        return (
-            f"{self.postmortems_on_time} of {self.postmortems_due} "
-            f"{_plural(self.postmortems_due, 'postmortem')} published within "
-            f"{POSTMORTEM_TARGET_DAYS} days"
-        )
+            return _("No postmortem due yet (one is due %(days)s days after resolution)") % {
+                "days": POSTMORTEM_TARGET_DAYS
+            }
+        return ngettext(
+            "%(on_time)s of %(due)s postmortem published within %(days)s days",
+            "%(on_time)s of %(due)s postmortems published within %(days)s days",
+            self.postmortems_due,
+        ) % {
+            "on_time": self.postmortems_on_time,
+            "due": self.postmortems_due,
+            "days": POSTMORTEM_TARGET_DAYS,
+        }
 
     @property
     def action_items_label(self) -> str:
         if not self.action_items_total:
-            return "No action items"
-        return (
-            f"{self.action_items_done} of {self.action_items_total} "
-            f"{_plural(self.action_items_total, 'action item')} done"
-        )
+            return _("No action items")
+        return ngettext(
+            "%(done)s of %(total)s action item done",
+            "%(done)s of %(total)s action items done",
+            self.action_items_total,
+        ) % {"done": self.action_items_done, "total": self.action_items_total}
 
     def as_dict(self) -> dict:
         return {
@@ -534,7 +568,12 @@ def organization_scorecard(
         aggregate(grouped[i], start=lo, end=hi, label=_day(lo.astimezone(tz)))
         for i, (lo, hi) in enumerate(bounds)
     ]
-    overall = aggregate(scores, start=start, end=end, label=f"Last {days} days")
+    overall = aggregate(
+        scores,
+        start=start,
+        end=end,
+        label=ngettext("Last %(days)s day", "Last %(days)s days", days) % {"days": days},
+    )
     return Scorecard(
         days=days,
         start=start,

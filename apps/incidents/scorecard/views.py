@@ -10,6 +10,8 @@ from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
 from apps.organizations.tenancy import org_view
@@ -21,41 +23,49 @@ PRESETS = (30, 90, 180, 365)
 
 class WindowForm(forms.Form):
     days = forms.IntegerField(
-        label="Period",
+        label=gettext_lazy("Period"),
         min_value=figures.MIN_DAYS,
         max_value=figures.MAX_DAYS,
-        error_messages={
-            key: f"Choose a number of days from {figures.MIN_DAYS} to {figures.MAX_DAYS}."
-            for key in ("required", "invalid", "min_value", "max_value")
-        },
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        message = _("Choose a number of days from %(min)s to %(max)s.") % {
+            "min": figures.MIN_DAYS,
+            "max": figures.MAX_DAYS,
+        }
+        self.fields["days"].error_messages.update(
+            dict.fromkeys(("required", "invalid", "min_value", "max_value"), message)
+        )
 
 
 def _minutes_axis(value: float) -> str:
-    return f"{chart.number_text(value)} min"
+    return _("%(minutes)s min") % {"minutes": chart.number_text(value)}
 
 
 def charts(card: figures.Scorecard) -> list[dict]:
     """The two trends that say whether the team talks to customers sooner and more reliably."""
     first_label, last_label = card.periods[0].label, card.periods[-1].label
-    span = f"per week, from {first_label} to {last_label}"
     return [
         {
             "id": "chart-first-update",
-            "heading": "Time to first public update",
+            "heading": _("Time to first public update"),
             "svg": chart.line_chart(
                 chart_id="chart-first-update",
-                title="Median time to first public update, per week",
-                desc=f"Median minutes from an incident's start to its first public update, "
-                f"{span}. Lower is better. Hollow dots on the baseline mark weeks with no "
-                "incident. The table below lists every figure.",
+                title=_("Median time to first public update, per week"),
+                desc=_(
+                    "Median minutes from an incident's start to its first public update, per "
+                    "week, from %(first)s to %(last)s. Lower is better. Hollow dots on the "
+                    "baseline mark weeks with no incident. The table below lists every figure."
+                )
+                % {"first": first_label, "last": last_label},
                 points=[
                     chart.Point(
                         p.label,
                         p.first_update_minutes,
                         figures.duration_text(p.median_first_update)
                         if p.median_first_update is not None
-                        else "no incidents",
+                        else _("no incidents"),
                     )
                     for p in card.periods
                 ],
@@ -64,18 +74,22 @@ def charts(card: figures.Scorecard) -> list[dict]:
         },
         {
             "id": "chart-on-time",
-            "heading": "Updates on time",
+            "heading": _("Updates on time"),
             "svg": chart.line_chart(
                 chart_id="chart-on-time",
-                title="Share of promised updates that came on time, per week",
-                desc=f"Percentage of updates that came by the time the previous update promised, "
-                f"{span}. Higher is better. Hollow dots on the baseline mark weeks where no "
-                "promised time came due. The table below lists every figure.",
+                title=_("Share of promised updates that came on time, per week"),
+                desc=_(
+                    "Percentage of updates that came by the time the previous update promised, "
+                    "per week, from %(first)s to %(last)s. Higher is better. Hollow dots on the "
+                    "baseline mark weeks where no promised time came due. The table below lists "
+                    "every figure."
+                )
+                % {"first": first_label, "last": last_label},
                 points=[
                     chart.Point(
                         p.label,
                         p.on_time_percent,
-                        p.on_time_label if p.updates_promised else "no promised update times",
+                        p.on_time_label if p.updates_promised else _("no promised update times"),
                     )
                     for p in card.periods
                 ],

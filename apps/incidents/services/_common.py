@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from apps.notifications import pipeline as notifications
 from apps.notifications.models import NotificationEvent
@@ -71,11 +73,24 @@ def emit(
     )
 
 
+# "The <what> cannot be empty.", one whole sentence per field for translators.
+_EMPTY_MESSAGES = {
+    "message": gettext_noop("The message cannot be empty."),
+    "incident name": gettext_noop("The incident name cannot be empty."),
+    "maintenance name": gettext_noop("The maintenance name cannot be empty."),
+    "template name": gettext_noop("The template name cannot be empty."),
+    "action item title": gettext_noop("The action item title cannot be empty."),
+}
+
+
 def _require_text(value: str | None, what: str) -> str:
     """The text, stripped; refused when empty, so no blank update is ever published."""
     value = (value or "").strip()
     if not value:
-        raise ValidationError(f"The {what} cannot be empty.", code="required")
+        message = _EMPTY_MESSAGES.get(what)
+        raise ValidationError(
+            _(message) if message else f"The {what} cannot be empty.", code="required"
+        )
     return value
 
 
@@ -84,10 +99,11 @@ def _check_components(organization: Organization, components: Mapping[Component,
     for component, status in components.items():
         if component.organization_id != organization.pk:
             # Same words for "missing" and "not yours".
-            raise ValidationError("Unknown component.", code="unknown_component")
+            raise ValidationError(_("Unknown component."), code="unknown_component")
         if status not in ComponentStatus.values:
             raise ValidationError(
-                f"“{status}” is not a component status for {component.name}.",
+                _("“%(status)s” is not a component status for %(name)s.")
+                % {"status": status, "name": component.name},
                 code="invalid_component_status",
             )
 
@@ -98,13 +114,17 @@ def _check_incident_status(status: str, allowed: Iterable[str]) -> None:
     allowed = tuple(allowed)
     if status in MaintenanceStatus.values:
         raise ValidationError(
-            f"“{status}” is a maintenance status; incidents use investigating, identified, "
-            "monitoring or resolved.",
+            _(
+                "“%(status)s” is a maintenance status; incidents use investigating, identified, "
+                "monitoring or resolved."
+            )
+            % {"status": status},
             code="wrong_kind_status",
         )
     if status not in allowed:
         raise ValidationError(
-            f"“{status}” is not allowed here; use one of: {', '.join(allowed)}.",
+            _("“%(status)s” is not allowed here; use one of: %(allowed)s.")
+            % {"status": status, "allowed": ", ".join(allowed)},
             code="invalid_status",
         )
 
@@ -130,7 +150,7 @@ def _claim_status(incident: Incident, new_status: str, at: datetime) -> None:
     )
     if claimed != 1:
         raise ValidationError(
-            "This was changed by someone else a moment ago. Reload the page and try again.",
+            _("This was changed by someone else a moment ago. Reload the page and try again."),
             code="conflict",
         )
     incident.status = new_status

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import ValidationError
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
 
 from apps.notifications.services import check_update_cadence, update_cadence_minutes
 from apps.organizations.models import AuditEntry, Membership, Organization
@@ -38,7 +40,7 @@ DUE_SOON = "due_soon"
 OVERDUE = "overdue"
 REMINDER_FIELDS = {DUE_SOON: "due_soon_reminded_for", OVERDUE: "overdue_reminded_for"}
 
-NO_FURTHER_ONLY_MONITORING = (
+NO_FURTHER_ONLY_MONITORING = gettext_noop(
     "“No further updates until resolved” is only for an incident being monitored: while you "
     "are still investigating or fixing it, promise a time for the next update."
 )
@@ -75,11 +77,13 @@ def check_promise(
         return None, False
     if no_further_updates:
         if status != IncidentStatus.MONITORING:
-            raise ValidationError(NO_FURTHER_ONLY_MONITORING, code="no_further_not_monitoring")
+            raise ValidationError(_(NO_FURTHER_ONLY_MONITORING), code="no_further_not_monitoring")
         if next_update_due is not None:
             raise ValidationError(
-                "Either promise a time for the next update or say there will be no further "
-                "updates until it is resolved, not both.",
+                _(
+                    "Either promise a time for the next update or say there will be no further "
+                    "updates until it is resolved, not both."
+                ),
                 code="promise_conflict",
             )
         return None, True
@@ -87,14 +91,17 @@ def check_promise(
         return None, False
     if next_update_due <= now:
         raise ValidationError(
-            f"The next update time ({_local(next_update_due, organization)}) has already "
-            "passed. Choose a time in the future.",
+            _("The next update time (%(time)s) has already passed. Choose a time in the future.")
+            % {"time": _local(next_update_due, organization)},
             code="next_update_past",
         )
     if next_update_due > now + MAX_PROMISE:
         raise ValidationError(
-            f"The next update time ({_local(next_update_due, organization)}) is more than "
-            f"{MAX_PROMISE.days} days away. Promise one within a week.",
+            _(
+                "The next update time (%(time)s) is more than %(days)s days away. "
+                "Promise one within a week."
+            )
+            % {"time": _local(next_update_due, organization), "days": MAX_PROMISE.days},
             code="next_update_too_far",
         )
     return next_update_due, False
@@ -113,22 +120,27 @@ def promise_from(
     given = [name for name, value in (("minutes", minutes), ("time", at)) if value is not None]
     if len(given) > 1:
         raise ValidationError(
-            "Give the next update either in minutes or as a time, not both.",
+            _("Give the next update either in minutes or as a time, not both."),
             code="minutes_and_time",
         )
     if no_further_updates:
         if given:
             raise ValidationError(
-                "Either promise a time for the next update or say there will be no further "
-                "updates until it is resolved, not both.",
+                _(
+                    "Either promise a time for the next update or say there will be no further "
+                    "updates until it is resolved, not both."
+                ),
                 code="promise_conflict",
             )
         return None
     if minutes is not None:
         if not 1 <= minutes <= MAX_PROMISE_MINUTES:
             raise ValidationError(
-                f"The next update must be due in 1 to {MAX_PROMISE_MINUTES} minutes (a week); "
-                f"{minutes} minutes cannot be promised.",
+                _(
+                    "The next update must be due in 1 to %(max)s minutes (a week); "
+                    "%(minutes)s minutes cannot be promised."
+                )
+                % {"max": MAX_PROMISE_MINUTES, "minutes": minutes},
                 code="next_update_minutes",
             )
         return now + timedelta(minutes=minutes)
@@ -207,12 +219,16 @@ def reminder_due_text(incident: Incident, *, kind: str, now: datetime | None = N
     now = now or timezone.now()
     due = incident.next_update_due
     if due is None:
-        return "No update is promised."
+        return _("No update is promised.")
     when = _local(due, incident.organization)
     if kind == OVERDUE:
-        return f"The update you promised for {when} is overdue."
+        return _("The update you promised for %(time)s is overdue.") % {"time": when}
     minutes = max(1, round((due - now).total_seconds() / 60))
-    return f"The next update is due by {when} (in {minutes} minute{'s' if minutes != 1 else ''})."
+    return ngettext(
+        "The next update is due by %(time)s (in %(minutes)s minute).",
+        "The next update is due by %(time)s (in %(minutes)s minutes).",
+        minutes,
+    ) % {"time": when, "minutes": minutes}
 
 
 __all__ = [

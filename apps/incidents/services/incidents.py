@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.core.locking import lock_again
 from apps.organizations.models import AuditEntry, Organization
@@ -79,13 +80,15 @@ def open_incident(
     body = _require_text(body, "message")
     _check_incident_status(status, UNRESOLVED_INCIDENT)
     if impact is not None and impact not in INCIDENT_IMPACTS:
-        raise ValidationError(f"“{impact}” is not an incident impact.", code="invalid_impact")
+        raise ValidationError(
+            _("“%(impact)s” is not an incident impact.") % {"impact": impact}, code="invalid_impact"
+        )
     _check_components(organization, components)
     if template is not None and template.organization_id != organization.pk:
-        raise ValidationError("Unknown template.", code="unknown_template")
+        raise ValidationError(_("Unknown template."), code="unknown_template")
     now = timezone.now()
     if started_at is not None and started_at > now:
-        raise ValidationError("An incident cannot start in the future.", code="future")
+        raise ValidationError(_("An incident cannot start in the future."), code="future")
     next_update_due, no_further_updates = check_promise(
         organization,
         status=status,
@@ -156,7 +159,7 @@ def post_update(
         )
     if incident.status not in UNRESOLVED_INCIDENT:
         raise ValidationError(
-            "This incident is resolved. Reopen it to post another update.", code="resolved"
+            _("This incident is resolved. Reopen it to post another update."), code="resolved"
         )
     _check_incident_status(status, (*UNRESOLVED_INCIDENT, IncidentStatus.RESOLVED))
     body = _require_text(body, "message")
@@ -219,7 +222,7 @@ def resolve_incident(
     actor.require("incidents.edit", incident.organization)
     if incident.is_maintenance:
         raise ValidationError(
-            "A scheduled maintenance is completed, not resolved.", code="wrong_kind"
+            _("A scheduled maintenance is completed, not resolved."), code="wrong_kind"
         )
     if components is None:
         # A component that an active maintenance put under maintenance stays there: ending
@@ -265,9 +268,9 @@ def reopen_incident(
     components = dict(components or {})
     incident = lock_again(Incident.objects, pk=incident.pk)
     if incident.is_maintenance:
-        raise ValidationError("A scheduled maintenance cannot be reopened.", code="wrong_kind")
+        raise ValidationError(_("A scheduled maintenance cannot be reopened."), code="wrong_kind")
     if incident.status in UNRESOLVED_INCIDENT:
-        raise ValidationError("This incident is not resolved, so it cannot be reopened.")
+        raise ValidationError(_("This incident is not resolved, so it cannot be reopened."))
     _check_incident_status(status, UNRESOLVED_INCIDENT)
     body = _require_text(body or texts.REOPENED_TEXT, "message")
     _check_components(incident.organization, components)
@@ -366,22 +369,24 @@ def backfill_incident(
     components = list(components)
     _check_components(organization, {c: ComponentStatus.OPERATIONAL for c in components})
     if impact not in INCIDENT_IMPACTS:
-        raise ValidationError(f"“{impact}” is not an incident impact.", code="invalid_impact")
+        raise ValidationError(
+            _("“%(impact)s” is not an incident impact.") % {"impact": impact}, code="invalid_impact"
+        )
     if not updates:
-        raise ValidationError("A backfilled incident needs at least one update.")
+        raise ValidationError(_("A backfilled incident needs at least one update."))
     now = timezone.now()
     ordered = sorted(updates, key=lambda u: u[2])
     for status, body, display_at in ordered:
         _check_incident_status(status, (*UNRESOLVED_INCIDENT, IncidentStatus.RESOLVED))
         _require_text(body, "message")
         if display_at > now:
-            raise ValidationError("Backfilled updates must be in the past.", code="future")
+            raise ValidationError(_("Backfilled updates must be in the past."), code="future")
     if ordered[-1][0] != IncidentStatus.RESOLVED:
         raise ValidationError(
-            "The last update of a backfilled incident must be “resolved”.", code="unresolved"
+            _("The last update of a backfilled incident must be “resolved”."), code="unresolved"
         )
     if any(status == IncidentStatus.RESOLVED for status, _b, _d in ordered[:-1]):
-        raise ValidationError("Only the last backfilled update can be “resolved”.")
+        raise ValidationError(_("Only the last backfilled update can be “resolved”."))
 
     first_at, last_at = ordered[0][2], ordered[-1][2]
     monitoring = [d for s, _b, d in ordered if s == IncidentStatus.MONITORING]
@@ -468,7 +473,10 @@ def update_incident_details(
             else (INCIDENT_IMPACTS)
         )
         if impact not in allowed:
-            raise ValidationError(f"“{impact}” is not an incident impact.", code="invalid_impact")
+            raise ValidationError(
+                _("“%(impact)s” is not an incident impact.") % {"impact": impact},
+                code="invalid_impact",
+            )
         incident.impact = impact
         incident.impact_override = True
         changed += ["impact", "impact_override"]

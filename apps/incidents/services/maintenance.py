@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.core.locking import lock_again
 from apps.organizations.models import AuditEntry, Organization
@@ -127,7 +128,7 @@ def _maintenance_for_update(incident: Incident) -> Incident:
     incident = lock_again(Incident.objects, pk=incident.pk)
     if not incident.is_maintenance:
         raise ValidationError(
-            "This is an incident, not a scheduled maintenance.", code="wrong_kind"
+            _("This is an incident, not a scheduled maintenance."), code="wrong_kind"
         )
     return incident
 
@@ -193,15 +194,18 @@ def schedule_maintenance(
     name = _require_text(name, "maintenance name")
     body = _require_text(body or texts.default_update_text(MaintenanceStatus.SCHEDULED), "message")
     if timezone.is_naive(scheduled_for) or timezone.is_naive(scheduled_until):
-        raise ValidationError("Maintenance times need a timezone.", code="naive")
+        raise ValidationError(_("Maintenance times need a timezone."), code="naive")
     if scheduled_until <= scheduled_for:
-        raise ValidationError("The maintenance must end after it starts.", code="end_before_start")
+        raise ValidationError(
+            _("The maintenance must end after it starts."), code="end_before_start"
+        )
     now = timezone.now()
     if scheduled_until <= now:
-        raise ValidationError("This maintenance window has already ended.", code="past")
+        raise ValidationError(_("This maintenance window has already ended."), code="past")
     if reminder_hours is not None and not 1 <= reminder_hours <= MAX_REMINDER_HOURS:
         raise ValidationError(
-            f"Send the reminder between 1 and {MAX_REMINDER_HOURS} hours before the start.",
+            _("Send the reminder between 1 and %(max)s hours before the start.")
+            % {"max": MAX_REMINDER_HOURS},
             code="reminder_hours",
         )
     _check_components(organization, {c: ComponentStatus.UNDER_MAINTENANCE for c in components})
@@ -338,14 +342,16 @@ def extend_maintenance(
     actor.require("incidents.edit", incident.organization)
     incident = _maintenance_for_update(incident)
     if incident.status not in (MaintenanceStatus.SCHEDULED, *ACTIVE_MAINTENANCE):
-        raise ValidationError("A completed maintenance cannot be extended.", code="completed")
+        raise ValidationError(_("A completed maintenance cannot be extended."), code="completed")
     if timezone.is_naive(new_until):
-        raise ValidationError("Maintenance times need a timezone.", code="naive")
+        raise ValidationError(_("Maintenance times need a timezone."), code="naive")
     old_until = incident.scheduled_until
     if old_until is None:  # schedule_maintenance always sets the end: a missing one is a bug
         raise TypeError(f"Maintenance {incident.public_id} has no scheduled end.")
     if new_until <= old_until:
-        raise ValidationError("The new end must be later than the current end.", code="not_later")
+        raise ValidationError(
+            _("The new end must be later than the current end."), code="not_later"
+        )
     now = timezone.now()
     org = incident.organization
     body = _require_text(
@@ -390,13 +396,16 @@ def post_maintenance_update(
     incident = _maintenance_for_update(incident)
     if status is not None and status not in MaintenanceStatus.values:
         raise ValidationError(
-            f"“{status}” is an incident status; maintenances use scheduled, in progress, "
-            "verifying or completed.",
+            _(
+                "“%(status)s” is an incident status; maintenances use scheduled, in progress, "
+                "verifying or completed."
+            )
+            % {"status": status},
             code="wrong_kind_status",
         )
     if incident.status == MaintenanceStatus.COMPLETED:
         raise ValidationError(
-            "This maintenance is over; it cannot take more updates.", code="completed"
+            _("This maintenance is over; it cannot take more updates."), code="completed"
         )
     if status is None or status == incident.status:
         return _post_maintenance_message(
@@ -437,8 +446,12 @@ def _move_maintenance(
     that MAINTENANCE_MOVES does not allow."""
     if status not in MAINTENANCE_MOVES.get(incident.status, ()):
         raise ValidationError(
-            f"A maintenance cannot go from {incident.get_status_display().lower()} to "
-            f"{MaintenanceStatus(status).label.lower()}.",
+            # Translators: both are maintenance statuses in lower case ("scheduled").
+            _("A maintenance cannot go from %(old)s to %(new)s.")
+            % {
+                "old": incident.get_status_display().lower(),
+                "new": MaintenanceStatus(status).label.lower(),
+            },
             code="invalid_transition",
         )
     if status == MaintenanceStatus.IN_PROGRESS and incident.status == MaintenanceStatus.VERIFYING:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.core.locking import lock_again
 from apps.organizations.models import AuditEntry, Organization
@@ -57,7 +58,8 @@ def _postmortem_incident(incident: Incident) -> Incident:
     incident = lock_again(Incident.objects, pk=incident.pk)
     if incident.is_maintenance:
         raise ValidationError(
-            "Postmortems are written for incidents, not scheduled maintenance.", code="wrong_kind"
+            _("Postmortems are written for incidents, not scheduled maintenance."),
+            code="wrong_kind",
         )
     return incident
 
@@ -66,7 +68,7 @@ def _postmortem_of(incident: Incident) -> Postmortem:
     """The incident's postmortem; every change but the first save needs one to exist."""
     postmortem = Postmortem.objects.filter(incident=incident).first()
     if postmortem is None:
-        raise ValidationError("This incident has no postmortem yet.", code="no_postmortem")
+        raise ValidationError(_("This incident has no postmortem yet."), code="no_postmortem")
     postmortem.incident = incident
     return postmortem
 
@@ -119,15 +121,21 @@ def save_postmortem(
     for name, value in given.items():
         if len(value) > POSTMORTEM_TEXT_MAX:
             raise ValidationError(
-                {name: f"Keep this under {POSTMORTEM_TEXT_MAX:,} characters."}, code="too_long"
+                {
+                    name: _("Keep this under %(max)s characters.")
+                    % {"max": f"{POSTMORTEM_TEXT_MAX:,}"}
+                },
+                code="too_long",
             )
     now = timezone.now()
     postmortem = Postmortem.objects.select_for_update().filter(incident=incident).first()
     if postmortem is None:
         if incident.status not in (IncidentStatus.RESOLVED, IncidentStatus.POSTMORTEM):
             raise ValidationError(
-                "Resolve the incident before starting its postmortem: what happened, and "
-                "how long it lasted, is only known once it is over.",
+                _(
+                    "Resolve the incident before starting its postmortem: what happened, and "
+                    "how long it lasted, is only known once it is over."
+                ),
                 code="not_resolved",
             )
         # Started with an empty "How this affected you": it opens with the measured impact
@@ -157,7 +165,7 @@ def save_postmortem(
         setattr(postmortem, name, given[name])
     if postmortem.is_published and not postmortem.summary:
         raise ValidationError(
-            {"summary": "A published postmortem needs a summary. Unpublish it to remove it."},
+            {"summary": _("A published postmortem needs a summary. Unpublish it to remove it.")},
             code="required",
         )
     postmortem.updated_at = now
@@ -185,14 +193,14 @@ def publish_postmortem(
     incident = _postmortem_incident(incident)
     postmortem = _postmortem_of(incident)
     if postmortem.is_published:
-        raise ValidationError("This postmortem is already published.", code="published")
+        raise ValidationError(_("This postmortem is already published."), code="published")
     if incident.status != IncidentStatus.RESOLVED:
         raise ValidationError(
-            "Resolve the incident before publishing its postmortem.", code="not_resolved"
+            _("Resolve the incident before publishing its postmortem."), code="not_resolved"
         )
     if not postmortem.summary.strip():
         raise ValidationError(
-            {"summary": "Write the summary (what happened, in plain words) before publishing."},
+            {"summary": _("Write the summary (what happened, in plain words) before publishing.")},
             code="required",
         )
     now = timezone.now()
@@ -225,7 +233,7 @@ def unpublish_postmortem(incident: Incident, *, actor: Actor) -> Postmortem:
     incident = _postmortem_incident(incident)
     postmortem = _postmortem_of(incident)
     if not postmortem.is_published:
-        raise ValidationError("This postmortem is not published.", code="not_published")
+        raise ValidationError(_("This postmortem is not published."), code="not_published")
     now = timezone.now()
     postmortem.published_at = None
     postmortem.save(update_fields=["published_at"])
@@ -246,7 +254,7 @@ def delete_postmortem(incident: Incident, *, actor: Actor) -> None:
     incident = _postmortem_incident(incident)
     postmortem = _postmortem_of(incident)
     if postmortem.is_published:
-        raise ValidationError("Unpublish the postmortem before deleting it.", code="published")
+        raise ValidationError(_("Unpublish the postmortem before deleting it."), code="published")
     AuditEntry.record(
         incident.organization,
         actor=actor,
@@ -263,23 +271,25 @@ def _locked_postmortem(postmortem: Postmortem) -> Postmortem:
     incident = _postmortem_incident(postmortem.incident)
     locked = _postmortem_of(incident)
     if locked.pk != postmortem.pk:
-        raise ValidationError("This postmortem was replaced a moment ago.", code="conflict")
+        raise ValidationError(_("This postmortem was replaced a moment ago."), code="conflict")
     return locked
 
 
 def _check_action_item(title: str | None, status: str | None, description: str | None) -> None:
     """An action item's field limits, checked before anything is written."""
     if title is not None and len(title.strip()) > 255:
-        raise ValidationError({"title": "Keep the title under 255 characters."})
+        raise ValidationError({"title": _("Keep the title under 255 characters.")})
     if status is not None and status not in ActionItem.Status.values:
         raise ValidationError(
             {
-                "status": f"“{status}” is not an action item status: "
-                "use planned, in_progress or done."
+                "status": _(
+                    "“%(status)s” is not an action item status: use planned, in_progress or done."
+                )
+                % {"status": status}
             }
         )
     if description is not None and len(description) > POSTMORTEM_TEXT_MAX:
-        raise ValidationError({"description": "This description is too long."})
+        raise ValidationError({"description": _("This description is too long.")})
 
 
 def _renumber(postmortem: Postmortem, ordered: list[ActionItem]) -> None:
@@ -426,7 +436,10 @@ def set_postmortem_due_days(
     limit = FollowUpSettings.MAX_POSTMORTEM_DUE_DAYS
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= limit:
         raise ValidationError(
-            {"postmortem_due_days": f"Choose a number of days from 1 to {limit}."},
+            {
+                "postmortem_due_days": _("Choose a number of days from 1 to %(max)s.")
+                % {"max": limit}
+            },
             code="out_of_range",
         )
     settings, _created = FollowUpSettings.objects.select_for_update().get_or_create(
@@ -455,9 +468,9 @@ def move_action_item(item: ActionItem, *, actor: Actor, position: int) -> Action
     items = list(postmortem.action_items.select_for_update().order_by("position", "id"))
     current = next((i for i in items if i.pk == item.pk), None)
     if current is None:
-        raise ValidationError("This action item was deleted a moment ago.", code="conflict")
+        raise ValidationError(_("This action item was deleted a moment ago."), code="conflict")
     if position < 1:
-        raise ValidationError({"position": "Positions start at 1."})
+        raise ValidationError({"position": _("Positions start at 1.")})
     items.remove(current)
     items.insert(min(position, len(items) + 1) - 1, current)
     _renumber(postmortem, items)
@@ -482,7 +495,7 @@ def reorder_action_items(
     items = {i.public_id: i for i in postmortem.action_items.select_for_update()}
     if len(item_ids) != len(set(item_ids)) or set(item_ids) != set(items):
         raise ValidationError(
-            "List every action item of this postmortem exactly once.", code="invalid_order"
+            _("List every action item of this postmortem exactly once."), code="invalid_order"
         )
     ordered = [items[public_id] for public_id in item_ids]
     _renumber(postmortem, ordered)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from apps.organizations.models import AuditEntry, Organization
 
@@ -33,11 +34,11 @@ def _check_template_fields(kind: str, status: str, impact: str) -> None:
     from it never fails later."""
     if kind == Kind.MAINTENANCE:
         if status not in MaintenanceStatus.values:
-            raise ValidationError("A maintenance template needs a maintenance status.")
+            raise ValidationError(_("A maintenance template needs a maintenance status."))
     else:
         _check_incident_status(status, UNRESOLVED_INCIDENT)
         if impact not in INCIDENT_IMPACTS:
-            raise ValidationError(f"“{impact}” is not an incident impact.")
+            raise ValidationError(_("“%(impact)s” is not an incident impact.") % {"impact": impact})
 
 
 @transaction.atomic

@@ -40,6 +40,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Value
 from django.db.models.functions import Concat
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.core.locking import lock_again
 from apps.incidents import services as incident_services
@@ -104,23 +105,23 @@ def _clean_settings(fields: dict[str, Any]) -> dict[str, Any]:
     if "name" in fields:
         fields["name"] = (fields["name"] or "").strip()
         if not fields["name"]:
-            raise ValidationError({"name": "Give the integration a name."}, code="required")
+            raise ValidationError({"name": _("Give the integration a name.")}, code="required")
     for key in ("component_label", "severity_label", "signature_header"):
         if key in fields:
             fields[key] = (fields[key] or "").strip()
             if not fields[key]:
-                raise ValidationError({key: "This cannot be empty."}, code="required")
+                raise ValidationError({key: _("This cannot be empty.")}, code="required")
     if "timestamp_header" in fields:
         fields["timestamp_header"] = (fields["timestamp_header"] or "").strip()
     if "severity_map" in fields:
         mapping = fields["severity_map"] or {}
         if not isinstance(mapping, dict):
-            raise ValidationError({"severity_map": "Give an object of severity → status."})
+            raise ValidationError({"severity_map": _("Give an object of severity → status.")})
         if len(mapping) > MAX_SEVERITY_MAP_ENTRIES:
             raise ValidationError(
                 {
-                    "severity_map": f"Give at most {MAX_SEVERITY_MAP_ENTRIES} severities "
-                    f"(got {len(mapping)})."
+                    "severity_map": _("Give at most %(max)s severities (got %(count)s).")
+                    % {"max": MAX_SEVERITY_MAP_ENTRIES, "count": len(mapping)}
                 },
                 code="too_many",
             )
@@ -130,8 +131,15 @@ def _clean_settings(fields: dict[str, Any]) -> dict[str, Any]:
             if status not in allowed:
                 raise ValidationError(
                     {
-                        "severity_map": f"“{status}” (for {severity}) is not an outage status; "
-                        f"use one of {', '.join(sorted(allowed))}."
+                        "severity_map": _(
+                            "“%(status)s” (for %(severity)s) is not an outage status; "
+                            "use one of %(allowed)s."
+                        )
+                        % {
+                            "status": status,
+                            "severity": severity,
+                            "allowed": ", ".join(sorted(allowed)),
+                        }
                     },
                     code="invalid_status",
                 )
@@ -146,8 +154,8 @@ def _clean_settings(fields: dict[str, Any]) -> dict[str, Any]:
         ):
             raise ValidationError(
                 {
-                    "update_window_minutes": "Give a whole number of minutes from 0 to "
-                    f"{MAX_UPDATE_WINDOW_MINUTES}."
+                    "update_window_minutes": _("Give a whole number of minutes from 0 to %(max)s.")
+                    % {"max": MAX_UPDATE_WINDOW_MINUTES}
                 },
                 code="invalid_window",
             )
@@ -157,7 +165,9 @@ def _clean_settings(fields: dict[str, Any]) -> dict[str, Any]:
         ("on_resolved", set(AlertIntegration.OnResolved.values)),
     ):
         if key in fields and fields[key] not in choices:
-            raise ValidationError({key: f"“{fields[key]}” is not a valid choice."})
+            raise ValidationError(
+                {key: _("“%(value)s” is not a valid choice.") % {"value": fields[key]}}
+            )
     return fields
 
 
@@ -182,7 +192,9 @@ def create_alert_integration(
     """Create an integration; returns it with its URL token, which exists only in this value."""
     actor.require("api_keys.manage", organization)
     if kind not in AlertIntegration.Kind.values:
-        raise ValidationError({"kind": f"“{kind}” is not an integration kind."}, code="kind")
+        raise ValidationError(
+            {"kind": _("“%(kind)s” is not an integration kind.") % {"kind": kind}}, code="kind"
+        )
     fields = _clean_settings({"name": name, **fields})
     token = generate_token()
     integration = AlertIntegration(
@@ -277,7 +289,7 @@ def integration_for_token(token: str) -> AlertIntegration | None:
 def bearer_ok(integration: AlertIntegration, authorization: str) -> bool:
     if not integration.bearer_token_hash:
         return True
-    scheme, _, credentials = authorization.partition(" ")
+    scheme, _sep, credentials = authorization.partition(" ")
     if scheme.lower() != "bearer" or not credentials.strip():
         return False
     # SECURITY: constant-time comparison of the hashes.
@@ -864,13 +876,13 @@ def publish_draft(state: AlertGroupState, *, actor: Actor) -> Incident:
     actor.require("incidents.edit", state.organization)
     state = lock_again(AlertGroupState.objects.select_related("integration"), pk=state.pk)
     if state.state != AlertGroupState.State.PENDING:
-        raise ValidationError("This draft was already published, dismissed or closed.")
+        raise ValidationError(_("This draft was already published, dismissed or closed."))
     index = _ComponentIndex(state.organization)
     wanted = {
         index.by_id[cid]: s for cid, s in state.wanted_components().items() if cid in index.by_id
     }
     if not wanted:
-        raise ValidationError("None of this draft's components exist any more.")
+        raise ValidationError(_("None of this draft's components exist any more."))
     incident = incident_services.open_incident(
         state.organization,
         actor=actor,

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from apps.core.links import absolute_url
@@ -115,7 +116,7 @@ def alert_detail(request: HttpRequest, integration_id: str) -> HttpResponse:
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                messages.success(request, f"Saved “{integration.name}”.")
+                messages.success(request, _("Saved “%(name)s”.") % {"name": integration.name})
                 return redirect(
                     "integrations:alert_detail", request.organization.slug, integration.public_id
                 )
@@ -158,8 +159,12 @@ def alert_toggle(request: HttpRequest, integration_id: str) -> HttpResponse:
     alerts.update_alert_integration(integration, actor=request.principal, enabled=enabled)
     messages.success(
         request,
-        f"“{integration.name}” is {'enabled' if enabled else 'disabled'}."
-        + ("" if enabled else " Its hook still answers 200 but changes nothing."),
+        (
+            _("“%(name)s” is enabled.")
+            if enabled
+            else _("“%(name)s” is disabled. Its hook still answers 200 but changes nothing.")
+        )
+        % {"name": integration.name},
     )
     return redirect(_list_url(request))
 
@@ -171,7 +176,9 @@ def alert_delete(request: HttpRequest, integration_id: str) -> HttpResponse:
     if request.method == "POST":
         name = integration.name
         alerts.delete_alert_integration(integration, actor=request.principal)
-        messages.success(request, f"Deleted “{name}”. Its hook URL now answers 404.")
+        messages.success(
+            request, _("Deleted “%(name)s”. Its hook URL now answers 404.") % {"name": name}
+        )
         return redirect(_list_url(request))
     return render(
         request,
@@ -191,7 +198,7 @@ def draft_publish(request: HttpRequest, draft_id: str) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(_list_url(request))
-    messages.success(request, f"Published “{incident.name}”.")
+    messages.success(request, _("Published “%(name)s”.") % {"name": incident.name})
     return redirect("incidents:detail", request.organization.slug, incident.public_id)
 
 
@@ -202,5 +209,5 @@ def draft_dismiss(request: HttpRequest, draft_id: str) -> HttpResponse:
         AlertGroupState.objects.for_org(request.organization), public_id=draft_id
     )
     alerts.dismiss_draft(draft, actor=request.principal)
-    messages.success(request, "Draft dismissed. Nothing was published.")
+    messages.success(request, _("Draft dismissed. Nothing was published."))
     return redirect(_list_url(request))

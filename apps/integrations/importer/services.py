@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.core.locking import lock_again
 from apps.incidents.models import Impact, IncidentStatus
@@ -145,11 +146,18 @@ class Plan:
 def read_json_file(data: bytes, what: str) -> Any:
     """Decode an uploaded file; ImportProblem naming the file when it cannot be used."""
     if len(data) > MAX_FILE_BYTES:
-        raise ImportProblem([f"{what} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB."])
+        raise ImportProblem(
+            [
+                _("%(file)s is larger than %(megabytes)s MB.")
+                % {"file": what, "megabytes": MAX_FILE_BYTES // (1024 * 1024)}
+            ]
+        )
     try:
         return json.loads(data)
     except (UnicodeDecodeError, ValueError) as exc:
-        raise ImportProblem([f"{what} is not valid JSON ({exc})."]) from exc
+        raise ImportProblem(
+            [_("%(file)s is not valid JSON (%(error)s).") % {"file": what, "error": exc}]
+        ) from exc
 
 
 def _text(value: Any) -> str:
@@ -171,7 +179,7 @@ def plan_import(organization: Organization, summary: Any, incidents: Any = None)
     """What importing these files would do. Reads the database, writes nothing."""
     plan = Plan()
     if not isinstance(summary, dict):
-        plan.problems.append("summary.json must be a JSON object (the status API's summary).")
+        plan.problems.append(_("summary.json must be a JSON object (the status API's summary)."))
         return plan
     page = summary.get("page")
     if not isinstance(page, dict):
@@ -179,7 +187,7 @@ def plan_import(organization: Organization, summary: Any, incidents: Any = None)
     plan.page_name, plan.page_id = _text(page.get("name")), _text(page.get("id"))
     components = summary.get("components")
     if not isinstance(components, list):
-        plan.problems.append("summary.json has no “components” list.")
+        plan.problems.append(_("summary.json has no “components” list."))
         return plan
     _plan_components(organization, components, plan)
     known_incidents: dict[str, dict] = {}
@@ -187,19 +195,27 @@ def plan_import(organization: Organization, summary: Any, incidents: Any = None)
         if source is None:
             continue
         if not isinstance(source, dict) or not isinstance(source.get("incidents"), list):
-            plan.problems.append(f"{what} has no “incidents” list.")
+            plan.problems.append(_("%(file)s has no “incidents” list.") % {"file": what})
             continue
         for index, item in enumerate(source["incidents"]):
             if not isinstance(item, dict) or not _text(item.get("id")):
-                plan.problems.append(f"{what}: incidents[{index}] is not an incident with an id.")
+                plan.problems.append(
+                    _("%(file)s: incidents[%(index)s] is not an incident with an id.")
+                    % {"file": what, "index": index}
+                )
                 continue
             # incidents.json is the fuller list; it wins over summary.json's copy.
-            known_incidents[item["id"]] = item | {"_where": f"{what}: incident “{item['id']}”"}
+            known_incidents[item["id"]] = item | {
+                "_where": _("%(file)s: incident “%(id)s”") % {"file": what, "id": item["id"]}
+            }
     maintenances = summary.get("scheduled_maintenances")
     if isinstance(maintenances, list) and maintenances:
         plan.notes.append(
-            f"{len(maintenances)} scheduled maintenance(s) in summary.json are not imported; "
-            "schedule upcoming ones in Candor."
+            _(
+                "%(count)s scheduled maintenance(s) in summary.json are not imported; "
+                "schedule upcoming ones in Candor."
+            )
+            % {"count": len(maintenances)}
         )
     _plan_incidents(organization, list(known_incidents.values()), plan)
     return plan
@@ -221,24 +237,27 @@ def _plan_components(organization: Organization, raw: list, plan: Plan) -> None:
         if isinstance(item, dict) and item.get("group") is True and isinstance(item.get("id"), str)
     }
     for index, item in enumerate(raw):
-        where = f"summary.json: components[{index}]"
+        where = _("summary.json: components[%(index)s]") % {"index": index}
         if not isinstance(item, dict):
-            plan.problems.append(f"{where} is not an object.")
+            plan.problems.append(_("%(where)s is not an object.") % {"where": where})
             continue
         source_id, name = _text(item.get("id")), _text(item.get("name"))
         if not source_id:
-            plan.problems.append(f"{where} has no id.")
+            plan.problems.append(_("%(where)s has no id.") % {"where": where})
             continue
-        where = f"summary.json: component “{name or source_id}”"
+        where = _("summary.json: component “%(name)s”") % {"name": name or source_id}
         if source_id in seen:
-            plan.problems.append(f"{where} appears twice.")
+            plan.problems.append(_("%(where)s appears twice.") % {"where": where})
             continue
         seen.add(source_id)
         if not name:
-            plan.problems.append(f"{where} has no name.")
+            plan.problems.append(_("%(where)s has no name.") % {"where": where})
             continue
         if len(name) > NAME_MAX:
-            plan.problems.append(f"{where}: the name is longer than {NAME_MAX} characters.")
+            plan.problems.append(
+                _("%(where)s: the name is longer than %(max)s characters.")
+                % {"where": where, "max": NAME_MAX}
+            )
             continue
         description = _text(item.get("description"))[:500]
         if item.get("group") is True:
@@ -250,18 +269,24 @@ def _plan_components(organization: Organization, raw: list, plan: Plan) -> None:
             )
             mapping = mapped.get((ImportedObject.SourceKind.GROUP, source_id))
             if mapping is not None:
-                group.existing, group.how = mapping.group, "imported before"
+                group.existing, group.how = mapping.group, _("imported before")
             elif name.lower() in groups_by_name:
-                group.existing, group.how = groups_by_name[name.lower()], "same name"
+                group.existing, group.how = groups_by_name[name.lower()], _("same name")
             plan.groups.append(group)
             continue
         status = item.get("status") or ComponentStatus.OPERATIONAL
         if status not in ComponentStatus.values:
-            plan.problems.append(f"{where}: unknown status {status!r}.")
+            plan.problems.append(
+                _("%(where)s: unknown status %(status)s.")
+                % {"where": where, "status": repr(status)}
+            )
             continue
         group_source_id = item.get("group_id") or None
         if group_source_id is not None and group_source_id not in group_ids:
-            plan.problems.append(f"{where} belongs to group {group_source_id!r}, not in the file.")
+            plan.problems.append(
+                _("%(where)s belongs to group %(group)s, not in the file.")
+                % {"where": where, "group": repr(group_source_id)}
+            )
             continue
         start = item.get("start_date")
         start_date = None
@@ -269,7 +294,10 @@ def _plan_components(organization: Organization, raw: list, plan: Plan) -> None:
             try:
                 start_date = datetime.fromisoformat(start).date()
             except ValueError:
-                plan.notes.append(f"{where}: start date {start!r} not understood; left empty.")
+                plan.notes.append(
+                    _("%(where)s: start date %(start)s not understood; left empty.")
+                    % {"where": where, "start": repr(start)}
+                )
         plan.components.append(
             PlannedComponent(
                 source_id=source_id,
@@ -289,7 +317,7 @@ def _plan_components(organization: Organization, raw: list, plan: Plan) -> None:
             component.group_name = groups[component.group_source_id].name
         mapping = mapped.get((ImportedObject.SourceKind.COMPONENT, component.source_id))
         if mapping is not None:
-            component.existing, component.how = mapping.component, "imported before"
+            component.existing, component.how = mapping.component, _("imported before")
             continue
         parent = groups.get(component.group_source_id) if component.group_source_id else None
         parent_pk: int | None = None
@@ -299,7 +327,7 @@ def _plan_components(organization: Organization, raw: list, plan: Plan) -> None:
             parent_pk = parent.existing.pk
         key = (parent_pk, component.name.lower())
         if key in components_by_name:
-            component.existing, component.how = components_by_name[key], "same name"
+            component.existing, component.how = components_by_name[key], _("same name")
 
 
 def _plan_incidents(organization: Organization, raw: list[dict], plan: Plan) -> None:
@@ -322,20 +350,26 @@ def _plan_incidents(organization: Organization, raw: list[dict], plan: Plan) -> 
             open_count += 1
             continue
         if status not in (IncidentStatus.RESOLVED, IncidentStatus.POSTMORTEM):
-            plan.problems.append(f"{where}: unknown status {status!r}.")
+            plan.problems.append(
+                _("%(where)s: unknown status %(status)s.")
+                % {"where": where, "status": repr(status)}
+            )
             continue
         name = _text(item.get("name"))
         if not name:
-            plan.problems.append(f"{where} has no name.")
+            plan.problems.append(_("%(where)s has no name.") % {"where": where})
             continue
         if len(name) > INCIDENT_NAME_MAX:
             name = name[: INCIDENT_NAME_MAX - 1] + "…"
         impact = item.get("impact") or Impact.NONE
         if impact == Impact.MAINTENANCE:
-            plan.notes.append(f"{where} is a maintenance; not imported.")
+            plan.notes.append(_("%(where)s is a maintenance; not imported.") % {"where": where})
             continue
         if impact not in PAST_IMPACTS:
-            plan.problems.append(f"{where}: unknown impact {impact!r}.")
+            plan.problems.append(
+                _("%(where)s: unknown impact %(impact)s.")
+                % {"where": where, "impact": repr(impact)}
+            )
             continue
         updates = _plan_updates(item, where, plan, now)
         if updates is None:
@@ -346,7 +380,10 @@ def _plan_incidents(organization: Organization, raw: list[dict], plan: Plan) -> 
             if cid in component_ids:
                 components.append(cid)
             else:
-                plan.notes.append(f"{where}: component {cid!r} is not in summary.json; left out.")
+                plan.notes.append(
+                    _("%(where)s: component %(component)s is not in summary.json; left out.")
+                    % {"where": where, "component": repr(cid)}
+                )
         plan.incidents.append(
             PlannedIncident(
                 source_id=item["id"],
@@ -361,8 +398,11 @@ def _plan_incidents(organization: Organization, raw: list[dict], plan: Plan) -> 
         )
     if open_count:
         plan.notes.append(
-            f"{open_count} incident(s) still open on the old page are not imported; import "
-            "again once they are resolved there, or open them in Candor."
+            _(
+                "%(count)s incident(s) still open on the old page are not imported; import "
+                "again once they are resolved there, or open them in Candor."
+            )
+            % {"count": open_count}
         )
     plan.incidents.sort(key=lambda i: i.started_at, reverse=True)
 
@@ -372,22 +412,31 @@ def _plan_updates(
 ) -> list[tuple[str, str, datetime]] | None:
     raw_updates = item.get("incident_updates")
     if not isinstance(raw_updates, list) or not raw_updates:
-        plan.problems.append(f"{where} has no updates.")
+        plan.problems.append(_("%(where)s has no updates.") % {"where": where})
         return None
     updates: list[tuple[str, str, datetime]] = []
     for index, update in enumerate(raw_updates):
         if not isinstance(update, dict):
-            plan.problems.append(f"{where}: update {index + 1} is not an object.")
+            plan.problems.append(
+                _("%(where)s: update %(number)s is not an object.")
+                % {"where": where, "number": index + 1}
+            )
             return None
         status = update.get("status")
         if status == IncidentStatus.POSTMORTEM:
             status = IncidentStatus.RESOLVED
         if status not in UPDATE_STATUSES:
-            plan.problems.append(f"{where}: update {index + 1} has unknown status {status!r}.")
+            plan.problems.append(
+                _("%(where)s: update %(number)s has unknown status %(status)s.")
+                % {"where": where, "number": index + 1, "status": repr(status)}
+            )
             return None
         when = parse_time(update.get("display_at")) or parse_time(update.get("created_at"))
         if when is None:
-            plan.problems.append(f"{where}: update {index + 1} has no valid time.")
+            plan.problems.append(
+                _("%(where)s: update %(number)s has no valid time.")
+                % {"where": where, "number": index + 1}
+            )
             return None
         if when > now:
             when = now - timedelta(seconds=1)
@@ -558,7 +607,7 @@ def import_staged(staged: StagedImport, *, actor: Actor) -> ImportResult:
     actor.require("org.change_settings", staged.organization)
     staged = lock_again(StagedImport.objects, pk=staged.pk)
     if staged.imported_at is not None:
-        raise ValidationError("These files were already imported.", code="imported")
+        raise ValidationError(_("These files were already imported."), code="imported")
     result = import_statuspage(staged.organization, staged.summary, staged.incidents, actor=actor)
     staged.imported_at = timezone.now()
     staged.save(update_fields=["imported_at"])

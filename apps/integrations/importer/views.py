@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from apps.organizations.tenancy import org_view
@@ -52,18 +53,29 @@ def import_confirm(request: HttpRequest, import_id: str) -> HttpResponse:
     except ImportProblem as exc:
         # The organization changed since the dry run in a way the files now conflict with.
         plan = plan_import(request.organization, staged.summary, staged.incidents)
-        messages.error(request, "Nothing was imported: " + "; ".join(exc.problems))
+        messages.error(
+            request, _("Nothing was imported: %(problems)s") % {"problems": "; ".join(exc.problems)}
+        )
         return render(
             request,
             "integrations/import/plan.html",
             {"plan": plan, "counts": plan.counts(), "staged": None},
         )
     except ValidationError as exc:
-        messages.error(request, "Nothing was imported: " + " ".join(exc.messages))
+        messages.error(
+            request, _("Nothing was imported: %(problems)s") % {"problems": " ".join(exc.messages)}
+        )
         return redirect("integrations:import", request.organization.slug)
     messages.success(
         request,
-        f"Imported {result.groups} group(s), {result.components} component(s) and "
-        f"{result.incidents} past incident(s).",
+        _(
+            "Imported %(groups)s group(s), %(components)s component(s) and "
+            "%(incidents)s past incident(s)."
+        )
+        % {
+            "groups": result.groups,
+            "components": result.components,
+            "incidents": result.incidents,
+        },
     )
     return redirect("status:components", request.organization.slug)
