@@ -585,8 +585,11 @@ def import_confirmed_email(
     component_ids: Iterable[str] = (),
     api_key: ApiCredential,
     actor: Principal,
+    language: str | None = None,
 ) -> Subscriber:
     """Store `email` as a confirmed subscriber of `organization`; no mail is sent.
+
+    A new subscriber's mail is written in `language` (the organization's default without one).
 
     An address that already has a subscriber is handled as `subscribe_email` would, minus the
     mail:
@@ -625,7 +628,7 @@ def import_confirmed_email(
                     channel=Subscriber.Channel.EMAIL,
                     email=address,
                     confirmed_at=now,
-                    language=subscriber_language(organization, None),
+                    language=subscriber_language(organization, language),
                 )
         except IntegrityError as exc:
             raise ValidationError(RACE_MESSAGE, code="conflict") from exc
