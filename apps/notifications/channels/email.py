@@ -269,13 +269,19 @@ class _Mails:
 
     def __init__(self) -> None:
         self.by_event: dict[tuple[int, str], EventMail] = {}
+        # Stored code -> the language we render it in (supported() maps an unknown one to
+        # English): worked out once per distinct code, not per delivery.
+        self.languages: dict[str, str] = {}
 
     def __call__(self, delivery: Delivery) -> EventMail:
-        # `language` is stored as typed at sign-up; supported() maps an unknown one to English.
-        key = (delivery.event_id, i18n.supported(delivery.subscriber.language))
+        stored = delivery.subscriber.language
+        language = self.languages.get(stored)
+        if language is None:
+            language = self.languages[stored] = i18n.supported(stored)
+        key = (delivery.event_id, language)
         mail = self.by_event.get(key)
         if mail is None:
-            mail = self.by_event[key] = EventMail(delivery.event, key[1])
+            mail = self.by_event[key] = EventMail(delivery.event, language)
         return mail
 
 
