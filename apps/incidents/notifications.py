@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from django.db import models
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext, pgettext_lazy
 
 from apps.core.text import staff_text_slack
 from apps.notifications import registry
@@ -46,15 +48,20 @@ class EventKind(models.TextChoices):
 SUBJECT_TYPE = "incidents.incident"
 STATUS_LABELS = dict(IncidentStatus.choices) | dict(MaintenanceStatus.choices)
 # The subject's state word for events whose word is not an update's status.
+# Subscribers read them in their language (mail subjects, rendered under the subscriber's).
 SUBJECT_WORDS = {
-    EventKind.INCIDENT_RESOLVED: "Resolved",
-    EventKind.POSTMORTEM_PUBLISHED: "Postmortem",
-    EventKind.PROMISE_KEPT: "We did what we promised",
-    EventKind.MAINTENANCE_SCHEDULED: "Scheduled",
-    EventKind.MAINTENANCE_REMINDER: "Starting soon",
-    EventKind.MAINTENANCE_STARTED: "In progress",
-    EventKind.MAINTENANCE_COMPLETED: "Completed",
-    EventKind.MAINTENANCE_CANCELLED: "Cancelled",
+    EventKind.INCIDENT_RESOLVED: pgettext_lazy("mail subject: incident state", "Resolved"),
+    EventKind.POSTMORTEM_PUBLISHED: pgettext_lazy("mail subject: incident state", "Postmortem"),
+    EventKind.PROMISE_KEPT: pgettext_lazy(
+        "mail subject: incident state", "We did what we promised"
+    ),
+    EventKind.MAINTENANCE_SCHEDULED: pgettext_lazy("mail subject: maintenance state", "Scheduled"),
+    EventKind.MAINTENANCE_REMINDER: pgettext_lazy(
+        "mail subject: maintenance state", "Starting soon"
+    ),
+    EventKind.MAINTENANCE_STARTED: pgettext_lazy("mail subject: maintenance state", "In progress"),
+    EventKind.MAINTENANCE_COMPLETED: pgettext_lazy("mail subject: maintenance state", "Completed"),
+    EventKind.MAINTENANCE_CANCELLED: pgettext_lazy("mail subject: maintenance state", "Cancelled"),
 }
 # A Slack message's text may be up to 40,000 characters, but a long body belongs on the page.
 SLACK_SUMMARY_LIMIT = 1500
@@ -85,10 +92,18 @@ def postmortem_url(incident: Incident) -> str:
 
 
 def promise_words(count: int) -> str:
-    """ "all 3 changes we promised after this incident are done." (one: "the change ...")."""
+    """ "all 3 changes we promised after this incident are done." (one: "the change ...").
+
+    In the active language (the subscriber's, when a mail or Slack message is built)."""
     if count == 1:
-        return "the change we promised after this incident is done."
-    return f"all {count} changes we promised after this incident are done."
+        return _("the change we promised after this incident is done.")
+    # Translators: follows "After this incident we promised changes so it does not happen
+    # again." in mail (capitalised there) and a Slack line; always 2 or more (or 0).
+    return ngettext(
+        "all %(count)s change we promised after this incident is done.",
+        "all %(count)s changes we promised after this incident are done.",
+        count,
+    ) % {"count": count}
 
 
 def promised_items(incident: Incident) -> list[str]:
@@ -222,19 +237,31 @@ def _headline(event: NotificationEvent, incident: Incident, update, title: str) 
     status = STATUS_LABELS.get(update.status if update else "", "")
     if not status:
         status = incident.get_status_display()
-    return {
-        EventKind.INCIDENT_OPENED: f"New incident: {status}",
-        EventKind.INCIDENT_UPDATED: f"Update: {status}",
-        EventKind.INCIDENT_RESOLVED: "Resolved",
-        EventKind.POSTMORTEM_PUBLISHED: "What happened, and what we are changing",
-        EventKind.PROMISE_KEPT: "We did what we promised",
-        EventKind.MAINTENANCE_SCHEDULED: "Maintenance scheduled",
-        EventKind.MAINTENANCE_REMINDER: "Reminder: maintenance is about to start",
-        EventKind.MAINTENANCE_STARTED: "Maintenance in progress",
-        EventKind.MAINTENANCE_UPDATED: f"Maintenance update: {status}",
-        EventKind.MAINTENANCE_COMPLETED: "Maintenance completed",
-        EventKind.MAINTENANCE_CANCELLED: "Maintenance cancelled",
-    }.get(event.kind, title)
+    # A mail's first line, in the subscriber's language (built under it). `status` is the
+    # update's state ("Investigating", "Monitoring"...).
+    headlines = {
+        EventKind.INCIDENT_OPENED: _("New incident: %(status)s"),
+        EventKind.INCIDENT_UPDATED: _("Update: %(status)s"),
+        EventKind.INCIDENT_RESOLVED: pgettext("mail headline", "Resolved"),
+        EventKind.POSTMORTEM_PUBLISHED: _("What happened, and what we are changing"),
+        EventKind.PROMISE_KEPT: _("We did what we promised"),
+        EventKind.MAINTENANCE_SCHEDULED: _("Maintenance scheduled"),
+        EventKind.MAINTENANCE_REMINDER: _("Reminder: maintenance is about to start"),
+        EventKind.MAINTENANCE_STARTED: _("Maintenance in progress"),
+        EventKind.MAINTENANCE_UPDATED: _("Maintenance update: %(status)s"),
+        EventKind.MAINTENANCE_COMPLETED: _("Maintenance completed"),
+        EventKind.MAINTENANCE_CANCELLED: _("Maintenance cancelled"),
+    }
+    headline = headlines.get(event.kind)
+    if headline is None:
+        return title
+    if event.kind in (
+        EventKind.INCIDENT_OPENED,
+        EventKind.INCIDENT_UPDATED,
+        EventKind.MAINTENANCE_UPDATED,
+    ):
+        return headline % {"status": status}
+    return headline
 
 
 def _next_update_due(incident: Incident, update: IncidentUpdate | None) -> datetime | None:
@@ -263,7 +290,16 @@ class IncidentRenderer(Renderer):
         prefix = f"[{organization.name}]"
         # The state leads the subject so an inbox can tell "Resolved" from a new incident; one
         # thread per incident is kept by Message-ID/In-Reply-To/References, not by the subject.
-        subject = one_line(f"{prefix} {word}: {title}" if word else f"{prefix} {title}")
+        if word:
+            # Translators: a mail subject: "[Organization] State: Incident name".
+            subject = _("%(prefix)s %(state)s: %(title)s") % {
+                "prefix": prefix,
+                "state": word,
+                "title": title,
+            }
+        else:
+            subject = f"{prefix} {title}"
+        subject = one_line(subject)
         context = {
             "organization": organization,
             "event": event,
@@ -304,9 +340,11 @@ class IncidentRenderer(Renderer):
         link = f"<{incident_url(incident)}|{escape(incident.name)}>"
         if event.kind == EventKind.PROMISE_KEPT:
             words = promise_words(event.snapshot.get("action_items", 0))
+            kept = _("We did what we promised")
+            read = _("Read the postmortem")
             return (
-                f"*{escape(event.organization.name)}*: {link}\n*We did what we promised* — "
-                f"{words}\n<{postmortem_url(incident)}|Read the postmortem>"
+                f"*{escape(event.organization.name)}*: {link}\n*{escape(kept)}* — "
+                f"{words}\n<{postmortem_url(incident)}|{escape(read)}>"
             )
         # Events without an update (a published postmortem) carry their text in the snapshot.
         summary = staff_text_slack(
@@ -317,7 +355,8 @@ class IncidentRenderer(Renderer):
         if summary:
             text += f" — {summary}"
         if event.kind == EventKind.POSTMORTEM_PUBLISHED:
-            text += f"\n<{incident_url(incident)}|Read the postmortem>"
+            read = _("Read the postmortem")
+            text += f"\n<{incident_url(incident)}|{escape(read)}>"
         return text
 
 

@@ -37,7 +37,7 @@ from rest_framework.views import APIView
 
 from apps.api.base import OrgViewSetMixin
 from apps.api.credentials import credential_of
-from apps.api.fields import OrgObjectListField, StrictSerializer
+from apps.api.fields import OrgObjectListField, StrictSerializer, organization_of
 from apps.api.filters import ListFilterSerializer, ordering_field
 from apps.api.pagination import CursorPagination
 from apps.api.schema import IDEMPOTENCY_KEY, WRITE_ERRORS, error_responses
@@ -73,6 +73,7 @@ class SubscriberSerializer(serializers.ModelSerializer):
             "confirmed",
             "disabled_reason",
             "discussion_events",
+            "language",
             "created_at",
         ]
         read_only_fields = fields
@@ -80,7 +81,11 @@ class SubscriberSerializer(serializers.ModelSerializer):
             "discussion_events": {
                 "help_text": "Webhook and Slack subscribers: also sent discussion events "
                 "(`comment.created`, `comment.flagged`, `thread.affected_threshold`)."
-            }
+            },
+            "language": {
+                "help_text": "The language their mail is written in (`en`, `de`, `fr`, `es`, "
+                "`ja`): the page's when they subscribed on it, else the organization's default."
+            },
         }
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
@@ -140,6 +145,21 @@ class SubscriberCreateSerializer(StrictSerializer):
         "discussion events (`comment.created`, `comment.flagged`, "
         "`thread.affected_threshold`). Needs a key that may manage subscribers.",
     )
+    language = serializers.CharField(
+        required=False,
+        max_length=8,
+        help_text="The language of their mail, one the organization offers (`en`, `de`, `fr`, "
+        "`es`, `ja`); omit for the organization's default. An address that is already "
+        "subscribed keeps its own.",
+    )
+
+    def validate_language(self, value: str) -> str:
+        offered = organization_of(self.fields["language"]).offered_languages
+        if value not in offered:
+            raise serializers.ValidationError(
+                f"Not a language this page offers; use one of: {', '.join(offered)}."
+            )
+        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["channel"] == Subscriber.Channel.EMAIL and attrs.get("discussion_events"):
@@ -274,10 +294,14 @@ class SubscriberViewSet(
                 component_ids=component_ids,
                 api_key=key,
                 actor=self.principal,
+                language=data.get("language"),
             )
         elif data["channel"] == Subscriber.Channel.EMAIL:
             subscriber = services.subscribe_email(
-                self.organization, email=data["email"], component_ids=component_ids
+                self.organization,
+                email=data["email"],
+                component_ids=component_ids,
+                language=data.get("language"),
             )
         else:
             if data["discussion_events"]:
@@ -290,6 +314,7 @@ class SubscriberViewSet(
                     url=data["url"],
                     email=data.get("email", ""),
                     component_ids=component_ids,
+                    language=data.get("language"),
                 )
                 if data["discussion_events"]:
                     services.set_discussion_events(subscriber, enabled=True, actor=self.principal)

@@ -138,6 +138,10 @@ class Subscriber(OrgOwnedModel):
     # subscribers are confirmed when created.
     confirmed_at = models.DateTimeField(null=True, blank=True)
     manage_nonce = models.CharField(max_length=32, default=new_manage_nonce)
+    # The language their mail is written in (apps/core/i18n.py): the page's language when they
+    # subscribed, changed on the manage page; imports and the API give the page's default.
+    # Read through `i18n.supported()`, so a code that is no longer offered falls back safely.
+    language = models.CharField(max_length=8, default="en", db_default="en")
     # Empty means every component (and page-wide events).
     components = models.ManyToManyField("status.Component", related_name="+", blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)

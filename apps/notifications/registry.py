@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from django.utils import timezone
+from django.conf import settings
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext as _
 
 from .subscribers import following_components
 
@@ -125,10 +127,20 @@ def renderer_for(event: NotificationEvent) -> Renderer:
 
 
 def format_time(value: datetime | None, tz: tzinfo) -> str:
-    """`Sat 28 Nov 2026, 09:30 UTC` in the organization's timezone (mail text)."""
+    """A time in mail text, in the organization's timezone with the zone named, in the active
+    language: `Sat 28 Nov 2026, 09:30 UTC` in English (the format subscribers have always had),
+    the language's own DATETIME_FORMAT elsewhere (`28. November 2026 09:30 UTC`)."""
     if value is None:
         return ""
-    return timezone.localtime(value, tz).strftime("%a %-d %b %Y, %H:%M %Z")
+    local = timezone.localtime(value, tz)
+    zone = local.strftime("%Z")
+    if (translation.get_language() or settings.LANGUAGE_CODE).split("-")[0] == "en":
+        return local.strftime("%a %-d %b %Y, %H:%M ") + zone
+    # Translators: a time in mail, then its timezone's name ("28. November 2026 09:30 CET").
+    return _("%(time)s %(zone)s") % {
+        "time": formats.date_format(local, "DATETIME_FORMAT"),
+        "zone": zone,
+    }
 
 
 def one_line(text: str) -> str:

@@ -12,12 +12,14 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from apps.core import http
+from apps.core import http, i18n
 from apps.organizations.models import AuditEntry
 
 from .enqueue import enqueue_on_commit
@@ -195,6 +197,7 @@ def subscribe_email(
     email: str,
     component_ids: Iterable[str] = (),
     notify_if_subscribed: bool = False,
+    language: str | None = None,
 ) -> Subscriber:
     """Start a double opt-in: store the unconfirmed address and mail a confirmation link.
 
@@ -203,8 +206,13 @@ def subscribe_email(
     keeps its subscription as it is; with `notify_if_subscribed` (the public form) it gets a
     mail saying so, with its manage link, so the form's "check your inbox" is true for every
     address while the page still reveals nothing about who is subscribed.
+
+    `language` is the one their mail is written in (the public form passes the page's; the
+    API and the dashboard leave it to the organization's default). An already subscribed
+    address keeps its own: the "already subscribed" mail is in the language they chose.
     """
     address = email.strip().lower()
+    language = subscriber_language(organization, language)
     subscriber = (
         Subscriber.objects.for_org(organization)
         .select_for_update()
@@ -217,18 +225,45 @@ def subscribe_email(
         return subscriber
     if subscriber is None:
         subscriber = Subscriber.objects.create(
-            organization=organization, channel=Channel.EMAIL, email=address
+            organization=organization, channel=Channel.EMAIL, email=address, language=language
         )
     else:
-        # Someone unsubscribed earlier (or never confirmed): start over, with new links.
+        # Someone unsubscribed earlier (or never confirmed): start over, with new links, in
+        # the language they ask in now.
         subscriber.state = Subscriber.State.ACTIVE
         subscriber.confirmed_at = None
         subscriber.disabled_reason = ""
         subscriber.manage_nonce = new_manage_nonce()
-        subscriber.save(update_fields=["state", "confirmed_at", "disabled_reason", "manage_nonce"])
+        subscriber.language = language
+        subscriber.save(
+            update_fields=["state", "confirmed_at", "disabled_reason", "manage_nonce", "language"]
+        )
     subscriber.components.set(_components_for(organization, component_ids))
     _send_confirmation_on_commit(subscriber)
     return subscriber
+
+
+def subscriber_language(organization: Organization, language: str | None) -> str:
+    """The language to store for a new subscriber: `language` (the page's, when they signed
+    up on it) if Candor has it, else the organization's default."""
+    primary = (language or "").strip().lower().replace("_", "-").split("-")[0]
+    if primary in i18n.codes():
+        return primary
+    return organization.default_language or settings.LANGUAGE_CODE
+
+
+def set_language(subscriber: Subscriber, language: str) -> bool:
+    """The subscriber chose the language of their mail (manage page). `language` must be one
+    the organization offers (the form checks); True when it changed."""
+    if language not in subscriber.organization.offered_languages:
+        raise ValidationError(_("Choose one of the languages offered."), code="language")
+    updated = (
+        Subscriber.objects.filter(pk=subscriber.pk)
+        .exclude(language=language)
+        .update(language=language)
+    )
+    subscriber.language = language
+    return updated == 1
 
 
 def confirm_subscriber(subscriber: Subscriber) -> bool:
@@ -244,12 +279,14 @@ def validate_hook_url(url: str, channel: str) -> str:
     """Raise ValidationError unless the URL is fit for the channel (checked again at send)."""
     url = url.strip()
     if channel == Channel.SLACK and not url.startswith(SLACK_HOOK_PREFIX):
+        # Shown on the public subscribe form (in the reader's language) and in the API (English).
         raise ValidationError(
-            "Use a Slack incoming-webhook URL (it starts with https://hooks.slack.com/).",
+            _("Use a Slack incoming-webhook URL (it starts with %(prefix)s).")
+            % {"prefix": SLACK_HOOK_PREFIX},
             code="not_slack",
         )
     if channel == Channel.WEBHOOK and url.startswith(SLACK_HOOK_PREFIX):
-        raise ValidationError("For Slack, use the Slack subscription instead.", code="slack")
+        raise ValidationError(_("For Slack, use the Slack subscription instead."), code="slack")
     try:
         http.validate_url(url)
     except http.UnsafeURLError as exc:
@@ -267,9 +304,14 @@ def subscribe_hook(
     url: str,
     email: str = "",
     component_ids: Iterable[str] = (),
+    language: str | None = None,
 ) -> Subscriber:
-    """Add a webhook (with a failure-notice address) or Slack subscriber, active at once."""
+    """Add a webhook (with a failure-notice address) or Slack subscriber, active at once.
+
+    `language`: as for `subscribe_email` (the failure notice and anything human-readable the
+    hook gets are written in it)."""
     url = validate_hook_url(url, channel)
+    language = subscriber_language(organization, language)
     existing = (
         Subscriber.objects.for_org(organization)
         .select_for_update()
@@ -280,8 +322,10 @@ def subscribe_hook(
         # SECURITY: never hand an existing endpoint's signing secret or manage link to whoever
         # types its URL; the owner has the manage link from when they added it.
         raise ValidationError(
-            "This endpoint is already subscribed. Use the manage link you got when you added "
-            "it to change or remove it.",
+            _(
+                "This endpoint is already subscribed. Use the manage link you got when you "
+                "added it to change or remove it."
+            ),
             code="exists",
         )
     if existing is None:
@@ -291,6 +335,7 @@ def subscribe_hook(
             url=url,
             email=email.strip().lower(),
             confirmed_at=timezone.now(),
+            language=language,
         )
     else:
         # A disabled endpoint added again starts over: new secret and links (the old owner's
@@ -303,6 +348,7 @@ def subscribe_hook(
         subscriber.confirmed_at = timezone.now()
         subscriber.webhook_secret = new_webhook_secret()
         subscriber.manage_nonce = new_manage_nonce()
+        subscriber.language = language
         subscriber.save()
     subscriber.components.set(_components_for(organization, component_ids))
     return subscriber
@@ -466,7 +512,12 @@ def import_email_subscribers(
     subscribers = Subscriber.objects.bulk_create(
         [
             Subscriber(
-                organization=organization, channel=Channel.EMAIL, email=address, created_at=now
+                organization=organization,
+                channel=Channel.EMAIL,
+                email=address,
+                created_at=now,
+                # An import does not know what each person reads: the page's default language.
+                language=subscriber_language(organization, None),
             )
             for address in fresh
         ],
@@ -534,8 +585,11 @@ def import_confirmed_email(
     component_ids: Iterable[str] = (),
     api_key: ApiCredential,
     actor: Principal,
+    language: str | None = None,
 ) -> Subscriber:
     """Store `email` as a confirmed subscriber of `organization`; no mail is sent.
+
+    A new subscriber's mail is written in `language` (the organization's default without one).
 
     An address that already has a subscriber is handled as `subscribe_email` would, minus the
     mail:
@@ -574,6 +628,7 @@ def import_confirmed_email(
                     channel=Subscriber.Channel.EMAIL,
                     email=address,
                     confirmed_at=now,
+                    language=subscriber_language(organization, language),
                 )
         except IntegrityError as exc:
             raise ValidationError(RACE_MESSAGE, code="conflict") from exc

@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from apps.core.text import staff_text_slack
 from apps.notifications import registry
@@ -31,6 +33,21 @@ class EventKind(models.TextChoices):
 
 SUBJECT_TYPE = "status.component"
 COMPONENT_LABELS = dict(ComponentStatus.choices)
+# A component's new status inside a subscriber's sentence ("API: major outage", "API is now
+# major outage"): lower case in English, as each language writes it mid-sentence elsewhere.
+STATUS_IN_SENTENCE = {
+    ComponentStatus.OPERATIONAL: pgettext_lazy("component status, in a sentence", "operational"),
+    ComponentStatus.DEGRADED_PERFORMANCE: pgettext_lazy(
+        "component status, in a sentence", "degraded performance"
+    ),
+    ComponentStatus.PARTIAL_OUTAGE: pgettext_lazy(
+        "component status, in a sentence", "partial outage"
+    ),
+    ComponentStatus.MAJOR_OUTAGE: pgettext_lazy("component status, in a sentence", "major outage"),
+    ComponentStatus.UNDER_MAINTENANCE: pgettext_lazy(
+        "component status, in a sentence", "under maintenance"
+    ),
+}
 # status.indicator and status.description from the worst component status (reference §1.5).
 PAGE_STATUS: dict[str, tuple[str, str]] = {
     ComponentStatus.OPERATIONAL: ("none", "All Systems Operational"),
@@ -112,8 +129,13 @@ def component_of(event: NotificationEvent) -> Component:
     return cached
 
 
-def _new_label(event: NotificationEvent, default: str) -> str:
-    return COMPONENT_LABELS.get(event.snapshot.get("new_status", ""), default)
+def _new_words(event: NotificationEvent, status: str = "") -> str:
+    """The new status as a subscriber reads it mid-sentence, in the active language."""
+    new_status = event.snapshot.get("new_status") or status
+    found = STATUS_IN_SENTENCE.get(new_status)
+    if found is not None:
+        return str(found)
+    return new_status.replace("_", " ") or _("changed")
 
 
 class ComponentChangeRenderer(Renderer):
@@ -122,7 +144,11 @@ class ComponentChangeRenderer(Renderer):
     def mail(self, event: NotificationEvent) -> Mail:
         component = component_of(event)
         organization = event.organization
-        title = one_line(f"{component.display_name}: {_new_label(event, 'changed').lower()}")
+        # Translators: a mail's subject and title: "Component name: major outage".
+        title = one_line(
+            _("%(component)s: %(status)s")
+            % {"component": component.display_name, "status": _new_words(event)}
+        )
         subject = one_line(f"[{organization.name}] {title}")
         context = {
             "organization": organization,
@@ -159,10 +185,15 @@ class ComponentChangeRenderer(Renderer):
     def slack_text(self, event: NotificationEvent) -> str:
         component = component_of(event)
         organization = event.organization
-        new = _new_label(event, component.status)
+        # Translators: a Slack line: "API is now *major outage*" (the asterisks make it bold).
+        sentence = _("%(component)s is now *%(status)s*") % {
+            "component": staff_text_slack(component.display_name),
+            "status": staff_text_slack(_new_words(event, component.status)),
+        }
+        page = staff_text_slack(_("Status page"))
         return (
-            f"*{staff_text_slack(organization.name)}*: {staff_text_slack(component.display_name)} "
-            f"is now *{staff_text_slack(new.lower())}*\n<{organization.public_url}|Status page>"
+            f"*{staff_text_slack(organization.name)}*: {sentence}\n"
+            f"<{organization.public_url}|{page}>"
         )
 
     def audience(self, event, subscribers):

@@ -158,3 +158,45 @@ def test_a_webhook_gets_its_signing_secret_once_and_a_second_add_is_a_409(api, a
 
 def detail_url(subscriber_id: str) -> str:
     return f"{URL}{subscriber_id}/"
+
+
+def test_a_subscriber_added_with_a_language_gets_mail_in_it(
+    api, api_key, org, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        created = api(api_key).post(
+            URL,
+            {"channel": "email", "email": "leser@example.com", "language": "de"},
+            content_type=JSON,
+        )
+    html, _mimetype = mail.outbox[0].alternatives[0]
+
+    assert created.status_code == 201
+    assert created.json()["language"] == "de"
+    assert '<html lang="de">' in html
+
+
+def test_a_subscriber_added_without_a_language_gets_the_organizations_default(api, api_key, org):
+    org.default_language = "es"
+    org.save(update_fields=["default_language"])
+
+    created = api(api_key).post(
+        URL, {"channel": "email", "email": "lector@example.com"}, content_type=JSON
+    )
+
+    assert created.json()["language"] == "es"
+
+
+def test_a_language_the_page_does_not_offer_is_a_400_naming_the_field(api, api_key, org):
+    org.languages = ["en", "de"]
+    org.save(update_fields=["languages"])
+
+    response = api(api_key).post(
+        URL,
+        {"channel": "email", "email": "reader@example.com", "language": "ja"},
+        content_type=JSON,
+    )
+
+    assert response.status_code == 400
+    assert "language" in response.json()
+    assert not Subscriber.objects.filter(email="reader@example.com").exists()

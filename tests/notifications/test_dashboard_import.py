@@ -238,3 +238,14 @@ def test_an_address_subscribed_meanwhile_rolls_the_import_back(upload, org, monk
     assert response.status_code == 409
     assert "Nothing was imported" in response.content.decode()
     assert mail.outbox == []
+
+
+def test_imported_addresses_get_mail_in_the_organizations_default_language(upload, org):
+    org.default_language = "de"
+    org.save(update_fields=["default_language"])
+
+    upload("ada@example.com\n")
+    html, _mimetype = mail.outbox[0].alternatives[0]
+
+    assert Subscriber.objects.get(email="ada@example.com").language == "de"
+    assert '<html lang="de">' in html

@@ -298,4 +298,4 @@ def test_the_mail_heading_names_the_incident_without_the_subject_prefix(publish,
     html, _mimetype = message.alternatives[0]
 
     assert message.body.startswith("Resolved\nAcme Cloud · Elevated API errors\n")
-    assert '<h2 style="margin:0 0 12px;font-size:16px;">Elevated API errors</h2>' in html
+    assert '<h2 style="margin:0 0 12px;font-size:16px;" dir="auto">Elevated API errors</h2>' in html

@@ -8,6 +8,10 @@ Headers per shared/reference/delivery-notes.md §2.1:
   names the thread, an incident's for incident mail), so mail clients keep one thread each;
 - Subject: from the renderer (incidents: `[Organization] Status: Incident name`);
 - List-Unsubscribe (HTTPS, opaque token) + List-Unsubscribe-Post (RFC 8058 one-click), List-Id.
+
+Every mail is written in its subscriber's language (`Subscriber.language`, read through
+`i18n.supported`): an event's mail is built and rendered once per language of the batch, inside
+`translation.override`, subject included.
 """
 
 from __future__ import annotations
@@ -27,7 +31,10 @@ from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.core.mail.message import sanitize_address
 from django.db import DatabaseError
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext as _
 
+from apps.core import i18n
 from apps.core.validators import strip_control_characters
 
 from .. import conf, ledger, registry, tokens
@@ -81,21 +88,29 @@ def from_header(organization_name: str) -> str:
 
 
 class EventMail:
-    """Everything about one event's mail that does not depend on the subscriber: the kind's
-    renderer (apps.notifications.registry) says what it reads; this class makes it a message."""
+    """Everything about one event's mail in one language that does not depend on the
+    subscriber: the kind's renderer (apps.notifications.registry) says what it reads; this
+    class makes it a message. Built, and its templates rendered, under `language`."""
 
-    def __init__(self, event: NotificationEvent) -> None:
+    def __init__(self, event: NotificationEvent, language: str = settings.LANGUAGE_CODE) -> None:
         self.event = event
+        self.language = i18n.supported(language)
         self.organization = event.organization
         self.base_url = self.organization.public_url
-        rendered = registry.renderer_for(event).mail(event)
-        self.subject = header_text(rendered.subject)
+        with translation.override(self.language):
+            rendered = registry.renderer_for(event).mail(event)
+            # str() now: a lazy subject must not be read later in another language.
+            self.subject = header_text(str(rendered.subject))
+            # Translators: the mailing list's name in mail headers (List-Id), e.g. "Acme status".
+            default_label = _("%(organization)s status") % {
+                "organization": list_name(self.organization.name)
+            }
+            self.list_label = str(rendered.list_label or default_label)
         self.thread = rendered.thread
         self.text_template = rendered.text_template
         self.html_template = rendered.html_template
         self.context: dict[str, Any] = rendered.context
         self.links = rendered.links
-        self.list_label = rendered.list_label or f"{list_name(self.organization.name)} status"
         self._raw_template: list[bytes] | None = None
 
     def message_id(self, subscriber: Subscriber) -> str:
@@ -134,6 +149,7 @@ class EventMail:
             "subscriber": subscriber,
             "unsubscribe_url": unsubscribe_url,
             "manage_url": manage_url,
+            "language": self.language,
         }
         headers = {
             "Message-ID": message_id,
@@ -147,15 +163,18 @@ class EventMail:
             root = thread_root_id(self.thread)
             headers["In-Reply-To"] = root
             headers["References"] = root
+        with translation.override(self.language):
+            text = render_to_string(self.text_template, context)
+            html = render_to_string(self.html_template, context)
         message = EmailMultiAlternatives(
             subject=self.subject,
-            body=render_to_string(self.text_template, context),
+            body=text,
             from_email=from_header(self.organization.name),
             to=[to],
             headers=headers,
             connection=connection,
         )
-        message.attach_alternative(render_to_string(self.html_template, context), "text/html")
+        message.attach_alternative(html, "text/html")
         return message
 
     def raw_message(self, subscriber: Subscriber) -> bytes | None:
@@ -244,15 +263,25 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
 
 
 class _Mails:
-    """Each event's EventMail, built once per batch (in the task's thread: it may query)."""
+    """Each event's EventMail per language, built once per batch (in the task's thread: it may
+    query). A batch of one language builds (and pre-renders) each event's mail once, as before;
+    each further language of the batch costs one more."""
 
     def __init__(self) -> None:
-        self.by_event: dict[int, EventMail] = {}
+        self.by_event: dict[tuple[int, str], EventMail] = {}
+        # Stored code -> the language we render it in (supported() maps an unknown one to
+        # English): worked out once per distinct code, not per delivery.
+        self.languages: dict[str, str] = {}
 
     def __call__(self, delivery: Delivery) -> EventMail:
-        mail = self.by_event.get(delivery.event_id)
+        stored = delivery.subscriber.language
+        language = self.languages.get(stored)
+        if language is None:
+            language = self.languages[stored] = i18n.supported(stored)
+        key = (delivery.event_id, language)
+        mail = self.by_event.get(key)
         if mail is None:
-            mail = self.by_event[delivery.event_id] = EventMail(delivery.event)
+            mail = self.by_event[key] = EventMail(delivery.event, language)
         return mail
 
 
@@ -450,6 +479,7 @@ SUBSCRIBER_FIELDS = (
     "manage_nonce",
     "state",
     "confirmed_at",
+    "language",
 )
 
 
@@ -486,28 +516,47 @@ def load_rows(delivery_ids: Sequence[int]) -> list[Delivery]:
 
 
 def _send_to_subscriber(
-    subscriber: Subscriber, *, subject: str, template: str, links: dict[str, str]
+    subscriber: Subscriber,
+    *,
+    subject: Callable[[], str],
+    template: str,
+    links: dict[str, str],
 ) -> None:
     """A one-off mail to one subscriber: text and HTML from `template`.txt/.html, with the
-    organization, its page and `links` in the context."""
+    organization, its page and `links` in the context, all in the subscriber's language.
+
+    These are sent by a task (the worker's language is English) or, in tests, during the
+    reader's request (the page's language): either way their stored language decides.
+    `subject` is called inside it."""
     organization = subscriber.organization
-    context = {"organization": organization, "page_url": organization.public_url, **links}
-    message = EmailMultiAlternatives(
-        subject=header_text(subject),
-        body=render_to_string(f"{template}.txt", context),
-        from_email=from_header(organization.name),
-        to=[subscriber.email],
-        headers={"Auto-Submitted": "auto-generated"},
-    )
-    message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
+    language = i18n.supported(subscriber.language)
+    context = {
+        "organization": organization,
+        "page_url": organization.public_url,
+        "language": language,
+        **links,
+    }
+    with translation.override(language):
+        message = EmailMultiAlternatives(
+            subject=header_text(subject()),
+            body=render_to_string(f"{template}.txt", context),
+            from_email=from_header(organization.name),
+            to=[subscriber.email],
+            headers={"Auto-Submitted": "auto-generated"},
+        )
+        message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
     message.send()
 
 
 def send_confirmation(subscriber: Subscriber) -> None:
     """Double opt-in: the only mail an unconfirmed address ever gets."""
+    name = subscriber.organization.name
     _send_to_subscriber(
         subscriber,
-        subject=f"Confirm your subscription to {subscriber.organization.name} status updates",
+        subject=lambda: (
+            _("Confirm your subscription to %(organization)s status updates")
+            % {"organization": name}
+        ),
         template="notifications/email/confirm",
         links={"confirm_url": tokens.confirm_url(subscriber)},
     )
@@ -515,32 +564,43 @@ def send_confirmation(subscriber: Subscriber) -> None:
 
 def send_already_subscribed(subscriber: Subscriber) -> None:
     """Someone asked to subscribe an address that already is: say so, with its manage link."""
+    name = subscriber.organization.name
     _send_to_subscriber(
         subscriber,
-        subject=f"You are already subscribed to {subscriber.organization.name} status updates",
+        subject=lambda: (
+            _("You are already subscribed to %(organization)s status updates")
+            % {"organization": name}
+        ),
         template="notifications/email/already_subscribed",
         links={"manage_url": tokens.manage_url(subscriber)},
     )
 
 
 def send_disabled_notice(subscriber: Subscriber) -> None:
+    """A webhook or Slack subscription stopped after repeated failures: its owner is told, in
+    their language, at the failure-notice address."""
     organization = subscriber.organization
+    language = i18n.supported(subscriber.language)
     context = {
         "organization": organization,
         "subscriber": subscriber,
         "page_url": organization.public_url,
         "manage_url": tokens.manage_url(subscriber),
+        "language": language,
     }
-    EmailMultiAlternatives(
-        subject=header_text(
-            f"Your {subscriber.get_channel_display()} subscription to "
-            f"{organization.name} status was disabled"
-        ),
-        body=render_to_string("notifications/email/disabled.txt", context),
-        from_email=from_header(organization.name),
-        to=[subscriber.email],
-        headers={"Auto-Submitted": "auto-generated"},
-    ).send()
+    with translation.override(language):
+        if subscriber.channel == Subscriber.Channel.SLACK:
+            subject = _("Your Slack subscription to %(organization)s status was disabled")
+        else:
+            subject = _("Your Webhook subscription to %(organization)s status was disabled")
+        message = EmailMultiAlternatives(
+            subject=header_text(subject % {"organization": organization.name}),
+            body=render_to_string("notifications/email/disabled.txt", context),
+            from_email=from_header(organization.name),
+            to=[subscriber.email],
+            headers={"Auto-Submitted": "auto-generated"},
+        )
+    message.send()
 
 
 __all__ = [

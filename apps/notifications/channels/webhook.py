@@ -22,9 +22,9 @@ from typing import Any
 
 from celery import current_app
 from django.db import DatabaseError
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from apps.core import http
+from apps.core import http, i18n
 
 from .. import conf, ledger, registry, tokens
 from ..enqueue import task
@@ -84,16 +84,20 @@ class Outgoing:
 
 
 def build_request(
-    delivery: Delivery, bodies: dict[int, dict[str, Any]], base_urls: dict[int, str]
+    delivery: Delivery, bodies: dict[Any, dict[str, Any]], base_urls: dict[int, str]
 ) -> tuple[bytes, dict[str, str]]:
     """The body and headers of one delivery (in the task's thread: it may read the database)."""
     subscriber = delivery.subscriber
     event = delivery.event
     if subscriber.channel == Subscriber.Channel.SLACK:
-        # The same text for every Slack subscriber of the event: rendered once per batch.
-        key = -event.pk
+        # A Slack message is read by people: written in the subscriber's language, the same
+        # text for every Slack subscriber of the event and language (rendered once per batch).
+        # Webhook bodies are JSON for machines and stay as they are.
+        language = i18n.supported(subscriber.language)
+        key = ("slack", event.pk, language)
         if key not in bodies:
-            bodies[key] = slack.message(event)
+            with translation.override(language):
+                bodies[key] = slack.message(event)
         return encode(bodies[key]), {"Content-Type": CONTENT_TYPE}
     base = bodies.get(event.pk)
     if base is None:
@@ -167,7 +171,7 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
     if not batch.claimed:
         return []
     rows = list(batch.rows())
-    bodies: dict[int, dict[str, Any]] = {}
+    bodies: dict[Any, dict[str, Any]] = {}
     # public_url reads the organization's custom domain: once per organization, not per row.
     organizations = {d.event.organization_id: d.event.organization for d in rows}
     base_urls = {pk: organization.public_url for pk, organization in organizations.items()}

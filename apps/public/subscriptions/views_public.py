@@ -18,10 +18,14 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from apps.core import i18n
 from apps.notifications import services, tokens
 from apps.notifications.addresses import DISPOSABLE_DOMAINS
 from apps.notifications.models import Subscriber
@@ -81,7 +85,8 @@ class ComponentChoiceMixin(forms.Form):
     components = forms.MultipleChoiceField(
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Leave all unticked to hear about every component.",
+        label=gettext_lazy("Components"),
+        help_text=gettext_lazy("Leave all unticked to hear about every component."),
     )
 
     def __init__(self, *args, organization, **kwargs) -> None:
@@ -90,21 +95,21 @@ class ComponentChoiceMixin(forms.Form):
 
 
 class EmailForm(ComponentChoiceMixin):
-    email = forms.EmailField(label="Email address", max_length=254)
+    email = forms.EmailField(label=gettext_lazy("Email address"), max_length=254)
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip().lower()
         if email.rsplit("@", 1)[-1] in DISPOSABLE_DOMAINS:
-            raise ValidationError("Please use a permanent address: this one is disposable.")
+            raise ValidationError(_("Please use a permanent address: this one is disposable."))
         return email
 
 
 class WebhookForm(ComponentChoiceMixin):
-    url = forms.URLField(label="Endpoint URL", max_length=2000, assume_scheme="https")
+    url = forms.URLField(label=gettext_lazy("Endpoint URL"), max_length=2000, assume_scheme="https")
     email = forms.EmailField(
-        label="Email for failure notices",
+        label=gettext_lazy("Email for failure notices"),
         max_length=254,
-        help_text="We write here if your endpoint keeps failing and we stop sending.",
+        help_text=gettext_lazy("We write here if your endpoint keeps failing and we stop sending."),
     )
 
     def clean_url(self) -> str:
@@ -113,14 +118,28 @@ class WebhookForm(ComponentChoiceMixin):
 
 class SlackForm(ComponentChoiceMixin):
     url = forms.URLField(
-        label="Slack incoming-webhook URL",
+        label=gettext_lazy("Slack incoming-webhook URL"),
         max_length=2000,
         assume_scheme="https",
-        help_text="It starts with https://hooks.slack.com/",
+        help_text=gettext_lazy("It starts with https://hooks.slack.com/"),
     )
 
     def clean_url(self) -> str:
         return services.validate_hook_url(self.cleaned_data["url"], Channel.SLACK)
+
+
+class LanguageForm(forms.Form):
+    """The language a subscriber's mail is written in, among those the page offers."""
+
+    language = forms.ChoiceField(label=gettext_lazy("Language of your messages"))
+
+    def __init__(self, *args, organization, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        names = i18n.names()
+        # Each language in its own name ("Deutsch"), as the page's switcher shows it.
+        self.fields["language"].choices = [
+            (code, names[code]) for code in organization.offered_languages
+        ]
 
 
 FORMS = {Channel.EMAIL: EmailForm, Channel.WEBHOOK: WebhookForm, Channel.SLACK: SlackForm}
@@ -166,15 +185,17 @@ def subscribe(request: HttpRequest) -> HttpResponse:
         ):
             form.add_error(
                 "email",
-                "This status page is private: subscribe an address at an allowed domain, "
-                "or your own.",
+                _(
+                    "This status page is private: subscribe an address at an allowed domain, "
+                    "or your own."
+                ),
             )
         if form.is_valid():
             target = form.cleaned_data.get("email") or ""
             if channel != Channel.EMAIL:
                 target = form.cleaned_data["url"]
             if rate_limited(request, target):
-                form.add_error(None, "Too many attempts. Please try again in an hour.")
+                form.add_error(None, _("Too many attempts. Please try again in an hour."))
                 return _page(request, "subscribe.html", {"forms": forms_by_channel}, status=429)
             components = form.cleaned_data["components"]
             if channel == Channel.EMAIL:
@@ -186,6 +207,8 @@ def subscribe(request: HttpRequest) -> HttpResponse:
                     email=form.cleaned_data["email"],
                     component_ids=components,
                     notify_if_subscribed=True,
+                    # The page's language (TenantMiddleware activated it): their mail's.
+                    language=translation.get_language(),
                 )
                 return _page(request, "check_inbox.html", {"email": form.cleaned_data["email"]})
             try:
@@ -195,6 +218,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
                     url=form.cleaned_data["url"],
                     email=form.cleaned_data.get("email", ""),
                     component_ids=components,
+                    language=translation.get_language(),
                 )
             except ValidationError as exc:
                 form.add_error("url", exc)
@@ -238,12 +262,29 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
     subscriber = tokens.subscriber_for_token(request.organization, token)
     if subscriber is None:
         return invalid_link(request)
+    organization = request.organization
+    # Two forms on the page, each with its own button: the language one posts `language`.
+    language_post = request.method == "POST" and "language" in request.POST
     initial = {"components": list(subscriber.components.values_list("public_id", flat=True))}
     form = ComponentChoiceMixin(
-        request.POST or None, organization=request.organization, initial=initial
+        request.POST if request.method == "POST" and not language_post else None,
+        organization=organization,
+        initial=initial,
     )
-    saved = False
-    if request.method == "POST" and form.is_valid():
+    language_form = LanguageForm(
+        request.POST if language_post else None,
+        organization=organization,
+        initial={"language": i18n.supported(subscriber.language)},
+    )
+    saved = language_saved = False
+    status = 200
+    if language_post:
+        if language_form.is_valid():
+            services.set_language(subscriber, language_form.cleaned_data["language"])
+            language_saved = True
+        else:
+            status = 400
+    elif request.method == "POST" and form.is_valid():
         services.set_components(subscriber, form.cleaned_data["components"])
         saved = True
     return _page(
@@ -253,8 +294,12 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
             "subscriber": subscriber,
             "form": form,
             "saved": saved,
+            "language_form": language_form,
+            "language_saved": language_saved,
+            "language_name": i18n.names().get(i18n.supported(subscriber.language), ""),
             "unsubscribe_url": tokens.unsubscribe_url(subscriber),
         },
+        status=status,
     )
 
 
