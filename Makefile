@@ -93,7 +93,9 @@ MESSAGE_IGNORES := \
 	'apps/status/forms.py' 'apps/notifications/views.py' 'apps/notifications/forms.py' \
 	'apps/notifications/csv_import.py' 'apps/forum/views.py' 'apps/forum/api.py' \
 	'apps/organizations/views.py' 'apps/organizations/forms.py' 'apps/organizations/onboarding.py' \
-	'apps/organizations/emails.py' 'benchmarks' 'tests' 'var' 'deploy' 'docs' 'static'
+	'apps/organizations/emails.py' 'apps/organizations/services.py' \
+	'apps/organizations/roles.py' 'apps/organizations/tenancy.py' 'apps/incidents/services' \
+	'benchmarks' 'tests' 'var' 'deploy' 'docs' 'static'
 messages: install
 	$(BIN)/python manage.py makemessages $(foreach code,$(LANGUAGE_CODES),-l $(code)) \
 		--no-obsolete --add-location=file $(foreach pattern,$(MESSAGE_IGNORES),--ignore=$(pattern))

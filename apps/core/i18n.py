@@ -158,4 +158,23 @@ PUBLIC_TEMPLATES = [
 ]
 PUBLIC_MODULES = [
     "apps/public/**/*.py",
+    "apps/forum/views_public.py",
+    "apps/forum/views_signin.py",
+    "apps/forum/views_notify.py",
+    "apps/forum/discussion.py",
+    "apps/forum/rules.py",
+    "apps/forum/counts.py",
+    "apps/forum/notifications.py",
+    "apps/forum/forms.py",
+    "apps/forum/models.py",
+    "apps/notifications/subscribers.py",
+    "apps/notifications/registry.py",
+    "apps/notifications/channels/*.py",
+    "apps/incidents/notifications.py",
+    "apps/incidents/models.py",
+    "apps/incidents/postmortem_facts.py",
+    "apps/status/notifications.py",
+    "apps/status/models.py",
+    "apps/core/validators.py",
+    "apps/organizations/middleware.py",
 ]

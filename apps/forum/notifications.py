@@ -280,7 +280,7 @@ def _send_one(thread_id: int, user_id: int, now: datetime) -> bool:
     _drop(pending.exclude(pk__in=[n.pk for n in shown]), "Hidden before the mail went out.")
     if not shown:
         return False
-    subscriber = person_subscriber(organization, user)
+    subscriber = person_subscriber(organization, user, language=follow_row.language)
     incident = thread.incident
     event = emit(
         EventKind.REPLIES,
@@ -312,9 +312,12 @@ def _drop(notices: QuerySet[ReplyNotice], reason: str) -> None:
     )
 
 
-def person_subscriber(organization: Organization, user: User) -> Subscriber:
+def person_subscriber(
+    organization: Organization, user: User, *, language: str | None = None
+) -> Subscriber:
     """The person's own mail row in the organization (`Subscriber.people`), its address kept
-    up to date with the account's."""
+    up to date with the account's, and its language with the one the person last used on the
+    page (`ThreadFollow.language`), which the mail channel renders in."""
     found = Subscriber.people.for_org(organization).filter(user=user).first()
     if found is None:
         try:
@@ -327,13 +330,20 @@ def person_subscriber(organization: Organization, user: User) -> Subscriber:
                     email=user.email,
                     # The account's address: verified by sign-in, so no double opt-in here.
                     confirmed_at=timezone.now(),
+                    language=supported(language),
                 )
         except IntegrityError:  # created concurrently
             found = Subscriber.people.for_org(organization).get(user=user)
-    if found.email != user.email or found.state != Subscriber.State.ACTIVE:
+    wanted = supported(language) if language else found.language
+    if (
+        found.email != user.email
+        or found.state != Subscriber.State.ACTIVE
+        or found.language != wanted
+    ):
         found.email = user.email
         found.state = Subscriber.State.ACTIVE
-        found.save(update_fields=["email", "state"])
+        found.language = wanted
+        found.save(update_fields=["email", "state", "language"])
     return found
 
 

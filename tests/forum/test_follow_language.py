@@ -16,6 +16,7 @@ from apps.forum import notifications
 from apps.forum import services as forum
 from apps.forum.models import ThreadFollow
 from apps.forum.rules import sign_form_timestamp
+from apps.notifications.models import Subscriber
 from apps.organizations.principals import Customer, Member
 from tests.factories import UserFactory
 
@@ -104,6 +105,8 @@ def test_a_german_follower_gets_replies_in_german_whoever_replies(
     assert "Same here." in message.body
     follows = {f.user_id: f.language for f in ThreadFollow.objects.all()}
     assert follows == {customer.pk: "de", dana.pk: "fr"}
+    # The person's mail row, which the mail channel renders in, follows too.
+    assert Subscriber.people.for_org(org).get(user=customer).language == "de"
     # A staff answer from the (English) dashboard leaves each follower's language alone.
     run(lambda: forum.post_comment(incident, actor=Member.of(editor, org), body="Fixed."))
     assert ThreadFollow.objects.get(user=customer).language == "de"

@@ -69,7 +69,8 @@ def test_the_switcher_links_every_other_offered_language(client, org):
     org.languages = ["en", "de", "ja"]
     org.save(update_fields=["languages"])
     body = get(client, language="de")
-    switcher = body.split('<nav class="sp-languages" aria-label="Language">')[1].split("</nav>")[0]
+    # The nav's label is in the page's language ("Sprache").
+    switcher = body.split('<nav class="sp-languages" aria-label="Sprache">')[1].split("</nav>")[0]
     assert '<span lang="de" aria-current="true">Deutsch</span>' in switcher
     assert 'lang="en" hreflang="en">English</a>' in switcher
     assert 'lang="ja" hreflang="ja">日本語</a>' in switcher
