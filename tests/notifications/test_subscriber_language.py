@@ -167,7 +167,7 @@ def test_a_batch_renders_each_mail_in_its_subscribers_language(
 
 
 def test_an_unknown_stored_language_gets_english(org, incident):
-    reader = EmailSubscriberFactory(organization=org, language="xx-unknown")
+    reader = EmailSubscriberFactory(organization=org, language="tlh-x")
     update = IncidentUpdateFactory(incident=incident, status="investigating", body="Looking.")
     event = NotificationEventFactory(
         organization=org, kind=Kind.INCIDENT_OPENED, incident=incident, update=update
