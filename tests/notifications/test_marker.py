@@ -33,39 +33,42 @@ def test_inside_a_transaction_marks_synchronously(org):
 
 
 def test_threaded_marker_bounds_the_unmarked_and_drains_on_close(monkeypatch):
-    """At most `limit` accepted deliveries wait for their mark; close() waits for all."""
-    written: list[int] = []
+    """Marks go over `chunk` at a time; while the thread writes one chunk another may wait, so
+    at most 3 x chunk - 1 accepted deliveries wait for their mark; close() waits for all."""
+    written: list[list[int]] = []
     gate = threading.Event()
 
-    def slow_marks(marks):
+    def slow_marks(self, marks):
         gate.wait(5)
-        written.extend(pk for pk, _ in marks)
-        return len(marks)
+        written.append([pk for pk, _ in marks])
 
-    monkeypatch.setattr(ledger, "mark_sent_many", slow_marks)
+    monkeypatch.setattr(ledger.ThreadedMarker, "write", slow_marks)
     monkeypatch.setattr(ledger, "relax_commit_durability", lambda: None)
-    marker = ledger.ThreadedMarker(limit=3)
-    marker.mark(1)  # taken by the thread, which then blocks in slow_marks
-    time.sleep(0.1)
-    for pk in (2, 3, 4):
+    marker = ledger.ThreadedMarker(chunk=2)
+    for pk in (1, 2):  # one chunk, taken by the thread, which then blocks in slow_marks
         marker.mark(pk)
-    blocked = threading.Thread(target=marker.mark, args=(5,))
+    time.sleep(0.1)
+    for pk in (3, 4, 5):  # a chunk waiting, one mark held: 5 unmarked in all (3 x 2 - 1)
+        marker.mark(pk)
+    blocked = threading.Thread(target=marker.mark, args=(6,))
     blocked.start()
     time.sleep(0.1)
-    assert blocked.is_alive(), "a full queue must hold the sender back"
+    assert blocked.is_alive(), "a chunk waiting and one being written must hold the sender back"
     gate.set()
     blocked.join(5)
+    marker.mark(7)
     marker.close()
-    assert sorted(written) == [1, 2, 3, 4, 5]
+    assert sorted(pk for chunk in written for pk in chunk) == [1, 2, 3, 4, 5, 6, 7]
+    assert written[0] == [1, 2]  # marks are written a chunk (or more) at a time
 
 
 def test_threaded_marker_error_reaches_the_sender_without_deadlock(monkeypatch):
-    def broken(marks):
+    def broken(self, marks):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(ledger, "mark_sent_many", broken)
+    monkeypatch.setattr(ledger.ThreadedMarker, "write", broken)
     monkeypatch.setattr(ledger, "relax_commit_durability", lambda: None)
-    marker = ledger.ThreadedMarker(limit=2)
+    marker = ledger.ThreadedMarker(chunk=1)
     marker.mark(1)
     time.sleep(0.1)
     with pytest.raises(RuntimeError):
