@@ -328,9 +328,9 @@ def _connect_smtp() -> smtp_pool.Connection:
 
 def _send_over_smtp(batch: Batch, rows: list[Delivery], marker: ledger.Marker) -> None:
     """Send the batch's messages over a pool of SMTP connections and record every outcome,
-    all in this thread (smtp_pool drives the connections from here): each message is built
-    when a connection is ready for it, so at most two a connection are unconfirmed, and a
-    killed worker resends at most those plus the marker's queue."""
+    all in this thread (smtp_pool drives the connections from here): messages are built just
+    ahead of the connections that will send them, at most two a connection are unconfirmed,
+    and a killed worker resends at most those plus the marks not yet written."""
     size = max(1, min(conf.smtp_connections(), -(-len(rows) // MESSAGES_PER_EXTRA_CONNECTION)))
     mails = _Mails()
     dispatched: dict[int, Delivery] = {}

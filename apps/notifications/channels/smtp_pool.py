@@ -9,7 +9,8 @@ the loop reads the replies of whichever connection answered first. No thread per
 handing every message and every outcome between threads through queues (and the GIL between
 them) cost more CPU than the SMTP work itself, and on a busy machine the time follows the CPU
 (docs/benchmarks.md, issue 13). The database stays in the same thread: `take()` builds each
-message, `settle()` records each outcome. Only opening and closing connections (TCP, TLS,
+message (while the server works on the previous ones, so that a connection whose replies came
+back writes again at once), `settle()` records each outcome. Only opening and closing connections (TCP, TLS,
 authentication, QUIT: round trips with nothing to overlap) run on a small thread pool, so a
 connection being replaced does not stop the others.
 
@@ -162,6 +163,9 @@ class Pool:
             due = [slot for slot in live if slot.due_since is not None]
             opening = [slot.opening for slot in live if slot.opening is not None]
             if due:
+                # While the server works, build the messages the answering connections will
+                # send next: a connection whose replies came back writes again at once.
+                self._build_ahead(len(due))
                 ready, _, _ = select.select(due, [], [], self._wait_time(due, bool(opening)))
                 for slot in ready:
                     self._collect(slot)
@@ -192,6 +196,14 @@ class Pool:
             timeout = slot.connection.timeout()
             if timeout is not None and now - slot.due_since >= timeout:
                 self._lost(slot, TimeoutError("timed out"))
+
+    def _build_ahead(self, count: int) -> None:
+        while len(self.again) < count and not self.exhausted:
+            message = self._take()
+            if message is None:
+                self.exhausted = True
+            else:
+                self.again.append(message)
 
     def _has_work(self) -> bool:
         if self.again:
