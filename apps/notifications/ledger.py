@@ -194,34 +194,44 @@ SENT_MARK_QUEUE_LIMIT = 10
 
 
 class SyncMarker:
-    """Marks deliveries sent in the caller's thread, on its connection (SQLite, tests in a
-    transaction, anything inside an atomic block): up to `limit` marks wait and are written in
-    one UPDATE, so a batch of 1,000 writes 100 statements instead of 1,000: a crash resends at
-    most `limit` accepted messages."""
+    """Marks deliveries sent in the caller's thread, on its connection: up to `limit` marks
+    wait and are written in one UPDATE, so a batch of 1,000 writes 100 statements instead of
+    1,000: a crash resends at most `limit` accepted messages. Each mark keeps the time it was
+    made (the provider's acceptance), whenever its statement runs."""
 
     def __init__(self, limit: int = SENT_MARK_QUEUE_LIMIT) -> None:
         self.limit = limit
-        self.waiting: list[int] = []
+        self.waiting: list[tuple[int, float]] = []
+        self.cursor: CursorWrapper | None = None
 
     def mark(self, delivery_id: int) -> None:
-        self.waiting.append(delivery_id)
+        self.waiting.append((delivery_id, time.time()))
         if len(self.waiting) >= self.limit:
             self.flush()
 
     def flush(self) -> None:
         if not self.waiting:
             return
-        Delivery.objects.filter(pk__in=self.waiting, status=Delivery.Status.PENDING).update(
+        marks, self.waiting = self.waiting, []
+        if connection.vendor == "postgresql":
+            if self.cursor is None:
+                self.cursor = connection.cursor()
+            mark_sent_many(marks, self.cursor)
+            return
+        Delivery.objects.filter(
+            pk__in=[pk for pk, _ in marks], status=Delivery.Status.PENDING
+        ).update(
             status=Delivery.Status.SENT,
             sent_at=timezone.now(),
             leased_until=None,
             lease_owner="",
             last_error="",
         )
-        self.waiting = []
 
     def close(self) -> None:
         self.flush()
+        if self.cursor is not None:
+            self.cursor.close()
 
 
 # Marks the threaded marker's sender hands over at once (see ThreadedMarker).

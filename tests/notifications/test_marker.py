@@ -1,10 +1,12 @@
-"""Sent marks: synchronous inside a transaction, from a second thread on PostgreSQL otherwise."""
+"""Sent marks: in the batch's own thread, ten to a statement (from a second thread on PostgreSQL
+outside a transaction when NOTIFICATIONS_THREADED_SENT_MARKS is on)."""
 
 from __future__ import annotations
 
 import os
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -83,7 +85,8 @@ def test_threaded_marker_error_reaches_the_sender_without_deadlock(monkeypatch):
 @pytest.mark.skipif(
     not os.environ.get("CANDOR_TEST_SERVICES"), reason="needs PostgreSQL (CANDOR_TEST_SERVICES=1)"
 )
-def test_threaded_marker_on_postgresql(transactional_db):
+def test_threaded_marker_on_postgresql(transactional_db, settings):
+    settings.NOTIFICATIONS_THREADED_SENT_MARKS = True
     assert connection.vendor == "postgresql"
     event = NotificationEventFactory()
     org = event.organization
@@ -104,3 +107,37 @@ def test_threaded_marker_on_postgresql(transactional_db):
     assert all(statuses[d.pk] == Status.SENT for d in deliveries[1:])
     assert marker.marked == 5
     assert not Delivery.objects.filter(status=Status.SENT, sent_at__isnull=True).exists()
+
+
+@pytest.mark.services
+@pytest.mark.skipif(
+    not os.environ.get("CANDOR_TEST_SERVICES"), reason="needs PostgreSQL (CANDOR_TEST_SERVICES=1)"
+)
+def test_marks_in_the_batchs_thread_keep_the_time_each_was_accepted(transactional_db):
+    event = NotificationEventFactory()
+    org = event.organization
+    deliveries = [
+        Delivery.objects.create(
+            organization=org, event=event, subscriber=EmailSubscriberFactory(organization=org)
+        )
+        for _ in range(12)
+    ]
+    Delivery.objects.filter(pk=deliveries[1].pk).update(status=Status.FAILED)
+    marker = ledger.sent_marker()
+    assert isinstance(marker, ledger.SyncMarker)
+    marker.mark(deliveries[0].pk)
+    time.sleep(0.05)
+    for delivery in deliveries[1:10]:
+        marker.mark(delivery.pk)  # the tenth mark writes the ten in one statement
+    assert Delivery.objects.filter(status=Status.SENT).count() == 9
+    for delivery in deliveries[10:]:
+        marker.mark(delivery.pk)
+    marker.close()
+
+    rows = {d.pk: d for d in Delivery.objects.all()}
+    assert rows[deliveries[1].pk].status == Status.FAILED  # conditional: decided rows stay
+    assert all(rows[d.pk].status == Status.SENT for d in deliveries if d != deliveries[1])
+    # Each row says when it was marked, not when its statement ran.
+    assert rows[deliveries[2].pk].sent_at - rows[deliveries[0].pk].sent_at >= timedelta(
+        seconds=0.05
+    )
