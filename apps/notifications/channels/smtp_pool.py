@@ -10,9 +10,9 @@ handing every message and every outcome between threads through queues (and the 
 them) cost more CPU than the SMTP work itself, and on a busy machine the time follows the CPU
 (docs/benchmarks.md, issue 13). The database stays in the same thread: `take()` builds each
 message (while the server works on the previous ones, so that a connection whose replies came
-back writes again at once), `settle()` records each outcome. Only opening and closing connections (TCP, TLS,
-authentication, QUIT: round trips with nothing to overlap) run on a small thread pool, so a
-connection being replaced does not stop the others.
+back writes again at once), `settle()` records each outcome. Only opening and closing
+connections (TCP, TLS, authentication, QUIT: round trips with nothing to overlap) run on a
+small thread pool, so a connection being replaced does not stop the others.
 
 Each connection:
 - ends the session politely (QUIT) after `messages_per_connection` messages, and a new one is
