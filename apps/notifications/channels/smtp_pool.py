@@ -3,7 +3,7 @@
 One pipelined session (channels/smtp.py) still waits one round trip per message: the server
 has to say 354 before the content may follow (RFC 2920 §3.1). On loopback that wait is mostly
 the scheduler waking two processes; with several sessions at once their waits overlap. The
-sessions are driven by one loop in the batch's task thread (`select` on their sockets): each
+sessions are driven by one loop in the batch's task thread (`poll` on their sockets): each
 connection writes its next message as soon as the replies to the previous one came back, and
 the loop reads the replies of whichever connection answered first. No thread per connection:
 handing every message and every outcome between threads through queues (and the GIL between
@@ -31,6 +31,7 @@ on the server's 250 after its content.
 from __future__ import annotations
 
 import logging
+import math
 import select
 import smtplib
 import time
@@ -166,7 +167,7 @@ class Pool:
                 # While the server works, build the messages the answering connections will
                 # send next: a connection whose replies came back writes again at once.
                 self._build_ahead(len(due))
-                ready, _, _ = select.select(due, [], [], self._wait_time(due, bool(opening)))
+                ready = self._answered(due, self._wait_time(due, bool(opening)))
                 for slot in ready:
                     self._collect(slot)
                 self._time_out(slot for slot in due if slot not in ready)
@@ -177,8 +178,19 @@ class Pool:
                     return
                 self._open(next(slot for slot in live if slot.connection is None))
 
+    def _answered(self, due: list[_Slot], wait_time: float | None) -> list[_Slot]:
+        """The connections among `due` with replies (or an error) to read, waiting up to
+        `wait_time` seconds (None: until one has). poll, not select: no limit on the file
+        descriptor's number in a long-lived worker process."""
+        poller = select.poll()
+        by_fd = {slot.fileno(): slot for slot in due}
+        for fd in by_fd:
+            poller.register(fd, select.POLLIN)
+        timeout = None if wait_time is None else max(0, math.ceil(wait_time * 1000))
+        return [by_fd[fd] for fd, _ in poller.poll(timeout)]
+
     def _wait_time(self, due: list[_Slot], opening: bool) -> float | None:
-        """How long select may wait: until the first due reply times out; briefly while a
+        """How long poll may wait: until the first due reply times out; briefly while a
         connection is being opened (its future has no file descriptor to wait on)."""
         limits = [0.005] if opening else []
         now = time.monotonic()
