@@ -271,3 +271,18 @@ def test_every_message_taken_is_settled_when_every_connection_gives_up():
     assert error is not None and error.startswith("Mail server error")
     assert sorted(r.key for r in results) == [0, 1, 2, 3, 4]
     assert all(r.lost for r in results)
+
+
+def test_an_unexpected_error_opening_a_connection_fails_the_batch_for_a_retry():
+    def connect():
+        raise RuntimeError("EMAIL_HOST is misconfigured")
+
+    pool = smtp_pool.Pool(2, connect, messages_per_connection=0, reconnects=3)
+    messages = iter([smtp_pool.Message(n, f"r{n}@example.com", b"x") for n in range(3)])
+    results: list[smtp_pool.Result] = []
+
+    error = pool.run(lambda: next(messages, None), results.append)
+
+    assert error == "RuntimeError: EMAIL_HOST is misconfigured"
+    # The messages taken (built ahead) are settled as lost; the caller fails the rest.
+    assert results and all(r.lost == error for r in results)

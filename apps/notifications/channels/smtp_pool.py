@@ -312,6 +312,9 @@ class Pool:
             # This connection could not be had (a cap on sessions, the server down): the
             # others may still have theirs and take the rest.
             self._stop(slot, f"Could not connect to the mail server: {exc}")
+        except Exception as exc:  # a bug or bad settings: this connection gives up, as above
+            logger.exception("Opening an SMTP connection failed")
+            self._stop(slot, f"{type(exc).__name__}: {exc}")
 
     def _close(self, slot: _Slot) -> None:
         connection, slot.connection = slot.connection, None
