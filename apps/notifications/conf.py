@@ -54,9 +54,14 @@ def batch_time_budget() -> float:
 
 
 def threaded_sent_marks() -> bool:
-    # Email batches mark deliveries sent from a second thread with its own connection, so the
-    # mark's round trip overlaps the next SMTP send (PostgreSQL, outside a transaction only).
-    return _get("NOTIFICATIONS_THREADED_SENT_MARKS", True)
+    # True: batches mark deliveries sent from a second thread with its own connection, so the
+    # mark's round trip overlaps the next sends (PostgreSQL, outside a transaction only). Off
+    # by default: since an email batch drives its SMTP connections from its own thread, the
+    # marks written there ten at a time cost less, in CPU (handing marks to the thread and the
+    # GIL switches) and in time, than the overlap saved: in process, 10,000 mails took 1.0 CPU-s
+    # and 2.0 s with the marks in the batch's thread, 1.3 CPU-s and 2.4-2.7 s with the thread
+    # (issue 13, docs/benchmarks.md).
+    return _get("NOTIFICATIONS_THREADED_SENT_MARKS", False)
 
 
 def slack_min_interval() -> float:

@@ -2,8 +2,8 @@
 
 Several sessions at once, each rotated after its share of messages; a connection that breaks
 or hangs resends what it did not confirm on a new one without losing the other connections'
-deliveries; every database write stays in the task's thread (a constant number of queries
-besides one mark per ten messages)."""
+deliveries; the sessions and every database write stay in the task's thread (a constant number
+of queries besides one mark per ten messages)."""
 
 from __future__ import annotations
 
@@ -75,18 +75,19 @@ def received(sink: SMTPSink) -> Counter:
 def test_a_batch_sends_over_several_connections_at_once(org, sink, open_incident, monkeypatch):
     readers = EmailSubscriberFactory.create_batch(30, organization=org)
     threads: set[str] = set()
-    real_submit = email.smtp.Session.submit
+    real_begin = email.smtp.Session.begin
 
-    def submit(self, key, recipient, message):
+    def begin(self, key, recipient, message):
         threads.add(threading.current_thread().name)
-        return real_submit(self, key, recipient, message)
+        return real_begin(self, key, recipient, message)
 
-    monkeypatch.setattr(email.smtp.Session, "submit", submit)
+    monkeypatch.setattr(email.smtp.Session, "begin", begin)
     event = open_incident()
 
     assert received(sink) == Counter(r.email for r in readers)  # each once
     assert sink.state.sessions == 3
-    assert len(threads) > 1 and threading.main_thread().name not in threads
+    # All three sessions are driven from the batch's own thread (no thread per connection).
+    assert threads == {threading.main_thread().name}
     assert set(event.deliveries.values_list("status", flat=True)) == {Status.SENT}
 
 
@@ -209,40 +210,79 @@ def test_a_batchs_queries_do_not_grow_with_its_messages_beyond_one_mark_per_ten(
 
 
 class HeldSession:
-    """A session that holds every message until finish(); `fail` makes its finish() fail."""
+    """A session that holds every message until the end (its content waits, as a pipelined
+    session's last one does); `fail` makes that last step fail."""
 
     def __init__(self, fail: bool) -> None:
         self.fail = fail
         self.held: list = []
 
-    def submit(self, key, recipient, content):
+    def begin(self, key, recipient, content):
         self.held.append(key)
-        return []
+        return False
 
-    def finish(self):
+    def begin_finish(self):
         if self.fail:
             raise smtplib.SMTPServerDisconnected("gone at the last message")
+        return False
+
+    def drain(self):
+        if self.fail:
+            return []
         held, self.held = self.held, []
         return [smtp.Outcome(key) for key in held]
 
-    def drain(self):
-        return []
+
+class FakeConnection(smtp_pool.Connection):
+    def fileno(self) -> int:  # never selected: HeldSession has no reply due
+        raise AssertionError("no reply is ever due")
 
 
 def test_a_connection_lost_at_the_very_end_still_resends_and_ends():
     sessions = iter([HeldSession(fail=True), HeldSession(fail=False)])
     pool = smtp_pool.Pool(
         1,
-        lambda: smtp_pool.Connection(next(sessions), lambda: None),
+        lambda: FakeConnection(next(sessions), lambda: None),
         messages_per_connection=0,
         reconnects=3,
     )
-    pool.put(smtp_pool.Message(1, "a@example.com", b"x"))
-    pool.put(smtp_pool.Message(2, "b@example.com", b"x"))
-    pool.stop()  # taken before the failing finish(): the sender must still end
-    results = [pool.results.get(timeout=5) for _ in range(3)]
-    pool.join()
+    messages = iter(
+        [smtp_pool.Message(1, "a@example.com", b"x"), smtp_pool.Message(2, "b@example.com", b"x")]
+    )
+    results: list[smtp_pool.Result] = []
 
-    assert sorted(r.key for r in results if isinstance(r, smtp_pool.Result)) == [1, 2]
-    assert all(r.error is None and r.lost is None for r in results[:2])
-    assert results[-1] == smtp_pool.Stopped(None)
+    assert pool.run(lambda: next(messages, None), results.append) is None
+    assert sorted(r.key for r in results) == [1, 2]
+    assert all(r.error is None and r.lost is None for r in results)
+
+
+def test_every_message_taken_is_settled_when_every_connection_gives_up():
+    pool = smtp_pool.Pool(
+        2,
+        lambda: FakeConnection(HeldSession(fail=True), lambda: None),
+        messages_per_connection=0,
+        reconnects=1,
+    )
+    messages = iter([smtp_pool.Message(n, f"r{n}@example.com", b"x") for n in range(5)])
+    results: list[smtp_pool.Result] = []
+
+    error = pool.run(lambda: next(messages, None), results.append)
+
+    assert error is not None and error.startswith("Mail server error")
+    assert sorted(r.key for r in results) == [0, 1, 2, 3, 4]
+    assert all(r.lost for r in results)
+
+
+def test_an_unexpected_error_opening_a_connection_fails_the_batch_for_a_retry():
+    def connect():
+        raise RuntimeError("EMAIL_HOST is misconfigured")
+
+    pool = smtp_pool.Pool(2, connect, messages_per_connection=0, reconnects=3)
+    messages = iter([smtp_pool.Message(n, f"r{n}@example.com", b"x") for n in range(3)])
+    results: list[smtp_pool.Result] = []
+
+    error = pool.run(lambda: next(messages, None), results.append)
+
+    assert error == "RuntimeError: EMAIL_HOST is misconfigured"
+    # The messages taken (built ahead) are settled as lost; the caller fails the rest.
+    assert results and all(r.lost == error for r in results)

@@ -73,12 +73,30 @@ class Session:
         self.eight_bit = esmtp and bool(smtp.has_extn("8bitmime"))
         self.waiting: _Waiting | None = None
         self.outcomes: list[Outcome] = []
+        # Replies `begin`/`begin_finish` made due, in order: (key, None) for the reply to a
+        # message's content, (key, (recipient, message)) for MAIL, RCPT and DATA.
+        self.expected: list[tuple[Hashable, tuple[str, bytes] | None]] = []
 
     def drain(self) -> list[Outcome]:
         outcomes, self.outcomes = self.outcomes, []
         return outcomes
 
     def submit(self, key: Hashable, recipient: str, message: bytes) -> list[Outcome]:
+        if self.begin(key, recipient, message):
+            return self.collect()
+        return self.drain()
+
+    def finish(self) -> list[Outcome]:
+        """Send the content still waiting, if any, and return its outcome."""
+        if self.begin_finish():
+            return self.collect()
+        return self.drain()
+
+    def begin(self, key: Hashable, recipient: str, message: bytes) -> bool:
+        """The first half of `submit`: write the waiting content (if any) and this message's
+        MAIL, RCPT and DATA in one write, without reading the replies. True when replies are
+        due (`collect()` reads them, once the socket is readable); False when the message went
+        out at once without pipelining (its outcome is in `drain()`)."""
         options = []
         if self.announce_size:
             options.append(f"SIZE={len(message)}")
@@ -87,9 +105,10 @@ class Session:
             # understands it (RFC 6152).
             options.append("BODY=8BITMIME")
         if not (self.pipelining and recipient.isascii() and self.from_address.isascii()):
-            self.finish()
+            if self.begin_finish():
+                self.collect()
             self.outcomes.append(self._sendmail(key, recipient, message, options))
-            return self.drain()
+            return False
         envelope = "".join(f" {option}" for option in options)
         group = (
             f"MAIL FROM:<{self.from_address}>{envelope}\r\n"
@@ -98,14 +117,38 @@ class Session:
         previous, self.waiting = self.waiting, None
         if previous is not None:
             self.smtp.send(previous.content + group)
-            self.outcomes.append(self._after_content(previous.key, self._reply()))
+            self.expected.append((previous.key, None))
         else:
             self.smtp.send(group)
+        self.expected.append((key, (recipient, message)))
+        return True
+
+    def begin_finish(self) -> bool:
+        """The first half of `finish`: write the waiting content; True when its reply is due."""
+        previous, self.waiting = self.waiting, None
+        if previous is None:
+            return False
+        self.smtp.send(previous.content)
+        self.expected.append((previous.key, None))
+        return True
+
+    def collect(self) -> list[Outcome]:
+        """Read the replies `begin`/`begin_finish` made due (blocking until they came) and
+        return the outcomes known so far."""
+        expected, self.expected = self.expected, []
+        for key, envelope in expected:
+            if envelope is None:
+                self.outcomes.append(self._after_content(key, self._reply()))
+            else:
+                self._after_envelope(key, *envelope)
+        return self.drain()
+
+    def _after_envelope(self, key: Hashable, recipient: str, message: bytes) -> None:
         mail, rcpt, data = self._reply(), self._reply(), self._reply()
         accepted = mail[0] == 250 and rcpt[0] in (250, 251)
         if data[0] == 354 and accepted:
             self.waiting = _Waiting(key, content_for_data(message))
-            return self.drain()
+            return
         if data[0] == 354:
             # A server that wants content after refusing MAIL or RCPT (a conforming one
             # answers DATA with 503/554 instead): end the empty message at once.
@@ -120,15 +163,6 @@ class Session:
         else:
             error = smtplib.SMTPDataError(*data)
         self.outcomes.append(Outcome(key, error))
-        return self.drain()
-
-    def finish(self) -> list[Outcome]:
-        """Send the content still waiting, if any, and return its outcome."""
-        previous, self.waiting = self.waiting, None
-        if previous is not None:
-            self.smtp.send(previous.content)
-            self.outcomes.append(self._after_content(previous.key, self._reply()))
-        return self.drain()
 
     def _after_content(self, key: Hashable, final: Reply) -> Outcome:
         # After the end of data the transaction is over whatever the reply: no reset needed.
