@@ -153,6 +153,8 @@ def organization_section(organization: Organization) -> dict[str, Any]:
         "name": organization.name,
         "slug": organization.slug,
         "timezone": organization.timezone,
+        "default_language": organization.default_language,
+        "languages": organization.offered_languages,
         "created_at": _iso(organization.created_at),
         "require_two_factor": organization.require_two_factor,
         "visibility": organization.visibility,
@@ -415,6 +417,7 @@ def subscribers(organization: Organization) -> Iterator[dict[str, Any]]:
         "state",
         "disabled_reason",
         "discussion_events",
+        "language",
         "created_at",
     )
     links = (

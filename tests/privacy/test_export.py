@@ -53,6 +53,8 @@ def test_the_export_is_a_versioned_json_download(client, org, owner):
 def test_it_holds_the_organization_and_its_team(client, org, owner, filled):
     document = exported(client, owner, org)
     assert document["organization"]["name"] == "Acme Cloud"
+    assert document["organization"]["default_language"] == "en"
+    assert document["organization"]["languages"] == ["en", "de", "fr", "es", "ja"]
     assert document["organization"]["notification_settings"]["staff_slack_url_set"] is True
     assert [(m["email"], m["role"]) for m in document["members"]] == [("alice@acme.test", "owner")]
     assert [i["email"] for i in document["invitations"]] == ["invitee-acme@example.com"]
@@ -87,7 +89,9 @@ def test_it_holds_components_incidents_updates_postmortems_and_follow_ups(
 
 
 def test_it_holds_subscribers_with_channels_and_confirmation(client, org, owner, filled):
-    EmailSubscriberFactory(organization=org, email="pending@example.com", confirmed_at=None)
+    EmailSubscriberFactory(
+        organization=org, email="pending@example.com", confirmed_at=None, language="ja"
+    )
     document = exported(client, owner, org)
     by_channel = {}
     for subscriber in document["subscribers"]:
@@ -96,6 +100,7 @@ def test_it_holds_subscribers_with_channels_and_confirmation(client, org, owner,
     assert emails["reader-acme@example.com"]["confirmed"] is True
     assert emails["reader-acme@example.com"]["components"] == [filled["component"].public_id]
     assert emails["pending@example.com"]["confirmed"] is False
+    assert emails["pending@example.com"]["language"] == "ja"
     [webhook] = by_channel["webhook"]
     assert (webhook["url"], webhook["url_redacted"]) == ("https://hooks.acme.example", True)
     [slack] = by_channel["slack"]
