@@ -98,7 +98,7 @@ MESSAGE_IGNORES := \
 	'benchmarks' 'tests' 'var' 'deploy' 'docs' 'static'
 messages: install
 	$(BIN)/python manage.py makemessages $(foreach code,$(LANGUAGE_CODES),-l $(code)) \
-		--no-obsolete --add-location=file $(foreach pattern,$(MESSAGE_IGNORES),--ignore=$(pattern))
+		--no-obsolete --no-wrap --add-location=file $(foreach pattern,$(MESSAGE_IGNORES),--ignore=$(pattern))
 	msgen --no-wrap -o locale/en/LC_MESSAGES/django.en locale/en/LC_MESSAGES/django.po
 	msgattrib --no-wrap --clear-fuzzy -o locale/en/LC_MESSAGES/django.po \
 		locale/en/LC_MESSAGES/django.en
