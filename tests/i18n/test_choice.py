@@ -128,3 +128,18 @@ def test_responses_vary_on_language_only_where_a_page_offers_more_than_one(clien
     response = client.get("/s/acme/", HTTP_ACCEPT_LANGUAGE="ja")
     assert "Accept-Language" not in response.get("Vary", "")
     assert _language_of(response) == "de"
+
+
+def test_the_switcher_reads_only_its_own_pages_languages(client, page, other_org):
+    # Cross-tenant: Globex offers Japanese, Acme does not; the switcher on Acme's page follows
+    # Acme's choice and never sends the reader to Globex's page.
+    page.languages = ["en", "de"]
+    page.save()
+    other_org.languages = ["en", "ja"]
+    other_org.save()
+    response = client.get("/s/acme/language/ja/", {"next": "/s/globex/"})
+    assert response["Location"] == "/s/acme/"
+    assert response.cookies["candor_language"].value == ""
+    allowed = client.get("/s/globex/language/ja/", {"next": "/s/globex/history/"})
+    assert allowed["Location"] == "/s/globex/history/"
+    assert allowed.cookies["candor_language"].value == "ja"
