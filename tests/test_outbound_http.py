@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -258,3 +259,119 @@ def test_https_checks_the_certificate_against_the_hostname(tls_receiver):
     port = tls_receiver.url.split(":")[2].split("/")[0]
     with pytest.raises(http.OutboundError, match=r"(?i)certificate|hostname"):
         http.post(f"https://other.example.test:{port}/hook", b"{}")
+
+
+# --- Session: kept connections ------------------------------------------------------------------
+
+
+def test_a_session_keeps_one_connection_for_posts_to_the_same_endpoint(settings):
+    settings.WEBHOOK_ALLOW_LOOPBACK_TARGETS_FOR_TESTS = True
+    with http_receiver() as receiver, http.Session() as session:
+        answers = [session.post(f"{receiver.url}/{n}", b'{"n": %d}' % n) for n in range(5)]
+
+    assert [answer.status for answer in answers] == [200] * 5
+    assert [r.path for r in receiver.requests] == [f"/hook/{n}" for n in range(5)]
+    assert receiver.connections == 1
+    assert session.connections_opened == 1
+    assert "connection" not in receiver.requests[0].headers  # keep-alive, HTTP/1.1's default
+
+
+def test_a_session_opens_a_connection_per_post_when_the_endpoint_closes_them(settings):
+    settings.WEBHOOK_ALLOW_LOOPBACK_TARGETS_FOR_TESTS = True
+    with http_receiver(keep_alive=False) as old, http.Session() as session:
+        assert [session.post(old.url, b"{}").status for _ in range(3)] == [200] * 3
+    assert old.connections == 3
+
+    with http_receiver() as closing, http.Session() as session:
+        closing.extra_headers = {"Connection": "close"}
+        assert [session.post(closing.url, b"{}").status for _ in range(3)] == [200] * 3
+    assert closing.connections == 3
+
+
+def test_a_kept_connection_the_endpoint_closed_meanwhile_is_replaced_once(settings):
+    """The receiver answers keep-alive, then drops the connection while it is idle: the next
+    post fails on the dead connection before any answer and goes out once more on a new one."""
+    settings.WEBHOOK_ALLOW_LOOPBACK_TARGETS_FOR_TESTS = True
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    received: list[bytes] = []
+
+    def serve_one_request_per_connection() -> None:
+        for _ in range(2):
+            connection, _ = listener.accept()
+            with connection:
+                data = b""
+                while b"\r\n\r\n" not in data or not data.endswith(b"{}"):
+                    data += connection.recv(65536)
+                received.append(data)
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            # closed without saying so: the client still holds it as idle
+
+    server = threading.Thread(target=serve_one_request_per_connection, daemon=True)
+    server.start()
+    with http.Session() as session:
+        first = session.post(f"http://127.0.0.1:{port}/hook", b"{}")
+        second = session.post(f"http://127.0.0.1:{port}/hook", b"{}")
+    server.join(5)
+    listener.close()
+
+    assert (first.status, second.status) == (200, 200)
+    assert len(received) == 2
+    assert session.connections_opened == 2
+
+
+def test_a_session_never_reuses_a_connection_for_a_name_that_turned_internal(settings, monkeypatch):
+    """Rebinding: the name resolved to the (test-allowed) receiver, a connection was kept, then
+    DNS answers an internal address: the post is refused before the kept connection is used."""
+    settings.WEBHOOK_ALLOW_LOOPBACK_TARGETS_FOR_TESTS = True
+    answers = {"hooks.example.test": "127.0.0.1"}
+    real_getaddrinfo = socket.getaddrinfo
+
+    def fake_getaddrinfo(host, port, *args, **kwargs):
+        if host in answers:
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answers[host], port))]
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
+    with http_receiver() as receiver, http.Session() as session:
+        url = receiver.url.replace("127.0.0.1", "hooks.example.test")
+        assert session.post(url, b"{}").status == 200
+        answers["hooks.example.test"] = "10.0.0.7"
+        with pytest.raises(http.UnsafeURLError):
+            session.post(url, b"{}")
+
+    assert len(receiver.requests) == 1
+
+
+def test_a_session_keeps_connections_apart_per_host_name(settings, monkeypatch):
+    """Two names for one address are two endpoints (Host, TLS name): never one connection."""
+    settings.WEBHOOK_ALLOW_LOOPBACK_TARGETS_FOR_TESTS = True
+    real_getaddrinfo = socket.getaddrinfo
+
+    def fake_getaddrinfo(host, port, *args, **kwargs):
+        if host.endswith(".example.test"):
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
+    with http_receiver() as receiver, http.Session() as session:
+        port = receiver.url.split(":")[2].split("/")[0]
+        for name in ("a.example.test", "b.example.test", "a.example.test", "b.example.test"):
+            assert session.post(f"http://{name}:{port}/hook", b"{}").status == 200
+
+    assert receiver.connections == 2
+    assert [r.headers["host"] for r in receiver.requests] == [
+        f"{name}.example.test:{port}" for name in "abab"
+    ]
+
+
+def test_a_failed_post_does_not_keep_its_connection(settings):
+    settings.WEBHOOK_ALLOW_LOOPBACK_TARGETS_FOR_TESTS = True
+    with http_receiver() as receiver, http.Session() as session:
+        receiver.delay = 1
+        with pytest.raises(http.OutboundError):
+            session.post(receiver.url, b"{}", total_timeout=0.3)
+        receiver.delay = 0
+        assert session.post(receiver.url, b"{}").status == 200
+
+    assert session.connections_opened == 2

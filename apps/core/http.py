@@ -18,6 +18,7 @@ import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -165,6 +166,10 @@ def validate_url(url: str) -> Target:
 # timeout is the connection's own (float | None to http.client); the callers always give a float.
 def _connect_vetted(ip: str, port: int, timeout: float | None) -> socket.socket:
     sock = socket.create_connection((ip, port), timeout=timeout)
+    # http.client sends the headers and the body in two writes: with Nagle's algorithm the body
+    # waits for the receiver's delayed ACK of the headers (40 ms on Linux) on a kept-alive
+    # connection. urllib3 sets the same option by default.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     peer = sock.getpeername()[0]
     # SECURITY: belt and braces: the socket is connected to the address we vetted.
     if peer != ip or not is_allowed_address(peer):
@@ -195,6 +200,54 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
+def _connection(target: Target, ip: str, connect_timeout: float) -> http.client.HTTPConnection:
+    connection_class = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
+    return connection_class(target.host, target.port, ip, connect_timeout)
+
+
+def _exchange(
+    connection: http.client.HTTPConnection,
+    target: Target,
+    body: bytes,
+    headers: dict[str, str],
+    started: float,
+    total_timeout: float,
+) -> tuple[Response, bool]:
+    """One request on `connection` (connected here if it is not yet). Returns the response and
+    whether the connection can carry another request (the whole body was read and neither side
+    asked to close). Raises OSError, http.client.HTTPException or OutboundError."""
+    if connection.sock is None:
+        connection.connect()
+    # After connecting, the socket timeout bounds each read; the total bound is checked
+    # between reads below.
+    connection.sock.settimeout(max(0.1, total_timeout - (time.monotonic() - started)))
+    connection.request("POST", target.path, body=body, headers=headers)
+    raw = connection.getresponse()
+    chunks: list[bytes] = []
+    size = 0
+    while size < MAX_RESPONSE_BYTES:
+        if time.monotonic() - started > total_timeout:
+            raise OutboundError("Timed out reading the response.")
+        chunk = raw.read1(MAX_RESPONSE_BYTES - size) if hasattr(raw, "read1") else b""
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    response = Response(
+        status=raw.status,
+        headers={k.lower(): v for k, v in raw.getheaders()},
+        body=b"".join(chunks),
+        elapsed=time.monotonic() - started,
+    )
+    if size < MAX_RESPONSE_BYTES and not raw.isclosed():
+        # The body ended (read1 gives b"" once Content-Length is used up) but http.client only
+        # releases the response, and with it the connection, on a read that finds the end.
+        raw.read()
+    # isclosed(): the body was read to its end (a larger one than MAX_RESPONSE_BYTES was not).
+    reusable = raw.isclosed() and not raw.will_close
+    return response, reusable
+
+
 def post(
     url: str,
     body: bytes,
@@ -203,42 +256,131 @@ def post(
     connect_timeout: float = CONNECT_TIMEOUT,
     total_timeout: float = TOTAL_TIMEOUT,
 ) -> Response:
-    """POST body to a user-supplied URL. Any status is returned (redirects are not followed).
+    """POST body to a user-supplied URL on a connection of its own, closed afterwards. Any
+    status is returned (redirects are not followed).
 
     Raises UnsafeURLError (permanent) or OutboundError (transient).
     """
     target = parse_url(url)
     ip = resolve(target.host, target.port)[0]
-    connection_class = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
-    connection = connection_class(target.host, target.port, ip, connect_timeout)
+    connection = _connection(target, ip, connect_timeout)
     started = time.monotonic()
     request_headers = {"User-Agent": USER_AGENT, "Connection": "close", **(headers or {})}
     try:
-        connection.connect()
-        # After connecting, the socket timeout bounds each read; the total bound is checked
-        # between reads below.
-        connection.sock.settimeout(max(0.1, total_timeout - (time.monotonic() - started)))
-        connection.request("POST", target.path, body=body, headers=request_headers)
-        raw = connection.getresponse()
-        chunks: list[bytes] = []
-        size = 0
-        while size < MAX_RESPONSE_BYTES:
-            if time.monotonic() - started > total_timeout:
-                raise OutboundError("Timed out reading the response.")
-            chunk = raw.read1(MAX_RESPONSE_BYTES - size) if hasattr(raw, "read1") else b""
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        return Response(
-            status=raw.status,
-            headers={k.lower(): v for k, v in raw.getheaders()},
-            body=b"".join(chunks),
-            elapsed=time.monotonic() - started,
-        )
+        return _exchange(connection, target, body, request_headers, started, total_timeout)[0]
     except UnsafeURLError:
         raise
     except (OSError, http.client.HTTPException) as exc:
         raise OutboundError(f"{type(exc).__name__}: {exc}"[:300]) from exc
     finally:
         connection.close()
+
+
+# Errors that mean a kept-alive connection was closed by the other side while it sat idle
+# (before our request reached it): the request is sent once more on a new connection.
+_STALE_CONNECTION = (
+    http.client.RemoteDisconnected,
+    BrokenPipeError,
+    ConnectionResetError,
+    ConnectionAbortedError,
+)
+
+
+class Session:
+    """POSTs that keep their connections open for the next request to the same endpoint.
+
+    A webhook batch posts to many subscribers, often behind one host (a chat service, an
+    automation platform, one company's receiver): a new TCP (and TLS) connection per post costs
+    more than the post itself. Connections are kept per (scheme, host, port, vetted address):
+    every post still parses and resolves the URL and vets every address first, exactly as
+    `post` does, and only then takes an idle connection to the address it chose, so a name that
+    turns internal is refused before any kept connection is used. TLS connections were verified
+    for that host name. Thread-safe: a connection is used by one thread at a time; at most
+    `max_idle` are kept per endpoint. `close()` closes them all (a batch's end).
+
+    A kept connection the endpoint closed meanwhile fails on the next request before an answer
+    comes; that request is sent once more on a new connection (receivers dedupe on
+    `webhook-id`, which is the same). Any other error closes the connection and is raised.
+    """
+
+    def __init__(self, *, max_idle: int = 8) -> None:
+        self.max_idle = max_idle
+        self._idle: dict[tuple[str, str, int, str], list[http.client.HTTPConnection]] = {}
+        self._lock = threading.Lock()
+        self.connections_opened = 0
+
+    def _take(self, key: tuple[str, str, int, str]) -> http.client.HTTPConnection | None:
+        with self._lock:
+            idle = self._idle.get(key)
+            return idle.pop() if idle else None
+
+    def _give_back(
+        self, key: tuple[str, str, int, str], connection: http.client.HTTPConnection
+    ) -> None:
+        with self._lock:
+            idle = self._idle.setdefault(key, [])
+            if len(idle) < self.max_idle:
+                idle.append(connection)
+                return
+        connection.close()
+
+    def post(
+        self,
+        url: str,
+        body: bytes,
+        headers: dict[str, str] | None = None,
+        *,
+        connect_timeout: float = CONNECT_TIMEOUT,
+        total_timeout: float = TOTAL_TIMEOUT,
+    ) -> Response:
+        """As `post`, on a kept connection when one is idle. Raises UnsafeURLError or
+        OutboundError."""
+        target = parse_url(url)
+        ip = resolve(target.host, target.port)[0]
+        key = (target.scheme, target.host, target.port, ip)
+        request_headers = {"User-Agent": USER_AGENT, **(headers or {})}
+        started = time.monotonic()
+        connection = self._take(key)
+        reused = connection is not None
+        while True:
+            if connection is None:
+                connection = _connection(target, ip, connect_timeout)
+                self.connections_opened += 1
+            try:
+                response, reusable = _exchange(
+                    connection, target, body, request_headers, started, total_timeout
+                )
+            except UnsafeURLError:
+                connection.close()
+                raise
+            except _STALE_CONNECTION as exc:
+                connection.close()
+                connection = None
+                if reused:
+                    reused = False  # once: the next failure is the endpoint's own
+                    continue
+                raise OutboundError(f"{type(exc).__name__}: {exc}"[:300]) from exc
+            except (OSError, http.client.HTTPException) as exc:
+                connection.close()
+                raise OutboundError(f"{type(exc).__name__}: {exc}"[:300]) from exc
+            except BaseException:
+                connection.close()
+                raise
+            if reusable:
+                self._give_back(key, connection)
+            else:
+                connection.close()
+            return response
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, {}
+        for connections in idle.values():
+            for connection in connections:
+                connection.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

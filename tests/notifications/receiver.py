@@ -25,13 +25,29 @@ class Receiver:
     extra_headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     server: ThreadingHTTPServer | None = None
+    # TCP connections accepted so far.
+    connections: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 @contextmanager
-def http_receiver() -> Iterator[Receiver]:
+def http_receiver(*, keep_alive: bool = True) -> Iterator[Receiver]:
+    """keep_alive: answer in HTTP/1.1 and keep the connection for the next request, as real
+    receivers do; False: HTTP/1.0, one request per connection."""
     state = Receiver(url="")
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+        # The handler writes the status line and headers, then the body, in two writes: with
+        # Nagle's algorithm on, the body waited for the client's delayed ACK (about 40 ms a
+        # response on Linux loopback), which made the receiver, not the sender, the slow part.
+        disable_nagle_algorithm = True
+
+        def setup(self) -> None:
+            super().setup()
+            with state.lock:
+                state.connections += 1
+
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)

@@ -65,7 +65,7 @@ def test_slow_endpoints_are_waited_for_side_by_side(org, incident, loopback_hook
 
 
 def test_one_subscribers_events_arrive_in_order_on_one_connection_at_a_time(
-    org, incident, loopback_hooks, settings
+    org, incident, loopback_hooks, settings, monkeypatch
 ):
     settings.NOTIFICATIONS_WEBHOOK_CONCURRENCY = 8
     in_flight: list[int] = []
@@ -77,25 +77,22 @@ def test_one_subscribers_events_arrive_in_order_on_one_connection_at_a_time(
             incident, hook, Kind.INCIDENT_OPENED, Kind.INCIDENT_UPDATED, Kind.INCIDENT_RESOLVED
         )
 
-        original = webhook_channel.http.post
+        original = webhook_channel.http.Session.post
 
-        def counting_post(url, body, headers):
+        def counting_post(session, url, body, headers):
             nonlocal most
             with lock:
                 in_flight.append(1)
                 most = max(most, len(in_flight))
             try:
                 time.sleep(0.05)
-                return original(url, body, headers)
+                return original(session, url, body, headers)
             finally:
                 with lock:
                     in_flight.pop()
 
-        webhook_channel.http.post = counting_post
-        try:
-            webhook_channel.send_batch(ids, owner="t")
-        finally:
-            webhook_channel.http.post = original
+        monkeypatch.setattr(webhook_channel.http.Session, "post", counting_post)
+        webhook_channel.send_batch(ids, owner="t")
 
     assert most == 1
     kinds = [json.loads(r.body)["meta"]["event_type"] for r in hooks.requests]
@@ -158,3 +155,39 @@ def test_rows_not_started_in_time_are_handed_over(org, incident, loopback_hooks,
         Status.PENDING
     }
     assert not Delivery.objects.filter(pk__in=ids, leased_until__isnull=False).exists()
+
+
+def test_subscribers_behind_one_endpoint_share_a_few_kept_connections(
+    org, incident, loopback_hooks, settings
+):
+    """Twenty subscribers posting to one host: the batch keeps its connections open and reuses
+    them (at most one per sender thread), rather than one new connection per post."""
+    settings.NOTIFICATIONS_WEBHOOK_CONCURRENCY = 4
+    with http_receiver() as hooks:
+        subscribers = [
+            WebhookSubscriberFactory(organization=org, url=f"{hooks.url}/{n}") for n in range(20)
+        ]
+        ids = deliveries(event_for(incident), subscribers)
+        assert webhook_channel.send_batch(ids, owner="t") == []
+
+    assert Delivery.objects.filter(pk__in=ids, status=Status.SENT).count() == 20
+    assert sorted(r.path for r in hooks.requests) == sorted(f"/hook/{n}" for n in range(20))
+    assert 1 <= hooks.connections <= 4
+    # Every request carried its own subscriber's signature on the shared connections.
+    ids_seen = {r.headers["webhook-id"] for r in hooks.requests}
+    assert len(ids_seen) == 20
+
+
+def test_an_endpoint_that_closes_each_connection_still_gets_every_post(
+    org, incident, loopback_hooks, settings
+):
+    settings.NOTIFICATIONS_WEBHOOK_CONCURRENCY = 2
+    with http_receiver(keep_alive=False) as hooks:
+        subscribers = [
+            WebhookSubscriberFactory(organization=org, url=f"{hooks.url}/{n}") for n in range(6)
+        ]
+        ids = deliveries(event_for(incident), subscribers)
+        webhook_channel.send_batch(ids, owner="t")
+
+    assert Delivery.objects.filter(pk__in=ids, status=Status.SENT).count() == 6
+    assert hooks.connections == 6

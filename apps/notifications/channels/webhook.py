@@ -107,15 +107,18 @@ def build_request(
     return body, signed_headers(subscriber, message_id(event, subscriber), body)
 
 
-def post_all(outgoing: Outgoing, batch: Batch) -> Outgoing:
+def post_all(outgoing: Outgoing, batch: Batch, session: http.Session) -> Outgoing:
     """Sender thread: HTTP only, no database. Stops at the first transport error (the endpoint
-    is down: the rest of this subscriber's rows are retried later) or out of time."""
+    is down: the rest of this subscriber's rows are retried later) or out of time. Posts go
+    through the batch's session: subscribers behind the same endpoint share its connections."""
     for index, (delivery, body, headers) in enumerate(outgoing.requests):
         if batch.out_of_time():
             outgoing.results.extend((rest, None) for rest, _, _ in outgoing.requests[index:])
             break
         try:
-            outgoing.results.append((delivery, http.post(outgoing.subscriber.url, body, headers)))
+            outgoing.results.append(
+                (delivery, session.post(outgoing.subscriber.url, body, headers))
+            )
         except http.OutboundError as exc:
             outgoing.results.append((delivery, exc))
             if not isinstance(exc, http.UnsafeURLError):
@@ -211,10 +214,11 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
 
     not_started: list[Delivery] = []
     marker = ledger.sent_marker()
+    workers = max(1, min(conf.webhook_concurrency(), len(outgoing)))
+    session = http.Session(max_idle=workers)
     try:
-        workers = max(1, min(conf.webhook_concurrency(), len(outgoing)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook") as pool:
-            futures = [pool.submit(post_all, entry, batch) for entry in outgoing.values()]
+            futures = [pool.submit(post_all, entry, batch, session) for entry in outgoing.values()]
             for future in as_completed(futures):
                 for delivery, result in future.result().results:
                     if result is None:
@@ -223,6 +227,7 @@ def send_batch(delivery_ids: Sequence[int], *, owner: str) -> list[int]:
                         record_result(delivery, result, marker)
                     # else: disabled by an earlier answer in this batch, which skipped its rows.
     finally:
+        session.close()
         marker.close()
     if not_started:
         batch.hand_over(sorted(not_started, key=lambda d: d.pk))
