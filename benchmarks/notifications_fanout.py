@@ -12,7 +12,8 @@ started: every subscriber must end with the message, duplicates at most what was
     REDIS_URL=redis://127.0.0.1:6379/12 .venv/bin/python benchmarks/notifications_fanout.py [--kill]
 
 `--runs 5` runs it five times in a row and ends with one line per run (with the load average
-when it started) and the medians.
+when it started) and the medians. `--busy 3` keeps three other processes spinning on the CPU
+while the pipeline and the bare loop run: a busy machine, the same for both, on demand.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import argparse
 import os
 import smtplib
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -212,6 +214,13 @@ def main() -> None:
     )
     parser.add_argument("--kill-at", type=float, default=0.3, help="fraction of mail sent")
     parser.add_argument(
+        "--busy",
+        type=int,
+        default=0,
+        help="keep N other processes spinning on the CPU during the pipeline and the bare loop "
+        "(a busy machine, reproducibly)",
+    )
+    parser.add_argument(
         "--runs", type=int, default=1, help="runs in a row (each prints its figures; then all)"
     )
     args = parser.parse_args()
@@ -257,6 +266,26 @@ def summarize(results: list[RunResult]) -> None:
           f"(min {min(r.ratio for r in results):.2f}, max {max(r.ratio for r in results):.2f}; "
           f"target >= 0.8), "
           f"CPU ratio {statistics.median(r.cpu_ratio for r in results):.2f}")  # fmt: skip
+
+
+class Hogs:
+    """`count` processes that spin on the CPU until stopped: the other jobs of a busy machine,
+    the same for the pipeline and the bare loop (their CPU counts as "other")."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.processes: list[subprocess.Popen] = []
+
+    def start(self) -> None:
+        self.processes = [
+            subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(self.count)
+        ]
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.kill()
+            process.wait()
+        self.processes = []
 
 
 class Sweepers:
@@ -305,8 +334,10 @@ def run(args: argparse.Namespace) -> RunResult:
         sweepers = Sweepers() if args.restart_redis or args.kill else None
         load = os.getloadavg()
         restart_at = restart_pause = None
+        hogs = Hogs(args.busy)
         workers = [Worker(env, concurrency=args.concurrency).start()]
         try:
+            hogs.start()
             groups = {worker.process.pid for worker in workers if worker.process}
             cpu_before = cpu_seconds(sink.pid, groups)
             event, committed = post_incident(org)
@@ -340,6 +371,7 @@ def run(args: argparse.Namespace) -> RunResult:
             cpu_bare = cpu_seconds(sink.pid, groups) - cpu_bare_before
             bare = min(bares)
         finally:
+            hogs.stop()
             for worker in workers:
                 worker.stop()
 
@@ -374,7 +406,9 @@ def run(args: argparse.Namespace) -> RunResult:
         hook_paths = Counter(r.path for r in receiver.requests)
 
     print(f"subscribers: {args.emails} email + {args.webhooks} webhook; "
-          f"1 worker x {args.concurrency} processes; load average at the start "
+          f"1 worker x {args.concurrency} processes; "
+          + (f"{args.busy} spinning processes beside it; " if args.busy else "")
+          + "load average at the start "
           + ", ".join(f"{value:.2f}" for value in load))  # fmt: skip
     print(f"deliveries: {dict(statuses)}")
     print(f"pipeline: commit -> last delivery accepted {pipeline:.2f} s "
