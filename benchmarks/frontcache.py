@@ -92,6 +92,13 @@ def fetch(
         connection.close()
 
 
+def _nginx_quoted(value: str) -> str:
+    """A header value inside an nginx double-quoted string (refused if it holds a variable)."""
+    if "$" in value or "\n" in value:
+        raise ValueError(f"cannot put {value!r} in an nginx string")
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
 def render_config(upstream: str, listen: str, cache_dir: str) -> str:
     """deploy/nginx/candor.conf with its three placeholders filled, as envsubst would."""
     text = CONFIG.read_text()
@@ -125,6 +132,8 @@ class Nginx:
         self.static_root = static_root
         self.static_port = static_port or (free_port() if static_root else None)
         self.workers = workers
+        # File name in static_root -> the headers /with-headers/<name> sends with it.
+        self.static_headers: dict[str, dict[str, str]] = {}
         self.dir = Path(tempfile.mkdtemp(prefix="candor-nginx-"))
         self.conf = self.dir / "nginx.conf"
 
@@ -135,13 +144,14 @@ class Nginx:
         )
         static = ""
         if self.static_root is not None:
+            # reuseport as in candor.conf, so both servers spread connections alike.
             static = f"""
     server {{
-        listen 127.0.0.1:{self.static_port};
+        listen 127.0.0.1:{self.static_port} reuseport;
         root {self.static_root};
         gzip_static on;
         etag on;
-        location / {{ }}
+        location / {{ }}{self._with_headers()}
     }}"""
         temp = " ".join(
             f"{name}_temp_path {self.dir / name};"
@@ -177,6 +187,31 @@ http {{
         )
         wait_for(lambda: port_open(self.port), 10, f"nginx on port {self.port}")
         return self
+
+    def _with_headers(self) -> str:
+        """/with-headers/<file>: the same bytes as /<file> with the headers Candor sends beside
+        them (CSP, Permissions-Policy, Cache-Control, ...), as a status page published as
+        static files would send them."""
+        assert self.static_root is not None
+        blocks = []
+        for name, headers in self.static_headers.items():
+            lines = [f"location = /with-headers/{name} {{", f"alias {self.static_root / name};"]
+            lines += [
+                f'add_header {key} "{_nginx_quoted(value)}";' for key, value in headers.items()
+            ]
+            blocks.append("\n        ".join(lines) + "\n        }")
+        return "".join("\n        " + block for block in blocks)
+
+    def reload(self) -> None:
+        """Write the configuration again (after static_headers changed) and reload nginx."""
+        self._write()
+        subprocess.run(
+            [self.binary, "-p", str(self.dir), "-c", str(self.conf), "-e", str(self.dir / "err"),
+             "-s", "reload"],
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+        time.sleep(1)  # new workers take over; the old ones finish their connections
 
     def pid(self) -> int | None:
         try:

@@ -12,18 +12,23 @@ cache in front of (b), Candor itself.
 Printed:
 - requests/s, p50 and p99 of wrk (Debian package) for the demo page and summary.json, with and
   without `Accept-Encoding: gzip`, at 64 and 256 connections, for (a), (b) and (c) side by side,
-  with (b) and (c) as a fraction of (a), and the issue's targets marked met / not met;
+  with (b) and (c) as a fraction of (a), and the issue's targets marked met / not met. Each
+  row's cells run in turn several times (--rounds, 3) and the medians are printed: on a shared
+  2-core machine one 5 s cell swings by a fifth between runs, which alternating evens out;
+- (a+h): nginx serving the same files with the headers Candor sends beside them added
+  (Content-Security-Policy, Permissions-Policy, Cache-Control, ...: about 1 KB a response that
+  the front cache passes on and the bare files lack), and (c) as a fraction of it;
 - conditional GETs (If-None-Match with the current ETag: the 304 rate) for (a), (b), (c);
 - how long a staff update (posted through the management API) takes to be visible through the
   front cache (s-maxage=1 + revalidation with the ETag);
 - the page with PostgreSQL stopped (the last good copy from Redis) through (b) and (c);
 - the page through (c) with the web process killed (nginx's last copy).
 
-Usage (needs nginx, wrk, redis-server and PostgreSQL's server binaries; about 4 minutes, 2 with
+Usage (needs nginx, wrk, redis-server and PostgreSQL's server binaries; about 8 minutes, 2 with
 --quick; the shared PostgreSQL and Redis are not touched):
 
     .venv/bin/python benchmarks/outage_traffic.py [--quick] [--server gunicorn|granian]
-        [--workers 3] [--duration 5]
+        [--workers 3] [--duration 3] [--rounds 3]
 
 wrk runs with 2 threads (the machine's cores are shared with the servers: on a 2-core machine
 the figures are what one machine does with client and server on it, as in the issue). The
@@ -37,6 +42,7 @@ import gzip
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -52,6 +58,12 @@ PAGE = "/s/demo/"
 SUMMARY = "/s/demo/api/v2/summary.json"
 CONNECTIONS = (64, 256)
 GZIP = {"Accept-Encoding": "gzip"}
+# Headers nginx writes itself when it serves a file (or that only the front cache adds); the
+# rest of Candor's headers go on the (a+h) copies.
+NGINX_OWN_HEADERS = frozenset({
+    "server", "date", "content-type", "content-length", "content-encoding", "connection",
+    "etag", "last-modified", "accept-ranges", "transfer-encoding", "x-cache-status",
+})  # fmt: skip
 
 # Counts status codes in wrk (only where asked: a Lua response() hook slows wrk down).
 STATUS_LUA = """
@@ -126,6 +138,17 @@ def wrk(
     return Cell(rps, p50, p99, requests, errors, statuses)
 
 
+def median_cell(cells: list[Cell]) -> Cell:
+    """The median of each figure over rounds (errors and requests summed)."""
+    return Cell(
+        statistics.median(cell.rps for cell in cells),
+        statistics.median(cell.p50_ms for cell in cells),
+        statistics.median(cell.p99_ms for cell in cells),
+        sum(cell.requests for cell in cells),
+        sum(cell.errors for cell in cells),
+    )
+
+
 def load() -> str:
     one, five, fifteen = os.getloadavg()
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
@@ -144,9 +167,13 @@ def write_static(stack: Stack, root: Path) -> dict[str, str]:
         assert gzip.decompress(zipped.body) == plain.body, source
         (root / name).write_bytes(plain.body)
         (root / f"{name}.gz").write_bytes(zipped.body)
+        stack.nginx.static_headers[name] = {
+            key: value for key, value in zipped.headers.items() if key not in NGINX_OWN_HEADERS
+        }
         sizes[source] = (
             f"{len(plain.body) / 1024:,.1f} KB plain, {len(zipped.body) / 1024:,.1f} KB gzip"
         )
+    stack.nginx.reload()
     return sizes
 
 
@@ -160,12 +187,16 @@ def ratio(cell: Cell, base: Cell) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="2 s per wrk cell instead of 5")
+    parser.add_argument("--quick", action="store_true", help="2 s per wrk cell, 1 round")
     parser.add_argument("--duration", type=float, default=None, help="seconds per wrk cell")
+    parser.add_argument(
+        "--rounds", type=int, default=None, help="times each row's cells run in turn (3)"
+    )
     parser.add_argument("--server", choices=SERVERS, default="granian")
     parser.add_argument("--workers", type=int, default=3, help="web worker processes (compose: 3)")
     args = parser.parse_args()
-    duration = args.duration or (2.0 if args.quick else 5.0)
+    duration = args.duration or (2.0 if args.quick else 3.0)
+    args.rounds = args.rounds or (1 if args.quick else 3)
     for tool in ("wrk", "redis-server"):
         if shutil.which(tool) is None:
             sys.exit(
@@ -194,6 +225,10 @@ def run(
     assert static_port is not None
     targets = {
         "a": (static_port, {PAGE: "/page.html", SUMMARY: "/summary.json"}),
+        "a+h": (
+            static_port,
+            {PAGE: "/with-headers/page.html", SUMMARY: "/with-headers/summary.json"},
+        ),
         "b": (stack.web.port, {PAGE: PAGE, SUMMARY: SUMMARY}),
         "c": (stack.nginx.port, {PAGE: PAGE, SUMMARY: SUMMARY}),
     }
@@ -204,26 +239,31 @@ def run(
                 fetch(port, path, headers)
 
     server = f"{args.server} ({args.workers} workers)"
-    print(f"\nwrk -t2, {duration:.0f} s per cell. req/s, p50 ms, p99 ms. (a) nginx static files, "
-          f"(b) Candor on {server}, (c) the front cache in front of (b).")  # fmt: skip
+    print(f"\nwrk -t2, {duration:.0f} s per cell, each row's cells run in turn {args.rounds} "
+          f"times (a, a+h, b, c, a, ...): medians of req/s, p50 ms, p99 ms. (a) nginx static "
+          f"files, (a+h) the same with Candor's headers added, (b) Candor on {server}, "
+          f"(c) the front cache in front of (b).")  # fmt: skip
     print(
-        f"{'':26} {'(a) nginx static':>24} | {'(b) Candor':>24} {'b/a':>5} | "
-        f"{'(c) front cache':>24} {'c/a':>5}"
+        f"{'':26} {'(a) nginx static':>24} | {'(a+h) c/(a+h)':>14} | {'(b) Candor':>24} "
+        f"{'b/a':>5} | {'(c) front cache':>24} {'c/a':>5}"
     )
     results: dict[tuple[str, str, int], dict[str, Cell]] = {}
     for resource in (PAGE, SUMMARY):
         for encoding, headers in (("gzip", GZIP), ("plain", {})):
             for connections in CONNECTIONS:
-                row = {
-                    name: wrk(port, paths[resource], connections, duration, headers)
-                    for name, (port, paths) in targets.items()
-                }
+                runs: dict[str, list[Cell]] = {name: [] for name in targets}
+                for _ in range(args.rounds):
+                    for name, (port, paths) in targets.items():
+                        runs[name].append(
+                            wrk(port, paths[resource], connections, duration, headers)
+                        )
+                row = {name: median_cell(cells) for name, cells in runs.items()}
                 results[(resource, encoding, connections)] = row
                 label = f"{name_of(resource):12} {encoding:5} {connections:>4}c"
-                a, b, c = row["a"], row["b"], row["c"]
+                a, ah, b, c = row["a"], row["a+h"], row["b"], row["c"]
                 print(
-                    f"{label:26} {a.short():>24} | {b.short():>24} {ratio(b, a)} | "
-                    f"{c.short():>24} {ratio(c, a)}",
+                    f"{label:26} {a.short():>24} | {ah.rps:>8,.0f} {ratio(c, ah)} | "
+                    f"{b.short():>24} {ratio(b, a)} | {c.short():>24} {ratio(c, a)}",
                     flush=True,
                 )
 
