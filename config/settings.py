@@ -187,6 +187,9 @@ PUBLIC_FASTPATH = env.bool("PUBLIC_FASTPATH", default=True)
 ACCESS_LOG = env.bool("ACCESS_LOG", default=PRODUCTION)
 PUBLIC_FASTPATH_MEMORY_BYTES = env.int("PUBLIC_FASTPATH_MEMORY_BYTES", default=32 * 1024 * 1024)
 PUBLIC_FASTPATH_TTL = env.float("PUBLIC_FASTPATH_TTL", default=5.0)
+# After a database failure, public reads in a web process serve cached copies without asking
+# the database for this many seconds (apps/core/outage.py), then try it again.
+PUBLIC_DATABASE_RETRY_SECONDS = env.float("PUBLIC_DATABASE_RETRY_SECONDS", default=1.0)
 
 # Celery: Redis broker when REDIS_URL is set; otherwise tasks run in-process (quick start).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")

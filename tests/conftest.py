@@ -34,21 +34,26 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
+    from apps.core import outage
     from apps.organizations.middleware import last_known
     from apps.organizations.published import watcher
-    from apps.public import fastpath
+    from apps.public import caching, fastpath
 
-    # The public fast path's memory, the per-process routes and the versions pushed to this
-    # process are caches too (test databases reuse primary keys; production never does).
-    fastpath.memory.clear()
-    last_known.items.clear()
-    watcher.forget_all()
+    # The public fast path's memory, the per-process routes, the versions pushed to this
+    # process, the stale copies made and a database failure just seen are per-process state
+    # too (test databases reuse primary keys; production never does).
+    def forget() -> None:
+        fastpath.memory.clear()
+        last_known.items.clear()
+        watcher.forget_all()
+        outage.reset()
+        caching._stale_copies.clear()
+
+    forget()
     cache.clear()
     yield
     cache.clear()
-    fastpath.memory.clear()
-    last_known.items.clear()
-    watcher.forget_all()
+    forget()
 
 
 @pytest.fixture(autouse=True)

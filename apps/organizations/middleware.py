@@ -17,7 +17,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext, gettext_noop
 from django.views.defaults import page_not_found
 
-from apps.core import i18n
+from apps.core import i18n, outage
 from apps.core.context_processors import site
 
 from . import private_pages, published
@@ -112,11 +112,17 @@ def resolve(key: str, lookup: Callable[[], Organization | None]) -> Organization
 
     The last answer comes from this process's memory or, in a process that never served this
     key (started during the outage), from the cache. Neither: DatabaseError propagates (the
-    middleware answers 503).
+    middleware answers 503). Right after a failure (apps/core/outage.py) a known key is answered
+    without asking the database at all.
     """
+    if outage.database_known_down():
+        organization = last_known.recall(key) or published.recall_route(key)
+        if organization is not None:
+            return organization
     try:
         organization = lookup()
     except DatabaseError:
+        outage.note_database_failure()
         organization = last_known.recall(key) or published.recall_route(key)
         if organization is None:
             raise

@@ -36,6 +36,7 @@ import gzip
 import hashlib
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -50,6 +51,7 @@ from django.utils.html import format_html
 from django.utils.http import http_date, parse_etags, parse_http_date_safe
 from django.utils.translation import gettext as _
 
+from apps.core import outage
 from apps.organizations.replica import render_on_replica
 
 if TYPE_CHECKING:
@@ -162,11 +164,17 @@ def variant_key(fresh_key: str, want_gzip: bool) -> str:
     return fresh_key + (":gzip" if want_gzip else ":plain")
 
 
-def mark_shared(response: HttpResponseBase) -> None:
+# How long the fast path may replay a last good copy served while the database is down.
+STALE_SHARED_SECONDS = 1.0
+
+
+def mark_shared(response: HttpResponseBase, *, seconds: float | None = None) -> None:
     """This response is the one every reader without a session gets for this request (the same
     host, path, query, encoding and validator) at this content version: the fast path may store
-    it. Never for personal, stale or failed responses."""
+    it, for at most `seconds` if given (a last good copy). Never for personal or failed
+    responses."""
     response.shared_public = True  # type: ignore[attr-defined]  # read by apps.public.fastpath
+    response.shared_seconds = seconds  # type: ignore[attr-defined]
 
 
 GZIP_MIN_SIZE = 1024
@@ -334,16 +342,21 @@ def public_response(
     if rendering is None:
         # With DATABASE_REPLICA_URL, rendered from the replica once it shows `version`
         # (apps/organizations/replica.py); otherwise, as always, from the primary.
-        on_replica = render_on_replica(render, request.organization, version)
-        full = _render_or_wait(name, on_replica, version, last_good_key, fresh_key)
+        full = None
+        known_down = outage.database_known_down()
+        if not known_down:
+            on_replica = render_on_replica(render, request.organization, version)
+            full = _render_or_wait(name, on_replica, version, last_good_key, fresh_key)
         if full is None:
             last_good = _cache_get(last_good_key)
             if not isinstance(last_good, Rendering):
-                logger.exception("database failed and no saved copy of %s", name)
+                if not known_down:
+                    logger.exception("database failed and no saved copy of %s", name)
                 return _unavailable(cors=cors)
-            logger.warning("database failed; serving the last good copy of %s", name)
+            if not known_down:
+                logger.warning("database failed; serving the last good copy of %s", name)
             stale = True
-            full = _as_stale(last_good)
+            full = _as_stale(last_good_key, last_good)
         rendering = variant(full, want_gzip)
 
     compressed = rendering.gzipped
@@ -379,6 +392,11 @@ def public_response(
         # A burst's coalesced copy (an older version) is not stored by the fast path: it is
         # keyed by the current version, which this body does not show yet.
         mark_shared(response)
+    elif stale and not request.organization.is_private:
+        # While the database is down every reader gets this same copy: the fast path may
+        # replay it, for a second only, so that the fresh page is back within about a second
+        # of the database (apps/core/outage.py retries it as often).
+        mark_shared(response, seconds=STALE_SHARED_SECONDS)
     return response
 
 
@@ -403,6 +421,7 @@ def _render_or_wait(
     try:
         body, content_type = render()
     except DATABASE_ERRORS:
+        outage.note_database_failure()
         return None
     finally:
         if locked:
@@ -413,14 +432,30 @@ def _render_or_wait(
     return rendering
 
 
-def _as_stale(rendering: Rendering) -> Rendering:
+# The last good copies with their "may be out of date" note, made once per process per copy:
+# making one compresses the whole page again, which every read of a page during a database
+# outage would otherwise pay. Keyed by the copy's cache key (organization, language, resource)
+# and its ETag, so a newer last good copy gets its own.
+_stale_copies: OrderedDict[tuple[str, str], Rendering] = OrderedDict()
+STALE_COPIES_KEPT = 64
+
+
+def _as_stale(last_good_key: str, rendering: Rendering) -> Rendering:
     if not rendering.content_type.startswith("text/html"):
         return rendering
+    key = (last_good_key, rendering.etag)
+    kept = _stale_copies.get(key)
+    if kept is not None:
+        return kept
     body = rendering.body.replace(STALE_MARKER.encode(), stale_note().encode(), 1)
     stale = make_rendering(body, rendering.content_type)
-    return Rendering(
+    made = Rendering(
         stale.body, stale.content_type, stale.etag, rendering.rendered_at, stale.gzipped, None
     )
+    _stale_copies[key] = made
+    while len(_stale_copies) > STALE_COPIES_KEPT:
+        _stale_copies.popitem(last=False)
+    return made
 
 
 def _unavailable(*, cors: bool) -> HttpResponse:

@@ -17,7 +17,8 @@ How it stays exactly the normal path's answer:
   midnight without a version change). A 304 is replayed like a 200, so the ETag rules (the
   page's, the live polls', the discussion's) stay in apps/public/caching.py and forum.
 - It stores only what the views marked shared (`caching.mark_shared`: public_response and
-  live_response, not stale copies, not a burst's coalesced copy, not personal pages), with a
+  live_response, not a burst's coalesced copy, not personal pages; a last good copy served
+  while the database is down for one second only), with a
   `Cache-Control: public`, no Set-Cookie, a 200 or 304, and a Vary of at most Accept-Encoding,
   Accept-Language and Cookie (the key holds the first two and the language cookie; requests
   carrying a session or messages cookie never use this path).
@@ -231,6 +232,7 @@ def store(request: HttpRequest, response: HttpResponseBase) -> None:
     if key is None:
         return
     version = organization.content_version
+    ttl = float(getattr(settings, "PUBLIC_FASTPATH_TTL", 5.0))
     memory.put(
         key,
         Stored(
@@ -240,7 +242,7 @@ def store(request: HttpRequest, response: HttpResponseBase) -> None:
             status=f"{response.status_code} {response.reason_phrase}",
             headers=list(response.items()),
             body=response.content,
-            expires=time.monotonic() + getattr(settings, "PUBLIC_FASTPATH_TTL", 5.0),
+            expires=time.monotonic() + min(ttl, getattr(response, "shared_seconds", None) or ttl),
         ),
     )
     if request.META.get(OUTDATED):

@@ -175,9 +175,16 @@ def test_a_post_is_never_answered_from_memory(client, page):
     assert fastpath.request_key({"REQUEST_METHOD": "POST", "PATH_INFO": "/s/acme/"}) is None
 
 
-def test_stale_and_failed_answers_are_not_kept(client, org, page, monkeypatch):
+def test_a_last_good_copy_is_kept_for_a_second_and_a_failed_answer_not_at_all(
+    client, org, page, monkeypatch
+):
+    """While the database is down every reader gets the same last good copy: the fast path
+    replays it, but only for a second, so the fresh page is back soon after the database."""
+    import time
+
     from django.db import OperationalError
 
+    from apps.core import outage
     from apps.public import api_v2
 
     client.get("/s/acme/api/v2/summary.json")
@@ -191,7 +198,16 @@ def test_stale_and_failed_answers_are_not_kept(client, org, page, monkeypatch):
     monkeypatch.setattr(api_v2, "load_components", fail)
     stale = client.get("/s/acme/api/v2/summary.json")
     assert stale["X-Status-Page-Stale"] == "true"
-    assert len(fastpath.memory) == 0
+    assert len(fastpath.memory) == 1
+    (entry,) = fastpath.memory.items.values()
+    assert entry.body == stale.content
+    assert entry.expires - time.monotonic() <= 1.0
+
+    # No saved copy at all (another resource): a 503, never kept.
+    outage.reset()
+    gone = client.get("/s/acme/api/v2/incidents.json")
+    assert gone.status_code == 503
+    assert len(fastpath.memory) == 1
 
 
 def test_another_host_never_gets_an_organizations_entry(client, org, other_org, page):
