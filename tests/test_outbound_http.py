@@ -264,6 +264,22 @@ def test_https_checks_the_certificate_against_the_hostname(tls_receiver):
 # --- Session: kept connections ------------------------------------------------------------------
 
 
+def test_a_session_keeps_a_tls_connection_and_checks_each_host_name(tls_receiver):
+    """Over HTTPS one verified connection carries both posts to hooks.example.test; a post to
+    another name on the same address never borrows it: it gets its own handshake, which fails
+    on the certificate."""
+    port = tls_receiver.url.split(":")[2].split("/")[0]
+    with http.Session() as session:
+        first = session.post(f"https://hooks.example.test:{port}/hook/1", b"{}")
+        second = session.post(f"https://hooks.example.test:{port}/hook/2", b"{}")
+        with pytest.raises(http.OutboundError, match=r"(?i)certificate|hostname"):
+            session.post(f"https://other.example.test:{port}/hook/3", b"{}")
+
+    assert (first.status, second.status) == (200, 200)
+    assert [r.path for r in tls_receiver.requests] == ["/hook/1", "/hook/2"]
+    assert session.connections_opened == 2  # hooks.example.test once, other.example.test once
+
+
 def test_a_session_keeps_one_connection_for_posts_to_the_same_endpoint(settings):
     settings.WEBHOOK_ALLOW_LOOPBACK_TARGETS_FOR_TESTS = True
     with http_receiver() as receiver, http.Session() as session:
