@@ -261,19 +261,10 @@ def post(
 
     Raises UnsafeURLError (permanent) or OutboundError (transient).
     """
-    target = parse_url(url)
-    ip = resolve(target.host, target.port)[0]
-    connection = _connection(target, ip, connect_timeout)
-    started = time.monotonic()
-    request_headers = {"User-Agent": USER_AGENT, "Connection": "close", **(headers or {})}
-    try:
-        return _exchange(connection, target, body, request_headers, started, total_timeout)[0]
-    except UnsafeURLError:
-        raise
-    except (OSError, http.client.HTTPException) as exc:
-        raise OutboundError(f"{type(exc).__name__}: {exc}"[:300]) from exc
-    finally:
-        connection.close()
+    with Session(keep_alive=False) as session:
+        return session.post(
+            url, body, headers, connect_timeout=connect_timeout, total_timeout=total_timeout
+        )
 
 
 # Errors that mean a kept-alive connection was closed by the other side while it sat idle
@@ -286,25 +277,31 @@ _STALE_CONNECTION = (
 )
 
 
+def _transport_error(exc: Exception) -> OutboundError:
+    return OutboundError(f"{type(exc).__name__}: {exc}"[:300])
+
+
 class Session:
     """POSTs that keep their connections open for the next request to the same endpoint.
 
     A webhook batch posts to many subscribers, often behind one host (a chat service, an
     automation platform, one company's receiver): a new TCP (and TLS) connection per post costs
     more than the post itself. Connections are kept per (scheme, host, port, vetted address):
-    every post still parses and resolves the URL and vets every address first, exactly as
-    `post` does, and only then takes an idle connection to the address it chose, so a name that
-    turns internal is refused before any kept connection is used. TLS connections were verified
-    for that host name. Thread-safe: a connection is used by one thread at a time; at most
-    `max_idle` are kept per endpoint. `close()` closes them all (a batch's end).
+    every post parses and resolves the URL and vets every address first, and only then takes
+    an idle connection to the address it chose, so a name that turns internal is refused before
+    any kept connection is used. TLS connections were verified for that host name. Thread-safe:
+    a connection is used by one thread at a time; at most `max_idle` are kept per endpoint.
+    `close()` closes them all (a batch's end). With `keep_alive=False` (`post`), every request
+    says `Connection: close` and gets a connection of its own.
 
     A kept connection the endpoint closed meanwhile fails on the next request before an answer
     comes; that request is sent once more on a new connection (receivers dedupe on
     `webhook-id`, which is the same). Any other error closes the connection and is raised.
     """
 
-    def __init__(self, *, max_idle: int = 8) -> None:
-        self.max_idle = max_idle
+    def __init__(self, *, max_idle: int = 8, keep_alive: bool = True) -> None:
+        self.max_idle = max_idle if keep_alive else 0
+        self.keep_alive = keep_alive
         self._idle: dict[tuple[str, str, int, str], list[http.client.HTTPConnection]] = {}
         self._lock = threading.Lock()
         self.connections_opened = 0
@@ -324,6 +321,11 @@ class Session:
                 return
         connection.close()
 
+    def _open(self, target: Target, ip: str, connect_timeout: float) -> http.client.HTTPConnection:
+        with self._lock:
+            self.connections_opened += 1
+        return _connection(target, ip, connect_timeout)
+
     def post(
         self,
         url: str,
@@ -333,37 +335,35 @@ class Session:
         connect_timeout: float = CONNECT_TIMEOUT,
         total_timeout: float = TOTAL_TIMEOUT,
     ) -> Response:
-        """As `post`, on a kept connection when one is idle. Raises UnsafeURLError or
+        """POST body to url, on a kept connection when one is idle. Raises UnsafeURLError or
         OutboundError."""
         target = parse_url(url)
         ip = resolve(target.host, target.port)[0]
         key = (target.scheme, target.host, target.port, ip)
         request_headers = {"User-Agent": USER_AGENT, **(headers or {})}
+        if not self.keep_alive:
+            request_headers["Connection"] = "close"
         started = time.monotonic()
         connection = self._take(key)
         reused = connection is not None
         while True:
             if connection is None:
-                connection = _connection(target, ip, connect_timeout)
-                self.connections_opened += 1
+                connection = self._open(target, ip, connect_timeout)
             try:
                 response, reusable = _exchange(
                     connection, target, body, request_headers, started, total_timeout
                 )
-            except UnsafeURLError:
-                connection.close()
-                raise
             except _STALE_CONNECTION as exc:
                 connection.close()
                 connection = None
                 if reused:
                     reused = False  # once: the next failure is the endpoint's own
                     continue
-                raise OutboundError(f"{type(exc).__name__}: {exc}"[:300]) from exc
+                raise _transport_error(exc) from exc
             except (OSError, http.client.HTTPException) as exc:
                 connection.close()
-                raise OutboundError(f"{type(exc).__name__}: {exc}"[:300]) from exc
-            except BaseException:
+                raise _transport_error(exc) from exc
+            except BaseException:  # UnsafeURLError, a timeout while reading, anything else
                 connection.close()
                 raise
             if reusable:
