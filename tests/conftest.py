@@ -46,7 +46,8 @@ def _clear_cache():
         fastpath.memory.clear()
         last_known.items.clear()
         watcher.forget_all()
-        outage.reset()
+        outage.database.reset()
+        fastpath.cache_cooldown.reset()
         caching._stale_copies.clear()
 
     forget()

@@ -50,7 +50,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
-from apps.core import i18n
+from apps.core import i18n, outage
 from apps.organizations.published import publish_version, published_version
 
 from . import caching
@@ -134,16 +134,12 @@ class Memory:
 
 
 memory = Memory(getattr(settings, "PUBLIC_FASTPATH_MEMORY_BYTES", 32 * 1024 * 1024))
-_off_until = 0.0
+# After a cache failure, the fast path stays off for BACKOFF_SECONDS in this process.
+cache_cooldown = outage.Cooldown(lambda: BACKOFF_SECONDS)
 
 
 def enabled() -> bool:
-    return bool(getattr(settings, "PUBLIC_FASTPATH", True)) and time.monotonic() >= _off_until
-
-
-def _back_off() -> None:
-    global _off_until
-    _off_until = time.monotonic() + BACKOFF_SECONDS
+    return bool(getattr(settings, "PUBLIC_FASTPATH", True)) and not cache_cooldown.active()
 
 
 def _is_secure(environ: dict[str, Any]) -> bool:
@@ -201,7 +197,7 @@ def lookup(environ: dict[str, Any]) -> Stored | None:
         current = published_version(stored.organization_id)
     except Exception:  # Redis down or slow: the normal path knows what to do
         logger.warning("public fast path: version read failed; off for a moment", exc_info=True)
-        _back_off()
+        cache_cooldown.start()
         return None
     if current != stored.version:
         environ[OUTDATED] = True
@@ -233,6 +229,10 @@ def store(request: HttpRequest, response: HttpResponseBase) -> None:
         return
     version = organization.content_version
     ttl = float(getattr(settings, "PUBLIC_FASTPATH_TTL", 5.0))
+    # A last good copy (caching.mark_shared(seconds=...)) is replayed for less.
+    seconds = getattr(response, "shared_seconds", None)
+    if seconds is not None:
+        ttl = min(ttl, seconds)
     memory.put(
         key,
         Stored(
@@ -242,7 +242,7 @@ def store(request: HttpRequest, response: HttpResponseBase) -> None:
             status=f"{response.status_code} {response.reason_phrase}",
             headers=list(response.items()),
             body=response.content,
-            expires=time.monotonic() + min(ttl, getattr(response, "shared_seconds", None) or ttl),
+            expires=time.monotonic() + ttl,
         ),
     )
     if request.META.get(OUTDATED):

@@ -12,18 +12,8 @@ from apps.core import outage
 from apps.organizations.models import Organization
 from apps.organizations.published import publish_version
 from apps.public import caching, fastpath
-from tests.factories import ComponentFactory, IncidentFactory, IncidentUpdateFactory
 
 PAGE = "/s/acme/"
-
-
-@pytest.fixture
-def page(org):
-    ComponentFactory(organization=org, name="API")
-    incident = IncidentFactory(organization=org, name="Slow API responses")
-    IncidentUpdateFactory(incident=incident, status="investigating", body="Looking into it.")
-    publish_version(org.pk, org.content_version)
-    return incident
 
 
 @pytest.fixture
@@ -62,7 +52,7 @@ def changed_while_down(client, org) -> None:
 
 
 def test_after_one_failure_reads_skip_the_database_and_get_the_last_good_copy(
-    client, org, page, database
+    client, org, incident_page, database
 ):
     assert client.get(PAGE).status_code == 200
     changed_while_down(client, org)
@@ -87,7 +77,7 @@ def test_after_one_failure_reads_skip_the_database_and_get_the_last_good_copy(
 
 
 def test_the_database_is_asked_again_after_the_retry_interval(
-    client, org, page, database, settings, monkeypatch
+    client, org, incident_page, database, settings, monkeypatch
 ):
     settings.PUBLIC_DATABASE_RETRY_SECONDS = 30
     assert client.get(PAGE).status_code == 200
@@ -102,7 +92,7 @@ def test_the_database_is_asked_again_after_the_retry_interval(
     assert still_skipped["X-Status-Page-Stale"] == "true"  # within the 30 s: not asked
     assert database.attempts == tried
 
-    outage.reset()  # the interval has passed
+    outage.database.reset()  # the interval has passed
     fastpath.memory.clear()
     fresh = client.get(PAGE)
     assert fresh.status_code == 200
@@ -111,7 +101,9 @@ def test_the_database_is_asked_again_after_the_retry_interval(
     assert not outage.database_known_down()
 
 
-def test_each_stale_copy_is_made_once_per_process(client, org, page, database, monkeypatch):
+def test_each_stale_copy_is_made_once_per_process(
+    client, org, incident_page, database, monkeypatch
+):
     assert client.get(PAGE).status_code == 200
     assert client.get(PAGE, HTTP_ACCEPT_ENCODING="gzip").status_code == 200
     changed_while_down(client, org)
@@ -131,7 +123,9 @@ def test_each_stale_copy_is_made_once_per_process(client, org, page, database, m
     assert len(made) == 1
 
 
-def test_an_unknown_page_still_asks_the_database_and_answers_503(client, org, page, database):
+def test_an_unknown_page_still_asks_the_database_and_answers_503(
+    client, org, incident_page, database
+):
     assert client.get(PAGE).status_code == 200
     database.stop()
     client.get("/s/acme/history/")  # trips it
@@ -146,7 +140,7 @@ def test_an_unknown_page_still_asks_the_database_and_answers_503(client, org, pa
 
 
 def test_the_api_still_asks_the_database_while_public_reads_skip_it(
-    client, org, page, database, api_key
+    client, org, incident_page, database, api_key
 ):
     assert client.get(PAGE).status_code == 200
     database.stop()
