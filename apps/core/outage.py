@@ -32,15 +32,16 @@ class Cooldown:
 
     def __init__(self, seconds: Callable[[], float]) -> None:
         self.seconds = seconds
+        self.clock = time.monotonic
         self._until = 0.0
 
     def active(self) -> bool:
-        return time.monotonic() < self._until
+        return self.clock() < self._until
 
     def start(self) -> bool:
         """Begin (or extend) the pause; True when it was not already active."""
         began = not self.active()
-        self._until = time.monotonic() + self.seconds()
+        self._until = self.clock() + self.seconds()
         return began
 
     def reset(self) -> None:
