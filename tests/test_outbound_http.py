@@ -292,6 +292,34 @@ def test_a_session_keeps_one_connection_for_posts_to_the_same_endpoint(settings)
     assert "connection" not in receiver.requests[0].headers  # keep-alive, HTTP/1.1's default
 
 
+def test_a_request_goes_out_in_one_write_headers_and_body_together(settings, monkeypatch):
+    """http.client's own way is two writes (headers, then body): two segments and two wake-ups
+    of the receiver per webhook."""
+    settings.WEBHOOK_ALLOW_LOOPBACK_TARGETS_FOR_TESTS = True
+    writes: list[bytes] = []
+    sendall = socket.socket.sendall
+    poster = threading.get_ident()
+
+    def recording_sendall(sock, data, *args):
+        if threading.get_ident() == poster:  # not the receiver's answers
+            writes.append(bytes(data))
+        return sendall(sock, data, *args)
+
+    monkeypatch.setattr(socket.socket, "sendall", recording_sendall)
+    body = b'{"event": "incident.updated", "text": "%s"}' % (b"x" * 3000)
+    with http_receiver() as receiver, http.Session() as session:
+        first = session.post(f"{receiver.url}/1", body, {"webhook-id": "msg_1"})
+        second = session.post(f"{receiver.url}/2", body, {"webhook-id": "msg_2"})
+
+    assert (first.status, second.status) == (200, 200)
+    assert len(writes) == 2  # one per request, the kept connection's second included
+    for write, path in zip(writes, ("/hook/1", "/hook/2"), strict=True):
+        assert write.startswith(b"POST %s HTTP/1.1\r\n" % path.encode())
+        assert write.endswith(b"\r\n\r\n" + body)
+    assert [r.body for r in receiver.requests] == [body, body]
+    assert receiver.requests[1].headers["webhook-id"] == "msg_2"
+
+
 def test_a_session_opens_a_connection_per_post_when_the_endpoint_closes_them(settings):
     settings.WEBHOOK_ALLOW_LOOPBACK_TARGETS_FOR_TESTS = True
     with http_receiver(keep_alive=False) as old, http.Session() as session:
