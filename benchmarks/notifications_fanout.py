@@ -207,6 +207,11 @@ def main() -> None:
         help="seconds the sink takes to accept each message (a real server queues it first)",
     )
     parser.add_argument(
+        "--no-chunking",
+        action="store_true",
+        help="the sink does not offer CHUNKING (BDAT), so the pipeline sends with DATA",
+    )
+    parser.add_argument(
         "--timeline", action="store_true", help="print deliveries accepted per half second"
     )
     parser.add_argument(
@@ -315,7 +320,8 @@ class Sweepers:
 def run(args: argparse.Namespace) -> RunResult:
     # The sink runs in a process of its own (forked before any database connection exists),
     # so neither the pipeline nor the bare loop shares a GIL with it.
-    with SinkProcess(delay=args.sink_latency) as sink, http_receiver() as receiver:
+    sink_process = SinkProcess(delay=args.sink_latency, chunking=not args.no_chunking)
+    with sink_process as sink, http_receiver() as receiver:
         check_environment()
         call_command("migrate", verbosity=0)
         purge_queues()
@@ -407,6 +413,8 @@ def run(args: argparse.Namespace) -> RunResult:
 
     print(f"subscribers: {args.emails} email + {args.webhooks} webhook; "
           f"1 worker x {args.concurrency} processes; "
+          + ("sink offers PIPELINING only; " if args.no_chunking else
+             "sink offers PIPELINING and CHUNKING; ")
           + (f"{args.busy} spinning processes beside it; " if args.busy else "")
           + "load average at the start "
           + ", ".join(f"{value:.2f}" for value in load))  # fmt: skip

@@ -1,8 +1,9 @@
 """A tiny SMTP sink on 127.0.0.1 (stdlib only; aiosmtpd is not installed).
 
 Speaks enough SMTP for smtplib and Django's SMTP backend: EHLO/HELO, MAIL, RCPT, DATA, RSET,
-NOOP, QUIT. Every accepted message is kept (recipients and raw bytes). `delay` slows each DATA
-answer down, to stretch a run for fault tests. Also used by benchmarks/notifications_fanout.py.
+NOOP, QUIT, and BDAT when `chunking` is on (RFC 3030). Every accepted message is kept
+(recipients and raw bytes). `delay` slows each message's acceptance down, to stretch a run for
+fault tests. Also used by benchmarks/notifications_fanout.py.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ class SinkState:
     delay: float = 0.0
     # Advertise RFC 2920 PIPELINING (commands are read line by line either way).
     pipelining: bool = True
+    # Advertise RFC 3030 CHUNKING (BDAT), as Postfix 3.4+, Exim, Gmail and Exchange Online do.
+    chunking: bool = False
+    # Advertise RFC 6531 SMTPUTF8 (internationalized addresses).
+    smtputf8: bool = True
     # Addresses refused at RCPT with 550.
     refuse: set[str] = field(default_factory=set)
     # Messages to these addresses are rejected after their content (554).
@@ -111,10 +116,40 @@ class _Handler(socketserver.BaseRequestHandler):
             self.buffer = self.buffer[self.position :] + chunk
             self.position = 0
 
+    def read_exactly(self, size: int) -> bytes | None:
+        """The `size` bytes after a BDAT command (None if the client hung up first)."""
+        while len(self.buffer) - self.position < size:
+            if self.pending:
+                self.request.sendall(b"".join(self.pending))
+                self.pending.clear()
+            chunk = self.request.recv(1 << 16)
+            if not chunk:
+                return None
+            self.buffer = self.buffer[self.position :] + chunk
+            self.position = 0
+        data = self.buffer[self.position : self.position + size]
+        self.position += size
+        return data
+
     def finish(self) -> None:
         if self.pending:
             with contextlib.suppress(OSError):
                 self.request.sendall(b"".join(self.pending))
+
+    @staticmethod
+    def bdat_arguments(line: str) -> tuple[int, bool]:
+        words = line.split()
+        return int(words[1]), len(words) > 2 and words[2].upper() == "LAST"
+
+    def accept(self, sender: str, recipients: list[str], content: bytes) -> None:
+        state = self.server.state
+        if state.delay:
+            time.sleep(state.delay)
+        with state.lock:
+            state.messages.append(Accepted(sender, list(recipients), content))
+            if state.shared_count is not None:
+                with state.shared_count.get_lock():
+                    state.shared_count.value += 1
 
     def handle(self) -> None:
         state = self.server.state
@@ -127,6 +162,7 @@ class _Handler(socketserver.BaseRequestHandler):
         self.reply("220 sink.localhost ESMTP ready")
         sender, recipients = "", []
         accepted_here = 0
+        chunks: list[bytes] = []  # BDAT chunks of the message being received
         while True:
             raw = self.readline()
             if not raw:
@@ -140,8 +176,11 @@ class _Handler(socketserver.BaseRequestHandler):
                 self.reply("250-sink.localhost")
                 if self.server.state.pipelining:
                     self.reply("250-PIPELINING")
-                self.reply("250-8BITMIME")
-                self.reply("250 SMTPUTF8")
+                if self.server.state.chunking:
+                    self.reply("250-CHUNKING")
+                if self.server.state.smtputf8:
+                    self.reply("250-SMTPUTF8")
+                self.reply("250 8BITMIME")
             elif verb == "HELO":
                 self.reply("250 sink.localhost")
             elif verb == "MAIL":
@@ -154,6 +193,38 @@ class _Handler(socketserver.BaseRequestHandler):
                     continue
                 recipients.append(recipient)
                 self.reply("250 OK")
+            elif verb == "BDAT" and state.chunking:
+                size, last = self.bdat_arguments(line)
+                chunk = self.read_exactly(size)
+                if chunk is None:
+                    return  # the client hung up before the end of the message: not accepted
+                if not recipients:
+                    # RFC 3030 §2: the chunk is read and discarded, the transaction failed.
+                    chunks.clear()
+                    self.reply("554 5.5.1 No valid recipients")
+                    continue
+                chunks.append(chunk)
+                if not last:
+                    self.reply("250 OK chunk received")
+                    continue
+                content = b"".join(chunks)
+                chunks.clear()
+                if accepted_here >= state.hang_sessions.get(sessions, accepted_here + 1):
+                    # The replies to the messages before this one go out (a pipelined group
+                    # holds several); this one is never answered.
+                    self.finish()
+                    self.pending.clear()
+                    while self.request.recv(1 << 16):
+                        pass  # hung: the message is never accepted
+                    return
+                if set(recipients) & self.server.state.reject_content:
+                    self.reply("554 5.7.1 Message rejected")
+                    sender, recipients = "", []
+                    continue
+                self.accept(sender, recipients, content)
+                accepted_here += 1
+                self.reply("250 OK queued")
+                sender, recipients = "", []
             elif verb == "DATA" and not recipients:
                 self.reply("554 5.5.1 No valid recipients")
             elif verb == "DATA":
@@ -170,18 +241,13 @@ class _Handler(socketserver.BaseRequestHandler):
                     self.reply("554 5.7.1 Message rejected")
                     sender, recipients = "", []
                     continue
-                if self.server.state.delay:
-                    time.sleep(self.server.state.delay)
-                with self.server.state.lock:
-                    self.server.state.messages.append(Accepted(sender, list(recipients), content))
-                    if self.server.state.shared_count is not None:
-                        with self.server.state.shared_count.get_lock():
-                            self.server.state.shared_count.value += 1
+                self.accept(sender, recipients, content)
                 accepted_here += 1
                 self.reply("250 OK queued")
                 sender, recipients = "", []
             elif verb == "RSET":
                 sender, recipients = "", []
+                chunks.clear()
                 self.reply("250 OK")
             elif verb == "NOOP":
                 self.reply("250 OK")
@@ -215,10 +281,11 @@ class SMTPSink(socketserver.ThreadingTCPServer):
         self.server_close()
 
 
-def _serve_in_child(control: Connection, shared_count, delay: float) -> None:
+def _serve_in_child(control: Connection, shared_count, delay: float, chunking: bool) -> None:
     sink = SMTPSink()
     sink.state.shared_count = shared_count
     sink.state.delay = delay
+    sink.state.chunking = chunking
     with sink:
         control.send(sink.port)
         while True:
@@ -235,12 +302,12 @@ class SinkProcess:
     Forked, so call it before opening database connections. `state.count()` and
     `state.recipients()` answer as SMTPSink's do."""
 
-    def __init__(self, delay: float = 0.0) -> None:
+    def __init__(self, delay: float = 0.0, *, chunking: bool = False) -> None:
         context = multiprocessing.get_context("fork")
         self._control, child_end = context.Pipe()
         self._count = context.Value("q", 0)
         self._process = context.Process(
-            target=_serve_in_child, args=(child_end, self._count, delay), daemon=True
+            target=_serve_in_child, args=(child_end, self._count, delay, chunking), daemon=True
         )
         self.port = 0
 

@@ -117,6 +117,120 @@ def test_a_server_going_away_raises_and_leaves_the_rest_unconfirmed(sink):
     assert sink.state.count() == 2
 
 
+def chunked_session(sink: SMTPSink) -> tuple[smtplib.SMTP, smtp.Session, list[bytes]]:
+    """A session with a server offering CHUNKING, and every write it makes."""
+    sink.state.chunking = True
+    connection, session = session_for(sink)
+    writes: list[bytes] = []
+    send = connection.send
+
+    def recording_send(data: bytes) -> None:
+        writes.append(data)
+        send(data)
+
+    connection.send = recording_send  # type: ignore[method-assign]
+    return connection, session, writes
+
+
+def test_with_chunking_a_group_of_messages_goes_out_in_one_write_byte_for_byte(sink):
+    connection, session, writes = chunked_session(sink)
+    with connection:
+        assert session.chunking and session.group_size == smtp.CHUNKED_GROUP == 5
+        for n in range(5):
+            assert session.begin(n, f"reader{n}@example.com", MESSAGE)
+        # Nothing written until the group is complete.
+        assert writes == [] and sink.state.count() == 0
+        outcomes = session.collect()
+        assert len(writes) == 1
+        assert writes[0].count(b"BDAT %d LAST\r\n" % len(MESSAGE + b"\r\n")) == 5
+        outcomes += session.submit(5, "reader5@example.com", MESSAGE)
+        assert len(writes) == 2
+
+    assert errors(outcomes) == {n: None for n in range(6)}
+    assert [m.recipients for m in sink.state.messages] == [
+        [f"reader{n}@example.com"] for n in range(6)
+    ]
+    # BDAT carries the bytes as they are (no dot-stuffing), ended with CRLF as with DATA.
+    assert all(m.data == MESSAGE + b"\r\n" for m in sink.state.messages)
+
+
+def test_with_chunking_refused_and_rejected_messages_fail_alone_within_a_group(sink):
+    sink.state.refuse = {"gone@example.com"}
+    sink.state.reject_content = {"spam-trap@example.com"}
+    connection, session, _writes = chunked_session(sink)
+    recipients = ["first@example.com", "gone@example.com", "spam-trap@example.com", "last@x.org"]
+    with connection:
+        for n, recipient in enumerate(recipients):
+            session.begin(n, recipient, MESSAGE)
+        outcomes = session.collect()
+
+    assert errors(outcomes) == {
+        0: None,
+        1: "SMTPRecipientsRefused",
+        2: "SMTPDataError",
+        3: None,
+    }
+    refused = next(o.error for o in outcomes if o.key == 1)
+    assert refused.recipients["gone@example.com"][0] == 550
+    assert next(o.error for o in outcomes if o.key == 2).smtp_code == 554
+    assert [m.recipients for m in sink.state.messages] == [["first@example.com"], ["last@x.org"]]
+
+
+def test_with_chunking_a_server_going_away_leaves_the_rest_of_the_group_unconfirmed(sink):
+    sink.state.close_after = 2
+    connection, session, _writes = chunked_session(sink)
+    for n in range(5):
+        session.begin(n, f"reader{n}@example.com", MESSAGE)
+    with pytest.raises(smtplib.SMTPServerDisconnected):
+        session.collect()
+    # The two the server accepted are known; messages 2-4 were never confirmed.
+    assert errors(session.drain()) == {0: None, 1: None}
+    assert sink.state.count() == 2
+    connection.close()
+
+
+def test_with_chunking_a_non_ascii_address_waits_for_the_group_then_goes_alone(sink):
+    connection, session, _writes = chunked_session(sink)
+    with connection:
+        session.begin(1, "first@example.com", MESSAGE)
+        # Not pipelined (sendmail, SMTPUTF8): the group's replies are read first.
+        assert not session.begin(2, "jos\u00e9@example.com", MESSAGE)
+        assert errors(session.drain()) == {1: None, 2: None}
+        assert not session.replies_due()
+        outcomes = session.submit(3, "third@example.com", MESSAGE)
+
+    assert errors(outcomes) == {3: None}
+    assert [m.recipients for m in sink.state.messages] == [
+        ["first@example.com"],
+        ["jos\u00e9@example.com"],
+        ["third@example.com"],
+    ]
+
+
+def test_an_internationalized_address_needs_smtputf8_and_fails_alone_without_it(sink):
+    connection, session = session_for(sink)
+    with connection:
+        # The first one's content waits for the next group; the second goes with sendmail,
+        # after the first one's reply was read (and its outcome kept, not dropped).
+        outcomes = session.submit(0, "reader@example.com", MESSAGE)
+        outcomes += session.submit(1, "jos\u00e9@example.com", MESSAGE)
+        outcomes += session.finish()
+    assert errors(outcomes) == {0: None, 1: None}
+    assert [m.recipients for m in sink.state.messages] == [
+        ["reader@example.com"],
+        ["jos\u00e9@example.com"],
+    ]
+
+    sink.state.smtputf8 = False
+    connection, session = session_for(sink)
+    with connection:
+        outcomes = session.submit(2, "jos\u00e9@example.com", MESSAGE)
+        outcomes += session.submit(3, "reader@example.com", MESSAGE)
+        outcomes += session.finish()
+    assert errors(outcomes) == {2: "SMTPNotSupportedError", 3: None}
+    assert sink.state.messages[-1].recipients == ["reader@example.com"]
+
+
 def test_content_for_data_stuffs_dots_and_ends_the_message():
     assert smtp.content_for_data(b".a\r\nb\r\n.") == b"..a\r\nb\r\n..\r\n.\r\n"
     assert smtp.content_for_data(b"x\r\n") == b"x\r\n.\r\n"

@@ -29,9 +29,11 @@ from .smtp_sink import SMTPSink
 Status = Delivery.Status
 
 
-@pytest.fixture
-def sink():
+@pytest.fixture(params=[False, True], ids=["data", "bdat"])
+def sink(request):
+    """Every batch behaviour holds with DATA and with BDAT (a server offering CHUNKING)."""
     with SMTPSink() as sink:
+        sink.state.chunking = request.param
         yield sink
 
 
@@ -213,9 +215,17 @@ class HeldSession:
     """A session that holds every message until the end (its content waits, as a pipelined
     session's last one does); `fail` makes that last step fail."""
 
+    group_size = 1
+
     def __init__(self, fail: bool) -> None:
         self.fail = fail
         self.held: list = []
+
+    def flush(self) -> None:
+        pass
+
+    def replies_due(self) -> bool:
+        return False
 
     def begin(self, key, recipient, content):
         self.held.append(key)

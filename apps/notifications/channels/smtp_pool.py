@@ -24,8 +24,9 @@ Each connection:
   fails its unconfirmed messages (the retry schedule takes them) and stops, the others go on;
 - when it cannot connect at all, stops; the others take the rest.
 At most two messages per connection are unconfirmed at any time (one whose content waits to
-travel with the next command group, one whose replies are due). A message counts as sent only
-on the server's 250 after its content.
+travel with the next command group, one whose replies are due); with BDAT (a server offering
+CHUNKING), up to smtp.CHUNKED_GROUP, written together. A message counts as sent only on the
+server's 250 after its content.
 """
 
 from __future__ import annotations
@@ -99,6 +100,9 @@ class _Slot:
         assert self.connection is not None
         return self.connection.fileno()
 
+    def group_size(self) -> int:
+        return 1 if self.connection is None else self.connection.session.group_size
+
 
 class Pool:
     """Up to `size` SMTP connections, driven from the caller's thread by `run()`."""
@@ -166,7 +170,7 @@ class Pool:
             if due:
                 # While the server works, build the messages the answering connections will
                 # send next: a connection whose replies came back writes again at once.
-                self._build_ahead(len(due))
+                self._build_ahead(sum(slot.group_size() for slot in due))
                 ready = self._answered(due, self._wait_time(due, bool(opening)))
                 for slot in ready:
                     self._collect(slot)
@@ -247,19 +251,31 @@ class Pool:
                 else:
                     self._close(slot)
                 return
-            message = self.again.popleft()
-            slot.in_flight[message.key] = message
-            slot.sent += 1
-            if session.begin(message.key, message.recipient, message.content):
+            # One message, or with BDAT (CHUNKING) up to the session's group in one write.
+            begun = 0
+            while begun < session.group_size and not self._share_sent(slot):
+                if begun and not self._has_work():
+                    break
+                message = self.again.popleft()
+                slot.in_flight[message.key] = message
+                slot.sent += 1
+                begun += 1
+                if not session.begin(message.key, message.recipient, message.content):
+                    # Sent at once without pipelining: it and every reply due before it were
+                    # read (its outcome and theirs are in drain()).
+                    self._report(slot, session.drain())
+            session.flush()
+            if session.replies_due():
                 slot.due_since = time.monotonic()
-            else:
-                self._report(slot, session.drain())
-            if self.messages_per_connection and slot.sent >= self.messages_per_connection:
+            if self._share_sent(slot):
                 slot.rotating = True
                 if slot.due_since is None and session.begin_finish():
                     slot.due_since = time.monotonic()
         except (smtplib.SMTPException, OSError) as exc:
             self._lost(slot, exc)
+
+    def _share_sent(self, slot: _Slot) -> bool:
+        return bool(self.messages_per_connection) and slot.sent >= self.messages_per_connection
 
     def _collect(self, slot: _Slot) -> None:
         assert slot.connection is not None
