@@ -86,6 +86,16 @@ def keep(page, size, step):
     page.screenshot(path=SCREENSHOTS / f"forum-{step}-{size}.png", full_page=True)
 
 
+def posted(page, button) -> None:
+    """Clicks an htmx form's button and waits until htmx has swapped its answer in. live.js may
+    show the result first (its refresh sees the new content version), and the answer's swap,
+    arriving after that, would close a reply box the test has opened meanwhile."""
+    with page.expect_response(lambda response: response.request.method == "POST") as answer:
+        button.click()
+    assert answer.value.status == 200, f"{answer.value.url} answered {answer.value.status}"
+    page.wait_for_function("() => !document.querySelector('.htmx-request')")
+
+
 def test_a_customer_comments_marks_affected_and_replies(page, size, look, sign_in, discussion):
     customer = UserFactory(email="casey@customer.test", display_name="Casey Jones")
     sign_in(customer)
@@ -98,23 +108,24 @@ def test_a_customer_comments_marks_affected_and_replies(page, size, look, sign_i
 
     # "I'm affected too", naming a component (htmx swaps the discussion in place).
     page.get_by_label("Which part?").select_option(label="API")
-    page.get_by_role("button", name="I'm affected too").click()
+    posted(page, page.get_by_role("button", name="I'm affected too"))
     expect(page.locator("#affected")).to_contain_text("You are affected (API)")
     expect(page.locator("#affected")).to_contain_text("1 person says they are affected")
 
     # A question.
     page.get_by_label("Comment as").fill("Is there an ETA? Our checkout depends on it.")
-    page.get_by_role("button", name="Post comment").click()
+    posted(page, page.get_by_role("button", name="Post comment"))
     expect(page.locator("#discussion .fm-body").filter(has_text="Is there an ETA?")).to_have_count(
         1
     )
+    expect(page.get_by_label("Comment as")).to_have_value("")  # htmx's fresh form
     cache.clear()  # a new commenter waits 30 s between comments; this test does not
 
     # A reply to the staff answer.
     answer = page.locator(".fm-answer")
     answer.get_by_text("Reply", exact=True).click()
     answer.get_by_label("Your reply to Sam Rivera").fill("Thanks, that helps.")
-    answer.get_by_role("button", name="Post reply").click()
+    posted(page, answer.get_by_role("button", name="Post reply"))
     expect(
         page.locator(".fm-replies .fm-body").filter(has_text="Thanks, that helps.")
     ).to_have_count(1)
