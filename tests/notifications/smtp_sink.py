@@ -141,6 +141,25 @@ class _Handler(socketserver.BaseRequestHandler):
         words = line.split()
         return int(words[1]), len(words) > 2 and words[2].upper() == "LAST"
 
+    def end_message(
+        self, sender: str, recipients: list[str], content: bytes, *, hang: bool
+    ) -> bool | None:
+        """What the server does with a whole message (after DATA's "." or BDAT LAST): True
+        accepted (250), False rejected (554), None hung: the replies to the messages before it
+        go out (a pipelined group holds several), then it never answers again."""
+        if hang:
+            self.finish()
+            self.pending.clear()
+            while self.request.recv(1 << 16):
+                pass  # hung: the message is never accepted
+            return None
+        if set(recipients) & self.server.state.reject_content:
+            self.reply("554 5.7.1 Message rejected")
+            return False
+        self.accept(sender, recipients, content)
+        self.reply("250 OK queued")
+        return True
+
     def accept(self, sender: str, recipients: list[str], content: bytes) -> None:
         state = self.server.state
         if state.delay:
@@ -209,21 +228,11 @@ class _Handler(socketserver.BaseRequestHandler):
                     continue
                 content = b"".join(chunks)
                 chunks.clear()
-                if accepted_here >= state.hang_sessions.get(sessions, accepted_here + 1):
-                    # The replies to the messages before this one go out (a pipelined group
-                    # holds several); this one is never answered.
-                    self.finish()
-                    self.pending.clear()
-                    while self.request.recv(1 << 16):
-                        pass  # hung: the message is never accepted
+                hang = accepted_here >= state.hang_sessions.get(sessions, accepted_here + 1)
+                accepted = self.end_message(sender, recipients, content, hang=hang)
+                if accepted is None:
                     return
-                if set(recipients) & self.server.state.reject_content:
-                    self.reply("554 5.7.1 Message rejected")
-                    sender, recipients = "", []
-                    continue
-                self.accept(sender, recipients, content)
-                accepted_here += 1
-                self.reply("250 OK queued")
+                accepted_here += accepted
                 sender, recipients = "", []
             elif verb == "DATA" and not recipients:
                 self.reply("554 5.5.1 No valid recipients")
@@ -232,18 +241,11 @@ class _Handler(socketserver.BaseRequestHandler):
                 content = self.read_data()
                 if content is None:
                     return  # the client hung up before the end of the message: not accepted
-                if accepted_here >= state.hang_sessions.get(sessions, accepted_here + 1):
-                    self.pending.clear()
-                    while self.request.recv(1 << 16):
-                        pass  # hung: the message is never accepted
+                hang = accepted_here >= state.hang_sessions.get(sessions, accepted_here + 1)
+                accepted = self.end_message(sender, recipients, content, hang=hang)
+                if accepted is None:
                     return
-                if set(recipients) & self.server.state.reject_content:
-                    self.reply("554 5.7.1 Message rejected")
-                    sender, recipients = "", []
-                    continue
-                self.accept(sender, recipients, content)
-                accepted_here += 1
-                self.reply("250 OK queued")
+                accepted_here += accepted
                 sender, recipients = "", []
             elif verb == "RSET":
                 sender, recipients = "", []
