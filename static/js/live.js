@@ -266,6 +266,13 @@
           failed();
           return;
         }
+        if (main.querySelector(".htmx-request")) {
+          // The reader's own post (a comment, a reply) is on its way: htmx swaps its answer
+          // into the element it started from, and a swap here first would detach that element,
+          // so the answer would land nowhere and the posted text would stay in its box. The
+          // next poll (its version unchanged here) brings the page once the answer is in.
+          return;
+        }
         var changed = fresh.getAttribute("data-live-version") !== main.getAttribute("data-live-version");
         swap(fresh);
         if (page.title) document.title = page.title;

@@ -4,6 +4,7 @@ Screenshots: var/screenshots/forum-<step>-<size>.png."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -134,6 +135,39 @@ def test_a_customer_comments_marks_affected_and_replies(page, size, look, sign_i
 
     assert AffectedMark.objects.get().component.name == "API"
     assert Comment.objects.filter(author=customer).count() == 2
+
+
+def test_a_page_refresh_during_the_readers_own_post_leaves_its_answer_to_htmx(
+    page, sign_in, discussion
+):
+    """live.js refreshes an open incident's page every second. The reader's comment reaches
+    the server, and its answer is held back for 2.5 s: the refreshes meanwhile see the new
+    content version, but must not swap the page while htmx waits for that answer (it would
+    land in a detached element, and the posted text would stay in the box)."""
+    sign_in(UserFactory(email="rory@customer.test", display_name="Rory"))
+    visit(page, f"/s/acme/incidents/{discussion.public_id}/")
+    refreshes: list[int] = []
+    page.on(
+        "response",
+        lambda r: (
+            refreshes.append(r.status)
+            if r.request.method == "GET" and "/incidents/" in r.url
+            else None
+        ),
+    )
+
+    def answer_late(route):
+        answer = route.fetch()  # the comment is stored now
+        time.sleep(2.5)
+        route.fulfill(response=answer)
+
+    page.route(f"**/incidents/{discussion.public_id}/comments/", answer_late)
+    page.get_by_label("Comment as").fill("Still down for us in Warsaw.")
+    posted(page, page.get_by_role("button", name="Post comment"))
+
+    assert 200 in refreshes  # a refresh did see the new version while the answer was held
+    expect(page.locator("#discussion .fm-body").filter(has_text="Still down")).to_have_count(1)
+    expect(page.get_by_label("Comment as")).to_have_value("")
 
 
 def test_a_refused_comment_says_why_and_keeps_the_text_with_javascript(
