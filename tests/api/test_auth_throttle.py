@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 import pytest
 from django.core.cache import cache
 
+from apps.api import throttling
 from apps.api.throttling import AUTH_FAILURES_PER_MINUTE
 from apps.incidents.models import Incident
 from apps.integrations.alerts.services import create_alert_integration
@@ -22,6 +24,24 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/organization/"
 GUESS = "cnd_" + "x" * 40
 ATTACKER = "203.0.113.9"
+
+
+class _MidMinute:
+    """The throttling module's clock, held in the middle of the current minute: failures are
+    counted per calendar minute, and a test that ran across a minute's end saw its count start
+    again and no limit reached (it happened in CI)."""
+
+    def __init__(self) -> None:
+        self.now = float(int(time.time()) // 60 * 60 + 30)
+        self.monotonic = time.monotonic
+
+    def time(self) -> float:
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def mid_minute(monkeypatch):
+    monkeypatch.setattr(throttling, "time", _MidMinute())
 
 
 def guess_keys(client, times: int, address: str = ATTACKER) -> list[int]:
