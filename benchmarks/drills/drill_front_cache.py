@@ -7,7 +7,7 @@ with deploy/nginx/candor.conf in front of it (benchmarks/frontcache.py). The dri
    and plain, through nginx;
 2. SIGKILLs the web process (master and workers) and waits until its copies are past s-maxage;
 3. fetches each of them through nginx REPEAT times per encoding: every answer must be a 200
-   with the last copy's bytes (X-Cache-Status STALE);
+   with the last copy's bytes (X-Cache-Status STALE); the page's stylesheets too;
 4. restarts the web process, posts an incident update through the management API (via nginx)
    and waits until readers see it through nginx (at most VISIBLE_WITHIN seconds).
 
@@ -20,6 +20,7 @@ migrations and the demo data).
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from collections import Counter
@@ -57,6 +58,17 @@ def main() -> int:
                 if answer.status != 200:
                     failures.append(f"warming {name} ({encoding}): {answer.status}")
                 last[(name, encoding)] = answer.body
+        # The page's stylesheet, as a browser fetches it: a reader who arrives while the web
+        # process is down must get a styled page, not bare HTML.
+        page = fetch(stack.nginx.port, paths["status page"]).body.decode()
+        styles = re.findall(r'href="(/static/[^"]+\.css)"', page)
+        if not styles:
+            failures.append("the status page links no stylesheet under /static/")
+        for style in styles:
+            answer = fetch(stack.nginx.port, style, GZIP)
+            if answer.status != 200:
+                failures.append(f"warming {style}: {answer.status}")
+            last[(style, "gzip")] = answer.body
         print(f"  warmed {len(last)} copies through nginx on :{stack.nginx.port}")
 
         stack.web.kill()
@@ -76,6 +88,12 @@ def main() -> int:
                 print(f"  web down, {name} ({encoding}) x{REPEAT}: {dict(counts)}")
                 if counts["200 last copy"] != REPEAT:
                     failures.append(f"{name} ({encoding}) with web down: {dict(counts)}")
+        for style in styles:
+            answer = fetch(stack.nginx.port, style, GZIP)
+            kept = answer.status == 200 and answer.body == last[(style, "gzip")]
+            print(f"  web down, stylesheet {style}: {answer.status} ({answer.cache or '-'})")
+            if not kept:
+                failures.append(f"stylesheet {style} with web down: {answer.status}")
         never = fetch(stack.nginx.port, f"/s/{stack.slug}/history/")
         print(f"  web down, a page never fetched before: {never.status} (no copy to serve)")
 
