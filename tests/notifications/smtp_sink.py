@@ -80,16 +80,23 @@ class _Handler(socketserver.BaseRequestHandler):
     def reply(self, line: str) -> None:
         self.pending.append(line.encode("ascii") + b"\r\n")
 
+    def receive(self) -> bool:
+        """Send the replies held so far (the client may be waiting for them), then wait for
+        more input; False once the client hung up."""
+        if self.pending:
+            self.request.sendall(b"".join(self.pending))
+            self.pending.clear()
+        chunk = self.request.recv(1 << 16)
+        if not chunk:
+            return False
+        self.buffer = self.buffer[self.position :] + chunk
+        self.position = 0
+        return True
+
     def readline(self) -> bytes:
         while (end := self.buffer.find(b"\n", self.position)) < 0:
-            if self.pending:
-                self.request.sendall(b"".join(self.pending))
-                self.pending.clear()
-            chunk = self.request.recv(1 << 16)
-            if not chunk:
+            if not self.receive():
                 return b""
-            self.buffer = self.buffer[self.position :] + chunk
-            self.position = 0
         line = self.buffer[self.position : end + 1]
         self.position = end + 1
         return line
@@ -107,26 +114,14 @@ class _Handler(socketserver.BaseRequestHandler):
                 if content.startswith(b".."):
                     content = content[1:]
                 return content.replace(b"\r\n..", b"\r\n.")
-            if self.pending:
-                self.request.sendall(b"".join(self.pending))
-                self.pending.clear()
-            chunk = self.request.recv(1 << 16)
-            if not chunk:
+            if not self.receive():
                 return None
-            self.buffer = self.buffer[self.position :] + chunk
-            self.position = 0
 
     def read_exactly(self, size: int) -> bytes | None:
         """The `size` bytes after a BDAT command (None if the client hung up first)."""
         while len(self.buffer) - self.position < size:
-            if self.pending:
-                self.request.sendall(b"".join(self.pending))
-                self.pending.clear()
-            chunk = self.request.recv(1 << 16)
-            if not chunk:
+            if not self.receive():
                 return None
-            self.buffer = self.buffer[self.position :] + chunk
-            self.position = 0
         data = self.buffer[self.position : self.position + size]
         self.position += size
         return data
